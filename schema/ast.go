@@ -1,0 +1,213 @@
+// Package schema implements Docket's schema language: the parser, the
+// semantic checks, the canonical formatter and the compiled form that the
+// checker walks.
+//
+// The split follows go/scanner, go/parser and go/ast: Parse turns text into
+// a File (the syntax tree, positions included), Compile resolves a File into
+// a Schema (ids and pointers, no names in the checker's inner loop), and
+// Format prints a File back as canonical text.
+package schema
+
+import (
+	"fmt"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// Pos is a position in a schema source: 1-based line and column, where the
+// column counts characters (not bytes) from the start of the line.
+type Pos struct {
+	Filename string
+	Line     int
+	Column   int
+}
+
+func (p Pos) String() string {
+	name := p.Filename
+	if name == "" {
+		name = "<input>"
+	}
+	return fmt.Sprintf("%s:%d:%d", name, p.Line, p.Column)
+}
+
+func posOf(p lexer.Position) Pos { return Pos{Filename: p.Filename, Line: p.Line, Column: p.Column} }
+
+// Ident is a name as written, with where it was written.
+type Ident struct {
+	Pos  lexer.Position
+	Name string `parser:"@Ident"`
+}
+
+// File is a parsed schema source.
+type File struct {
+	// Name is the file name given to Parse, used in positions.
+	Name  string      `parser:""`
+	Types []*TypeDecl `parser:"@@*"`
+
+	// Trailing holds comments after the last declaration.
+	Trailing []string `parser:""`
+}
+
+// TypeDecl is `type NAME` or `type NAME { relations }`.
+type TypeDecl struct {
+	Pos       lexer.Position
+	EndPos    lexer.Position
+	Name      Ident           `parser:"'type' @@"`
+	Body      bool            `parser:"( @'{'"`
+	Relations []*RelationDecl `parser:"  @@* '}' )?"`
+
+	// Doc is the comment block directly above the declaration, one entry per
+	// line, without the leading "//".
+	Doc []string `parser:""`
+	// Detached holds comment blocks above Doc that are separated from the
+	// declaration by a blank line; the formatter keeps them in place.
+	Detached [][]string `parser:""`
+	// Comment is a comment at the end of the declaration's first line.
+	Comment string `parser:""`
+	// Inner holds comments after the last relation, before the closing brace.
+	Inner []string `parser:""`
+}
+
+// RelationDecl is `relation NAME: SUBJECTS` (stored) or
+// `relation NAME = EXPR` (computed).
+type RelationDecl struct {
+	Pos         lexer.Position
+	EndPos      lexer.Position
+	Name        Ident         `parser:"'relation' @@"`
+	RawSubjects subjectList   `parser:"( ':' @@"` // set by the parser; read Subjects
+	Expr        Expr          `parser:"| '=' @@ )"`
+	Subjects    []*SubjectRef `parser:""`
+
+	Doc      []string   `parser:""`
+	Detached [][]string `parser:""`
+	Comment  string     `parser:""`
+}
+
+// Stored reports whether the relation holds tuples (written with `:`).
+func (r *RelationDecl) Stored() bool { return r.Expr == nil }
+
+// SubjectRef is one allowed subject of a stored relation: `user`,
+// `team#member` or `user:*`.
+type SubjectRef struct {
+	Pos      lexer.Position
+	Type     Ident
+	Relation *Ident
+	Wildcard bool
+}
+
+// subjectList carries a parsed subject list through participle, which only
+// accepts interface types from custom parsers.
+type subjectList interface{ subjects() []*SubjectRef }
+
+type subjectRefs []*SubjectRef
+
+func (s subjectRefs) subjects() []*SubjectRef { return s }
+
+func (s *SubjectRef) String() string {
+	switch {
+	case s.Wildcard:
+		return s.Type.Name + ":*"
+	case s.Relation != nil:
+		return s.Type.Name + "#" + s.Relation.Name
+	}
+	return s.Type.Name
+}
+
+// Expr is a computed relation's expression: *RefExpr or *BinaryExpr.
+type Expr interface {
+	Start() lexer.Position
+	exprNode()
+}
+
+// RefExpr names a relation on the current object (`viewer`), or follows
+// stored relations to other objects first (`parent#viewer`,
+// `assignee.team#member`): Hops are the relations followed, Target the
+// relation read on the objects reached.
+type RefExpr struct {
+	Hops   []Ident
+	Target Ident
+}
+
+// Op is a set operator.
+type Op int
+
+// The operators, in order of binding strength (loosest first).
+const (
+	OpExclude   Op = iota + 1 // a - b
+	OpUnion                   // a | b
+	OpIntersect               // a & b
+)
+
+func (o Op) String() string {
+	switch o {
+	case OpUnion:
+		return "|"
+	case OpIntersect:
+		return "&"
+	case OpExclude:
+		return "-"
+	}
+	return "?"
+}
+
+// BinaryExpr is `X op Y`.
+type BinaryExpr struct {
+	Op    Op
+	OpPos lexer.Position
+	X, Y  Expr
+}
+
+// Start returns the position of the expression's first token.
+func (r *RefExpr) Start() lexer.Position {
+	if len(r.Hops) > 0 {
+		return r.Hops[0].Pos
+	}
+	return r.Target.Pos
+}
+
+// Start returns the position of the expression's first token.
+func (b *BinaryExpr) Start() lexer.Position { return b.X.Start() }
+
+func (*RefExpr) exprNode()    {}
+func (*BinaryExpr) exprNode() {}
+
+// ExprString prints an expression with only the parentheses its precedence
+// needs; it is the form the formatter writes.
+func ExprString(e Expr) string {
+	var b []byte
+	return string(appendExpr(b, e, 0))
+}
+
+func appendExpr(b []byte, e Expr, parent Op) []byte {
+	switch e := e.(type) {
+	case *RefExpr:
+		for i, h := range e.Hops {
+			if i > 0 {
+				b = append(b, '.')
+			}
+			b = append(b, h.Name...)
+		}
+		if len(e.Hops) > 0 {
+			b = append(b, '#')
+		}
+		return append(b, e.Target.Name...)
+	case *BinaryExpr:
+		// Left-associative: the left operand needs parentheses only when it
+		// binds more loosely than this operator, the right one also when it
+		// binds equally (a - (b - c) is not a - b - c).
+		paren := parent != 0 && e.Op < parent
+		if paren {
+			b = append(b, '(')
+		}
+		b = appendExpr(b, e.X, e.Op)
+		b = append(b, ' ')
+		b = append(b, e.Op.String()...)
+		b = append(b, ' ')
+		b = appendExpr(b, e.Y, e.Op+1)
+		if paren {
+			b = append(b, ')')
+		}
+		return b
+	}
+	return b
+}

@@ -1,0 +1,463 @@
+package schema
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// MaxNameLen is the longest type or relation name, in bytes.
+const MaxNameLen = 64
+
+// Load parses and compiles a schema source. The error, when not nil, is an
+// ErrorList holding every problem found.
+func Load(filename string, src []byte) (*Schema, error) {
+	f, err := Parse(filename, src)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(f)
+}
+
+// Compile resolves a parsed file into a Schema, running every semantic
+// check. All errors are reported together, in source order, as an
+// ErrorList; warnings land in Schema.Warnings.
+func Compile(f *File) (s *Schema, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, ErrorList{{Pos: Pos{Line: 1, Column: 1},
+				Msg: fmt.Sprintf("internal compiler error: %v", r), Hint: "please report this schema"}}
+		}
+	}()
+	c := &compiler{s: &Schema{file: f, byName: map[string]*Type{}}}
+	c.declare(f)
+	c.resolveStored()
+	c.resolveComputed()
+	c.checkCycles()
+	if len(c.errs) > 0 {
+		sortDiagnostics(c.errs)
+		return nil, ErrorList(c.errs)
+	}
+	c.computeReach()
+	c.computeReverse()
+	c.warnUnreachable()
+	sortDiagnostics(c.s.Warnings)
+	return c.s, nil
+}
+
+type compiler struct {
+	s    *Schema
+	errs []Diagnostic
+	// decls maps each relation to its declaration, for positions.
+	decls map[*Relation]*RelationDecl
+	// exprs holds computed relations' expressions until they are resolved.
+	exprs map[*Relation]Expr
+}
+
+func (c *compiler) errorf(pos lexer.Position, hint, format string, args ...any) {
+	c.errs = append(c.errs, Diagnostic{Pos: posOf(pos), Msg: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+func (c *compiler) checkName(id Ident, what string) bool {
+	name := id.Name
+	switch {
+	case isKeyword(name):
+		c.errorf(id.Pos, "choose another name", "`%s` is a keyword and cannot be used as a %s name", name, what)
+		return false
+	case len(name) > MaxNameLen:
+		c.errorf(id.Pos, fmt.Sprintf("shorten it to at most %d bytes", MaxNameLen),
+			"%s name `%s…` is %d bytes long", what, name[:16], len(name))
+		return false
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '_')
+		if !ok {
+			hint := "names are lowercase ASCII letters, digits and `_`, and start with a letter"
+			if lower := strings.ToLower(name); lower != name && validName(lower) {
+				hint = fmt.Sprintf("did you mean `%s`? %s", lower, hint)
+			}
+			c.errorf(id.Pos, hint, "invalid %s name `%s`", what, name)
+			return false
+		}
+	}
+	return true
+}
+
+func validName(name string) bool {
+	if name == "" || len(name) > MaxNameLen || isKeyword(name) {
+		return false
+	}
+	for i, r := range name {
+		if !(r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '_')) {
+			return false
+		}
+	}
+	return true
+}
+
+// declare creates every type and relation so that references can be
+// resolved in any order.
+func (c *compiler) declare(f *File) {
+	c.decls = map[*Relation]*RelationDecl{}
+	c.exprs = map[*Relation]Expr{}
+	if len(f.Types) == 0 {
+		c.errs = append(c.errs, Diagnostic{Pos: Pos{Filename: f.Name, Line: 1, Column: 1}, Msg: "the schema declares no types",
+			Hint: "start with a type, e.g. `type user`"})
+		return
+	}
+	typePos := map[string]lexer.Position{}
+	for _, td := range f.Types {
+		c.checkName(td.Name, "type")
+		if prev, dup := typePos[td.Name.Name]; dup {
+			c.errorf(td.Name.Pos, "rename one of them or merge their relations",
+				"type `%s` is declared twice (first at %d:%d)", td.Name.Name, prev.Line, prev.Column)
+			continue
+		}
+		typePos[td.Name.Name] = td.Name.Pos
+		t := &Type{ID: len(c.s.Types), Name: td.Name.Name, Doc: strings.Join(trimDoc(td.Doc), "\n"), byName: map[string]*Relation{}}
+		c.s.Types = append(c.s.Types, t)
+		c.s.byName[t.Name] = t
+		for _, rd := range td.Relations {
+			c.checkName(rd.Name, "relation")
+			if prev, dup := t.byName[rd.Name.Name]; dup {
+				p := c.decls[prev].Name.Pos
+				c.errorf(rd.Name.Pos, "relation names must be unique within a type",
+					"relation `%s` is declared twice on type `%s` (first at %d:%d)", rd.Name.Name, t.Name, p.Line, p.Column)
+				continue
+			}
+			r := &Relation{ID: len(c.s.Relations), Type: t, Name: rd.Name.Name, Stored: rd.Stored(),
+				Doc: strings.Join(trimDoc(rd.Doc), "\n")}
+			t.Relations = append(t.Relations, r)
+			t.byName[r.Name] = r
+			c.s.Relations = append(c.s.Relations, r)
+			c.decls[r] = rd
+			if !r.Stored {
+				c.exprs[r] = rd.Expr
+			}
+		}
+	}
+	n, m := len(c.s.Types), len(c.s.Relations)
+	for _, r := range c.s.Relations {
+		r.DirectTypes = make([]bool, n)
+		r.WildcardTypes = make([]bool, n)
+		r.ReachTypes = make([]bool, n)
+		r.ReachWildcard = make([]bool, n)
+		r.ReachSets = make([]bool, m)
+	}
+}
+
+func trimDoc(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.TrimPrefix(l, " ")
+	}
+	return out
+}
+
+func (c *compiler) unknownType(id Ident) {
+	c.errorf(id.Pos, didYouMean(id.Name, c.s.TypeNames()), "unknown type `%s`", id.Name)
+}
+
+func (c *compiler) unknownRelation(id Ident, t *Type) {
+	c.errorf(id.Pos, didYouMean(id.Name, t.RelationNames()), "unknown relation `%s` on type `%s`", id.Name, t.Name)
+}
+
+func (c *compiler) resolveStored() {
+	for _, r := range c.s.Relations {
+		if !r.Stored {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, sr := range c.decls[r].Subjects {
+			if isKeyword(sr.Type.Name) {
+				c.errorf(sr.Type.Pos, "", "`%s` is a keyword, expected a subject type", sr.Type.Name)
+				continue
+			}
+			t := c.s.Type(sr.Type.Name)
+			if t == nil {
+				c.unknownType(sr.Type)
+				continue
+			}
+			a := Allowed{Type: t, Wildcard: sr.Wildcard}
+			if sr.Relation != nil {
+				a.Relation = t.Relation(sr.Relation.Name)
+				if a.Relation == nil {
+					c.unknownRelation(*sr.Relation, t)
+					continue
+				}
+			}
+			key := a.String()
+			if seen[key] {
+				c.errorf(sr.Pos, "remove the repeated subject", "subject `%s` is listed twice in relation `%s`", key, r.Name)
+				continue
+			}
+			seen[key] = true
+			r.Allowed = append(r.Allowed, a)
+			switch {
+			case a.Wildcard:
+				r.WildcardTypes[t.ID] = true
+			case a.Relation != nil:
+				r.SubjectSets = append(r.SubjectSets, a.Relation)
+			default:
+				r.DirectTypes[t.ID] = true
+			}
+		}
+	}
+}
+
+func (c *compiler) resolveComputed() {
+	for _, r := range c.s.Relations {
+		if !r.Stored {
+			r.Rewrite = c.node(r.Type, c.exprs[r])
+		}
+	}
+}
+
+// node compiles one expression evaluated on objects of type t. It returns
+// nil after reporting an error.
+func (c *compiler) node(t *Type, e Expr) Node {
+	switch e := e.(type) {
+	case *BinaryExpr:
+		x, y := c.node(t, e.X), c.node(t, e.Y)
+		if x == nil || y == nil {
+			return nil
+		}
+		switch e.Op {
+		case OpUnion:
+			return &Union{Children: append(flatten[*Union](x), flatten[*Union](y)...)}
+		case OpIntersect:
+			return &Intersect{Children: append(flatten[*Intersect](x), flatten[*Intersect](y)...)}
+		default:
+			return &Exclude{Base: x, Subtract: y}
+		}
+	case *RefExpr:
+		if len(e.Hops) == 0 {
+			r := t.Relation(e.Target.Name)
+			if r == nil {
+				c.unknownRelation(e.Target, t)
+				return nil
+			}
+			return &Ref{Relation: r}
+		}
+		nodes, ok := c.pathFrom([]*Type{t}, e, 0)
+		if !ok {
+			return nil
+		}
+		return nodes[0]
+	}
+	return nil
+}
+
+func flatten[T interface {
+	*Union | *Intersect
+	Node
+}](n Node) []Node {
+	switch v := n.(type) {
+	case *Union:
+		if _, ok := any(T(nil)).(*Union); ok {
+			return v.Children
+		}
+	case *Intersect:
+		if _, ok := any(T(nil)).(*Intersect); ok {
+			return v.Children
+		}
+	}
+	return []Node{n}
+}
+
+// pathFrom compiles hops[i:] for each type in types. An entry is nil where
+// the segment does not exist on that type. ok is false after an error.
+func (c *compiler) pathFrom(types []*Type, e *RefExpr, i int) (nodes []Node, ok bool) {
+	nodes = make([]Node, len(types))
+	if i == len(e.Hops) {
+		found := false
+		for k, t := range types {
+			if r := t.Relation(e.Target.Name); r != nil {
+				nodes[k] = &Ref{Relation: r}
+				found = true
+			}
+		}
+		if !found {
+			c.unknownSegment(e.Target, types)
+			return nil, false
+		}
+		return nodes, true
+	}
+	hop := e.Hops[i]
+	var hops []*Relation
+	for k, t := range types {
+		r := t.Relation(hop.Name)
+		if r == nil {
+			continue
+		}
+		if !c.followable(r, hop, e) {
+			return nil, false
+		}
+		hops = append(hops, r)
+		nodes[k] = &Arrow{Tupleset: r, Then: make([]Node, len(c.s.Types)), Text: pathText(e, i)}
+	}
+	if len(hops) == 0 {
+		c.unknownSegment(hop, types)
+		return nil, false
+	}
+	// The next step runs on every type any of these hops can reach.
+	var next []*Type
+	seen := map[*Type]bool{}
+	for _, r := range hops {
+		for _, a := range r.Allowed {
+			if !seen[a.Type] {
+				seen[a.Type] = true
+				next = append(next, a.Type)
+			}
+		}
+	}
+	sub, ok := c.pathFrom(next, e, i+1)
+	if !ok {
+		return nil, false
+	}
+	for k := range types {
+		arrow, _ := nodes[k].(*Arrow)
+		if arrow == nil {
+			continue
+		}
+		for j, nt := range next {
+			if arrow.Tupleset.DirectTypes[nt.ID] {
+				arrow.Then[nt.ID] = sub[j]
+			}
+		}
+	}
+	return nodes, true
+}
+
+func pathText(e *RefExpr, from int) string {
+	var b strings.Builder
+	for i := from; i < len(e.Hops); i++ {
+		if i > from {
+			b.WriteByte('.')
+		}
+		b.WriteString(e.Hops[i].Name)
+	}
+	b.WriteByte('#')
+	b.WriteString(e.Target.Name)
+	return b.String()
+}
+
+// followable reports (and explains) whether a hop can follow r's tuples to
+// objects: only a stored relation of plain object types can.
+func (c *compiler) followable(r *Relation, hop Ident, e *RefExpr) bool {
+	if !r.Stored {
+		c.errorf(hop.Pos, "a hop follows stored tuples; hop through a stored relation, or read the computed relation at the end of the path after `#`",
+			"cannot hop through computed relation `%s` on type `%s`", r.Name, r.Type.Name)
+		return false
+	}
+	for _, a := range r.Allowed {
+		if a.Wildcard || a.Relation != nil {
+			c.errorf(hop.Pos, "a hop follows tuples to objects; allow only plain object types in the relation you hop through",
+				"cannot hop through relation `%s` on type `%s`: it allows `%s`", r.Name, r.Type.Name, a)
+			return false
+		}
+	}
+	return true
+}
+
+func (c *compiler) unknownSegment(id Ident, types []*Type) {
+	if len(types) == 1 {
+		c.unknownRelation(id, types[0])
+		return
+	}
+	var names, cands []string
+	for _, t := range types {
+		names = append(names, "`"+t.Name+"`")
+		cands = append(cands, t.RelationNames()...)
+	}
+	c.errorf(id.Pos, didYouMean(id.Name, cands), "unknown relation `%s` on types %s", id.Name, strings.Join(names, ", "))
+}
+
+// checkCycles reports computed relations that reach themselves without
+// passing through a stored relation: they could never be true.
+func (c *compiler) checkCycles() {
+	// Edges between relations of one object: r -> q when r's expression
+	// reads q on the same object, directly (not through an arrow).
+	next := map[*Relation][]*Relation{}
+	for _, r := range c.s.Relations {
+		if r.Stored {
+			continue
+		}
+		walk(r.Rewrite, func(n Node) bool {
+			if ref, ok := n.(*Ref); ok && !ref.Relation.Stored {
+				next[r] = append(next[r], ref.Relation)
+			}
+			_, isArrow := n.(*Arrow)
+			return !isArrow
+		})
+	}
+	reported := map[*Relation]bool{}
+	for _, r := range c.s.Relations {
+		if r.Stored || reported[r] {
+			continue
+		}
+		if cycle := findCycle(r, next); cycle != nil {
+			names := make([]string, len(cycle))
+			for i, q := range cycle {
+				names[i] = "`" + q.Name + "`"
+				reported[q] = true
+			}
+			c.errorf(c.decls[r].Name.Pos, "include a stored relation in the definition so that tuples can make it true",
+				"relation `%s` on type `%s` refers to itself with no stored relation on the way (%s)",
+				r.Name, r.Type.Name, strings.Join(names, " → "))
+		}
+	}
+}
+
+// findCycle returns a path r -> ... -> r, or nil.
+func findCycle(r *Relation, next map[*Relation][]*Relation) []*Relation {
+	var path []*Relation
+	visited := map[*Relation]bool{}
+	var dfs func(q *Relation) bool
+	dfs = func(q *Relation) bool {
+		path = append(path, q)
+		for _, n := range next[q] {
+			if n == r {
+				path = append(path, n)
+				return true
+			}
+			if !visited[n] {
+				visited[n] = true
+				if dfs(n) {
+					return true
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		return false
+	}
+	if dfs(r) {
+		return path
+	}
+	return nil
+}
+
+// walk visits n and, while visit returns true, its children.
+func walk(n Node, visit func(Node) bool) {
+	if n == nil || !visit(n) {
+		return
+	}
+	switch n := n.(type) {
+	case *Union:
+		for _, ch := range n.Children {
+			walk(ch, visit)
+		}
+	case *Intersect:
+		for _, ch := range n.Children {
+			walk(ch, visit)
+		}
+	case *Exclude:
+		walk(n.Base, visit)
+		walk(n.Subtract, visit)
+	case *Arrow:
+		for _, ch := range n.Then {
+			walk(ch, visit)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package schema
+
+import (
+	"strings"
+)
+
+// Schema is a compiled schema: every name resolved to a *Type or *Relation,
+// every expression a tree of Nodes. It is immutable once built and safe for
+// concurrent use.
+type Schema struct {
+	// Types in declaration order; Types[i].ID == i.
+	Types []*Type
+	// Relations of all types, in declaration order; Relations[i].ID == i.
+	Relations []*Relation
+	// Warnings found while compiling (relations that can never be true).
+	Warnings []Diagnostic
+
+	file   *File
+	byName map[string]*Type
+}
+
+// Type returns the type named name, or nil.
+func (s *Schema) Type(name string) *Type { return s.byName[name] }
+
+// Relation returns the relation typ#rel, or nil when either is unknown.
+func (s *Schema) Relation(typ, rel string) *Relation {
+	if t := s.byName[typ]; t != nil {
+		return t.byName[rel]
+	}
+	return nil
+}
+
+// File returns the syntax tree the schema was compiled from.
+func (s *Schema) File() *File { return s.file }
+
+// Text returns the schema in canonical form. Load(name, s.Text()) compiles
+// to an identical schema, so the text is what a store keeps.
+func (s *Schema) Text() string { return Format(s.file) }
+
+// TypeNames returns the names of all types, in declaration order.
+func (s *Schema) TypeNames() []string {
+	names := make([]string, len(s.Types))
+	for i, t := range s.Types {
+		names[i] = t.Name
+	}
+	return names
+}
+
+// Type is an object type.
+type Type struct {
+	ID        int
+	Name      string
+	Doc       string
+	Relations []*Relation
+	byName    map[string]*Relation
+}
+
+// Relation returns the relation named name on this type, or nil.
+func (t *Type) Relation(name string) *Relation { return t.byName[name] }
+
+// RelationNames returns the names of the type's relations, in declaration order.
+func (t *Type) RelationNames() []string {
+	names := make([]string, len(t.Relations))
+	for i, r := range t.Relations {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// Relation is a stored or computed relation of a type.
+type Relation struct {
+	ID   int
+	Type *Type
+	Name string
+	Doc  string
+
+	// Stored relations hold tuples; their subjects must be one of Allowed.
+	Stored  bool
+	Allowed []Allowed
+	// Rewrite is the expression of a computed relation; nil when stored.
+	Rewrite Node
+
+	// What can ever be a member, precomputed so that an impossible check
+	// answers without touching the store. Indexed by Type.ID / Relation.ID.
+	//
+	// ReachTypes[t]: an object of type t can be a member.
+	// ReachWildcard[t]: the wildcard t:* can be a member.
+	// ReachSets[r]: a subject set x#r can be a member (always true for the
+	// relation itself: a subject set includes itself).
+	ReachTypes    []bool
+	ReachWildcard []bool
+	ReachSets     []bool
+
+	// DirectTypes[t], WildcardTypes[t]: a stored relation accepts plain
+	// subjects, or the wildcard, of type t. SubjectSets lists the subject
+	// sets it accepts. All empty for a computed relation.
+	DirectTypes   []bool
+	WildcardTypes []bool
+	SubjectSets   []*Relation
+
+	// Reverse lists how holding this relation on some object can make
+	// other relations hold: the edges lookup-resources walks backwards from
+	// a subject.
+	Reverse []Edge
+}
+
+// String returns "type#relation".
+func (r *Relation) String() string { return r.Type.Name + "#" + r.Name }
+
+// Allows reports whether a stored relation accepts a subject of type typ
+// with subject relation rel ("" for a plain object), or the wildcard of
+// typ when wildcard is set.
+func (r *Relation) Allows(typ *Type, rel *Relation, wildcard bool) bool {
+	for _, a := range r.Allowed {
+		if a.Type == typ && a.Relation == rel && a.Wildcard == wildcard {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowedString lists the accepted subjects as written in the schema.
+func (r *Relation) AllowedString() string {
+	parts := make([]string, len(r.Allowed))
+	for i, a := range r.Allowed {
+		parts[i] = a.String()
+	}
+	return strings.Join(parts, " | ")
+}
+
+// Allowed is one accepted subject form of a stored relation.
+type Allowed struct {
+	Type     *Type
+	Relation *Relation // a subject set t#r; nil for plain objects and wildcards
+	Wildcard bool      // t:*
+}
+
+func (a Allowed) String() string {
+	switch {
+	case a.Wildcard:
+		return a.Type.Name + ":*"
+	case a.Relation != nil:
+		return a.Type.Name + "#" + a.Relation.Name
+	}
+	return a.Type.Name
+}
+
+// Node is a compiled expression: *Ref, *Arrow, *Union, *Intersect or *Exclude.
+type Node interface{ node() }
+
+// Ref reads another relation (stored or computed) on the same object.
+type Ref struct {
+	Relation *Relation
+}
+
+// Arrow follows the stored relation Tupleset to the objects it holds, then
+// evaluates Then[obj.Type.ID] on each of them; a nil entry means objects of
+// that type contribute nothing. Paths of several hops nest Arrows.
+type Arrow struct {
+	Tupleset *Relation
+	Then     []Node
+	// Text is the path as written from this hop on (`assignee.team#member`).
+	Text string
+}
+
+// Union holds when any child holds.
+type Union struct{ Children []Node }
+
+// Intersect holds when every child holds.
+type Intersect struct{ Children []Node }
+
+// Exclude holds when Base holds and Subtract does not.
+type Exclude struct{ Base, Subtract Node }
+
+func (*Ref) node()       {}
+func (*Arrow) node()     {}
+func (*Union) node()     {}
+func (*Intersect) node() {}
+func (*Exclude) node()   {}
+
+// EdgeKind tells how an Edge is walked backwards.
+type EdgeKind int
+
+// Edge kinds.
+const (
+	// EdgeRewrite: To holds on the same object (To's expression reads From).
+	EdgeRewrite EdgeKind = iota + 1
+	// EdgeSubjectSet: To holds on every object storing the subject set
+	// obj#From in To.
+	EdgeSubjectSet
+	// EdgeArrow: To holds on objects reached by walking Via backwards: for
+	// each relation in Via, in order, the objects that store the current
+	// object in it.
+	EdgeArrow
+)
+
+// Edge is one reverse edge: holding From on an object can make To hold on
+// that object or on objects related to it.
+type Edge struct {
+	Kind EdgeKind
+	From *Relation
+	To   *Relation
+	Via  []*Relation
+	// Conditional is set when the edge passes through an intersection or
+	// the base of an exclusion: a candidate found through it must be
+	// confirmed with a check.
+	Conditional bool
+}

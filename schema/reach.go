@@ -1,0 +1,184 @@
+package schema
+
+import "fmt"
+
+// reach is what can be a member of a relation or expression.
+type reach struct {
+	types, wildcards, sets []bool
+}
+
+func (c *compiler) newReach() reach {
+	return reach{
+		types:     make([]bool, len(c.s.Types)),
+		wildcards: make([]bool, len(c.s.Types)),
+		sets:      make([]bool, len(c.s.Relations)),
+	}
+}
+
+func orInto(dst, src []bool) (changed bool) {
+	for i, v := range src {
+		if v && !dst[i] {
+			dst[i], changed = true, true
+		}
+	}
+	return changed
+}
+
+func andInto(dst, src []bool) {
+	for i := range dst {
+		dst[i] = dst[i] && src[i]
+	}
+}
+
+// computeReach fills ReachTypes, ReachWildcard and ReachSets by iterating
+// to the least fixpoint: membership only grows along unions, subject sets
+// and arrows, so the iteration terminates.
+func (c *compiler) computeReach() {
+	for _, r := range c.s.Relations {
+		r.ReachSets[r.ID] = true
+		if r.Stored {
+			orInto(r.ReachTypes, r.DirectTypes)
+			orInto(r.ReachTypes, r.WildcardTypes)
+			orInto(r.ReachWildcard, r.WildcardTypes)
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, r := range c.s.Relations {
+			var in reach
+			if r.Stored {
+				in = c.newReach()
+				for _, s := range r.SubjectSets {
+					in.sets[s.ID] = true
+					orInto(in.types, s.ReachTypes)
+					orInto(in.wildcards, s.ReachWildcard)
+					orInto(in.sets, s.ReachSets)
+				}
+			} else {
+				in = c.reachOf(r.Rewrite)
+			}
+			a := orInto(r.ReachTypes, in.types)
+			b := orInto(r.ReachWildcard, in.wildcards)
+			d := orInto(r.ReachSets, in.sets)
+			changed = changed || a || b || d
+		}
+	}
+}
+
+func (c *compiler) reachOf(n Node) reach {
+	out := c.newReach()
+	switch n := n.(type) {
+	case *Ref:
+		orInto(out.types, n.Relation.ReachTypes)
+		orInto(out.wildcards, n.Relation.ReachWildcard)
+		orInto(out.sets, n.Relation.ReachSets)
+	case *Arrow:
+		for _, th := range n.Then {
+			if th != nil {
+				in := c.reachOf(th)
+				orInto(out.types, in.types)
+				orInto(out.wildcards, in.wildcards)
+				orInto(out.sets, in.sets)
+			}
+		}
+	case *Union:
+		for _, ch := range n.Children {
+			in := c.reachOf(ch)
+			orInto(out.types, in.types)
+			orInto(out.wildcards, in.wildcards)
+			orInto(out.sets, in.sets)
+		}
+	case *Intersect:
+		for i, ch := range n.Children {
+			in := c.reachOf(ch)
+			if i == 0 {
+				out = in
+				continue
+			}
+			// A plain object is in both sides when it, or its type's
+			// wildcard, is in each.
+			for t := range out.types {
+				out.types[t] = out.types[t] && in.types[t]
+			}
+			andInto(out.wildcards, in.wildcards)
+			andInto(out.sets, in.sets)
+		}
+	case *Exclude:
+		return c.reachOf(n.Base)
+	}
+	return out
+}
+
+// computeReverse records, on every relation, the edges along which holding
+// it can make another relation hold.
+func (c *compiler) computeReverse() {
+	for _, r := range c.s.Relations {
+		if r.Stored {
+			for _, s := range r.SubjectSets {
+				s.Reverse = append(s.Reverse, Edge{Kind: EdgeSubjectSet, From: s, To: r})
+			}
+			continue
+		}
+		c.reverseOf(r, r.Rewrite, nil, false)
+	}
+}
+
+// reverseOf adds the edges into to from the relations read by n. via holds
+// the arrows' tuplesets passed on the way down, outermost first.
+func (c *compiler) reverseOf(to *Relation, n Node, via []*Relation, conditional bool) {
+	switch n := n.(type) {
+	case *Ref:
+		e := Edge{Kind: EdgeRewrite, From: n.Relation, To: to, Conditional: conditional}
+		if len(via) > 0 {
+			e.Kind = EdgeArrow
+			// Walked backwards: the innermost hop first.
+			e.Via = make([]*Relation, len(via))
+			for i, v := range via {
+				e.Via[len(via)-1-i] = v
+			}
+		}
+		n.Relation.Reverse = append(n.Relation.Reverse, e)
+	case *Arrow:
+		inner := append(append([]*Relation(nil), via...), n.Tupleset)
+		for _, th := range n.Then {
+			if th != nil {
+				c.reverseOf(to, th, inner, conditional)
+			}
+		}
+	case *Union:
+		for _, ch := range n.Children {
+			c.reverseOf(to, ch, via, conditional)
+		}
+	case *Intersect:
+		for _, ch := range n.Children {
+			c.reverseOf(to, ch, via, true)
+		}
+	case *Exclude:
+		// Only the base grants; the subtracted side can only take away.
+		c.reverseOf(to, n.Base, via, true)
+	}
+}
+
+// warnUnreachable warns about relations that no tuple can make true.
+func (c *compiler) warnUnreachable() {
+	for _, r := range c.s.Relations {
+		if r.Stored {
+			continue
+		}
+		any := false
+		for _, v := range r.ReachTypes {
+			any = any || v
+		}
+		for id, v := range r.ReachSets {
+			any = any || v && id != r.ID
+		}
+		if !any {
+			d := c.decls[r]
+			c.s.Warnings = append(c.s.Warnings, Diagnostic{
+				Pos: posOf(d.Name.Pos), Severity: Warning,
+				Msg:  fmt.Sprintf("relation `%s` on type `%s` can never be true: no subject can reach it", r.Name, r.Type.Name),
+				Hint: "check that the sides of `&` can share a subject type",
+			})
+		}
+	}
+}
