@@ -29,3 +29,62 @@ type Subject struct {
 
 // Wildcard is the subject id that stands for every object of a type.
 const Wildcard = "*"
+
+// String returns "type:id".
+func (o Object) String() string { return o.Type + ":" + o.ID }
+
+// String returns "type:id", "type:id#relation" or "type:*".
+func (s Subject) String() string {
+	if s.Relation == "" {
+		return s.Type + ":" + s.ID
+	}
+	return s.Type + ":" + s.ID + "#" + s.Relation
+}
+
+// IsWildcard reports whether the subject is type:*.
+func (s Subject) IsWildcard() bool { return s.ID == Wildcard }
+
+// Object returns the object side of the tuple.
+func (t Tuple) Object() Object { return Object{Type: t.ObjectType, ID: t.ObjectID} }
+
+// Subject returns the subject side of the tuple.
+func (t Tuple) Subject() Subject {
+	return Subject{Type: t.SubjectType, ID: t.SubjectID, Relation: t.SubjectRelation}
+}
+
+// String returns the text form object#relation@subject.
+func (t Tuple) String() string {
+	return t.ObjectType + ":" + t.ObjectID + "#" + t.Relation + "@" + t.Subject().String()
+}
+
+// New builds a tuple from its parts.
+func New(obj Object, relation string, subj Subject) Tuple {
+	return Tuple{
+		ObjectType: obj.Type, ObjectID: obj.ID, Relation: relation,
+		SubjectType: subj.Type, SubjectID: subj.ID, SubjectRelation: subj.Relation,
+	}
+}
+
+// Matches reports whether the tuple matches the filter.
+func (f Filter) Matches(t Tuple) bool {
+	return (f.ObjectType == "" || f.ObjectType == t.ObjectType) &&
+		(f.ObjectID == "" || f.ObjectID == t.ObjectID) &&
+		(f.Relation == "" || f.Relation == t.Relation) &&
+		(f.SubjectType == "" || f.SubjectType == t.SubjectType) &&
+		(f.SubjectID == "" || f.SubjectID == t.SubjectID) &&
+		(f.SubjectRelation == "" || f.SubjectRelation == t.SubjectRelation)
+}
+
+// Matches reports whether the subject passes the filter.
+func (f SubjectFilter) Matches(s Subject) bool {
+	if f.Type != "" && f.Type != s.Type {
+		return false
+	}
+	if f.Plain && s.Relation != "" {
+		return false
+	}
+	if f.Sets && (s.Relation == "" || (f.Relation != "" && f.Relation != s.Relation)) {
+		return false
+	}
+	return true
+}

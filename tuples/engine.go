@@ -1,0 +1,52 @@
+package tuples
+
+import (
+	"context"
+	"errors"
+)
+
+// engine is what a backend provides to the shared store logic in
+// store_core.go: versioned reads and atomic commits of planned changes.
+// The shared layer serialises writers, validates, plans and keeps the
+// compiled schemas; an engine only stores.
+type engine interface {
+	// bounds returns the oldest revision still readable and the latest
+	// committed one.
+	bounds() (oldest, latest Revision)
+	// view opens a read view at rev, which the caller has checked lies
+	// within bounds.
+	view(ctx context.Context, rev Revision) (view, error)
+	// apply commits changes (and a schema text when set) as revision
+	// latest+1, all of it visible at once or none of it. It is called by
+	// one writer at a time.
+	apply(ctx context.Context, c *commit) (Revision, error)
+	// schemas returns every stored schema text with its revision, oldest
+	// first, to rebuild the schema history when a store opens.
+	schemas(ctx context.Context) ([]schemaVersion, error)
+	// changes returns committed changes after rev, at most limit.
+	changes(ctx context.Context, after Revision, limit int) ([]Change, error)
+	close() error
+}
+
+// view is a backend's read view at one revision, in terms of keys (see
+// keys.go); snapshot.go builds the Snapshot methods on it.
+type view interface {
+	// has reports whether key is stored.
+	has(key []byte) (bool, error)
+	// scan calls fn with each stored key that starts with prefix, in
+	// order, beginning at the first key >= start (start nil: at prefix),
+	// until fn returns false or an error. The key is valid only during
+	// the call.
+	scan(ctx context.Context, prefix, start []byte, fn func(key []byte) (bool, error)) error
+}
+
+// commit is one planned write.
+type commit struct {
+	changes []Change // Revision is filled in by the engine
+	// schema is the canonical schema text to store, "" for none.
+	schema string
+	// progress, when set, is told how many changes are written so far.
+	progress func(done int)
+}
+
+var errClosed = errors.New("store is closed")

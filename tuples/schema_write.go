@@ -1,0 +1,136 @@
+package tuples
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docketdb/docket/schema"
+)
+
+// WriteSchema compiles text and stores its canonical form as a new
+// revision. It is refused, with every reason, when tuples already stored
+// would become invalid: their relation removed or made computed, or their
+// subject form no longer allowed.
+func (s *store) WriteSchema(ctx context.Context, filename string, text []byte) (Revision, error) {
+	next, err := schema.Load(filename, text)
+	if err != nil {
+		return 0, fmt.Errorf("schema not written: %w", err)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	snap, err := s.Snapshot(ctx, 0)
+	if err != nil {
+		return 0, err
+	}
+	cur := snap.(*snapshot)
+	if cur.schema != nil {
+		if err := compatible(ctx, cur, next); err != nil {
+			return 0, err
+		}
+	}
+	canonical := next.Text()
+	rev, err := s.eng.apply(ctx, &commit{schema: canonical})
+	if err != nil {
+		return 0, err
+	}
+	// Keep the schema compiled from the canonical text, as a reopened
+	// store would, so positions in diagnostics do not depend on history.
+	compiled, err := schema.Load(fmt.Sprintf("schema@%d", rev), []byte(canonical))
+	if err != nil {
+		compiled = nil // compiled lazily; the error then surfaces on read
+	}
+	s.smu.Lock()
+	s.schemas = append(s.schemas, schemaVersion{rev: rev, text: canonical, compiled: compiled})
+	s.smu.Unlock()
+	return rev, nil
+}
+
+// compatible checks that every tuple stored under old stays valid under
+// next. Only relations whose accepted subjects shrink are scanned.
+func compatible(ctx context.Context, cur *snapshot, next *schema.Schema) error {
+	var errs []error
+	for _, r := range cur.schema.Relations {
+		if !r.Stored {
+			continue
+		}
+		nr := next.Relation(r.Type.Name, r.Name)
+		if nr == nil || !nr.Stored {
+			f := Filter{ObjectType: r.Type.Name, Relation: r.Name}
+			n, err := count(ctx, cur, f, nil)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				what := "removed"
+				if nr != nil {
+					what = "made computed"
+				}
+				errs = append(errs, fmt.Errorf("relation %s would be %s, but %d tuples use it; delete them first (delete matching %s)", r, what, n, f))
+			}
+			continue
+		}
+		for _, a := range r.Allowed {
+			if allowedIn(nr, next, a) {
+				continue
+			}
+			f := Filter{ObjectType: r.Type.Name, Relation: r.Name, SubjectType: a.Type.Name}
+			var keep func(Tuple) bool
+			switch {
+			case a.Wildcard:
+				f.SubjectID = Wildcard
+			case a.Relation != nil:
+				f.SubjectRelation = a.Relation.Name
+			default:
+				keep = func(t Tuple) bool { return t.SubjectRelation == "" && t.SubjectID != Wildcard }
+			}
+			n, err := count(ctx, cur, f, keep)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				errs = append(errs, fmt.Errorf("relation %s would no longer allow %s, but %d tuples use it; delete them first or keep %s allowed", r, a, n, a))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("schema not written: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// allowedIn reports whether nr (of schema next) accepts the subject form a
+// of the old schema, matching by name.
+func allowedIn(nr *schema.Relation, next *schema.Schema, a schema.Allowed) bool {
+	t := next.Type(a.Type.Name)
+	if t == nil {
+		return false
+	}
+	var rel *schema.Relation
+	if a.Relation != nil {
+		if rel = t.Relation(a.Relation.Name); rel == nil {
+			return false
+		}
+	}
+	return nr.Allows(t, rel, a.Wildcard)
+}
+
+// count pages through the tuples matching f (and keep, when set).
+func count(ctx context.Context, snap Snapshot, f Filter, keep func(Tuple) bool) (int, error) {
+	n, cursor := 0, ""
+	for {
+		ts, next, err := snap.Read(ctx, f, cursor, 10000)
+		if err != nil {
+			return 0, err
+		}
+		for _, t := range ts {
+			if keep == nil || keep(t) {
+				n++
+			}
+		}
+		if next == "" {
+			return n, nil
+		}
+		cursor = next
+	}
+}

@@ -1,0 +1,152 @@
+package tuples
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/docketdb/docket/schema"
+)
+
+// ValidationError says why a tuple may not be written.
+type ValidationError struct {
+	Tuple Tuple
+	// Pos is "FILE:LINE" when the tuple came from a file, else "".
+	Pos string
+	Msg string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Pos != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Pos, e.Tuple, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Tuple, e.Msg)
+}
+
+// Validate checks a tuple against a schema before it is written: the ids
+// and names must be well formed, the type and relation must exist, the
+// relation must be stored, and the subject must be one the relation
+// allows.
+func Validate(t Tuple, s *schema.Schema) error {
+	if s == nil {
+		return fmt.Errorf("%s: %w", t, ErrNoSchema)
+	}
+	if msg := checkSyntax(t); msg != "" {
+		return &ValidationError{Tuple: t, Msg: msg}
+	}
+	fail := func(format string, args ...any) error {
+		return &ValidationError{Tuple: t, Msg: fmt.Sprintf(format, args...)}
+	}
+	typ := s.Type(t.ObjectType)
+	if typ == nil {
+		return fail("unknown type %q%s", t.ObjectType, didYouMean(t.ObjectType, s.TypeNames()))
+	}
+	rel := typ.Relation(t.Relation)
+	if rel == nil {
+		return fail("type %s has no relation %q%s", typ.Name, t.Relation, didYouMean(t.Relation, typ.RelationNames()))
+	}
+	if !rel.Stored {
+		return fail("relation %s is computed and holds no tuples; write to one of its stored relations (%s)", rel, storedNames(typ))
+	}
+	st := s.Type(t.SubjectType)
+	if st == nil {
+		return fail("unknown subject type %q%s", t.SubjectType, didYouMean(t.SubjectType, s.TypeNames()))
+	}
+	var sr *schema.Relation
+	if t.SubjectRelation != "" {
+		if sr = st.Relation(t.SubjectRelation); sr == nil {
+			return fail("type %s has no relation %q%s", st.Name, t.SubjectRelation, didYouMean(t.SubjectRelation, st.RelationNames()))
+		}
+	}
+	wild := t.SubjectID == Wildcard
+	if !rel.Allows(st, sr, wild) {
+		what := t.SubjectType
+		switch {
+		case wild:
+			what = t.SubjectType + ":*"
+		case sr != nil:
+			what = t.SubjectType + "#" + t.SubjectRelation
+		}
+		return fail("relation %s does not allow subject %s; it allows %s", rel, what, rel.AllowedString())
+	}
+	return nil
+}
+
+// checkSyntax checks names and ids of a tuple built in code rather than
+// parsed, so that nothing malformed reaches a store.
+func checkSyntax(t Tuple) string {
+	p := parser{in: t.String()}
+	check := func(s, what string) bool {
+		p.in = s
+		_, ok := p.name(0, len(s), what)
+		return ok
+	}
+	if !check(t.ObjectType, "type") || !check(t.Relation, "relation") || !check(t.SubjectType, "subject type") ||
+		(t.SubjectRelation != "" && !check(t.SubjectRelation, "subject relation")) {
+		var pe *ParseError
+		errors.As(p.err, &pe)
+		return pe.Msg
+	}
+	if msg, _ := checkID(t.ObjectID); msg != "" {
+		return "object " + msg
+	}
+	if t.ObjectID == Wildcard {
+		return "the wildcard `*` is allowed only as a subject id"
+	}
+	if msg, _ := checkID(t.SubjectID); msg != "" {
+		return "subject " + msg
+	}
+	if t.SubjectID == Wildcard && t.SubjectRelation != "" {
+		return "a wildcard subject takes no relation"
+	}
+	return ""
+}
+
+func storedNames(t *schema.Type) string {
+	var names []string
+	for _, r := range t.Relations {
+		if r.Stored {
+			names = append(names, r.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "none on " + t.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// didYouMean suggests the candidate nearest to name, if one is close
+// enough to be a plausible typo.
+func didYouMean(name string, candidates []string) string {
+	best, bestDist := "", min(len(name)/2+1, 3)
+	for _, c := range candidates {
+		if d := editDistance(name, c); d <= bestDist && (best == "" || d < bestDist) {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
