@@ -1,0 +1,260 @@
+package gen
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/docketdb/docket/tuples"
+)
+
+// casebookSchema is the agency model of the schema-language design: who may
+// see a case, with nested teams, access and deny lists and public cases.
+const casebookSchema = `// Casebook-shaped agency: who may see a case.
+type user {
+  relation team: team
+}
+
+type team {
+  // Teams nest: members of a child team are members of its parent.
+  relation member: user | team#member
+}
+
+type case {
+  relation creator: user
+  relation assignee: user
+  relation access_list: user | team#member
+  relation deny_list: user | team#member
+  relation public: user:*
+
+  relation viewer = creator | assignee | assignee.team#member | access_list | public - deny_list
+  relation editor = (assignee | access_list) & viewer
+}
+`
+
+// Casebook proportions: about 100k cases per million tuples, a fixed
+// staff of 5k users in 300 teams nested up to four deep.
+const (
+	cbUsers     = 5000
+	cbTeams     = 300
+	cbTeamRoots = 12
+	cbMaxLevel  = 4 // a root is level 0; four nestings below it
+	// cbPerCase is the mean number of tuples a case gets (see genCase).
+	cbPerCase = 9.8
+	// cbSampled is about how many cases get queries in the check list.
+	cbSampled = 1000
+)
+
+// casebook is the part of the agency kept in memory to know answers: the
+// staff and the team tree. Cases are streamed and forgotten.
+type casebook struct {
+	rng    *rand.Rand
+	parent []int // team -> parent team, -1 for roots
+	level  []int
+	home   []int      // user -> home team (user#team, team#member)
+	member [][]uint64 // user -> bitset of teams the user is a member of, through nesting
+	// under[t]: users whose home team is a strict descendant of t.
+	under [][]int
+}
+
+func userID(i int) string { return "u" + strconv.Itoa(i) }
+func teamID(i int) string { return "t" + strconv.Itoa(i) }
+func caseID(i int) string { return "c" + strconv.Itoa(i) }
+
+func (cb *casebook) inTeam(u, t int) bool { return cb.member[u][t/64]&(1<<(t%64)) != 0 }
+
+func (cb *casebook) join(u, t int) {
+	for ; t >= 0; t = cb.parent[t] {
+		cb.member[u][t/64] |= 1 << (t % 64)
+	}
+}
+
+func genCasebook(ctx context.Context, spec Spec, s *sink) error {
+	cb := &casebook{rng: rand.New(rand.NewPCG(spec.Seed, 0xca5eb00c))}
+	r := cb.rng
+	// Team forest: roots first, then each team under a random earlier team
+	// that still has room below it.
+	cb.parent = make([]int, cbTeams)
+	cb.level = make([]int, cbTeams)
+	for t := range cbTeams {
+		cb.parent[t] = -1
+		if t < cbTeamRoots {
+			continue
+		}
+		p := r.IntN(t)
+		for cb.level[p] >= cbMaxLevel {
+			p = cb.parent[p]
+		}
+		cb.parent[t], cb.level[t] = p, cb.level[p]+1
+		s.tuple("team", teamID(p), "member", "team", teamID(t), "member")
+	}
+	words := (cbTeams + 63) / 64
+	cb.home = make([]int, cbUsers)
+	cb.member = make([][]uint64, cbUsers)
+	cb.under = make([][]int, cbTeams)
+	for u := range cbUsers {
+		cb.member[u] = make([]uint64, words)
+		h := r.IntN(cbTeams)
+		cb.home[u] = h
+		cb.join(u, h)
+		for p := cb.parent[h]; p >= 0; p = cb.parent[p] {
+			cb.under[p] = append(cb.under[p], u)
+		}
+		s.tuple("user", userID(u), "team", "team", teamID(h), "")
+		s.tuple("team", teamID(h), "member", "user", userID(u), "")
+		if r.IntN(10) == 0 { // one in ten also sits on a second team
+			e := r.IntN(cbTeams)
+			if e != h {
+				cb.join(u, e)
+				s.tuple("team", teamID(e), "member", "user", userID(u), "")
+			}
+		}
+	}
+	cases := int(float64(spec.Size-s.tuples) / cbPerCase)
+	if cases < 1 {
+		cases = 1
+	}
+	step := max(1, cases/cbSampled)
+	for i := range cases {
+		if err := cancelled(ctx, i); err != nil {
+			return err
+		}
+		c := cb.genCase(s, i)
+		if i%step == 0 {
+			cb.queries(s, &c)
+		}
+	}
+	// Lookups whose answers the engines are compared on.
+	for range 20 {
+		s.query(Query{Kind: KindResources, Label: "cases_of_user", Subject: user(r.IntN(cbUsers)), Type: "case", Relation: "viewer"})
+	}
+	for i := 0; i < cases && i < 50*step; i += step {
+		s.query(Query{Kind: KindSubjects, Label: "viewers_of_case", Object: tuples.Object{Type: "case", ID: caseID(i)}, Relation: "viewer", Type: "user"})
+	}
+	return nil
+}
+
+func user(u int) tuples.Subject { return tuples.Subject{Type: "user", ID: userID(u)} }
+
+// kase is one case while it is being written.
+type kase struct {
+	id                     string
+	creator, assignee      int
+	access, deny           []int // users
+	accessTeams, denyTeams []int
+	public                 bool
+}
+
+// genCase writes case i: creator and assignee (2), 0-12 users and 0-2
+// teams on the access list (7 on average), a deny list on 40% of cases
+// (0.8 on average), public 2% of the time: 9.8 tuples on average.
+func (cb *casebook) genCase(s *sink, i int) kase {
+	r := cb.rng
+	c := kase{id: caseID(i), creator: r.IntN(cbUsers), assignee: r.IntN(cbUsers)}
+	s.tuple("case", c.id, "creator", "user", userID(c.creator), "")
+	s.tuple("case", c.id, "assignee", "user", userID(c.assignee), "")
+	for range r.IntN(13) {
+		u := r.IntN(cbUsers)
+		c.access = append(c.access, u)
+		s.tuple("case", c.id, "access_list", "user", userID(u), "")
+	}
+	for range r.IntN(3) {
+		t := r.IntN(cbTeams)
+		c.accessTeams = append(c.accessTeams, t)
+		s.tuple("case", c.id, "access_list", "team", teamID(t), "member")
+	}
+	if r.IntN(5) < 2 {
+		for range 1 + r.IntN(3) {
+			// Deny a team rarely: a whole team locked out is the exception.
+			if r.IntN(10) == 0 {
+				t := r.IntN(cbTeams)
+				c.denyTeams = append(c.denyTeams, t)
+				s.tuple("case", c.id, "deny_list", "team", teamID(t), "member")
+				continue
+			}
+			// Usually deny someone who would otherwise see the case.
+			u := r.IntN(cbUsers)
+			if len(c.access) > 0 && r.IntN(2) == 0 {
+				u = c.access[r.IntN(len(c.access))]
+			}
+			c.deny = append(c.deny, u)
+			s.tuple("case", c.id, "deny_list", "user", userID(u), "")
+		}
+	}
+	if r.IntN(50) == 0 {
+		c.public = true
+		s.tuple("case", c.id, "public", "user", "*", "")
+	}
+	return c
+}
+
+// granted is the base of viewer, before the deny list.
+func (cb *casebook) granted(c *kase, u int) bool {
+	if c.public || u == c.creator || u == c.assignee || cb.inTeam(u, cb.home[c.assignee]) {
+		return true
+	}
+	for _, a := range c.access {
+		if a == u {
+			return true
+		}
+	}
+	for _, t := range c.accessTeams {
+		if cb.inTeam(u, t) {
+			return true
+		}
+	}
+	return false
+}
+
+func (cb *casebook) denied(c *kase, u int) bool {
+	for _, d := range c.deny {
+		if d == u {
+			return true
+		}
+	}
+	for _, t := range c.denyTeams {
+		if cb.inTeam(u, t) {
+			return true
+		}
+	}
+	return false
+}
+
+func (cb *casebook) viewer(c *kase, u int) bool { return cb.granted(c, u) && !cb.denied(c, u) }
+
+// queries writes the check-list entries of a sampled case. Labels name the
+// path a query is meant to take; the expected answer always comes from the
+// model, whatever path the data happened to give.
+func (cb *casebook) queries(s *sink, c *kase) {
+	r := cb.rng
+	obj := tuples.Object{Type: "case", ID: c.id}
+	check := func(label string, u int) {
+		s.query(Query{Kind: KindCheck, Label: label, Object: obj, Relation: "viewer", Subject: user(u),
+			Expect: Expect{Known: true, Allowed: cb.viewer(c, u)}})
+	}
+	check("direct", c.assignee)
+	// Nested: a user who reaches an access-list team only through nesting.
+	if len(c.accessTeams) > 0 {
+		t := c.accessTeams[r.IntN(len(c.accessTeams))]
+		if us := cb.under[t]; len(us) > 0 {
+			check("nested", us[r.IntN(len(us))])
+		}
+	}
+	// Negative: someone with no grant at all, so every branch is walked.
+	for range 20 {
+		u := r.IntN(cbUsers)
+		if !cb.granted(c, u) {
+			check("negative", u)
+			break
+		}
+	}
+	if len(c.deny) > 0 {
+		check("deny", c.deny[r.IntN(len(c.deny))])
+	}
+	// editor = (assignee | access_list) & viewer: an intersection.
+	if len(c.access) > 0 {
+		u := c.access[r.IntN(len(c.access))]
+		s.query(Query{Kind: KindCheck, Label: "intersect", Object: obj, Relation: "editor", Subject: user(u),
+			Expect: Expect{Known: true, Allowed: cb.viewer(c, u)}})
+	}
+}

@@ -1,0 +1,204 @@
+package gen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/docketdb/docket/schema"
+)
+
+func generate(t *testing.T, spec Spec) (tuplesOut, checks []byte, st Stats) {
+	t.Helper()
+	var tb, qb bytes.Buffer
+	st, err := Generate(context.Background(), spec, &tb, &qb)
+	if err != nil {
+		t.Fatalf("generate %s: %v", spec.Name(), err)
+	}
+	return tb.Bytes(), qb.Bytes(), st
+}
+
+func specs() []Spec {
+	var out []Spec
+	for _, sh := range Shapes() {
+		out = append(out, Spec{Shape: sh, Size: 20_000, Seed: 7})
+	}
+	return out
+}
+
+func TestDeterministic(t *testing.T) {
+	for _, spec := range specs() {
+		t.Run(spec.Shape, func(t *testing.T) {
+			t1, q1, _ := generate(t, spec)
+			t2, q2, _ := generate(t, spec)
+			if !bytes.Equal(t1, t2) || !bytes.Equal(q1, q2) {
+				t.Fatalf("two runs with seed %d differ", spec.Seed)
+			}
+			spec.Seed++
+			t3, _, _ := generate(t, spec)
+			if bytes.Equal(t1, t3) {
+				t.Fatalf("seeds %d and %d give the same tuples", spec.Seed-1, spec.Seed)
+			}
+		})
+	}
+}
+
+// validate checks one tuple line against the schema the way the store
+// does: known type and stored relation, and a subject the relation allows.
+func validate(s *schema.Schema, line string) error {
+	obj, rest, ok := strings.Cut(line, "#")
+	if !ok {
+		return fmt.Errorf("no '#'")
+	}
+	rel, subj, ok := strings.Cut(rest, "@")
+	if !ok {
+		return fmt.Errorf("no '@'")
+	}
+	ot, _, ok := strings.Cut(obj, ":")
+	if !ok {
+		return fmt.Errorf("object without type")
+	}
+	r := s.Relation(ot, rel)
+	if r == nil || !r.Stored {
+		return fmt.Errorf("%s#%s is not a stored relation", ot, rel)
+	}
+	st, sid, ok := strings.Cut(subj, ":")
+	if !ok {
+		return fmt.Errorf("subject without type")
+	}
+	sid, srel, _ := strings.Cut(sid, "#")
+	typ := s.Type(st)
+	if typ == nil {
+		return fmt.Errorf("unknown subject type %s", st)
+	}
+	var sr *schema.Relation
+	if srel != "" {
+		if sr = typ.Relation(srel); sr == nil {
+			return fmt.Errorf("unknown subject relation %s#%s", st, srel)
+		}
+	}
+	if !r.Allows(typ, sr, sid == "*") {
+		return fmt.Errorf("%s does not allow %s (allows %s)", r, subj, r.AllowedString())
+	}
+	return nil
+}
+
+func TestTuplesValidate(t *testing.T) {
+	for _, spec := range specs() {
+		t.Run(spec.Shape, func(t *testing.T) {
+			text, _ := Schema(spec.Shape)
+			s, err := schema.Load(spec.Shape+".rebac", []byte(text))
+			if err != nil {
+				t.Fatalf("schema: %v", err)
+			}
+			out, _, st := generate(t, spec)
+			sc := bufio.NewScanner(bytes.NewReader(out))
+			n, line := 0, 0
+			seen := map[string]bool{}
+			for sc.Scan() {
+				line++
+				l := sc.Text()
+				if strings.HasPrefix(l, "//") {
+					continue
+				}
+				n++
+				if err := validate(s, l); err != nil {
+					t.Fatalf("line %d %q: %v", line, l, err)
+				}
+				if seen[l] {
+					t.Fatalf("line %d %q: duplicate tuple", line, l)
+				}
+				seen[l] = true
+			}
+			if n != st.Tuples || n == 0 {
+				t.Fatalf("counted %d tuple lines, stats say %d", n, st.Tuples)
+			}
+		})
+	}
+}
+
+func TestQueriesRoundTrip(t *testing.T) {
+	for _, spec := range specs() {
+		t.Run(spec.Shape, func(t *testing.T) {
+			text, _ := Schema(spec.Shape)
+			s, err := schema.Load(spec.Shape+".rebac", []byte(text))
+			if err != nil {
+				t.Fatalf("schema: %v", err)
+			}
+			_, checks, st := generate(t, spec)
+			qs, err := ReadQueries(bytes.NewReader(checks), "checks")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(qs) != st.Queries {
+				t.Fatalf("read %d queries, wrote %d", len(qs), st.Queries)
+			}
+			kinds := map[Kind]int{}
+			allowed := map[bool]int{}
+			for _, q := range qs {
+				kinds[q.Kind]++
+				typ := q.Object.Type
+				if q.Kind == KindResources {
+					typ = q.Type
+				}
+				if s.Relation(typ, q.Relation) == nil {
+					t.Fatalf("%s: unknown relation %s#%s", q, typ, q.Relation)
+				}
+				if q.Kind == KindCheck {
+					allowed[q.Expect.Allowed]++
+				}
+				back, err := ParseQuery(q.String())
+				if err != nil || back != q {
+					t.Fatalf("%s does not round-trip: %+v, %v", q, back, err)
+				}
+			}
+			if kinds[KindCheck] == 0 || allowed[true] == 0 || allowed[false] == 0 {
+				t.Fatalf("check list lacks positive or negative checks: %v %v", kinds, allowed)
+			}
+		})
+	}
+}
+
+func TestCasebookSize(t *testing.T) {
+	_, _, st := generate(t, Spec{Shape: ShapeCasebook, Size: 100_000, Seed: 1})
+	if st.Tuples < 90_000 || st.Tuples > 110_000 {
+		t.Fatalf("asked for 100k tuples, got %d", st.Tuples)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int{"100k": 100_000, "1m": 1_000_000, "10M": 10_000_000, "2500": 2500} {
+		got, err := ParseSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+		if back, _ := ParseSize(FormatSize(got)); back != got {
+			t.Errorf("FormatSize(%d) = %q does not read back", got, FormatSize(got))
+		}
+	}
+	for _, bad := range []string{"", "k", "-5", "1g", "x"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted", bad)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	var b bytes.Buffer
+	if _, err := Generate(context.Background(), Spec{Shape: "nope"}, &b, &b); err == nil {
+		t.Fatal("unknown shape accepted")
+	}
+	for _, bad := range []string{"check x case:1#viewer@user:a maybe", "frob x y z", "check x case:1@user:a allowed", "resources x user:a case n=z"} {
+		if _, err := ParseQuery(bad); err == nil {
+			t.Errorf("ParseQuery(%q) accepted", bad)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Generate(ctx, Spec{Shape: ShapeCasebook, Size: 100_000, Seed: 1}, &b, &b); err == nil {
+		t.Fatal("cancelled generation succeeded")
+	}
+}
