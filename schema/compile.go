@@ -26,7 +26,7 @@ func Load(filename string, src []byte) (*Schema, error) {
 func Compile(f *File) (s *Schema, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			s, err = nil, ErrorList{{Pos: Pos{Line: 1, Column: 1},
+			s, err = nil, ErrorList{{Pos: Pos{Filename: f.Name, Line: 1, Column: 1},
 				Msg: fmt.Sprintf("internal compiler error: %v", r), Hint: "please report this schema"}}
 		}
 	}()
@@ -67,7 +67,7 @@ func (c *compiler) checkName(id Ident, what string) bool {
 		return false
 	case len(name) > MaxNameLen:
 		c.errorf(id.Pos, fmt.Sprintf("shorten it to at most %d bytes", MaxNameLen),
-			"%s name `%s…` is %d bytes long", what, name[:16], len(name))
+			"%s name `%s…` is %d bytes long", what, prefix(name, 16), len(name))
 		return false
 	}
 	for i, r := range name {
@@ -82,6 +82,17 @@ func (c *compiler) checkName(id Ident, what string) bool {
 		}
 	}
 	return true
+}
+
+// prefix returns the first n characters of s.
+func prefix(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }
 
 func validName(name string) bool {
@@ -155,12 +166,23 @@ func trimDoc(lines []string) []string {
 	return out
 }
 
-func (c *compiler) unknownType(id Ident) {
-	c.errorf(id.Pos, didYouMean(id.Name, c.s.TypeNames()), "unknown type `%s`", id.Name)
+// unknownType reports a subject type that is not declared. on is the type
+// whose relation lists it: a relation of that type written where a subject
+// type belongs means a computed relation was meant.
+func (c *compiler) unknownType(id Ident, on *Type) {
+	hint := didYouMean(id.Name, c.s.TypeNames())
+	if on != nil && on.Relation(id.Name) != nil {
+		hint = fmt.Sprintf("`%s` is a relation of `%s`; a relation computed from others is written with `=`, e.g. `relation NAME = %s | ...`", id.Name, on.Name, id.Name)
+	}
+	c.errorf(id.Pos, hint, "unknown type `%s`", id.Name)
 }
 
 func (c *compiler) unknownRelation(id Ident, t *Type) {
-	c.errorf(id.Pos, didYouMean(id.Name, t.RelationNames()), "unknown relation `%s` on type `%s`", id.Name, t.Name)
+	hint := didYouMean(id.Name, t.RelationNames())
+	if hint == "" && c.s.Type(id.Name) != nil {
+		hint = fmt.Sprintf("`%s` is a type; the subject types a relation stores are listed after `:`, e.g. `relation NAME: %s`", id.Name, id.Name)
+	}
+	c.errorf(id.Pos, hint, "unknown relation `%s` on type `%s`", id.Name, t.Name)
 }
 
 func (c *compiler) resolveStored() {
@@ -176,7 +198,7 @@ func (c *compiler) resolveStored() {
 			}
 			t := c.s.Type(sr.Type.Name)
 			if t == nil {
-				c.unknownType(sr.Type)
+				c.unknownType(sr.Type, r.Type)
 				continue
 			}
 			a := Allowed{Type: t, Wildcard: sr.Wildcard}
@@ -362,7 +384,12 @@ func (c *compiler) followable(r *Relation, hop Ident, e *RefExpr) bool {
 }
 
 func (c *compiler) unknownSegment(id Ident, types []*Type) {
-	if len(types) == 1 {
+	switch len(types) {
+	case 0:
+		// The hop before reaches no type because its subject types are
+		// unknown, which is already reported.
+		return
+	case 1:
 		c.unknownRelation(id, types[0])
 		return
 	}

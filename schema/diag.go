@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Severity tells an error from a warning.
@@ -67,10 +68,9 @@ func sortDiagnostics(ds []Diagnostic) {
 // closest returns the candidate nearest to name by edit distance, if it is
 // near enough to be a plausible typo.
 func closest(name string, candidates []string) string {
-	best, bestDist := "", len(name)/2+1
-	if bestDist > 3 {
-		bestDist = 3
-	}
+	// About one edit in three characters, at most three: `usr` → `user`
+	// and `veiwer` → `viewer`, but not `owner` → `user`.
+	best, bestDist := "", min(utf8.RuneCountInString(name)/3+1, 3)
 	for _, c := range candidates {
 		if d := editDistance(name, c); d <= bestDist && (best == "" || d < bestDist) {
 			best, bestDist = c, d

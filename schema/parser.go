@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -30,13 +32,45 @@ var (
 	tokInvalid = lexDef.Symbols()["Invalid"]
 )
 
-var fileParser = participle.MustBuild[File](
-	participle.Lexer(lexDef),
-	participle.Elide("Comment", "Newline", "Space"),
-	participle.ParseTypeWith(parseExpr),
-	participle.ParseTypeWith(parseSubjects),
-	participle.UseLookahead(2),
-)
+var fileParser = newFileParser(nil)
+
+// newFileParser builds the grammar. With a recorder, the expression and
+// subject-list parsers also note their first error there: participle
+// backtracks out of a failed relation and may then report an error at the
+// start of that relation instead, so a failed parse is run again with a
+// recorder to find the error where it really is.
+func newFileParser(rec *firstError) *participle.Parser[File] {
+	exprFn, subjFn := parseExpr, parseSubjects
+	if rec != nil {
+		exprFn = func(lex *lexer.PeekingLexer) (Expr, error) {
+			e, err := parseExpr(lex)
+			rec.note(err)
+			return e, err
+		}
+		subjFn = func(lex *lexer.PeekingLexer) (subjectList, error) {
+			l, err := parseSubjects(lex)
+			rec.note(err)
+			return l, err
+		}
+	}
+	return participle.MustBuild[File](
+		participle.Lexer(lexDef),
+		participle.Elide("Comment", "Newline", "Space"),
+		participle.ParseTypeWith(exprFn),
+		participle.ParseTypeWith(subjFn),
+		participle.UseLookahead(2),
+	)
+}
+
+// firstError keeps the first error of the hand-written parsers in one parse.
+type firstError struct{ err *exprError }
+
+func (f *firstError) note(err error) {
+	var e *exprError
+	if f.err == nil && errors.As(err, &e) {
+		f.err = e
+	}
+}
 
 // Parse parses a schema source. filename is used in positions only. On a
 // syntax error the returned error is an ErrorList with one entry that says
@@ -48,12 +82,18 @@ func Parse(filename string, src []byte) (f *File, err error) {
 				Msg: fmt.Sprintf("internal parser error: %v", r), Hint: "please report this schema"}}
 		}
 	}()
-	text := string(src)
+	// A byte order mark is invisible in editors; columns are counted as
+	// the editor shows them, without it.
+	text := strings.TrimPrefix(string(src), "\uFEFF")
 	if bad := invalidTokenBefore(filename, text); bad != nil {
 		return nil, ErrorList{*bad}
 	}
 	f, perr := fileParser.ParseString(filename, text)
 	if perr != nil {
+		var rec firstError
+		if _, again := newFileParser(&rec).ParseString(filename, text); again != nil && rec.err != nil {
+			return nil, ErrorList{rec.err.diag}
+		}
 		return nil, ErrorList{syntaxDiagnostic(filename, text, perr)}
 	}
 	f.Name = filename
@@ -85,6 +125,10 @@ func invalidTokenBefore(filename, text string) *Diagnostic {
 		}
 		if t.Type == tokInvalid {
 			d := &Diagnostic{Pos: posOf(t.Pos), Msg: fmt.Sprintf("unexpected character %s", quoteTok(t.Value))}
+			if !utf8.ValidString(t.Value) {
+				d.Msg = fmt.Sprintf("unexpected %s: the file is not valid UTF-8", quoteTok(t.Value))
+				d.Hint = "save the schema as UTF-8"
+			}
 			switch t.Value {
 			case "/":
 				d.Hint = "comments start with `//`"
@@ -96,6 +140,8 @@ func invalidTokenBefore(filename, text string) *Diagnostic {
 				d.Hint = "use `|` for a union"
 			case "\"", "'", "`":
 				d.Hint = "names are written without quotes"
+			case ";":
+				d.Hint = "declarations need no `;` between them"
 			}
 			return d
 		}
@@ -103,11 +149,16 @@ func invalidTokenBefore(filename, text string) *Diagnostic {
 }
 
 func quoteTok(v string) string {
-	if v == "" {
+	r, size := utf8.DecodeRuneInString(v)
+	switch {
+	case v == "":
 		return "end of file"
-	}
-	if v == "`" {
+	case v == "`":
 		return "'`'"
+	case r == utf8.RuneError && size <= 1:
+		return fmt.Sprintf("byte 0x%02X", v[0])
+	case size == len(v) && !unicode.IsGraphic(r):
+		return fmt.Sprintf("U+%04X (invisible)", r)
 	}
 	return "`" + v + "`"
 }
@@ -171,7 +222,7 @@ func unexpected(text string, t *lexer.Token) Diagnostic {
 		if i > len(before) {
 			return ""
 		}
-		return before[len(before)-i]
+		return before[len(before)-i].Value
 	}
 	var want, hint string
 	switch prev := at(1); {
@@ -200,18 +251,32 @@ func unexpected(text string, t *lexer.Token) Diagnostic {
 	default:
 		want = "an operator (`|`, `&`, `-`), `relation` or `}`"
 	}
-	if t.EOF() && strings.HasSuffix(want, "`}`") {
-		hint = "a type's body must be closed with `}`"
+	open, isOpen := openBrace(before)
+	switch found := t.Value; {
+	case t.EOF() && isOpen && strings.HasSuffix(want, "`}`"):
+		hint = fmt.Sprintf("close the `{` at %d:%d with `}`", open.Line, open.Column)
+	case found == "type" && isOpen && hint == "":
+		hint = fmt.Sprintf("close the `{` at %d:%d with `}` before the next type", open.Line, open.Column)
+	case found == "}" && !isOpen:
+		hint = "no type body is open here"
+	case found == ")":
+		hint = "no `(` is open here"
+	case (found == "&" || found == "-") && inStored(before):
+		hint = "a stored relation lists subject types separated by `|`; `&` and `-` combine relations in a computed one (`relation NAME = EXPRESSION`)"
+	case found == ":" && !inStored(before) && prevIsExprOperand(before):
+		hint = "a wildcard such as `user:*` is a subject of a stored relation: declare one (`relation public: user:*`) and name that relation here"
+	case prevIsNothing(before) && t.Type == tokIdent:
+		hint = "a schema is a list of `type NAME` and `type NAME { relations }` declarations"
 	}
 	return Diagnostic{Pos: posOf(t.Pos), Msg: fmt.Sprintf("expected %s, found %s", want, describe(t)), Hint: hint}
 }
 
 // inStored reports whether the tokens end inside a stored relation's
 // subject list (after `relation NAME:` rather than `relation NAME =`).
-func inStored(tokens []string) bool {
+func inStored(tokens []lexer.Token) bool {
 	for i := len(tokens) - 1; i >= 2; i-- {
-		if tokens[i-2] == "relation" {
-			return tokens[i] == ":"
+		if tokens[i-2].Value == "relation" {
+			return tokens[i].Value == ":"
 		}
 	}
 	return false
@@ -230,12 +295,12 @@ func isIdentText(s string) bool {
 }
 
 // tokensBefore returns the significant tokens that start before offset.
-func tokensBefore(text string, offset int) []string {
+func tokensBefore(text string, offset int) []lexer.Token {
 	lex, err := lexDef.LexString("", text)
 	if err != nil {
 		return nil
 	}
-	var out []string
+	var out []lexer.Token
 	for {
 		t, err := lex.Next()
 		if err != nil || t.EOF() || t.Pos.Offset >= offset {
@@ -244,8 +309,38 @@ func tokensBefore(text string, offset int) []string {
 		if t.Type == tokComment || t.Type == tokNewline || strings.TrimSpace(t.Value) == "" {
 			continue
 		}
-		out = append(out, t.Value)
+		out = append(out, t)
 	}
+}
+
+// prevIsExprOperand reports whether tokens end with a name inside a
+// computed relation's expression.
+func prevIsExprOperand(tokens []lexer.Token) bool {
+	n := len(tokens)
+	if n == 0 || tokens[n-1].Type != tokIdent || isKeyword(tokens[n-1].Value) {
+		return false
+	}
+	for i := n - 1; i >= 2; i-- {
+		if tokens[i-2].Value == "relation" {
+			return tokens[i].Value == "=" && i < n-1
+		}
+	}
+	return false
+}
+
+func prevIsNothing(tokens []lexer.Token) bool { return len(tokens) == 0 }
+
+// openBrace returns the `{` that is still open at the end of tokens.
+func openBrace(tokens []lexer.Token) (lexer.Position, bool) {
+	for i := len(tokens) - 1; i >= 0; i-- {
+		switch tokens[i].Value {
+		case "}":
+			return lexer.Position{}, false
+		case "{":
+			return tokens[i].Pos, true
+		}
+	}
+	return lexer.Position{}, false
 }
 
 // exprError carries a fully worded diagnostic out of the expression parser
@@ -333,7 +428,7 @@ func (p *exprParser) operand(after string) Expr {
 	}
 	hint := ""
 	if t.Type == tokIdent {
-		hint = fmt.Sprintf("`%s` is a keyword and cannot name a relation", t.Value)
+		hint = fmt.Sprintf("`%s` is a keyword, not a relation name: the operand after %s is missing", t.Value, after)
 	}
 	p.fail(t, fmt.Sprintf("expected a relation name or `(` after %s, found %s", after, describe(t)), hint)
 	return nil

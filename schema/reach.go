@@ -159,26 +159,64 @@ func (c *compiler) reverseOf(to *Relation, n Node, via []*Relation, conditional 
 	}
 }
 
-// warnUnreachable warns about relations that no tuple can make true.
+// warnUnreachable warns about computed relations that no tuple can make
+// true. A relation is live when a subject of some type can reach it, or a
+// subject set of a live relation other than itself can: that every subject
+// set includes itself makes no relation live on its own.
 func (c *compiler) warnUnreachable() {
+	live := make([]bool, len(c.s.Relations))
 	for _, r := range c.s.Relations {
-		if r.Stored {
-			continue
-		}
-		any := false
-		for _, v := range r.ReachTypes {
-			any = any || v
-		}
-		for id, v := range r.ReachSets {
-			any = any || v && id != r.ID
-		}
-		if !any {
-			d := c.decls[r]
-			c.s.Warnings = append(c.s.Warnings, Diagnostic{
-				Pos: posOf(d.Name.Pos), Severity: Warning,
-				Msg:  fmt.Sprintf("relation `%s` on type `%s` can never be true: no subject can reach it", r.Name, r.Type.Name),
-				Hint: "check that the sides of `&` can share a subject type",
-			})
+		live[r.ID] = r.Stored || anyTrue(r.ReachTypes)
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, r := range c.s.Relations {
+			if live[r.ID] {
+				continue
+			}
+			for id, v := range r.ReachSets {
+				if v && id != r.ID && live[id] {
+					live[r.ID], changed = true, true
+					break
+				}
+			}
 		}
 	}
+	for _, r := range c.s.Relations {
+		if live[r.ID] {
+			continue
+		}
+		hint := "it reads only relations that can never be true"
+		if hasIntersect(r.Rewrite) {
+			hint = "the sides of its `&` share no subject type"
+		}
+		d := c.decls[r]
+		c.s.Warnings = append(c.s.Warnings, Diagnostic{
+			Pos: posOf(d.Name.Pos), Severity: Warning,
+			Msg:  fmt.Sprintf("relation `%s` on type `%s` can never be true: no subject can reach it", r.Name, r.Type.Name),
+			Hint: hint,
+		})
+	}
+}
+
+func anyTrue(v []bool) bool {
+	for _, b := range v {
+		if b {
+			return true
+		}
+	}
+	return false
+}
+
+// hasIntersect reports whether n has an intersection outside any arrow,
+// that is in the relation's own expression.
+func hasIntersect(n Node) bool {
+	found := false
+	walk(n, func(n Node) bool {
+		_, isAnd := n.(*Intersect)
+		found = found || isAnd
+		_, isArrow := n.(*Arrow)
+		return !isArrow
+	})
+	return found
 }

@@ -1,0 +1,150 @@
+package schema
+
+import (
+	"fmt"
+	"strings"
+)
+
+// treeString prints an expression fully parenthesised, without positions,
+// so that two parses can be compared structurally.
+func treeString(e Expr) string {
+	switch e := e.(type) {
+	case *RefExpr:
+		var b strings.Builder
+		for i, h := range e.Hops {
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(h.Name)
+		}
+		if len(e.Hops) > 0 {
+			b.WriteByte('#')
+		}
+		b.WriteString(e.Target.Name)
+		return b.String()
+	case *BinaryExpr:
+		return "(" + treeString(e.X) + " " + e.Op.String() + " " + treeString(e.Y) + ")"
+	case nil:
+		return "<nil>"
+	}
+	return fmt.Sprintf("<%T>", e)
+}
+
+// fileTree prints a parsed file without positions: names, subjects,
+// expressions and the comments attached to each declaration.
+func fileTree(f *File) string {
+	var b strings.Builder
+	for _, t := range f.Types {
+		fmt.Fprintf(&b, "type %s body=%v doc=%q detached=%q comment=%q inner=%q\n",
+			t.Name.Name, len(t.Relations) > 0 || len(t.Inner) > 0, t.Doc, t.Detached, t.Comment, t.Inner)
+		for _, r := range t.Relations {
+			fmt.Fprintf(&b, "  relation %s doc=%q detached=%q comment=%q ", r.Name.Name, r.Doc, r.Detached, r.Comment)
+			if r.Stored() {
+				subs := make([]string, len(r.Subjects))
+				for i, s := range r.Subjects {
+					subs[i] = s.String()
+				}
+				fmt.Fprintf(&b, ": %s\n", strings.Join(subs, " | "))
+			} else {
+				fmt.Fprintf(&b, "= %s\n", treeString(r.Expr))
+			}
+		}
+	}
+	fmt.Fprintf(&b, "trailing=%q\n", f.Trailing)
+	return b.String()
+}
+
+// nodeString prints a compiled node: refs as type#relation, arrows with the
+// node they evaluate per reached type.
+func nodeString(s *Schema, n Node) string {
+	join := func(children []Node, op string) string {
+		parts := make([]string, len(children))
+		for i, c := range children {
+			parts[i] = nodeString(s, c)
+		}
+		return "(" + strings.Join(parts, " "+op+" ") + ")"
+	}
+	switch n := n.(type) {
+	case *Ref:
+		return n.Relation.String()
+	case *Arrow:
+		var parts []string
+		for id, th := range n.Then {
+			if th != nil {
+				parts = append(parts, s.Types[id].Name+": "+nodeString(s, th))
+			}
+		}
+		return fmt.Sprintf("%s->{%s}", n.Tupleset, strings.Join(parts, ", "))
+	case *Union:
+		return join(n.Children, "|")
+	case *Intersect:
+		return join(n.Children, "&")
+	case *Exclude:
+		return "(" + nodeString(s, n.Base) + " - " + nodeString(s, n.Subtract) + ")"
+	case nil:
+		return "<nil>"
+	}
+	return fmt.Sprintf("<%T>", n)
+}
+
+func typeSet(s *Schema, v []bool, suffix string) string {
+	var out []string
+	for id, ok := range v {
+		if ok {
+			out = append(out, s.Types[id].Name+suffix)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func relSet(s *Schema, v []bool) string {
+	var out []string
+	for id, ok := range v {
+		if ok {
+			out = append(out, s.Relations[id].String())
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func edgeString(e Edge) string {
+	kind := map[EdgeKind]string{EdgeRewrite: "rewrite", EdgeSubjectSet: "subjectset", EdgeArrow: "arrow"}[e.Kind]
+	out := fmt.Sprintf("%s %s -> %s", kind, e.From, e.To)
+	if len(e.Via) > 0 {
+		via := make([]string, len(e.Via))
+		for i, v := range e.Via {
+			via[i] = v.String()
+		}
+		out += " via " + strings.Join(via, ", ")
+	}
+	if e.Conditional {
+		out += " conditional"
+	}
+	return out
+}
+
+// dumpSchema prints everything the compiled form holds, in id order, so
+// that two compilations can be compared.
+func dumpSchema(s *Schema) string {
+	var b strings.Builder
+	for _, t := range s.Types {
+		fmt.Fprintf(&b, "type %d %s doc=%q\n", t.ID, t.Name, t.Doc)
+		for _, r := range t.Relations {
+			fmt.Fprintf(&b, "  relation %d %s stored=%v doc=%q\n", r.ID, r.Name, r.Stored, r.Doc)
+			if r.Stored {
+				fmt.Fprintf(&b, "    allowed: %s\n", r.AllowedString())
+				fmt.Fprintf(&b, "    direct: %s wildcard: %s\n", typeSet(s, r.DirectTypes, ""), typeSet(s, r.WildcardTypes, ":*"))
+			} else {
+				fmt.Fprintf(&b, "    rewrite: %s\n", nodeString(s, r.Rewrite))
+			}
+			fmt.Fprintf(&b, "    reach: %s | %s | %s\n", typeSet(s, r.ReachTypes, ""), typeSet(s, r.ReachWildcard, ":*"), relSet(s, r.ReachSets))
+			for _, e := range r.Reverse {
+				fmt.Fprintf(&b, "    reverse: %s\n", edgeString(e))
+			}
+		}
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(&b, "warning %s\n", w)
+	}
+	return b.String()
+}
