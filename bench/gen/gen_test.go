@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
 )
 
 func generate(t *testing.T, spec Spec) (tuplesOut, checks []byte, st Stats) {
@@ -46,44 +47,17 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// validate checks one tuple line against the schema the way the store
-// does: known type and stored relation, and a subject the relation allows.
+// validate parses a tuple line and checks it against the schema exactly
+// as the store does before writing it.
 func validate(s *schema.Schema, line string) error {
-	obj, rest, ok := strings.Cut(line, "#")
-	if !ok {
-		return fmt.Errorf("no '#'")
+	tu, err := tuples.Parse(line)
+	if err != nil {
+		return err
 	}
-	rel, subj, ok := strings.Cut(rest, "@")
-	if !ok {
-		return fmt.Errorf("no '@'")
+	if tu.String() != line {
+		return fmt.Errorf("prints back as %q", tu.String())
 	}
-	ot, _, ok := strings.Cut(obj, ":")
-	if !ok {
-		return fmt.Errorf("object without type")
-	}
-	r := s.Relation(ot, rel)
-	if r == nil || !r.Stored {
-		return fmt.Errorf("%s#%s is not a stored relation", ot, rel)
-	}
-	st, sid, ok := strings.Cut(subj, ":")
-	if !ok {
-		return fmt.Errorf("subject without type")
-	}
-	sid, srel, _ := strings.Cut(sid, "#")
-	typ := s.Type(st)
-	if typ == nil {
-		return fmt.Errorf("unknown subject type %s", st)
-	}
-	var sr *schema.Relation
-	if srel != "" {
-		if sr = typ.Relation(srel); sr == nil {
-			return fmt.Errorf("unknown subject relation %s#%s", st, srel)
-		}
-	}
-	if !r.Allows(typ, sr, sid == "*") {
-		return fmt.Errorf("%s does not allow %s (allows %s)", r, subj, r.AllowedString())
-	}
-	return nil
+	return tuples.Validate(tu, s)
 }
 
 func TestTuplesValidate(t *testing.T) {
