@@ -69,6 +69,6 @@ type SubjectFilter struct {
 
 // Filter selects tuples; empty fields match anything.
 type Filter struct {
-	ObjectType, ObjectID, Relation           string
+	ObjectType, ObjectID, Relation          string
 	SubjectType, SubjectID, SubjectRelation string
 }

@@ -1,0 +1,533 @@
+package tuples
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// BadgerOptions tune the persistent store.
+type BadgerOptions struct {
+	// KeepRevisions is how many past revisions stay readable (default
+	// 1000); older versions are left to Badger's compaction to reclaim.
+	KeepRevisions int
+	// Logf, when set, receives Badger's warnings and errors; by default
+	// they are dropped, and failures surface as returned errors instead.
+	Logf func(format string, args ...any)
+	// SyncWrites makes every commit wait for fsync.
+	SyncWrites bool
+	// BlockCacheMB sizes Badger's block cache (default 1024: sized for a
+	// machine with a few cores and tens of GiB of memory).
+	BlockCacheMB int
+}
+
+// Key layout besides the tuple keys of keys.go. Fixed-width big-endian
+// revisions keep change-log and schema keys in revision order.
+//
+//	m 0 format                    format marker, written on creation
+//	m 0 latest                    latest committed revision, oldest held
+//	s 0 <rev:8>                   schema text stored at rev
+//	c 0 <rev:8> <seq:4>           change log: kind byte + forward key
+var (
+	keyFormat    = []byte("m\x00format")
+	keyLatest    = []byte("m\x00latest")
+	prefixSchema = []byte("s\x00")
+	prefixChange = []byte("c\x00")
+)
+
+const formatMarker = "docket-tuples/1"
+
+// atomicLimit is the largest commit written in one Badger transaction;
+// larger ones go through a WriteBatch at the new revision and are
+// published by advancing the latest-revision marker last.
+const atomicLimit = 10000
+
+// OpenBadger opens (creating when absent or empty) the store at path.
+func OpenBadger(path string, opts BadgerOptions) (Store, error) {
+	e, err := openBadgerEngine(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newStore(context.Background(), e)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+type badgerEngine struct {
+	db   *badger.DB
+	path string
+	keep Revision
+
+	mu     sync.RWMutex
+	latest Revision
+	oldest Revision
+}
+
+// checkDir refuses paths that cannot hold a Docket database. It reports
+// whether the directory already holds a Badger database.
+func checkDir(path string) (bool, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("open database at %s: %w", path, err)
+	}
+	if !fi.IsDir() {
+		return false, fmt.Errorf("%s is a file, not a Docket database directory; give the path of a directory (it is created when absent)", path)
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return false, fmt.Errorf("open database at %s: %w", path, err)
+	}
+	if len(entries) == 0 {
+		return false, nil
+	}
+	if _, err := os.Stat(filepath.Join(path, "MANIFEST")); err == nil {
+		return true, nil
+	}
+	return false, fmt.Errorf("%s is not a Docket database: it holds other files (such as %s); use an empty or new directory", path, entries[0].Name())
+}
+
+func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
+	existed, err := checkDir(path)
+	if err != nil {
+		return nil, err
+	}
+	if opts.KeepRevisions <= 0 {
+		opts.KeepRevisions = 1000
+	}
+	if opts.BlockCacheMB <= 0 {
+		opts.BlockCacheMB = 1024
+	}
+	bo := badger.DefaultOptions(path).
+		WithLogger(badgerLogger{logf: opts.Logf}).
+		WithSyncWrites(opts.SyncWrites).
+		WithDetectConflicts(false). // writers are serialised by the store
+		WithBlockCacheSize(int64(opts.BlockCacheMB) << 20).
+		WithNumCompactors(2).
+		WithMetricsEnabled(false)
+	db, err := badger.OpenManaged(bo)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("database at %s is in use by another docket process: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("open database at %s: %w; the files may be damaged: restore a backup or re-import an export", path, err)
+	}
+	e := &badgerEngine{db: db, path: path, keep: Revision(opts.KeepRevisions)}
+	if err := e.init(existed); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// init checks the format marker (writing it on a new database), loads the
+// latest revision and undoes what an interrupted bulk write left behind.
+func (e *badgerEngine) init(existed bool) error {
+	txn := e.db.NewTransactionAt(math.MaxUint64, false)
+	item, err := txn.Get(keyFormat)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		if existed && !e.empty() {
+			return fmt.Errorf("%s is not a Docket database: it is a Badger database without the Docket format marker", e.path)
+		}
+		w := e.db.NewTransactionAt(0, true)
+		if err := w.Set(keyFormat, []byte(formatMarker)); err != nil {
+			return fmt.Errorf("create database at %s: %w", e.path, err)
+		}
+		if err := w.CommitAt(1, nil); err != nil {
+			return fmt.Errorf("create database at %s: %w", e.path, err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("read database at %s: %w", e.path, err)
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return fmt.Errorf("read database at %s: %w", e.path, err)
+	}
+	if string(v) != formatMarker {
+		return fmt.Errorf("database at %s has format %q; this docket reads %q", e.path, v, formatMarker)
+	}
+	if item, err = txn.Get(keyLatest); err == nil {
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("read database at %s: %w", e.path, err)
+		}
+		if len(v) != 16 {
+			return fmt.Errorf("database at %s is damaged: bad revision marker", e.path)
+		}
+		e.latest = Revision(binary.BigEndian.Uint64(v))
+		e.oldest = Revision(binary.BigEndian.Uint64(v[8:]))
+	} else if !errors.Is(err, badger.ErrKeyNotFound) {
+		return fmt.Errorf("read database at %s: %w", e.path, err)
+	}
+	e.oldest = max(e.oldest, e.window(e.latest))
+	e.db.SetDiscardTs(uint64(e.oldest))
+	if e.db.MaxVersion() > uint64(e.latest) {
+		if err := e.rollback(); err != nil {
+			return fmt.Errorf("recover database at %s: %w", e.path, err)
+		}
+	}
+	return nil
+}
+
+func (e *badgerEngine) empty() bool {
+	txn := e.db.NewTransactionAt(math.MaxUint64, false)
+	it := txn.NewIterator(badger.IteratorOptions{AllVersions: true})
+	defer it.Close()
+	it.Rewind()
+	return !it.Valid()
+}
+
+// window is the oldest revision kept readable when latest is the newest.
+func (e *badgerEngine) window(latest Revision) Revision {
+	if latest < e.keep {
+		return 0
+	}
+	return latest - e.keep + 1
+}
+
+// rollback hides what a bulk write interrupted before it advanced the
+// latest marker left at versions above it: each such version of a key is
+// overwritten, at the same version, with the key's state at the latest
+// revision. The next write reuses that revision number and overwrites the
+// key again where it needs to.
+func (e *badgerEngine) rollback() error {
+	latest := uint64(e.latest)
+	txn := e.db.NewTransactionAt(math.MaxUint64, false)
+	it := txn.NewIterator(badger.IteratorOptions{AllVersions: true})
+	defer it.Close()
+	wb := e.db.NewManagedWriteBatch()
+	defer wb.Cancel()
+	var key []byte
+	var orphans []uint64
+	flush := func(live bool) error {
+		for _, v := range orphans {
+			var err error
+			if live {
+				err = wb.SetEntryAt(badger.NewEntry(key, nil), v)
+			} else {
+				err = wb.DeleteAt(key, v)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		orphans = orphans[:0]
+		return nil
+	}
+	resolved := true
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		if !resolved && string(item.Key()) != string(key) {
+			if err := flush(false); err != nil {
+				return err
+			}
+			resolved = true
+		}
+		if item.Key()[0] == 'm' {
+			continue
+		}
+		if item.Version() > latest {
+			if resolved || string(item.Key()) != string(key) {
+				key = item.KeyCopy(nil)
+			}
+			orphans = append(orphans, item.Version())
+			resolved = false
+			continue
+		}
+		if !resolved { // the newest version at or below latest decides
+			if err := flush(!item.IsDeletedOrExpired()); err != nil {
+				return err
+			}
+			resolved = true
+		}
+	}
+	if !resolved {
+		if err := flush(false); err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
+}
+
+func (e *badgerEngine) bounds() (Revision, Revision) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.oldest, e.latest
+}
+
+func (e *badgerEngine) view(_ context.Context, rev Revision) (view, error) {
+	if e.db.IsClosed() {
+		return nil, errClosed
+	}
+	return badgerView{txn: e.db.NewTransactionAt(uint64(rev), false)}, nil
+}
+
+func revKey(prefix []byte, rev Revision, extra int) []byte {
+	k := make([]byte, len(prefix)+8, len(prefix)+8+extra)
+	copy(k, prefix)
+	binary.BigEndian.PutUint64(k[len(prefix):], uint64(rev))
+	return k
+}
+
+// arena hands out key buffers from large blocks: Badger keeps the keys of
+// a pending write, so each needs its own memory, but not its own
+// allocation.
+type arena struct{ block []byte }
+
+func (a *arena) alloc(n int) []byte {
+	if cap(a.block)-len(a.block) < n {
+		a.block = make([]byte, 0, max(n, 1<<20))
+	}
+	b := a.block[len(a.block) : len(a.block) : len(a.block)+n]
+	a.block = a.block[:len(a.block)+n]
+	return b
+}
+
+// put is the subset of Txn and WriteBatch that apply needs.
+type put interface {
+	set(k, v []byte) error
+	del(k []byte) error
+}
+
+type txnPut struct{ *badger.Txn }
+
+func (t txnPut) set(k, v []byte) error { return t.Set(k, v) }
+func (t txnPut) del(k []byte) error    { return t.Delete(k) }
+
+type batchPut struct{ *badger.WriteBatch }
+
+func (b batchPut) set(k, v []byte) error { return b.Set(k, v) }
+func (b batchPut) del(k []byte) error    { return b.Delete(k) }
+
+func (e *badgerEngine) apply(ctx context.Context, c *commit) (Revision, error) {
+	if e.db.IsClosed() {
+		return 0, errClosed
+	}
+	rev, err := e.write(ctx, c, len(c.changes) > atomicLimit)
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		rev, err = e.write(ctx, c, true)
+	}
+	return rev, err
+}
+
+// write commits c as the next revision: in one transaction, or in bulk
+// through a WriteBatch whose entries stay invisible until the marker that
+// publishes the revision is committed after them.
+func (e *badgerEngine) write(ctx context.Context, c *commit, bulk bool) (Revision, error) {
+	rev := e.latest + 1
+	var p put
+	var txn *badger.Txn
+	var wb *badger.WriteBatch
+	if bulk {
+		wb = e.db.NewWriteBatchAt(uint64(rev))
+		defer wb.Cancel()
+		p = batchPut{wb}
+	} else {
+		txn = e.db.NewTransactionAt(uint64(e.latest), true)
+		defer txn.Discard()
+		p = txnPut{txn}
+	}
+	if err := e.put(ctx, p, rev, c); err != nil {
+		return 0, err
+	}
+	if bulk {
+		if err := wb.Flush(); err != nil {
+			return 0, fmt.Errorf("write revision %d: %w", rev, err)
+		}
+		// Everything is flushed; publishing the marker makes it visible.
+		txn = e.db.NewTransactionAt(uint64(e.latest), true)
+		defer txn.Discard()
+	}
+	oldest := max(e.oldest, e.window(rev))
+	marker := make([]byte, 16)
+	binary.BigEndian.PutUint64(marker, uint64(rev))
+	binary.BigEndian.PutUint64(marker[8:], uint64(oldest))
+	if err := txn.Set(keyLatest, marker); err != nil {
+		return 0, fmt.Errorf("write revision %d: %w", rev, err)
+	}
+	if err := txn.CommitAt(uint64(rev), nil); err != nil {
+		return 0, fmt.Errorf("write revision %d: %w", rev, err)
+	}
+	e.mu.Lock()
+	e.latest, e.oldest = rev, oldest
+	e.mu.Unlock()
+	e.db.SetDiscardTs(uint64(oldest))
+	if c.progress != nil {
+		c.progress(len(c.changes))
+	}
+	return rev, nil
+}
+
+// put writes a commit's tuple keys, change log and schema through p.
+func (e *badgerEngine) put(ctx context.Context, p put, rev Revision, c *commit) error {
+	var a arena
+	if c.schema != "" {
+		if err := p.set(revKey(prefixSchema, rev, 0), []byte(c.schema)); err != nil {
+			return fmt.Errorf("write schema: %w", err)
+		}
+	}
+	for i := range c.changes {
+		if i%8192 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if c.progress != nil && i > 0 {
+				c.progress(i)
+			}
+		}
+		t := &c.changes[i].Tuple
+		fk := forwardKey(a.alloc(0), t)
+		a.alloc(len(fk))
+		rk := reverseKey(a.alloc(0), t)
+		a.alloc(len(rk))
+		ck := a.alloc(len(prefixChange) + 12)
+		ck = append(ck, prefixChange...)
+		ck = binary.BigEndian.AppendUint64(ck, uint64(rev))
+		ck = binary.BigEndian.AppendUint32(ck, uint32(i))
+		cv := a.alloc(1 + len(fk))
+		cv = append(append(cv, byte(c.changes[i].Kind)), fk...)
+		var err error
+		if c.changes[i].Kind == ChangeWrite {
+			if err = p.set(fk, nil); err == nil {
+				err = p.set(rk, nil)
+			}
+		} else if err = p.del(fk); err == nil {
+			err = p.del(rk)
+		}
+		if err == nil {
+			err = p.set(ck, cv)
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", *t, err)
+		}
+	}
+	return nil
+}
+
+func (e *badgerEngine) schemas(context.Context) ([]schemaVersion, error) {
+	txn := e.db.NewTransactionAt(uint64(e.latest), false)
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefixSchema})
+	defer it.Close()
+	var out []schemaVersion
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != len(prefixSchema)+8 {
+			return nil, fmt.Errorf("database at %s is damaged: bad schema key %q", e.path, k)
+		}
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return nil, fmt.Errorf("read schema: %w", err)
+		}
+		out = append(out, schemaVersion{rev: Revision(binary.BigEndian.Uint64(k[len(prefixSchema):])), text: string(v)})
+	}
+	return out, nil
+}
+
+func (e *badgerEngine) changes(ctx context.Context, after Revision, limit int) ([]Change, error) {
+	_, latest := e.bounds()
+	txn := e.db.NewTransactionAt(uint64(latest), false)
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefixChange})
+	defer it.Close()
+	var out []Change
+	for it.Seek(revKey(prefixChange, after+1, 0)); it.Valid(); it.Next() {
+		if limit > 0 && len(out) == limit {
+			break
+		}
+		if len(out)%1024 == 1023 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		k := it.Item().Key()
+		var ch Change
+		ch.Revision = Revision(binary.BigEndian.Uint64(k[len(prefixChange):]))
+		err := it.Item().Value(func(v []byte) error {
+			if len(v) < 2 {
+				return fmt.Errorf("bad change entry %q", k)
+			}
+			ch.Kind = ChangeKind(v[0])
+			t, err := decodeKey(v[1:])
+			ch.Tuple = t
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read changes: %w", err)
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+func (e *badgerEngine) close() error {
+	if err := e.db.Close(); err != nil {
+		return fmt.Errorf("close database at %s: %w", e.path, err)
+	}
+	return nil
+}
+
+type badgerView struct{ txn *badger.Txn }
+
+func (v badgerView) has(key []byte) (bool, error) {
+	_, err := v.txn.Get(key)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return false, fmt.Errorf("read: %w", err)
+}
+
+func (v badgerView) scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
+	it := v.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})
+	defer it.Close()
+	if start == nil {
+		start = prefix
+	}
+	n := 0
+	for it.Seek(start); it.Valid(); it.Next() {
+		if n++; n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if ok, err := fn(it.Item().Key()); err != nil || !ok {
+			return err
+		}
+	}
+	return nil
+}
+
+// badgerLogger routes Badger's log to Logf, dropping info and debug
+// chatter.
+type badgerLogger struct{ logf func(string, ...any) }
+
+func (l badgerLogger) Errorf(f string, a ...any) {
+	if l.logf != nil {
+		l.logf("badger: error: "+f, a...)
+	}
+}
+
+func (l badgerLogger) Warningf(f string, a ...any) {
+	if l.logf != nil {
+		l.logf("badger: warning: "+f, a...)
+	}
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
