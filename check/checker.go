@@ -1,0 +1,225 @@
+// Package check answers Zanzibar's questions over a tuples.Snapshot: does a
+// subject hold a relation on an object (Check, CheckBatch), which objects
+// does a subject reach (LookupResources), and who holds a relation on an
+// object (LookupSubjects).
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
+)
+
+// DefaultMaxDepth bounds how deep a walk may go when Options.MaxDepth is 0.
+const DefaultMaxDepth = 50
+
+// DefaultCacheSize is the number of cross-query cache entries kept when
+// Options.CacheSize is 0.
+const DefaultCacheSize = 100_000
+
+// Options tune a Checker.
+type Options struct {
+	// MaxDepth is the deepest chain of relations a walk may follow before
+	// it fails with an error naming the path; 0 means DefaultMaxDepth.
+	MaxDepth int
+	// CacheSize bounds the cross-query cache of definite answers, keyed by
+	// snapshot revision; 0 means DefaultCacheSize, negative turns it off.
+	CacheSize int
+}
+
+// Checker evaluates queries. It is safe for concurrent use; all per-query
+// state lives in walkers taken from a pool.
+type Checker struct {
+	maxDepth int
+	cache    *cache
+	walkers  sync.Pool
+}
+
+// New returns a Checker.
+func New(o Options) *Checker {
+	c := &Checker{maxDepth: o.MaxDepth}
+	if c.maxDepth <= 0 {
+		c.maxDepth = DefaultMaxDepth
+	}
+	switch {
+	case o.CacheSize == 0:
+		c.cache = newCache(DefaultCacheSize)
+	case o.CacheSize > 0:
+		c.cache = newCache(o.CacheSize)
+	}
+	c.walkers.New = func() any { return &walker{memo: make(map[nodeKey]uint8)} }
+	return c
+}
+
+// Stats reports the cross-query cache's counters.
+type Stats struct {
+	CacheHits    uint64 `json:"cache_hits"`
+	CacheMisses  uint64 `json:"cache_misses"`
+	CacheEntries int    `json:"cache_entries"`
+}
+
+// Stats returns the cache counters; all zero when the cache is off.
+func (c *Checker) Stats() Stats {
+	if c.cache == nil {
+		return Stats{}
+	}
+	return c.cache.stats()
+}
+
+// Query asks whether Subject holds Relation on Object.
+type Query struct {
+	Object   tuples.Object
+	Relation string
+	Subject  tuples.Subject
+	// Explain asks for the reason of the answer; it costs a second walk.
+	Explain bool
+	// Context holds contextual tuples: treated as stored for this query
+	// only, never written.
+	Context []tuples.Tuple
+}
+
+// String returns "type:id#relation@subject".
+func (q Query) String() string {
+	return q.Object.String() + "#" + q.Relation + "@" + q.Subject.String()
+}
+
+// Result is the answer to a Query.
+type Result struct {
+	Allowed     bool         `json:"allowed"`
+	Explanation *Explanation `json:"explanation,omitempty"`
+}
+
+// ErrNoSchema is returned when the snapshot holds no schema.
+var ErrNoSchema = errors.New("no schema at this revision")
+
+// Check answers one query.
+func (c *Checker) Check(ctx context.Context, snap tuples.Snapshot, q Query) (Result, error) {
+	w, err := c.begin(ctx, snap, q.Context)
+	if err != nil {
+		return Result{}, fmt.Errorf("check %s: %w", q, err)
+	}
+	defer c.end(w)
+	return w.query(q)
+}
+
+// CheckBatch answers several queries against one snapshot, sharing one
+// memo between them. Contextual tuples of the first query apply to all;
+// every query must carry the same ones (or none after the first).
+func (c *Checker) CheckBatch(ctx context.Context, snap tuples.Snapshot, qs []Query) ([]Result, error) {
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	for i, q := range qs[1:] {
+		if len(q.Context) > 0 && !sameTuples(q.Context, qs[0].Context) {
+			return nil, fmt.Errorf("check batch: query %d (%s) carries contextual tuples different from query 0; send it in its own batch", i+1, q)
+		}
+	}
+	w, err := c.begin(ctx, snap, qs[0].Context)
+	if err != nil {
+		return nil, fmt.Errorf("check batch: %w", err)
+	}
+	defer c.end(w)
+	out := make([]Result, len(qs))
+	for i, q := range qs {
+		if out[i], err = w.query(q); err != nil {
+			return nil, fmt.Errorf("check batch: query %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+func sameTuples(a, b []tuples.Tuple) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// begin takes a walker from the pool and binds it to a snapshot, laying
+// contextual tuples over it.
+func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []tuples.Tuple) (*walker, error) {
+	if snap == nil {
+		return nil, errors.New("nil snapshot")
+	}
+	sch := snap.Schema()
+	if sch == nil {
+		return nil, ErrNoSchema
+	}
+	useCache := c.cache != nil
+	if len(contextual) > 0 {
+		for i, t := range contextual {
+			if err := tuples.Validate(t, sch); err != nil {
+				return nil, fmt.Errorf("contextual tuple %d: %w", i, err)
+			}
+		}
+		snap = newOverlay(snap, contextual)
+		useCache = false
+	}
+	w := c.walkers.Get().(*walker)
+	w.ctx, w.snap, w.sch = ctx, snap, sch
+	w.maxDepth = c.maxDepth
+	w.cache = nil
+	if useCache {
+		w.cache = c.cache
+	}
+	w.rev = snap.Revision()
+	return w, nil
+}
+
+func (c *Checker) end(w *walker) {
+	clear(w.memo)
+	w.stack = w.stack[:0]
+	w.ctx, w.snap, w.sch, w.cache = nil, nil, nil, nil
+	c.walkers.Put(w)
+}
+
+// resolveSubject checks a query subject against the schema.
+func resolveSubject(sch *schema.Schema, s tuples.Subject) (subject, error) {
+	t := sch.Type(s.Type)
+	if t == nil {
+		return subject{}, fmt.Errorf("subject %s: unknown type %q", s, s.Type)
+	}
+	if s.ID == "" {
+		return subject{}, fmt.Errorf("subject %s: empty id", s)
+	}
+	sub := subject{Subject: s, typ: t}
+	switch {
+	case s.Relation != "":
+		if s.ID == tuples.Wildcard {
+			return subject{}, fmt.Errorf("subject %s: a wildcard cannot carry a relation", s)
+		}
+		if sub.rel = t.Relation(s.Relation); sub.rel == nil {
+			return subject{}, fmt.Errorf("subject %s: type %s has no relation %q", s, t.Name, s.Relation)
+		}
+		sub.kind = subjectSet
+	case s.ID == tuples.Wildcard:
+		sub.kind = subjectWildcard
+	default:
+		sub.kind = subjectPlain
+	}
+	return sub, nil
+}
+
+func resolveRelation(sch *schema.Schema, obj tuples.Object, rel string) (*schema.Relation, error) {
+	t := sch.Type(obj.Type)
+	if t == nil {
+		return nil, fmt.Errorf("object %s: unknown type %q", obj, obj.Type)
+	}
+	if obj.ID == "" || obj.ID == tuples.Wildcard {
+		return nil, fmt.Errorf("object %s: an object needs a concrete id", obj)
+	}
+	r := t.Relation(rel)
+	if r == nil {
+		return nil, fmt.Errorf("type %s has no relation %q", t.Name, rel)
+	}
+	return r, nil
+}

@@ -1,0 +1,424 @@
+package check
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
+)
+
+// Explanation says why a query was allowed or denied.
+type Explanation struct {
+	Query   string `json:"query"`
+	Allowed bool   `json:"allowed"`
+	// Path, when allowed: one shortest chain of relations, rules and
+	// tuples from the queried relation down to the tuple that grants it.
+	Path []Step `json:"path,omitempty"`
+	// Denial, when denied: which branches failed, and for an exclusion
+	// the tuples that put the subject on the subtracted side.
+	Denial *Denial `json:"denial,omitempty"`
+}
+
+// Step kinds.
+const (
+	StepRelation  = "relation"  // a computed relation entered: case:1#viewer
+	StepRule      = "rule"      // the branch of an expression taken: assignee.team#member
+	StepTuple     = "tuple"     // a stored tuple followed
+	StepSelf      = "self"      // the subject is this subject set itself
+	StepAllOf     = "all_of"    // an intersection: every branch holds
+	StepExclusion = "exclusion" // an exclusion whose subtracted side does not hold
+)
+
+// Step is one link of a granting path.
+type Step struct {
+	Kind string `json:"kind"`
+	Text string `json:"text"`
+	// Branches holds, for an intersection, the path of each branch.
+	Branches [][]Step `json:"branches,omitempty"`
+}
+
+// Denial explains one failed node or branch.
+type Denial struct {
+	Node   string `json:"node"`
+	Reason string `json:"reason"`
+	// Excluded is the path that puts the subject in the subtracted side
+	// of an exclusion: the deny-list entry.
+	Excluded []Step    `json:"excluded,omitempty"`
+	Branches []*Denial `json:"branches,omitempty"`
+}
+
+// String renders the explanation as text: a path for an allowed query, an
+// indented tree of failed branches for a denied one.
+func (e *Explanation) String() string {
+	if e == nil {
+		return ""
+	}
+	if e.Allowed {
+		return e.Query + " allowed: " + PathString(e.Path)
+	}
+	var b strings.Builder
+	b.WriteString(e.Query + " denied")
+	if e.Denial != nil {
+		b.WriteString(":\n")
+		e.Denial.write(&b, 1)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// PathString renders a granting path: each link points back to the one
+// that it grants, `case:7#viewer <- assignee.team#member <- ...`.
+func PathString(path []Step) string {
+	parts := make([]string, len(path))
+	for i, s := range path {
+		switch s.Kind {
+		case StepAllOf:
+			bs := make([]string, len(s.Branches))
+			for j, br := range s.Branches {
+				bs[j] = "[" + PathString(br) + "]"
+			}
+			parts[i] = "all of " + s.Text + ": " + strings.Join(bs, " and ")
+		case StepExclusion:
+			parts[i] = "unless " + s.Text
+		case StepSelf:
+			parts[i] = s.Text + " (the subject set itself)"
+		default:
+			parts[i] = s.Text
+		}
+	}
+	return strings.Join(parts, " <- ")
+}
+
+func (d *Denial) write(b *strings.Builder, indent int) {
+	pad := strings.Repeat("  ", indent)
+	fmt.Fprintf(b, "%s%s: %s", pad, d.Node, d.Reason)
+	if len(d.Excluded) > 0 {
+		fmt.Fprintf(b, ": %s", PathString(d.Excluded))
+	}
+	b.WriteByte('\n')
+	for _, c := range d.Branches {
+		c.write(b, indent+1)
+	}
+}
+
+// explain builds the explanation of an answer already computed by w.
+func (w *walker) explain(q Query, r *schema.Relation, v tri) (*Explanation, error) {
+	e := &Explanation{Query: q.String(), Allowed: v == yes}
+	if v == yes {
+		path, err := w.shortestNode(q.Object, r)
+		if err != nil {
+			return nil, err
+		}
+		if r.Stored && (len(path) == 0 || path[0].Kind != StepSelf) {
+			path = append([]Step{{Kind: StepRelation, Text: nodeName(q.Object, r)}}, path...)
+		}
+		e.Path = path
+		return e, nil
+	}
+	d, err := w.denyNode(q.Object, r, v, 0)
+	if err != nil {
+		return nil, err
+	}
+	e.Denial = d
+	return e, nil
+}
+
+func nodeName(obj tuples.Object, r *schema.Relation) string {
+	return obj.String() + "#" + r.Name
+}
+
+func tupleText(obj tuples.Object, rel string, s tuples.Subject) string {
+	return obj.String() + "#" + rel + "@" + s.String()
+}
+
+// deriver searches for a shortest granting path by iterative deepening:
+// the first budget (number of relation nodes entered) at which a path
+// exists yields a path of least depth; among paths of that depth it keeps
+// the one with fewest steps.
+type deriver struct {
+	w      *walker
+	found  map[deriveKey][]Step
+	failed map[deriveKey]bool
+	onPath map[nodeKey]bool
+	// dirty is set when a search was cut by the current path, so that its
+	// failure is not remembered for other paths.
+	dirty bool
+}
+
+type deriveKey struct {
+	node   nodeKey
+	budget int
+}
+
+func (w *walker) newDeriver() *deriver {
+	return &deriver{w: w, found: map[deriveKey][]Step{}, failed: map[deriveKey]bool{}, onPath: map[nodeKey]bool{}}
+}
+
+func (w *walker) shortestNode(obj tuples.Object, r *schema.Relation) ([]Step, error) {
+	d := w.newDeriver()
+	for budget := 1; budget <= w.maxDepth; budget++ {
+		p, ok, err := d.node(obj, r, budget)
+		if err != nil || ok {
+			return p, err
+		}
+	}
+	return nil, fmt.Errorf("no granting path within depth %d for %s", w.maxDepth, nodeName(obj, r))
+}
+
+func (w *walker) shortestExpr(obj tuples.Object, n schema.Node) ([]Step, error) {
+	d := w.newDeriver()
+	for budget := 1; budget <= w.maxDepth; budget++ {
+		p, ok, err := d.expr(obj, n, budget, false)
+		if err != nil || ok {
+			return p, err
+		}
+	}
+	return nil, fmt.Errorf("no path within depth %d for %s on %s", w.maxDepth, exprText(n), obj)
+}
+
+func shorter(a, b []Step) bool { return a == nil || len(b) < len(a) }
+
+func (d *deriver) node(obj tuples.Object, r *schema.Relation, budget int) ([]Step, bool, error) {
+	w := d.w
+	if w.sub.kind == subjectSet && w.sub.rel == r && w.sub.ID == obj.ID {
+		return []Step{{Kind: StepSelf, Text: nodeName(obj, r)}}, true, nil
+	}
+	if !w.reaches(r) || budget <= 0 {
+		return nil, false, nil
+	}
+	nk := nodeKey{obj: obj, rel: r.ID, subj: w.sub.Subject}
+	if d.onPath[nk] {
+		d.dirty = true
+		return nil, false, nil
+	}
+	dk := deriveKey{node: nk, budget: budget}
+	if p, ok := d.found[dk]; ok {
+		return p, true, nil
+	}
+	if d.failed[dk] {
+		return nil, false, nil
+	}
+	d.onPath[nk] = true
+	wasDirty := d.dirty
+	d.dirty = false
+	var best []Step
+	var err error
+	if r.Stored {
+		best, err = d.stored(obj, r, budget)
+	} else {
+		var p []Step
+		var ok bool
+		p, ok, err = d.expr(obj, r.Rewrite, budget-1, false)
+		if ok {
+			best = append([]Step{{Kind: StepRelation, Text: nodeName(obj, r)}}, p...)
+		}
+	}
+	delete(d.onPath, nk)
+	if err != nil {
+		return nil, false, err
+	}
+	if best != nil {
+		d.found[dk] = best
+	} else if !d.dirty {
+		d.failed[dk] = true
+	}
+	d.dirty = d.dirty || wasDirty
+	return best, best != nil, nil
+}
+
+func (d *deriver) stored(obj tuples.Object, r *schema.Relation, budget int) ([]Step, error) {
+	w := d.w
+	if ok, err := w.has(obj, r.Name, w.sub.Subject); err != nil || ok {
+		return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, w.sub.Subject)}}, err
+	}
+	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+		wild := tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard}
+		if ok, err := w.has(obj, r.Name, wild); err != nil || ok {
+			return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, wild)}}, err
+		}
+	}
+	var best []Step
+	for _, set := range r.SubjectSets {
+		if !w.reaches(set) {
+			continue
+		}
+		f := tuples.SubjectFilter{Sets: true, Type: set.Type.Name, Relation: set.Name}
+		for x, err := range w.snap.Subjects(w.ctx, obj, r.Name, f) {
+			if err != nil {
+				return nil, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
+			}
+			p, ok, err := d.node(tuples.Object{Type: x.Type, ID: x.ID}, set, budget-1)
+			if err != nil {
+				return nil, err
+			}
+			if ok && shorter(best, p) {
+				best = append([]Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, x)}}, p...)
+			}
+		}
+	}
+	return best, nil
+}
+
+// expr finds a shortest path through expression n on obj. inner is set
+// inside a multi-hop path, whose text was already given by its first hop.
+func (d *deriver) expr(obj tuples.Object, n schema.Node, budget int, inner bool) ([]Step, bool, error) {
+	w := d.w
+	if err := w.ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	switch n := n.(type) {
+	case *schema.Ref:
+		return d.node(obj, n.Relation, budget)
+	case *schema.Arrow:
+		var best []Step
+		for x, err := range w.snap.Subjects(w.ctx, obj, n.Tupleset.Name, tuples.SubjectFilter{Plain: true}) {
+			if err != nil {
+				return nil, false, fmt.Errorf("read %s#%s: %w", obj, n.Tupleset.Name, err)
+			}
+			t := w.sch.Type(x.Type)
+			if t == nil || x.ID == tuples.Wildcard || n.Then[t.ID] == nil {
+				continue
+			}
+			p, ok, err := d.expr(tuples.Object{Type: x.Type, ID: x.ID}, n.Then[t.ID], budget, true)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok && shorter(best, p) {
+				best = append([]Step{{Kind: StepTuple, Text: tupleText(obj, n.Tupleset.Name, x)}}, p...)
+			}
+		}
+		if best != nil && !inner {
+			best = append([]Step{{Kind: StepRule, Text: n.Text}}, best...)
+		}
+		return best, best != nil, nil
+	case *schema.Union:
+		var best []Step
+		for _, ch := range n.Children {
+			p, ok, err := d.expr(obj, ch, budget, false)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok && shorter(best, p) {
+				best = p
+			}
+		}
+		return best, best != nil, nil
+	case *schema.Intersect:
+		step := Step{Kind: StepAllOf, Text: exprText(n)}
+		for _, ch := range n.Children {
+			p, ok, err := d.expr(obj, ch, budget, false)
+			if err != nil || !ok {
+				return nil, false, err
+			}
+			step.Branches = append(step.Branches, p)
+		}
+		return []Step{step}, true, nil
+	case *schema.Exclude:
+		p, ok, err := d.expr(obj, n.Base, budget, false)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		sub, err := w.eval(obj, n.Subtract)
+		if err != nil || sub != no {
+			return nil, false, err
+		}
+		return append([]Step{{Kind: StepExclusion, Text: exprText(n.Subtract)}}, p...), true, nil
+	}
+	return nil, false, fmt.Errorf("unexpected expression node %T", n)
+}
+
+// maxDenialDepth bounds how many relations a denial explanation descends
+// through: past it, a branch is reported as not holding, without detail.
+const maxDenialDepth = 6
+
+func (w *walker) denyNode(obj tuples.Object, r *schema.Relation, v tri, depth int) (*Denial, error) {
+	d := &Denial{Node: nodeName(obj, r)}
+	switch {
+	case v == unknown:
+		d.Reason = "undetermined: it depends on itself through a cycle, so it is denied"
+	case !w.reaches(r):
+		d.Reason = fmt.Sprintf("no subject like %s can ever hold it under the schema", w.sub.Subject)
+	case r.Stored:
+		d.Reason = fmt.Sprintf("no tuple %s, no wildcard tuple and no subject set stored in it holds the subject",
+			tupleText(obj, r.Name, w.sub.Subject))
+	case depth >= maxDenialDepth:
+		d.Reason = "does not hold"
+	default:
+		inner, err := w.denyExpr(obj, r.Rewrite, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		d.Reason = "= " + exprText(r.Rewrite) + ": " + inner.Reason
+		d.Excluded, d.Branches = inner.Excluded, inner.Branches
+	}
+	return d, nil
+}
+
+func (w *walker) denyExpr(obj tuples.Object, n schema.Node, depth int) (*Denial, error) {
+	d := &Denial{Node: exprText(n)}
+	switch n := n.(type) {
+	case *schema.Ref:
+		v, err := w.check(obj, n.Relation)
+		if err != nil {
+			return nil, err
+		}
+		return w.denyNode(obj, n.Relation, v, depth)
+	case *schema.Arrow:
+		d.Reason = fmt.Sprintf("no object stored in %s#%s holds the rest of the path", obj, n.Tupleset.Name)
+	case *schema.Union:
+		d.Reason = "no branch grants it"
+		for _, ch := range n.Children {
+			c, err := w.denyExpr(obj, ch, depth)
+			if err != nil {
+				return nil, err
+			}
+			d.Branches = append(d.Branches, c)
+		}
+	case *schema.Intersect:
+		for _, ch := range n.Children {
+			v, err := w.eval(obj, ch)
+			if err != nil {
+				return nil, err
+			}
+			if v != yes {
+				d.Reason = "branch " + exprText(ch) + " does not hold"
+				c, err := w.denyExpr(obj, ch, depth)
+				if err != nil {
+					return nil, err
+				}
+				d.Branches = []*Denial{c}
+				break
+			}
+		}
+		if d.Reason == "" {
+			d.Reason = "undetermined: it depends on itself through a cycle, so it is denied"
+		}
+	case *schema.Exclude:
+		base, err := w.eval(obj, n.Base)
+		if err != nil {
+			return nil, err
+		}
+		if base == no {
+			d.Reason = "the base " + exprText(n.Base) + " does not grant it"
+			c, err := w.denyExpr(obj, n.Base, depth)
+			if err != nil {
+				return nil, err
+			}
+			d.Branches = []*Denial{c}
+			break
+		}
+		sub, err := w.eval(obj, n.Subtract)
+		if err != nil {
+			return nil, err
+		}
+		if sub == yes {
+			d.Reason = "excluded by " + exprText(n.Subtract)
+			if d.Excluded, err = w.shortestExpr(obj, n.Subtract); err != nil {
+				return nil, err
+			}
+			break
+		}
+		d.Reason = "undetermined: it depends on itself through a cycle, so it is denied"
+	}
+	return d, nil
+}

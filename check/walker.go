@@ -1,0 +1,392 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
+)
+
+// tri is a three-valued answer: a node met again on its own path is
+// unknown until the walk that entered it first decides.
+type tri uint8
+
+const (
+	no tri = iota
+	yes
+	unknown
+)
+
+func (v tri) String() string {
+	switch v {
+	case yes:
+		return "true"
+	case no:
+		return "false"
+	}
+	return "unknown"
+}
+
+type subjectKind uint8
+
+const (
+	subjectPlain subjectKind = iota
+	subjectWildcard
+	subjectSet
+)
+
+// subject is a query subject resolved against the schema once, so that
+// the walk compares pointers and ids instead of looking names up.
+type subject struct {
+	tuples.Subject
+	typ  *schema.Type
+	rel  *schema.Relation
+	kind subjectKind
+}
+
+// nodeKey names one node of a walk: does subj hold relation rel on obj.
+type nodeKey struct {
+	obj  tuples.Object
+	rel  int
+	subj tuples.Subject
+}
+
+// Memo states. A node on the current path is onPath; meeting it again is
+// a cycle and answers unknown.
+const (
+	memoNone uint8 = iota
+	memoOnPath
+	memoTrue
+	memoFalse
+)
+
+// walker holds the state of one query (or one batch). Only definite
+// answers are memoized: by Kleene's monotonicity a definite answer reached
+// while some node was unknown holds whatever that node turns out to be,
+// while an unknown one may change once the node on the path is decided.
+type walker struct {
+	ctx      context.Context
+	snap     tuples.Snapshot
+	sch      *schema.Schema
+	maxDepth int
+	cache    *cache
+	rev      tuples.Revision
+
+	sub   subject
+	memo  map[nodeKey]uint8
+	stack []nodeKey
+}
+
+// query answers one query, with its explanation when asked.
+func (w *walker) query(q Query) (Result, error) {
+	r, err := resolveRelation(w.sch, q.Object, q.Relation)
+	if err != nil {
+		return Result{}, fmt.Errorf("check %s: %w", q, err)
+	}
+	if w.sub, err = resolveSubject(w.sch, q.Subject); err != nil {
+		return Result{}, fmt.Errorf("check %s: %w", q, err)
+	}
+	v, err := w.top(q.Object, r)
+	if err != nil {
+		return Result{}, fmt.Errorf("check %s: %w", q, err)
+	}
+	res := Result{Allowed: v == yes}
+	if q.Explain {
+		if res.Explanation, err = w.explain(q, r, v); err != nil {
+			return Result{}, fmt.Errorf("explain %s: %w", q, err)
+		}
+	}
+	return res, nil
+}
+
+// top consults the cross-query cache around one walk.
+func (w *walker) top(obj tuples.Object, r *schema.Relation) (tri, error) {
+	var ck cacheKey
+	if w.cache != nil {
+		ck = cacheKey{sch: w.sch, rev: w.rev, node: nodeKey{obj: obj, rel: r.ID, subj: w.sub.Subject}}
+		if allowed, ok := w.cache.get(&ck); ok {
+			if allowed {
+				return yes, nil
+			}
+			return no, nil
+		}
+	}
+	v, err := w.check(obj, r)
+	if err != nil {
+		return no, err
+	}
+	if w.cache != nil && v != unknown {
+		w.cache.put(&ck, v == yes)
+	}
+	return v, nil
+}
+
+// reaches is the precheck: can the query subject ever be in r at all.
+func (w *walker) reaches(r *schema.Relation) bool {
+	switch w.sub.kind {
+	case subjectPlain:
+		return r.ReachTypes[w.sub.typ.ID]
+	case subjectWildcard:
+		return r.ReachWildcard[w.sub.typ.ID]
+	}
+	return r.ReachSets[w.sub.rel.ID]
+}
+
+// nodeReaches extends reaches to an expression, so that an arrow whose
+// targets can never hold the subject is skipped without reading.
+func (w *walker) nodeReaches(n schema.Node) bool {
+	switch n := n.(type) {
+	case *schema.Ref:
+		return w.reaches(n.Relation)
+	case *schema.Arrow:
+		for _, th := range n.Then {
+			if th != nil && w.nodeReaches(th) {
+				return true
+			}
+		}
+		return false
+	case *schema.Union:
+		for _, ch := range n.Children {
+			if w.nodeReaches(ch) {
+				return true
+			}
+		}
+		return false
+	case *schema.Intersect:
+		for _, ch := range n.Children {
+			if !w.nodeReaches(ch) {
+				return false
+			}
+		}
+		return true
+	case *schema.Exclude:
+		return w.nodeReaches(n.Base)
+	}
+	return false
+}
+
+// check decides whether the query subject holds r on obj.
+func (w *walker) check(obj tuples.Object, r *schema.Relation) (tri, error) {
+	// A subject set is always included in itself.
+	if w.sub.kind == subjectSet && w.sub.rel == r && w.sub.ID == obj.ID {
+		return yes, nil
+	}
+	if !w.reaches(r) {
+		return no, nil
+	}
+	k := nodeKey{obj: obj, rel: r.ID, subj: w.sub.Subject}
+	switch w.memo[k] {
+	case memoOnPath:
+		return unknown, nil
+	case memoTrue:
+		return yes, nil
+	case memoFalse:
+		return no, nil
+	}
+	if len(w.stack) >= w.maxDepth {
+		return no, w.depthError(k)
+	}
+	w.memo[k] = memoOnPath
+	w.stack = append(w.stack, k)
+	var v tri
+	var err error
+	if r.Stored {
+		v, err = w.stored(obj, r)
+	} else {
+		v, err = w.eval(obj, r.Rewrite)
+	}
+	w.stack = w.stack[:len(w.stack)-1]
+	switch {
+	case err != nil || v == unknown:
+		delete(w.memo, k)
+	case v == yes:
+		w.memo[k] = memoTrue
+	default:
+		w.memo[k] = memoFalse
+	}
+	return v, err
+}
+
+// stored decides a stored relation: the exact tuple, the wildcard of the
+// subject's type, or any subject set stored in it that holds the subject.
+func (w *walker) stored(obj tuples.Object, r *schema.Relation) (tri, error) {
+	ok, err := w.has(obj, r.Name, w.sub.Subject)
+	if err != nil || ok {
+		return yes, err
+	}
+	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+		ok, err := w.has(obj, r.Name, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
+		if err != nil || ok {
+			return yes, err
+		}
+	}
+	v := no
+	for _, set := range r.SubjectSets {
+		if !w.reaches(set) {
+			continue
+		}
+		if err := w.ctx.Err(); err != nil {
+			return no, err
+		}
+		f := tuples.SubjectFilter{Sets: true, Type: set.Type.Name, Relation: set.Name}
+		for x, err := range w.snap.Subjects(w.ctx, obj, r.Name, f) {
+			if err != nil {
+				return no, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
+			}
+			xv, err := w.check(tuples.Object{Type: x.Type, ID: x.ID}, set)
+			if err != nil {
+				return no, err
+			}
+			if xv == yes {
+				return yes, nil
+			}
+			if xv == unknown {
+				v = unknown
+			}
+		}
+	}
+	return v, nil
+}
+
+// cheap reports whether a union or intersection child costs at most one
+// read: a reference to a stored relation on the same object.
+func cheap(n schema.Node) bool {
+	ref, ok := n.(*schema.Ref)
+	return ok && ref.Relation.Stored
+}
+
+// eval decides an expression on obj with three-valued logic, trying cheap
+// children first and stopping as soon as the answer is known.
+func (w *walker) eval(obj tuples.Object, n schema.Node) (tri, error) {
+	switch n := n.(type) {
+	case *schema.Ref:
+		return w.check(obj, n.Relation)
+	case *schema.Arrow:
+		return w.arrow(obj, n)
+	case *schema.Union:
+		v := no
+		for pass := 0; pass < 2; pass++ {
+			for _, ch := range n.Children {
+				if cheap(ch) != (pass == 0) {
+					continue
+				}
+				cv, err := w.eval(obj, ch)
+				if err != nil {
+					return no, err
+				}
+				if cv == yes {
+					return yes, nil
+				}
+				if cv == unknown {
+					v = unknown
+				}
+			}
+		}
+		return v, nil
+	case *schema.Intersect:
+		v := yes
+		for pass := 0; pass < 2; pass++ {
+			for _, ch := range n.Children {
+				if cheap(ch) != (pass == 0) {
+					continue
+				}
+				cv, err := w.eval(obj, ch)
+				if err != nil {
+					return no, err
+				}
+				if cv == no {
+					return no, nil
+				}
+				if cv == unknown {
+					v = unknown
+				}
+			}
+		}
+		return v, nil
+	case *schema.Exclude:
+		base, err := w.eval(obj, n.Base)
+		if err != nil || base == no {
+			return no, err
+		}
+		sub, err := w.eval(obj, n.Subtract)
+		if err != nil || sub == yes {
+			return no, err
+		}
+		if base == yes && sub == no {
+			return yes, nil
+		}
+		return unknown, nil
+	}
+	return no, fmt.Errorf("unexpected expression node %T", n)
+}
+
+// arrow follows a tupleset to the objects it holds and evaluates the rest
+// of the path on each.
+func (w *walker) arrow(obj tuples.Object, a *schema.Arrow) (tri, error) {
+	if !w.nodeReaches(a) {
+		return no, nil
+	}
+	if err := w.ctx.Err(); err != nil {
+		return no, err
+	}
+	v := no
+	for x, err := range w.snap.Subjects(w.ctx, obj, a.Tupleset.Name, tuples.SubjectFilter{Plain: true}) {
+		if err != nil {
+			return no, fmt.Errorf("read %s#%s: %w", obj, a.Tupleset.Name, err)
+		}
+		t := w.sch.Type(x.Type)
+		if t == nil || x.ID == tuples.Wildcard || a.Then[t.ID] == nil {
+			continue
+		}
+		xv, err := w.eval(tuples.Object{Type: x.Type, ID: x.ID}, a.Then[t.ID])
+		if err != nil {
+			return no, err
+		}
+		if xv == yes {
+			return yes, nil
+		}
+		if xv == unknown {
+			v = unknown
+		}
+	}
+	return v, nil
+}
+
+func (w *walker) has(obj tuples.Object, rel string, s tuples.Subject) (bool, error) {
+	if err := w.ctx.Err(); err != nil {
+		return false, err
+	}
+	ok, err := w.snap.Has(w.ctx, obj, rel, s)
+	if err != nil {
+		return false, fmt.Errorf("read %s#%s@%s: %w", obj, rel, s, err)
+	}
+	return ok, nil
+}
+
+// DepthError reports a walk that went deeper than the depth limit. Path
+// runs from the node that broke the limit back to the query's relation.
+type DepthError struct {
+	Limit int
+	Path  []string
+}
+
+func (e *DepthError) Error() string {
+	const shown = 8
+	p := e.Path
+	if len(p) > shown+1 {
+		p = append(append(append([]string(nil), p[:shown]...), "..."), p[len(p)-1])
+	}
+	return fmt.Sprintf("depth limit %d exceeded at %s; raise the limit or look for an unintended chain of nested groups",
+		e.Limit, strings.Join(p, " <- "))
+}
+
+func (w *walker) depthError(k nodeKey) error {
+	name := func(k nodeKey) string { return k.obj.String() + "#" + w.sch.Relations[k.rel].Name }
+	path := []string{name(k)}
+	for i := len(w.stack) - 1; i >= 0; i-- {
+		path = append(path, name(w.stack[i]))
+	}
+	return &DepthError{Limit: w.maxDepth, Path: path}
+}
