@@ -1,0 +1,150 @@
+package expand
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/docketdb/docket/tuples"
+)
+
+const casebook = `
+type user {
+  relation team: team
+}
+
+type team {
+  relation member: user | team#member
+}
+
+type case {
+  relation creator:     user
+  relation assignee:    user
+  relation access_list: user | team#member
+  relation deny_list:   user | team#member
+  relation public:      user:*
+
+  relation viewer = creator | assignee | assignee.team#member | access_list | public - deny_list
+  relation editor = (assignee | access_list) & viewer
+}
+`
+
+func newSnap(t *testing.T, lines ...string) tuples.Snapshot {
+	t.Helper()
+	ctx := context.Background()
+	st, err := tuples.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.WriteSchema(ctx, "casebook.rebac", []byte(casebook)); err != nil {
+		t.Fatal(err)
+	}
+	var ops []tuples.Op
+	for _, l := range lines {
+		tp, err := tuples.Parse(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, tuples.Op{Kind: tuples.OpTouch, Tuple: tp})
+	}
+	if _, err := st.Write(ctx, tuples.Batch{Ops: ops}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := st.Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+var data = []string{
+	"case:1#creator@user:cora",
+	"case:1#assignee@user:ana",
+	"user:ana#team@team:east",
+	"team:east#member@user:bo",
+	"team:east#member@team:night#member",
+	"team:night#member@team:east#member",
+	"case:1#access_list@team:night#member",
+	"case:1#public@user:*",
+	"case:1#deny_list@user:mal",
+}
+
+func TestExpandOneLevel(t *testing.T) {
+	snap := newSnap(t, data...)
+	n, err := Expand(context.Background(), snap, tuples.Object{Type: "case", ID: "1"}, "viewer", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `exclusion case:1#viewer
+  union creator | assignee | assignee.team#member | access_list | public
+    union case:1#creator
+      user:cora  [case:1#creator]
+    union case:1#assignee
+      user:ana  [case:1#assignee]
+    union assignee.team#member
+      team:east#member  [assignee.team#member]
+    union case:1#access_list
+      team:night#member  [case:1#access_list]
+    union case:1#public
+      user:*  [case:1#public]
+  union case:1#deny_list
+    user:mal  [case:1#deny_list]`
+	if got := n.String(); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	b, err := json.Marshal(n)
+	if err != nil || !strings.Contains(string(b), `{"kind":"leaf","label":"assignee.team#member","subject":{"Type":"team","ID":"east","Relation":"member"}}`) {
+		t.Errorf("json: %s %v", b, err)
+	}
+	dot := DOT(n)
+	if !strings.HasPrefix(dot, "digraph userset {") || !strings.Contains(dot, `n0 -> n1;`) || !strings.Contains(dot, `"user:mal  [case:1#deny_list]"`) {
+		t.Errorf("dot:\n%s", dot)
+	}
+}
+
+func TestExpandRecursiveCycle(t *testing.T) {
+	snap := newSnap(t, data...)
+	n, err := Expand(context.Background(), snap, tuples.Object{Type: "case", ID: "1"}, "access_list", Options{Recursive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `union case:1#access_list
+  team:night#member  [case:1#access_list]
+    union team:night#member
+      team:east#member  [team:night#member]
+        union team:east#member
+          team:night#member  [team:east#member] (cycle: already expanded above)
+          user:bo  [team:east#member]`
+	if got := n.String(); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+	n, err = Expand(context.Background(), snap, tuples.Object{Type: "case", ID: "1"}, "access_list", Options{Recursive: true, Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(n.String(), "team:east#member  [team:night#member] (not expanded: depth bound)") {
+		t.Errorf("depth bound not shown:\n%s", n)
+	}
+}
+
+func TestExpandErrors(t *testing.T) {
+	snap := newSnap(t, data...)
+	ctx := context.Background()
+	for _, c := range []struct{ obj, rel string }{{"case:1", "nope"}, {"nope:1", "viewer"}, {"case:*", "viewer"}} {
+		o, _ := tuples.ParseObject(c.obj)
+		if o.Type == "" {
+			o = tuples.Object{Type: "case", ID: "*"}
+		}
+		if _, err := Expand(ctx, snap, o, c.rel, Options{}); err == nil {
+			t.Errorf("%s#%s: no error", c.obj, c.rel)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := Expand(cctx, snap, tuples.Object{Type: "case", ID: "1"}, "viewer", Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled expand: %v", err)
+	}
+}

@@ -1,0 +1,121 @@
+package expand
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/docketdb/docket/schema"
+)
+
+// String renders the tree indented, one node a line: operators with their
+// label, leaves as the subject with where it came from.
+func (n *Node) String() string {
+	var b strings.Builder
+	n.write(&b, 0)
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (n *Node) line() string {
+	switch n.Kind {
+	case Leaf:
+		s := n.Subject.String() + "  [" + n.Label + "]"
+		if n.Truncated {
+			s += " (not expanded: depth bound)"
+		}
+		return s
+	case Cycle:
+		return n.Subject.String() + "  [" + n.Label + "] (cycle: already expanded above)"
+	}
+	return string(n.Kind) + " " + n.Label
+}
+
+func (n *Node) write(b *strings.Builder, indent int) {
+	b.WriteString(strings.Repeat("  ", indent))
+	b.WriteString(n.line())
+	b.WriteByte('\n')
+	for _, c := range n.Children {
+		c.write(b, indent+1)
+	}
+}
+
+// DOT renders the tree in Graphviz's dot language.
+func DOT(n *Node) string {
+	var b strings.Builder
+	b.WriteString("digraph userset {\n  node [fontname=\"monospace\"];\n")
+	id := 0
+	var walk func(n *Node) int
+	walk = func(n *Node) int {
+		me := id
+		id++
+		shape := "box"
+		switch n.Kind {
+		case Leaf:
+			shape = "ellipse"
+		case Cycle:
+			shape = "doubleoctagon"
+		}
+		fmt.Fprintf(&b, "  n%d [shape=%s, label=%s];\n", me, shape, strconv.Quote(n.line()))
+		for _, c := range n.Children {
+			fmt.Fprintf(&b, "  n%d -> n%d;\n", me, walk(c))
+		}
+		return me
+	}
+	if n != nil {
+		walk(n)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// exprText prints an expression in the schema language, with the
+// parentheses its precedence needs (path, then &, then |, then -).
+func exprText(n schema.Node) string {
+	var b strings.Builder
+	writeExpr(&b, n, 0)
+	return b.String()
+}
+
+func precedence(n schema.Node) int {
+	switch n.(type) {
+	case *schema.Exclude:
+		return 1
+	case *schema.Union:
+		return 2
+	case *schema.Intersect:
+		return 3
+	}
+	return 4
+}
+
+func writeExpr(b *strings.Builder, n schema.Node, min int) {
+	p := precedence(n)
+	if p < min {
+		b.WriteByte('(')
+		defer b.WriteByte(')')
+	}
+	switch n := n.(type) {
+	case *schema.Ref:
+		b.WriteString(n.Relation.Name)
+	case *schema.Arrow:
+		b.WriteString(n.Text)
+	case *schema.Union:
+		for i, ch := range n.Children {
+			if i > 0 {
+				b.WriteString(" | ")
+			}
+			writeExpr(b, ch, p)
+		}
+	case *schema.Intersect:
+		for i, ch := range n.Children {
+			if i > 0 {
+				b.WriteString(" & ")
+			}
+			writeExpr(b, ch, p)
+		}
+	case *schema.Exclude:
+		writeExpr(b, n.Base, p)
+		b.WriteString(" - ")
+		writeExpr(b, n.Subtract, p+1)
+	}
+}
