@@ -1,0 +1,121 @@
+package tuples
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestBadgerReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1 := setup(t, ctx, s, fixture...)
+	r2 := write(t, ctx, s, OpDelete, "doc:1#viewer@user:ana")
+	want1 := all(t, ctx, snap(t, ctx, s, r1), Filter{})
+	want2 := all(t, ctx, snap(t, ctx, s, r2), Filter{})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sn := snap(t, ctx, s, 0)
+	if sn.Revision() != r2 || sn.Schema() == nil || sn.Schema().Relation("doc", "viewer") == nil {
+		t.Fatalf("reopened at revision %d, schema %v", sn.Revision(), sn.Schema())
+	}
+	if got := all(t, ctx, sn, Filter{}); !slices.Equal(got, want2) {
+		t.Fatalf("reopened latest = %v", got)
+	}
+	if got := all(t, ctx, snap(t, ctx, s, r1), Filter{}); !slices.Equal(got, want1) {
+		t.Fatalf("reopened revision %d = %v", r1, got)
+	}
+	if r := write(t, ctx, s, OpTouch, "doc:9#owner@user:ana"); r != r2+1 {
+		t.Fatalf("write after reopen at %d, want %d", r, r2+1)
+	}
+	cs, err := s.Changes(ctx, 0, 0)
+	if err != nil || len(cs) != len(fixture)+2 {
+		t.Fatalf("changes after reopen: %d, %v", len(cs), err)
+	}
+}
+
+func TestBadgerOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "database at "+dir+" is in use by another docket process") {
+		t.Errorf("second open = %v, want ErrLocked", err)
+	}
+	s.Close()
+
+	file := filepath.Join(t.TempDir(), "plain.txt")
+	os.WriteFile(file, []byte("hello"), 0o644)
+	if _, err := OpenBadger(file, BadgerOptions{}); err == nil || !strings.Contains(err.Error(), "is a file, not a Docket database") {
+		t.Errorf("open of a file = %v", err)
+	}
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "notes.md"), []byte("x"), 0o644)
+	if _, err := OpenBadger(other, BadgerOptions{}); err == nil || !strings.Contains(err.Error(), "is not a Docket database: it holds other files (such as notes.md)") {
+		t.Errorf("open of a foreign directory = %v", err)
+	}
+
+	// A damaged manifest is reported as damage, not as a panic.
+	broken := t.TempDir()
+	s, err = OpenBadger(broken, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup(t, context.Background(), s, "doc:1#viewer@user:ana")
+	s.Close()
+	if err := os.WriteFile(filepath.Join(broken, "MANIFEST"), []byte("garbage, not a manifest"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenBadger(broken, BadgerOptions{BlockCacheMB: 16}); err == nil || !strings.Contains(err.Error(), "may be damaged") {
+		t.Errorf("open of a damaged database = %v", err)
+	}
+}
+
+func TestBadgerLargeWriteIsOneRevision(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenBadger(t.TempDir(), BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	setup(t, ctx, s)
+	var b Batch
+	for i := range atomicLimit + 5 {
+		b.Ops = append(b.Ops, Op{Kind: OpCreate, Tuple: Tuple{"doc", "d" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strconv.Itoa(i), "viewer", "user", "ana", ""}})
+	}
+	rev, err := s.Write(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(all(t, ctx, snap(t, ctx, s, rev-1), Filter{})); got != 0 {
+		t.Fatalf("previous revision sees %d tuples", got)
+	}
+	rev2, n, err := s.DeleteMatching(ctx, Filter{SubjectType: "user", SubjectID: "ana"})
+	if err != nil || n != atomicLimit+5 || rev2 != rev+1 {
+		t.Fatalf("delete matching: %d at %d, %v", n, rev2, err)
+	}
+	if got := len(all(t, ctx, snap(t, ctx, s, rev), Filter{})); got != atomicLimit+5 {
+		t.Fatalf("revision %d sees %d tuples", rev, got)
+	}
+	if got := len(all(t, ctx, snap(t, ctx, s, 0), Filter{})); got != 0 {
+		t.Fatalf("after delete %d tuples", got)
+	}
+}
+
