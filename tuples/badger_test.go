@@ -118,4 +118,3 @@ func TestBadgerLargeWriteIsOneRevision(t *testing.T) {
 		t.Fatalf("after delete %d tuples", got)
 	}
 }
-
