@@ -51,7 +51,7 @@ func New(o Options) *Checker {
 	case o.CacheSize > 0:
 		c.cache = newCache(o.CacheSize)
 	}
-	c.walkers.New = func() any { return &walker{memo: make(map[nodeKey]uint8)} }
+	c.walkers.New = func() any { return &walker{memo: make(map[nodeKey]int32), low: noLow} }
 	return c
 }
 
@@ -178,6 +178,7 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 func (c *Checker) end(w *walker) {
 	clear(w.memo)
 	w.stack = w.stack[:0]
+	w.low, w.paradox = noLow, false
 	w.ctx, w.snap, w.sch, w.cache = nil, nil, nil, nil
 	c.walkers.Put(w)
 }

@@ -53,19 +53,30 @@ type nodeKey struct {
 	subj tuples.Subject
 }
 
-// Memo states. A node on the current path is onPath; meeting it again is
-// a cycle and answers unknown.
+// Memo values: memoTrue, memoFalse, or, for a node on the current path,
+// its index on the stack plus one; meeting it again is a cycle and answers
+// unknown.
 const (
-	memoNone uint8 = iota
-	memoOnPath
-	memoTrue
-	memoFalse
+	memoTrue  int32 = -1
+	memoFalse int32 = -2
 )
+
+// noLow means no node on the stack was met again.
+const noLow = int(^uint(0) >> 1)
 
 // walker holds the state of one query (or one batch). Only definite
 // answers are memoized: by Kleene's monotonicity a definite answer reached
 // while some node was unknown holds whatever that node turns out to be,
 // while an unknown one may change once the node on the path is decided.
+//
+// Unknowns are resolved where the loop that caused them closes, as in
+// Tarjan's algorithm: low is the lowest stack index met again below the
+// current node. When a node's walk ends unknown, every loop met went back
+// to the node itself or below it, and no unknown passed through the
+// subtracted side of an exclusion (paradox), the loops are purely
+// positive and nothing outside them grants the subject: the least fixpoint
+// is false, which is final and memoized. Loops through an exclusion stay
+// unknown up to the query, which denies.
 type walker struct {
 	ctx      context.Context
 	snap     tuples.Snapshot
@@ -75,8 +86,11 @@ type walker struct {
 	rev      tuples.Revision
 
 	sub   subject
-	memo  map[nodeKey]uint8
+	memo  map[nodeKey]int32
 	stack []nodeKey
+	// low and paradox describe the walk below the current node; see above.
+	low     int
+	paradox bool
 }
 
 // query answers one query, with its explanation when asked.
@@ -177,19 +191,23 @@ func (w *walker) check(obj tuples.Object, r *schema.Relation) (tri, error) {
 		return no, nil
 	}
 	k := nodeKey{obj: obj, rel: r.ID, subj: w.sub.Subject}
-	switch w.memo[k] {
-	case memoOnPath:
-		return unknown, nil
-	case memoTrue:
+	switch m := w.memo[k]; {
+	case m == memoTrue:
 		return yes, nil
-	case memoFalse:
+	case m == memoFalse:
 		return no, nil
+	case m > 0:
+		w.low = min(w.low, int(m-1))
+		return unknown, nil
 	}
-	if len(w.stack) >= w.maxDepth {
+	me := len(w.stack)
+	if me >= w.maxDepth {
 		return no, w.depthError(k)
 	}
-	w.memo[k] = memoOnPath
+	w.memo[k] = int32(me + 1)
 	w.stack = append(w.stack, k)
+	savedLow, savedParadox := w.low, w.paradox
+	w.low, w.paradox = noLow, false
 	var v tri
 	var err error
 	if r.Stored {
@@ -197,7 +215,20 @@ func (w *walker) check(obj tuples.Object, r *schema.Relation) (tri, error) {
 	} else {
 		v, err = w.eval(obj, r.Rewrite)
 	}
-	w.stack = w.stack[:len(w.stack)-1]
+	w.stack = w.stack[:me]
+	nodeLow, nodeParadox := w.low, w.paradox
+	closed := nodeLow >= me
+	if v == unknown && closed && !nodeParadox {
+		v = no
+	}
+	// Only an unknown answer carries its loops and paradoxes upwards.
+	w.low, w.paradox = savedLow, savedParadox
+	if v == unknown {
+		if !closed {
+			w.low = min(w.low, nodeLow)
+		}
+		w.paradox = w.paradox || nodeParadox
+	}
 	switch {
 	case err != nil || v == unknown:
 		delete(w.memo, k)
@@ -316,6 +347,9 @@ func (w *walker) eval(obj tuples.Object, n schema.Node) (tri, error) {
 		}
 		if base == yes && sub == no {
 			return yes, nil
+		}
+		if sub == unknown {
+			w.paradox = true
 		}
 		return unknown, nil
 	}
