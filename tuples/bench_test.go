@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"testing"
-
 )
 
 // benchN is the store size of the benchmarks: DOCKET_BENCH_N, default
