@@ -258,24 +258,40 @@ func (w *walker) stored(obj tuples.Object, r *schema.Relation) (tri, error) {
 		if !w.reaches(set) {
 			continue
 		}
-		if err := w.ctx.Err(); err != nil {
+		sv, err := w.viaSet(obj, r, set)
+		if err != nil || sv == yes {
+			return sv, err
+		}
+		if sv == unknown {
+			v = unknown
+		}
+	}
+	return v, nil
+}
+
+// viaSet decides whether any subject set x#set stored in obj#r holds the
+// subject. It is its own function so that the variables the loop body
+// captures escape only when subject sets are walked, not on the direct
+// path.
+func (w *walker) viaSet(obj tuples.Object, r, set *schema.Relation) (tri, error) {
+	if err := w.ctx.Err(); err != nil {
+		return no, err
+	}
+	v := no
+	f := tuples.SubjectFilter{Sets: true, Type: set.Type.Name, Relation: set.Name}
+	for x, err := range w.snap.Subjects(w.ctx, obj, r.Name, f) {
+		if err != nil {
+			return no, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
+		}
+		xv, err := w.check(tuples.Object{Type: x.Type, ID: x.ID}, set)
+		if err != nil {
 			return no, err
 		}
-		f := tuples.SubjectFilter{Sets: true, Type: set.Type.Name, Relation: set.Name}
-		for x, err := range w.snap.Subjects(w.ctx, obj, r.Name, f) {
-			if err != nil {
-				return no, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
-			}
-			xv, err := w.check(tuples.Object{Type: x.Type, ID: x.ID}, set)
-			if err != nil {
-				return no, err
-			}
-			if xv == yes {
-				return yes, nil
-			}
-			if xv == unknown {
-				v = unknown
-			}
+		if xv == yes {
+			return yes, nil
+		}
+		if xv == unknown {
+			v = unknown
 		}
 	}
 	return v, nil
