@@ -86,13 +86,19 @@ func attachComments(f *File, filename, text string) {
 	for _, c := range comments {
 		if !c.ownLine {
 			flush()
+			text := strings.TrimSpace(c.text)
+			if text == "" {
+				// An empty `//` at the end of a line says nothing; the
+				// formatter drops it.
+				continue
+			}
 			// The last declaration starting on or before this line owns it.
 			for i := len(decls) - 1; i >= 0; i-- {
 				if decls[i].line <= c.line {
 					if *decls[i].lineC != "" {
 						*decls[i].lineC += " "
 					}
-					*decls[i].lineC += strings.TrimSpace(c.text)
+					*decls[i].lineC += text
 					break
 				}
 			}

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -297,5 +298,33 @@ func TestCompiledReverseUnconditionalAndMultiHop(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("org#admin reverse edges\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestCompiledReachLongChain checks reach through a long chain of subject
+// sets declared in the order that is worst for naive iteration.
+func TestCompiledReachLongChain(t *testing.T) {
+	const n = 300
+	var b strings.Builder
+	b.WriteString("type user\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "type t%d {\n  relation m: t%d#m\n  relation v = m\n}\n", i, i+1)
+	}
+	fmt.Fprintf(&b, "type t%d {\n  relation m: user\n}\n", n)
+	s, err := Load("chain.rebac", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := mustRel(t, s, "t0", "v")
+	if !v.ReachTypes[s.Type("user").ID] {
+		t.Error("t0#v does not reach user")
+	}
+	for i := 0; i <= n; i++ {
+		if !v.ReachSets[mustRel(t, s, fmt.Sprintf("t%d", i), "m").ID] {
+			t.Fatalf("t0#v does not reach t%d#m", i)
+		}
+	}
+	if v.ReachSets[mustRel(t, s, "t1", "v").ID] {
+		t.Error("t0#v reaches t1#v, which nothing stores")
 	}
 }

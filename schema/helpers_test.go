@@ -143,8 +143,9 @@ func dumpSchema(s *Schema) string {
 			}
 		}
 	}
+	// Warnings without positions: formatting may move declarations.
 	for _, w := range s.Warnings {
-		fmt.Fprintf(&b, "warning %s\n", w)
+		fmt.Fprintf(&b, "warning %s; %s\n", w.Msg, w.Hint)
 	}
 	return b.String()
 }

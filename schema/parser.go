@@ -382,7 +382,19 @@ func parseExpr(lex *lexer.PeekingLexer) (Expr, error) {
 type exprParser struct {
 	lex *lexer.PeekingLexer
 	err error
+	// depth is the number of open parentheses, operands the number of
+	// relation names read: both bounded so that no input can exhaust the
+	// stack of the recursive passes over the tree.
+	depth, operands int
 }
+
+// Limits on one expression. They are far beyond what a readable schema
+// uses and keep every recursive pass over an expression shallow.
+const (
+	MaxExprDepth    = 64   // nested parentheses
+	MaxExprOperands = 1024 // relation names in one expression
+	MaxPathSegments = 16   // names in one path, `a.b.c#d` has 4
+)
 
 func (p *exprParser) fail(t *lexer.Token, msg, hint string) {
 	if p.err == nil {
@@ -412,8 +424,14 @@ func (p *exprParser) operand(after string) Expr {
 	t := p.lex.Peek()
 	switch {
 	case t.Type == tokPunct && t.Value == "(":
+		if p.depth == MaxExprDepth {
+			p.fail(t, fmt.Sprintf("parentheses nested more than %d deep", MaxExprDepth), "split the expression into several computed relations")
+			return nil
+		}
+		p.depth++
 		open := p.lex.Next().Pos
 		e := p.binary(OpExclude, "`(`")
+		p.depth--
 		if p.err != nil {
 			return nil
 		}
@@ -436,6 +454,10 @@ func (p *exprParser) operand(after string) Expr {
 
 func (p *exprParser) path() Expr {
 	first := p.lex.Next()
+	if p.operands++; p.operands > MaxExprOperands {
+		p.fail(first, fmt.Sprintf("expression has more than %d operands", MaxExprOperands), "split the expression into several computed relations")
+		return nil
+	}
 	segs := []Ident{{Pos: first.Pos, Name: first.Value}}
 	for {
 		t := p.lex.Peek()
@@ -446,6 +468,10 @@ func (p *exprParser) path() Expr {
 		n := p.lex.Peek()
 		if n.Type != tokIdent || isKeyword(n.Value) {
 			p.fail(n, fmt.Sprintf("expected a relation name after `%s`, found %s", t.Value, describe(n)), "")
+			return nil
+		}
+		if len(segs) == MaxPathSegments {
+			p.fail(n, fmt.Sprintf("path has more than %d names", MaxPathSegments), "")
 			return nil
 		}
 		p.lex.Next()

@@ -32,37 +32,119 @@ func andInto(dst, src []bool) {
 
 // computeReach fills ReachTypes, ReachWildcard and ReachSets by iterating
 // to the least fixpoint: membership only grows along unions, subject sets
-// and arrows, so the iteration terminates.
+// and arrows, so the iteration terminates. Relations are visited one
+// strongly connected group of the "reads" graph at a time, the groups a
+// relation reads before it, so only mutually recursive relations iterate
+// and a long chain of subject sets is settled in one pass.
 func (c *compiler) computeReach() {
+	reads := make([][]*Relation, len(c.s.Relations))
 	for _, r := range c.s.Relations {
 		r.ReachSets[r.ID] = true
 		if r.Stored {
 			orInto(r.ReachTypes, r.DirectTypes)
 			orInto(r.ReachTypes, r.WildcardTypes)
 			orInto(r.ReachWildcard, r.WildcardTypes)
+			reads[r.ID] = r.SubjectSets
+			continue
 		}
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, r := range c.s.Relations {
-			var in reach
-			if r.Stored {
-				in = c.newReach()
-				for _, s := range r.SubjectSets {
-					in.sets[s.ID] = true
-					orInto(in.types, s.ReachTypes)
-					orInto(in.wildcards, s.ReachWildcard)
-					orInto(in.sets, s.ReachSets)
-				}
-			} else {
-				in = c.reachOf(r.Rewrite)
+		walk(r.Rewrite, func(n Node) bool {
+			if ref, ok := n.(*Ref); ok {
+				reads[r.ID] = append(reads[r.ID], ref.Relation)
 			}
-			a := orInto(r.ReachTypes, in.types)
-			b := orInto(r.ReachWildcard, in.wildcards)
-			d := orInto(r.ReachSets, in.sets)
-			changed = changed || a || b || d
+			return true
+		})
+	}
+	for _, group := range components(c.s.Relations, reads) {
+		for changed := true; changed; {
+			changed = false
+			for _, r := range group {
+				if c.updateReach(r) {
+					changed = true
+				}
+			}
+			if len(group) == 1 && !readsItself(group[0], reads) {
+				break
+			}
 		}
 	}
+}
+
+func readsItself(r *Relation, reads [][]*Relation) bool {
+	for _, q := range reads[r.ID] {
+		if q == r {
+			return true
+		}
+	}
+	return false
+}
+
+// updateReach adds to r's reach what the relations it reads reach now,
+// and reports whether anything was added.
+func (c *compiler) updateReach(r *Relation) bool {
+	var in reach
+	if r.Stored {
+		in = c.newReach()
+		for _, s := range r.SubjectSets {
+			in.sets[s.ID] = true
+			orInto(in.types, s.ReachTypes)
+			orInto(in.wildcards, s.ReachWildcard)
+			orInto(in.sets, s.ReachSets)
+		}
+	} else {
+		in = c.reachOf(r.Rewrite)
+	}
+	a := orInto(r.ReachTypes, in.types)
+	b := orInto(r.ReachWildcard, in.wildcards)
+	d := orInto(r.ReachSets, in.sets)
+	return a || b || d
+}
+
+// components returns the strongly connected components of the graph
+// r -> reads[r], each after every component it reads (Tarjan's algorithm,
+// which emits them in that order).
+func components(rels []*Relation, reads [][]*Relation) [][]*Relation {
+	index := make([]int, len(rels)) // 0 = not visited; else visit order + 1
+	low := make([]int, len(rels))
+	onStack := make([]bool, len(rels))
+	var stack []*Relation
+	var out [][]*Relation
+	next := 1
+	var visit func(r *Relation)
+	visit = func(r *Relation) {
+		index[r.ID], low[r.ID] = next, next
+		next++
+		stack = append(stack, r)
+		onStack[r.ID] = true
+		for _, q := range reads[r.ID] {
+			switch {
+			case index[q.ID] == 0:
+				visit(q)
+				low[r.ID] = min(low[r.ID], low[q.ID])
+			case onStack[q.ID]:
+				low[r.ID] = min(low[r.ID], index[q.ID])
+			}
+		}
+		if low[r.ID] != index[r.ID] {
+			return
+		}
+		var group []*Relation
+		for {
+			q := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			onStack[q.ID] = false
+			group = append(group, q)
+			if q == r {
+				break
+			}
+		}
+		out = append(out, group)
+	}
+	for _, r := range rels {
+		if index[r.ID] == 0 {
+			visit(r)
+		}
+	}
+	return out
 }
 
 func (c *compiler) reachOf(n Node) reach {
