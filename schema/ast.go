@@ -44,8 +44,11 @@ type File struct {
 	Name  string      `parser:""`
 	Types []*TypeDecl `parser:"@@*"`
 
-	// Trailing holds comments after the last declaration.
-	Trailing []string `parser:""`
+	// Trailing holds the comment blocks after the last declaration, one
+	// entry per block of adjacent lines; TrailingGap records a blank line
+	// between the last declaration and the first block.
+	Trailing    [][]string `parser:""`
+	TrailingGap bool       `parser:""`
 }
 
 // TypeDecl is `type NAME` or `type NAME { relations }`.
@@ -64,8 +67,11 @@ type TypeDecl struct {
 	Detached [][]string `parser:""`
 	// Comment is a comment at the end of the declaration's first line.
 	Comment string `parser:""`
-	// Inner holds comments after the last relation, before the closing brace.
-	Inner []string `parser:""`
+	// Inner holds the comment blocks after the last relation, before the
+	// closing brace; InnerGap records a blank line between the last
+	// relation and the first block.
+	Inner    [][]string `parser:""`
+	InnerGap bool       `parser:""`
 }
 
 // RelationDecl is `relation NAME: SUBJECTS` (stored) or

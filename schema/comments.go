@@ -8,6 +8,7 @@ import (
 
 type comment struct {
 	line    int
+	after   int    // line where the last significant token before it ends
 	text    string // without the leading "//", trailing space trimmed
 	ownLine bool   // nothing but space before it on its line
 }
@@ -53,6 +54,13 @@ func attachComments(f *File, filename, text string) {
 		}
 		last := block[len(block)-1].line
 		first := block[0].line
+		gap := first-block[0].after > 1
+		inner := func(t *TypeDecl) {
+			if len(t.Inner) == 0 {
+				t.InnerGap = gap && len(t.Relations) > 0
+			}
+			t.Inner = append(t.Inner, lines)
+		}
 		defer func() { block = nil }()
 		for i, d := range decls {
 			if d.line <= last {
@@ -63,7 +71,7 @@ func attachComments(f *File, filename, text string) {
 			if i > 0 {
 				for _, t := range f.Types {
 					if t.Body && t.Pos.Line <= first && typeEnd(t) >= last && (d.parent != t) {
-						t.Inner = append(t.Inner, lines...)
+						inner(t)
 						return
 					}
 				}
@@ -77,11 +85,14 @@ func attachComments(f *File, filename, text string) {
 		}
 		for _, t := range f.Types {
 			if t.Body && t.Pos.Line <= first && typeEnd(t) >= last {
-				t.Inner = append(t.Inner, lines...)
+				inner(t)
 				return
 			}
 		}
-		f.Trailing = append(f.Trailing, lines...)
+		if len(f.Trailing) == 0 {
+			f.TrailingGap = gap && len(f.Types) > 0
+		}
+		f.Trailing = append(f.Trailing, lines)
 	}
 	for _, c := range comments {
 		if !c.ownLine {
@@ -143,6 +154,7 @@ func scanComments(filename, text string) []comment {
 				line:    t.Pos.Line,
 				text:    strings.TrimRight(strings.TrimPrefix(t.Value, "//"), " \t\r"),
 				ownLine: lastLine != t.Pos.Line,
+				after:   lastLine,
 			})
 		case tokNewline:
 		default:

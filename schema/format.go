@@ -54,18 +54,18 @@ func Format(f *File) string {
 			b.WriteByte('\n')
 		}
 		if len(t.Inner) > 0 {
-			if len(t.Relations) > 0 {
+			if t.InnerGap {
 				b.WriteByte('\n')
 			}
-			writeComments(&b, "  ", nil, t.Inner)
+			writeBlocks(&b, "  ", t.Inner)
 		}
 		b.WriteString("}\n")
 	}
 	if len(f.Trailing) > 0 {
-		if len(f.Types) > 0 {
+		if f.TrailingGap {
 			b.WriteByte('\n')
 		}
-		writeComments(&b, "", nil, f.Trailing)
+		writeBlocks(&b, "", f.Trailing)
 	}
 	return b.String()
 }
@@ -79,6 +79,16 @@ func writeComments(b *strings.Builder, indent string, detached [][]string, doc [
 	}
 	for _, l := range doc {
 		b.WriteString(indent + "//" + l + "\n")
+	}
+}
+
+// writeBlocks writes comment blocks separated by blank lines.
+func writeBlocks(b *strings.Builder, indent string, blocks [][]string) {
+	for i, block := range blocks {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		writeComments(b, indent, nil, block)
 	}
 }
 
