@@ -1,0 +1,189 @@
+// Package cli implements the docket command tree. Everything a command needs
+// (streams, environment, the store it opens) lives in an env built per run,
+// so a test gets a fresh tree and no state leaks between runs.
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Run executes one docket command line and returns the process exit status:
+// 0 success, 1 a negative answer (invalid schema, denied check, failed
+// assertion), 2 an error.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return e.run(ctx, args)
+}
+
+// env is the world one run of the command tree sees.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// isTerminal reports whether w is an interactive terminal; nil means
+	// never (tests).
+	isTerminal func(w io.Writer) bool
+
+	// Global flags.
+	dbPath string
+	memory bool
+	output choice
+
+	// started is set once flags and arguments parsed and a command began
+	// to run: errors before that are usage errors.
+	started bool
+}
+
+func (e *env) run(ctx context.Context, args []string) int {
+	if e.isTerminal == nil {
+		e.isTerminal = fileIsTerminal
+	}
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	// Cobra prints usage after a flag or argument error (until the
+	// pre-run hook silences it); hold it so it follows the error line.
+	var usage bytes.Buffer
+	root.SetOut(&usage)
+	_, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var status exitStatus
+	if errors.As(err, &status) {
+		return int(status)
+	}
+	var no *negative
+	if errors.As(err, &no) {
+		for _, l := range errorLines(no.err) {
+			fmt.Fprintln(e.stderr, l)
+		}
+		return exitNo
+	}
+	lines := errorLines(err)
+	if !e.started && usage.Len() == 0 && len(lines) == 1 {
+		lines[0] += "; run 'docket --help' for usage"
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "error: ") {
+			fmt.Fprintln(e.stderr, l)
+		} else {
+			fmt.Fprintln(e.stderr, "error: "+l)
+		}
+	}
+	if !e.started && usage.Len() > 0 {
+		// A usage error: cobra has written how the command is used; show
+		// it after the error so the error is the first thing read.
+		fmt.Fprintln(e.stderr)
+		fmt.Fprint(e.stderr, strings.TrimRight(usage.String(), "\n")+"\n")
+	}
+	return exitFailure
+}
+
+// negative ends a command with status 1, printing err's lines as they are
+// (diagnostics already say where they are).
+type negative struct{ err error }
+
+func (n *negative) Error() string { return n.err.Error() }
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "docket",
+		Short: "Docket is a Zanzibar-style authorization engine",
+		Long: `Docket answers "may this subject do this to that object?" from a schema of
+types and relations and a store of relationship tuples.
+
+The store is an embedded Badger database (--db, default $DOCKET_DB or
+./docket.db), or an in-memory store with --memory for one-off runs.
+
+Exit status: 0 success, 1 a negative answer (invalid schema, denied check,
+failed assertion), 2 an error.`,
+		Example: `  docket schema write casebook.rebac
+  docket tuple write case:1#assignee@user:alice
+  docket check case:1#viewer@user:alice`,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			// From here on, failures are about the data, not about how
+			// the command was called: do not bury them under usage text.
+			cmd.SilenceUsage = true
+			cmd.Root().SilenceUsage = true
+			e.started = true
+			return nil
+		},
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	// Help goes to stdout; cobra's own messages to stderr.
+	root.SetOut(e.stderr)
+	root.SetErr(e.stderr)
+	root.SetIn(e.stdin)
+	root.SetHelpFunc(func(c *cobra.Command, _ []string) {
+		text := c.Long
+		if text == "" {
+			text = c.Short
+		}
+		if text = strings.TrimRight(text, " \n"); text != "" {
+			fmt.Fprintln(e.stdout, text)
+			fmt.Fprintln(e.stdout)
+		}
+		fmt.Fprint(e.stdout, c.UsageString())
+	})
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withHint("see '"+c.CommandPath()+" --help'", "%v", err)
+	})
+
+	defaultDB := e.getenv("DOCKET_DB")
+	if defaultDB == "" {
+		defaultDB = "docket.db"
+	}
+	e.output = newChoice("text", "text", "json")
+	pf := root.PersistentFlags()
+	pf.StringVar(&e.dbPath, "db", defaultDB, "path of the Badger database directory; $DOCKET_DB sets the default")
+	pf.BoolVar(&e.memory, "memory", false, "use an empty in-memory store instead of --db (lost on exit)")
+	pf.VarP(&e.output, "output", "o", "output format: text or json")
+	_ = root.RegisterFlagCompletionFunc("output", e.output.complete)
+
+	root.AddCommand(
+		newSchemaCmd(e),
+		newVersionCmd(e),
+		newCompletionCmd(e),
+	)
+	return root
+}
+
+// choice is a flag value restricted to a fixed set of words, rejected at
+// parse time when it is anything else.
+type choice struct {
+	value   string
+	allowed []string
+}
+
+func newChoice(def string, allowed ...string) choice {
+	return choice{value: def, allowed: allowed}
+}
+
+func (c *choice) String() string { return c.value }
+
+func (c *choice) Set(s string) error {
+	for _, a := range c.allowed {
+		if s == a {
+			c.value = s
+			return nil
+		}
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(c.allowed, ", "))
+}
+
+func (c *choice) Type() string { return strings.Join(c.allowed, "|") }
+
+func (c *choice) complete(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return c.allowed, cobra.ShellCompDirectiveNoFileComp
+}
+
+func (e *env) json() bool { return e.output.value == "json" }
