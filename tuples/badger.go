@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ type BadgerOptions struct {
 //	m 0 format                    format marker, written on creation
 //	m 0 latest                    latest committed revision, oldest held
 //	s 0 <rev:8>                   schema text stored at rev
-//	c 0 <rev:8> <seq:4>           change log: kind byte + forward key
+//	c 0 <rev:8> <seq:4>           change log, see changeChunks
 var (
 	keyFormat    = []byte("m\x00format")
 	keyLatest    = []byte("m\x00latest")
@@ -333,7 +334,15 @@ func (e *badgerEngine) write(ctx context.Context, c *commit, bulk bool) (Revisio
 	var p put
 	var txn *badger.Txn
 	var wb *badger.WriteBatch
-	if bulk {
+	streamed := false
+	if bulk && e.streamable(c) {
+		if err := e.stream(ctx, rev, c); err != nil {
+			return 0, err
+		}
+		streamed = true
+		txn = e.db.NewTransactionAt(uint64(e.latest), true)
+		defer txn.Discard()
+	} else if bulk {
 		wb = e.db.NewWriteBatchAt(uint64(rev))
 		defer wb.Cancel()
 		p = batchPut{wb}
@@ -342,10 +351,12 @@ func (e *badgerEngine) write(ctx context.Context, c *commit, bulk bool) (Revisio
 		defer txn.Discard()
 		p = txnPut{txn}
 	}
-	if err := e.put(ctx, p, rev, c); err != nil {
-		return 0, err
+	if !streamed {
+		if err := e.put(ctx, p, rev, c); err != nil {
+			return 0, err
+		}
 	}
-	if bulk {
+	if bulk && !streamed {
 		if err := wb.Flush(); err != nil {
 			return 0, fmt.Errorf("write revision %d: %w", rev, err)
 		}
@@ -395,12 +406,6 @@ func (e *badgerEngine) put(ctx context.Context, p put, rev Revision, c *commit) 
 		a.alloc(len(fk))
 		rk := reverseKey(a.alloc(0), t)
 		a.alloc(len(rk))
-		ck := a.alloc(len(prefixChange) + 12)
-		ck = append(ck, prefixChange...)
-		ck = binary.BigEndian.AppendUint64(ck, uint64(rev))
-		ck = binary.BigEndian.AppendUint32(ck, uint32(i))
-		cv := a.alloc(1 + len(fk))
-		cv = append(append(cv, byte(c.changes[i].Kind)), fk...)
 		var err error
 		if c.changes[i].Kind == ChangeWrite {
 			if err = p.set(fk, nil); err == nil {
@@ -409,14 +414,63 @@ func (e *badgerEngine) put(ctx context.Context, p put, rev Revision, c *commit) 
 		} else if err = p.del(fk); err == nil {
 			err = p.del(rk)
 		}
-		if err == nil {
-			err = p.set(ck, cv)
-		}
 		if err != nil {
 			return fmt.Errorf("write %s: %w", *t, err)
 		}
 	}
+	for _, chunk := range changeChunks(c.changes, rev) {
+		if err := p.set(chunk.key, chunk.value); err != nil {
+			return fmt.Errorf("write change log: %w", err)
+		}
+	}
 	return nil
+}
+
+// changesPerEntry is how many changes one change-log entry holds: the log
+// costs a small fraction of the tuple keys even for a large import.
+const changesPerEntry = 512
+
+type changeChunk struct{ key, value []byte }
+
+// changeChunks encodes the change log of a revision: entries
+// c 0 <rev:8> <seq:4>, each a run of (kind byte, uvarint length, forward
+// key).
+func changeChunks(changes []Change, rev Revision) iter.Seq2[int, changeChunk] {
+	return func(yield func(int, changeChunk) bool) {
+		var buf [512]byte
+		for seq := 0; seq*changesPerEntry < len(changes); seq++ {
+			part := changes[seq*changesPerEntry : min(len(changes), (seq+1)*changesPerEntry)]
+			key := revKey(prefixChange, rev, 4)
+			key = binary.BigEndian.AppendUint32(key, uint32(seq))
+			var v []byte
+			for i := range part {
+				fk := forwardKey(buf[:0], &part[i].Tuple)
+				v = append(v, byte(part[i].Kind))
+				v = binary.AppendUvarint(v, uint64(len(fk)))
+				v = append(v, fk...)
+			}
+			if !yield(seq, changeChunk{key: key, value: v}) {
+				return
+			}
+		}
+	}
+}
+
+func decodeChanges(rev Revision, v []byte, out []Change) ([]Change, error) {
+	for len(v) > 0 {
+		kind := ChangeKind(v[0])
+		n, w := binary.Uvarint(v[1:])
+		if w <= 0 || uint64(len(v)-1-w) < n || (kind != ChangeWrite && kind != ChangeDelete) {
+			return nil, errors.New("malformed change-log entry")
+		}
+		t, err := decodeKey(v[1+w : 1+w+int(n)])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Change{Revision: rev, Kind: kind, Tuple: t})
+		v = v[1+w+int(n):]
+	}
+	return out, nil
 }
 
 func (e *badgerEngine) schemas(context.Context) ([]schemaVersion, error) {
@@ -438,6 +492,8 @@ func (e *badgerEngine) schemas(context.Context) ([]schemaVersion, error) {
 	return out, nil
 }
 
+// changes returns whole revisions, stopping once limit changes are
+// collected, so that the last revision returned can be the next "after".
 func (e *badgerEngine) changes(ctx context.Context, after Revision, limit int) ([]Change, error) {
 	_, latest := e.bounds()
 	txn := e.db.NewTransactionAt(uint64(latest), false)
@@ -445,30 +501,25 @@ func (e *badgerEngine) changes(ctx context.Context, after Revision, limit int) (
 	defer it.Close()
 	var out []Change
 	for it.Seek(revKey(prefixChange, after+1, 0)); it.Valid(); it.Next() {
-		if limit > 0 && len(out) == limit {
-			break
-		}
-		if len(out)%1024 == 1023 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		k := it.Item().Key()
-		var ch Change
-		ch.Revision = Revision(binary.BigEndian.Uint64(k[len(prefixChange):]))
+		if len(k) != len(prefixChange)+12 {
+			return nil, fmt.Errorf("read changes: bad change-log key %q", k)
+		}
+		rev := Revision(binary.BigEndian.Uint64(k[len(prefixChange):]))
+		if limit > 0 && len(out) >= limit && out[len(out)-1].Revision != rev {
+			break
+		}
 		err := it.Item().Value(func(v []byte) error {
-			if len(v) < 2 {
-				return fmt.Errorf("bad change entry %q", k)
-			}
-			ch.Kind = ChangeKind(v[0])
-			t, err := decodeKey(v[1:])
-			ch.Tuple = t
+			var err error
+			out, err = decodeChanges(rev, v, out)
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("read changes: %w", err)
+			return nil, fmt.Errorf("read changes at revision %d: %w", rev, err)
 		}
-		out = append(out, ch)
 	}
 	return out, nil
 }

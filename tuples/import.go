@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -47,9 +48,9 @@ type jsonTuple struct {
 	Subject  string `json:"subject"`
 }
 
-// readTuples parses all of r; every bad line is reported, none is
-// skipped silently.
-func readTuples(ctx context.Context, r io.Reader, opts ImportOptions) ([]Tuple, []int, error) {
+// readTuples parses all of r into write changes, with the line of each;
+// every bad line is reported, none is skipped silently.
+func readTuples(ctx context.Context, r io.Reader, opts ImportOptions) ([]Change, []int32, error) {
 	name := opts.Name
 	if name == "" {
 		name = "input"
@@ -63,8 +64,13 @@ func readTuples(ctx context.Context, r io.Reader, opts ImportOptions) ([]Tuple, 
 	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
-	var out []Tuple
-	var lines []int
+	// Parsed tuples collect in fixed-size chunks, joined once at the end:
+	// growing one slice of a million tuples would copy it many times.
+	const chunkSize = 1 << 16
+	var chunks [][]Change
+	var lineChunks [][]int32
+	var cur []Change
+	var curLines []int32
 	var errs inputErrors
 	for line := 1; sc.Scan(); line++ {
 		if line%65536 == 0 {
@@ -94,8 +100,15 @@ func readTuples(ctx context.Context, r io.Reader, opts ImportOptions) ([]Tuple, 
 			}
 			continue
 		}
-		out = append(out, t)
-		lines = append(lines, line)
+		if len(cur) == chunkSize {
+			chunks, lineChunks = append(chunks, cur), append(lineChunks, curLines)
+			cur, curLines = nil, nil
+		}
+		if cur == nil {
+			cur, curLines = make([]Change, 0, chunkSize), make([]int32, 0, chunkSize)
+		}
+		cur = append(cur, Change{Kind: ChangeWrite, Tuple: t})
+		curLines = append(curLines, int32(line))
 	}
 	if err := sc.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", name, err)
@@ -103,7 +116,11 @@ func readTuples(ctx context.Context, r io.Reader, opts ImportOptions) ([]Tuple, 
 	if len(errs.Errors) > 0 {
 		return nil, nil, &errs.InputError
 	}
-	return out, lines, nil
+	if len(chunks) == 0 {
+		return cur, curLines, nil
+	}
+	chunks, lineChunks = append(chunks, cur), append(lineChunks, curLines)
+	return slices.Concat(chunks...), slices.Concat(lineChunks...), nil
 }
 
 func parseJSONLine(b []byte) (Tuple, error) {
@@ -128,7 +145,7 @@ func parseJSONLine(b []byte) (Tuple, error) {
 // then writes it as one revision in large batches. Tuples already stored
 // are written again (touch), so re-running an import is harmless.
 func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error) {
-	ts, lines, err := readTuples(ctx, r, opts)
+	changes, lines, err := readTuples(ctx, r, opts)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -143,8 +160,8 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		name = "input"
 	}
 	var errs inputErrors
-	for i := range ts {
-		if err := Validate(ts[i], cur.schema); err != nil {
+	for i := range changes {
+		if err := Validate(changes[i].Tuple, cur.schema); err != nil {
 			var ve *ValidationError
 			if errors.As(err, &ve) {
 				errs.add("%s:%d: %s: %s", name, lines[i], ve.Tuple, ve.Msg)
@@ -156,10 +173,6 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	if len(errs.Errors) > 0 {
 		return ImportResult{}, &errs.InputError
 	}
-	changes := make([]Change, len(ts))
-	for i, t := range ts {
-		changes[i] = Change{Kind: ChangeWrite, Tuple: t}
-	}
 	c := &commit{changes: changes}
 	if opts.Progress != nil {
 		total := len(changes)
@@ -169,7 +182,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 	}
-	return ImportResult{Revision: rev, Tuples: len(ts)}, nil
+	return ImportResult{Revision: rev, Tuples: len(changes)}, nil
 }
 
 // Export writes every tuple at rev in format, one a line.

@@ -173,6 +173,8 @@ func (e *memEngine) schemas(context.Context) ([]schemaVersion, error) {
 	return append([]schemaVersion(nil), e.texts...), nil
 }
 
+// changes returns whole revisions, stopping once limit changes are
+// collected, so that the last revision returned can be the next "after".
 func (e *memEngine) changes(_ context.Context, after Revision, limit int) ([]Change, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -180,6 +182,9 @@ func (e *memEngine) changes(_ context.Context, after Revision, limit int) ([]Cha
 	end := len(e.log)
 	if limit > 0 && i+limit < end {
 		end = i + limit
+		for end < len(e.log) && e.log[end].Revision == e.log[end-1].Revision {
+			end++
+		}
 	}
 	return append([]Change(nil), e.log[i:end]...), nil
 }

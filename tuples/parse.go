@@ -188,6 +188,9 @@ func checkID(s string) (string, int) {
 		return fmt.Sprintf("id is %d bytes long; at most %d are allowed", len(s), MaxIDLen), MaxIDLen
 	}
 	for i, r := range s {
+		if r > ' ' && r < 0x7f && r != '#' { // printable ASCII: the common case
+			continue
+		}
 		switch {
 		case r == utf8.RuneError && !validRuneAt(s, i):
 			return "invalid UTF-8 in id", i

@@ -31,7 +31,10 @@ type Store interface {
 	Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error)
 	// Export streams every tuple at rev (0 = latest) in format.
 	Export(ctx context.Context, w io.Writer, rev Revision, format Format) (int, error)
-	// Changes returns the changes committed after rev, in order.
+	// Changes returns the changes committed after rev, in order. It
+	// returns whole revisions: it stops at the first revision boundary
+	// once limit (0 = no limit) changes are collected, so the revision of
+	// the last change is the next call's after.
 	Changes(ctx context.Context, after Revision, limit int) ([]Change, error)
 	Close() error
 }

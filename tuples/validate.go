@@ -75,7 +75,7 @@ func Validate(t Tuple, s *schema.Schema) error {
 // checkSyntax checks names and ids of a tuple built in code rather than
 // parsed, so that nothing malformed reaches a store.
 func checkSyntax(t Tuple) string {
-	p := parser{in: t.String()}
+	var p parser
 	check := func(s, what string) bool {
 		p.in = s
 		_, ok := p.name(0, len(s), what)
