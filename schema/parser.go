@@ -265,6 +265,12 @@ func unexpected(text string, t *lexer.Token) Diagnostic {
 		hint = "a stored relation lists subject types separated by `|`; `&` and `-` combine relations in a computed one (`relation NAME = EXPRESSION`)"
 	case found == ":" && !inStored(before) && prevIsExprOperand(before):
 		hint = "a wildcard such as `user:*` is a subject of a stored relation: declare one (`relation public: user:*`) and name that relation here"
+	case t.Type == tokIdent && !isKeyword(found) && inStored(before):
+		hint = "separate subject types with `|`, and start each relation with the keyword `relation`"
+	case t.Type == tokIdent && !isKeyword(found) && strings.HasPrefix(want, "an operator"):
+		hint = "join operands with `|`, `&` or `-`, and start each relation with the keyword `relation`"
+	case t.Type == tokIdent && !isKeyword(found) && strings.Contains(want, "`relation`"):
+		hint = "each relation starts with the keyword: `relation NAME: TYPES` or `relation NAME = EXPRESSION`"
 	case prevIsNothing(before) && t.Type == tokIdent:
 		hint = "a schema is a list of `type NAME` and `type NAME { relations }` declarations"
 	}
