@@ -51,7 +51,8 @@ func subjectsHave(res []SubjectResult, x tuples.Subject) bool {
 // TestAgreement checks, on random instances, that check, membership in
 // the fully expanded tree, lookup resources and lookup subjects agree.
 func TestAgreement(t *testing.T) {
-	n := diffCases(t, 120)
+	t.Parallel()
+	n := diffCases(t, 50)
 	ctx := context.Background()
 	var compared, skipped int
 	for i := 0; i < n; i++ {

@@ -335,3 +335,53 @@ func TestBatchAndErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestBatchWithContext(t *testing.T) {
+	snap := newSnap(t, casebook, "case:1#creator@user:a")
+	c := New(Options{})
+	q := query(t, "case:1#viewer@user:b")
+	q.Context = []tuples.Tuple{mustTuple(t, "case:1#assignee@user:b")}
+	rs, err := c.CheckBatch(context.Background(), snap, []Query{query(t, "case:1#viewer@user:b"), q, query(t, "case:1#viewer@user:b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].Allowed || !rs[1].Allowed || rs[2].Allowed {
+		t.Errorf("context applied to the wrong queries: %+v", rs)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	snap := newSnap(t, casebook,
+		"case:1#assignee@user:ana", "user:ana#team@team:east", "team:east#member@user:bo",
+		"case:1#deny_list@user:eve", "team:east#member@user:eve")
+	c := New(Options{CacheSize: 64})
+	done := make(chan error)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 200; i++ {
+				for _, s := range []struct {
+					q    string
+					want bool
+				}{{"case:1#viewer@user:bo", true}, {"case:1#viewer@user:eve", false}, {fmt.Sprintf("case:1#viewer@user:u%d", i), false}} {
+					r, err := c.Check(context.Background(), snap, query(t, s.q))
+					if err == nil && r.Allowed != s.want {
+						err = fmt.Errorf("%s = %v", s.q, r.Allowed)
+					}
+					if err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	if st := c.Stats(); st.CacheEntries > 64+16 || st.CacheHits == 0 {
+		t.Errorf("cache stats %+v: bound not kept or no hits", st)
+	}
+}

@@ -106,42 +106,31 @@ func (c *Checker) Check(ctx context.Context, snap tuples.Snapshot, q Query) (Res
 	return w.query(q)
 }
 
-// CheckBatch answers several queries against one snapshot, sharing one
-// memo between them. Contextual tuples of the first query apply to all;
-// every query must carry the same ones (or none after the first).
+// CheckBatch answers several queries against one snapshot. Queries
+// without contextual tuples share one walk memo, so work common to them
+// (a team's members, a folder's viewers) is done once; a query with
+// contextual tuples is answered on its own overlay.
 func (c *Checker) CheckBatch(ctx context.Context, snap tuples.Snapshot, qs []Query) ([]Result, error) {
 	if len(qs) == 0 {
 		return nil, nil
 	}
-	for i, q := range qs[1:] {
-		if len(q.Context) > 0 && !sameTuples(q.Context, qs[0].Context) {
-			return nil, fmt.Errorf("check batch: query %d (%s) carries contextual tuples different from query 0; send it in its own batch", i+1, q)
-		}
-	}
-	w, err := c.begin(ctx, snap, qs[0].Context)
+	w, err := c.begin(ctx, snap, nil)
 	if err != nil {
 		return nil, fmt.Errorf("check batch: %w", err)
 	}
 	defer c.end(w)
 	out := make([]Result, len(qs))
 	for i, q := range qs {
-		if out[i], err = w.query(q); err != nil {
+		if len(q.Context) > 0 {
+			out[i], err = c.Check(ctx, snap, q)
+		} else {
+			out[i], err = w.query(q)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("check batch: query %d: %w", i, err)
 		}
 	}
 	return out, nil
-}
-
-func sameTuples(a, b []tuples.Tuple) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // begin takes a walker from the pool and binds it to a snapshot, laying

@@ -51,7 +51,8 @@ func snapshotFor(t *testing.T, i int, in *instance) tuples.Snapshot {
 }
 
 func TestDifferential(t *testing.T) {
-	n := diffCases(t, 300)
+	t.Parallel()
+	n := diffCases(t, 150)
 	ctx := context.Background()
 	checks, mismatches := 0, 0
 	for i := 0; i < n && mismatches < 5; i++ {
