@@ -1,7 +1,3 @@
-// Package check answers Zanzibar's questions over a tuples.Snapshot: does a
-// subject hold a relation on an object (Check, CheckBatch), which objects
-// does a subject reach (LookupResources), and who holds a relation on an
-// object (LookupSubjects).
 package check
 
 import (

@@ -1,0 +1,43 @@
+// Package check answers Zanzibar's questions over a tuples.Snapshot: does a
+// subject hold a relation on an object (Check, CheckBatch), which objects
+// does a subject reach (LookupResources), and who holds a relation on an
+// object (LookupSubjects).
+//
+// # Membership
+//
+// Members of a userset are objects (user:ana), wildcards (user:*) and
+// subject sets (team:east#member). A subject set is always a member of
+// itself. A stored relation holds a subject when the exact tuple is
+// stored, when the subject is a plain object and its type's wildcard is
+// stored, or when a subject set stored in it holds the subject. A wildcard
+// asked about holds only where the wildcard itself is granted, never
+// because some particular object is.
+//
+// # Loops and unknowns
+//
+// A node (object, relation, subject) met again on its own path answers
+// unknown, and answers combine by Kleene's three-valued logic. Definite
+// answers are memoized for the rest of the query: a definite answer
+// reached while some node was unknown holds whatever that node turns out
+// to be. Where the last loop through a node closes (no unknown below it
+// refers to a node above it) and no unknown passed through the subtracted
+// side of an exclusion, the loops are purely positive: nothing outside
+// them grants the subject, so the node is false (the least fixpoint), a
+// final answer. A loop through an exclusion (`viewer = direct -
+// restricted` with doc:1#restricted@doc:1#viewer) has no such answer; it
+// stays unknown up to the query, which denies. Unknown answers are never
+// memoized or cached.
+//
+// # Costs
+//
+// Before reading, a node is refused when the schema says the subject's
+// type, wildcard or subject set can never reach the relation. Unions try
+// references to stored relations on the same object first and stop at the
+// first true; intersections stop at the first false; an exclusion reads
+// its subtracted side only when the base holds. A walk deeper than
+// Options.MaxDepth fails with a DepthError naming the path.
+//
+// Definite answers to whole queries are kept in a bounded cache keyed by
+// the snapshot's schema and revision; queries with contextual tuples
+// bypass it.
+package check

@@ -1,0 +1,77 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/docketdb/docket/tuples"
+)
+
+func TestLookupsCasebook(t *testing.T) {
+	snap := newSnap(t, casebook,
+		"case:1#assignee@user:ana",
+		"user:ana#team@team:east",
+		"team:east#member@user:bo",
+		"team:east#member@team:intake#member",
+		"team:intake#member@user:ida",
+		"case:2#access_list@team:intake#member",
+		"case:3#creator@user:ida",
+		"case:3#deny_list@team:intake#member",
+		"case:4#public@user:*",
+	)
+	c := New(Options{})
+	ctx := context.Background()
+	resources := func(subj string, limit int, cursor string) ([]string, string) {
+		t.Helper()
+		var got []string
+		next, err := c.LookupResources(ctx, snap, ResourceQuery{Subject: mustSubject(t, subj), Type: "case", Relation: "viewer", Limit: limit, Cursor: cursor},
+			func(o tuples.Object) bool { got = append(got, o.String()); return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, next
+	}
+	if got, next := resources("user:ida", 0, ""); fmt.Sprint(got) != "[case:1 case:2 case:4]" || next != "" {
+		t.Errorf("ida views %v (next %q)", got, next)
+	}
+	got, next := resources("user:ida", 2, "")
+	if fmt.Sprint(got) != "[case:1 case:2]" || next == "" {
+		t.Fatalf("first page %v, next %q", got, next)
+	}
+	if got, next = resources("user:ida", 2, next); fmt.Sprint(got) != "[case:4]" || next != "" {
+		t.Errorf("second page %v, next %q", got, next)
+	}
+	if got, _ := resources("team:intake#member", 0, ""); fmt.Sprint(got) != "[case:1 case:2]" {
+		t.Errorf("team:intake#member reaches %v", got)
+	}
+	if _, err := c.LookupResources(ctx, snap, ResourceQuery{Subject: mustSubject(t, "user:ida"), Type: "case", Relation: "viewer", Cursor: "junk!"},
+		func(tuples.Object) bool { return true }); err == nil || !strings.Contains(err.Error(), "invalid cursor") {
+		t.Errorf("bad cursor: %v", err)
+	}
+
+	subjects := func(q SubjectQuery) string {
+		t.Helper()
+		res, err := c.LookupSubjects(ctx, snap, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(res)
+	}
+	if got := subjects(SubjectQuery{Object: mustObject(t, "case:1"), Relation: "viewer"}); got != "[user:ana user:bo user:ida]" {
+		t.Errorf("case:1 viewers %s", got)
+	}
+	if got := subjects(SubjectQuery{Object: mustObject(t, "case:1"), Relation: "viewer", Type: "team", SubjectRelation: "member"}); got != "[team:east#member team:intake#member]" {
+		t.Errorf("case:1 viewer sets %s", got)
+	}
+	if got := subjects(SubjectQuery{Object: mustObject(t, "case:3"), Relation: "viewer"}); got != "[]" {
+		t.Errorf("case:3 viewers %s", got)
+	}
+	if got := subjects(SubjectQuery{Object: mustObject(t, "case:1"), Relation: "editor", Type: "user"}); got != "[user:ana]" {
+		t.Errorf("case:1 editors %s", got)
+	}
+	if _, err := c.LookupSubjects(ctx, snap, SubjectQuery{Object: mustObject(t, "case:1"), Relation: "viewer", SubjectRelation: "member"}); err == nil {
+		t.Error("subject relation without type accepted")
+	}
+}
