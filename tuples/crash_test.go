@@ -51,16 +51,19 @@ func TestCrashImport(t *testing.T) {
 		t.Skip("spawns processes")
 	}
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "db")
-	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
+	newDB := func() string {
+		dir := filepath.Join(t.TempDir(), "db")
+		s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		setup(t, ctx, s)
+		s.Close()
+		return dir
 	}
-	setup(t, ctx, s, "doc:0#owner@user:root")
-	s.Close()
 
-	const n = 3 * atomicLimit / 2 // above atomicLimit: written in bulk
-	files := make([]string, 6)
+	const n = atomicLimit + atomicLimit/5 // above atomicLimit: written in bulk
+	files := make([]string, 4)
 	for k := range files {
 		var b strings.Builder
 		for i := range n {
@@ -71,12 +74,15 @@ func TestCrashImport(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The first import runs to the end, timing how long a kill may wait.
-	start := time.Now()
-	if killed := runChild(t, dir, files[0], 0); killed {
+	// An import into a scratch store, run to the end, times how long a
+	// kill may wait.
+	killed, span := runChild(t, newDB(), files[0], 0)
+	if killed {
 		t.Fatal("child killed without a kill time")
 	}
-	span := time.Since(start)
+	// The first import into the store under test meets no tuples and is
+	// stream-loaded; the later ones go through write batches.
+	dir := newDB()
 	counts := func(s Store) []int {
 		sn := snap(t, ctx, s, 0)
 		out := make([]int, len(files))
@@ -94,11 +100,10 @@ func TestCrashImport(t *testing.T) {
 		return out
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	kills := 0
-	for k := 1; k < len(files); k++ {
+	kills, interrupted := 0, 0
+	for k := range files {
 		at := time.Duration(rng.Int64N(int64(span)))
-		killed := runChild(t, dir, files[k], at)
-		if killed {
+		if killed, _ := runChild(t, dir, files[k], at); killed {
 			kills++
 		}
 		s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
@@ -122,6 +127,7 @@ func TestCrashImport(t *testing.T) {
 			t.Fatalf("a write after kill %d exposed %d tuples of the interrupted import", k, again[k])
 		}
 		if got[k] == 0 {
+			interrupted++
 			f, err := os.Open(files[k])
 			if err != nil {
 				t.Fatal(err)
@@ -136,12 +142,13 @@ func TestCrashImport(t *testing.T) {
 		}
 		s.Close()
 	}
-	t.Logf("%d of %d imports killed; a full import took %v", kills, len(files)-1, span)
+	t.Logf("%d of %d imports killed within %v of starting, %d before publishing", kills, len(files), span, interrupted)
 }
 
-// runChild imports file into dir in a child process, killing it after
-// killAt (0: never). It reports whether the child was killed.
-func runChild(t *testing.T, dir, file string, killAt time.Duration) bool {
+// runChild imports file into dir in a child process, killing it killAt
+// after the import starts (0: never). It reports whether the child was
+// killed and how long it ran from the start of the import.
+func runChild(t *testing.T, dir, file string, killAt time.Duration) (bool, time.Duration) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashEnv+"="+dir+"|"+file)
@@ -172,6 +179,7 @@ func runChild(t *testing.T, dir, file string, killAt time.Duration) bool {
 		}
 	}()
 	<-started
+	begin := time.Now()
 	killed := false
 	if killAt > 0 {
 		select {
@@ -182,11 +190,12 @@ func runChild(t *testing.T, dir, file string, killAt time.Duration) bool {
 	}
 	<-finished
 	err = cmd.Wait()
+	ran := time.Since(begin)
 	if !killed && err != nil {
 		t.Fatalf("child failed: %v\n%s", err, strings.Join(lines, "\n"))
 	}
 	if killed && err == nil {
 		killed = false // it finished before the signal landed
 	}
-	return killed
+	return killed, ran
 }
