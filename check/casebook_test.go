@@ -385,3 +385,43 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("cache stats %+v: bound not kept or no hits", st)
 	}
 }
+
+func TestCacheFollowsRevisions(t *testing.T) {
+	ctx := context.Background()
+	st, err := tuples.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.WriteSchema(ctx, "casebook.rebac", []byte(casebook)); err != nil {
+		t.Fatal(err)
+	}
+	grant := mustTuple(t, "case:1#creator@user:a")
+	if _, err := st.Write(ctx, tuples.Batch{Ops: []tuples.Op{{Kind: tuples.OpTouch, Tuple: grant}}}); err != nil {
+		t.Fatal(err)
+	}
+	c := New(Options{})
+	snapAt := func() tuples.Snapshot {
+		s, err := st.Snapshot(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	old := snapAt()
+	if !checkQ(t, c, old, "case:1#viewer@user:a") || !checkQ(t, c, snapAt(), "case:1#viewer@user:a") {
+		t.Fatal("creator denied")
+	}
+	if st := c.Stats(); st.CacheHits != 1 {
+		t.Errorf("a second snapshot at the same revision missed the cache: %+v", st)
+	}
+	if _, err := st.Write(ctx, tuples.Batch{Ops: []tuples.Op{{Kind: tuples.OpDelete, Tuple: grant}}}); err != nil {
+		t.Fatal(err)
+	}
+	if checkQ(t, c, snapAt(), "case:1#viewer@user:a") {
+		t.Error("revoked access still allowed: a cached answer outlived its revision")
+	}
+	if !checkQ(t, c, old, "case:1#viewer@user:a") {
+		t.Error("the old snapshot lost its answer")
+	}
+}
