@@ -118,3 +118,53 @@ func TestBadgerLargeWriteIsOneRevision(t *testing.T) {
 		t.Fatalf("after delete %d tuples", got)
 	}
 }
+
+// TestBadgerRollback leaves the entries of an unpublished bulk write
+// behind, as a crash between its flush and its marker would, and checks
+// that reopening hides them, also from the write that next takes that
+// revision number.
+func TestBadgerRollback(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := setup(t, ctx, s, "doc:1#viewer@user:ana", "doc:2#viewer@user:ana")
+	e := s.(*store).eng.(*badgerEngine)
+	orphans := []Change{
+		{Kind: ChangeWrite, Tuple: mustParse(t, "doc:3#viewer@user:ana")},
+		{Kind: ChangeDelete, Tuple: mustParse(t, "doc:1#viewer@user:ana")},
+		{Kind: ChangeWrite, Tuple: mustParse(t, "doc:2#viewer@user:ana")},
+	}
+	wb := e.db.NewWriteBatchAt(uint64(rev + 1))
+	if err := e.put(ctx, batchPut{wb}, rev+1, &commit{changes: orphans}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := all(t, ctx, snap(t, ctx, s, 0), Filter{})
+	s.Close()
+
+	s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := all(t, ctx, snap(t, ctx, s, 0), Filter{}); !slices.Equal(got, want) {
+		t.Fatalf("after reopen %v, want %v", got, want)
+	}
+	next := write(t, ctx, s, OpTouch, "doc:9#owner@user:bob")
+	if next != rev+1 {
+		t.Fatalf("next write at %d, want %d", next, rev+1)
+	}
+	got := all(t, ctx, snap(t, ctx, s, 0), Filter{ObjectType: "doc", Relation: "viewer"})
+	if !slices.Equal(got, want) {
+		t.Fatalf("the unpublished write shows through: %v, want %v", got, want)
+	}
+	cs, err := s.Changes(ctx, rev, 0)
+	if err != nil || len(cs) != 1 || cs[0].Tuple.String() != "doc:9#owner@user:bob" {
+		t.Fatalf("changes at the reused revision = %v, %v", cs, err)
+	}
+}

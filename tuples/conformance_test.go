@@ -587,6 +587,9 @@ func testSchemaWrite(t *testing.T, ctx context.Context, s Store) {
 	if snap(t, ctx, s, 0).Revision() != rev {
 		t.Fatal("a refused schema wrote a revision")
 	}
+	if _, _, err := s.DeleteMatching(ctx, Filter{}); err == nil {
+		t.Fatal("an empty filter deleted everything")
+	}
 	// Unused forms may go; new ones may come.
 	ok := strings.Replace(testSchema, "relation owner: user", "relation owner: user | team#member", 1)
 	ok = strings.Replace(ok, "relation parent: doc", "relation parent: doc\n  relation editor: user", 1)
@@ -751,6 +754,14 @@ func testChanges(t *testing.T, ctx context.Context, s Store) {
 	}
 	if got := format(cs); !slices.Equal(got, want) {
 		t.Fatalf("changes = %q, want %q", got, want)
+	}
+	// Whole revisions: a limit never splits one.
+	cs, err = s.Changes(ctx, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := format(cs); !slices.Equal(got, want[:2]) {
+		t.Fatalf("changes with limit 1 = %q, want revision %d whole", got, r1)
 	}
 	cs, err = s.Changes(ctx, r1, 1)
 	if err != nil {

@@ -164,7 +164,8 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		if err := Validate(changes[i].Tuple, cur.schema); err != nil {
 			var ve *ValidationError
 			if errors.As(err, &ve) {
-				errs.add("%s:%d: %s: %s", name, lines[i], ve.Tuple, ve.Msg)
+				ve.Pos = fmt.Sprintf("%s:%d", name, lines[i])
+				errs.add("%s", ve.Error())
 			} else {
 				errs.add("%s:%d: %v", name, lines[i], err)
 			}

@@ -184,6 +184,9 @@ func plan(ctx context.Context, cur *snapshot, b Batch) ([]Change, error) {
 }
 
 func (s *store) DeleteMatching(ctx context.Context, f Filter) (Revision, int, error) {
+	if f == (Filter{}) {
+		return 0, 0, errors.New("delete matching: the filter is empty and would delete every tuple; set at least one field")
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	cur, err := s.latest(ctx)
