@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // the same compiled form.
 //
 // The default `go test` runs the seeds: every file under testdata/valid and
-// testdata/invalid plus testdata/fuzz/FuzzParse.
+// testdata/invalid, 50 generated schemas and testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
 	files, err := filepath.Glob("testdata/*/*.rebac")
 	if err != nil {
@@ -28,6 +29,11 @@ func FuzzParse(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(src)
+	}
+	// Generated schemas give the mutator well-formed structure to work on.
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 50 {
+		f.Add([]byte(randomSchema(r)))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		s, err := Load("fuzz.rebac", src)
