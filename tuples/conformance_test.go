@@ -619,7 +619,7 @@ func fixtureInput(n int) string {
 		case 2:
 			fmt.Fprintf(&b, "team:t%d#member@user:user%d@example.org\n", i%13, i)
 		case 3:
-			fmt.Fprintf(&b, "  doc:%d#parent@doc:%d  // a comment-free line with spaces\n", i, i/2)
+			fmt.Fprintf(&b, "  doc:%d#parent@doc:%d  // indented, with a trailing comment\n", i, i/2)
 		}
 	}
 	return b.String()
@@ -627,7 +627,7 @@ func fixtureInput(n int) string {
 
 func testRoundTrip(t *testing.T, ctx context.Context, s Store) {
 	setup(t, ctx, s)
-	input := strings.ReplaceAll(fixtureInput(10000), "  // a comment-free line with spaces", "")
+	input := fixtureInput(10000)
 	var calls, last int
 	res, err := s.Import(ctx, strings.NewReader(input), ImportOptions{Format: FormatText, Name: "big.tuples", Progress: func(done, total int) {
 		calls++
@@ -664,7 +664,12 @@ func testRoundTrip(t *testing.T, ctx context.Context, s Store) {
 			t.Fatalf("format %d does not round-trip", format)
 		}
 		if format == FormatText {
-			want := strings.Fields(strings.ReplaceAll(input, "// generated", ""))
+			var want []string
+			for _, line := range strings.Split(input, "\n") {
+				if f := strings.Fields(line); len(f) > 0 && f[0] != "//" {
+					want = append(want, f[0])
+				}
+			}
 			got := strings.Fields(out.String())
 			sort.Strings(want)
 			sort.Strings(got)

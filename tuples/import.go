@@ -80,6 +80,13 @@ func readTuples(ctx context.Context, r io.Reader, opts ImportOptions) ([]Change,
 		}
 		raw := sc.Bytes()
 		text := bytes.TrimSpace(raw)
+		if format == FormatText {
+			// Ids hold no whitespace, so whitespace then `//` can only
+			// start a trailing comment.
+			if i := bytes.Index(text, []byte("//")); i > 0 && (text[i-1] == ' ' || text[i-1] == '\t') {
+				text = bytes.TrimSpace(text[:i])
+			}
+		}
 		if len(text) == 0 || bytes.HasPrefix(text, []byte("//")) {
 			continue
 		}

@@ -1,5 +1,3 @@
-// Package tuples holds relation tuples and the store that keeps them, with
-// the schema, at revisions.
 package tuples
 
 // Tuple is one relation tuple, object#relation@subject. A subject is an

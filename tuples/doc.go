@@ -1,0 +1,78 @@
+// Package tuples holds relation tuples and the store that keeps them, with
+// the schema, at revisions.
+//
+// # Tuples
+//
+// A tuple is object#relation@subject in text form: doc:1#viewer@user:ana,
+// doc:1#viewer@team:east#member, doc:1#viewer@user:*. An id is 1 to 1024
+// bytes of printable UTF-8 without whitespace or `#`; the first `#` ends
+// the object and the next `@` ends the relation, so e-mail addresses and
+// URNs are ids. Parse reports the column of the first bad character;
+// Validate checks a tuple against a schema and says why it may not be
+// written.
+//
+// # Stores
+//
+// Store has two backends with one behaviour, held to it by a shared
+// conformance suite: OpenBadger (persistent, the default) and NewMemory
+// (go-memdb). Every successful write is a new revision, one more than the
+// last; a Snapshot reads at the latest revision or at any revision still
+// held, and never sees part of a write.
+//
+// The logic that does not depend on the backend is written once
+// (store_core.go, snapshot.go, schema_write.go, import.go): writers are
+// serialised, every tuple is validated against the schema in force,
+// batches are planned against the latest snapshot (ErrExists,
+// preconditions, the net effect of several operations on one tuple), and
+// the schema history is kept compiled in memory. A backend (engine.go)
+// only stores keys at revisions and reads them back.
+//
+// # Keys
+//
+// Each tuple is stored twice, as a forward key (object, relation,
+// subject) and a reverse key (subject, object type, relation, object id),
+// the fields joined by 0x00 (keys.go). Has is one point lookup of the
+// forward key; Subjects and Reverse are prefix scans that touch only keys.
+// Read serves a filter from the forward index when the object type is
+// given, from the reverse index when the subject type is, and otherwise
+// scans; its cursor is the last key returned.
+//
+// # Badger
+//
+// Badger runs in managed mode: a revision is the commit timestamp of its
+// entries, and a snapshot at revision R reads at timestamp R, so deleting
+// a tuple writes a delete marker that older snapshots do not see. The key
+// m/latest holds the latest published revision; readers never read past
+// it. Small writes are one Badger transaction including m/latest. Writes
+// too large for a transaction (imports, wide deletes) write their entries
+// at the new timestamp first, through a WriteBatch, or, when the store
+// holds no tuples yet, a StreamWriter that builds tables from sorted keys,
+// and publish them by committing m/latest last. If the process dies in
+// between, the entries above m/latest are orphans: on open, every version
+// above m/latest is overwritten, at that same version, with the key's
+// state at m/latest, so the next write, which reuses that revision
+// number, cannot expose them. Re-running the import then writes it whole.
+//
+// Old versions are kept for BadgerOptions.KeepRevisions revisions; below
+// that the discard timestamp lets compaction drop them, and a snapshot
+// there is refused with ErrRevisionGone.
+//
+// # Memory
+//
+// go-memdb's radix trees are persistent: a snapshot after each commit is
+// one root pointer and never changes, so revisions are a list of them.
+// Each commit is one memdb transaction. Rows are indexed by their forward
+// and reverse keys through a custom indexer, which also sidesteps memdb's
+// string indexers refusing empty values (a plain subject has no subject
+// relation).
+//
+// # Import, export, changes
+//
+// Import reads and validates the whole input before writing anything,
+// reporting up to 20 errors as NAME:LINE[:COL] and counting the rest, then
+// writes it as one revision. Tuples are written as touches, so importing
+// again is harmless. Export writes every tuple at a revision in the text
+// or JSON-lines format, which Import reads back. The change log records
+// each revision's writes and deletes, 512 to an entry, and Changes returns
+// whole revisions.
+package tuples
