@@ -204,6 +204,20 @@ func (w *walker) check(obj tuples.Object, r *schema.Relation) (tri, error) {
 	if me >= w.maxDepth {
 		return no, w.depthError(k)
 	}
+	if r.Stored && !w.setsReachable(r) {
+		// A leaf: nothing below it can loop back, so it needs no path
+		// entry, only its answer remembered.
+		ok, err := w.direct(obj, r)
+		if err != nil {
+			return no, err
+		}
+		if ok {
+			w.memo[k] = memoTrue
+			return yes, nil
+		}
+		w.memo[k] = memoFalse
+		return no, nil
+	}
 	w.memo[k] = int32(me + 1)
 	w.stack = append(w.stack, k)
 	savedLow, savedParadox := w.low, w.paradox
@@ -243,15 +257,10 @@ func (w *walker) check(obj tuples.Object, r *schema.Relation) (tri, error) {
 // stored decides a stored relation: the exact tuple, the wildcard of the
 // subject's type, or any subject set stored in it that holds the subject.
 func (w *walker) stored(obj tuples.Object, r *schema.Relation) (tri, error) {
-	ok, err := w.has(obj, r.Name, w.sub.Subject)
-	if err != nil || ok {
-		return yes, err
-	}
-	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
-		ok, err := w.has(obj, r.Name, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
-		if err != nil || ok {
-			return yes, err
-		}
+	if ok, err := w.direct(obj, r); err != nil {
+		return no, err
+	} else if ok {
+		return yes, nil
 	}
 	v := no
 	for _, set := range r.SubjectSets {
@@ -267,6 +276,30 @@ func (w *walker) stored(obj tuples.Object, r *schema.Relation) (tri, error) {
 		}
 	}
 	return v, nil
+}
+
+// direct reports whether obj#r stores the subject itself or, for a plain
+// object, its type's wildcard.
+func (w *walker) direct(obj tuples.Object, r *schema.Relation) (bool, error) {
+	ok, err := w.has(obj, r.Name, w.sub.Subject)
+	if err != nil || ok {
+		return ok, err
+	}
+	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+		return w.has(obj, r.Name, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
+	}
+	return false, nil
+}
+
+// setsReachable reports whether any subject set r accepts can hold the
+// subject, i.e. whether deciding r may walk further than its own tuples.
+func (w *walker) setsReachable(r *schema.Relation) bool {
+	for _, set := range r.SubjectSets {
+		if w.reaches(set) {
+			return true
+		}
+	}
+	return false
 }
 
 // viaSet decides whether any subject set x#set stored in obj#r holds the
