@@ -72,5 +72,12 @@ func errorLines(err error) []string {
 		}
 		return lines
 	}
-	return []string{strings.Join(strings.Fields(err.Error()), " ")}
+	// Joined errors (several independent problems) print one a line.
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }

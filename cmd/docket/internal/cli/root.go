@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
 
@@ -40,6 +41,10 @@ type env struct {
 	// started is set once flags and arguments parsed and a command began
 	// to run: errors before that are usage errors.
 	started bool
+	// opened is the store this run opened; shared, when set, a store
+	// supplied from outside (tests) that outlives the run.
+	opened tuples.Store
+	shared tuples.Store
 }
 
 func (e *env) run(ctx context.Context, args []string) int {
@@ -53,6 +58,10 @@ func (e *env) run(ctx context.Context, args []string) int {
 	var usage bytes.Buffer
 	root.SetOut(&usage)
 	_, err := root.ExecuteContextC(ctx)
+	if cerr := e.closeStore(); err == nil && cerr != nil {
+		err = cerr
+	}
+	err = hintFor(err)
 	if err == nil {
 		return exitOK
 	}
@@ -154,6 +163,7 @@ failed assertion), 2 an error.`,
 		newVersionCmd(e),
 		newCompletionCmd(e),
 	)
+	addStoreCommands(root, e)
 	return root
 }
 

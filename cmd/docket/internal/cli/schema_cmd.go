@@ -25,6 +25,7 @@ form, store one as the schema of the database, and show the stored schema.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newSchemaCheckCmd(e), newSchemaFmtCmd(e))
+	addSchemaStoreCommands(cmd, e)
 	return cmd
 }
 

@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/docketdb/docket/tuples"
+	"github.com/spf13/cobra"
+)
+
+// filterFlags are the tuple filters shared by `tuple read` and
+// `tuple delete`.
+type filterFlags struct{ f tuples.Filter }
+
+func (ff *filterFlags) add(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&ff.f.ObjectType, "object-type", "", "only tuples whose object has this type")
+	fs.StringVar(&ff.f.ObjectID, "object-id", "", "only tuples whose object has this id")
+	fs.StringVar(&ff.f.Relation, "relation", "", "only tuples of this relation")
+	fs.StringVar(&ff.f.SubjectType, "subject-type", "", "only tuples whose subject has this type")
+	fs.StringVar(&ff.f.SubjectID, "subject-id", "", "only tuples whose subject has this id (* for wildcards)")
+	fs.StringVar(&ff.f.SubjectRelation, "subject-relation", "", "only tuples whose subject is a subject set of this relation")
+}
+
+func (ff *filterFlags) empty() bool { return ff.f == tuples.Filter{} }
+
+// parsePartial reads a partial tuple used as a filter:
+// TYPE[:ID][#RELATION[@SUBJECT]] where SUBJECT is TYPE[:ID[#RELATION]].
+// With no `#`, an `@` ends the object, so an object id holding `@` needs
+// --object-id instead.
+func parsePartial(s string) (tuples.Filter, error) {
+	var f tuples.Filter
+	bad := func(msg string) error {
+		return withHint("write TYPE[:ID][#RELATION[@SUBJECT]], e.g. case:1#viewer or case#viewer@user:alice",
+			"partial tuple %q: %s", s, msg)
+	}
+	objPart, rest := s, ""
+	hasRel := false
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		objPart, rest, hasRel = s[:i], s[i+1:], true
+	} else if i := strings.IndexByte(s, '@'); i >= 0 {
+		objPart, rest = s[:i], "@"+s[i+1:]
+	}
+	typ, id, _ := strings.Cut(objPart, ":")
+	if typ == "" {
+		return f, bad("missing object type")
+	}
+	f.ObjectType, f.ObjectID = typ, id
+	if strings.Contains(objPart, ":") && id == "" {
+		return f, bad("empty object id after `:`")
+	}
+	subj := ""
+	if hasRel {
+		rel, after, hasSubj := strings.Cut(rest, "@")
+		if rel == "" && !hasSubj {
+			return f, bad("empty relation after `#`")
+		}
+		f.Relation = rel
+		if hasSubj {
+			subj = after
+			if subj == "" {
+				return f, bad("empty subject after `@`")
+			}
+		}
+	} else if rest != "" {
+		subj = rest[1:]
+		if subj == "" {
+			return f, bad("empty subject after `@`")
+		}
+	}
+	if subj != "" {
+		st, sidRel, _ := strings.Cut(subj, ":")
+		if st == "" {
+			return f, bad("missing subject type")
+		}
+		f.SubjectType = st
+		sid, srel, _ := strings.Cut(sidRel, "#")
+		f.SubjectID, f.SubjectRelation = sid, srel
+	}
+	return f, nil
+}
+
+// mergeFilter combines a partial tuple with the filter flags; a field set
+// both ways must agree.
+func mergeFilter(a, b tuples.Filter) (tuples.Filter, error) {
+	pick := func(name, x, y string) (string, error) {
+		if x != "" && y != "" && x != y {
+			return "", withHint("give it once", "conflicting filters: %s is %q in the partial tuple and %q in --%s", name, x, y, name)
+		}
+		if x != "" {
+			return x, nil
+		}
+		return y, nil
+	}
+	var out tuples.Filter
+	var err error
+	for _, p := range []struct {
+		name      string
+		dst       *string
+		from, and string
+	}{
+		{"object-type", &out.ObjectType, a.ObjectType, b.ObjectType},
+		{"object-id", &out.ObjectID, a.ObjectID, b.ObjectID},
+		{"relation", &out.Relation, a.Relation, b.Relation},
+		{"subject-type", &out.SubjectType, a.SubjectType, b.SubjectType},
+		{"subject-id", &out.SubjectID, a.SubjectID, b.SubjectID},
+		{"subject-relation", &out.SubjectRelation, a.SubjectRelation, b.SubjectRelation},
+	} {
+		if *p.dst, err = pick(p.name, p.from, p.and); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// describeFilter prints a filter the way an operator would type it.
+func describeFilter(f tuples.Filter) string {
+	var parts []string
+	for _, p := range [][2]string{
+		{"object-type", f.ObjectType}, {"object-id", f.ObjectID}, {"relation", f.Relation},
+		{"subject-type", f.SubjectType}, {"subject-id", f.SubjectID}, {"subject-relation", f.SubjectRelation},
+	} {
+		if p[1] != "" {
+			parts = append(parts, fmt.Sprintf("--%s %s", p[0], p[1]))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// parseTupleArg parses a tuple given on the command line, naming the
+// argument when it is malformed.
+func parseTupleArg(i int, s string) (tuples.Tuple, error) {
+	t, err := tuples.Parse(s)
+	if err != nil {
+		return t, withHint("write OBJECT#RELATION@SUBJECT, e.g. case:1#assignee@user:alice",
+			"argument %d: %v", i+1, err)
+	}
+	return t, nil
+}
+
+// jsonTuple is a tuple in the JSON-lines form of import and export.
+type jsonTuple struct {
+	Object   string `json:"object"`
+	Relation string `json:"relation"`
+	Subject  string `json:"subject"`
+}
+
+func toJSONTuple(t tuples.Tuple) jsonTuple {
+	return jsonTuple{Object: t.Object().String(), Relation: t.Relation, Subject: t.Subject().String()}
+}

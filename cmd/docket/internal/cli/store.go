@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/tuples"
+	"github.com/spf13/cobra"
+)
+
+// noSchemaHint is added to every error caused by a store without a schema.
+const noSchemaHint = "write one first with 'docket schema write FILE'"
+
+// openStore opens the store the global flags name, once per run: Badger at
+// --db, or an empty in-memory store with --memory. A store injected by a
+// test (e.shared) is used as is and left open.
+func (e *env) openStore() (tuples.Store, error) {
+	if e.shared != nil {
+		return e.shared, nil
+	}
+	if e.opened != nil {
+		return e.opened, nil
+	}
+	var (
+		s   tuples.Store
+		err error
+	)
+	if e.memory {
+		s, err = tuples.NewMemory()
+	} else {
+		// A command-line run is short: a small block cache starts faster
+		// and leaves memory to whatever else runs on the machine.
+		s, err = tuples.OpenBadger(e.dbPath, tuples.BadgerOptions{BlockCacheMB: 64})
+	}
+	if err != nil {
+		if errors.Is(err, tuples.ErrLocked) {
+			return nil, withHint("stop it, or choose another database with --db (or --memory)",
+				"database at %s is in use by another docket process", e.dbPath)
+		}
+		return nil, err
+	}
+	e.opened = s
+	return s, nil
+}
+
+// closeStore closes the store opened by this run, if any.
+func (e *env) closeStore() error {
+	if e.opened == nil {
+		return nil
+	}
+	s := e.opened
+	e.opened = nil
+	if err := s.Close(); err != nil {
+		return fmt.Errorf("close database at %s: %w", e.dbPath, err)
+	}
+	return nil
+}
+
+// snapshot opens the store and returns a read view at rev (0 = latest)
+// that holds a schema.
+func (e *env) snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snapshot, error) {
+	s, err := e.openStore()
+	if err != nil {
+		return nil, err
+	}
+	snap, err := s.Snapshot(ctx, rev)
+	if err != nil {
+		if errors.Is(err, tuples.ErrRevisionGone) {
+			return nil, withHint("use a later revision, or 0 for the latest", "revision %d: %v", rev, err)
+		}
+		return nil, err
+	}
+	if snap.Schema() == nil {
+		return nil, e.noSchema(snap.Revision())
+	}
+	return snap, nil
+}
+
+func (e *env) noSchema(rev tuples.Revision) error {
+	where := "database at " + e.dbPath
+	if e.memory || e.shared != nil {
+		where = "in-memory store"
+	}
+	if rev > 0 {
+		where += fmt.Sprintf(" at revision %d", rev)
+	}
+	return withHint(noSchemaHint, "no schema written to the %s", where)
+}
+
+// hintFor adds the advice an operator needs to errors whose cause the
+// store or checker reports in general terms.
+func hintFor(err error) error {
+	var ce *cliError
+	if errors.As(err, &ce) {
+		return err
+	}
+	switch {
+	case errors.Is(err, tuples.ErrNoSchema), errors.Is(err, check.ErrNoSchema):
+		return &cliError{msg: err.Error(), hint: noSchemaHint, err: err}
+	case errors.Is(err, tuples.ErrLocked):
+		return &cliError{msg: err.Error(), hint: "stop the other process, or choose another database with --db", err: err}
+	}
+	return err
+}
+
+// revisionValue is a --at flag: a revision number, 0 meaning the latest.
+type revisionValue struct{ rev tuples.Revision }
+
+func (r *revisionValue) String() string { return strconv.FormatUint(uint64(r.rev), 10) }
+
+func (r *revisionValue) Set(s string) error {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("must be a revision number (0 = latest)")
+	}
+	r.rev = tuples.Revision(n)
+	return nil
+}
+
+func (r *revisionValue) Type() string { return "REVISION" }
+
+func addAtFlag(cmd *cobra.Command, r *revisionValue) {
+	cmd.Flags().Var(r, "at", "read at this revision (as printed by writes; 0 = latest)")
+}

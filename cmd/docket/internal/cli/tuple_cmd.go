@@ -1,0 +1,356 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/docketdb/docket/tuples"
+	"github.com/spf13/cobra"
+)
+
+func addStoreCommands(root *cobra.Command, e *env) {
+	root.AddCommand(
+		newTupleCmd(e),
+		newCheckCmd(e),
+		newExpandCmd(e),
+		newLookupCmd(e),
+		newValidateCmd(e),
+	)
+}
+
+func newTupleCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tuple",
+		Short: "Write, delete, read, import and export relationship tuples",
+		Long: `Relationship tuples say who holds which relation on which object, written
+OBJECT#RELATION@SUBJECT: case:1042#assignee@user:alice. Every tuple is checked
+against the stored schema before it is written; a write is all or nothing.`,
+		Example: `  docket tuple write case:1#assignee@user:alice user:alice#team@team:east
+  docket tuple read case:1
+  docket tuple delete case:1#assignee@user:alice
+  docket tuple import casebook.tuples
+  docket tuple export --format jsonl > backup.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newTupleWriteCmd(e), newTupleDeleteCmd(e), newTupleReadCmd(e),
+		newTupleImportCmd(e), newTupleExportCmd(e))
+	return cmd
+}
+
+// formatFor picks a tuple file format: the --format flag when given, else
+// the file's extension (.jsonl, .ndjson: JSON lines; anything else: text).
+func formatFor(path string, flag *choice, set bool) tuples.Format {
+	if set {
+		if flag.value == "jsonl" {
+			return tuples.FormatJSONL
+		}
+		return tuples.FormatText
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".ndjson":
+		return tuples.FormatJSONL
+	}
+	return tuples.FormatText
+}
+
+// importFile writes every tuple of path ("-" = stdin) in one revision.
+func (e *env) importFile(ctx context.Context, path string, format tuples.Format, progress func(done, total int)) (tuples.ImportResult, error) {
+	var r io.Reader = e.stdin
+	name := "stdin"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return tuples.ImportResult{}, fileError(path, err)
+		}
+		defer f.Close()
+		r, name = f, path
+	}
+	s, err := e.openStore()
+	if err != nil {
+		return tuples.ImportResult{}, err
+	}
+	if _, err := e.snapshot(ctx, 0); err != nil {
+		return tuples.ImportResult{}, err
+	}
+	return s.Import(ctx, r, tuples.ImportOptions{Format: format, Name: name, Progress: progress})
+}
+
+func (e *env) printWrite(verb string, n int, rev tuples.Revision) error {
+	if e.json() {
+		return writeJSON(e.stdout, map[string]any{"revision": rev, verb: n})
+	}
+	_, err := fmt.Fprintf(e.stdout, "%s %d tuple%s at revision %d\n", verb, n, plural(n), rev)
+	return err
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func newTupleWriteCmd(e *env) *cobra.Command {
+	var file string
+	format := newChoice("text", "text", "jsonl")
+	cmd := &cobra.Command{
+		Use:   "write TUPLE... | -f FILE | -",
+		Short: "Write tuples atomically and print the new revision",
+		Long: `Write tuples given as arguments, read from a file (-f FILE), or from standard
+input (-). All are checked against the stored schema first; if any is
+malformed or not allowed, every problem is reported and nothing is written.
+Writing a tuple that already exists is not an error. Files are text (one
+tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
+{"object":"case:1","relation":"assignee","subject":"user:alice"}).`,
+		Example: `  docket tuple write case:1#assignee@user:alice
+  docket tuple write team:east#member@team:east_intake#member case:2#public@user:*
+  docket tuple write -f casebook.tuples
+  grep east casebook.tuples | docket tuple write -`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			stdin := len(args) == 1 && args[0] == "-"
+			switch {
+			case file != "" && len(args) > 0:
+				return withHint("give either tuples or -f FILE", "both tuple arguments and -f %s given", file)
+			case file == "" && len(args) == 0:
+				return withHint("give tuples as arguments, -f FILE, or - for standard input", "nothing to write")
+			case file != "" || stdin:
+				path := file
+				if stdin {
+					path = "-"
+				}
+				res, err := e.importFile(ctx, path, formatFor(path, &format, cmd.Flags().Changed("format")), nil)
+				if err != nil {
+					return err
+				}
+				return e.printWrite("wrote", res.Tuples, res.Revision)
+			}
+			ts := make([]tuples.Tuple, 0, len(args))
+			var problems []string
+			for i, a := range args {
+				t, err := parseTupleArg(i, a)
+				if err != nil {
+					problems = append(problems, err.Error())
+					continue
+				}
+				ts = append(ts, t)
+			}
+			snap, err := e.snapshot(ctx, 0)
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				if err := tuples.Validate(t, snap.Schema()); err != nil {
+					problems = append(problems, err.Error())
+				}
+			}
+			if len(problems) > 0 {
+				return fmt.Errorf("nothing written: %s", strings.Join(problems, "\n"))
+			}
+			b := tuples.Batch{Ops: make([]tuples.Op, len(ts))}
+			for i, t := range ts {
+				b.Ops[i] = tuples.Op{Kind: tuples.OpTouch, Tuple: t}
+			}
+			s, err := e.openStore()
+			if err != nil {
+				return err
+			}
+			rev, err := s.Write(ctx, b)
+			if err != nil {
+				return err
+			}
+			return e.printWrite("wrote", len(ts), rev)
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "read tuples from FILE (- for standard input)")
+	cmd.Flags().Var(&format, "format", "file format: text or jsonl (default: by extension)")
+	_ = cmd.RegisterFlagCompletionFunc("format", format.complete)
+	return cmd
+}
+
+func newTupleDeleteCmd(e *env) *cobra.Command {
+	var ff filterFlags
+	cmd := &cobra.Command{
+		Use:   "delete TUPLE... | --FILTER VALUE...",
+		Short: "Delete tuples atomically and print the new revision",
+		Long: `Delete the tuples given as arguments, or every tuple matching the filter
+flags, in one revision. Deleting a tuple that does not exist is not an error.
+A filter must name at least one field, so that no typo deletes everything.`,
+		Example: `  docket tuple delete case:1#assignee@user:alice
+  docket tuple delete --object-type case --object-id 1
+  docket tuple delete --subject-type user --subject-id mallory`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			switch {
+			case len(args) > 0 && !ff.empty():
+				return withHint("give either tuples or filter flags", "both tuple arguments and a filter given")
+			case len(args) == 0 && ff.empty():
+				return withHint("give tuples as arguments, or a filter such as --object-type case --object-id 1", "nothing to delete")
+			}
+			s, err := e.openStore()
+			if err != nil {
+				return err
+			}
+			if _, err := e.snapshot(ctx, 0); err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				rev, n, err := s.DeleteMatching(ctx, ff.f)
+				if err != nil {
+					return fmt.Errorf("delete %s: %w", describeFilter(ff.f), err)
+				}
+				return e.printWrite("deleted", n, rev)
+			}
+			b := tuples.Batch{Ops: make([]tuples.Op, 0, len(args))}
+			var problems []string
+			for i, a := range args {
+				t, err := parseTupleArg(i, a)
+				if err != nil {
+					problems = append(problems, err.Error())
+					continue
+				}
+				b.Ops = append(b.Ops, tuples.Op{Kind: tuples.OpDelete, Tuple: t})
+			}
+			if len(problems) > 0 {
+				return fmt.Errorf("nothing deleted: %s", strings.Join(problems, "\n"))
+			}
+			rev, err := s.Write(ctx, b)
+			if err != nil {
+				return err
+			}
+			return e.printWrite("deleted", len(b.Ops), rev)
+		},
+	}
+	ff.add(cmd)
+	return cmd
+}
+
+func newTupleReadCmd(e *env) *cobra.Command {
+	var (
+		ff     filterFlags
+		limit  int
+		cursor string
+		at     revisionValue
+	)
+	cmd := &cobra.Command{
+		Use:   "read [PARTIAL_TUPLE] [--FILTER VALUE...]",
+		Short: "List stored tuples matching a filter",
+		Long: `List stored tuples, all of them or those matching a partial tuple
+(TYPE[:ID][#RELATION[@SUBJECT]], where SUBJECT is TYPE[:ID[#RELATION]]) and
+the filter flags. With --limit, at most N are printed and, when more remain,
+the cursor to continue from is printed on stderr (and as next_cursor in JSON).`,
+		Example: `  docket tuple read
+  docket tuple read case:1
+  docket tuple read case#viewer@user:alice
+  docket tuple read --subject-type team --limit 100
+  docket tuple read --limit 100 --cursor CURSOR_FROM_PREVIOUS_PAGE`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			f := ff.f
+			if len(args) == 1 {
+				p, err := parsePartial(args[0])
+				if err != nil {
+					return err
+				}
+				if f, err = mergeFilter(p, ff.f); err != nil {
+					return err
+				}
+			}
+			if limit < 0 {
+				return withHint("use 0 for no limit", "--limit %d: must not be negative", limit)
+			}
+			snap, err := e.snapshot(ctx, at.rev)
+			if err != nil {
+				return err
+			}
+			var all []tuples.Tuple
+			next := cursor
+			for {
+				page := limit - len(all)
+				if limit == 0 || page > 10000 {
+					page = 10000
+				}
+				ts, n, err := snap.Read(ctx, f, next, page)
+				if err != nil {
+					return fmt.Errorf("read tuples: %w", err)
+				}
+				next = n
+				if e.json() {
+					all = append(all, ts...)
+				} else {
+					for _, t := range ts {
+						fmt.Fprintln(e.stdout, t.String())
+					}
+					all = append(all, ts...)
+				}
+				if next == "" || (limit > 0 && len(all) >= limit) {
+					break
+				}
+			}
+			if e.json() {
+				out := struct {
+					Revision   tuples.Revision `json:"revision"`
+					Tuples     []jsonTuple     `json:"tuples"`
+					NextCursor string          `json:"next_cursor,omitempty"`
+				}{Revision: snap.Revision(), Tuples: make([]jsonTuple, len(all)), NextCursor: next}
+				for i, t := range all {
+					out.Tuples[i] = toJSONTuple(t)
+				}
+				return writeJSON(e.stdout, out)
+			}
+			if next != "" {
+				fmt.Fprintf(e.stderr, "more tuples: continue with --cursor %s\n", next)
+			}
+			return nil
+		},
+	}
+	ff.add(cmd)
+	cmd.Flags().IntVar(&limit, "limit", 0, "print at most N tuples (0 = all)")
+	cmd.Flags().StringVar(&cursor, "cursor", "", "continue after the page that printed this cursor")
+	addAtFlag(cmd, &at)
+	return cmd
+}
+
+func newTupleExportCmd(e *env) *cobra.Command {
+	var at revisionValue
+	format := newChoice("text", "text", "jsonl")
+	cmd := &cobra.Command{
+		Use:   "export [--format text|jsonl]",
+		Short: "Print every stored tuple, for backup or migration",
+		Long: `Print every tuple stored at the latest revision (or --at REVISION), one a
+line, in text or JSON-lines form; either can be read back by 'docket tuple
+import'.`,
+		Example: `  docket tuple export > backup.tuples
+  docket tuple export --format jsonl > backup.jsonl
+  docket --db old.db tuple export | docket --db new.db tuple import -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if _, err := e.snapshot(ctx, at.rev); err != nil {
+				return err
+			}
+			s, err := e.openStore()
+			if err != nil {
+				return err
+			}
+			f := tuples.FormatText
+			if format.value == "jsonl" {
+				f = tuples.FormatJSONL
+			}
+			if _, err := s.Export(ctx, e.stdout, at.rev, f); err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Var(&format, "format", "output format: text or jsonl")
+	_ = cmd.RegisterFlagCompletionFunc("format", format.complete)
+	addAtFlag(cmd, &at)
+	return cmd
+}

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/docketdb/docket/cmd/docket/internal/validate"
+	"github.com/spf13/cobra"
+)
+
+func newValidateCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE.yaml...",
+		Short: "Run validation files: a schema, tuples and the answers expected",
+		Long: `Run each validation file on a fresh in-memory store (the database is not
+touched): load its schema (schema: or schema_file:), write its tuples
+(tuples: or tuples_file:; paths are relative to the file), then test its
+assertions (allowed / denied checks) and its exhaustive expectations
+(expected.subjects, expected.resources).
+
+Each failure prints FILE:LINE of the assertion, what was expected, what the
+checker answered and its explanation; a summary "N passed, M failed" ends
+the run. A file that cannot be read, is malformed, or names unknown types or
+relations is an error, reported with its position.
+
+Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
+		Example: `  docket validate schemas/casebook/team_based.yaml
+  docket validate schemas/*/*.yaml`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			passed, failed, broken := 0, 0, 0
+			for _, path := range args {
+				rep, err := validate.Run(cmd.Context(), path)
+				if err != nil {
+					for _, l := range errorLines(err) {
+						fmt.Fprintln(e.stderr, "error: "+l)
+					}
+					broken++
+					continue
+				}
+				passed += rep.Passed
+				failed += len(rep.Failures)
+				for _, f := range rep.Failures {
+					fmt.Fprintf(e.stdout, "%s: FAIL %s\n  expected %s, got %s\n", f.Pos, f.Assertion, f.Expected, f.Got)
+					if f.Explanation != "" {
+						for _, l := range strings.Split(f.Explanation, "\n") {
+							fmt.Fprintln(e.stdout, "  "+l)
+						}
+					}
+				}
+			}
+			summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+			if broken > 0 {
+				summary += fmt.Sprintf(", %d file%s with errors", broken, plural(broken))
+			}
+			fmt.Fprintln(e.stdout, summary)
+			switch {
+			case broken > 0:
+				return exitStatus(exitFailure)
+			case failed > 0:
+				return exitStatus(exitNo)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,326 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
+	"gopkg.in/yaml.v3"
+)
+
+type runner struct {
+	*doc
+	snap    tuples.Snapshot
+	sch     *schema.Schema
+	checker *check.Checker
+	report  *Report
+}
+
+type job func(ctx context.Context) error
+
+// explainLimit bounds how many differing subjects or resources of one
+// expectation get a check explanation each.
+const explainLimit = 3
+
+// plan parses every assertion and expectation into jobs, reporting every
+// malformed one or one naming an unknown type or relation.
+func (r *runner) plan() ([]job, error) {
+	var jobs []job
+	var errs ErrorList
+	add := func(j job, err error) {
+		if err != nil {
+			if l, ok := err.(ErrorList); ok {
+				errs = append(errs, l...)
+			} else if e, ok := err.(*Error); ok {
+				errs = append(errs, e)
+			} else {
+				errs = append(errs, &Error{Pos: r.path, Msg: err.Error()})
+			}
+			return
+		}
+		jobs = append(jobs, j)
+	}
+	if n := r.keys["assertions"]; n != nil {
+		ps, err := r.pairs(n, "assertions", "write allowed: [...] and denied: [...]")
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			k, v := p[0], p[1]
+			if k.Value != "allowed" && k.Value != "denied" {
+				errs = append(errs, r.errAt(k, "use allowed: or denied:", "unknown assertion kind %q", k.Value))
+				continue
+			}
+			items, err := r.scalars(v, "assertions."+k.Value)
+			if err != nil {
+				add(nil, err)
+				continue
+			}
+			for _, it := range items {
+				add(r.assertion(k.Value == "allowed", it))
+			}
+		}
+	}
+	if n := r.keys["expected"]; n != nil {
+		ps, err := r.pairs(n, "expected", "write subjects: {...} and resources: {...}")
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			k, v := p[0], p[1]
+			switch k.Value {
+			case "subjects":
+				es, err := r.pairs(v, "expected.subjects", "write OBJECT#RELATION[@TYPE[#RELATION]]: [subjects]")
+				if err != nil {
+					add(nil, err)
+					continue
+				}
+				for _, e := range es {
+					add(r.subjects(e[0], e[1]))
+				}
+			case "resources":
+				es, err := r.pairs(v, "expected.resources", "write SUBJECT: {TYPE#RELATION: [objects]}")
+				if err != nil {
+					add(nil, err)
+					continue
+				}
+				for _, e := range es {
+					inner, err := r.pairs(e[1], "expected.resources."+e[0].Value, "write SUBJECT: {TYPE#RELATION: [objects]}")
+					if err != nil {
+						add(nil, err)
+						continue
+					}
+					for _, in := range inner {
+						add(r.resources(e[0], in[0], in[1]))
+					}
+				}
+			default:
+				errs = append(errs, r.errAt(k, "use subjects: or resources:", "unknown expectation kind %q", k.Value))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return jobs, nil
+}
+
+// names checks that obj#relation and the subject (when given) name types
+// and relations of the schema.
+func (r *runner) names(n *yaml.Node, obj tuples.Object, relation string, subj *tuples.Subject) error {
+	t := r.sch.Type(obj.Type)
+	if t == nil {
+		return r.errAt(n, "types: "+strings.Join(r.sch.TypeNames(), ", "), "unknown type %q", obj.Type)
+	}
+	if relation != "" && t.Relation(relation) == nil {
+		return r.errAt(n, "relations of "+t.Name+": "+strings.Join(t.RelationNames(), ", "), "type %s has no relation %q", t.Name, relation)
+	}
+	if subj == nil {
+		return nil
+	}
+	st := r.sch.Type(subj.Type)
+	if st == nil {
+		return r.errAt(n, "types: "+strings.Join(r.sch.TypeNames(), ", "), "unknown subject type %q", subj.Type)
+	}
+	if subj.Relation != "" && st.Relation(subj.Relation) == nil {
+		return r.errAt(n, "relations of "+st.Name+": "+strings.Join(st.RelationNames(), ", "), "type %s has no relation %q", st.Name, subj.Relation)
+	}
+	return nil
+}
+
+func (r *runner) pos(n *yaml.Node) string { return fmt.Sprintf("%s:%d", r.path, n.Line) }
+
+func (r *runner) assertion(allowed bool, it *yaml.Node) (job, error) {
+	t, err := tuples.Parse(it.Value)
+	if err != nil {
+		return nil, r.parseError(it, err)
+	}
+	subj := t.Subject()
+	if err := r.names(it, t.Object(), t.Relation, &subj); err != nil {
+		return nil, err
+	}
+	want, kind := "denied", "denied"
+	if allowed {
+		want, kind = "allowed", "allowed"
+	}
+	return func(ctx context.Context) error {
+		res, err := r.checker.Check(ctx, r.snap, check.Query{Object: t.Object(), Relation: t.Relation, Subject: subj, Explain: true})
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.pos(it), err)
+		}
+		if res.Allowed == allowed {
+			r.report.Passed++
+			return nil
+		}
+		got := "denied"
+		if res.Allowed {
+			got = "allowed"
+		}
+		r.report.Failures = append(r.report.Failures, Failure{
+			Pos: r.pos(it), Assertion: kind + ": " + it.Value, Expected: want, Got: got,
+			Explanation: res.Explanation.String(),
+		})
+		return nil
+	}, nil
+}
+
+// subjectKey reads OBJECT#RELATION[@TYPE[#RELATION]].
+func (r *runner) subjects(k, v *yaml.Node) (job, error) {
+	hint := "write OBJECT#RELATION, OBJECT#RELATION@TYPE or OBJECT#RELATION@TYPE#RELATION"
+	objText, rest, ok := strings.Cut(k.Value, "#")
+	if !ok {
+		return nil, r.errAt(k, hint, "%q is not OBJECT#RELATION", k.Value)
+	}
+	rel, filter, _ := strings.Cut(rest, "@")
+	obj, err := tuples.ParseObject(objText)
+	if err != nil || rel == "" {
+		return nil, r.errAt(k, hint, "%q is not OBJECT#RELATION", k.Value)
+	}
+	q := check.SubjectQuery{Object: obj, Relation: rel}
+	if filter != "" {
+		q.Type, q.SubjectRelation, _ = strings.Cut(filter, "#")
+	}
+	if err := r.names(k, obj, rel, nil); err != nil {
+		return nil, err
+	}
+	if q.Type != "" {
+		if err := r.names(k, tuples.Object{Type: q.Type}, q.SubjectRelation, nil); err != nil {
+			return nil, err
+		}
+	}
+	items, err := r.scalars(v, "expected.subjects."+k.Value)
+	if err != nil {
+		return nil, err
+	}
+	want := make([]string, len(items))
+	for i, it := range items {
+		s := strings.TrimPrefix(it.Value, "-")
+		subj, err := tuples.ParseSubject(s)
+		if err != nil {
+			return nil, r.errAt(it, "write TYPE:ID, TYPE:ID#RELATION, TYPE:* or -TYPE:ID for a subject a wildcard leaves out", "%v", err)
+		}
+		if err := r.names(it, tuples.Object{Type: subj.Type}, subj.Relation, nil); err != nil {
+			return nil, err
+		}
+		want[i] = it.Value
+	}
+	return func(ctx context.Context) error {
+		res, err := r.checker.LookupSubjects(ctx, r.snap, q)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.pos(k), err)
+		}
+		var got []string
+		for _, s := range res {
+			got = append(got, s.Subject.String())
+			for _, x := range s.Excluded {
+				got = append(got, "-"+x.String())
+			}
+		}
+		missing, extra := sameSet(want, got)
+		if len(missing) == 0 && len(extra) == 0 {
+			r.report.Passed++
+			return nil
+		}
+		var why []string
+		for _, s := range append(append([]string(nil), missing...), extra...) {
+			if len(why) == explainLimit {
+				break
+			}
+			subj, err := tuples.ParseSubject(strings.TrimPrefix(s, "-"))
+			if err != nil {
+				continue
+			}
+			res, err := r.checker.Check(ctx, r.snap, check.Query{Object: obj, Relation: rel, Subject: subj, Explain: true})
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.pos(k), err)
+			}
+			why = append(why, res.Explanation.String())
+		}
+		r.report.Failures = append(r.report.Failures, Failure{
+			Pos: r.pos(k), Assertion: "subjects of " + k.Value,
+			Expected: listString(want), Got: listString(got) + difference(missing, extra),
+			Explanation: strings.Join(why, "\n"),
+		})
+		return nil
+	}, nil
+}
+
+func (r *runner) resources(sk, k, v *yaml.Node) (job, error) {
+	subj, err := tuples.ParseSubject(sk.Value)
+	if err != nil {
+		return nil, r.errAt(sk, "write TYPE:ID or TYPE:ID#RELATION", "%v", err)
+	}
+	if err := r.names(sk, tuples.Object{Type: subj.Type}, subj.Relation, nil); err != nil {
+		return nil, err
+	}
+	typ, rel, ok := strings.Cut(k.Value, "#")
+	if !ok || typ == "" || rel == "" {
+		return nil, r.errAt(k, "write TYPE#RELATION: [objects]", "%q is not TYPE#RELATION", k.Value)
+	}
+	if err := r.names(k, tuples.Object{Type: typ}, rel, nil); err != nil {
+		return nil, err
+	}
+	items, err := r.scalars(v, "expected.resources")
+	if err != nil {
+		return nil, err
+	}
+	want := make([]string, len(items))
+	for i, it := range items {
+		o, err := tuples.ParseObject(it.Value)
+		if err != nil {
+			return nil, r.errAt(it, "write TYPE:ID", "%v", err)
+		}
+		if o.Type != typ {
+			return nil, r.errAt(it, "list objects of type "+typ, "%s is not of type %s", it.Value, typ)
+		}
+		want[i] = o.String()
+	}
+	return func(ctx context.Context) error {
+		var got []string
+		_, err := r.checker.LookupResources(ctx, r.snap, check.ResourceQuery{Subject: subj, Type: typ, Relation: rel},
+			func(o tuples.Object) bool { got = append(got, o.String()); return true })
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.pos(k), err)
+		}
+		missing, extra := sameSet(want, got)
+		if len(missing) == 0 && len(extra) == 0 {
+			r.report.Passed++
+			return nil
+		}
+		var why []string
+		for _, s := range append(append([]string(nil), missing...), extra...) {
+			if len(why) == explainLimit {
+				break
+			}
+			o, err := tuples.ParseObject(s)
+			if err != nil {
+				continue
+			}
+			res, err := r.checker.Check(ctx, r.snap, check.Query{Object: o, Relation: rel, Subject: subj, Explain: true})
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.pos(k), err)
+			}
+			why = append(why, res.Explanation.String())
+		}
+		r.report.Failures = append(r.report.Failures, Failure{
+			Pos: r.pos(k), Assertion: "resources " + k.Value + " of " + sk.Value,
+			Expected: listString(want), Got: listString(got) + difference(missing, extra),
+			Explanation: strings.Join(why, "\n"),
+		})
+		return nil
+	}, nil
+}
+
+func difference(missing, extra []string) string {
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "missing "+strings.Join(missing, ", "))
+	}
+	if len(extra) > 0 {
+		parts = append(parts, "unexpected "+strings.Join(extra, ", "))
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
+}
