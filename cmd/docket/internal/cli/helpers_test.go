@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/docketdb/docket/tuples"
 )
 
 // result is what one in-process run of docket produced.
@@ -18,11 +20,19 @@ type result struct {
 // runIn runs docket with stdin and a clean environment (DOCKET_DB unset).
 func runIn(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
+	return runOn(t, nil, stdin, args...)
+}
+
+// runOn runs docket against store (nil: what the flags say), so that a
+// test's commands share one in-memory store.
+func runOn(t *testing.T, store tuples.Store, stdin string, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{
 		stdin:  strings.NewReader(stdin),
 		stdout: &out, stderr: &errb,
 		getenv: func(string) string { return "" },
+		shared: store,
 	}
 	code := e.run(context.Background(), args)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
@@ -87,3 +97,41 @@ type case {
   relation editor = assignee & viewer
 }
 `
+
+// fixture is an in-memory store holding testSchema and a few tuples.
+type fixture struct {
+	t     *testing.T
+	store tuples.Store
+	dir   string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	s, err := tuples.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	f := &fixture{t: t, store: s, dir: t.TempDir()}
+	f.run("schema", "write", writeFile(t, f.dir, "case.rebac", testSchema)).want(t, 0)
+	f.run("tuple", "write",
+		"case:1#assignee@user:alice",
+		"case:1#access_list@team:east#member",
+		"team:east#member@user:bob",
+		"team:east#member@user:mallory",
+		"case:1#deny_list@user:mallory",
+		"case:2#public@user:*",
+		"case:2#deny_list@user:bob",
+	).want(t, 0)
+	return f
+}
+
+func (f *fixture) run(args ...string) result {
+	f.t.Helper()
+	return runOn(f.t, f.store, "", args...)
+}
+
+func (f *fixture) runIn(stdin string, args ...string) result {
+	f.t.Helper()
+	return runOn(f.t, f.store, stdin, args...)
+}

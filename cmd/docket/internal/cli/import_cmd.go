@@ -1,9 +1,64 @@
 package cli
 
 import (
+	"io"
+	"time"
+
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
+
+// importProgress draws an import's two phases on a terminal: reading and
+// checking the input (bytes, when the size is known, else a spinner), then
+// writing the tuples. Each bar shows its rate and the time left.
+type importProgress struct {
+	w     io.Writer
+	read  *progressbar.ProgressBar
+	write *progressbar.ProgressBar
+}
+
+func (p *importProgress) reading(r io.Reader, size int64) io.Reader {
+	p.read = progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetDescription("reading"),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	rd := progressbar.NewReader(r, p.read)
+	return &rd
+}
+
+func (p *importProgress) writing(done, total int) {
+	if p.read != nil {
+		_ = p.read.Finish()
+		p.read = nil
+	}
+	if p.write == nil {
+		p.write = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription("writing"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("tuples"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetRenderBlankState(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	_ = p.write.Set(done)
+}
+
+func (p *importProgress) finish() {
+	for _, b := range []*progressbar.ProgressBar{p.read, p.write} {
+		if b != nil {
+			_ = b.Finish()
+		}
+	}
+}
 
 func newTupleImportCmd(e *env) *cobra.Command {
 	var quiet bool
@@ -25,29 +80,11 @@ when standard output is not a terminal, or with --quiet.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
-			var bar *progressbar.ProgressBar
-			var progress func(done, total int)
+			var p *importProgress
 			if !quiet && e.isTerminal(e.stdout) {
-				progress = func(done, total int) {
-					if bar == nil {
-						bar = progressbar.NewOptions(total,
-							progressbar.OptionSetWriter(e.stderr),
-							progressbar.OptionSetDescription("importing"),
-							progressbar.OptionShowCount(),
-							progressbar.OptionShowIts(),
-							progressbar.OptionSetItsString("tuples"),
-							progressbar.OptionSetPredictTime(true),
-							progressbar.OptionClearOnFinish(),
-							progressbar.OptionThrottle(100_000_000),
-						)
-					}
-					_ = bar.Set(done)
-				}
+				p = &importProgress{w: e.stderr}
 			}
-			res, err := e.importFile(cmd.Context(), path, formatFor(path, &format, cmd.Flags().Changed("format")), progress)
-			if bar != nil {
-				_ = bar.Finish()
-			}
+			res, err := e.importFile(cmd.Context(), path, formatFor(path, &format, cmd.Flags().Changed("format")), p)
 			if err != nil {
 				return err
 			}

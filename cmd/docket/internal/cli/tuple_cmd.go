@@ -59,9 +59,12 @@ func formatFor(path string, flag *choice, set bool) tuples.Format {
 }
 
 // importFile writes every tuple of path ("-" = stdin) in one revision.
-func (e *env) importFile(ctx context.Context, path string, format tuples.Format, progress func(done, total int)) (tuples.ImportResult, error) {
+// When p is set it is shown the reading (bytes of a regular file) and the
+// writing (tuples) of the import.
+func (e *env) importFile(ctx context.Context, path string, format tuples.Format, p *importProgress) (tuples.ImportResult, error) {
 	var r io.Reader = e.stdin
 	name := "stdin"
+	size := int64(-1)
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
@@ -69,6 +72,15 @@ func (e *env) importFile(ctx context.Context, path string, format tuples.Format,
 		}
 		defer f.Close()
 		r, name = f, path
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+	}
+	var progress func(done, total int)
+	if p != nil {
+		r = p.reading(r, size)
+		progress = p.writing
+		defer p.finish()
 	}
 	s, err := e.openStore()
 	if err != nil {

@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSchemaWriteAndShow(t *testing.T) {
+	f := newFixture(t)
+	r := f.run("schema", "show")
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "type case {", "relation viewer = assignee | access_list | public - deny_list")
+
+	r = f.run("schema", "show", "-o", "json")
+	r.want(t, 0)
+	var out struct {
+		Revision int    `json:"revision"`
+		Schema   string `json:"schema"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Revision != 2 || !strings.Contains(out.Schema, "type team") {
+		t.Errorf("schema show json: %v %+v", err, out)
+	}
+}
+
+func TestSchemaWriteInvalid(t *testing.T) {
+	f := newFixture(t)
+	p := writeFile(t, f.dir, "bad.rebac", "type doc {\n  relation owner: usr\n}\n")
+	r := f.run("schema", "write", p)
+	r.want(t, 1)
+	contains(t, "stderr", r.stderr, p+":2:19: ")
+	lacks(t, "stderr", r.stderr, "Usage:")
+}
+
+func TestSchemaWriteRefusesOrphaningTuples(t *testing.T) {
+	f := newFixture(t)
+	// Drop deny_list, which holds tuples.
+	smaller := strings.Replace(testSchema, "  relation deny_list: user\n", "", 1)
+	smaller = strings.Replace(smaller, " - deny_list", "", 1)
+	p := writeFile(t, f.dir, "smaller.rebac", smaller)
+	r := f.run("schema", "write", p)
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "case#deny_list", "case:1#deny_list@user:mallory", "case:2#deny_list@user:bob")
+	// Nothing changed.
+	contains(t, "schema show", f.run("schema", "show").stdout, "deny_list")
+}
+
+func TestSchemaNotYetWritten(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "db")
+	for _, args := range [][]string{
+		{"tuple", "write", "case:1#assignee@user:alice"},
+		{"tuple", "read"},
+		{"check", "case:1#viewer@user:alice"},
+		{"expand", "case:1#viewer"},
+		{"lookup", "subjects", "case:1#viewer"},
+		{"schema", "show"},
+	} {
+		r := run(t, append([]string{"--db", db}, args...)...)
+		r.want(t, 2)
+		contains(t, strings.Join(args, " ")+" stderr", r.stderr, "no schema written", "docket schema write")
+		if n := strings.Count(r.stderr, "\n"); n != 1 {
+			t.Errorf("%v: want one error line, got:\n%s", args, r.stderr)
+		}
+	}
+	r := run(t, "--memory", "check", "case:1#viewer@user:alice")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "no schema written to the in-memory store", "docket schema write")
+}
+
+func TestBadgerPersistsAcrossRuns(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "docket.db")
+	schemaPath := writeFile(t, dir, "case.rebac", testSchema)
+	run(t, "--db", db, "schema", "write", schemaPath).want(t, 0)
+	r := run(t, "--db", db, "tuple", "write", "case:1#assignee@user:alice")
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "wrote 1 tuple at revision 2")
+	r = run(t, "--db", db, "check", "case:1#viewer@user:alice")
+	r.want(t, 0)
+	if r.stdout != "allowed\n" {
+		t.Errorf("check printed %q", r.stdout)
+	}
+}
+
+func TestDocketDBEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "from-env.db")
+	schemaPath := writeFile(t, dir, "case.rebac", testSchema)
+	e := func(args ...string) int {
+		var out, errb strings.Builder
+		en := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+			getenv: func(k string) string {
+				if k == "DOCKET_DB" {
+					return db
+				}
+				return ""
+			}}
+		return en.run(t.Context(), args)
+	}
+	if code := e("schema", "write", schemaPath); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("$DOCKET_DB not used: %v", err)
+	}
+}
+
+func TestLockedDatabase(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "docket.db")
+	schemaPath := writeFile(t, dir, "case.rebac", testSchema)
+	run(t, "--db", db, "schema", "write", schemaPath).want(t, 0)
+
+	// A second env holds the database open while a run tries to use it.
+	holder := &env{stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: &strings.Builder{},
+		getenv: func(string) string { return "" }, dbPath: db}
+	if _, err := holder.openStore(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.closeStore()
+
+	r := run(t, "--db", db, "tuple", "read")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "error: database at "+db+" is in use by another docket process", "--db")
+	lacks(t, "stderr", r.stderr, "Usage:", "goroutine")
+	if n := strings.Count(r.stderr, "\n"); n != 1 {
+		t.Errorf("want one error line:\n%s", r.stderr)
+	}
+}
