@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "case.rebac", testSchema)
+	pass := writeFile(t, dir, "pass.yaml", `schema_file: case.rebac
+tuples:
+  - case:1#assignee@user:alice
+assertions:
+  allowed:
+    - case:1#viewer@user:alice
+  denied:
+    - case:1#viewer@user:bob
+expected:
+  subjects:
+    case:1#viewer: [user:alice]
+  resources:
+    user:alice: { case#viewer: [case:1] }
+`)
+	r := run(t, "validate", pass)
+	r.want(t, 0)
+	if r.stdout != "4 passed, 0 failed\n" {
+		t.Errorf("validate printed %q", r.stdout)
+	}
+
+	fail := writeFile(t, dir, "fail.yaml", `schema_file: case.rebac
+tuples:
+  - case:1#assignee@user:alice
+  - case:1#deny_list@user:alice
+assertions:
+  allowed:
+    - case:1#viewer@user:alice
+`)
+	r = run(t, "validate", pass, fail)
+	r.want(t, 1)
+	contains(t, "stdout", r.stdout,
+		fail+":7: FAIL allowed: case:1#viewer@user:alice\n  expected allowed, got denied\n",
+		"case:1#deny_list@user:alice",
+		"4 passed, 1 failed\n")
+
+	broken := writeFile(t, dir, "broken.yaml", "schema_file: case.rebac\ntuples:\n  - case:1#assignee@usr:alice\n")
+	r = run(t, "validate", pass, broken)
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "error: "+broken+":3:5: ", "usr")
+	contains(t, "stdout", r.stdout, "4 passed, 0 failed, 1 file with errors")
+
+	r = run(t, "validate", "absent.yaml")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "error: absent.yaml: no such file; check the path")
+	lacks(t, "stderr", r.stderr, "Usage:")
+	if strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("want one error line: %q", r.stderr)
+	}
+}
