@@ -304,7 +304,7 @@ func TestCompiledReverseUnconditionalAndMultiHop(t *testing.T) {
 // TestCompiledReachLongChain checks reach through a long chain of subject
 // sets declared in the order that is worst for naive iteration.
 func TestCompiledReachLongChain(t *testing.T) {
-	const n = 300
+	const n = 200
 	var b strings.Builder
 	b.WriteString("type user\n")
 	for i := 0; i < n; i++ {

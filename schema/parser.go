@@ -263,6 +263,8 @@ func unexpected(text string, t *lexer.Token) Diagnostic {
 		hint = "no `(` is open here"
 	case (found == "&" || found == "-") && inStored(before):
 		hint = "a stored relation lists subject types separated by `|`; `&` and `-` combine relations in a computed one (`relation NAME = EXPRESSION`)"
+	case (found == "#" || found == ".") && prevIsExprOperand(before):
+		hint = "a path has one `#`, before the relation it reads; the hops before it are joined with `.` (`parent.owner#member`)"
 	case found == ":" && !inStored(before) && prevIsExprOperand(before):
 		hint = "a wildcard such as `user:*` is a subject of a stored relation: declare one (`relation public: user:*`) and name that relation here"
 	case t.Type == tokIdent && !isKeyword(found) && inStored(before):
