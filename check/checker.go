@@ -160,8 +160,17 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 	return w, nil
 }
 
+// pooledMemo is the largest memo a pooled walker keeps; a bigger one (from
+// a large batch or lookup) is dropped so that the pool does not hold its
+// memory for ever.
+const pooledMemo = 1 << 12
+
 func (c *Checker) end(w *walker) {
-	clear(w.memo)
+	if len(w.memo) > pooledMemo {
+		w.memo = make(map[nodeKey]int32)
+	} else {
+		clear(w.memo)
+	}
 	w.stack = w.stack[:0]
 	w.low, w.paradox = noLow, false
 	w.ctx, w.snap, w.sch, w.cache = nil, nil, nil, nil
