@@ -73,6 +73,9 @@ type badgerEngine struct {
 	mu     sync.RWMutex
 	latest Revision
 	oldest Revision
+	// broken is set when a failed bulk write could not be undone; writes
+	// are refused until the database is reopened, which undoes it.
+	broken error
 }
 
 // checkDir refuses paths that cannot hold a Docket database. It reports
@@ -319,9 +322,22 @@ func (e *badgerEngine) apply(ctx context.Context, c *commit) (Revision, error) {
 	if e.db.IsClosed() {
 		return 0, errClosed
 	}
-	rev, err := e.write(ctx, c, len(c.changes) > atomicLimit)
-	if errors.Is(err, badger.ErrTxnTooBig) {
+	if e.broken != nil {
+		return 0, fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
+	}
+	bulk := len(c.changes) > atomicLimit
+	rev, err := e.write(ctx, c, bulk)
+	if !bulk && errors.Is(err, badger.ErrTxnTooBig) {
+		bulk = true
 		rev, err = e.write(ctx, c, true)
+	}
+	if err != nil && bulk {
+		// Part of the entries may be in; the next write would reuse
+		// their revision number and publish them.
+		if rerr := e.rollback(); rerr != nil {
+			e.broken = rerr
+			return 0, fmt.Errorf("%w; undoing it failed too (reopen the database to recover): %v", err, rerr)
+		}
 	}
 	return rev, err
 }

@@ -168,3 +168,55 @@ func TestBadgerRollback(t *testing.T) {
 		t.Fatalf("changes at the reused revision = %v, %v", cs, err)
 	}
 }
+
+// TestBadgerCancelledImport cancels imports half-way, on the stream-load
+// path and the write-batch path: nothing of them may show, then or after
+// the next write.
+func TestBadgerCancelledImport(t *testing.T) {
+	// Large enough that Badger has committed part of it when cancelled
+	// (its write batches and stream tables fill at about 50k tuples).
+	n, cancelAt := 100000, 60000
+	if raceEnabled {
+		n, cancelAt = 40000, 10000
+	}
+	var b strings.Builder
+	for i := range n {
+		b.WriteString("doc:c" + strconv.Itoa(i) + "#viewer@user:ana\n")
+	}
+	for _, seed := range []string{"", "doc:0#owner@user:bob"} {
+		ctx := context.Background()
+		s, err := OpenBadger(t.TempDir(), BadgerOptions{BlockCacheMB: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tuples []string
+		if seed != "" {
+			tuples = append(tuples, seed)
+		}
+		rev := setup(t, ctx, s, tuples...)
+		cctx, cancel := context.WithCancel(ctx)
+		_, err = s.Import(cctx, strings.NewReader(b.String()), ImportOptions{Progress: func(done, total int) {
+			if done >= cancelAt && done < total {
+				cancel()
+			}
+		}})
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled import = %v", err)
+		}
+		if got := snap(t, ctx, s, 0).Revision(); got != rev {
+			t.Fatalf("cancelled import published revision %d", got)
+		}
+		write(t, ctx, s, OpTouch, "doc:1#owner@user:cy")
+		if got := all(t, ctx, snap(t, ctx, s, 0), Filter{SubjectID: "ana"}); len(got) != 0 {
+			t.Errorf("seed %q: a cancelled import shows %d tuples", seed, len(got))
+		}
+		if _, err := s.Import(ctx, strings.NewReader(b.String()), ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := all(t, ctx, snap(t, ctx, s, 0), Filter{SubjectID: "ana"}); len(got) != n {
+			t.Fatalf("re-run import shows %d tuples", len(got))
+		}
+		s.Close()
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package tuples
+
+// raceEnabled scales heavy tests down under the race detector.
+const raceEnabled = false
