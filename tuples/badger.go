@@ -278,7 +278,7 @@ func (e *badgerEngine) view(_ context.Context, rev Revision) (view, error) {
 	if e.db.IsClosed() {
 		return nil, errClosed
 	}
-	return badgerView{txn: e.db.NewTransactionAt(uint64(rev), false)}, nil
+	return badgerView{db: e.db, txn: e.db.NewTransactionAt(uint64(rev), false)}, nil
 }
 
 func revKey(prefix []byte, rev Revision, extra int) []byte {
@@ -547,9 +547,15 @@ func (e *badgerEngine) close() error {
 	return nil
 }
 
-type badgerView struct{ txn *badger.Txn }
+type badgerView struct {
+	db  *badger.DB
+	txn *badger.Txn
+}
 
 func (v badgerView) has(key []byte) (bool, error) {
+	if v.db.IsClosed() {
+		return false, errClosed
+	}
 	_, err := v.txn.Get(key)
 	if err == nil {
 		return true, nil
@@ -561,6 +567,9 @@ func (v badgerView) has(key []byte) (bool, error) {
 }
 
 func (v badgerView) scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
+	if v.db.IsClosed() {
+		return errClosed
+	}
 	it := v.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})
 	defer it.Close()
 	if start == nil {

@@ -220,3 +220,23 @@ func TestBadgerCancelledImport(t *testing.T) {
 		s.Close()
 	}
 }
+
+func TestBadgerClosed(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenBadger(t.TempDir(), BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup(t, ctx, s, "doc:1#viewer@user:ana")
+	sn := snap(t, ctx, s, 0)
+	s.Close()
+	if _, err := sn.Has(ctx, Object{"doc", "1"}, "viewer", Subject{Type: "user", ID: "ana"}); !errors.Is(err, errClosed) {
+		t.Errorf("Has after close = %v", err)
+	}
+	if _, _, err := sn.Read(ctx, Filter{}, "", 0); !errors.Is(err, errClosed) {
+		t.Errorf("Read after close = %v", err)
+	}
+	if _, err := s.Snapshot(ctx, 0); err == nil {
+		t.Error("Snapshot after close succeeded")
+	}
+}

@@ -197,6 +197,8 @@ func (e *memEngine) close() error {
 	return nil
 }
 
+// memView reads one immutable version; it stays readable after Close,
+// like any value the caller holds.
 type memView struct{ db *memdb.MemDB }
 
 func (v memView) has(key []byte) (bool, error) {
