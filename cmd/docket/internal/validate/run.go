@@ -56,7 +56,7 @@ func Run(ctx context.Context, path string) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	r := &runner{doc: d, snap: snap, sch: snap.Schema(), checker: check.New(check.Options{CacheSize: -1}),
+	r := &runner{doc: d, snap: snap, sch: snap.Schema(), checker: check.New(check.Options{}),
 		report: &Report{File: path}}
 	// Every expectation is parsed and name-checked before any runs, so a
 	// typo is an error rather than a failure among passes.
