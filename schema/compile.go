@@ -24,6 +24,9 @@ func Load(filename string, src []byte) (*Schema, error) {
 // check. All errors are reported together, in source order, as an
 // ErrorList; warnings land in Schema.Warnings.
 func Compile(f *File) (s *Schema, err error) {
+	if f == nil {
+		return nil, ErrorList{{Pos: Pos{Line: 1, Column: 1}, Msg: "no schema to compile"}}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			s, err = nil, ErrorList{{Pos: Pos{Filename: f.Name, Line: 1, Column: 1},

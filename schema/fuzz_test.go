@@ -32,7 +32,11 @@ func FuzzParse(f *testing.F) {
 	}
 	// Generated schemas give the mutator well-formed structure to work on.
 	r := rand.New(rand.NewPCG(3, 4))
-	for range 50 {
+	generated := 50
+	if raceEnabled {
+		generated = 10
+	}
+	for range generated {
 		f.Add([]byte(randomSchema(r)))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
