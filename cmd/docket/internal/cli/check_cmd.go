@@ -116,8 +116,21 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 		},
 	}
 	cmd.Flags().BoolVar(&explain, "explain", false, "explain each answer")
-	cmd.Flags().StringArrayVar(&with, "with", nil, "contextual tuple for these checks only (repeatable)")
+	cmd.Flags().Var((*tupleList)(&with), "with", "contextual tuple for these checks only (repeatable)")
 	cmd.Flags().IntVar(&maxDepth, "max-depth", check.DefaultMaxDepth, "deepest chain of relations a check may follow")
 	addAtFlag(cmd, &at)
 	return cmd
 }
+
+// tupleList is a repeatable flag of tuples, kept as text until a schema is
+// at hand to check them against.
+type tupleList []string
+
+func (l *tupleList) String() string { return strings.Join(*l, ",") }
+
+func (l *tupleList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+func (l *tupleList) Type() string { return "TUPLE" }

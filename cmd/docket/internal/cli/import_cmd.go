@@ -62,7 +62,7 @@ func (p *importProgress) finish() {
 
 func newTupleImportCmd(e *env) *cobra.Command {
 	var quiet bool
-	format := newChoice("text", "text", "jsonl")
+	format := newChoice("", "text", "jsonl")
 	cmd := &cobra.Command{
 		Use:   "import FILE | -",
 		Short: "Load a large tuple file in one revision",

@@ -109,7 +109,7 @@ func plural(n int) string {
 
 func newTupleWriteCmd(e *env) *cobra.Command {
 	var file string
-	format := newChoice("text", "text", "jsonl")
+	format := newChoice("", "text", "jsonl")
 	cmd := &cobra.Command{
 		Use:   "write TUPLE... | -f FILE | -",
 		Short: "Write tuples atomically and print the new revision",
