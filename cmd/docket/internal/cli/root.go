@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/docketdb/docket/tuples"
@@ -47,7 +48,19 @@ type env struct {
 	shared tuples.Store
 }
 
-func (e *env) run(ctx context.Context, args []string) int {
+func (e *env) run(ctx context.Context, args []string) (code int) {
+	defer func() {
+		// A bug must not greet the operator with a Go stack trace; the
+		// trace is there for whoever sets DOCKET_DEBUG.
+		if r := recover(); r != nil {
+			fmt.Fprintf(e.stderr, "error: internal error: %v; please report it with the command line that caused it\n", r)
+			if e.getenv("DOCKET_DEBUG") != "" {
+				fmt.Fprintf(e.stderr, "%s", debug.Stack())
+			}
+			_ = e.closeStore()
+			code = exitFailure
+		}
+	}()
 	if e.isTerminal == nil {
 		e.isTerminal = fileIsTerminal
 	}

@@ -29,17 +29,31 @@ Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			passed, failed, broken := 0, 0, 0
+			type fileResult struct {
+				*validate.Report
+				Errors []string `json:"errors,omitempty"`
+			}
+			var results []fileResult
 			for _, path := range args {
 				rep, err := validate.Run(cmd.Context(), path)
 				if err != nil {
-					for _, l := range errorLines(err) {
+					lines := errorLines(err)
+					for _, l := range lines {
 						fmt.Fprintln(e.stderr, "error: "+l)
 					}
+					results = append(results, fileResult{Report: &validate.Report{File: path, Failures: []validate.Failure{}}, Errors: lines})
 					broken++
 					continue
 				}
 				passed += rep.Passed
 				failed += len(rep.Failures)
+				results = append(results, fileResult{Report: rep})
+				if rep.Failures == nil {
+					rep.Failures = []validate.Failure{}
+				}
+				if e.json() {
+					continue
+				}
 				for _, f := range rep.Failures {
 					fmt.Fprintf(e.stdout, "%s: FAIL %s\n  expected %s, got %s\n", f.Pos, f.Assertion, f.Expected, f.Got)
 					if f.Explanation != "" {
@@ -49,11 +63,17 @@ Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
 					}
 				}
 			}
-			summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
-			if broken > 0 {
-				summary += fmt.Sprintf(", %d file%s with errors", broken, plural(broken))
+			if e.json() {
+				if err := writeJSON(e.stdout, map[string]any{"passed": passed, "failed": failed, "files": results}); err != nil {
+					return err
+				}
+			} else {
+				summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+				if broken > 0 {
+					summary += fmt.Sprintf(", %d file%s with errors", broken, plural(broken))
+				}
+				fmt.Fprintln(e.stdout, summary)
 			}
-			fmt.Fprintln(e.stdout, summary)
 			switch {
 			case broken > 0:
 				return exitStatus(exitFailure)

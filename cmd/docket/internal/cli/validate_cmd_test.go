@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -55,5 +56,31 @@ assertions:
 	lacks(t, "stderr", r.stderr, "Usage:")
 	if strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("want one error line: %q", r.stderr)
+	}
+}
+
+func TestValidateJSON(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "case.rebac", testSchema)
+	p := writeFile(t, dir, "v.yaml", "schema_file: case.rebac\nassertions:\n  allowed:\n    - case:1#viewer@user:alice\n")
+	r := run(t, "validate", "-o", "json", p)
+	r.want(t, 1)
+	var out struct {
+		Passed, Failed int
+		Files          []struct {
+			File     string `json:"file"`
+			Failures []struct {
+				Pos      string `json:"pos"`
+				Expected string `json:"expected"`
+				Got      string `json:"got"`
+			} `json:"failures"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if out.Failed != 1 || len(out.Files) != 1 || len(out.Files[0].Failures) != 1 ||
+		out.Files[0].Failures[0].Pos != p+":4" || out.Files[0].Failures[0].Got != "denied" {
+		t.Errorf("json report: %s", r.stdout)
 	}
 }

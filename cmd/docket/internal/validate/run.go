@@ -17,19 +17,19 @@ import (
 
 // Failure is an expectation the checker did not meet.
 type Failure struct {
-	Pos       string // FILE:LINE of the assertion or expectation
-	Assertion string // as written, with its kind: "allowed: case:1#viewer@user:bob"
-	Expected  string
-	Got       string
+	Pos       string `json:"pos"`       // FILE:LINE of the assertion or expectation
+	Assertion string `json:"assertion"` // with its kind: "allowed: case:1#viewer@user:bob"
+	Expected  string `json:"expected"`
+	Got       string `json:"got"`
 	// Explanation says why the checker decided as it did.
-	Explanation string
+	Explanation string `json:"explanation,omitempty"`
 }
 
 // Report is the outcome of one validation file.
 type Report struct {
-	File     string
-	Passed   int
-	Failures []Failure
+	File     string    `json:"file"`
+	Passed   int       `json:"passed"`
+	Failures []Failure `json:"failures"`
 }
 
 // Run runs one validation file on a fresh in-memory store. The error is
