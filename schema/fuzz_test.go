@@ -46,10 +46,10 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &list) || len(list) == 0 {
 				t.Fatalf("Load returned %T %v, want a non-empty ErrorList", err, err)
 			}
-			checkDiagnostics(t, src, list)
+			checkDiagnostics(t, "fuzz.rebac", src, list)
 			return
 		}
-		checkDiagnostics(t, src, s.Warnings)
+		checkDiagnostics(t, "fuzz.rebac", src, s.Warnings)
 		once := s.Text()
 		again, err := Load("fuzz.rebac", []byte(once))
 		if err != nil {
@@ -70,7 +70,7 @@ func FuzzParse(f *testing.F) {
 // checkDiagnostics checks that each diagnostic names the file, lies inside
 // the text (the column just past the end of a line is allowed: that is
 // where a missing token is reported) and is not an internal error.
-func checkDiagnostics(t *testing.T, src []byte, list []Diagnostic) {
+func checkDiagnostics(t *testing.T, name string, src []byte, list []Diagnostic) {
 	t.Helper()
 	text := strings.TrimPrefix(string(src), "\uFEFF")
 	lines := strings.Split(text, "\n")
@@ -78,7 +78,7 @@ func checkDiagnostics(t *testing.T, src []byte, list []Diagnostic) {
 		if strings.Contains(d.Msg, "internal") {
 			t.Fatalf("internal error for %q: %s", src, d)
 		}
-		if d.Pos.Filename != "fuzz.rebac" {
+		if d.Pos.Filename != name {
 			t.Fatalf("diagnostic without the file name for %q: %s", src, d)
 		}
 		if d.Pos.Line < 1 || d.Pos.Line > len(lines) {
@@ -89,6 +89,32 @@ func checkDiagnostics(t *testing.T, src []byte, list []Diagnostic) {
 		}
 		if d.Msg == "" {
 			t.Fatalf("empty message for %q", src)
+		}
+	}
+}
+
+// TestEveryPrefix loads every prefix of every valid schema: text cut off
+// anywhere gives diagnostics inside the text, never an internal error.
+func TestEveryPrefix(t *testing.T) {
+	step := 1
+	if raceEnabled {
+		step = 37
+	}
+	for _, path := range testdataFiles(t, "valid") {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < len(src); n += step {
+			s, err := Load("prefix.rebac", src[:n])
+			var list ErrorList
+			switch {
+			case err == nil:
+				list = s.Warnings
+			case !errors.As(err, &list):
+				t.Fatalf("%s[:%d]: Load returned %T", path, n, err)
+			}
+			checkDiagnostics(t, "prefix.rebac", src[:n], list)
 		}
 	}
 }
