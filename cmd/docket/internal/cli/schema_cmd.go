@@ -37,6 +37,10 @@ func newSchemaCheckCmd(e *env) *cobra.Command {
 each, as FILE:LINE:COL: message; hint. Warnings (such as a relation no tuple
 can ever make true) are printed too but do not make a file invalid.
 
+With --output json the diagnostics are printed on stdout as
+{"files": [{"file", "valid", "diagnostics": [{"file", "line", "column",
+"severity", "message", "hint"}]}]} instead, for editors and CI annotations.
+
 Exit status: 0 when every file is valid, 1 when any file has errors, 2 when
 a file cannot be read.`,
 		Example: `  docket schema check casebook.rebac
@@ -44,6 +48,7 @@ a file cannot be read.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			invalid, failed := false, false
+			var report []fileDiagnostics
 			for _, path := range args {
 				src, err := os.ReadFile(path)
 				if err != nil {
@@ -51,16 +56,28 @@ a file cannot be read.`,
 					failed = true
 					continue
 				}
+				fd := fileDiagnostics{File: path, Valid: true, Diagnostics: []diagnosticJSON{}}
 				s, err := schema.Load(path, src)
-				if err != nil {
-					for _, l := range errorLines(err) {
-						fmt.Fprintln(e.stderr, l)
-					}
-					invalid = true
-					continue
+				var list schema.ErrorList
+				switch {
+				case errors.As(err, &list):
+					fd.Valid, invalid = false, true
+					fd.add(list)
+				case err != nil:
+					return err
+				default:
+					fd.add(s.Warnings)
 				}
-				for _, w := range s.Warnings {
-					fmt.Fprintln(e.stderr, w.String())
+				report = append(report, fd)
+				if !e.json() {
+					for _, d := range fd.Diagnostics {
+						fmt.Fprintln(e.stderr, d.text)
+					}
+				}
+			}
+			if e.json() {
+				if err := writeJSON(e.stdout, map[string]any{"files": nonNil(report)}); err != nil {
+					return err
 				}
 			}
 			switch {
@@ -71,6 +88,36 @@ a file cannot be read.`,
 			}
 			return nil
 		},
+	}
+}
+
+// fileDiagnostics is one file's result in `schema check --output json`.
+type fileDiagnostics struct {
+	File        string           `json:"file"`
+	Valid       bool             `json:"valid"`
+	Diagnostics []diagnosticJSON `json:"diagnostics"`
+}
+
+type diagnosticJSON struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Hint     string `json:"hint,omitempty"`
+	text     string
+}
+
+func (f *fileDiagnostics) add(ds []schema.Diagnostic) {
+	for _, d := range ds {
+		sev := "error"
+		if d.Severity == schema.Warning {
+			sev = "warning"
+		}
+		f.Diagnostics = append(f.Diagnostics, diagnosticJSON{
+			File: d.Pos.Filename, Line: d.Pos.Line, Column: d.Pos.Column,
+			Severity: sev, Message: d.Msg, Hint: d.Hint, text: d.String(),
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -147,5 +148,35 @@ func TestHelpGoesToStdout(t *testing.T) {
 	contains(t, "stdout", r.stdout, "FILE:LINE:COL", "Examples:")
 	if r.stderr != "" {
 		t.Errorf("help wrote to stderr: %q", r.stderr)
+	}
+}
+
+func TestSchemaCheckJSON(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "bad.rebac", "type doc {\n  relation owner: usr\n}\n")
+	r := run(t, "schema", "check", "-o", "json", p)
+	r.want(t, 1)
+	var out struct {
+		Files []struct {
+			File        string `json:"file"`
+			Valid       bool   `json:"valid"`
+			Diagnostics []struct {
+				Line, Column int
+				Severity     string
+				Message      string
+			} `json:"diagnostics"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(out.Files) != 1 || out.Files[0].Valid || len(out.Files[0].Diagnostics) != 1 {
+		t.Fatalf("report: %s", r.stdout)
+	}
+	d := out.Files[0].Diagnostics[0]
+	if d.Line != 2 || d.Column != 19 || d.Severity != "error" || !strings.Contains(d.Message, "usr") {
+		t.Errorf("diagnostic: %+v", d)
+	}
+	if r.stderr != "" {
+		t.Errorf("json mode wrote to stderr: %q", r.stderr)
 	}
 }
