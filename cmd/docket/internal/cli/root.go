@@ -141,8 +141,8 @@ failed assertion), 2 an error.`,
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	// Help goes to stdout; cobra's own messages to stderr.
-	root.SetOut(e.stderr)
+	// Help goes to stdout (below); cobra's error output to stderr. Its
+	// usage output is captured by run, to follow the error line.
 	root.SetErr(e.stderr)
 	root.SetIn(e.stdin)
 	root.SetHelpFunc(func(c *cobra.Command, _ []string) {

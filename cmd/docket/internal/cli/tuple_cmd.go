@@ -281,27 +281,28 @@ the cursor to continue from is printed on stderr (and as next_cursor in JSON).`,
 			if err != nil {
 				return err
 			}
+			// Text streams page by page; only JSON, printed as one
+			// document, keeps the tuples.
 			var all []tuples.Tuple
-			next := cursor
+			n, next := 0, cursor
 			for {
-				page := limit - len(all)
+				page := limit - n
 				if limit == 0 || page > 10000 {
 					page = 10000
 				}
-				ts, n, err := snap.Read(ctx, f, next, page)
+				ts, after, err := snap.Read(ctx, f, next, page)
 				if err != nil {
 					return fmt.Errorf("read tuples: %w", err)
 				}
-				next = n
+				next, n = after, n+len(ts)
 				if e.json() {
 					all = append(all, ts...)
 				} else {
 					for _, t := range ts {
 						fmt.Fprintln(e.stdout, t.String())
 					}
-					all = append(all, ts...)
 				}
-				if next == "" || (limit > 0 && len(all) >= limit) {
+				if next == "" || (limit > 0 && n >= limit) {
 					break
 				}
 			}
