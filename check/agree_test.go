@@ -52,7 +52,7 @@ func subjectsHave(res []SubjectResult, x tuples.Subject) bool {
 // the fully expanded tree, lookup resources and lookup subjects agree.
 func TestAgreement(t *testing.T) {
 	t.Parallel()
-	n := diffCases(t, 40)
+	n := diffCases(t, 30)
 	ctx := context.Background()
 	var compared, skipped int
 	for i := 0; i < n; i++ {

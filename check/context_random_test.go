@@ -12,7 +12,7 @@ import (
 // the rest as contextual tuples: the answers must be those of the whole.
 func TestContextRandom(t *testing.T) {
 	t.Parallel()
-	n := diffCases(t, 40)
+	n := diffCases(t, 20)
 	ctx := context.Background()
 	checks := 0
 	for i := 0; i < n; i++ {

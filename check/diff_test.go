@@ -52,7 +52,7 @@ func snapshotFor(t *testing.T, i int, in *instance) tuples.Snapshot {
 
 func TestDifferential(t *testing.T) {
 	t.Parallel()
-	n := diffCases(t, 120)
+	n := diffCases(t, 100)
 	ctx := context.Background()
 	checks, mismatches := 0, 0
 	for i := 0; i < n && mismatches < 5; i++ {

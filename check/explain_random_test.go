@@ -35,7 +35,7 @@ func denialTuples(d *Denial, out *[]string) {
 // have a path, and every tuple an explanation names is stored.
 func TestExplainRandom(t *testing.T) {
 	t.Parallel()
-	n := diffCases(t, 40)
+	n := diffCases(t, 15)
 	ctx := context.Background()
 	explained := 0
 	for i := 0; i < n; i++ {
