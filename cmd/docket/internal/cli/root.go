@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -21,8 +22,20 @@ import (
 // 0 success, 1 a negative answer (invalid schema, denied check, failed
 // assertion), 2 an error.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
-	return e.run(ctx, args)
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, isTerminal: fileIsTerminal}
+	if fileIsTerminal(stdout) {
+		return e.run(ctx, args)
+	}
+	// Into a pipe or file, a line per write call would make large reads
+	// and lookups syscall-bound; on a terminal, lines appear as they come.
+	bw := bufio.NewWriterSize(stdout, 64<<10)
+	e.stdout = bw
+	code := e.run(ctx, args)
+	if err := bw.Flush(); err != nil && code == exitOK {
+		fmt.Fprintf(stderr, "error: write output: %v\n", err)
+		code = exitFailure
+	}
+	return code
 }
 
 // env is the world one run of the command tree sees.
