@@ -2,7 +2,9 @@ package check
 
 import (
 	"context"
+	"errors"
 	"iter"
+	"strings"
 	"sync"
 	"testing"
 
@@ -71,5 +73,58 @@ func TestWalkCosts(t *testing.T) {
 	// (assignee | access_list) & viewer, and the creator is in neither list.
 	if s := run("case:1#editor@user:a", false); s.reads["has:creator"] != 0 {
 		t.Errorf("intersection evaluated viewer after a false branch: %v", s.reads)
+	}
+}
+
+// failingSnap fails every read of one relation.
+type failingSnap struct {
+	tuples.Snapshot
+	rel string
+}
+
+var errDisk = errors.New("disk on fire")
+
+func (s *failingSnap) Has(ctx context.Context, obj tuples.Object, rel string, subj tuples.Subject) (bool, error) {
+	if rel == s.rel {
+		return false, errDisk
+	}
+	return s.Snapshot.Has(ctx, obj, rel, subj)
+}
+
+func (s *failingSnap) Subjects(ctx context.Context, obj tuples.Object, rel string, f tuples.SubjectFilter) iter.Seq2[tuples.Subject, error] {
+	if rel == s.rel {
+		return func(yield func(tuples.Subject, error) bool) { yield(tuples.Subject{}, errDisk) }
+	}
+	return s.Snapshot.Subjects(ctx, obj, rel, f)
+}
+
+func (s *failingSnap) Reverse(ctx context.Context, subj tuples.Subject, typ, rel string) iter.Seq2[tuples.Object, error] {
+	if rel == s.rel {
+		return func(yield func(tuples.Object, error) bool) { yield(tuples.Object{}, errDisk) }
+	}
+	return s.Snapshot.Reverse(ctx, subj, typ, rel)
+}
+
+func TestStoreErrorsSurface(t *testing.T) {
+	base := newSnap(t, casebook, "case:1#assignee@user:a", "user:a#team@team:t", "team:t#member@user:b")
+	c := New(Options{})
+	ctx := context.Background()
+	for _, rel := range []string{"deny_list", "team", "member"} {
+		snap := &failingSnap{Snapshot: base, rel: rel}
+		_, err := c.Check(ctx, snap, query(t, "case:1#viewer@user:b"))
+		if !errors.Is(err, errDisk) || !strings.Contains(err.Error(), "case:1#viewer@user:b") {
+			t.Errorf("check reading failing %s: %v", rel, err)
+		}
+		_, err = c.LookupResources(ctx, snap, ResourceQuery{Subject: mustSubject(t, "user:b"), Type: "case", Relation: "viewer"},
+			func(tuples.Object) bool { return true })
+		if !errors.Is(err, errDisk) {
+			t.Errorf("lookup resources reading failing %s: %v", rel, err)
+		}
+		if _, err = c.LookupSubjects(ctx, snap, SubjectQuery{Object: mustObject(t, "case:1"), Relation: "viewer"}); !errors.Is(err, errDisk) {
+			t.Errorf("lookup subjects reading failing %s: %v", rel, err)
+		}
+	}
+	if st := c.Stats(); st.CacheEntries != 0 {
+		t.Errorf("failed walks left cache entries: %+v", st)
 	}
 }
