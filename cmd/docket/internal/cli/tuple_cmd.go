@@ -186,18 +186,34 @@ tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
 }
 
 func newTupleDeleteCmd(e *env) *cobra.Command {
-	var ff filterFlags
+	var (
+		ff      filterFlags
+		partial string
+	)
 	cmd := &cobra.Command{
-		Use:   "delete TUPLE... | --FILTER VALUE...",
+		Use:   "delete TUPLE... | --filter PARTIAL_TUPLE | --FIELD VALUE...",
 		Short: "Delete tuples atomically and print the new revision",
-		Long: `Delete the tuples given as arguments, or every tuple matching the filter
-flags, in one revision. Deleting a tuple that does not exist is not an error.
-A filter must name at least one field, so that no typo deletes everything.`,
+		Long: `Delete the tuples given as arguments, or every tuple matching a filter, in one
+revision. The filter is a partial tuple (--filter case:1, --filter
+case#deny_list@user:mallory; see 'docket tuple read') and/or the field flags.
+Deleting a tuple that does not exist is not an error. A filter must name at
+least one field, so that no typo deletes everything.`,
 		Example: `  docket tuple delete case:1#assignee@user:alice
+  docket tuple delete --filter case:1
+  docket tuple delete --filter case#deny_list@user:mallory
   docket tuple delete --object-type case --object-id 1
   docket tuple delete --subject-type user --subject-id mallory`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if partial != "" {
+				p, err := parsePartial(partial)
+				if err != nil {
+					return err
+				}
+				if ff.f, err = mergeFilter(p, ff.f); err != nil {
+					return err
+				}
+			}
 			switch {
 			case len(args) > 0 && !ff.empty():
 				return withHint("give either tuples or filter flags", "both tuple arguments and a filter given")
@@ -239,6 +255,7 @@ A filter must name at least one field, so that no typo deletes everything.`,
 		},
 	}
 	ff.add(cmd)
+	cmd.Flags().StringVar(&partial, "filter", "", "delete every tuple matching this partial tuple")
 	return cmd
 }
 

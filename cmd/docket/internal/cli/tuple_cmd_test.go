@@ -142,9 +142,17 @@ func TestTupleDelete(t *testing.T) {
 	r.want(t, 0)
 	contains(t, "stdout", r.stdout, "deleted 2 tuples at revision 4")
 
+	r = f.run("tuple", "delete", "--filter", "case:2#deny_list")
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "deleted 1 tuple at revision 5")
+	f.run("check", "case:2#viewer@user:bob").want(t, 0)
+
 	r = f.run("tuple", "delete")
 	r.want(t, 2)
 	contains(t, "stderr", r.stderr, "nothing to delete")
+	r = f.run("tuple", "delete", "--filter", "case:2", "case:2#public@user:*")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "both tuple arguments and a filter")
 }
 
 func TestTupleImportAndExport(t *testing.T) {
