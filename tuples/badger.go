@@ -69,6 +69,9 @@ type badgerEngine struct {
 	db   *badger.DB
 	path string
 	keep Revision
+	// streamMin: bulk writes of this many tuples are stream-loaded into a
+	// store that holds tuples (streamIntoFull; lowered in tests).
+	streamMin int
 
 	mu     sync.RWMutex
 	latest Revision
@@ -129,7 +132,7 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 		}
 		return nil, fmt.Errorf("open database at %s: %w; the files may be damaged: restore a backup or re-import an export", path, err)
 	}
-	e := &badgerEngine{db: db, path: path, keep: Revision(opts.KeepRevisions)}
+	e := &badgerEngine{db: db, path: path, keep: Revision(opts.KeepRevisions), streamMin: streamIntoFull}
 	if err := e.init(existed); err != nil {
 		db.Close()
 		return nil, err

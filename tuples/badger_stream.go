@@ -23,8 +23,14 @@ import (
 // memtables (DropPrefix flushes them when something matches).
 var flushPrefix = []byte("x\x00flush")
 
-// streamable reports whether c can be stream-loaded: only writes, and no
-// tuple key, live or dead, at any version in the database.
+// streamIntoFull is the default size from which a bulk write is
+// stream-loaded even into a store that holds tuples: loading then first
+// compacts the whole tree into its last level, which pays off only for
+// large loads.
+const streamIntoFull = 200000
+
+// streamable reports whether c is stream-loaded: only writes, and either
+// large or into a database without any tuple key, live or dead.
 func (e *badgerEngine) streamable(c *commit) bool {
 	if c.schema != "" {
 		return false
@@ -33,6 +39,9 @@ func (e *badgerEngine) streamable(c *commit) bool {
 		if c.changes[i].Kind != ChangeWrite {
 			return false
 		}
+	}
+	if len(c.changes) >= e.streamMin {
+		return true
 	}
 	txn := e.db.NewTransactionAt(math.MaxUint64, false)
 	for _, p := range [][]byte{{tagForward, sep}, {tagReverse, sep}} {
