@@ -117,7 +117,7 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 	}
 	cmd.Flags().BoolVar(&explain, "explain", false, "explain each answer")
 	cmd.Flags().Var((*tupleList)(&with), "with", "contextual tuple for these checks only (repeatable)")
-	cmd.Flags().IntVar(&maxDepth, "max-depth", check.DefaultMaxDepth, "deepest chain of relations a check may follow")
+	addMaxDepthFlag(cmd, &maxDepth)
 	addAtFlag(cmd, &at)
 	return cmd
 }
@@ -134,3 +134,7 @@ func (l *tupleList) Set(s string) error {
 }
 
 func (l *tupleList) Type() string { return "TUPLE" }
+
+func addMaxDepthFlag(cmd *cobra.Command, depth *int) {
+	cmd.Flags().IntVar(depth, "max-depth", check.DefaultMaxDepth, "deepest chain of relations a walk may follow; deeper is an error")
+}

@@ -26,9 +26,10 @@ lookup subjects lists who holds a relation on an object.`,
 
 func newLookupResourcesCmd(e *env) *cobra.Command {
 	var (
-		limit  int
-		cursor string
-		at     revisionValue
+		limit    int
+		cursor   string
+		at       revisionValue
+		maxDepth int
 	)
 	cmd := &cobra.Command{
 		Use:   "resources SUBJECT TYPE#RELATION",
@@ -67,7 +68,7 @@ silently.`,
 				return err
 			}
 			var found []string
-			checker := check.New(check.Options{CacheSize: -1})
+			checker := check.New(check.Options{MaxDepth: maxDepth, CacheSize: -1})
 			next, err := checker.LookupResources(ctx, snap, check.ResourceQuery{
 				Subject: subj, Type: typ, Relation: rel, Limit: limit, Cursor: cursor,
 			}, func(o tuples.Object) bool {
@@ -95,14 +96,16 @@ silently.`,
 	}
 	cmd.Flags().IntVar(&limit, "limit", 0, "print at most N objects (0 = all)")
 	cmd.Flags().StringVar(&cursor, "cursor", "", "continue after the page that printed this cursor")
+	addMaxDepthFlag(cmd, &maxDepth)
 	addAtFlag(cmd, &at)
 	return cmd
 }
 
 func newLookupSubjectsCmd(e *env) *cobra.Command {
 	var (
-		typ string
-		at  revisionValue
+		typ      string
+		at       revisionValue
+		maxDepth int
 	)
 	cmd := &cobra.Command{
 		Use:   "subjects OBJECT#RELATION [--type TYPE|TYPE#RELATION]",
@@ -137,7 +140,7 @@ subject sets team:ID#member that are reached.`,
 					return err
 				}
 			}
-			checker := check.New(check.Options{CacheSize: -1})
+			checker := check.New(check.Options{MaxDepth: maxDepth, CacheSize: -1})
 			res, err := checker.LookupSubjects(ctx, snap, q)
 			if err != nil {
 				return err
@@ -155,6 +158,7 @@ subject sets team:ID#member that are reached.`,
 		},
 	}
 	cmd.Flags().StringVar(&typ, "type", "", "only subjects of TYPE, or only subject sets TYPE#RELATION")
+	addMaxDepthFlag(cmd, &maxDepth)
 	addAtFlag(cmd, &at)
 	return cmd
 }

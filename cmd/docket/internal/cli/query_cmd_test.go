@@ -218,3 +218,19 @@ func TestLookupSubjects(t *testing.T) {
 	r.want(t, 2)
 	contains(t, "stderr", r.stderr, `type team has no relation "boss"`)
 }
+
+func TestLookupDepthExceeded(t *testing.T) {
+	f := newFixture(t)
+	args := []string{"tuple", "write", "case:9#access_list@team:t0#member"}
+	for i := 0; i < 8; i++ {
+		args = append(args, fmt.Sprintf("team:t%d#member@team:t%d#member", i, i+1))
+	}
+	args = append(args, "team:t8#member@user:deep")
+	f.run(args...).want(t, 0)
+	r := f.run("lookup", "subjects", "case:9#viewer", "--max-depth", "4")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "depth limit 4 exceeded")
+	r = f.run("lookup", "resources", "user:deep", "case#viewer", "--max-depth", "4")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "depth limit 4 exceeded")
+}
