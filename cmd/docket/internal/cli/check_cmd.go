@@ -36,7 +36,8 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
   docket check case:1#viewer@user:carol --with case:1#assignee@user:carol
   docket check case:1#viewer@team:east#member --at 12
   if docket check case:1#editor@user:alice >/dev/null; then echo may edit; fi`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: e.completeArgs(shapeTuple),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			snap, err := e.snapshot(ctx, at.rev)

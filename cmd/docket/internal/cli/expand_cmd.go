@@ -27,7 +27,8 @@ Graphviz dot (--output dot | dot -Tsvg > tree.svg).`,
   docket expand case:1#viewer --depth 5
   docket expand case:1#viewer --output json
   docket expand case:1#viewer --depth 5 --output dot | dot -Tsvg > viewer.svg`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: e.completeArgs(shapeObjectRelation),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if depth < 0 {

@@ -43,7 +43,8 @@ silently.`,
   docket lookup resources team:east#member case#viewer
   docket lookup resources user:alice case#viewer --limit 100
   docket lookup resources user:alice case#viewer --limit 100 --cursor CURSOR`,
-		Args: cobra.ExactArgs(2),
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: e.completeArgs(shapeSubject, shapeTypeRelation),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if limit < 0 {
@@ -119,7 +120,8 @@ subject sets team:ID#member that are reached.`,
 		Example: `  docket lookup subjects case:1#viewer
   docket lookup subjects case:1#viewer --type user
   docket lookup subjects case:1#viewer --type team#member --output json`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: e.completeArgs(shapeObjectRelation),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			obj, rel, err := parseObjectRelation("argument 1", args[0])

@@ -234,3 +234,22 @@ func TestLookupDepthExceeded(t *testing.T) {
 	r.want(t, 2)
 	contains(t, "stderr", r.stderr, "depth limit 4 exceeded")
 }
+
+func TestShellCompletionFromSchema(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct {
+		args  []string
+		wants []string
+	}{
+		{[]string{"__complete", "check", ""}, []string{"user:\n", "team:\n", "case:\n", ":6\n"}},
+		{[]string{"__complete", "check", "case:1#"}, []string{"case:1#viewer@\n", "case:1#assignee@\n"}},
+		{[]string{"__complete", "check", "case:1#viewer@team:east#"}, []string{"case:1#viewer@team:east#member\n"}},
+		{[]string{"__complete", "lookup", "resources", "user:bob", "case#"}, []string{"case#viewer\n", ":4\n"}},
+		{[]string{"__complete", "expand", "team:x#"}, []string{"team:x#member\n"}},
+		{[]string{"__complete", "--output", ""}, []string{"text\n", "json\n"}},
+	} {
+		r := f.run(c.args...)
+		r.want(t, 0)
+		contains(t, strings.Join(c.args, " "), r.stdout, c.wants...)
+	}
+}

@@ -83,6 +83,10 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	// pre-run hook silences it); hold it so it follows the error line.
 	var usage bytes.Buffer
 	root.SetOut(&usage)
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		// Shell completion answers on stdout.
+		root.SetOut(e.stdout)
+	}
 	_, err := root.ExecuteContextC(ctx)
 	if cerr := e.closeStore(); err == nil && cerr != nil {
 		err = cerr

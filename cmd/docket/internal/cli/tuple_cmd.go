@@ -29,6 +29,7 @@ func newTupleCmd(e *env) *cobra.Command {
 		Long: `Relationship tuples say who holds which relation on which object, written
 OBJECT#RELATION@SUBJECT: case:1042#assignee@user:alice. Every tuple is checked
 against the stored schema before it is written; a write is all or nothing.`,
+		ValidArgsFunction: e.completeArgs(shapeTuple),
 		Example: `  docket tuple write case:1#assignee@user:alice user:alice#team@team:east
   docket tuple read case:1
   docket tuple delete case:1#assignee@user:alice
@@ -198,6 +199,7 @@ revision. The filter is a partial tuple (--filter case:1, --filter
 case#deny_list@user:mallory; see 'docket tuple read') and/or the field flags.
 Deleting a tuple that does not exist is not an error. A filter must name at
 least one field, so that no typo deletes everything.`,
+		ValidArgsFunction: e.completeArgs(shapeTuple),
 		Example: `  docket tuple delete case:1#assignee@user:alice
   docket tuple delete --filter case:1
   docket tuple delete --filter case#deny_list@user:mallory
