@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/ristretto/v2/z"
 )
 
 // BadgerOptions tune the persistent store.
@@ -126,6 +127,12 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 		WithNumCompactors(2).
 		WithMetricsEnabled(false)
 	db, err := badger.OpenManaged(bo)
+	if err != nil && strings.Contains(err.Error(), z.NewFile.Error()) {
+		// A process killed while creating a memtable or value-log file
+		// leaves it empty; Badger refuses such a file once, after sizing
+		// it, and opens it as empty the next time. It held no data.
+		db, err = badger.OpenManaged(bo)
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
 			return nil, fmt.Errorf("database at %s is in use by another docket process: %w", path, ErrLocked)

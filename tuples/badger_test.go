@@ -288,3 +288,27 @@ func TestBadgerStreamIntoFull(t *testing.T) {
 		t.Fatal("touch by stream-load lost a delete or a tuple")
 	}
 }
+
+// TestBadgerEmptyMemtableFile opens a database holding the empty memtable
+// file a kill during its creation leaves behind.
+func TestBadgerEmptyMemtableFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup(t, ctx, s, "doc:1#viewer@user:ana")
+	s.Close()
+	if err := os.WriteFile(filepath.Join(dir, "99999.mem"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !has(t, ctx, snap(t, ctx, s, 0), "doc:1#viewer@user:ana") {
+		t.Fatal("tuple lost")
+	}
+}
