@@ -177,7 +177,7 @@ func TestBadgerCancelledImport(t *testing.T) {
 	// (its write batches and stream tables fill at about 50k tuples).
 	n, cancelAt := 100000, 60000
 	if raceEnabled {
-		n, cancelAt = 20000, 8192
+		n, cancelAt = 40000, 8192
 	}
 	var b strings.Builder
 	for i := range n {
