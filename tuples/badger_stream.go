@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
@@ -58,20 +59,27 @@ func (e *badgerEngine) streamable(c *commit) bool {
 
 // stream writes c at rev through a StreamWriter; the caller publishes rev.
 func (e *badgerEngine) stream(ctx context.Context, rev Revision, c *commit) error {
-	var a arena
-	fks := make([][]byte, len(c.changes))
-	rks := make([][]byte, len(c.changes))
-	for i := range c.changes {
-		t := &c.changes[i].Tuple
-		fks[i] = forwardKey(a.alloc(0), t)
-		a.alloc(len(fks[i]))
-		rks[i] = reverseKey(a.alloc(0), t)
-		a.alloc(len(rks[i]))
+	// The two key families are built and sorted side by side.
+	var fks, rks [][]byte
+	var wg sync.WaitGroup
+	for _, fam := range []struct {
+		out *[][]byte
+		key func([]byte, *Tuple) []byte
+	}{{&fks, forwardKey}, {&rks, reverseKey}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var a arena
+			keys := make([][]byte, len(c.changes))
+			for i := range c.changes {
+				keys[i] = fam.key(a.alloc(0), &c.changes[i].Tuple)
+				a.alloc(len(keys[i]))
+			}
+			slices.SortFunc(keys, bytes.Compare)
+			*fam.out = slices.CompactFunc(keys, bytes.Equal)
+		}()
 	}
-	slices.SortFunc(fks, bytes.Compare)
-	slices.SortFunc(rks, bytes.Compare)
-	fks = slices.CompactFunc(fks, bytes.Equal)
-	rks = slices.CompactFunc(rks, bytes.Equal)
+	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
