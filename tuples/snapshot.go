@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"iter"
+	"unsafe"
 
 	"github.com/docketdb/docket/schema"
 )
@@ -35,13 +36,14 @@ func (s *snapshot) Subjects(ctx context.Context, obj Object, relation string, f 
 		if f.Type != "" {
 			prefix = append(append(prefix[:len(prefix):len(prefix)], f.Type...), sep)
 		}
+		var ids stringArena
 		err := s.v.scan(ctx, prefix, nil, func(k []byte) (bool, error) {
 			rest := k[len(base):]
 			parts := bytes.SplitN(rest, []byte{sep}, 3)
 			if len(parts) != 3 {
 				return false, fmt.Errorf("malformed tuple key %q", k)
 			}
-			sub := Subject{Type: string(parts[0]), ID: string(parts[1]), Relation: string(parts[2])}
+			sub := Subject{Type: ids.string(parts[0]), ID: ids.string(parts[1]), Relation: ids.string(parts[2])}
 			if !f.Matches(sub) {
 				return true, nil
 			}
@@ -56,8 +58,9 @@ func (s *snapshot) Subjects(ctx context.Context, obj Object, relation string, f 
 func (s *snapshot) Reverse(ctx context.Context, subj Subject, objectType, relation string) iter.Seq2[Object, error] {
 	return func(yield func(Object, error) bool) {
 		prefix := prefixKey(tagReverse, subj.Type, subj.ID, subj.Relation, objectType, relation)
+		var ids stringArena
 		err := s.v.scan(ctx, prefix, nil, func(k []byte) (bool, error) {
-			return yield(Object{Type: objectType, ID: string(k[len(prefix):])}, nil), nil
+			return yield(Object{Type: objectType, ID: ids.string(k[len(prefix):])}, nil), nil
 		})
 		if err != nil {
 			yield(Object{}, err)
@@ -103,4 +106,21 @@ func (s *snapshot) Read(ctx context.Context, f Filter, cursor string, limit int)
 		next = base64.RawURLEncoding.EncodeToString(last)
 	}
 	return out, next, nil
+}
+
+// stringArena copies many short strings out of scanned keys into shared
+// blocks: one allocation per few thousand ids instead of one per id. A
+// block is never written again once a string points into it.
+type stringArena struct{ block []byte }
+
+func (a *stringArena) string(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(a.block)-len(a.block) < len(b) {
+		a.block = make([]byte, 0, max(8192, len(b)))
+	}
+	start := len(a.block)
+	a.block = append(a.block, b...)
+	return unsafe.String(&a.block[start], len(b))
 }
