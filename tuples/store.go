@@ -21,13 +21,15 @@ type Store interface {
 	Snapshot(ctx context.Context, rev Revision) (Snapshot, error)
 	// Write applies a batch atomically: all of it, or nothing.
 	Write(ctx context.Context, w Batch) (Revision, error)
-	// DeleteMatching deletes every tuple matching f in one revision.
+	// DeleteMatching deletes every tuple matching f in one revision and
+	// reports how many; an empty filter is refused.
 	DeleteMatching(ctx context.Context, f Filter) (Revision, int, error)
 	// WriteSchema validates and stores a new schema text. It is refused
 	// when stored tuples would become invalid.
 	WriteSchema(ctx context.Context, filename string, text []byte) (Revision, error)
-	// Import parses and validates all of r, then writes it in large
-	// batches; see ImportOptions.
+	// Import parses and validates all of r, then writes it as one
+	// revision in large batches; see ImportOptions. Tuples are touched,
+	// so running an import again (after a crash, say) is harmless.
 	Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error)
 	// Export streams every tuple at rev (0 = latest) in format.
 	Export(ctx context.Context, w io.Writer, rev Revision, format Format) (int, error)
