@@ -175,3 +175,44 @@ func BenchmarkImportEmpty(b *testing.B) { benchImport(b, false) }
 
 // BenchmarkImportFull imports N new tuples into a store holding N.
 func BenchmarkImportFull(b *testing.B) { benchImport(b, true) }
+
+// BenchmarkMemoryRead measures the in-memory store's hot reads.
+func BenchmarkMemoryRead(b *testing.B) {
+	ctx := context.Background()
+	n := min(benchN(b), 200000)
+	s, err := NewMemory()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.WriteSchema(ctx, "bench.rebac", []byte(testSchema)); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Import(ctx, bytes.NewReader(benchInput(n, 0)), ImportOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	sn, err := s.Snapshot(ctx, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Has", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			j := (i * 7919) % n
+			if j%5 == 4 {
+				j--
+			}
+			ok, err := sn.Has(ctx, Object{"doc", "s0_" + strconv.Itoa(j)}, "viewer", Subject{Type: "user", ID: "u" + strconv.Itoa(j%10000)})
+			if err != nil || !ok {
+				b.Fatalf("Has = %v, %v", ok, err)
+			}
+		}
+	})
+	b.Run("Reverse", func(b *testing.B) {
+		for b.Loop() {
+			for _, err := range sn.Reverse(ctx, Subject{Type: "user", ID: "u1"}, "doc", "viewer") {
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
