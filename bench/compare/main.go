@@ -1,0 +1,292 @@
+// Command compare runs the casebook dataset of bench/gen against Docket,
+// OpenFGA and SpiceDB, all embedded in this one process: it loads the same
+// tuples into each, checks that every engine gives the same answer to every
+// query of the check list, then times them in alternating rounds and prints
+// Markdown tables. See README.md; run.sh starts PostgreSQL for SpiceDB.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docketdb/docket/bench/gen"
+	"github.com/docketdb/docket/tuples"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	size      int
+	seed      uint64
+	engines   []string
+	pgURI     string
+	rounds    int
+	slot      time.Duration
+	workers   int
+	lookups   int
+	maxChecks int
+	cache     int
+}
+
+func run() error {
+	var o options
+	size := flag.String("size", "100k", "casebook size in tuples")
+	engines := flag.String("engines", "docket-badger,docket-memory,openfga-sqlite,openfga-memory,spicedb-memory,spicedb-postgres", "engines to compare")
+	flag.Uint64Var(&o.seed, "seed", 1, "generator seed")
+	flag.StringVar(&o.pgURI, "postgres", os.Getenv("COMPARE_POSTGRES"), "PostgreSQL URI for spicedb-postgres")
+	flag.IntVar(&o.rounds, "rounds", 3, "timing rounds; engines take turns within each")
+	flag.DurationVar(&o.slot, "slot", time.Second, "time per engine, query kind and round")
+	flag.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "concurrent callers while timing")
+	flag.IntVar(&o.lookups, "lookups", 10, "lookup queries of each kind to verify and time")
+	flag.IntVar(&o.maxChecks, "verify-checks", 0, "checks to verify (0 = the whole list)")
+	flag.IntVar(&o.cache, "docket-cache", -1, "Docket checker cache entries: -1 off (default, like OpenFGA's check cache), 0 the default size")
+	flag.Parse()
+	n, err := gen.ParseSize(*size)
+	if err != nil {
+		return err
+	}
+	o.size = n
+	o.engines = strings.Split(*engines, ",")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	spec := gen.Spec{Shape: gen.ShapeCasebook, Size: o.size, Seed: o.seed}
+	ts, qs, err := dataset(ctx, spec)
+	if err != nil {
+		return err
+	}
+	qs = trimLookups(qs, o.lookups)
+	fmt.Printf("# %s: %d tuples, %d queries\n\n", spec.Name(), len(ts), len(qs))
+	fmt.Printf("machine: %d CPUs, %s/%s, %s; %d callers\n\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), o.workers)
+
+	var live []engine
+	loads := map[string]time.Duration{}
+	var failures []string
+	for _, name := range o.engines {
+		e, err := open(ctx, name, o)
+		if err != nil {
+			failures = append(failures, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		start := time.Now()
+		if err := e.Load(ctx, ts); err != nil {
+			failures = append(failures, fmt.Sprintf("%s: %v", name, err))
+			e.Close()
+			continue
+		}
+		loads[name] = time.Since(start)
+		fmt.Fprintf(os.Stderr, "loaded %s in %s\n", name, loads[name].Round(time.Millisecond))
+		live = append(live, e)
+	}
+	defer func() {
+		for _, e := range live {
+			e.Close()
+		}
+	}()
+	if len(live) == 0 {
+		return fmt.Errorf("no engine started:\n  %s", strings.Join(failures, "\n  "))
+	}
+	verified, mismatches := verify(ctx, live, qs, o.maxChecks)
+	timings := timeAll(ctx, live, qs, o)
+	report(os.Stdout, live, loads, len(ts), timings, verified, mismatches, failures)
+	return nil
+}
+
+func open(ctx context.Context, name string, o options) (engine, error) {
+	kind, backend, _ := strings.Cut(name, "-")
+	switch kind {
+	case "docket":
+		return newDocket(ctx, backend, o.cache)
+	case "openfga":
+		return newOpenFGA(ctx, backend)
+	case "spicedb":
+		return newSpiceDB(ctx, backend, o.pgURI)
+	}
+	return nil, fmt.Errorf("unknown engine %q", name)
+}
+
+// dataset generates spec in memory: the tuples parsed, and the check list.
+func dataset(ctx context.Context, spec gen.Spec) ([]tuples.Tuple, []gen.Query, error) {
+	var tb, qb strings.Builder
+	if _, err := gen.Generate(ctx, spec, &tb, &qb); err != nil {
+		return nil, nil, err
+	}
+	var ts []tuples.Tuple
+	sc := bufio.NewScanner(strings.NewReader(tb.String()))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "//") {
+			continue
+		}
+		t, err := tuples.Parse(line)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts = append(ts, t)
+	}
+	qs, err := gen.ReadQueries(strings.NewReader(qb.String()), spec.Name()+".checks")
+	return ts, qs, err
+}
+
+// trimLookups keeps the first n lookups of each kind: a lookup costs as
+// much as thousands of checks on the slower engines.
+func trimLookups(qs []gen.Query, n int) []gen.Query {
+	count := map[gen.Kind]int{}
+	var out []gen.Query
+	for _, q := range qs {
+		if q.Kind != gen.KindCheck {
+			if count[q.Kind] >= n {
+				continue
+			}
+			count[q.Kind]++
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+func kindOf(q gen.Query) string {
+	if q.Kind == gen.KindCheck {
+		return "check/" + q.Label
+	}
+	return string(q.Kind)
+}
+
+func do(ctx context.Context, e engine, q gen.Query) (string, error) {
+	switch q.Kind {
+	case gen.KindCheck:
+		ok, err := e.Check(ctx, q)
+		return fmt.Sprint(ok), err
+	case gen.KindResources:
+		ids, err := e.Resources(ctx, q)
+		slices.Sort(ids)
+		return strings.Join(slices.Compact(ids), ","), err
+	default:
+		ids, err := e.Subjects(ctx, q)
+		slices.Sort(ids)
+		return strings.Join(slices.Compact(ids), ","), err
+	}
+}
+
+// verify asks every engine every query; answers must agree with each other
+// and with the generator's expectation where it has one.
+func verify(ctx context.Context, es []engine, qs []gen.Query, maxChecks int) (int, []string) {
+	var bad []string
+	n, checks := 0, 0
+	for _, q := range qs {
+		if q.Kind == gen.KindCheck {
+			if maxChecks > 0 && checks >= maxChecks {
+				continue
+			}
+			checks++
+		}
+		n++
+		answers := map[string][]string{}
+		for _, e := range es {
+			a, err := do(ctx, e, q)
+			if err != nil {
+				a = "error: " + err.Error()
+			}
+			answers[a] = append(answers[a], e.Name())
+		}
+		want := ""
+		if q.Kind == gen.KindCheck && q.Expect.Known {
+			want = fmt.Sprint(q.Expect.Allowed)
+		}
+		if len(answers) > 1 || (want != "" && answers[want] == nil) {
+			var parts []string
+			for a, names := range answers {
+				if len(a) > 80 {
+					a = a[:80] + "..."
+				}
+				parts = append(parts, fmt.Sprintf("%s=%s", strings.Join(names, "+"), a))
+			}
+			slices.Sort(parts)
+			bad = append(bad, fmt.Sprintf("%s (expected %s): %s", q, want, strings.Join(parts, "; ")))
+		}
+	}
+	return n, bad
+}
+
+// timing holds the latencies of one engine and query kind over all rounds.
+type timing struct {
+	lat  []time.Duration
+	busy time.Duration // wall time spent, for throughput
+}
+
+// timeAll runs rounds in which every engine gets one slot per query kind;
+// the engine order rotates each round so that none always goes first.
+func timeAll(ctx context.Context, es []engine, qs []gen.Query, o options) map[string]map[string]*timing {
+	byKind := map[string][]gen.Query{}
+	var kinds []string
+	for _, q := range qs {
+		k := kindOf(q)
+		if byKind[k] == nil {
+			kinds = append(kinds, k)
+		}
+		byKind[k] = append(byKind[k], q)
+	}
+	out := map[string]map[string]*timing{}
+	for _, e := range es {
+		out[e.Name()] = map[string]*timing{}
+	}
+	for r := range o.rounds {
+		for _, k := range kinds {
+			for i := range es {
+				e := es[(i+r)%len(es)]
+				t := out[e.Name()][k]
+				if t == nil {
+					t = &timing{}
+					out[e.Name()][k] = t
+				}
+				slot(ctx, e, byKind[k], o, t)
+			}
+		}
+	}
+	return out
+}
+
+// slot runs the queries of one kind on o.workers callers for o.slot (at
+// least one query each).
+func slot(ctx context.Context, e engine, qs []gen.Query, o options, t *timing) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(o.slot)
+	for w := range o.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			for i := w; ; i += o.workers {
+				t0 := time.Now()
+				if _, err := do(ctx, e, qs[i%len(qs)]); err != nil {
+					break
+				}
+				lat = append(lat, time.Since(t0))
+				if time.Now().After(deadline) {
+					break
+				}
+			}
+			mu.Lock()
+			t.lat = append(t.lat, lat...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	t.busy += time.Since(start)
+}

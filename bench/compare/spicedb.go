@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/spicedb/pkg/cmd/datastore"
+	"github.com/authzed/spicedb/pkg/cmd/server"
+	"github.com/authzed/spicedb/pkg/cmd/util"
+	"github.com/authzed/spicedb/pkg/datastore/migration"
+	"google.golang.org/grpc"
+
+	"github.com/docketdb/docket/bench/gen"
+	"github.com/docketdb/docket/tuples"
+)
+
+type spicedbEngine struct {
+	backend string
+	cancel  context.CancelFunc
+	conn    *grpc.ClientConn
+	perms   v1.PermissionsServiceClient
+	token   *v1.ZedToken
+}
+
+// newSpiceDB starts SpiceDB in this process on a buffered (in-memory)
+// gRPC network, over its memdb datastore or PostgreSQL at pgURI.
+func newSpiceDB(ctx context.Context, backend, pgURI string) (*spicedbEngine, error) {
+	e := &spicedbEngine{backend: backend}
+	opts := []datastore.ConfigOption{datastore.DefaultDatastoreConfig().ToOption()}
+	switch backend {
+	case "memory":
+		opts = append(opts, datastore.WithEngine(datastore.MemoryEngine))
+	case "postgres":
+		if pgURI == "" {
+			return nil, errors.New("spicedb postgres: no -postgres URI (run.sh starts a server and passes one)")
+		}
+		if err := migration.Run(ctx, &migration.Config{DatastoreEngine: datastore.PostgresEngine, DatastoreURI: pgURI,
+			Timeout: time.Minute, BatchSize: 1000}, "head"); err != nil {
+			return nil, fmt.Errorf("spicedb postgres migrations: %w", err)
+		}
+		opts = append(opts, datastore.WithEngine(datastore.PostgresEngine), datastore.WithURI(pgURI))
+	default:
+		return nil, fmt.Errorf("spicedb backend %q: use memory or postgres", backend)
+	}
+	ds, err := datastore.NewDatastore(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("spicedb %s datastore: %w", backend, err)
+	}
+	srv, err := server.NewConfigWithOptionsAndDefaults(
+		server.WithGRPCServer(util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}),
+		server.WithGRPCAuthFunc(func(ctx context.Context) (context.Context, error) { return ctx, nil }),
+		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
+		server.WithMetricsAPI(util.HTTPServerConfig{HTTPEnabled: false}),
+		server.WithDispatchCacheConfig(server.CacheConfig{Enabled: true, MaxCost: "30%", NumCounters: 10_000}),
+		server.WithNamespaceCacheConfig(server.CacheConfig{Enabled: true, MaxCost: "32MiB", NumCounters: 1_000}),
+		server.WithClusterDispatchCacheConfig(server.CacheConfig{Enabled: false}),
+		server.WithDatastore(ds),
+		server.WithEnableMemoryProtectionMiddleware(false),
+		server.WithMaximumUpdatesPerWrite(1000),
+	).Complete(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("spicedb server: %w", err)
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	go srv.Run(rctx)
+	if e.conn, err = srv.NewClient(); err != nil {
+		return nil, fmt.Errorf("spicedb client: %w", err)
+	}
+	e.perms = v1.NewPermissionsServiceClient(e.conn)
+	if _, err := v1.NewSchemaServiceClient(e.conn).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: spicedbSchema}); err != nil {
+		return nil, fmt.Errorf("spicedb schema: %w", err)
+	}
+	return e, nil
+}
+
+func (e *spicedbEngine) Name() string { return "spicedb-" + e.backend }
+
+func (e *spicedbEngine) Settings() string {
+	return e.backend + " datastore, dispatch cache on (30% of memory), namespace cache on, at_least_as_fresh the last write"
+}
+
+func sdbSubject(s tuples.Subject) *v1.SubjectReference {
+	return &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: s.Type, ObjectId: s.ID}, OptionalRelation: s.Relation}
+}
+
+func (e *spicedbEngine) Load(ctx context.Context, ts []tuples.Tuple) error {
+	const batch = 1000 // SpiceDB's default limit of updates per write
+	for i := 0; i < len(ts); i += batch {
+		var ups []*v1.RelationshipUpdate
+		for _, t := range ts[i:min(i+batch, len(ts))] {
+			ups = append(ups, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: &v1.Relationship{
+				Resource: &v1.ObjectReference{ObjectType: t.ObjectType, ObjectId: t.ObjectID}, Relation: t.Relation,
+				Subject: sdbSubject(tuples.Subject{Type: t.SubjectType, ID: t.SubjectID, Relation: t.SubjectRelation})}})
+		}
+		r, err := e.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: ups})
+		if err != nil {
+			return fmt.Errorf("spicedb write at tuple %d: %w", i, err)
+		}
+		e.token = r.GetWrittenAt()
+	}
+	return nil
+}
+
+func (e *spicedbEngine) consistency() *v1.Consistency {
+	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: e.token}}
+}
+
+func (e *spicedbEngine) Check(ctx context.Context, q gen.Query) (bool, error) {
+	r, err := e.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{Consistency: e.consistency(),
+		Resource:   &v1.ObjectReference{ObjectType: q.Object.Type, ObjectId: q.Object.ID},
+		Permission: q.Relation, Subject: sdbSubject(q.Subject)})
+	if err != nil {
+		return false, err
+	}
+	return r.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, nil
+}
+
+func (e *spicedbEngine) Resources(ctx context.Context, q gen.Query) ([]string, error) {
+	st, err := e.perms.LookupResources(ctx, &v1.LookupResourcesRequest{Consistency: e.consistency(),
+		ResourceObjectType: q.Type, Permission: q.Relation, Subject: sdbSubject(q.Subject)})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for {
+		r, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return ids, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+			ids = append(ids, r.GetResourceObjectId())
+		}
+	}
+}
+
+func (e *spicedbEngine) Subjects(ctx context.Context, q gen.Query) ([]string, error) {
+	st, err := e.perms.LookupSubjects(ctx, &v1.LookupSubjectsRequest{Consistency: e.consistency(),
+		Resource:   &v1.ObjectReference{ObjectType: q.Object.Type, ObjectId: q.Object.ID},
+		Permission: q.Relation, SubjectObjectType: q.Type})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for {
+		r, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return ids, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r.GetSubject().GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+			ids = append(ids, r.GetSubject().GetSubjectObjectId())
+		}
+	}
+}
+
+func (e *spicedbEngine) Close() {
+	e.conn.Close()
+	e.cancel()
+}
