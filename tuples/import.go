@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -31,14 +32,36 @@ func (e *InputError) Error() string {
 	return s
 }
 
-type inputErrors struct{ InputError }
+// inputErrors collects the first errors of an input by line; parse and
+// validation errors are merged so that one run lists every kind.
+type inputErrors struct {
+	list  []lineError
+	total int
+}
 
-func (l *inputErrors) add(format string, args ...any) {
-	if len(l.Errors) < maxListed {
-		l.Errors = append(l.Errors, fmt.Sprintf(format, args...))
-	} else {
-		l.More++
+type lineError struct {
+	line int32
+	msg  string
+}
+
+func (l *inputErrors) add(line int32, format string, args ...any) {
+	l.total++
+	if len(l.list) < maxListed {
+		l.list = append(l.list, lineError{line, fmt.Sprintf(format, args...)})
 	}
+}
+
+// merge combines two collections, each in line order, keeping the first
+// errors of both in line order.
+func (l *inputErrors) merge(o *inputErrors) *InputError {
+	all := append(append([]lineError(nil), l.list...), o.list...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].line < all[j].line })
+	all = all[:min(len(all), maxListed)]
+	e := &InputError{More: l.total + o.total - len(all)}
+	for _, x := range all {
+		e.Errors = append(e.Errors, x.msg)
+	}
+	return e
 }
 
 // jsonTuple is one line of the JSON-lines format.
@@ -50,7 +73,7 @@ type jsonTuple struct {
 
 // readTuples parses all of r into write changes, with the line of each;
 // every bad line is reported, none is skipped silently.
-func readTuples(ctx context.Context, r io.Reader, opts ImportOptions) ([]Change, []int32, error) {
+func readTuples(ctx context.Context, r io.Reader, opts ImportOptions, errs *inputErrors) ([]Change, []int32, error) {
 	name := opts.Name
 	if name == "" {
 		name = "input"
@@ -71,7 +94,6 @@ func readTuples(ctx context.Context, r io.Reader, opts ImportOptions) ([]Change,
 	var lineChunks [][]int32
 	var cur []Change
 	var curLines []int32
-	var errs inputErrors
 	for line := 1; sc.Scan(); line++ {
 		if line%65536 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -101,9 +123,9 @@ func readTuples(ctx context.Context, r io.Reader, opts ImportOptions) ([]Change,
 		if err != nil {
 			var pe *ParseError
 			if errors.As(err, &pe) && format == FormatText {
-				errs.add("%s:%d:%d: %s", name, line, pe.Column+lead, pe.Msg)
+				errs.add(int32(line), "%s:%d:%d: %s", name, line, pe.Column+lead, pe.Msg)
 			} else {
-				errs.add("%s:%d: %v", name, line, err)
+				errs.add(int32(line), "%s:%d: %v", name, line, err)
 			}
 			continue
 		}
@@ -119,9 +141,6 @@ func readTuples(ctx context.Context, r io.Reader, opts ImportOptions) ([]Change,
 	}
 	if err := sc.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	if len(errs.Errors) > 0 {
-		return nil, nil, &errs.InputError
 	}
 	if len(chunks) == 0 {
 		return cur, curLines, nil
@@ -152,7 +171,8 @@ func parseJSONLine(b []byte) (Tuple, error) {
 // then writes it as one revision in large batches. Tuples already stored
 // are written again (touch), so re-running an import is harmless.
 func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error) {
-	changes, lines, err := readTuples(ctx, r, opts)
+	var syntax inputErrors
+	changes, lines, err := readTuples(ctx, r, opts, &syntax)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -172,14 +192,14 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 			var ve *ValidationError
 			if errors.As(err, &ve) {
 				ve.Pos = fmt.Sprintf("%s:%d", name, lines[i])
-				errs.add("%s", ve.Error())
+				errs.add(lines[i], "%s", ve.Error())
 			} else {
-				errs.add("%s:%d: %v", name, lines[i], err)
+				errs.add(lines[i], "%s:%d: %v", name, lines[i], err)
 			}
 		}
 	}
-	if len(errs.Errors) > 0 {
-		return ImportResult{}, &errs.InputError
+	if syntax.total+errs.total > 0 {
+		return ImportResult{}, syntax.merge(&errs)
 	}
 	c := &commit{changes: changes}
 	if opts.Progress != nil {
