@@ -219,6 +219,12 @@ func alternate(b *testing.B, ours, raw func(int), round int) {
 	b.ReportMetric(float64(tOurs)/float64(tRaw), "ratio")
 }
 
+// BenchmarkImportEmpty imports N tuples into an empty store.
+func BenchmarkImportEmpty(b *testing.B) { benchImport(b, false) }
+
+// BenchmarkImportFull imports N new tuples into a store holding N.
+func BenchmarkImportFull(b *testing.B) { benchImport(b, true) }
+
 // BenchmarkMemoryRead measures the in-memory store's hot reads.
 func BenchmarkMemoryRead(b *testing.B) {
 	ctx := context.Background()
