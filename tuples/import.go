@@ -11,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // maxListed is how many input errors an import reports one by one.
@@ -72,12 +71,8 @@ type jsonTuple struct {
 	Subject  string `json:"subject"`
 }
 
-// parallelFrom is the input size from which readTuples parses two halves
-// side by side.
-const parallelFrom = 4 << 20
-
 // readTuples parses all of r into write changes, with the line of each;
-// every bad line is reported to errs, none is skipped silently.
+// every bad line is reported, none is skipped silently.
 func readTuples(ctx context.Context, r io.Reader, opts ImportOptions, errs *inputErrors) ([]Change, []int32, error) {
 	name := opts.Name
 	if name == "" {
@@ -90,60 +85,8 @@ func readTuples(ctx context.Context, r io.Reader, opts ImportOptions, errs *inpu
 	if format != FormatText && format != FormatJSONL {
 		return nil, nil, fmt.Errorf("import %s: unknown format %d", name, format)
 	}
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	// Split at a line end near the middle; the halves parse concurrently.
-	parts := [][]byte{data}
-	if len(data) >= parallelFrom {
-		if i := bytes.IndexByte(data[len(data)/2:], '\n'); i >= 0 {
-			mid := len(data)/2 + i + 1
-			parts = [][]byte{data[:mid], data[mid:]}
-		}
-	}
-	type result struct {
-		changes []Change
-		lines   []int32
-		errs    inputErrors
-		err     error
-	}
-	results := make([]result, len(parts))
-	var wg sync.WaitGroup
-	first := 1
-	for i, part := range parts {
-		wg.Add(1)
-		go func(first int) {
-			defer wg.Done()
-			r := &results[i]
-			r.changes, r.lines, r.err = parseLines(ctx, part, first, format, name, &r.errs)
-		}(first)
-		first += bytes.Count(part, []byte{'\n'})
-	}
-	wg.Wait()
-	var changes [][]Change
-	var lines [][]int32
-	for i := range results {
-		if results[i].err != nil {
-			return nil, nil, results[i].err
-		}
-		changes, lines = append(changes, results[i].changes), append(lines, results[i].lines)
-		// Later parts hold later lines: appending keeps line order.
-		for _, e := range results[i].errs.list {
-			if len(errs.list) < maxListed {
-				errs.list = append(errs.list, e)
-			}
-		}
-		errs.total += results[i].errs.total
-	}
-	if len(changes) == 1 {
-		return changes[0], lines[0], nil
-	}
-	return slices.Concat(changes...), slices.Concat(lines...), nil
-}
-
-// parseLines parses data, whose first line is line number first.
-func parseLines(ctx context.Context, data []byte, first int, format Format, name string, errs *inputErrors) ([]Change, []int32, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
 	// Parsed tuples collect in fixed-size chunks, joined once at the end:
 	// growing one slice of a million tuples would copy it many times.
 	const chunkSize = 1 << 16
@@ -151,18 +94,13 @@ func parseLines(ctx context.Context, data []byte, first int, format Format, name
 	var lineChunks [][]int32
 	var cur []Change
 	var curLines []int32
-	for line := first; len(data) > 0; line++ {
+	for line := 1; sc.Scan(); line++ {
 		if line%65536 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, nil, err
 			}
 		}
-		raw := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			raw, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		raw := sc.Bytes()
 		text := bytes.TrimSpace(raw)
 		if format == FormatText {
 			// Ids hold no whitespace, so whitespace then `//` can only
@@ -200,6 +138,9 @@ func parseLines(ctx context.Context, data []byte, first int, format Format, name
 		}
 		cur = append(cur, Change{Kind: ChangeWrite, Tuple: t})
 		curLines = append(curLines, int32(line))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if len(chunks) == 0 {
 		return cur, curLines, nil

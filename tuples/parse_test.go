@@ -2,7 +2,6 @@ package tuples
 
 import (
 	"errors"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -153,43 +152,5 @@ func TestValidate(t *testing.T) {
 	}
 	if err := Validate(mustParse(t, "doc:1#viewer@user:ana"), nil); !errors.Is(err, ErrNoSchema) {
 		t.Errorf("Validate without schema = %v, want ErrNoSchema", err)
-	}
-}
-
-// TestReadTuplesHalves parses an input large enough to be split in two:
-// line numbers and errors of both halves come out as if read in one go.
-func TestReadTuplesHalves(t *testing.T) {
-	var b strings.Builder
-	n := 0
-	for b.Len() < parallelFrom+parallelFrom/4 {
-		n++
-		switch n {
-		case 3:
-			b.WriteString("doc:1#viewer@user:a b\n")
-		case 70000:
-			b.WriteString("\n// comment\n")
-			n += 2
-			b.WriteString("doc:2#viewer@user:c\td\n")
-		default:
-			b.WriteString("doc:" + strings.Repeat("x", 20) + "#viewer@user:u" + strconv.Itoa(n) + "\n")
-		}
-	}
-	var errs inputErrors
-	changes, lines, err := readTuples(t.Context(), strings.NewReader(b.String()), ImportOptions{Name: "big"}, &errs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if errs.total != 2 || len(errs.list) != 2 || errs.list[0].msg != "big:3:20: unexpected character U+0020 in id; ids may not contain whitespace" ||
-		errs.list[1].msg != "big:70002:20: unexpected character U+0009 in id; ids may not contain whitespace" {
-		t.Fatalf("errors = %+v", errs.list)
-	}
-	if len(changes) != n-4 || len(lines) != len(changes) {
-		t.Fatalf("%d tuples, %d lines, want %d", len(changes), len(lines), n-4)
-	}
-	for i, c := range changes {
-		want := "u" + strconv.Itoa(int(lines[i]))
-		if c.Tuple.SubjectID != want {
-			t.Fatalf("tuple %d (%s) has line %d", i, c.Tuple, lines[i])
-		}
 	}
 }
