@@ -173,7 +173,7 @@ func (w *walker) shortestExpr(obj tuples.Object, n schema.Node) ([]Step, error) 
 			return p, err
 		}
 	}
-	return nil, fmt.Errorf("no path within depth %d for %s on %s", w.maxDepth, exprText(n), obj)
+	return nil, fmt.Errorf("no path within depth %d for %s on %s", w.maxDepth, schema.NodeString(n), obj)
 }
 
 func shorter(a, b []Step) bool { return a == nil || len(b) < len(a) }
@@ -304,7 +304,7 @@ func (d *deriver) expr(obj tuples.Object, n schema.Node, budget int, inner bool)
 		}
 		return best, best != nil, nil
 	case *schema.Intersect:
-		step := Step{Kind: StepAllOf, Text: exprText(n)}
+		step := Step{Kind: StepAllOf, Text: schema.NodeString(n)}
 		for _, ch := range n.Children {
 			p, ok, err := d.expr(obj, ch, budget, false)
 			if err != nil || !ok {
@@ -322,7 +322,7 @@ func (d *deriver) expr(obj tuples.Object, n schema.Node, budget int, inner bool)
 		if err != nil || sub != no {
 			return nil, false, err
 		}
-		return append([]Step{{Kind: StepExclusion, Text: exprText(n.Subtract)}}, p...), true, nil
+		return append([]Step{{Kind: StepExclusion, Text: schema.NodeString(n.Subtract)}}, p...), true, nil
 	}
 	return nil, false, fmt.Errorf("unexpected expression node %T", n)
 }
@@ -348,14 +348,14 @@ func (w *walker) denyNode(obj tuples.Object, r *schema.Relation, v tri, depth in
 		if err != nil {
 			return nil, err
 		}
-		d.Reason = "= " + exprText(r.Rewrite) + ": " + inner.Reason
+		d.Reason = "= " + schema.NodeString(r.Rewrite) + ": " + inner.Reason
 		d.Excluded, d.Branches = inner.Excluded, inner.Branches
 	}
 	return d, nil
 }
 
 func (w *walker) denyExpr(obj tuples.Object, n schema.Node, depth int) (*Denial, error) {
-	d := &Denial{Node: exprText(n)}
+	d := &Denial{Node: schema.NodeString(n)}
 	switch n := n.(type) {
 	case *schema.Ref:
 		v, err := w.check(obj, n.Relation)
@@ -381,7 +381,7 @@ func (w *walker) denyExpr(obj tuples.Object, n schema.Node, depth int) (*Denial,
 				return nil, err
 			}
 			if v != yes {
-				d.Reason = "branch " + exprText(ch) + " does not hold"
+				d.Reason = "branch " + schema.NodeString(ch) + " does not hold"
 				c, err := w.denyExpr(obj, ch, depth)
 				if err != nil {
 					return nil, err
@@ -399,7 +399,7 @@ func (w *walker) denyExpr(obj tuples.Object, n schema.Node, depth int) (*Denial,
 			return nil, err
 		}
 		if base == no {
-			d.Reason = "the base " + exprText(n.Base) + " does not grant it"
+			d.Reason = "the base " + schema.NodeString(n.Base) + " does not grant it"
 			c, err := w.denyExpr(obj, n.Base, depth)
 			if err != nil {
 				return nil, err
@@ -412,7 +412,7 @@ func (w *walker) denyExpr(obj tuples.Object, n schema.Node, depth int) (*Denial,
 			return nil, err
 		}
 		if sub == yes {
-			d.Reason = "excluded by " + exprText(n.Subtract)
+			d.Reason = "excluded by " + schema.NodeString(n.Subtract)
 			if d.Excluded, err = w.shortestExpr(obj, n.Subtract); err != nil {
 				return nil, err
 			}

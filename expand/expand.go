@@ -181,7 +181,7 @@ func (e *expander) leaf(s tuples.Subject, label string, level int) (*Node, error
 
 func (e *expander) expr(obj tuples.Object, n schema.Node, label string, level int) (*Node, error) {
 	if label == "" {
-		label = exprText(n)
+		label = schema.NodeString(n)
 	}
 	switch n := n.(type) {
 	case *schema.Ref:

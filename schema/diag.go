@@ -67,7 +67,10 @@ func sortDiagnostics(ds []Diagnostic) {
 
 // closest returns the candidate nearest to name by edit distance, if it is
 // near enough to be a plausible typo.
-func closest(name string, candidates []string) string {
+// Closest returns the candidate nearest to name by edit distance when it is
+// near enough to be a plausible typo, else "". Tuple validation and the
+// schema checks share it so their suggestions agree.
+func Closest(name string, candidates []string) string {
 	// About one edit in three characters, at most three: `usr` → `user`
 	// and `veiwer` → `viewer`, but not `owner` → `user`.
 	best, bestDist := "", min(utf8.RuneCountInString(name)/3+1, 3)
@@ -101,7 +104,7 @@ func editDistance(a, b string) int {
 }
 
 func didYouMean(name string, candidates []string) string {
-	if c := closest(name, candidates); c != "" {
+	if c := Closest(name, candidates); c != "" {
 		return fmt.Sprintf("did you mean `%s`?", c)
 	}
 	return ""

@@ -115,38 +115,10 @@ func storedNames(t *schema.Type) string {
 	return strings.Join(names, ", ")
 }
 
-// didYouMean suggests the candidate nearest to name, if one is close
-// enough to be a plausible typo.
+// didYouMean formats schema.Closest's suggestion for an error message.
 func didYouMean(name string, candidates []string) string {
-	best, bestDist := "", min(len(name)/2+1, 3)
-	for _, c := range candidates {
-		if d := editDistance(name, c); d <= bestDist && (best == "" || d < bestDist) {
-			best, bestDist = c, d
-		}
+	if best := schema.Closest(name, candidates); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return ""
 }
