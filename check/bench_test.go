@@ -37,7 +37,9 @@ var backends = []backend{
 // benchData is the Casebook schema with: case:direct created by
 // user:alice; case:nested shared with team t0, t0 ⊃ t1 ⊃ t2 ∋ user:deep;
 // case:wide shared with 500 teams of 20 members each (user:outsider in
-// none of them).
+// none of them); case:nested_deny like case:nested with user:deep on its
+// deny list; case:guarded shared like case:wide, denying user:mallory and
+// team:blocked (20 members, among them user:u7_3).
 func benchData() []string {
 	lines := []string{
 		"case:direct#creator@user:alice",
@@ -45,12 +47,21 @@ func benchData() []string {
 		"team:t0#member@team:t1#member",
 		"team:t1#member@team:t2#member",
 		"team:t2#member@user:deep",
+		"case:nested_deny#access_list@team:t0#member",
+		"case:nested_deny#deny_list@user:deep",
+		"case:guarded#deny_list@user:mallory",
+		"case:guarded#deny_list@team:blocked#member",
+		"team:blocked#member@user:u7_3",
+	}
+	for j := 0; j < 19; j++ {
+		lines = append(lines, fmt.Sprintf("team:blocked#member@user:b%d", j))
 	}
 	for i := 0; i < 500; i++ {
 		lines = append(lines, fmt.Sprintf("case:wide#access_list@team:w%d#member", i))
 		for j := 0; j < 20; j++ {
 			lines = append(lines, fmt.Sprintf("team:w%d#member@user:u%d_%d", i, i, j))
 		}
+		lines = append(lines, fmt.Sprintf("case:guarded#access_list@team:w%d#member", i))
 	}
 	return lines
 }
@@ -92,6 +103,13 @@ func BenchmarkCheck(b *testing.B) {
 		{"nested_teams_3", "case:nested#viewer@user:deep", true, -1},
 		{"denied_wide", "case:wide#viewer@user:outsider", false, -1},
 		{"cache_hit", "case:nested#viewer@user:deep", true, 0},
+		// Deny lists: the subject is excluded although the base is
+		// expensive to walk (nested teams, 500 teams), or not excluded.
+		{"deny_nested", "case:nested_deny#viewer@user:deep", false, -1},
+		{"deny_direct_wide", "case:guarded#viewer@user:mallory", false, -1},
+		{"deny_set_wide", "case:guarded#viewer@user:u7_3", false, -1},
+		{"allowed_guarded", "case:guarded#viewer@user:u8_3", true, -1},
+		{"denied_guarded", "case:guarded#viewer@user:outsider", false, -1},
 	}
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
