@@ -34,8 +34,9 @@ func newSchemaCheckCmd(e *env) *cobra.Command {
 		Use:   "check FILE...",
 		Short: "Report every error and warning in schema files",
 		Long: `Parse and compile each schema file and report every problem found, one line
-each, as FILE:LINE:COL: message; hint. Warnings (such as a relation no tuple
-can ever make true) are printed too but do not make a file invalid.
+each on stderr, as FILE:LINE:COL: message; hint. Warnings (such as a relation
+no tuple can ever make true) are printed too but do not make a file invalid.
+Each valid file gets a line "FILE: ok" on stdout.
 
 With --output json the diagnostics are printed on stdout as
 {"files": [{"file", "valid", "diagnostics": [{"file", "line", "column",
@@ -72,6 +73,15 @@ a file cannot be read.`,
 				if !e.json() {
 					for _, d := range fd.Diagnostics {
 						fmt.Fprintln(e.stderr, d.text)
+					}
+					if fd.Valid {
+						// A line per valid file, so a run that found
+						// nothing wrong says so rather than staying mute.
+						ok := path + ": ok"
+						if n := len(fd.Diagnostics); n > 0 {
+							ok += fmt.Sprintf(" (%d warning%s)", n, plural(n))
+						}
+						fmt.Fprintln(e.stdout, ok)
 					}
 				}
 			}

@@ -11,8 +11,8 @@ func TestSchemaCheckValid(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "ok.rebac", testSchema)
 	r := run(t, "schema", "check", p)
 	r.want(t, 0)
-	if r.stdout != "" || r.stderr != "" {
-		t.Errorf("valid schema printed output: %q %q", r.stdout, r.stderr)
+	if r.stdout != p+": ok\n" || r.stderr != "" {
+		t.Errorf("valid schema: want only %q on stdout, got %q and stderr %q", p+": ok", r.stdout, r.stderr)
 	}
 }
 
@@ -24,6 +24,9 @@ func TestSchemaCheckInvalidReportsEveryErrorWithPosition(t *testing.T) {
 	r.want(t, 1)
 	contains(t, "stderr", r.stderr, bad+":4:19: ", bad+":5:29: ", "usr", "editr")
 	lacks(t, "stderr", r.stderr, "Usage:", good)
+	if r.stdout != good+": ok\n" {
+		t.Errorf("stdout: want only %q, got %q", good+": ok", r.stdout)
+	}
 	if n := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; n != 2 {
 		t.Errorf("want one line per error, got %d lines:\n%s", n, r.stderr)
 	}
@@ -37,6 +40,7 @@ func TestSchemaCheckWarningsDoNotFail(t *testing.T) {
 	r := run(t, "schema", "check", p)
 	r.want(t, 0)
 	contains(t, "stderr", r.stderr, p+":7:", "warning: ")
+	contains(t, "stdout", r.stdout, p+": ok (1 warning)")
 }
 
 func TestSchemaCheckMissingFile(t *testing.T) {

@@ -1,19 +1,25 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/docketdb/docket/cmd/docket/internal/validate"
+	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
 
 func newValidateCmd(e *env) *cobra.Command {
-	return &cobra.Command{
+	store := storeKind("memory")
+	cmd := &cobra.Command{
 		Use:   "validate FILE.yaml...",
 		Short: "Run validation files: a schema, tuples and the answers expected",
-		Long: `Run each validation file on a fresh in-memory store (the database is not
-touched): load its schema (schema: or schema_file:), write its tuples
+		Long: `Run each validation file on a fresh, empty store (the database at --db is
+never touched): an in-memory one, or with --store badger a Badger database
+in a temporary directory, removed afterwards, so the rules are proved on the
+embedded store operators run. For each file: load its schema (schema: or schema_file:), write its tuples
 (tuples: or tuples_file:; paths are relative to the file), then test its
 assertions (allowed / denied checks) and its exhaustive expectations
 (expected.subjects, expected.resources).
@@ -25,7 +31,8 @@ relations is an error, reported with its position.
 
 Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
 		Example: `  docket validate schemas/casebook/team_based.yaml
-  docket validate schemas/*/*.yaml`,
+  docket validate schemas/*/*.yaml
+  docket validate --store badger schemas/*/*.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			passed, failed, broken := 0, 0, 0
@@ -35,7 +42,7 @@ Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
 			}
 			var results []fileResult
 			for _, path := range args {
-				rep, err := validate.Run(cmd.Context(), path)
+				rep, err := validate.Run(cmd.Context(), path, store.opener())
 				if err != nil {
 					lines := errorLines(err)
 					for _, l := range lines {
@@ -83,4 +90,52 @@ Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
 			return nil
 		},
 	}
+	cmd.Flags().Var(&store, "store", "store each file runs on: memory, or badger (a temporary Badger database)")
+	return cmd
+}
+
+// storeKind is the --store flag of validate; a bad value is rejected while
+// flags are parsed, with usage.
+type storeKind string
+
+func (k *storeKind) String() string { return string(*k) }
+func (k *storeKind) Type() string   { return "memory|badger" }
+
+func (k *storeKind) Set(s string) error {
+	if s != "memory" && s != "badger" {
+		return fmt.Errorf("must be memory or badger")
+	}
+	*k = storeKind(s)
+	return nil
+}
+
+func (k storeKind) opener() validate.OpenStore {
+	if k == "badger" {
+		return openTempBadger
+	}
+	return nil
+}
+
+// openTempBadger opens a Badger database in a new temporary directory that
+// is removed when the store is closed.
+func openTempBadger() (tuples.Store, error) {
+	dir, err := os.MkdirTemp("", "docket-validate-")
+	if err != nil {
+		return nil, fmt.Errorf("make a temporary directory: %w", err)
+	}
+	s, err := tuples.OpenBadger(dir, tuples.BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return tempStore{Store: s, dir: dir}, nil
+}
+
+type tempStore struct {
+	tuples.Store
+	dir string
+}
+
+func (t tempStore) Close() error {
+	return errors.Join(t.Store.Close(), os.RemoveAll(t.dir))
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -83,4 +84,34 @@ func TestValidateJSON(t *testing.T) {
 		out.Files[0].Failures[0].Pos != p+":4" || out.Files[0].Failures[0].Got != "denied" {
 		t.Errorf("json report: %s", r.stdout)
 	}
+}
+
+func TestValidateOnBadger(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "case.rebac", testSchema)
+	pass := writeFile(t, dir, "pass.yaml", `schema_file: case.rebac
+tuples:
+  - case:1#assignee@user:alice
+  - case:1#deny_list@user:bob
+assertions:
+  allowed:
+    - case:1#viewer@user:alice
+  denied:
+    - case:1#viewer@user:bob
+`)
+	// Each file gets its own temporary database, removed afterwards.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	r := run(t, "validate", "--store", "badger", pass, pass)
+	r.want(t, 0)
+	if r.stdout != "4 passed, 0 failed\n" {
+		t.Errorf("validate printed %q", r.stdout)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("temporary databases left behind: %v", left)
+	}
+
+	r = run(t, "validate", "--store", "disk", pass)
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, `invalid argument "disk" for "--store" flag: must be memory or badger`, "Usage:")
 }

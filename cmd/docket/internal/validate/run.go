@@ -32,19 +32,31 @@ type Report struct {
 	Failures []Failure `json:"failures"`
 }
 
-// Run runs one validation file on a fresh in-memory store. The error is
-// about the file itself (unreadable, malformed, naming unknown types or
-// relations); expectations that do not hold are Failures in the report.
-func Run(ctx context.Context, path string) (*Report, error) {
+// OpenStore opens the fresh, empty store a validation file runs on; closing
+// it must release everything it holds.
+type OpenStore func() (tuples.Store, error)
+
+// Run runs one validation file on a fresh store from open, or on a fresh
+// in-memory store when open is nil. The error is about the file itself
+// (unreadable, malformed, naming unknown types or relations) or the store;
+// expectations that do not hold are Failures in the report.
+func Run(ctx context.Context, path string, open OpenStore) (rep *Report, err error) {
 	d, err := readDoc(path)
 	if err != nil {
 		return nil, err
 	}
-	store, err := tuples.NewMemory()
-	if err != nil {
-		return nil, fmt.Errorf("%s: open in-memory store: %w", path, err)
+	if open == nil {
+		open = tuples.NewMemory
 	}
-	defer store.Close()
+	store, err := open()
+	if err != nil {
+		return nil, fmt.Errorf("%s: open store: %w", path, err)
+	}
+	defer func() {
+		if cerr := store.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("%s: close store: %w", path, cerr)
+		}
+	}()
 	sch, err := d.loadSchema(ctx, store)
 	if err != nil {
 		return nil, err

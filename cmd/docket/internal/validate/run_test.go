@@ -40,7 +40,7 @@ func TestSeedSchemas(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			t.Parallel()
-			rep, err := Run(context.Background(), f)
+			rep, err := Run(context.Background(), f, nil)
 			if err != nil {
 				t.Fatalf("%v", err)
 			}
@@ -101,7 +101,7 @@ expected:
     user:alice: { case#viewer: [case:2] }
     user:bob: { case#viewer: [case:2] }   # line 15: fails
 `)
-	rep, err := Run(context.Background(), p)
+	rep, err := Run(context.Background(), p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ expected:
 
 func TestRunInlineSchemaErrorsPointIntoTheFile(t *testing.T) {
 	p := write(t, t.TempDir(), "v.yaml", "schema: |\n  type user\n  type doc {\n    relation owner: usr\n  }\n")
-	_, err := Run(context.Background(), p)
+	_, err := Run(context.Background(), p, nil)
 	if err == nil || !strings.Contains(err.Error(), p+":4:21: ") {
 		t.Errorf("error %v, want one at %s:4:21", err, p)
 	}
@@ -171,7 +171,7 @@ func TestRunFileErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := write(t, dir, strings.ReplaceAll(name, " ", "_")+".yaml", c.content)
-			_, err := Run(context.Background(), p)
+			_, err := Run(context.Background(), p, nil)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -183,7 +183,7 @@ func TestRunFileErrors(t *testing.T) {
 		})
 	}
 	var e *Error
-	if _, err := Run(context.Background(), filepath.Join(dir, "absent.yaml")); !errors.As(err, &e) {
+	if _, err := Run(context.Background(), filepath.Join(dir, "absent.yaml"), nil); !errors.As(err, &e) {
 		t.Errorf("missing file: %v", err)
 	}
 }
