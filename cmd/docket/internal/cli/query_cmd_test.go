@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -213,7 +214,20 @@ func TestLookupSubjects(t *testing.T) {
 	}
 	r = f.run("lookup", "subjects", "case:2#viewer", "-o", "json")
 	r.want(t, 0)
-	contains(t, "stdout", r.stdout, `"excluded": [`)
+	var got struct {
+		Revision uint64 `json:"revision"`
+		Subjects []struct {
+			Subject  string   `json:"subject"`
+			Excluded []string `json:"excluded"`
+		} `json:"subjects"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("lookup subjects -o json: %v\n%s", err, r.stdout)
+	}
+	if len(got.Subjects) != 1 || got.Subjects[0].Subject != "user:*" ||
+		!slices.Equal(got.Subjects[0].Excluded, []string{"user:bob"}) || got.Revision == 0 {
+		t.Errorf("lookup subjects -o json printed %s", r.stdout)
+	}
 	r = f.run("lookup", "subjects", "case:1#viewer", "--type", "team#boss")
 	r.want(t, 2)
 	contains(t, "stderr", r.stderr, `type team has no relation "boss"`)
