@@ -96,7 +96,7 @@ func TestExpandOneLevel(t *testing.T) {
 		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
 	}
 	b, err := json.Marshal(n)
-	if err != nil || !strings.Contains(string(b), `{"kind":"leaf","label":"assignee.team#member","subject":{"Type":"team","ID":"east","Relation":"member"}}`) {
+	if err != nil || !strings.Contains(string(b), `{"kind":"leaf","label":"assignee.team#member","subject":"team:east#member"}`) {
 		t.Errorf("json: %s %v", b, err)
 	}
 	dot := DOT(n)

@@ -148,21 +148,10 @@ subject sets team:ID#member that are reached.`,
 				return err
 			}
 			if e.json() {
-				type subjectJSON struct {
-					Subject  string   `json:"subject"`
-					Excluded []string `json:"excluded,omitempty"`
-				}
-				out := make([]subjectJSON, len(res))
-				for i, r := range res {
-					out[i].Subject = r.Subject.String()
-					for _, x := range r.Excluded {
-						out[i].Excluded = append(out[i].Excluded, x.String())
-					}
-				}
 				return writeJSON(e.stdout, struct {
-					Revision tuples.Revision `json:"revision"`
-					Subjects []subjectJSON   `json:"subjects"`
-				}{snap.Revision(), out})
+					Revision tuples.Revision       `json:"revision"`
+					Subjects []check.SubjectResult `json:"subjects"`
+				}{snap.Revision(), nonNil(res)})
 			}
 			for _, r := range res {
 				fmt.Fprintln(e.stdout, r.String())
