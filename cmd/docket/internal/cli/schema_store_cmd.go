@@ -42,7 +42,7 @@ and example tuples affected; delete those tuples first.`,
 			for _, w := range next.Warnings {
 				fmt.Fprintln(e.stderr, w.String())
 			}
-			s, err := e.openStore()
+			s, err := e.createStore()
 			if err != nil {
 				return err
 			}

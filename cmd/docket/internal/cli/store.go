@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 
 	"github.com/docketdb/docket/check"
@@ -16,8 +18,16 @@ const noSchemaHint = "write one first with 'docket schema write FILE'"
 
 // openStore opens the store the global flags name, once per run: Badger at
 // --db, or an empty in-memory store with --memory. A store injected by a
-// test (e.shared) is used as is and left open.
-func (e *env) openStore() (tuples.Store, error) {
+// test (e.shared) is used as is and left open. A Badger database that does
+// not exist is an error: only createStore makes one, so a mistyped --db
+// never leaves an empty database behind.
+func (e *env) openStore() (tuples.Store, error) { return e.open(false) }
+
+// createStore is openStore for `schema write`, the command that starts a
+// database: it creates the Badger directory when it is missing.
+func (e *env) createStore() (tuples.Store, error) { return e.open(true) }
+
+func (e *env) open(create bool) (tuples.Store, error) {
 	if e.shared != nil {
 		return e.shared, nil
 	}
@@ -31,6 +41,12 @@ func (e *env) openStore() (tuples.Store, error) {
 	if e.memory {
 		s, err = tuples.NewMemory()
 	} else {
+		if !create {
+			if _, serr := os.Stat(e.dbPath); errors.Is(serr, fs.ErrNotExist) {
+				return nil, withHint("start one with 'docket schema write FILE', or point --db (or $DOCKET_DB) at an existing database",
+					"no database at %s (no schema written yet)", e.dbPath)
+			}
+		}
 		// A command-line run is short: a small block cache starts faster
 		// and leaves memory to whatever else runs on the machine.
 		s, err = tuples.OpenBadger(e.dbPath, tuples.BadgerOptions{BlockCacheMB: 64})

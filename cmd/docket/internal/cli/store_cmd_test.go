@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/docketdb/docket/tuples"
 )
 
 func TestSchemaWriteAndShow(t *testing.T) {
@@ -134,4 +136,44 @@ func TestLockedDatabase(t *testing.T) {
 	if n := strings.Count(r.stderr, "\n"); n != 1 {
 		t.Errorf("want one error line:\n%s", r.stderr)
 	}
+}
+
+// Only `schema write` starts a database: every other command given a path
+// where there is none says so and leaves nothing behind.
+func TestMissingDatabaseIsNotCreated(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "typo", "db")
+	for _, args := range [][]string{
+		{"check", "case:1#viewer@user:alice"},
+		{"tuple", "write", "case:1#assignee@user:alice"},
+		{"tuple", "read"},
+		{"tuple", "import", "-"},
+		{"schema", "show"},
+		{"lookup", "resources", "user:alice", "case#viewer"},
+	} {
+		r := run(t, append([]string{"--db", db}, args...)...)
+		r.want(t, 2)
+		contains(t, strings.Join(args, " ")+" stderr", r.stderr,
+			"error: no database at "+db+" (no schema written yet); start one with 'docket schema write FILE'")
+		if _, err := os.Stat(filepath.Dir(db)); !os.IsNotExist(err) {
+			t.Fatalf("%v created %s", args, filepath.Dir(db))
+		}
+	}
+
+	// A database that exists but holds no schema names the path.
+	s, err := tuples.OpenBadger(db, tuples.BadgerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "--db", db, "check", "case:1#viewer@user:alice")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "error: no schema written to the database at "+db+"; write one first")
+
+	schemaFile := writeFile(t, t.TempDir(), "case.rebac", testSchema)
+	db2 := filepath.Join(t.TempDir(), "new", "db")
+	r = run(t, "--db", db2, "schema", "write", schemaFile)
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "schema written at revision 1")
 }
