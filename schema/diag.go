@@ -65,8 +65,6 @@ func sortDiagnostics(ds []Diagnostic) {
 	})
 }
 
-// closest returns the candidate nearest to name by edit distance, if it is
-// near enough to be a plausible typo.
 // Closest returns the candidate nearest to name by edit distance when it is
 // near enough to be a plausible typo, else "". Tuple validation and the
 // schema checks share it so their suggestions agree.

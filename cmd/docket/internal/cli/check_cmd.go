@@ -49,7 +49,7 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 			for _, w := range with {
 				t, err := tuples.Parse(w)
 				if err != nil {
-					return withHint("write OBJECT#RELATION@SUBJECT", "--with %s: %v", w, err)
+					return argParseError("--with", w, err, "write OBJECT#RELATION@SUBJECT, e.g. case:1#deny_list@user:bob")
 				}
 				if err := tuples.Validate(t, sch); err != nil {
 					return fmt.Errorf("--with: %w", err)
@@ -60,10 +60,10 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 			for i, a := range args {
 				t, err := tuples.Parse(a)
 				if err != nil {
-					return withHint("write OBJECT#RELATION@SUBJECT, e.g. case:1#viewer@user:alice", "%s: %v", ordinal(i), err)
+					return argParseError(ordinal(i), a, err, "write OBJECT#RELATION@SUBJECT, e.g. case:1#viewer@user:alice")
 				}
 				subj := t.Subject()
-				if err := checkNames(sch, ordinal(i)+" ("+a+")", t.Object(), t.Relation, &subj); err != nil {
+				if err := checkNames(sch, fmt.Sprintf("%s %q", ordinal(i), a), t.Object(), t.Relation, &subj); err != nil {
 					return err
 				}
 				qs[i] = check.Query{Object: t.Object(), Relation: t.Relation, Subject: subj, Explain: explain, Context: ctxTuples}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,8 +18,7 @@ func checkNames(s *schema.Schema, what string, obj tuples.Object, relation strin
 		return unknownType(s, what, obj.Type)
 	}
 	if relation != "" && t.Relation(relation) == nil {
-		return withHint("relations of "+t.Name+": "+strings.Join(t.RelationNames(), ", "),
-			"%s: type %s has no relation %q", what, t.Name, relation)
+		return unknownRelation(t, what, relation)
 	}
 	if subj == nil {
 		return nil
@@ -28,15 +28,32 @@ func checkNames(s *schema.Schema, what string, obj tuples.Object, relation strin
 		return unknownType(s, what, subj.Type)
 	}
 	if subj.Relation != "" && st.Relation(subj.Relation) == nil {
-		return withHint("relations of "+st.Name+": "+strings.Join(st.RelationNames(), ", "),
-			"%s: type %s has no relation %q", what, st.Name, subj.Relation)
+		return unknownRelation(st, what, subj.Relation)
 	}
 	return nil
 }
 
 func unknownType(s *schema.Schema, what, name string) error {
-	return withHint("types in the schema: "+strings.Join(s.TypeNames(), ", "),
-		"%s: unknown type %q", what, name)
+	names := s.TypeNames()
+	return withHint(didYouMean(name, names, "types in the schema"), "%s: unknown type %q", what, name)
+}
+
+func unknownRelation(t *schema.Type, what, name string) error {
+	names := t.RelationNames()
+	if len(names) == 0 {
+		return withHint("it declares none; a subject set needs a type with relations",
+			"%s: type %s has no relation %q", what, t.Name, name)
+	}
+	return withHint(didYouMean(name, names, "relations of "+t.Name), "%s: type %s has no relation %q", what, t.Name, name)
+}
+
+// didYouMean suggests the nearest name when one is a plausible typo, and
+// lists them all otherwise.
+func didYouMean(name string, names []string, listed string) string {
+	if near := schema.Closest(name, names); near != "" {
+		return fmt.Sprintf("did you mean %q? (%s: %s)", near, listed, strings.Join(names, ", "))
+	}
+	return listed + ": " + strings.Join(names, ", ")
 }
 
 // parseObjectRelation reads OBJECT#RELATION.
@@ -67,10 +84,23 @@ func parseTypeRelation(what, s string) (string, string, error) {
 func parseSubjectArg(what, s string) (tuples.Subject, error) {
 	subj, err := tuples.ParseSubject(s)
 	if err != nil {
-		return subj, withHint("write TYPE:ID, TYPE:ID#RELATION or TYPE:*, e.g. user:alice",
-			"%s: %v", what, err)
+		return subj, argParseError(what, s, err, "write TYPE:ID, TYPE:ID#RELATION or TYPE:*, e.g. user:alice")
 	}
 	return subj, nil
+}
+
+// argParseError reports a malformed argument as `what "text": column N:
+// message`, with hint unless the parser's message already ends in advice.
+func argParseError(what, text string, err error, hint string) error {
+	var pe *tuples.ParseError
+	if !errors.As(err, &pe) {
+		return withHint(hint, "%s %q: %v", what, text, err)
+	}
+	msg, own, ok := strings.Cut(pe.Msg, "; ")
+	if ok {
+		hint = own
+	}
+	return withHint(hint, "%s %q: column %d: %s", what, text, pe.Column, msg)
 }
 
 // ordinal names a positional argument for error messages.

@@ -87,10 +87,12 @@ func TestCheckBadInput(t *testing.T) {
 		args  []string
 		wants []string
 	}{
-		{[]string{"check", "kase:1#viewer@user:alice"}, []string{`unknown type "kase"`, "types in the schema: user, team, case"}},
-		{[]string{"check", "case:1#veiwer@user:alice"}, []string{`type case has no relation "veiwer"`, "relations of case:"}},
-		{[]string{"check", "case:1#viewer@usr:alice"}, []string{`unknown type "usr"`}},
-		{[]string{"check", "case:1#viewer"}, []string{"argument 1:", "missing `@subject`"}},
+		{[]string{"check", "kase:1#viewer@user:alice"}, []string{`unknown type "kase"; did you mean "case"? (types in the schema: user, team, case)`}},
+		{[]string{"check", "case:1#veiwer@user:alice"}, []string{`type case has no relation "veiwer"; did you mean "viewer"? (relations of case:`}},
+		{[]string{"check", "case:1#viewer@usr:alice"}, []string{`unknown type "usr"; did you mean "user"?`}},
+		{[]string{"check", "case:1#viewer@user:alice#zzzzzz"}, []string{`error: argument 1 "case:1#viewer@user:alice#zzzzzz": type user has no relation "zzzzzz"; it declares none`}},
+		{[]string{"check", "case:1#viewer"}, []string{"error: argument 1 \"case:1#viewer\": column 14: missing `@subject` after the relation; write object#relation@subject\n"}},
+		{[]string{"check", "--with", "case:1#deny_list", "case:1#viewer@user:alice"}, []string{"error: --with \"case:1#deny_list\": column 17: missing `@subject`"}},
 	} {
 		r := f.run(c.args...)
 		r.want(t, 2)
