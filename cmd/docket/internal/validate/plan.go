@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/docketdb/docket/check"
@@ -225,32 +226,10 @@ func (r *runner) subjects(k, v *yaml.Node) (job, error) {
 				got = append(got, "-"+x.String())
 			}
 		}
-		missing, extra := sameSet(want, got)
-		if len(missing) == 0 && len(extra) == 0 {
-			r.report.Passed++
-			return nil
-		}
-		var why []string
-		for _, s := range append(append([]string(nil), missing...), extra...) {
-			if len(why) == explainLimit {
-				break
-			}
-			subj, err := tuples.ParseSubject(strings.TrimPrefix(s, "-"))
-			if err != nil {
-				continue
-			}
-			res, err := r.checker.Check(ctx, r.snap, check.Query{Object: obj, Relation: rel, Subject: subj, Explain: true})
-			if err != nil {
-				return fmt.Errorf("%s: %w", r.pos(k), err)
-			}
-			why = append(why, res.Explanation.String())
-		}
-		r.report.Failures = append(r.report.Failures, Failure{
-			Pos: r.pos(k), Assertion: "subjects of " + k.Value,
-			Expected: listString(want), Got: listString(got) + difference(missing, extra),
-			Explanation: strings.Join(why, "\n"),
+		return r.compareSets(ctx, k, "subjects of "+k.Value, want, got, func(member string) (check.Query, bool) {
+			subj, err := tuples.ParseSubject(strings.TrimPrefix(member, "-"))
+			return check.Query{Object: obj, Relation: rel, Subject: subj}, err == nil
 		})
-		return nil
 	}, nil
 }
 
@@ -291,32 +270,10 @@ func (r *runner) resources(sk, k, v *yaml.Node) (job, error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.pos(k), err)
 		}
-		missing, extra := sameSet(want, got)
-		if len(missing) == 0 && len(extra) == 0 {
-			r.report.Passed++
-			return nil
-		}
-		var why []string
-		for _, s := range append(append([]string(nil), missing...), extra...) {
-			if len(why) == explainLimit {
-				break
-			}
-			o, err := tuples.ParseObject(s)
-			if err != nil {
-				continue
-			}
-			res, err := r.checker.Check(ctx, r.snap, check.Query{Object: o, Relation: rel, Subject: subj, Explain: true})
-			if err != nil {
-				return fmt.Errorf("%s: %w", r.pos(k), err)
-			}
-			why = append(why, res.Explanation.String())
-		}
-		r.report.Failures = append(r.report.Failures, Failure{
-			Pos: r.pos(k), Assertion: "resources " + k.Value + " of " + sk.Value,
-			Expected: listString(want), Got: listString(got) + difference(missing, extra),
-			Explanation: strings.Join(why, "\n"),
+		return r.compareSets(ctx, k, "resources "+k.Value+" of "+sk.Value, want, got, func(member string) (check.Query, bool) {
+			o, err := tuples.ParseObject(member)
+			return check.Query{Object: o, Relation: rel, Subject: subj}, err == nil
 		})
-		return nil
 	}, nil
 }
 
@@ -329,4 +286,38 @@ func difference(missing, extra []string) string {
 		parts = append(parts, "unexpected "+strings.Join(extra, ", "))
 	}
 	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// compareSets records an exhaustive expectation at k: a pass when got and
+// want hold the same members, else a failure explained by checks of the
+// first few members that differ; queryFor makes the check of one member.
+func (r *runner) compareSets(ctx context.Context, k *yaml.Node, assertion string, want, got []string,
+	queryFor func(member string) (check.Query, bool)) error {
+	missing, extra := sameSet(want, got)
+	if len(missing) == 0 && len(extra) == 0 {
+		r.report.Passed++
+		return nil
+	}
+	var why []string
+	for _, m := range append(slices.Clone(missing), extra...) {
+		if len(why) == explainLimit {
+			break
+		}
+		q, ok := queryFor(m)
+		if !ok {
+			continue
+		}
+		q.Explain = true
+		res, err := r.checker.Check(ctx, r.snap, q)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.pos(k), err)
+		}
+		why = append(why, res.Explanation.String())
+	}
+	r.report.Failures = append(r.report.Failures, Failure{
+		Pos: r.pos(k), Assertion: assertion,
+		Expected: listString(want), Got: listString(got) + difference(missing, extra),
+		Explanation: strings.Join(why, "\n"),
+	})
+	return nil
 }

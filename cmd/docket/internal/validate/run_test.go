@@ -118,11 +118,13 @@ expected:
 	if f.Expected != "allowed" || f.Got != "denied" || !strings.Contains(f.Explanation, "case:2#deny_list@user:bob") {
 		t.Errorf("assertion failure: %+v", f)
 	}
-	if !strings.Contains(rep.Failures[1].Got, "missing") && !strings.Contains(rep.Failures[1].Got, "unexpected -user:bob") {
-		t.Errorf("subjects failure: %+v", rep.Failures[1])
+	if f := rep.Failures[1]; f.Assertion != "subjects of case:2#viewer@user" || f.Expected != "[user:*]" ||
+		!strings.Contains(f.Got, "-user:bob") || !strings.Contains(f.Explanation, "case:2#deny_list@user:bob") {
+		t.Errorf("subjects failure: %+v", f)
 	}
-	if !strings.Contains(rep.Failures[2].Got, "missing case:2") || rep.Failures[2].Explanation == "" {
-		t.Errorf("resources failure: %+v", rep.Failures[2])
+	if f := rep.Failures[2]; f.Assertion != "resources case#viewer of user:bob" ||
+		!strings.Contains(f.Got, "missing case:2") || !strings.Contains(f.Explanation, "case:2#deny_list@user:bob") {
+		t.Errorf("resources failure: %+v", f)
 	}
 }
 
