@@ -34,15 +34,8 @@ Graphviz dot (--output dot | dot -Tsvg > tree.svg).`,
 			if depth < 0 {
 				return withHint("use 0 to show subject sets as leaves", "--depth %d: must not be negative", depth)
 			}
-			obj, rel, err := parseObjectRelation("argument 1", args[0])
+			snap, obj, rel, err := e.objectRelationAt(ctx, at.rev, args[0])
 			if err != nil {
-				return err
-			}
-			snap, err := e.snapshot(ctx, at.rev)
-			if err != nil {
-				return err
-			}
-			if err := checkNames(snap.Schema(), "argument 1 ("+args[0]+")", obj, rel, nil); err != nil {
 				return err
 			}
 			tree, err := expand.Expand(ctx, snap, obj, rel, expand.Options{Recursive: depth > 0, Depth: depth})

@@ -62,10 +62,10 @@ silently.`,
 			if err != nil {
 				return err
 			}
-			if err := checkNames(snap.Schema(), "argument 2 ("+args[1]+")", tuples.Object{Type: typ}, rel, nil); err != nil {
+			if err := checkNames(snap.Schema(), fmt.Sprintf("argument 2 %q", args[1]), tuples.Object{Type: typ}, rel, nil); err != nil {
 				return err
 			}
-			if err := checkNames(snap.Schema(), "argument 1 ("+args[0]+")", tuples.Object{Type: subj.Type}, subj.Relation, nil); err != nil {
+			if err := checkNames(snap.Schema(), fmt.Sprintf("argument 1 %q", args[0]), tuples.Object{Type: subj.Type}, subj.Relation, nil); err != nil {
 				return err
 			}
 			var found []string
@@ -124,15 +124,8 @@ subject sets team:ID#member that are reached.`,
 		ValidArgsFunction: e.completeArgs(shapeObjectRelation),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			obj, rel, err := parseObjectRelation("argument 1", args[0])
+			snap, obj, rel, err := e.objectRelationAt(ctx, at.rev, args[0])
 			if err != nil {
-				return err
-			}
-			snap, err := e.snapshot(ctx, at.rev)
-			if err != nil {
-				return err
-			}
-			if err := checkNames(snap.Schema(), "argument 1 ("+args[0]+")", obj, rel, nil); err != nil {
 				return err
 			}
 			q := check.SubjectQuery{Object: obj, Relation: rel}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -54,6 +55,24 @@ func didYouMean(name string, names []string, listed string) string {
 		return fmt.Sprintf("did you mean %q? (%s: %s)", near, listed, strings.Join(names, ", "))
 	}
 	return listed + ": " + strings.Join(names, ", ")
+}
+
+// objectRelationAt reads the OBJECT#RELATION argument of expand and
+// lookup subjects and checks its names against the schema of the snapshot
+// at rev, which it returns.
+func (e *env) objectRelationAt(ctx context.Context, rev tuples.Revision, arg string) (tuples.Snapshot, tuples.Object, string, error) {
+	obj, rel, err := parseObjectRelation("argument 1", arg)
+	if err != nil {
+		return nil, obj, "", err
+	}
+	snap, err := e.snapshot(ctx, rev)
+	if err != nil {
+		return nil, obj, "", err
+	}
+	if err := checkNames(snap.Schema(), fmt.Sprintf("argument 1 %q", arg), obj, rel, nil); err != nil {
+		return nil, obj, "", err
+	}
+	return snap, obj, rel, nil
 }
 
 // parseObjectRelation reads OBJECT#RELATION.
