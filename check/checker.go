@@ -32,6 +32,7 @@ type Options struct {
 type Checker struct {
 	maxDepth int
 	cache    *cache
+	plans    plans
 	walkers  sync.Pool
 }
 
@@ -151,6 +152,7 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 	}
 	w := c.walkers.Get().(*walker)
 	w.ctx, w.snap, w.sch = ctx, snap, sch
+	w.plan = c.plans.get(sch)
 	w.maxDepth = c.maxDepth
 	w.cache = nil
 	if useCache {
@@ -173,7 +175,7 @@ func (c *Checker) end(w *walker) {
 	}
 	w.stack = w.stack[:0]
 	w.low, w.paradox = noLow, false
-	w.ctx, w.snap, w.sch, w.cache = nil, nil, nil, nil
+	w.ctx, w.snap, w.sch, w.plan, w.cache = nil, nil, nil, nil, nil
 	c.walkers.Put(w)
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -65,14 +66,153 @@ func TestWalkCosts(t *testing.T) {
 	if s := run("case:1#viewer@user:a", true); s.reads["subjects:assignee"] != 0 || s.reads["has:access_list"] != 0 {
 		t.Errorf("union did not stop at its first true branch: %v", s.reads)
 	}
-	// A base that does not hold skips the deny list.
-	if s := run("case:1#viewer@user:nobody", false); s.reads["has:deny_list"] != 0 || s.reads["subjects:deny_list"] != 0 {
-		t.Errorf("exclusion read its subtracted side for a false base: %v", s.reads)
-	}
 	// An intersection stops at its first false branch: editor is
 	// (assignee | access_list) & viewer, and the creator is in neither list.
 	if s := run("case:1#editor@user:a", false); s.reads["has:creator"] != 0 {
 		t.Errorf("intersection evaluated viewer after a false branch: %v", s.reads)
+	}
+}
+
+// guardedBook has exclusions with a cheap base (a direct-only relation)
+// or a cheap subtracted side, and an intersection written with its
+// expensive operand first.
+const guardedBook = `
+type user {
+  relation team: team
+}
+
+type team {
+  relation member: user | team#member
+}
+
+type case {
+  relation creator:     user
+  relation assignee:    user
+  relation access_list: user | team#member
+  relation deny_list:   user | team#member
+  relation banned:      user
+
+  relation viewer  = creator | assignee | assignee.team#member | access_list - deny_list
+  relation owner   = creator - deny_list
+  relation reader  = assignee.team#member | access_list - banned
+  relation checked = viewer & (creator | assignee)
+}
+`
+
+// TestCheaperSideFirst pins down the reads an exclusion or intersection
+// saves by evaluating its cheaper side first; without the cost-ordered
+// plan every check here walks the expensive side too.
+func TestCheaperSideFirst(t *testing.T) {
+	base := newSnap(t, guardedBook,
+		"case:1#creator@user:a",
+		"case:1#assignee@user:b",
+		"user:b#team@team:t",
+		"team:t#member@user:c",
+		"case:1#access_list@team:big#member",
+		"team:big#member@team:t#member",
+		"team:big#member@user:mallory",
+		"team:big#member@user:eve",
+		"case:1#deny_list@user:mallory",
+		"case:1#deny_list@team:blocked#member",
+		"team:blocked#member@user:eve",
+		"case:1#banned@user:c",
+		"case:1#deny_list@user:zed",
+	)
+	c := New(Options{CacheSize: -1})
+	run := func(q string, want bool) *countingSnap {
+		t.Helper()
+		snap := &countingSnap{Snapshot: base, reads: map[string]int{}}
+		if checkQ(t, c, snap, q) != want {
+			t.Fatalf("%s: want %v", q, want)
+		}
+		return snap
+	}
+	// A user on the deny list is denied after one read, though the base
+	// would grant through nested teams.
+	if s := run("case:1#viewer@user:mallory", false); s.total() != 1 || s.reads["has:deny_list"] != 1 {
+		t.Errorf("deny-listed subject: want only the deny-list read, got %v", s.reads)
+	}
+	// Denied through a team on the deny list: the deny side's walk, and
+	// nothing of the base.
+	s := run("case:1#viewer@user:eve", false)
+	for _, rel := range []string{"creator", "assignee", "access_list", "team"} {
+		if s.reads["has:"+rel]+s.reads["subjects:"+rel] != 0 {
+			t.Errorf("subject denied through a team: base relation %s read: %v", rel, s.reads)
+		}
+	}
+	// A direct-only subtracted side is one read that spares the base.
+	if s := run("case:1#reader@user:c", false); s.total() != 1 || s.reads["has:banned"] != 1 {
+		t.Errorf("banned subject: want only the banned read, got %v", s.reads)
+	}
+	// Where the base is the cheap side, a false base skips the deny list.
+	if s := run("case:1#owner@user:nobody", false); s.reads["has:deny_list"]+s.reads["subjects:deny_list"] != 0 || s.total() != 1 {
+		t.Errorf("exclusion read its subtracted side for a false base: %v", s.reads)
+	}
+	// Either order answers allowed subjects.
+	run("case:1#viewer@user:c", true)
+	run("case:1#owner@user:a", true)
+	// An intersection tries its cheap operand first, whatever the order
+	// it was written in, and stops when it is false.
+	if s := run("case:1#checked@user:nobody", false); s.total() != 2 {
+		t.Errorf("intersection walked its expensive operand after a false cheap one: %v", s.reads)
+	}
+	run("case:1#checked@user:b", true)
+
+	// Explanations name the side that decided.
+	for q, want := range map[string]string{
+		"case:1#viewer@user:zed":      "excluded by deny_list: case:1#deny_list@user:zed",
+		"case:1#viewer@user:mallory":  "excluded by deny_list: case:1#deny_list@user:mallory",
+		"case:1#viewer@user:eve":      "excluded by deny_list: case:1#deny_list@team:blocked#member <- team:blocked#member@user:eve",
+		"case:1#owner@user:zed":       "the base creator does not grant it",
+		"case:1#checked@user:nobody":  "branch creator | assignee does not hold",
+		"case:1#reader@user:c":        "excluded by banned: case:1#banned@user:c",
+		"case:1#viewer@user:outsider": "the base creator | assignee | assignee.team#member | access_list does not grant it",
+	} {
+		qq := query(t, q)
+		qq.Explain = true
+		r, err := c.Check(context.Background(), base, qq)
+		if err != nil || r.Allowed {
+			t.Fatalf("%s: allowed %v, %v", q, r.Allowed, err)
+		}
+		if got := r.Explanation.String(); !strings.Contains(got, want) {
+			t.Errorf("%s: explanation lacks %q:\n%s", q, want, got)
+		}
+	}
+}
+
+// TestPlanOncePerSchema checks that operand orders are worked out once per
+// schema and read from the compiled schema's shape.
+func TestPlanOncePerSchema(t *testing.T) {
+	snap := newSnap(t, guardedBook, "case:1#creator@user:a")
+	c := New(Options{})
+	checkQ(t, c, snap, "case:1#viewer@user:a")
+	p := c.plans.get(snap.Schema())
+	checkQ(t, c, snap, "case:1#owner@user:a")
+	if c.plans.get(snap.Schema()) != p {
+		t.Fatal("plan recomputed for the same schema")
+	}
+	other := newSnap(t, guardedBook)
+	if q := c.plans.get(other.Schema()); q == p || c.plans.get(snap.Schema()) != p {
+		t.Fatal("plans of two schemas mixed up")
+	}
+	rel := func(name string) *op { return p.rels[snap.Schema().Relation("case", name).ID] }
+	for _, tc := range []struct {
+		rel           string
+		subtractFirst bool
+	}{{"viewer", true}, {"owner", false}, {"reader", true}} {
+		if got := rel(tc.rel).subtractFirst; got != tc.subtractFirst {
+			t.Errorf("%s: subtractFirst = %v, want %v", tc.rel, got, tc.subtractFirst)
+		}
+	}
+	var order []string
+	for _, a := range rel("viewer").base.args {
+		order = append(order, schema.NodeString(a.src))
+	}
+	if got, want := strings.Join(order, ", "), "creator, assignee, access_list, assignee.team#member"; got != want {
+		t.Errorf("viewer's union tried in order %s, want %s", got, want)
+	}
+	if got := schema.NodeString(rel("checked").args[0].src); got != "creator | assignee" {
+		t.Errorf("checked's intersection starts with %s", got)
 	}
 }
 

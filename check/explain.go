@@ -318,7 +318,7 @@ func (d *deriver) expr(obj tuples.Object, n schema.Node, budget int, inner bool)
 		if err != nil || !ok {
 			return nil, false, err
 		}
-		sub, err := w.eval(obj, n.Subtract)
+		sub, err := w.eval(obj, w.plan.op(n.Subtract))
 		if err != nil || sub != no {
 			return nil, false, err
 		}
@@ -375,41 +375,61 @@ func (w *walker) denyExpr(obj tuples.Object, n schema.Node, depth int) (*Denial,
 			d.Branches = append(d.Branches, c)
 		}
 	case *schema.Intersect:
-		for _, ch := range n.Children {
-			v, err := w.eval(obj, ch)
+		// Name the branch that decided, in the order the walk tried them:
+		// the first false one, or failing that the first undetermined one.
+		var failed *op
+		for _, a := range w.plan.op(n).args {
+			v, err := w.eval(obj, a)
 			if err != nil {
 				return nil, err
 			}
-			if v != yes {
-				d.Reason = "branch " + schema.NodeString(ch) + " does not hold"
-				c, err := w.denyExpr(obj, ch, depth)
+			if v == no {
+				failed = a
+				break
+			}
+			if v == unknown && failed == nil {
+				failed = a
+			}
+		}
+		if failed == nil {
+			d.Reason = "undetermined: it depends on itself through a cycle, so it is denied"
+			break
+		}
+		d.Reason = "branch " + schema.NodeString(failed.src) + " does not hold"
+		c, err := w.denyExpr(obj, failed.src, depth)
+		if err != nil {
+			return nil, err
+		}
+		d.Branches = []*Denial{c}
+	case *schema.Exclude:
+		// Report the side that decided, in the order the walk tried them:
+		// a deny-list entry found first wins over a base that also fails.
+		p := w.plan.op(n)
+		var base, sub tri
+		var err error
+		if p.subtractFirst {
+			if sub, err = w.eval(obj, p.subtract); err != nil {
+				return nil, err
+			}
+		}
+		if sub != yes {
+			if base, err = w.eval(obj, p.base); err != nil {
+				return nil, err
+			}
+			if base == no {
+				d.Reason = "the base " + schema.NodeString(n.Base) + " does not grant it"
+				c, err := w.denyExpr(obj, n.Base, depth)
 				if err != nil {
 					return nil, err
 				}
 				d.Branches = []*Denial{c}
 				break
 			}
-		}
-		if d.Reason == "" {
-			d.Reason = "undetermined: it depends on itself through a cycle, so it is denied"
-		}
-	case *schema.Exclude:
-		base, err := w.eval(obj, n.Base)
-		if err != nil {
-			return nil, err
-		}
-		if base == no {
-			d.Reason = "the base " + schema.NodeString(n.Base) + " does not grant it"
-			c, err := w.denyExpr(obj, n.Base, depth)
-			if err != nil {
-				return nil, err
+			if !p.subtractFirst {
+				if sub, err = w.eval(obj, p.subtract); err != nil {
+					return nil, err
+				}
 			}
-			d.Branches = []*Denial{c}
-			break
-		}
-		sub, err := w.eval(obj, n.Subtract)
-		if err != nil {
-			return nil, err
 		}
 		if sub == yes {
 			d.Reason = "excluded by " + schema.NodeString(n.Subtract)

@@ -71,16 +71,19 @@ const noLow = int(^uint(0) >> 1)
 //
 // Unknowns are resolved where the loop that caused them closes, as in
 // Tarjan's algorithm: low is the lowest stack index met again below the
-// current node. When a node's walk ends unknown, every loop met went back
-// to the node itself or below it, and no unknown passed through the
-// subtracted side of an exclusion (paradox), the loops are purely
-// positive and nothing outside them grants the subject: the least fixpoint
-// is false, which is final and memoized. Loops through an exclusion stay
-// unknown up to the query, which denies.
+// current node, counting only the loops an unknown answer depends on (a
+// definite answer depends on none; see eval). When a node's walk ends
+// unknown, every such loop went back to the node itself or below it, and
+// no unknown passed through the subtracted side of an exclusion
+// (paradox), the loops are purely positive and nothing outside them
+// grants the subject: the least fixpoint is false, which is final and
+// memoized. Loops through an exclusion stay unknown up to the query,
+// which denies.
 type walker struct {
 	ctx      context.Context
 	snap     tuples.Snapshot
 	sch      *schema.Schema
+	plan     *plan
 	maxDepth int
 	cache    *cache
 	rev      tuples.Revision
@@ -227,7 +230,7 @@ func (w *walker) check(obj tuples.Object, r *schema.Relation) (tri, error) {
 	if r.Stored {
 		v, err = w.stored(obj, r)
 	} else {
-		v, err = w.eval(obj, r.Rewrite)
+		v, err = w.eval(obj, w.plan.rels[r.ID])
 	}
 	w.stack = w.stack[:me]
 	nodeLow, nodeParadox := w.low, w.paradox
@@ -330,100 +333,117 @@ func (w *walker) viaSet(obj tuples.Object, r, set *schema.Relation) (tri, error)
 	return v, nil
 }
 
-// cheap reports whether a union or intersection child costs at most one
-// read: a reference to a stored relation on the same object.
-func cheap(n schema.Node) bool {
-	ref, ok := n.(*schema.Ref)
-	return ok && ref.Relation.Stored
+// eval decides a planned expression on obj with three-valued logic,
+// stopping as soon as the answer is known.
+//
+// A definite answer leaves low and paradox as it found them: by Kleene's
+// monotonicity it holds whatever the nodes still open turn out to be, so
+// the loops and paradoxes met on the way to it are no reason for an
+// enclosing node to stay undecided. Only an unknown answer carries them.
+// This also makes the answers independent of the order in which operands
+// are tried: an operand skipped in one order and walked in another
+// leaves no trace either way once the answer is definite.
+func (w *walker) eval(obj tuples.Object, o *op) (tri, error) {
+	if o.kind == opRef {
+		// check keeps its own accounts.
+		return w.check(obj, o.rel)
+	}
+	low, paradox := w.low, w.paradox
+	var v tri
+	var err error
+	switch o.kind {
+	case opArrow:
+		v, err = w.arrow(obj, o)
+	case opUnion:
+		v, err = w.junction(obj, o.args, yes)
+	case opIntersect:
+		v, err = w.junction(obj, o.args, no)
+	case opExclude:
+		v, err = w.exclude(obj, o)
+	default:
+		return no, fmt.Errorf("unexpected expression node kind %d", o.kind)
+	}
+	if v != unknown {
+		w.low, w.paradox = low, paradox
+	}
+	return v, err
 }
 
-// eval decides an expression on obj with three-valued logic, trying cheap
-// children first and stopping as soon as the answer is known.
-func (w *walker) eval(obj tuples.Object, n schema.Node) (tri, error) {
-	switch n := n.(type) {
-	case *schema.Ref:
-		return w.check(obj, n.Relation)
-	case *schema.Arrow:
-		return w.arrow(obj, n)
-	case *schema.Union:
-		v := no
-		for pass := 0; pass < 2; pass++ {
-			for _, ch := range n.Children {
-				if cheap(ch) != (pass == 0) {
-					continue
-				}
-				cv, err := w.eval(obj, ch)
-				if err != nil {
-					return no, err
-				}
-				if cv == yes {
-					return yes, nil
-				}
-				if cv == unknown {
-					v = unknown
-				}
-			}
-		}
-		return v, nil
-	case *schema.Intersect:
-		v := yes
-		for pass := 0; pass < 2; pass++ {
-			for _, ch := range n.Children {
-				if cheap(ch) != (pass == 0) {
-					continue
-				}
-				cv, err := w.eval(obj, ch)
-				if err != nil {
-					return no, err
-				}
-				if cv == no {
-					return no, nil
-				}
-				if cv == unknown {
-					v = unknown
-				}
-			}
-		}
-		return v, nil
-	case *schema.Exclude:
-		base, err := w.eval(obj, n.Base)
-		if err != nil || base == no {
-			return no, err
-		}
-		sub, err := w.eval(obj, n.Subtract)
-		if err != nil || sub == yes {
-			return no, err
-		}
-		if base == yes && sub == no {
-			return yes, nil
-		}
-		if sub == unknown {
-			w.paradox = true
-		}
-		return unknown, nil
+// junction decides a union (decisive = yes) or an intersection
+// (decisive = no): the first operand that answers decisive decides it;
+// otherwise it is unknown if any operand was, and the other definite
+// answer if none was. The plan puts the cheapest operands first.
+func (w *walker) junction(obj tuples.Object, args []*op, decisive tri) (tri, error) {
+	v := yes
+	if decisive == yes {
+		v = no
 	}
-	return no, fmt.Errorf("unexpected expression node %T", n)
+	for _, a := range args {
+		av, err := w.eval(obj, a)
+		if err != nil {
+			return no, err
+		}
+		if av == decisive {
+			return decisive, nil
+		}
+		if av == unknown {
+			v = unknown
+		}
+	}
+	return v, nil
+}
+
+// exclude decides base - subtract: false when the base is false or the
+// subtracted side true, true when the base is true and the subtracted
+// side false, otherwise unknown. Either side alone can decide false, so
+// the plan's cheaper side is evaluated first and the other only when it
+// did not decide.
+func (w *walker) exclude(obj tuples.Object, o *op) (tri, error) {
+	var base, sub tri
+	var err error
+	if o.subtractFirst {
+		if sub, err = w.eval(obj, o.subtract); err != nil || sub == yes {
+			return no, err
+		}
+		if base, err = w.eval(obj, o.base); err != nil || base == no {
+			return no, err
+		}
+	} else {
+		if base, err = w.eval(obj, o.base); err != nil || base == no {
+			return no, err
+		}
+		if sub, err = w.eval(obj, o.subtract); err != nil || sub == yes {
+			return no, err
+		}
+	}
+	if base == yes && sub == no {
+		return yes, nil
+	}
+	if sub == unknown {
+		w.paradox = true
+	}
+	return unknown, nil
 }
 
 // arrow follows a tupleset to the objects it holds and evaluates the rest
 // of the path on each.
-func (w *walker) arrow(obj tuples.Object, a *schema.Arrow) (tri, error) {
-	if !w.nodeReaches(a) {
+func (w *walker) arrow(obj tuples.Object, a *op) (tri, error) {
+	if !w.nodeReaches(a.arrow) {
 		return no, nil
 	}
 	if err := w.ctx.Err(); err != nil {
 		return no, err
 	}
 	v := no
-	for x, err := range w.snap.Subjects(w.ctx, obj, a.Tupleset.Name, tuples.SubjectFilter{Plain: true}) {
+	for x, err := range w.snap.Subjects(w.ctx, obj, a.rel.Name, tuples.SubjectFilter{Plain: true}) {
 		if err != nil {
-			return no, fmt.Errorf("read %s#%s: %w", obj, a.Tupleset.Name, err)
+			return no, fmt.Errorf("read %s#%s: %w", obj, a.rel.Name, err)
 		}
 		t := w.sch.Type(x.Type)
-		if t == nil || x.ID == tuples.Wildcard || a.Then[t.ID] == nil {
+		if t == nil || x.ID == tuples.Wildcard || a.then[t.ID] == nil {
 			continue
 		}
-		xv, err := w.eval(tuples.Object{Type: x.Type, ID: x.ID}, a.Then[t.ID])
+		xv, err := w.eval(tuples.Object{Type: x.Type, ID: x.ID}, a.then[t.ID])
 		if err != nil {
 			return no, err
 		}
