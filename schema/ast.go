@@ -161,6 +161,10 @@ type BinaryExpr struct {
 	Op    Op
 	OpPos lexer.Position
 	X, Y  Expr
+	// Grouped is set when the source wrapped this expression in its own
+	// parentheses; the compiler uses it to tell `a - (b | c)`, written on
+	// purpose, from `a - b | c`, which reads as if `c` were granted.
+	Grouped bool
 }
 
 // Start returns the position of the expression's first token.
@@ -200,7 +204,9 @@ func appendExpr(b []byte, e Expr, parent Op) []byte {
 	case *BinaryExpr:
 		// Left-associative: the left operand needs parentheses only when it
 		// binds more loosely than this operator, the right one also when it
-		// binds equally (a - (b - c) is not a - b - c).
+		// binds equally (a - (b - c) is not a - b - c). The right side of
+		// `-` is always parenthesised when it is a union or intersection:
+		// `a - (b | c)` says what `a - b | c` hides, that c is excluded.
 		paren := parent != 0 && e.Op < parent
 		if paren {
 			b = append(b, '(')
@@ -209,7 +215,11 @@ func appendExpr(b []byte, e Expr, parent Op) []byte {
 		b = append(b, ' ')
 		b = append(b, e.Op.String()...)
 		b = append(b, ' ')
-		b = appendExpr(b, e.Y, e.Op+1)
+		right := e.Op + 1
+		if e.Op == OpExclude {
+			right = OpIntersect + 1
+		}
+		b = appendExpr(b, e.Y, right)
 		if paren {
 			b = append(b, ')')
 		}

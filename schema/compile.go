@@ -45,6 +45,7 @@ func Compile(f *File) (s *Schema, err error) {
 	c.computeReach()
 	c.computeReverse()
 	c.warnUnreachable()
+	c.warnLooseExclusion()
 	sortDiagnostics(c.s.Warnings)
 	return c.s, nil
 }
@@ -490,4 +491,72 @@ func walk(n Node, visit func(Node) bool) {
 			walk(ch, visit)
 		}
 	}
+}
+
+// warnLooseExclusion warns about `a - b | c` and `a - b & c` written
+// without parentheses. `-` binds loosest, so they mean `a - (b | c)` and
+// `a - (b & c)`, while a reader, and often the author, takes `c` as
+// granted or required.
+func (c *compiler) warnLooseExclusion() {
+	var walk func(e Expr)
+	walk = func(e Expr) {
+		b, ok := e.(*BinaryExpr)
+		if !ok {
+			return
+		}
+		if y, ok := b.Y.(*BinaryExpr); ok && b.Op == OpExclude && !y.Grouped && y.Op != OpExclude {
+			c.s.Warnings = append(c.s.Warnings, looseExclusion(b, y))
+		}
+		walk(b.X)
+		walk(b.Y)
+	}
+	for _, r := range c.s.Relations {
+		if e := c.exprs[r]; e != nil {
+			walk(e)
+		}
+	}
+}
+
+func looseExclusion(ex, y *BinaryExpr) Diagnostic {
+	base := clipExpr(string(appendExpr(nil, ex.X, OpExclude)))
+	// The operands of y's chain: `b | c | d` is [b, c, d].
+	var ops []string
+	var chain func(e Expr)
+	chain = func(e Expr) {
+		if b, ok := e.(*BinaryExpr); ok && b.Op == y.Op && (b == y || !b.Grouped) {
+			chain(b.X)
+			chain(b.Y)
+			return
+		}
+		ops = append(ops, string(appendExpr(nil, e, y.Op+1)))
+	}
+	chain(y)
+	sep := " " + y.Op.String() + " "
+	first, rest := ops[0], strings.Join(ops[1:], sep)
+	written := fmt.Sprintf("%s - %s", base, strings.Join(ops, sep))
+	meant := fmt.Sprintf("%s - (%s)", base, strings.Join(ops, sep))
+	// Point at the first operator after the subtracted operand.
+	at := y
+	for x, ok := at.X.(*BinaryExpr); ok && x.Op == y.Op && !x.Grouped; x, ok = at.X.(*BinaryExpr) {
+		at = x
+	}
+	d := Diagnostic{Pos: posOf(at.OpPos), Severity: Warning}
+	if y.Op == OpUnion {
+		d.Msg = fmt.Sprintf("`%s` reads `%s`: `-` binds loosest, so `%s` is excluded, not granted", written, meant, rest)
+		d.Hint = fmt.Sprintf("to grant `%s`, write `(%s - %s) | %s`; if the exclusion is meant, add the parentheses (schema fmt writes them)",
+			rest, base, first, rest)
+	} else {
+		d.Msg = fmt.Sprintf("`%s` reads `%s`: `-` binds loosest, so `%s` is not required, it only narrows what is excluded", written, meant, rest)
+		d.Hint = fmt.Sprintf("to require `%s`, write `(%s - %s) & %s`; if the narrower exclusion is meant, add the parentheses (schema fmt writes them)",
+			rest, base, first, rest)
+	}
+	return d
+}
+
+// clipExpr stands "..." for an expression too long to quote in a message.
+func clipExpr(s string) string {
+	if len(s) > 40 {
+		return "..."
+	}
+	return s
 }

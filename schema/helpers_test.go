@@ -143,8 +143,13 @@ func dumpSchema(s *Schema) string {
 			}
 		}
 	}
-	// Warnings without positions: formatting may move declarations.
+	// Warnings without positions: formatting may move declarations. A
+	// warning about unparenthesised `- b | c` is about how the source is
+	// spelt, and formatting writes the parentheses that silence it.
 	for _, w := range s.Warnings {
+		if strings.Contains(w.Msg, "binds loosest") {
+			continue
+		}
 		fmt.Fprintf(&b, "warning %s; %s\n", w.Msg, w.Hint)
 	}
 	return b.String()

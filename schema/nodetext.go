@@ -3,7 +3,9 @@ package schema
 import "strings"
 
 // NodeString prints a compiled expression in the schema language, with the
-// parentheses its precedence needs (path, then &, then |, then -).
+// parentheses its precedence needs (path, then &, then |, then -), and
+// around a union or intersection on the right of `-`, as the formatter
+// writes them.
 func NodeString(n Node) string {
 	var b strings.Builder
 	writeNode(&b, n, 0)
@@ -51,6 +53,6 @@ func writeNode(b *strings.Builder, n Node, min int) {
 	case *Exclude:
 		writeNode(b, n.Base, p)
 		b.WriteString(" - ")
-		writeNode(b, n.Subtract, p+1)
+		writeNode(b, n.Subtract, nodePrecedence(&Ref{}))
 	}
 }

@@ -448,6 +448,9 @@ func (p *exprParser) operand(after string) Expr {
 			return nil
 		}
 		p.lex.Next()
+		if b, ok := e.(*BinaryExpr); ok {
+			b.Grouped = true
+		}
 		return e
 	case t.Type == tokIdent && !isKeyword(t.Value):
 		return p.path()
