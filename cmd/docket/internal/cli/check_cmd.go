@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
@@ -14,17 +18,23 @@ func newCheckCmd(e *env) *cobra.Command {
 	var (
 		explain  bool
 		with     []string
+		file     string
 		at       revisionValue
 		maxDepth int
 	)
 	cmd := &cobra.Command{
-		Use:   "check OBJECT#RELATION@SUBJECT...",
+		Use:   "check OBJECT#RELATION@SUBJECT... | -f FILE | -",
 		Short: "Ask whether subjects hold relations on objects",
 		Long: `Answer each check: does SUBJECT hold RELATION on OBJECT? A single check prints
 "allowed" or "denied"; several print one "QUERY allowed|denied" line each.
 With --explain, each answer is followed by why: the chain of relations and
 tuples that grants it, or the branches that failed and the deny-list entry
 that removed the subject.
+
+Checks may also be read from a file (-f FILE) or standard input (-), one a
+line in the tuple text form, with blank lines and // comments; a malformed
+line is reported as FILE:LINE:COL and nothing is checked. All checks of a
+run are answered at one revision.
 
 --with adds contextual tuples, treated as stored for these checks only and
 never written. --at answers as of an earlier revision.
@@ -35,11 +45,34 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
   docket check case:1#viewer@user:alice case:1#editor@user:alice
   docket check case:1#viewer@user:carol --with case:1#assignee@user:carol
   docket check case:1#viewer@team:east#member --at 12
+  docket check -f nightly-audit.checks
   if docket check case:1#editor@user:alice >/dev/null; then echo may edit; fi`,
-		Args:              cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case file != "" && len(args) > 0:
+				return fmt.Errorf("give either checks as arguments or -f %s, not both", file)
+			case file == "" && len(args) == 0:
+				return errors.New("requires at least 1 check, -f FILE, or - for standard input")
+			}
+			return nil
+		},
 		ValidArgsFunction: e.completeArgs(shapeTuple),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if len(args) == 1 && args[0] == "-" {
+				file = "-"
+			}
+			var sources []querySource
+			if file != "" {
+				var err error
+				if sources, err = e.readQueries(file); err != nil {
+					return err
+				}
+			} else {
+				for i, a := range args {
+					sources = append(sources, querySource{text: a, what: ordinal(i)})
+				}
+			}
 			snap, err := e.snapshot(ctx, at.rev)
 			if err != nil {
 				return err
@@ -56,17 +89,24 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 				}
 				ctxTuples = append(ctxTuples, t)
 			}
-			qs := make([]check.Query, len(args))
-			for i, a := range args {
-				t, err := tuples.Parse(a)
+			qs := make([]check.Query, 0, len(sources))
+			var problems []error
+			for _, src := range sources {
+				q, err := src.query(sch)
 				if err != nil {
-					return argParseError(ordinal(i), a, err, "write OBJECT#RELATION@SUBJECT, e.g. case:1#viewer@user:alice")
+					if problems = append(problems, err); len(problems) == maxProblems {
+						break
+					}
+					continue
 				}
-				subj := t.Subject()
-				if err := checkNames(sch, fmt.Sprintf("%s %q", ordinal(i), a), t.Object(), t.Relation, &subj); err != nil {
-					return err
-				}
-				qs[i] = check.Query{Object: t.Object(), Relation: t.Relation, Subject: subj, Explain: explain, Context: ctxTuples}
+				q.Explain, q.Context = explain, ctxTuples
+				qs = append(qs, q)
+			}
+			if len(problems) > 0 {
+				return errors.Join(problems...)
+			}
+			if len(qs) == 0 {
+				return withHint("write one OBJECT#RELATION@SUBJECT a line", "%s: no checks in the file", file)
 			}
 			checker := check.New(check.Options{MaxDepth: maxDepth, CacheSize: -1})
 			results, err := checker.CheckBatch(ctx, snap, qs)
@@ -95,7 +135,7 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 				if r.Allowed {
 					verdict = "allowed"
 				}
-				if len(results) > 1 {
+				if len(results) > 1 || file != "" {
 					verdict = qs[i].String() + " " + verdict
 				}
 				fmt.Fprintln(e.stdout, verdict)
@@ -117,6 +157,7 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 		},
 	}
 	cmd.Flags().BoolVar(&explain, "explain", false, "explain each answer")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "read checks from FILE, one a line (- for standard input)")
 	cmd.Flags().Var((*tupleList)(&with), "with", "contextual tuple for these checks only (repeatable)")
 	addMaxDepthFlag(cmd, &maxDepth)
 	addAtFlag(cmd, &at)
@@ -138,4 +179,77 @@ func (l *tupleList) Type() string { return "TUPLE" }
 
 func addMaxDepthFlag(cmd *cobra.Command, depth *int) {
 	cmd.Flags().IntVar(depth, "max-depth", check.DefaultMaxDepth, "deepest chain of relations a walk may follow; deeper is an error")
+}
+
+// maxProblems is how many bad checks one run reports before it stops.
+const maxProblems = 20
+
+// querySource is a check as written, with where it was written: "argument
+// 2", or FILE:LINE and the column its text starts at.
+type querySource struct {
+	text   string
+	what   string
+	file   string
+	line   int
+	column int
+}
+
+// query parses and name-checks one check against the schema.
+func (q querySource) query(sch *schema.Schema) (check.Query, error) {
+	t, err := tuples.Parse(q.text)
+	if err != nil {
+		if q.file == "" {
+			return check.Query{}, argParseError(q.what, q.text, err, "write OBJECT#RELATION@SUBJECT, e.g. case:1#viewer@user:alice")
+		}
+		var pe *tuples.ParseError
+		if errors.As(err, &pe) {
+			msg, hint, _ := strings.Cut(pe.Msg, "; ")
+			return check.Query{}, withHint(hint, "%s:%d:%d: %s", q.file, q.line, q.column+pe.Column-1, msg)
+		}
+		return check.Query{}, fmt.Errorf("%s:%d: %w", q.file, q.line, err)
+	}
+	what := fmt.Sprintf("%s %q", q.what, q.text)
+	if q.file != "" {
+		what = fmt.Sprintf("%s:%d:%d", q.file, q.line, q.column)
+	}
+	subj := t.Subject()
+	if err := checkNames(sch, what, t.Object(), t.Relation, &subj); err != nil {
+		return check.Query{}, err
+	}
+	return check.Query{Object: t.Object(), Relation: t.Relation, Subject: subj}, nil
+}
+
+// readQueries reads a file of checks ("-" = standard input): one a line,
+// blank lines and // comments (whole-line, or after whitespace) skipped.
+func (e *env) readQueries(path string) ([]querySource, error) {
+	var r io.Reader = e.stdin
+	name := "stdin"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fileError(path, err)
+		}
+		defer f.Close()
+		r, name = f, path
+	}
+	var out []querySource
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		raw := sc.Text()
+		text := strings.TrimSpace(raw)
+		// Ids hold no whitespace, so whitespace then `//` starts a comment.
+		if i := strings.Index(text, "//"); i > 0 && (text[i-1] == ' ' || text[i-1] == '\t') {
+			text = strings.TrimSpace(text[:i])
+		}
+		if text == "" || strings.HasPrefix(text, "//") {
+			continue
+		}
+		col := len(raw) - len(strings.TrimLeft(raw, " \t")) + 1
+		out = append(out, querySource{text: text, file: name, line: line, column: col})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return out, nil
 }

@@ -132,8 +132,7 @@ func describeFilter(f tuples.Filter) string {
 func parseTupleArg(i int, s string) (tuples.Tuple, error) {
 	t, err := tuples.Parse(s)
 	if err != nil {
-		return t, withHint("write OBJECT#RELATION@SUBJECT, e.g. case:1#assignee@user:alice",
-			"argument %d: %v", i+1, err)
+		return t, argParseError(ordinal(i), s, err, "write OBJECT#RELATION@SUBJECT, e.g. case:1#assignee@user:alice")
 	}
 	return t, nil
 }

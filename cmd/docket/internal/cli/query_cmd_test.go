@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -103,7 +104,7 @@ func TestCheckBadInput(t *testing.T) {
 	}
 	r := f.run("check")
 	r.want(t, 2)
-	contains(t, "stderr", r.stderr, "requires at least 1 arg", "Usage:\n  docket check")
+	contains(t, "stderr", r.stderr, "requires at least 1 check, -f FILE, or - for standard input", "Usage:\n  docket check")
 }
 
 func TestCheckDepthExceeded(t *testing.T) {
@@ -268,4 +269,50 @@ func TestShellCompletionFromSchema(t *testing.T) {
 		r.want(t, 0)
 		contains(t, strings.Join(c.args, " "), r.stdout, c.wants...)
 	}
+}
+
+func TestCheckFromFile(t *testing.T) {
+	f := newFixture(t)
+	checks := writeFile(t, f.dir, "audit.checks", `// nightly audit
+case:1#viewer@user:alice
+  case:1#viewer@user:mallory   // on the deny list
+
+case:2#viewer@user:carol
+`)
+	r := f.run("check", "-f", checks)
+	r.want(t, 1)
+	want := "case:1#viewer@user:alice allowed\ncase:1#viewer@user:mallory denied\ncase:2#viewer@user:carol allowed\n"
+	if r.stdout != want {
+		t.Errorf("check -f printed %q, want %q", r.stdout, want)
+	}
+
+	r = f.runIn("case:1#viewer@user:alice\n", "check", "-")
+	r.want(t, 0)
+	if r.stdout != "case:1#viewer@user:alice allowed\n" {
+		t.Errorf("check - printed %q", r.stdout)
+	}
+
+	// Every bad line is reported with its position, and nothing is answered.
+	bad := writeFile(t, f.dir, "bad.checks", "case:1#viewer@user:alice\n  case:1#viewer\ncase:1#veiwer@user:bob\n")
+	r = f.run("check", "-f", bad)
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr,
+		"error: "+bad+":2:16: missing `@subject` after the relation; write object#relation@subject\n",
+		"error: "+bad+":3:1: type case has no relation \"veiwer\"; did you mean \"viewer\"?")
+	if r.stdout != "" {
+		t.Errorf("bad file answered checks: %q", r.stdout)
+	}
+
+	empty := writeFile(t, f.dir, "empty.checks", "// nothing yet\n")
+	r = f.run("check", "-f", empty)
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "error: "+empty+": no checks in the file")
+
+	r = f.run("check", "-f", filepath.Join(f.dir, "absent.checks"))
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "absent.checks: no such file")
+
+	r = f.run("check", "-f", checks, "case:1#viewer@user:alice")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "give either checks as arguments or -f", "Usage:")
 }

@@ -75,7 +75,7 @@ func TestTupleWriteMalformed(t *testing.T) {
 	f := newFixture(t)
 	r := f.run("tuple", "write", "case:9#assignee@user:zed", "case:9#assignee-user:zed")
 	r.want(t, 2)
-	contains(t, "stderr", r.stderr, "argument 2:", "missing `@subject`", "OBJECT#RELATION@SUBJECT")
+	contains(t, "stderr", r.stderr, `argument 2 "case:9#assignee-user:zed": column 25: missing `+"`@subject`"+` after the relation; write object#relation@subject`)
 	lacks(t, "stderr", r.stderr, "Usage:")
 	// Nothing of the request was written.
 	if out := f.run("tuple", "read", "case:9").stdout; out != "" {
