@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/docketdb/docket/tuples"
@@ -25,7 +26,7 @@ func addStoreCommands(root *cobra.Command, e *env) {
 func newTupleCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tuple",
-		Short: "Write, delete, read, import and export relationship tuples",
+		Short: "Write, delete, read, import, export relationship tuples and list changes",
 		Long: `Relationship tuples say who holds which relation on which object, written
 OBJECT#RELATION@SUBJECT: case:1042#assignee@user:alice. Every tuple is checked
 against the stored schema before it is written; a write is all or nothing.`,
@@ -34,12 +35,13 @@ against the stored schema before it is written; a write is all or nothing.`,
   docket tuple read case:1
   docket tuple delete case:1#assignee@user:alice
   docket tuple import casebook.tuples
-  docket tuple export --format jsonl > backup.jsonl`,
+  docket tuple export --format jsonl > backup.jsonl
+  docket tuple changes --since 41`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newTupleWriteCmd(e), newTupleDeleteCmd(e), newTupleReadCmd(e),
-		newTupleImportCmd(e), newTupleExportCmd(e))
+		newTupleImportCmd(e), newTupleExportCmd(e), newTupleChangesCmd(e))
 	return cmd
 }
 
@@ -93,12 +95,59 @@ func (e *env) importFile(ctx context.Context, path string, format tuples.Format,
 	return s.Import(ctx, r, tuples.ImportOptions{Format: format, Name: name, Progress: progress})
 }
 
-func (e *env) printWrite(verb string, n int, rev tuples.Revision) error {
+// writeNote is a count printed after a write's summary when it is not
+// zero: "(2 already stored)", and in JSON under key.
+type writeNote struct {
+	key   string
+	n     int
+	words string
+}
+
+func (e *env) printWrite(verb string, n int, rev tuples.Revision, notes ...writeNote) error {
 	if e.json() {
-		return writeJSON(e.stdout, map[string]any{"revision": rev, verb: n})
+		v := map[string]any{"revision": rev, verb: n}
+		for _, note := range notes {
+			v[note.key] = note.n
+		}
+		return writeJSON(e.stdout, v)
 	}
-	_, err := fmt.Fprintf(e.stdout, "%s %d tuple%s at revision %d\n", verb, n, plural(n), rev)
+	line := fmt.Sprintf("%s %d tuple%s at revision %d", verb, n, plural(n), rev)
+	for _, note := range notes {
+		if note.n > 0 {
+			line += fmt.Sprintf(" (%d %s)", note.n, note.words)
+		}
+	}
+	_, err := fmt.Fprintln(e.stdout, line)
 	return err
+}
+
+// unique drops repeats, keeping the first of each, so that a tuple named
+// twice is counted once.
+func unique(ts []tuples.Tuple) []tuples.Tuple {
+	seen := make(map[tuples.Tuple]bool, len(ts))
+	out := ts[:0]
+	for _, t := range ts {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// storedAmong returns the tuples of ts stored at snap.
+func storedAmong(ctx context.Context, snap tuples.Snapshot, ts []tuples.Tuple) ([]tuples.Tuple, error) {
+	var stored []tuples.Tuple
+	for _, t := range ts {
+		ok, err := snap.Has(ctx, t.Object(), t.Relation, t.Subject())
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			stored = append(stored, t)
+		}
+	}
+	return stored, nil
 }
 
 func plural(n int) string {
@@ -165,9 +214,14 @@ tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
 			if len(problems) > 0 {
 				return fmt.Errorf("nothing written: %s", strings.Join(problems, "\n"))
 			}
+			ts = unique(ts)
 			b := tuples.Batch{Ops: make([]tuples.Op, len(ts))}
 			for i, t := range ts {
 				b.Ops[i] = tuples.Op{Kind: tuples.OpTouch, Tuple: t}
+			}
+			stored, err := storedAmong(ctx, snap, ts)
+			if err != nil {
+				return err
 			}
 			s, err := e.openStore()
 			if err != nil {
@@ -177,7 +231,7 @@ tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
 			if err != nil {
 				return err
 			}
-			return e.printWrite("wrote", len(ts), rev)
+			return e.printWrite("wrote", len(ts), rev, writeNote{"already_stored", len(stored), "already stored"})
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read tuples from FILE (- for standard input)")
@@ -226,34 +280,63 @@ least one field, so that no typo deletes everything.`,
 			if err != nil {
 				return err
 			}
-			if _, err := e.snapshot(ctx, 0); err != nil {
-				return err
-			}
 			if len(args) == 0 {
+				if _, err := e.snapshot(ctx, 0); err != nil {
+					return err
+				}
 				rev, n, err := s.DeleteMatching(ctx, ff.f)
 				if err != nil {
 					return fmt.Errorf("delete %s: %w", describeFilter(ff.f), err)
 				}
 				return e.printWrite("deleted", n, rev)
 			}
-			b := tuples.Batch{Ops: make([]tuples.Op, 0, len(args))}
-			var problems []string
+			snap, err := e.snapshot(ctx, 0)
+			if err != nil {
+				return err
+			}
+			// A tuple the schema rejects can never be stored: deleting it
+			// would quietly do nothing, so it is taken for a typo.
+			var (
+				ts       []tuples.Tuple
+				problems []string
+			)
 			for i, a := range args {
 				t, err := parseTupleArg(i, a)
+				if err == nil {
+					err = tuples.Validate(t, snap.Schema())
+				}
 				if err != nil {
 					problems = append(problems, err.Error())
 					continue
 				}
-				b.Ops = append(b.Ops, tuples.Op{Kind: tuples.OpDelete, Tuple: t})
+				ts = append(ts, t)
 			}
 			if len(problems) > 0 {
 				return fmt.Errorf("nothing deleted: %s", strings.Join(problems, "\n"))
+			}
+			ts = unique(ts)
+			stored, err := storedAmong(ctx, snap, ts)
+			if err != nil {
+				return err
+			}
+			missing := len(ts) - len(stored)
+			for _, t := range ts {
+				if !slices.Contains(stored, t) {
+					fmt.Fprintf(e.stderr, "warning: %s is not stored; nothing to delete\n", t)
+				}
+			}
+			if len(stored) == 0 {
+				return e.printWrite("deleted", 0, snap.Revision(), writeNote{"not_stored", missing, "not stored"})
+			}
+			b := tuples.Batch{Ops: make([]tuples.Op, len(stored))}
+			for i, t := range stored {
+				b.Ops[i] = tuples.Op{Kind: tuples.OpDelete, Tuple: t}
 			}
 			rev, err := s.Write(ctx, b)
 			if err != nil {
 				return err
 			}
-			return e.printWrite("deleted", len(b.Ops), rev)
+			return e.printWrite("deleted", len(stored), rev, writeNote{"not_stored", missing, "not stored"})
 		},
 	}
 	ff.add(cmd)

@@ -14,9 +14,15 @@ func TestTupleWriteAndRead(t *testing.T) {
 	if r.stdout != "wrote 2 tuples at revision 3\n" {
 		t.Errorf("write printed %q", r.stdout)
 	}
+	// Writing again is harmless; the summary says what was already there.
+	r = f.run("tuple", "write", "case:3#public@user:*", "case:3#public@user:*", "case:3#deny_list@user:carol")
+	r.want(t, 0)
+	if r.stdout != "wrote 2 tuples at revision 4 (1 already stored)\n" {
+		t.Errorf("second write printed %q", r.stdout)
+	}
 	r = f.run("tuple", "read", "case:3")
 	r.want(t, 0)
-	if r.stdout != "case:3#assignee@user:ana@example.org\ncase:3#public@user:*\n" {
+	if r.stdout != "case:3#assignee@user:ana@example.org\ncase:3#deny_list@user:carol\ncase:3#public@user:*\n" {
 		t.Errorf("read printed %q", r.stdout)
 	}
 	r = f.run("tuple", "read", "case#deny_list@user:bob")
@@ -147,6 +153,26 @@ func TestTupleDelete(t *testing.T) {
 	contains(t, "stdout", r.stdout, "deleted 1 tuple at revision 5")
 	f.run("check", "case:2#viewer@user:bob").want(t, 0)
 
+	// A tuple that is not stored is named on stderr and not counted; one
+	// named twice counts once; with nothing to delete, no revision is made.
+	r = f.run("tuple", "delete", "case:2#public@user:*", "case:2#public@user:*", "case:2#assignee@user:zed")
+	r.want(t, 0)
+	if r.stdout != "deleted 1 tuple at revision 6 (1 not stored)\n" {
+		t.Errorf("delete printed %q", r.stdout)
+	}
+	if r.stderr != "warning: case:2#assignee@user:zed is not stored; nothing to delete\n" {
+		t.Errorf("delete warned %q", r.stderr)
+	}
+	r = f.run("tuple", "delete", "case:2#assignee@user:zed", "-o", "json")
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, `"deleted": 0`, `"not_stored": 1`, `"revision": 6`)
+
+	// A tuple the schema could never hold is a typo, and nothing is deleted.
+	r = f.run("tuple", "delete", "case:1#assignee@user:alice", "case:1#asignee@user:alice")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "nothing deleted: ", `"asignee"`)
+	f.run("check", "case:1#viewer@user:alice").want(t, 0)
+
 	r = f.run("tuple", "delete")
 	r.want(t, 2)
 	contains(t, "stderr", r.stderr, "nothing to delete")
@@ -198,4 +224,52 @@ func TestTupleImportProgressOnTerminal(t *testing.T) {
 	if errb.String() != "" {
 		t.Errorf("--quiet drew progress: %q", errb.String())
 	}
+}
+
+func TestTupleChanges(t *testing.T) {
+	f := newFixture(t)                                                // schema at 1, seven tuples at 2
+	f.run("tuple", "delete", "case:1#assignee@user:alice").want(t, 0) // 3
+	f.run("tuple", "write", "case:3#assignee@user:carol").want(t, 0)  // 4
+	f.run("tuple", "write", "case:3#deny_list@user:carol").want(t, 0) // 5
+
+	r := f.run("tuple", "changes", "--since", "2")
+	r.want(t, 0)
+	want := "3 delete case:1#assignee@user:alice\n4 write case:3#assignee@user:carol\n5 write case:3#deny_list@user:carol\n"
+	if r.stdout != want {
+		t.Errorf("changes --since 2 printed %q, want %q", r.stdout, want)
+	}
+
+	// A limit cuts at a revision boundary and says where to go on.
+	r = f.run("tuple", "changes", "--limit", "1")
+	r.want(t, 0)
+	if n := strings.Count(r.stdout, "\n"); n != 7 || !strings.HasPrefix(r.stdout, "2 write ") {
+		t.Errorf("changes --limit 1 printed %d lines, want revision 2 whole:\n%s", n, r.stdout)
+	}
+	contains(t, "stderr", r.stderr, "more after revision 2: docket tuple changes --since 2")
+
+	r = f.run("tuple", "changes", "--since", "4", "-o", "json")
+	r.want(t, 0)
+	var got struct {
+		Revision int `json:"revision"`
+		Changes  []struct {
+			Revision int    `json:"revision"`
+			Kind     string `json:"kind"`
+			Tuple    string `json:"tuple"`
+		} `json:"changes"`
+		NextSince *int `json:"next_since"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("changes -o json: %v\n%s", err, r.stdout)
+	}
+	if got.Revision != 5 || len(got.Changes) != 1 || got.Changes[0].Revision != 5 || got.Changes[0].Kind != "write" ||
+		got.Changes[0].Tuple != "case:3#deny_list@user:carol" || got.NextSince != nil {
+		t.Errorf("changes -o json printed %s", r.stdout)
+	}
+
+	r = f.run("tuple", "changes", "--since", "9")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "--since 9: revision not written yet; the latest is 5")
+	r = f.run("tuple", "changes", "--limit", "-1")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "--limit -1: must not be negative")
 }
