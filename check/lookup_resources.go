@@ -20,6 +20,9 @@ type ResourceQuery struct {
 	// returns a cursor to continue from.
 	Limit  int
 	Cursor string
+	// Context holds contextual tuples, treated as stored for this lookup
+	// only, as for Query.Context.
+	Context []tuples.Tuple
 }
 
 // LookupResources yields, in order of object id, the objects of q.Type on
@@ -39,7 +42,7 @@ func (c *Checker) LookupResources(ctx context.Context, snap tuples.Snapshot, q R
 	if err != nil {
 		return fail(err)
 	}
-	w, err := c.begin(ctx, snap, nil)
+	w, err := c.begin(ctx, snap, q.Context)
 	if err != nil {
 		return fail(err)
 	}

@@ -17,6 +17,9 @@ type SubjectQuery struct {
 	Relation        string
 	Type            string
 	SubjectRelation string
+	// Context holds contextual tuples, treated as stored for this lookup
+	// only, as for Query.Context.
+	Context []tuples.Tuple
 }
 
 // SubjectResult is one subject found. For a wildcard, Excluded lists the
@@ -49,7 +52,7 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 	fail := func(err error) ([]SubjectResult, error) {
 		return nil, fmt.Errorf("lookup subjects %s#%s: %w", q.Object, q.Relation, err)
 	}
-	w, err := c.begin(ctx, snap, nil)
+	w, err := c.begin(ctx, snap, q.Context)
 	if err != nil {
 		return fail(err)
 	}

@@ -78,16 +78,9 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 				return err
 			}
 			sch := snap.Schema()
-			var ctxTuples []tuples.Tuple
-			for _, w := range with {
-				t, err := tuples.Parse(w)
-				if err != nil {
-					return argParseError("--with", w, err, "write OBJECT#RELATION@SUBJECT, e.g. case:1#deny_list@user:bob")
-				}
-				if err := tuples.Validate(t, sch); err != nil {
-					return fmt.Errorf("--with: %w", err)
-				}
-				ctxTuples = append(ctxTuples, t)
+			ctxTuples, err := contextualTuples(with, sch)
+			if err != nil {
+				return err
 			}
 			qs := make([]check.Query, 0, len(sources))
 			var problems []error
@@ -158,10 +151,30 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 	}
 	cmd.Flags().BoolVar(&explain, "explain", false, "explain each answer")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read checks from FILE, one a line (- for standard input)")
-	cmd.Flags().Var((*tupleList)(&with), "with", "contextual tuple for these checks only (repeatable)")
+	addWithFlag(cmd, &with, "these checks")
 	addMaxDepthFlag(cmd, &maxDepth)
 	addAtFlag(cmd, &at)
 	return cmd
+}
+
+// contextualTuples parses and checks the --with tuples against the schema.
+func contextualTuples(with []string, sch *schema.Schema) ([]tuples.Tuple, error) {
+	var out []tuples.Tuple
+	for _, w := range with {
+		t, err := tuples.Parse(w)
+		if err != nil {
+			return nil, argParseError("--with", w, err, "write OBJECT#RELATION@SUBJECT, e.g. case:1#deny_list@user:bob")
+		}
+		if err := tuples.Validate(t, sch); err != nil {
+			return nil, fmt.Errorf("--with: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func addWithFlag(cmd *cobra.Command, with *[]string, what string) {
+	cmd.Flags().Var((*tupleList)(with), "with", "contextual tuple for "+what+" only, never written (repeatable)")
 }
 
 // tupleList is a repeatable flag of tuples, kept as text until a schema is

@@ -28,6 +28,7 @@ func newLookupResourcesCmd(e *env) *cobra.Command {
 	var (
 		limit    int
 		cursor   string
+		with     []string
 		at       revisionValue
 		maxDepth int
 	)
@@ -38,11 +39,12 @@ func newLookupResourcesCmd(e *env) *cobra.Command {
 including objects granted to everyone through a wildcard. With --limit N at
 most N are printed; when more remain, the cursor to continue from is printed
 on stderr (and as next_cursor in JSON), so a result is never cut short
-silently.`,
+silently. --with adds contextual tuples for this lookup only, as for check.`,
 		Example: `  docket lookup resources user:alice case#viewer
   docket lookup resources team:east#member case#viewer
   docket lookup resources user:alice case#viewer --limit 100
-  docket lookup resources user:alice case#viewer --limit 100 --cursor CURSOR`,
+  docket lookup resources user:alice case#viewer --limit 100 --cursor CURSOR
+  docket lookup resources user:carol case#viewer --with case:9#assignee@user:carol`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: e.completeArgs(shapeSubject, shapeTypeRelation),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,10 +70,14 @@ silently.`,
 			if err := checkNames(snap.Schema(), fmt.Sprintf("argument 1 %q", args[0]), tuples.Object{Type: subj.Type}, subj.Relation, nil); err != nil {
 				return err
 			}
+			ctxTuples, err := contextualTuples(with, snap.Schema())
+			if err != nil {
+				return err
+			}
 			var found []string
 			checker := check.New(check.Options{MaxDepth: maxDepth, CacheSize: -1})
 			next, err := checker.LookupResources(ctx, snap, check.ResourceQuery{
-				Subject: subj, Type: typ, Relation: rel, Limit: limit, Cursor: cursor,
+				Subject: subj, Type: typ, Relation: rel, Limit: limit, Cursor: cursor, Context: ctxTuples,
 			}, func(o tuples.Object) bool {
 				if !e.json() {
 					fmt.Fprintln(e.stdout, o.String())
@@ -97,6 +103,7 @@ silently.`,
 	}
 	cmd.Flags().IntVar(&limit, "limit", 0, "print at most N objects (0 = all)")
 	cmd.Flags().StringVar(&cursor, "cursor", "", "continue after the page that printed this cursor")
+	addWithFlag(cmd, &with, "this lookup")
 	addMaxDepthFlag(cmd, &maxDepth)
 	addAtFlag(cmd, &at)
 	return cmd
@@ -105,6 +112,7 @@ silently.`,
 func newLookupSubjectsCmd(e *env) *cobra.Command {
 	var (
 		typ      string
+		with     []string
 		at       revisionValue
 		maxDepth int
 	)
@@ -116,7 +124,8 @@ their members. A granted wildcard prints as TYPE:* followed by the subjects
 an exclusion still leaves out: user:* - {user:mallory}.
 
 --type user lists only subjects of type user; --type team#member lists the
-subject sets team:ID#member that are reached.`,
+subject sets team:ID#member that are reached. --with adds contextual tuples
+for this lookup only, as for check.`,
 		Example: `  docket lookup subjects case:1#viewer
   docket lookup subjects case:1#viewer --type user
   docket lookup subjects case:1#viewer --type team#member --output json`,
@@ -128,7 +137,11 @@ subject sets team:ID#member that are reached.`,
 			if err != nil {
 				return err
 			}
-			q := check.SubjectQuery{Object: obj, Relation: rel}
+			ctxTuples, err := contextualTuples(with, snap.Schema())
+			if err != nil {
+				return err
+			}
+			q := check.SubjectQuery{Object: obj, Relation: rel, Context: ctxTuples}
 			if typ != "" {
 				q.Type, q.SubjectRelation, _ = strings.Cut(typ, "#")
 				if err := checkNames(snap.Schema(), "--type "+typ, tuples.Object{Type: q.Type}, q.SubjectRelation, nil); err != nil {
@@ -153,6 +166,7 @@ subject sets team:ID#member that are reached.`,
 		},
 	}
 	cmd.Flags().StringVar(&typ, "type", "", "only subjects of TYPE, or only subject sets TYPE#RELATION")
+	addWithFlag(cmd, &with, "this lookup")
 	addMaxDepthFlag(cmd, &maxDepth)
 	addAtFlag(cmd, &at)
 	return cmd

@@ -316,3 +316,25 @@ case:2#viewer@user:carol
 	r.want(t, 2)
 	contains(t, "stderr", r.stderr, "give either checks as arguments or -f", "Usage:")
 }
+
+func TestLookupWithContextualTuples(t *testing.T) {
+	f := newFixture(t)
+	r := f.run("lookup", "resources", "user:carol", "case#viewer", "--with", "case:9#assignee@user:carol")
+	r.want(t, 0)
+	if r.stdout != "case:2\ncase:9\n" {
+		t.Errorf("lookup resources --with printed %q", r.stdout)
+	}
+	r = f.run("lookup", "subjects", "case:1#viewer", "--type", "user", "--with", "case:1#deny_list@user:bob")
+	r.want(t, 0)
+	if r.stdout != "user:alice\n" {
+		t.Errorf("lookup subjects --with printed %q", r.stdout)
+	}
+	// Nothing was written.
+	r = f.run("lookup", "subjects", "case:1#viewer", "--type", "user")
+	if r.stdout != "user:alice\nuser:bob\n" {
+		t.Errorf("lookup subjects after --with printed %q", r.stdout)
+	}
+	r = f.run("lookup", "subjects", "case:1#viewer", "--with", "case:1#viewer@user:bob")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "--with: ", "computed")
+}
