@@ -72,8 +72,8 @@ func (e *badgerEngine) stream(ctx context.Context, rev Revision, c *commit) erro
 			var a arena
 			keys := make([][]byte, len(c.changes))
 			for i := range c.changes {
-				keys[i] = fam.key(a.alloc(0), &c.changes[i].Tuple)
-				a.alloc(len(keys[i]))
+				t := &c.changes[i].Tuple
+				keys[i] = fam.key(a.alloc(keyLen(t)), t)
 			}
 			slices.SortFunc(keys, bytes.Compare)
 			*fam.out = slices.CompactFunc(keys, bytes.Equal)
@@ -83,7 +83,65 @@ func (e *badgerEngine) stream(ctx context.Context, rev Revision, c *commit) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	return e.streamLoad(ctx, rev, []streamPart{
+		{src: &changeLogSource{changes: c.changes, rev: rev}},
+		{src: &sliceSource{keys: fks}, tuples: true},
+		{src: &sliceSource{keys: rks}, tuples: true},
+	}, c.progress)
+}
 
+// keySource yields keys in ascending order, each with its value, and a
+// nil key at the end. Both are valid only until the next call.
+type keySource interface {
+	next() (k, v []byte, err error)
+}
+
+// streamPart is one stream of a bulk load; tuples says its keys are tuple
+// keys, counted for progress (two to a tuple).
+type streamPart struct {
+	src    keySource
+	tuples bool
+}
+
+type sliceSource struct {
+	keys [][]byte
+	i    int
+}
+
+func (s *sliceSource) next() ([]byte, []byte, error) {
+	if s.i == len(s.keys) {
+		return nil, nil, nil
+	}
+	s.i++
+	return s.keys[s.i-1], nil, nil
+}
+
+// changeLogSource yields the change-log entries of changes at rev.
+type changeLogSource struct {
+	changes []Change
+	rev     Revision
+	seq     int
+	val     []byte
+	buf     [512]byte
+}
+
+func (s *changeLogSource) next() ([]byte, []byte, error) {
+	from := s.seq * changesPerEntry
+	if from >= len(s.changes) {
+		return nil, nil, nil
+	}
+	part := s.changes[from:min(len(s.changes), from+changesPerEntry)]
+	s.val = appendChanges(s.val[:0], part, &s.buf)
+	k := changeKey(s.rev, uint32(s.seq))
+	s.seq++
+	return k, s.val, nil
+}
+
+// streamLoad writes the parts at rev through a StreamWriter, each part
+// as a stream of its own so that Badger builds their tables side by
+// side; their key ranges must not overlap. Equal keys in a row are
+// written once. The caller publishes rev, or rolls back on an error.
+func (e *badgerEngine) streamLoad(ctx context.Context, rev Revision, parts []streamPart, progress func(int)) error {
 	// The StreamWriter needs empty memtables.
 	flush := e.db.NewTransactionAt(uint64(e.latest), true)
 	if err := flush.Set(flushPrefix, nil); err != nil {
@@ -100,15 +158,60 @@ func (e *badgerEngine) stream(ctx context.Context, rev Revision, c *commit) erro
 		sw.Cancel()
 		return fmt.Errorf("prepare bulk load: %w", err)
 	}
-	done := false
-	defer func() {
-		if !done {
-			sw.Cancel()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		keys     int
+	)
+	// Progress is told from whichever stream is writing, one call at a
+	// time.
+	count := func(n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		keys += n
+		if progress != nil {
+			progress(keys / 2)
 		}
-	}()
-	buf := z.NewBuffer(64<<20, "docket.import")
+	}
+	for i, p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cnt := func(int) {}
+			if p.tuples {
+				cnt = count
+			}
+			if err := streamOne(ctx, sw, uint32(i+1), rev, p.src, cnt); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		sw.Cancel()
+		return firstErr
+	}
+	if err := sw.Flush(); err != nil {
+		return fmt.Errorf("bulk load: %w", err)
+	}
+	return nil
+}
+
+// streamOne writes one source as stream id. A key below the one before
+// it would make Badger panic in a goroutine of its own, so it is refused
+// here.
+func streamOne(ctx context.Context, sw *badger.StreamWriter, id uint32, rev Revision, src keySource, count func(int)) error {
+	buf := z.NewBuffer(5<<20, "docket.import")
 	defer buf.Release()
-	written, pending := 0, 0
+	pending := 0
 	send := func() error {
 		if pending == 0 {
 			return nil
@@ -117,49 +220,44 @@ func (e *badgerEngine) stream(ctx context.Context, rev Revision, c *commit) erro
 			return fmt.Errorf("bulk load: %w", err)
 		}
 		buf.Reset()
+		count(pending)
 		pending = 0
-		if err := ctx.Err(); err != nil {
+		return ctx.Err()
+	}
+	var last []byte
+	for {
+		k, v, err := src.next()
+		if err != nil {
 			return err
 		}
-		return nil
-	}
-	add := func(k, v []byte) error {
-		encodeKV(buf, k, v, uint64(rev))
-		if pending++; pending == 65536 {
-			return send()
+		if k == nil {
+			break
 		}
-		return nil
-	}
-	// Keys go in ascending order: c < f < r.
-	for _, chunk := range changeChunks(c.changes, rev) {
-		if err := add(chunk.key, chunk.value); err != nil {
-			return err
+		if last != nil {
+			switch c := bytes.Compare(k, last); {
+			case c == 0:
+				continue
+			case c < 0:
+				return fmt.Errorf("bulk load: key %q after %q: keys out of order", k, last)
+			}
 		}
-	}
-	for _, keys := range [][][]byte{fks, rks} {
-		for _, k := range keys {
-			if err := add(k, nil); err != nil {
+		last = append(last[:0], k...)
+		encodeKV(buf, k, v, uint64(rev), id)
+		// Bounded by bytes too: change-log values are tens of KB each,
+		// and Badger decodes a whole buffer into memory at once.
+		if pending++; pending == 65536 || buf.LenNoPadding() >= 4<<20 {
+			if err := send(); err != nil {
 				return err
 			}
-			if written++; written%65536 == 0 && c.progress != nil {
-				c.progress(written / 2)
-			}
 		}
 	}
-	if err := send(); err != nil {
-		return err
-	}
-	done = true
-	if err := sw.Flush(); err != nil {
-		return fmt.Errorf("bulk load: %w", err)
-	}
-	return nil
+	return send()
 }
 
-// encodeKV appends a badger pb.KV {key, value, version} in protobuf wire
-// form, as StreamWriter.Write reads it, without reflection.
-func encodeKV(buf *z.Buffer, k, v []byte, version uint64) {
-	n := 1 + uvarintLen(uint64(len(k))) + len(k) + 1 + uvarintLen(version)
+// encodeKV appends a badger pb.KV {key, value, version, stream_id} in
+// protobuf wire form, as StreamWriter.Write reads it, without reflection.
+func encodeKV(buf *z.Buffer, k, v []byte, version uint64, stream uint32) {
+	n := 1 + uvarintLen(uint64(len(k))) + len(k) + 1 + uvarintLen(version) + 1 + uvarintLen(uint64(stream))
 	if len(v) > 0 {
 		n += 1 + uvarintLen(uint64(len(v))) + len(v)
 	}
@@ -173,7 +271,9 @@ func encodeKV(buf *z.Buffer, k, v []byte, version uint64) {
 		b = append(b, v...)
 	}
 	b = append(b, 0x20) // field 4, varint: version
-	binary.AppendUvarint(b, version)
+	b = binary.AppendUvarint(b, version)
+	b = append(b, 0x50) // field 10, varint: stream_id
+	binary.AppendUvarint(b, uint64(stream))
 }
 
 func uvarintLen(x uint64) int {

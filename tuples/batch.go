@@ -48,7 +48,8 @@ type ImportOptions struct {
 	Format Format
 	// Name is the input's name, used in error messages (file:line).
 	Name string
-	// Progress, when set, is called as tuples are written: done of total.
+	// Progress, when set, is called as tuples are written, once the
+	// whole input is read and checked: done of total.
 	Progress func(done, total int)
 }
 
@@ -81,4 +82,8 @@ var (
 	ErrExists       = errors.New("tuple already exists")
 	ErrPrecondition = errors.New("precondition failed")
 	ErrLocked       = errors.New("database in use by another docket process")
+
+	// ErrFutureRevision: a snapshot was asked at a revision above the
+	// latest, such as one a client read from another, newer store.
+	ErrFutureRevision = errors.New("revision not written yet")
 )

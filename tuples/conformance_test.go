@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -54,7 +56,10 @@ var conformance = []struct {
 	{"SchemaWrite", testSchemaWrite},
 	{"ImportExportRoundTrip", testRoundTrip},
 	{"ImportErrors", testImportErrors},
+	{"StreamedImport", testStreamedImport},
+	{"StreamedImportBadLastChunk", testStreamedImportBadLastChunk},
 	{"Changes", testChanges},
+	{"FutureRevision", testFutureRevision},
 }
 
 func TestConformance(t *testing.T) {
@@ -774,5 +779,188 @@ func testChanges(t *testing.T, ctx context.Context, s Store) {
 	}
 	if got := format(cs); !slices.Equal(got, want[2:3]) {
 		t.Fatalf("changes after %d = %q", r1, got)
+	}
+}
+
+// streamSmall makes s import in chunks of 100 tuples and, on Badger, sort
+// on disk once 250 are held, merging runs three at a time: small inputs
+// then take every path of a large import.
+func streamSmall(s Store) {
+	st := s.(*store)
+	st.importChunk = 100
+	if e, ok := st.eng.(*badgerEngine); ok {
+		e.loadHold, e.spillFanIn = 250, 3
+	}
+}
+
+// state is what a failed import must leave as it was: the revision, the
+// tuples and the change log.
+type state struct {
+	rev     Revision
+	tuples  []string
+	changes []Change
+}
+
+func stateOf(t *testing.T, ctx context.Context, s Store) state {
+	t.Helper()
+	sn := snap(t, ctx, s, 0)
+	cs, err := s.Changes(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return state{rev: sn.Revision(), tuples: all(t, ctx, sn, Filter{}), changes: cs}
+}
+
+func (a state) equal(b state) bool {
+	return a.rev == b.rev && slices.Equal(a.tuples, b.tuples) && slices.Equal(a.changes, b.changes)
+}
+
+// noLeftovers checks, on Badger, that nothing was written above the
+// latest revision and that no bulk-load files are left.
+func noLeftovers(t *testing.T, s Store) {
+	t.Helper()
+	e, ok := s.(*store).eng.(*badgerEngine)
+	if !ok {
+		return
+	}
+	if _, latest := e.bounds(); e.db.MaxVersion() > uint64(latest) {
+		t.Errorf("entries at version %d above the latest revision %d", e.db.MaxVersion(), latest)
+	}
+	if _, err := os.Stat(filepath.Join(e.path, spillDirName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("bulk-load files left behind: %v", err)
+	}
+}
+
+func testStreamedImport(t *testing.T, ctx context.Context, s Store) {
+	setup(t, ctx, s, "doc:0#viewer@user:u0", "doc:1#owner@user:keep")
+	streamSmall(s)
+	// Repeats within the input, across chunks, and of stored tuples.
+	input := fixtureInput(2000) + fixtureInput(300) + "doc:0#viewer@user:u0\n"
+	res, err := s.Import(ctx, strings.NewReader(input), ImportOptions{Name: "streamed.tuples"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Tuples != 2301 {
+		t.Fatalf("imported %d tuples, want every line: 2301", res.Tuples)
+	}
+	noLeftovers(t, s)
+
+	// The same input imported whole into a fresh store is the reference.
+	ref := backends[0].open(t, 10)
+	setup(t, ctx, ref, "doc:0#viewer@user:u0", "doc:1#owner@user:keep")
+	want, err := ref.Import(ctx, strings.NewReader(input), ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Revision != want.Revision {
+		t.Fatalf("streamed import at revision %d, want %d", res.Revision, want.Revision)
+	}
+	got, exp := stateOf(t, ctx, s), stateOf(t, ctx, ref)
+	if !slices.Equal(got.tuples, exp.tuples) {
+		t.Fatalf("streamed import holds %d tuples, want %d", len(got.tuples), len(exp.tuples))
+	}
+	if !slices.Equal(got.changes, exp.changes) {
+		t.Fatalf("streamed import logged %d changes, want %d in input order", len(got.changes), len(exp.changes))
+	}
+	before := snap(t, ctx, s, res.Revision-1)
+	if n := len(all(t, ctx, before, Filter{})); n != 2 {
+		t.Fatalf("the revision before the import sees %d tuples, want 2", n)
+	}
+	for _, x := range []string{"doc:1999#parent@doc:999", "team:t9#member@user:user1998@example.org"} {
+		if !has(t, ctx, snap(t, ctx, s, 0), x) {
+			t.Errorf("%s missing", x)
+		}
+	}
+	// Importing again is harmless.
+	if _, err := s.Import(ctx, strings.NewReader(input), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if again := stateOf(t, ctx, s); !slices.Equal(again.tuples, got.tuples) {
+		t.Fatalf("a repeated streamed import changed the tuples")
+	}
+}
+
+func testStreamedImportBadLastChunk(t *testing.T, ctx context.Context, s Store) {
+	setup(t, ctx, s, fixture...)
+	streamSmall(s)
+	before := stateOf(t, ctx, s)
+	good := fixtureInput(1500)
+	lines := strings.Count(good, "\n")
+	cases := []struct {
+		name, input string
+		want        []string
+		more        int
+	}{
+		{"last line", good + "doc:x#viewer@user:a b\n", []string{
+			fmt.Sprintf("in.tuples:%d:20: unexpected character U+0020 in id", lines+1)}, 0},
+		{"schema, last chunk", good + "doc:y#viwer@user:ana\ndoc:z#viewer@user:ok\n", []string{
+			fmt.Sprintf("in.tuples:%d: doc:y#viwer@user:ana: type doc has no relation", lines+1)}, 0},
+		{"first line and last", "doc:1#viewer@user:\n" + good + "doc:2#nope@user:ana\n", []string{
+			"in.tuples:1:19: empty id", fmt.Sprintf("in.tuples:%d: doc:2#nope@user:ana", lines+2)}, 0},
+		{"spread over chunks", func() string {
+			var b strings.Builder
+			for i := range 1200 {
+				fmt.Fprintf(&b, "doc:%d#viewer@user:u%d\n", i, i)
+				if i%50 == 49 {
+					fmt.Fprintf(&b, "doc:%d#viewer@nobody:u%d\n", i, i)
+				}
+			}
+			return b.String()
+		}(), []string{"in.tuples:51: doc:49#viewer@nobody:u49: unknown subject type"}, 4},
+	}
+	for _, c := range cases {
+		_, err := s.Import(ctx, strings.NewReader(c.input), ImportOptions{Name: "in.tuples"})
+		var ie *InputError
+		if !errors.As(err, &ie) {
+			t.Fatalf("%s: import = %v, want an InputError", c.name, err)
+		}
+		wantListed := len(c.want)
+		if c.more > 0 {
+			wantListed = maxListed
+		}
+		if len(ie.Errors) != wantListed || ie.More != c.more {
+			t.Errorf("%s: %d errors listed and %d more, want %d and %d: %v", c.name, len(ie.Errors), ie.More, wantListed, c.more, err)
+		}
+		for i, w := range c.want {
+			if i >= len(ie.Errors) || !strings.HasPrefix(ie.Errors[i], w) {
+				t.Errorf("%s: error %d = %q, want %q...", c.name, i, ie.Errors, w)
+				break
+			}
+		}
+		if after := stateOf(t, ctx, s); !after.equal(before) {
+			t.Fatalf("%s: a failed import changed the store: revision %d -> %d, %d -> %d tuples, %d -> %d changes",
+				c.name, before.rev, after.rev, len(before.tuples), len(after.tuples), len(before.changes), len(after.changes))
+		}
+		noLeftovers(t, s)
+	}
+	// The next write takes the revision the failed imports would have
+	// had; nothing of them may show through it.
+	rev := write(t, ctx, s, OpTouch, "doc:9#owner@user:after")
+	if rev != before.rev+1 {
+		t.Fatalf("write after failed imports at %d, want %d", rev, before.rev+1)
+	}
+	after := stateOf(t, ctx, s)
+	if len(after.tuples) != len(before.tuples)+1 || len(after.changes) != len(before.changes)+1 {
+		t.Fatalf("after a write: %d tuples and %d changes, want %d and %d",
+			len(after.tuples), len(after.changes), len(before.tuples)+1, len(before.changes)+1)
+	}
+}
+
+func testFutureRevision(t *testing.T, ctx context.Context, s Store) {
+	rev := setup(t, ctx, s, "doc:1#viewer@user:ana")
+	_, err := s.Snapshot(ctx, rev+1)
+	if !errors.Is(err, ErrFutureRevision) || errors.Is(err, ErrRevisionGone) {
+		t.Fatalf("snapshot above the latest = %v, want ErrFutureRevision", err)
+	}
+	if want := fmt.Sprintf("revision %d is not written yet; the latest is %d", rev+1, rev); !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not say %q", err, want)
+	}
+	if _, err := s.Snapshot(ctx, rev); err != nil {
+		t.Fatalf("snapshot at the latest: %v", err)
+	}
+	// Once written, the revision is there.
+	write(t, ctx, s, OpTouch, "doc:2#viewer@user:ana")
+	if _, err := s.Snapshot(ctx, rev+1); err != nil {
+		t.Fatalf("snapshot at the new latest: %v", err)
 	}
 }

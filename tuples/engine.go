@@ -25,7 +25,23 @@ type engine interface {
 	schemas(ctx context.Context) ([]schemaVersion, error)
 	// changes returns committed changes after rev, at most limit.
 	changes(ctx context.Context, after Revision, limit int) ([]Change, error)
+	// load starts a bulk write of revision latest+1 whose changes, all
+	// writes, arrive in chunks, so that an import need not hold its whole
+	// input. Nothing of it is visible before commit, and abort (or a
+	// crash) leaves nothing behind. It is used by one writer at a time.
+	load(ctx context.Context) (loader, error)
 	close() error
+}
+
+// loader is a bulk write in progress; see engine.load.
+type loader interface {
+	// add takes a chunk of validated writes; the loader keeps the slice.
+	add(ctx context.Context, changes []Change) error
+	// commit writes everything added as one revision and publishes it;
+	// progress, when set, is told how many changes are written so far.
+	commit(ctx context.Context, progress func(done int)) (Revision, error)
+	// abort discards what was added. It is harmless after commit.
+	abort()
 }
 
 // view is a backend's read view at one revision, in terms of keys (see

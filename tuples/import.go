@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"sort"
 	"strings"
+
+	"github.com/docketdb/docket/schema"
 )
 
 // maxListed is how many input errors an import reports one by one.
@@ -32,36 +32,22 @@ func (e *InputError) Error() string {
 	return s
 }
 
-// inputErrors collects the first errors of an input by line; parse and
-// validation errors are merged so that one run lists every kind.
+// inputErrors collects the first errors of an input, which arrive in line
+// order, and counts the rest.
 type inputErrors struct {
-	list  []lineError
+	list  []string
 	total int
 }
 
-type lineError struct {
-	line int32
-	msg  string
-}
-
-func (l *inputErrors) add(line int32, format string, args ...any) {
+func (l *inputErrors) add(format string, args ...any) {
 	l.total++
 	if len(l.list) < maxListed {
-		l.list = append(l.list, lineError{line, fmt.Sprintf(format, args...)})
+		l.list = append(l.list, fmt.Sprintf(format, args...))
 	}
 }
 
-// merge combines two collections, each in line order, keeping the first
-// errors of both in line order.
-func (l *inputErrors) merge(o *inputErrors) *InputError {
-	all := append(append([]lineError(nil), l.list...), o.list...)
-	sort.SliceStable(all, func(i, j int) bool { return all[i].line < all[j].line })
-	all = all[:min(len(all), maxListed)]
-	e := &InputError{More: l.total + o.total - len(all)}
-	for _, x := range all {
-		e.Errors = append(e.Errors, x.msg)
-	}
-	return e
+func (l *inputErrors) err() *InputError {
+	return &InputError{Errors: l.list, More: l.total - len(l.list)}
 }
 
 // jsonTuple is one line of the JSON-lines format.
@@ -71,38 +57,36 @@ type jsonTuple struct {
 	Subject  string `json:"subject"`
 }
 
-// readTuples parses all of r into write changes, with the line of each;
-// every bad line is reported, none is skipped silently.
-func readTuples(ctx context.Context, r io.Reader, opts ImportOptions, errs *inputErrors) ([]Change, []int32, error) {
-	name := opts.Name
-	if name == "" {
-		name = "input"
-	}
-	format := opts.Format
-	if format == 0 {
-		format = FormatText
-	}
-	if format != FormatText && format != FormatJSONL {
-		return nil, nil, fmt.Errorf("import %s: unknown format %d", name, format)
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
-	// Parsed tuples collect in fixed-size chunks, joined once at the end:
-	// growing one slice of a million tuples would copy it many times.
-	const chunkSize = 1 << 16
-	var chunks [][]Change
-	var lineChunks [][]int32
-	var cur []Change
-	var curLines []int32
-	for line := 1; sc.Scan(); line++ {
-		if line%65536 == 0 {
+// importChunk is how many tuples an import checks and hands to the
+// backend at a time; the input is never held whole.
+const importChunk = 1 << 18
+
+// lineReader turns an import's input into tuples, one line at a time,
+// reporting every bad line (syntax or schema) to errs in line order.
+type lineReader struct {
+	sc     *bufio.Scanner
+	name   string
+	format Format
+	schema *schema.Schema
+	errs   *inputErrors
+	line   int
+	// text holds the lines the tuples' strings point into: one
+	// allocation per block of lines rather than one per line.
+	text stringArena
+}
+
+// next returns the next good tuple; ok is false at the end of the input.
+func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
+	for r.sc.Scan() {
+		r.line++
+		if r.line%65536 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, nil, err
+				return Tuple{}, false, err
 			}
 		}
-		raw := sc.Bytes()
+		raw := r.sc.Bytes()
 		text := bytes.TrimSpace(raw)
-		if format == FormatText {
+		if r.format == FormatText {
 			// Ids hold no whitespace, so whitespace then `//` can only
 			// start a trailing comment.
 			if i := bytes.Index(text, []byte("//")); i > 0 && (text[i-1] == ' ' || text[i-1] == '\t') {
@@ -112,41 +96,37 @@ func readTuples(ctx context.Context, r io.Reader, opts ImportOptions, errs *inpu
 		if len(text) == 0 || bytes.HasPrefix(text, []byte("//")) {
 			continue
 		}
-		lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
-		var t Tuple
-		var err error
-		if format == FormatText {
-			t, err = Parse(string(text))
+		if r.format == FormatText {
+			t, err = Parse(r.text.string(text))
 		} else {
 			t, err = parseJSONLine(text)
 		}
 		if err != nil {
 			var pe *ParseError
-			if errors.As(err, &pe) && format == FormatText {
-				errs.add(int32(line), "%s:%d:%d: %s", name, line, pe.Column+lead, pe.Msg)
+			if errors.As(err, &pe) && r.format == FormatText {
+				lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
+				r.errs.add("%s:%d:%d: %s", r.name, r.line, pe.Column+lead, pe.Msg)
 			} else {
-				errs.add(int32(line), "%s:%d: %v", name, line, err)
+				r.errs.add("%s:%d: %v", r.name, r.line, err)
 			}
 			continue
 		}
-		if len(cur) == chunkSize {
-			chunks, lineChunks = append(chunks, cur), append(lineChunks, curLines)
-			cur, curLines = nil, nil
+		if err := Validate(t, r.schema); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				ve.Pos = fmt.Sprintf("%s:%d", r.name, r.line)
+				r.errs.add("%s", ve.Error())
+			} else {
+				r.errs.add("%s:%d: %v", r.name, r.line, err)
+			}
+			continue
 		}
-		if cur == nil {
-			cur, curLines = make([]Change, 0, chunkSize), make([]int32, 0, chunkSize)
-		}
-		cur = append(cur, Change{Kind: ChangeWrite, Tuple: t})
-		curLines = append(curLines, int32(line))
+		return t, true, nil
 	}
-	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", name, err)
+	if err := r.sc.Err(); err != nil {
+		return Tuple{}, false, fmt.Errorf("read %s: %w", r.name, err)
 	}
-	if len(chunks) == 0 {
-		return cur, curLines, nil
-	}
-	chunks, lineChunks = append(chunks, cur), append(lineChunks, curLines)
-	return slices.Concat(chunks...), slices.Concat(lineChunks...), nil
+	return Tuple{}, false, nil
 }
 
 func parseJSONLine(b []byte) (Tuple, error) {
@@ -167,14 +147,24 @@ func parseJSONLine(b []byte) (Tuple, error) {
 	return Parse(j.Object + "#" + j.Relation + "@" + j.Subject)
 }
 
-// Import parses and validates the whole input before writing anything,
-// then writes it as one revision in large batches. Tuples already stored
-// are written again (touch), so re-running an import is harmless.
+// Import reads the input in chunks, checking each line against the
+// schema, and hands each chunk to the backend, which keeps it invisible
+// until the whole input has been read; then it publishes it as one
+// revision. At the first bad line the backend discards what it was given,
+// and the rest of the input is only checked, so that the error lists
+// every bad line. Tuples already stored are written again (touch), so
+// re-running an import is harmless. Writers wait for the whole import.
 func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error) {
-	var syntax inputErrors
-	changes, lines, err := readTuples(ctx, r, opts, &syntax)
-	if err != nil {
-		return ImportResult{}, err
+	name := opts.Name
+	if name == "" {
+		name = "input"
+	}
+	format := opts.Format
+	if format == 0 {
+		format = FormatText
+	}
+	if format != FormatText && format != FormatJSONL {
+		return ImportResult{}, fmt.Errorf("import %s: unknown format %d", name, format)
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -182,35 +172,109 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	if err != nil {
 		return ImportResult{}, err
 	}
-	name := opts.Name
-	if name == "" {
-		name = "input"
-	}
-	var errs inputErrors
-	for i := range changes {
-		if err := Validate(changes[i].Tuple, cur.schema); err != nil {
-			var ve *ValidationError
-			if errors.As(err, &ve) {
-				ve.Pos = fmt.Sprintf("%s:%d", name, lines[i])
-				errs.add(lines[i], "%s", ve.Error())
-			} else {
-				errs.add(lines[i], "%s:%d: %v", name, lines[i], err)
-			}
-		}
-	}
-	if syntax.total+errs.total > 0 {
-		return ImportResult{}, syntax.merge(&errs)
-	}
-	c := &commit{changes: changes}
-	if opts.Progress != nil {
-		total := len(changes)
-		c.progress = func(done int) { opts.Progress(done, total) }
-	}
-	rev, err := s.eng.apply(ctx, c)
+	ld, err := s.eng.load(ctx)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 	}
-	return ImportResult{Revision: rev, Tuples: len(changes)}, nil
+	defer ld.abort()
+
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
+	var errs inputErrors
+	lr := &lineReader{sc: sc, name: name, format: format, schema: cur.schema, errs: &errs}
+
+	// The backend takes chunks in a goroutine of its own, so that reading
+	// the next chunk overlaps with storing this one. The channel is
+	// unbuffered: at most one chunk waits while another is stored.
+	lctx, cancel := context.WithCancel(ctx)
+	chunks := make(chan []Change)
+	loaded := make(chan error, 1)
+	go func() {
+		var err error
+		for c := range chunks {
+			if err == nil {
+				if err = ld.add(lctx, c); err != nil {
+					cancel() // stops the reader at its next chunk
+				}
+			}
+		}
+		loaded <- err
+	}()
+	loading := true
+	stop := func() error {
+		if !loading {
+			return nil
+		}
+		loading = false
+		close(chunks)
+		return <-loaded
+	}
+	defer func() {
+		cancel()
+		stop()
+	}()
+
+	size := min(s.importChunk, 1024) // grown to importChunk when the input is large
+	var chunk []Change
+	total := 0
+	for {
+		t, ok, err := lr.next(ctx)
+		if err != nil {
+			return ImportResult{}, err
+		}
+		if errs.total > 0 {
+			if loading {
+				// Nothing of this input will be written: drop what the
+				// backend holds now rather than after the last line.
+				stop()
+				ld.abort()
+				chunk = nil
+			}
+			if !ok {
+				break
+			}
+			continue
+		}
+		if ok {
+			if chunk == nil {
+				chunk = make([]Change, 0, size)
+			}
+			chunk = append(chunk, Change{Kind: ChangeWrite, Tuple: t})
+			total++
+		}
+		if len(chunk) > 0 && (len(chunk) == s.importChunk || !ok) {
+			select {
+			case chunks <- chunk:
+			case <-lctx.Done():
+			}
+			if lctx.Err() != nil {
+				err := stop()
+				if cerr := ctx.Err(); cerr != nil {
+					return ImportResult{}, cerr
+				}
+				return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
+			}
+			chunk, size = nil, s.importChunk
+		}
+		if !ok {
+			break
+		}
+	}
+	if errs.total > 0 {
+		return ImportResult{}, errs.err()
+	}
+	if err := stop(); err != nil {
+		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
+	}
+	var progress func(int)
+	if opts.Progress != nil {
+		progress = func(done int) { opts.Progress(done, total) }
+	}
+	rev, err := ld.commit(ctx, progress)
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
+	}
+	return ImportResult{Revision: rev, Tuples: total}, nil
 }
 
 // Export writes every tuple at rev in format, one a line.

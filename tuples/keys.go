@@ -28,9 +28,13 @@ func appendFields(b []byte, tag byte, fields ...string) []byte {
 	return b
 }
 
+// keyLen is the length of a tuple's forward key, and of its reverse key.
+func keyLen(t *Tuple) int {
+	return 7 + len(t.ObjectType) + len(t.ObjectID) + len(t.Relation) + len(t.SubjectType) + len(t.SubjectID) + len(t.SubjectRelation)
+}
+
 func forwardKey(b []byte, t *Tuple) []byte {
-	n := 7 + len(t.ObjectType) + len(t.ObjectID) + len(t.Relation) + len(t.SubjectType) + len(t.SubjectID) + len(t.SubjectRelation)
-	if cap(b)-len(b) < n {
+	if n := keyLen(t); cap(b)-len(b) < n {
 		nb := make([]byte, len(b), len(b)+n)
 		copy(nb, b)
 		b = nb
@@ -39,8 +43,7 @@ func forwardKey(b []byte, t *Tuple) []byte {
 }
 
 func reverseKey(b []byte, t *Tuple) []byte {
-	n := 7 + len(t.ObjectType) + len(t.ObjectID) + len(t.Relation) + len(t.SubjectType) + len(t.SubjectID) + len(t.SubjectRelation)
-	if cap(b)-len(b) < n {
+	if n := keyLen(t); cap(b)-len(b) < n {
 		nb := make([]byte, len(b), len(b)+n)
 		copy(nb, b)
 		b = nb

@@ -17,7 +17,7 @@ type Revision uint64
 type Store interface {
 	// Snapshot returns a consistent read view at rev (0 = latest). A
 	// revision older than the store still holds is refused with
-	// ErrRevisionGone.
+	// ErrRevisionGone, one above the latest with ErrFutureRevision.
 	Snapshot(ctx context.Context, rev Revision) (Snapshot, error)
 	// Write applies a batch atomically: all of it, or nothing.
 	Write(ctx context.Context, w Batch) (Revision, error)
@@ -27,9 +27,12 @@ type Store interface {
 	// WriteSchema validates and stores a new schema text. It is refused
 	// when stored tuples would become invalid.
 	WriteSchema(ctx context.Context, filename string, text []byte) (Revision, error)
-	// Import parses and validates all of r, then writes it as one
-	// revision in large batches; see ImportOptions. Tuples are touched,
-	// so running an import again (after a crash, say) is harmless.
+	// Import writes every tuple of r as one revision; see ImportOptions.
+	// The input is read in chunks, never held whole, and nothing of it
+	// is visible before all of it is read, checked and written: a bad
+	// line anywhere means nothing is written, and the error lists the
+	// first 20 bad lines. Tuples are touched, so running an import again
+	// (after a crash, say) is harmless. Other writers wait for it.
 	Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error)
 	// Export streams every tuple at rev (0 = latest) in format.
 	Export(ctx context.Context, w io.Writer, rev Revision, format Format) (int, error)

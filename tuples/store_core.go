@@ -28,6 +28,10 @@ type store struct {
 
 	smu     sync.RWMutex
 	schemas []schemaVersion // ascending by rev
+
+	// importChunk is how many tuples Import hands to the backend at a
+	// time (importChunk; lowered in tests).
+	importChunk int
 }
 
 func newStore(ctx context.Context, eng engine) (*store, error) {
@@ -35,7 +39,7 @@ func newStore(ctx context.Context, eng engine) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &store{eng: eng, schemas: vs}, nil
+	return &store{eng: eng, schemas: vs, importChunk: importChunk}, nil
 }
 
 // schemaAt returns the compiled schema in force at rev, nil if none.
@@ -70,7 +74,7 @@ func (s *store) Snapshot(ctx context.Context, rev Revision) (Snapshot, error) {
 		rev = latest
 	}
 	if rev > latest {
-		return nil, fmt.Errorf("revision %d is not written yet; the latest is %d", rev, latest)
+		return nil, fmt.Errorf("revision %d is not written yet; the latest is %d: %w", rev, latest, ErrFutureRevision)
 	}
 	if rev < oldest {
 		return nil, fmt.Errorf("revision %d no longer held; oldest is %d: %w", rev, oldest, ErrRevisionGone)
