@@ -228,8 +228,10 @@ func (d *deriver) node(obj tuples.Object, r *schema.Relation, budget int) ([]Ste
 
 func (d *deriver) stored(obj tuples.Object, r *schema.Relation, budget int) ([]Step, error) {
 	w := d.w
-	if ok, err := w.has(obj, r.Name, w.sub.Subject); err != nil || ok {
-		return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, w.sub.Subject)}}, err
+	if w.storable(r) {
+		if ok, err := w.has(obj, r.Name, w.sub.Subject); err != nil || ok {
+			return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, w.sub.Subject)}}, err
+		}
 	}
 	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
 		wild := tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard}

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/docketdb/docket/schema"
@@ -284,14 +285,30 @@ func (w *walker) stored(obj tuples.Object, r *schema.Relation) (tri, error) {
 // direct reports whether obj#r stores the subject itself or, for a plain
 // object, its type's wildcard.
 func (w *walker) direct(obj tuples.Object, r *schema.Relation) (bool, error) {
-	ok, err := w.has(obj, r.Name, w.sub.Subject)
-	if err != nil || ok {
-		return ok, err
+	if w.storable(r) {
+		ok, err := w.has(obj, r.Name, w.sub.Subject)
+		if err != nil || ok {
+			return ok, err
+		}
 	}
 	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
 		return w.has(obj, r.Name, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
 	}
 	return false, nil
+}
+
+// storable reports whether stored relation r accepts the subject itself,
+// so that a relation like `public: user:*` costs a user one read, of the
+// wildcard, not two. Stores refuse tuples, and schema changes, that the
+// schema does not allow, so a form it rules out is never stored.
+func (w *walker) storable(r *schema.Relation) bool {
+	switch w.sub.kind {
+	case subjectPlain:
+		return r.DirectTypes[w.sub.typ.ID]
+	case subjectWildcard:
+		return r.WildcardTypes[w.sub.typ.ID]
+	}
+	return slices.Contains(r.SubjectSets, w.sub.rel)
 }
 
 // setsReachable reports whether any subject set r accepts can hold the
