@@ -76,6 +76,9 @@ type badgerEngine struct {
 	// loadHold and spillFanIn tune bulk loads (loadHold, spillFanIn;
 	// lowered in tests), see badger_load.go.
 	loadHold, spillFanIn int
+	// beforePublish, when set, runs when a bulk load has written its
+	// tables and not yet published them: where tests crash it.
+	beforePublish func()
 
 	mu     sync.RWMutex
 	latest Revision

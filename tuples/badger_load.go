@@ -104,6 +104,9 @@ func (l *badgerLoad) commit(ctx context.Context, progress func(int)) (Revision, 
 		return 0, err
 	}
 	err = e.streamLoad(ctx, rev, parts, progress)
+	if err == nil && e.beforePublish != nil {
+		e.beforePublish()
+	}
 	if err == nil {
 		txn := e.db.NewTransactionAt(uint64(e.latest), true)
 		defer txn.Discard()

@@ -3,6 +3,7 @@ package tuples
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -311,4 +312,89 @@ func TestBadgerEmptyMemtableFile(t *testing.T) {
 	if !has(t, ctx, snap(t, ctx, s, 0), "doc:1#viewer@user:ana") {
 		t.Fatal("tuple lost")
 	}
+}
+
+// TestBadgerCancelledStreamedImport cancels an import that sorts on disk
+// while it reads and while it writes its tables: nothing of it may show,
+// its files must go, and it must then run whole.
+func TestBadgerCancelledStreamedImport(t *testing.T) {
+	n := 20000
+	if raceEnabled {
+		n = 8000
+	}
+	var b strings.Builder
+	for i := range n {
+		b.WriteString("doc:c" + strconv.Itoa(i) + "#viewer@user:ana\n")
+	}
+	input := b.String()
+	for _, when := range []string{"reading", "writing"} {
+		t.Run(when, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := OpenBadger(t.TempDir(), BadgerOptions{BlockCacheMB: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			setup(t, ctx, s, fixture...)
+			streamSmall(s)
+			before := stateOf(t, ctx, s)
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			var r io.Reader = strings.NewReader(input)
+			opts := ImportOptions{}
+			spill := filepath.Join(s.(*store).eng.(*badgerEngine).path, spillDirName)
+			if when == "reading" {
+				// Cancelled once runs are on disk and half the input is read.
+				r = &cancellingReader{r: r, after: len(input) / 2, cancel: func() {
+					if runs, _ := filepath.Glob(filepath.Join(spill, "run*")); len(runs) == 0 {
+						t.Error("no runs on disk when cancelled")
+					}
+					cancel()
+				}}
+			} else {
+				opts.Progress = func(done, total int) {
+					if done < total {
+						cancel()
+					}
+				}
+			}
+			if _, err := s.Import(cctx, r, opts); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled import = %v", err)
+			}
+			if after := stateOf(t, ctx, s); !after.equal(before) {
+				t.Fatalf("a cancelled import changed the store: revision %d -> %d, %d -> %d tuples",
+					before.rev, after.rev, len(before.tuples), len(after.tuples))
+			}
+			noLeftovers(t, s, when == "reading")
+			write(t, ctx, s, OpTouch, "doc:1#owner@user:cy")
+			if got := all(t, ctx, snap(t, ctx, s, 0), Filter{SubjectID: "ana", Relation: "viewer", ObjectType: "doc"}); len(got) != 3 {
+				t.Fatalf("after a cancelled import and a write: %d viewers ana, want the fixture's 3", len(got))
+			}
+			if _, err := s.Import(ctx, strings.NewReader(input), ImportOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := all(t, ctx, snap(t, ctx, s, 0), Filter{SubjectID: "ana", Relation: "viewer", ObjectType: "doc"}); len(got) != n+3 {
+				t.Fatalf("re-run import shows %d tuples, want %d", len(got), n+3)
+			}
+			noLeftovers(t, s, false)
+		})
+	}
+}
+
+// cancellingReader calls cancel once it has read after bytes.
+type cancellingReader struct {
+	r      io.Reader
+	after  int
+	read   int
+	cancel func()
+}
+
+func (c *cancellingReader) Read(p []byte) (int, error) {
+	if c.read >= c.after && c.cancel != nil {
+		c.cancel()
+		c.cancel = nil
+	}
+	n, err := c.r.Read(p[:min(len(p), 4096)])
+	c.read += n
+	return n, err
 }

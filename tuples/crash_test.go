@@ -3,7 +3,10 @@ package tuples
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -12,9 +15,18 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
 )
 
-const crashEnv = "DOCKET_TUPLES_CRASH_CHILD" // "DIR|FILE"
+const (
+	crashEnv = "DOCKET_TUPLES_CRASH_CHILD" // "DIR|FILE"
+	// stopEnv makes the child stream its import in small chunks and stop
+	// (print "stopped" and hang) at a point: "read" once it has read
+	// most of the input, "publish" once its tables are written and not
+	// yet published.
+	stopEnv = "DOCKET_TUPLES_CRASH_STOP"
+)
 
 // TestCrashChild is the child process of TestCrashImport: it imports a
 // file into a Badger store and is killed somewhere along the way.
@@ -32,8 +44,28 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var r io.Reader = f
+	hang := func() {
+		fmt.Println("stopped")
+		time.Sleep(time.Hour)
+	}
+	switch stop := os.Getenv(stopEnv); stop {
+	case "":
+	case "read":
+		fi, err := f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		streamSmallCrash(s)
+		r = &hangingReader{r: f, after: fi.Size() * 3 / 4, hang: hang}
+	case "publish":
+		streamSmallCrash(s)
+		s.(*store).eng.(*badgerEngine).beforePublish = hang
+	default:
+		t.Fatalf("unknown %s %q", stopEnv, stop)
+	}
 	fmt.Println("importing")
-	if _, err := s.Import(context.Background(), f, ImportOptions{Name: file}); err != nil {
+	if _, err := s.Import(context.Background(), r, ImportOptions{Name: file}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -201,4 +233,178 @@ func runChild(t *testing.T, dir, file string, killAt time.Duration) (bool, time.
 		killed = false // it finished before the signal landed
 	}
 	return killed, ran
+}
+
+// streamSmallCrash makes the child's import spill to disk after a few
+// thousand tuples, in many runs.
+func streamSmallCrash(s Store) {
+	st := s.(*store)
+	st.importChunk = 2000
+	e := st.eng.(*badgerEngine)
+	e.loadHold, e.spillFanIn = 5000, 8
+}
+
+// hangingReader hangs once it has read after bytes.
+type hangingReader struct {
+	r     io.Reader
+	after int64
+	read  int64
+	hang  func()
+}
+
+func (h *hangingReader) Read(p []byte) (int, error) {
+	if h.read >= h.after {
+		h.hang()
+	}
+	n, err := h.r.Read(p[:min(len(p), int(h.after-h.read)+1)])
+	h.read += int64(n)
+	return n, err
+}
+
+// TestCrashStreamedImport kills a process whose import streams through
+// files on disk, while it reads (runs spilled, nothing in Badger yet) and
+// after it has written every table but before it publishes them. After
+// either the store must open at the revision it had, with the tuples and
+// change log it had and no files of the import left, also once a write
+// takes the import's revision number; and the import must then run whole.
+func TestCrashStreamedImport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	ctx := context.Background()
+	n := 60000
+	if raceEnabled {
+		n = 20000
+	}
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "doc:s%d#viewer@user:u%d\n", i, i%1000)
+	}
+	file := filepath.Join(t.TempDir(), "streamed.tuples")
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, stop := range []string{"read", "publish"} {
+		t.Run(stop, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "db")
+			s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+			if err != nil {
+				t.Fatal(err)
+			}
+			setup(t, ctx, s, fixture...)
+			before := stateOf(t, ctx, s)
+			s.Close()
+
+			spill := filepath.Join(dir, spillDirName)
+			killChild(t, dir, file, stop, func() bool {
+				if stop == "publish" {
+					return true
+				}
+				runs, _ := filepath.Glob(filepath.Join(spill, "run*"))
+				return len(runs) > 0
+			})
+			if _, err := os.Stat(spill); err != nil {
+				t.Fatalf("killed import left no files to clear: %v", err)
+			}
+			// What the import left in Badger, before open rolls it back.
+			latest, maxVersion := rawVersions(t, dir)
+			if latest != uint64(before.rev) {
+				t.Fatalf("killed import moved the latest revision to %d", latest)
+			}
+			if orphans := maxVersion > latest; orphans != (stop == "publish") {
+				t.Fatalf("entries above the latest revision: %v, want %v", orphans, stop == "publish")
+			}
+
+			s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+			if err != nil {
+				t.Fatalf("open after kill: %v", err)
+			}
+			defer s.Close()
+			if after := stateOf(t, ctx, s); !after.equal(before) {
+				t.Fatalf("after the kill: revision %d -> %d, %d -> %d tuples, %d -> %d changes",
+					before.rev, after.rev, len(before.tuples), len(after.tuples), len(before.changes), len(after.changes))
+			}
+			noLeftovers(t, s, false)
+			rev := write(t, ctx, s, OpTouch, "doc:0#owner@user:after")
+			after := stateOf(t, ctx, s)
+			if rev != before.rev+1 || len(after.tuples) != len(before.tuples)+1 || len(after.changes) != len(before.changes)+1 {
+				t.Fatalf("a write after the kill at %d shows %d tuples and %d changes", rev, len(after.tuples), len(after.changes))
+			}
+			streamSmall(s)
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			res, err := s.Import(ctx, f, ImportOptions{Name: file})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(all(t, ctx, snap(t, ctx, s, 0), Filter{})); got != len(after.tuples)+n {
+				t.Fatalf("re-run import: %d tuples, want %d", got, len(after.tuples)+n)
+			}
+			if cs, err := s.Changes(ctx, rev, 0); err != nil || len(cs) != n || cs[0].Revision != res.Revision {
+				t.Fatalf("re-run import logged %d changes (%v), want %d at %d", len(cs), err, n, res.Revision)
+			}
+			noLeftovers(t, s, false)
+		})
+	}
+}
+
+// killChild imports file into dir in a child process told to stop at
+// stop, waits until it has stopped and ready says so, and kills it.
+func killChild(t *testing.T, dir, file, stop string, ready func() bool) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashEnv+"="+dir+"|"+file, stopEnv+"="+stop)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(out)
+	var lines []string
+	for sc.Scan() && sc.Text() != "stopped" {
+		lines = append(lines, sc.Text())
+	}
+	if sc.Text() != "stopped" {
+		t.Fatalf("child ended without stopping at %s:\n%s", stop, strings.Join(lines, "\n"))
+	}
+	for deadline := time.Now().Add(30 * time.Second); !ready(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("child stopped at %s, but not ready to be killed", stop)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+}
+
+// rawVersions opens dir with Badger alone, so that nothing is rolled
+// back, and returns the latest published revision and the highest
+// version stored.
+func rawVersions(t *testing.T, dir string) (latest, maxVersion uint64) {
+	t.Helper()
+	db, err := badger.OpenManaged(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	txn := db.NewTransactionAt(math.MaxUint64, false)
+	defer txn.Discard()
+	item, err := txn.Get(keyLatest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return binary.BigEndian.Uint64(v), db.MaxVersion()
 }
