@@ -17,7 +17,8 @@
 // conformance suite: OpenBadger (persistent, the default) and NewMemory
 // (go-memdb). Every successful write is a new revision, one more than the
 // last; a Snapshot reads at the latest revision or at any revision still
-// held, and never sees part of a write.
+// held, and never sees part of a write. A revision above the latest is
+// refused with ErrFutureRevision.
 //
 // The logic that does not depend on the backend is written once
 // (store_core.go, snapshot.go, schema_write.go, import.go): writers are
@@ -53,6 +54,14 @@
 // state at m/latest, so the next write, which reuses that revision
 // number, cannot expose them. Re-running the import then writes it whole.
 //
+// An import larger than a few hundred thousand tuples is not held in
+// memory: each chunk's keys are sorted into run files in the database
+// directory, and only once the whole input is read and valid are the
+// runs merged into one StreamWriter load at the new revision, which is
+// then published. A bad line costs only the files; a crash leaves files,
+// removed on open, and perhaps unpublished tables, rolled back as above.
+// Tables are 2 MB at every level, which keeps a stream load's memory low.
+//
 // Old versions are kept for BadgerOptions.KeepRevisions revisions; below
 // that the discard timestamp lets compaction drop them, and a snapshot
 // there is refused with ErrRevisionGone.
@@ -68,10 +77,13 @@
 //
 // # Import, export, changes
 //
-// Import reads and validates the whole input before writing anything,
-// reporting up to 20 errors as NAME:LINE[:COL] and counting the rest, then
-// writes it as one revision. Tuples are written as touches, so importing
-// again is harmless. Export writes every tuple at a revision in the text
+// Import reads its input in chunks, validating each line, and hands the
+// chunks to the backend, which keeps them invisible until the input ends;
+// it then writes them as one revision. A bad line anywhere means nothing
+// is written: the backend drops what it holds, the rest of the input is
+// only checked, and up to 20 errors are reported as NAME:LINE[:COL] with
+// the rest counted. Tuples are written as touches, so importing again is
+// harmless. The store's writer lock is held for the whole import. Export writes every tuple at a revision in the text
 // or JSON-lines format, which Import reads back. The change log records
 // each revision's writes and deletes, 512 to an entry, and Changes returns
 // whole revisions.
