@@ -16,16 +16,24 @@ func addSchemaStoreCommands(parent *cobra.Command, e *env) {
 }
 
 func newSchemaWriteCmd(e *env) *cobra.Command {
-	return &cobra.Command{
+	var dryRun bool
+	cmd := &cobra.Command{
 		Use:   "write FILE",
 		Short: "Validate a schema file and store it as the database's schema",
 		Long: `Validate a schema file and store its canonical form as the schema of the
 database, at a new revision. Warnings are printed but do not stop the write.
+What changed is listed a line each: + added, - removed, ~ changed (with the
+old definition); comments and declaration order do not count.
 
 A change that would leave stored tuples invalid (a relation removed or made
-computed, a subject type no longer allowed) is refused, naming the relations
-and example tuples affected; delete those tuples first.`,
+computed, a subject type no longer allowed) is refused, naming example
+tuples in the way; delete those tuples first.
+
+With --dry-run nothing is written (and no database is created): the changes
+are listed and the stored tuples checked, and the exit status says whether
+the write would be accepted (0) or refused (1).`,
 		Example: `  docket schema write casebook.rebac
+  docket schema write --dry-run casebook.rebac
   docket --db /var/lib/docket schema write casebook.rebac`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -42,21 +50,94 @@ and example tuples affected; delete those tuples first.`,
 			for _, w := range next.Warnings {
 				fmt.Fprintln(e.stderr, w.String())
 			}
+			if dryRun {
+				return e.schemaDryRun(ctx, next)
+			}
 			s, err := e.createStore()
 			if err != nil {
 				return err
+			}
+			var old *schema.Schema
+			if snap, err := s.Snapshot(ctx, 0); err == nil {
+				old = snap.Schema()
 			}
 			rev, err := s.WriteSchema(ctx, path, src)
 			if err != nil {
 				return orphanError(ctx, s, next, err)
 			}
-			if e.json() {
-				return writeJSON(e.stdout, map[string]any{"revision": rev, "types": len(next.Types)})
-			}
-			_, err = fmt.Fprintf(e.stdout, "schema written at revision %d (%d types)\n", rev, len(next.Types))
-			return err
+			return e.printSchemaWrite(fmt.Sprintf("schema written at revision %d", rev), rev, next, schema.Diff(old, next), old == nil)
 		},
 	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list the changes and check the stored tuples, but write nothing")
+	return cmd
+}
+
+// schemaDryRun reports what writing next would change, and whether the
+// stored tuples would let it, without writing or creating anything.
+func (e *env) schemaDryRun(ctx context.Context, next *schema.Schema) error {
+	var (
+		old  *schema.Schema
+		snap tuples.Snapshot
+	)
+	if e.memory || e.shared != nil || dbExists(e.dbPath) {
+		s, err := e.openStore()
+		if err != nil {
+			return err
+		}
+		if snap, err = s.Snapshot(ctx, 0); err != nil {
+			return err
+		}
+		old = snap.Schema()
+	}
+	var rev tuples.Revision
+	if snap != nil {
+		rev = snap.Revision()
+	}
+	if old != nil {
+		found, err := orphans(ctx, snap, next, 5)
+		if err != nil {
+			return err
+		}
+		if len(found) > 0 {
+			return &negative{err: withHint("delete them first, or keep what they need in the schema",
+				"would be refused: stored tuples the new schema does not accept include %s", strings.Join(found, ", "))}
+		}
+	}
+	return e.printSchemaWrite("dry run: the schema would be accepted; nothing written", rev, next, schema.Diff(old, next), old == nil)
+}
+
+func dbExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// printSchemaWrite reports a schema write, or a dry run of one, with what
+// changed; first says no schema was stored before.
+func (e *env) printSchemaWrite(headline string, rev tuples.Revision, next *schema.Schema, diff []schema.Difference, first bool) error {
+	if e.json() {
+		type changeJSON struct {
+			Kind     string `json:"kind"`
+			Type     string `json:"type"`
+			Relation string `json:"relation,omitempty"`
+			Old      string `json:"old,omitempty"`
+			New      string `json:"new,omitempty"`
+		}
+		changes := make([]changeJSON, len(diff))
+		for i, d := range diff {
+			changes[i] = changeJSON{d.Kind.String(), d.Type, d.Relation, strings.TrimSpace(d.Old), strings.TrimSpace(d.New)}
+		}
+		return writeJSON(e.stdout, map[string]any{"revision": rev, "types": len(next.Types), "changes": changes})
+	}
+	if first {
+		// Everything is new: the schema itself is the list.
+		_, err := fmt.Fprintf(e.stdout, "%s (%d types)\n", headline, len(next.Types))
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s (%d types, %d change%s)\n", headline, len(next.Types), len(diff), plural(len(diff)))
+	for _, d := range diff {
+		fmt.Fprintln(e.stdout, "  "+d.String())
+	}
+	return nil
 }
 
 // orphanError adds to a refused schema write up to five of the stored
@@ -67,7 +148,15 @@ func orphanError(ctx context.Context, s tuples.Store, next *schema.Schema, werr 
 	if err != nil || snap.Schema() == nil {
 		return werr
 	}
-	const show = 5
+	found, err := orphans(ctx, snap, next, 5)
+	if err != nil || len(found) == 0 {
+		return werr
+	}
+	return fmt.Errorf("%w\ntuples in the way include: %s", werr, strings.Join(found, ", "))
+}
+
+// orphans returns up to show stored tuples that next would not accept.
+func orphans(ctx context.Context, snap tuples.Snapshot, next *schema.Schema, show int) ([]string, error) {
 	var found []string
 	for _, r := range snap.Schema().Relations {
 		if !r.Stored || len(found) == show {
@@ -77,7 +166,7 @@ func orphanError(ctx context.Context, s tuples.Store, next *schema.Schema, werr 
 		for len(found) < show {
 			ts, nextCursor, err := snap.Read(ctx, tuples.Filter{ObjectType: r.Type.Name, Relation: r.Name}, cursor, 1000)
 			if err != nil {
-				return werr
+				return nil, fmt.Errorf("read stored tuples of %s: %w", r, err)
 			}
 			for _, t := range ts {
 				if tuples.Validate(t, next) != nil && len(found) < show {
@@ -90,10 +179,7 @@ func orphanError(ctx context.Context, s tuples.Store, next *schema.Schema, werr 
 			cursor = nextCursor
 		}
 	}
-	if len(found) == 0 {
-		return werr
-	}
-	return fmt.Errorf("%w\ntuples in the way include: %s", werr, strings.Join(found, ", "))
+	return found, nil
 }
 
 func newSchemaShowCmd(e *env) *cobra.Command {

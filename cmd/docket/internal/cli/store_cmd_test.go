@@ -47,6 +47,44 @@ func TestSchemaWriteRefusesOrphaningTuples(t *testing.T) {
 	contains(t, "stderr", r.stderr, "case#deny_list", "case:1#deny_list@user:mallory", "case:2#deny_list@user:bob")
 	// Nothing changed.
 	contains(t, "schema show", f.run("schema", "show").stdout, "deny_list")
+
+	// A dry run says the same, with status 1, and writes nothing.
+	r = f.run("schema", "write", "--dry-run", p)
+	r.want(t, 1)
+	contains(t, "stderr", r.stderr, "would be refused: stored tuples the new schema does not accept include case:1#deny_list@user:mallory")
+	contains(t, "schema show", f.run("schema", "show").stdout, "deny_list")
+}
+
+func TestSchemaWriteListsChanges(t *testing.T) {
+	f := newFixture(t) // schema at 1, tuples at 2
+	bigger := strings.Replace(testSchema, "  relation deny_list: user\n", "  relation deny_list: user | team#member\n  relation watcher: user\n", 1)
+	p := writeFile(t, f.dir, "bigger.rebac", bigger)
+
+	r := f.run("schema", "write", "--dry-run", p)
+	r.want(t, 0)
+	want := "dry run: the schema would be accepted; nothing written (3 types, 2 changes)\n" +
+		"  ~ case#deny_list: user | team#member   (was: user)\n" +
+		"  + case#watcher: user\n"
+	if r.stdout != want {
+		t.Errorf("dry run printed %q, want %q", r.stdout, want)
+	}
+	lacks(t, "schema show", f.run("schema", "show").stdout, "watcher")
+
+	r = f.run("schema", "write", p)
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "schema written at revision 3 (3 types, 2 changes)\n  ~ case#deny_list")
+	r = f.run("schema", "write", p, "-o", "json")
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, `"changes": []`, `"revision": 4`)
+
+	// A dry run on a path with no database creates none.
+	db := filepath.Join(t.TempDir(), "db")
+	r = run(t, "--db", db, "schema", "write", "--dry-run", p)
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "would be accepted; nothing written (3 types)")
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("dry run created %s", db)
+	}
 }
 
 func TestSchemaNotYetWritten(t *testing.T) {
