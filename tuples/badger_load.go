@@ -153,10 +153,10 @@ type spill struct {
 type spillFamily struct {
 	key  func([]byte, *Tuple) []byte
 	runs []string
-	// buf and keys hold the keys of the chunk being sorted, kept from
-	// chunk to chunk.
-	buf  []byte
-	keys [][]byte
+	// buf, keys and tmp hold the keys of the chunk being sorted, kept
+	// from chunk to chunk.
+	buf       []byte
+	keys, tmp [][]byte
 }
 
 func newSpill(dir string, fanIn int) (*spill, error) {
@@ -241,7 +241,10 @@ func (f *spillFamily) writeRun(name string, changes []Change) error {
 		buf = f.key(buf, &changes[i].Tuple)
 		keys = append(keys, buf[from:len(buf):len(buf)])
 	}
-	slices.SortFunc(keys, bytes.Compare)
+	if cap(f.tmp) < len(keys) {
+		f.tmp = make([][]byte, len(keys))
+	}
+	sortKeys(keys, f.tmp)
 	keys = slices.CompactFunc(keys, bytes.Equal)
 	f.keys = keys[:0]
 	if err := writeKeys(name, keys); err != nil {

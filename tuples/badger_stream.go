@@ -75,7 +75,7 @@ func (e *badgerEngine) stream(ctx context.Context, rev Revision, c *commit) erro
 				t := &c.changes[i].Tuple
 				keys[i] = fam.key(a.alloc(keyLen(t)), t)
 			}
-			slices.SortFunc(keys, bytes.Compare)
+			sortKeys(keys, make([][]byte, len(keys)))
 			*fam.out = slices.CompactFunc(keys, bytes.Equal)
 		}()
 	}

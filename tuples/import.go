@@ -214,7 +214,9 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		stop()
 	}()
 
-	size := min(s.importChunk, 1024) // grown to importChunk when the input is large
+	// Chunks start small and double up to importChunk: a small input
+	// allocates little, and no chunk is ever copied to grow.
+	size := min(s.importChunk, 4096)
 	var chunk []Change
 	total := 0
 	for {
@@ -242,7 +244,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 			chunk = append(chunk, Change{Kind: ChangeWrite, Tuple: t})
 			total++
 		}
-		if len(chunk) > 0 && (len(chunk) == s.importChunk || !ok) {
+		if len(chunk) > 0 && (len(chunk) == cap(chunk) || !ok) {
 			select {
 			case chunks <- chunk:
 			case <-lctx.Done():
@@ -254,7 +256,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 				}
 				return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 			}
-			chunk, size = nil, s.importChunk
+			chunk, size = nil, min(2*size, s.importChunk)
 		}
 		if !ok {
 			break

@@ -3,6 +3,7 @@ package tuples
 import (
 	"bytes"
 	"fmt"
+	"slices"
 )
 
 // Tuple keys are the six fields joined by 0x00 behind a one-letter index
@@ -116,4 +117,59 @@ func scanPlan(f Filter) (tag byte, prefix []byte) {
 		return tagReverse, lead(tagReverse, f.SubjectType, f.SubjectID, f.SubjectRelation, f.ObjectType, f.Relation, f.ObjectID)
 	}
 	return tagForward, []byte{tagForward, sep}
+}
+
+// sortKeys sorts keys bytewise with an MSD radix sort: it reads each byte
+// of the keys' distinguishing prefixes about once, where a comparison
+// sort compares the long prefixes tuple keys share again and again. tmp
+// is scratch space of at least len(keys), reused across calls.
+func sortKeys(keys, tmp [][]byte) {
+	radixSort(keys, tmp[:len(keys)], 0)
+}
+
+func radixSort(keys, tmp [][]byte, depth int) {
+	for len(keys) >= 64 {
+		// Bucket 0 holds keys that end at depth, which sort first.
+		var count [257]int
+		for _, k := range keys {
+			count[byteAt(k, depth)]++
+		}
+		var start [257]int
+		pos, used := 0, 0
+		for b, c := range count {
+			start[b] = pos
+			pos += c
+			if c > 0 {
+				used++
+			}
+		}
+		if used == 1 {
+			if count[0] == len(keys) {
+				return // all equal
+			}
+			depth++ // a byte they all share
+			continue
+		}
+		next := start
+		for _, k := range keys {
+			b := byteAt(k, depth)
+			tmp[next[b]] = k
+			next[b]++
+		}
+		copy(keys, tmp)
+		for b := 1; b < 257; b++ {
+			if c := count[b]; c > 1 {
+				radixSort(keys[start[b]:start[b]+c], tmp[start[b]:start[b]+c], depth+1)
+			}
+		}
+		return
+	}
+	slices.SortFunc(keys, func(a, b []byte) int { return bytes.Compare(a[depth:], b[depth:]) })
+}
+
+func byteAt(k []byte, i int) int {
+	if i < len(k) {
+		return int(k[i]) + 1
+	}
+	return 0
 }
