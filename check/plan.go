@@ -14,11 +14,14 @@ import (
 // cheapest first. The order is read off the compiled schema once, not
 // worked out again for every query.
 //
-// Reordering never changes an answer: union, intersection and exclusion
-// are commutative in Kleene's three-valued logic, and every operand
-// evaluated is evaluated exactly as before. What can change is only which
-// operands are skipped once the answer is known.
+// The order never changes an answer: union, intersection and exclusion
+// are commutative in Kleene's three-valued logic, and the walker's loop
+// accounting ignores operands whose answers turned out not to matter (see
+// walker.eval), so a query gets the same three-valued answer in any
+// order. What the order changes is which operands are skipped once the
+// answer is known.
 type plan struct {
+	// sch is the schema planned, to tell plans apart.
 	sch *schema.Schema
 	// rels[r.ID] is the plan of computed relation r's rewrite; nil for a
 	// stored relation.
@@ -121,9 +124,12 @@ func (b *planner) relation(r *schema.Relation) float64 {
 	b.relState[r.ID] = stateOpen
 	var c float64
 	if r.Stored {
-		// The subject's own tuple, then its type's wildcard, then each
-		// subject set: one scan and a walk of each set found.
-		c = 1
+		// The subject's own tuple where the relation can hold it, its
+		// type's wildcard where it can hold that, then each subject set:
+		// one scan and a walk of each set found.
+		if slices.Contains(r.DirectTypes, true) || len(r.SubjectSets) > 0 {
+			c++
+		}
 		if slices.Contains(r.WildcardTypes, true) {
 			c++
 		}
