@@ -31,10 +31,15 @@
 // # Costs
 //
 // Before reading, a node is refused when the schema says the subject's
-// type, wildcard or subject set can never reach the relation. Unions try
-// references to stored relations on the same object first and stop at the
-// first true; intersections stop at the first false; an exclusion reads
-// its subtracted side only when the base holds. A walk deeper than
+// type, wildcard or subject set can never reach the relation. Once per
+// schema, every expression is given an estimated cost from its shape (a
+// relation of direct subjects is one or two reads; subject sets, arrows
+// and relations that reach themselves cost more), and operands are tried
+// cheapest first: a union stops at the first true, an intersection at
+// the first false, and an exclusion at a false base or a true subtracted
+// side, whichever side is cheaper going first. So a subject on a deny
+// list of direct subjects is denied after one read. The order never
+// changes an answer, unknowns included. A walk deeper than
 // Options.MaxDepth fails with a DepthError naming the path.
 //
 // Definite answers to whole queries are kept in a bounded cache keyed by
