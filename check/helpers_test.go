@@ -4,61 +4,22 @@ import (
 	"context"
 	"testing"
 
+	"github.com/docketdb/docket/internal/fixture"
 	"github.com/docketdb/docket/tuples"
 )
 
 // casebook is the schema of the language design's example.
-const casebook = `
-type user {
-  relation team: team
-}
-
-type team {
-  relation member: user | team#member
-}
-
-type case {
-  relation creator:     user
-  relation assignee:    user
-  relation access_list: user | team#member
-  relation deny_list:   user | team#member
-  relation public:      user:*
-
-  relation viewer = creator | assignee | assignee.team#member | access_list | public - deny_list
-  relation editor = (assignee | access_list) & viewer
-}
-`
+const casebook = fixture.Casebook
 
 // newSnap writes a schema and tuples to a fresh in-memory store and
 // returns its latest snapshot.
 func newSnap(t testing.TB, schemaText string, lines ...string) tuples.Snapshot {
 	t.Helper()
-	ctx := context.Background()
-	st, err := tuples.NewMemory()
+	snap, closeStore, err := fixture.Load(context.Background(), schemaText, lines...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.WriteSchema(ctx, "test.rebac", []byte(schemaText)); err != nil {
-		t.Fatal(err)
-	}
-	var ops []tuples.Op
-	for _, l := range lines {
-		tp, err := tuples.Parse(l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ops = append(ops, tuples.Op{Kind: tuples.OpTouch, Tuple: tp})
-	}
-	if len(ops) > 0 {
-		if _, err := st.Write(ctx, tuples.Batch{Ops: ops}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	snap, err := st.Snapshot(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { closeStore() })
 	return snap
 }
 

@@ -7,56 +7,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docketdb/docket/internal/fixture"
 	"github.com/docketdb/docket/tuples"
 )
 
-const casebook = `
-type user {
-  relation team: team
-}
-
-type team {
-  relation member: user | team#member
-}
-
-type case {
-  relation creator:     user
-  relation assignee:    user
-  relation access_list: user | team#member
-  relation deny_list:   user | team#member
-  relation public:      user:*
-
-  relation viewer = creator | assignee | assignee.team#member | access_list | public - deny_list
-  relation editor = (assignee | access_list) & viewer
-}
-`
+const casebook = fixture.Casebook
 
 func newSnap(t *testing.T, lines ...string) tuples.Snapshot {
 	t.Helper()
-	ctx := context.Background()
-	st, err := tuples.NewMemory()
+	snap, closeStore, err := fixture.Load(context.Background(), casebook, lines...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.WriteSchema(ctx, "casebook.rebac", []byte(casebook)); err != nil {
-		t.Fatal(err)
-	}
-	var ops []tuples.Op
-	for _, l := range lines {
-		tp, err := tuples.Parse(l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ops = append(ops, tuples.Op{Kind: tuples.OpTouch, Tuple: tp})
-	}
-	if _, err := st.Write(ctx, tuples.Batch{Ops: ops}); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := st.Snapshot(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { closeStore() })
 	return snap
 }
 

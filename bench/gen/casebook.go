@@ -5,32 +5,13 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/docketdb/docket/internal/fixture"
 	"github.com/docketdb/docket/tuples"
 )
 
 // casebookSchema is the agency model of the schema-language design: who may
 // see a case, with nested teams, access and deny lists and public cases.
-const casebookSchema = `// Casebook-shaped agency: who may see a case.
-type user {
-  relation team: team
-}
-
-type team {
-  // Teams nest: members of a child team are members of its parent.
-  relation member: user | team#member
-}
-
-type case {
-  relation creator: user
-  relation assignee: user
-  relation access_list: user | team#member
-  relation deny_list: user | team#member
-  relation public: user:*
-
-  relation viewer = creator | assignee | assignee.team#member | access_list | public - deny_list
-  relation editor = (assignee | access_list) & viewer
-}
-`
+const casebookSchema = fixture.Casebook
 
 // Casebook proportions: about 100k cases per million tuples, a fixed
 // staff of 5k users in 300 teams nested up to four deep.
