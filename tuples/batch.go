@@ -49,7 +49,8 @@ type ImportOptions struct {
 	// Name is the input's name, used in error messages (file:line).
 	Name string
 	// Progress, when set, is called as tuples are written, once the
-	// whole input is read and checked: done of total.
+	// whole input is read and checked: done of total. Calls may come from
+	// goroutines other than the caller's, one at a time.
 	Progress func(done, total int)
 }
 
