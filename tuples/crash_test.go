@@ -17,6 +17,7 @@ import (
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/ristretto/v2/z"
 )
 
 const (
@@ -391,7 +392,11 @@ func killChild(t *testing.T, dir, file, stop string, ready func() bool) {
 // version stored.
 func rawVersions(t *testing.T, dir string) (latest, maxVersion uint64) {
 	t.Helper()
-	db, err := badger.OpenManaged(badger.DefaultOptions(dir).WithLogger(nil))
+	opts := badger.DefaultOptions(dir).WithLogger(nil)
+	db, err := badger.OpenManaged(opts)
+	if err != nil && strings.Contains(err.Error(), z.NewFile.Error()) {
+		db, err = badger.OpenManaged(opts) // as openBadgerEngine does
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
