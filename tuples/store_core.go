@@ -29,7 +29,7 @@ type store struct {
 	smu     sync.RWMutex
 	schemas []schemaVersion // ascending by rev
 
-	// importChunk is how many tuples Import hands to the backend at a
+	// importChunk is the most tuples Import hands to the backend at a
 	// time (importChunk; lowered in tests).
 	importChunk int
 }
