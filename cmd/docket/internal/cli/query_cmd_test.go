@@ -94,6 +94,7 @@ func TestCheckBadInput(t *testing.T) {
 		{[]string{"check", "case:1#viewer@user:alice#zzzzzz"}, []string{`error: argument 1 "case:1#viewer@user:alice#zzzzzz": type user has no relation "zzzzzz"; it declares none`}},
 		{[]string{"check", "case:1#viewer"}, []string{"error: argument 1 \"case:1#viewer\": column 14: missing `@subject` after the relation; write object#relation@subject\n"}},
 		{[]string{"check", "--with", "case:1#deny_list", "case:1#viewer@user:alice"}, []string{"error: --with \"case:1#deny_list\": column 17: missing `@subject`"}},
+		{[]string{"check", "--at", "99", "case:1#viewer@user:alice"}, []string{"error: revision 99 is not written yet; the latest is 2; use 0 for the latest\n"}},
 	} {
 		r := f.run(c.args...)
 		r.want(t, 2)

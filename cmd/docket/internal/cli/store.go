@@ -87,6 +87,13 @@ func (e *env) snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snapsho
 		if errors.Is(err, tuples.ErrRevisionGone) {
 			return nil, withHint("use a later revision, or 0 for the latest", "revision %d: %v", rev, err)
 		}
+		if errors.Is(err, tuples.ErrFutureRevision) {
+			hint := "use 0 for the latest"
+			if latest, lerr := s.Snapshot(ctx, 0); lerr == nil {
+				hint = fmt.Sprintf("the latest is %d; use 0 for the latest", latest.Revision())
+			}
+			return nil, withHint(hint, "revision %d is not written yet", rev)
+		}
 		return nil, err
 	}
 	if snap.Schema() == nil {
