@@ -879,6 +879,38 @@ func testStreamedImport(t *testing.T, ctx context.Context, s Store) {
 	if again := stateOf(t, ctx, s); !slices.Equal(again.tuples, got.tuples) {
 		t.Fatalf("a repeated streamed import changed the tuples")
 	}
+	// JSON lines stream the same way.
+	var jsonl bytes.Buffer
+	if _, err := s.Export(ctx, &jsonl, 0, FormatJSONL); err != nil {
+		t.Fatal(err)
+	}
+	other := sameBackend(t, s)
+	setup(t, ctx, other)
+	streamSmall(other)
+	if _, err := other.Import(ctx, &jsonl, ImportOptions{Format: FormatJSONL}); err != nil {
+		t.Fatal(err)
+	}
+	if again := stateOf(t, ctx, other); !slices.Equal(again.tuples, got.tuples) {
+		t.Fatalf("a streamed JSON-lines import holds %d tuples, want %d", len(again.tuples), len(got.tuples))
+	}
+}
+
+// sameBackend opens a new, empty store of s's backend.
+func sameBackend(t *testing.T, s Store) Store {
+	t.Helper()
+	name := "memory"
+	if _, ok := s.(*store).eng.(*badgerEngine); ok {
+		name = "badger"
+	}
+	i := slices.IndexFunc(backends, func(b struct {
+		name string
+		open func(t testing.TB, keep int) Store
+	}) bool {
+		return b.name == name
+	})
+	other := backends[i].open(t, 10)
+	t.Cleanup(func() { other.Close() })
+	return other
 }
 
 func testStreamedImportBadLastChunk(t *testing.T, ctx context.Context, s Store) {
