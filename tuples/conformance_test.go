@@ -902,15 +902,15 @@ func sameBackend(t *testing.T, s Store) Store {
 	if _, ok := s.(*store).eng.(*badgerEngine); ok {
 		name = "badger"
 	}
-	i := slices.IndexFunc(backends, func(b struct {
-		name string
-		open func(t testing.TB, keep int) Store
-	}) bool {
-		return b.name == name
-	})
-	other := backends[i].open(t, 10)
-	t.Cleanup(func() { other.Close() })
-	return other
+	for _, b := range backends {
+		if b.name == name {
+			other := b.open(t, 10)
+			t.Cleanup(func() { other.Close() })
+			return other
+		}
+	}
+	t.Fatalf("no backend %s", name)
+	return nil
 }
 
 func testStreamedImportBadLastChunk(t *testing.T, ctx context.Context, s Store) {
