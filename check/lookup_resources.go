@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,8 +33,10 @@ type ResourceQuery struct {
 // yielded.
 //
 // Candidates come from walking the schema's reverse edges backwards from
-// the subject; when any relation on the way holds an intersection or an
-// exclusion, every candidate is confirmed with a check.
+// the subject. One reached along unions, arrows and subject sets alone is
+// yielded as it is; one reached through the base of the target's
+// top-level exclusions is tested against the subtracted sides only; any
+// other is confirmed with a check.
 func (c *Checker) LookupResources(ctx context.Context, snap tuples.Snapshot, q ResourceQuery, yield func(tuples.Object) bool) (string, error) {
 	fail := func(err error) (string, error) {
 		return "", fmt.Errorf("lookup resources %s#%s for %s: %w", q.Type, q.Relation, q.Subject, err)
@@ -57,24 +60,27 @@ func (c *Checker) LookupResources(ctx context.Context, snap tuples.Snapshot, q R
 	if !w.reaches(target) {
 		return "", nil
 	}
-	ids, confirm, err := w.reverseWalk(target)
-	if err != nil {
+	rw := newResourceWalk(w, target, 0)
+	if err := rw.run(); err != nil {
 		return fail(err)
 	}
+	ids := make([]string, 0, len(rw.found))
+	for id := range rw.found {
+		if q.Cursor == "" || id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	conf := newResourceConfirmer(rw, ids)
 	last, emitted := "", 0
 	for _, id := range ids {
-		if q.Cursor != "" && id <= after {
-			continue
-		}
 		obj := tuples.Object{Type: target.Type.Name, ID: id}
-		if confirm {
-			v, err := w.top(obj, target)
-			if err != nil {
-				return fail(err)
-			}
-			if v != yes {
-				continue
-			}
+		ok, err := conf.member(obj, rw.found[id])
+		if err != nil {
+			return fail(err)
+		}
+		if !ok {
+			continue
 		}
 		if q.Limit > 0 && emitted == q.Limit {
 			return encodeCursor(last), nil
@@ -165,46 +171,123 @@ func hasCondition(n schema.Node) bool {
 	return false
 }
 
-// reverseWalk collects, sorted, the ids of objects of target's type that
-// the query subject may reach, walking reverse edges from the tuples that
-// name the subject.
-func (w *walker) reverseWalk(target *schema.Relation) (ids []string, confirm bool, err error) {
-	sch := w.sch
-	lead := leadsTo(sch, target)
-	confirm = needsConfirm(sch, lead)
-	visited := map[pairKey]bool{}
-	var queue []pairKey
-	found := map[string]bool{}
-	visit := func(obj tuples.Object, r *schema.Relation) {
-		if !lead[r.ID] {
-			return
-		}
-		k := pairKey{obj: obj, rel: r.ID}
-		if visited[k] {
-			return
-		}
-		visited[k] = true
-		queue = append(queue, k)
-		if r == target {
-			found[obj.ID] = true
+// errWalkLimit stops a reverse walk that grew past its limit.
+var errWalkLimit = errors.New("reverse walk limit reached")
+
+// resourceWalk is one reverse walk from the walker's subject towards a
+// target relation, recording how certain each object reached is.
+type resourceWalk struct {
+	w      *walker
+	target *schema.Relation
+	lead   []bool
+	// guarded marks the edges into target that prove the base of its
+	// top-level exclusions (see guard).
+	guarded map[*schema.Edge]bool
+	// state is the best membership known of each pair entered; done the
+	// one it was last walked with, so that a pair proven after it was
+	// walked as a candidate is walked again, once.
+	state map[pairKey]uint8
+	done  map[pairKey]uint8
+	queue []pairKey
+	// found is the best membership known of each object of target's type.
+	found map[string]uint8
+	// limit is the most pairs the walk may enter; 0 means no limit.
+	limit int
+}
+
+func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWalk {
+	rw := &resourceWalk{
+		w:      w,
+		target: target,
+		lead:   leadsTo(w.sch, target),
+		state:  map[pairKey]uint8{},
+		done:   map[pairKey]uint8{},
+		found:  map[string]uint8{},
+		limit:  limit,
+	}
+	if g := guardOf(w.plan, target); g.usable() {
+		shapes := map[edgeShape]bool{}
+		unconditionalShapes(g.base, nil, shapes)
+		for _, r := range w.sch.Relations {
+			for i := range r.Reverse {
+				e := &r.Reverse[i]
+				if e.To == target && e.Conditional && shapes[shapeOf(e.From, e.Via)] {
+					if rw.guarded == nil {
+						rw.guarded = map[*schema.Edge]bool{}
+					}
+					rw.guarded[e] = true
+				}
+			}
 		}
 	}
-	reverse := func(subj tuples.Subject, r *schema.Relation, each func(tuples.Object)) error {
-		if err := w.ctx.Err(); err != nil {
-			return err
-		}
-		for o, err := range w.snap.Reverse(w.ctx, subj, r.Type.Name, r.Name) {
-			if err != nil {
-				return fmt.Errorf("read reverse %s in %s: %w", subj, r, err)
-			}
-			each(o)
-		}
+	return rw
+}
+
+// visit records that the subject may hold r on obj, with membership m.
+func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8) error {
+	if !rw.lead[r.ID] {
 		return nil
 	}
+	if r == rw.target && m > rw.found[obj.ID] {
+		rw.found[obj.ID] = m
+	}
+	// A guard is settled only when the lookup tests it: until then what
+	// the pair leads to is not proven.
+	if m == reachGuarded {
+		m = reachCandidate
+	}
+	k := pairKey{obj: obj, rel: r.ID}
+	old, seen := rw.state[k]
+	if seen && old >= m {
+		return nil
+	}
+	if !seen && rw.limit > 0 && len(rw.state) >= rw.limit {
+		return errWalkLimit
+	}
+	rw.state[k] = m
+	rw.queue = append(rw.queue, k)
+	return nil
+}
 
+// along is the membership an edge passes on from a pair of membership m.
+func (rw *resourceWalk) along(e *schema.Edge, m uint8) uint8 {
+	switch {
+	case m != reachProven:
+		return reachCandidate
+	case !e.Conditional:
+		return reachProven
+	case rw.guarded[e]:
+		return reachGuarded
+	}
+	return reachCandidate
+}
+
+func (rw *resourceWalk) reverse(subj tuples.Subject, r *schema.Relation, each func(tuples.Object) error) error {
+	w := rw.w
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	for o, err := range w.snap.Reverse(w.ctx, subj, r.Type.Name, r.Name) {
+		if err != nil {
+			return fmt.Errorf("read reverse %s in %s: %w", subj, r, err)
+		}
+		if err := each(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run walks from the tuples that name the subject. Those prove their
+// relation; what follows is as certain as the edges it went along.
+func (rw *resourceWalk) run() error {
+	w, sch, lead := rw.w, rw.w.sch, rw.lead
 	s := w.sub
 	if s.kind == subjectSet {
-		visit(tuples.Object{Type: s.Type, ID: s.ID}, s.rel)
+		// A subject set is a member of itself.
+		if err := rw.visit(tuples.Object{Type: s.Type, ID: s.ID}, s.rel, reachProven); err != nil {
+			return err
+		}
 	}
 	wild := tuples.Subject{Type: s.Type, ID: tuples.Wildcard}
 	for _, r := range sch.Relations {
@@ -230,56 +313,187 @@ func (w *walker) reverseWalk(target *schema.Relation) (ids []string, confirm boo
 			}
 		}
 		for _, e := range entries {
-			if err := reverse(e, r, func(o tuples.Object) { visit(o, r) }); err != nil {
-				return nil, false, err
+			if err := rw.reverse(e, r, func(o tuples.Object) error { return rw.visit(o, r, reachProven) }); err != nil {
+				return err
 			}
 		}
 	}
 
-	for len(queue) > 0 {
-		k := queue[0]
-		queue = queue[1:]
+	for len(rw.queue) > 0 {
+		k := rw.queue[0]
+		rw.queue = rw.queue[1:]
+		m := rw.state[k]
+		if rw.done[k] >= m {
+			continue
+		}
+		rw.done[k] = m
 		from := sch.Relations[k.rel]
-		for _, e := range from.Reverse {
+		for i := range from.Reverse {
+			e := &from.Reverse[i]
 			if !lead[e.To.ID] {
 				continue
 			}
+			next := rw.along(e, m)
 			switch e.Kind {
 			case schema.EdgeRewrite:
-				visit(k.obj, e.To)
+				if err := rw.visit(k.obj, e.To, next); err != nil {
+					return err
+				}
 			case schema.EdgeSubjectSet:
 				set := tuples.Subject{Type: k.obj.Type, ID: k.obj.ID, Relation: from.Name}
-				if err := reverse(set, e.To, func(o tuples.Object) { visit(o, e.To) }); err != nil {
-					return nil, false, err
+				if err := rw.reverse(set, e.To, func(o tuples.Object) error { return rw.visit(o, e.To, next) }); err != nil {
+					return err
 				}
 			case schema.EdgeArrow:
 				cur := []tuples.Object{k.obj}
 				for _, via := range e.Via {
 					seen := map[tuples.Object]bool{}
-					var next []tuples.Object
+					var hop []tuples.Object
 					for _, c := range cur {
-						err := reverse(tuples.Subject{Type: c.Type, ID: c.ID}, via, func(o tuples.Object) {
+						err := rw.reverse(tuples.Subject{Type: c.Type, ID: c.ID}, via, func(o tuples.Object) error {
 							if !seen[o] {
 								seen[o] = true
-								next = append(next, o)
+								hop = append(hop, o)
 							}
+							return nil
 						})
 						if err != nil {
-							return nil, false, err
+							return err
 						}
 					}
-					cur = next
+					cur = hop
 				}
 				for _, o := range cur {
-					visit(o, e.To)
+					if err := rw.visit(o, e.To, next); err != nil {
+						return err
+					}
 				}
 			}
 		}
 	}
-	ids = make([]string, 0, len(found))
-	for id := range found {
-		ids = append(ids, id)
+	return nil
+}
+
+// resourceConfirmer decides the objects a reverse walk found.
+type resourceConfirmer struct {
+	rw *resourceWalk
+	g  guard
+	// pending is how many guarded objects are left to decide; it bounds
+	// the walks spent on computing subtracted sides as sets.
+	pending int
+	// sets[i] holds, once computed, the objects on which the subject
+	// holds the i-th subtracted side; tried[i] says it was attempted (a
+	// subtracted side that is not one plain relation, or whose walk grew
+	// too large, is tested object by object instead).
+	sets  []map[string]bool
+	tried []bool
+}
+
+// setThreshold is how many guarded objects make it worth walking a
+// subtracted side backwards once instead of testing it on each.
+const setThreshold = 16
+
+func newResourceConfirmer(rw *resourceWalk, ids []string) *resourceConfirmer {
+	c := &resourceConfirmer{rw: rw}
+	if rw.guarded == nil {
+		return c
 	}
-	slices.Sort(ids)
-	return ids, confirm, nil
+	c.g = guardOf(rw.w.plan, rw.target)
+	c.sets = make([]map[string]bool, len(c.g.subtracts))
+	c.tried = make([]bool, len(c.g.subtracts))
+	for _, id := range ids {
+		if rw.found[id] == reachGuarded {
+			c.pending++
+		}
+	}
+	return c
+}
+
+// member decides obj, found with membership m.
+func (c *resourceConfirmer) member(obj tuples.Object, m uint8) (bool, error) {
+	w := c.rw.w
+	switch m {
+	case reachProven:
+		return true, nil
+	case reachGuarded:
+		c.pending--
+		v, err := c.subtracted(obj)
+		if err != nil {
+			return false, err
+		}
+		switch v {
+		case no:
+			return true, nil
+		case yes:
+			return false, nil
+		}
+	}
+	v, err := w.top(obj, c.rw.target)
+	return v == yes, err
+}
+
+// subtracted answers whether any subtracted side holds the subject on
+// obj: yes as soon as one does, no when none does, unknown otherwise.
+func (c *resourceConfirmer) subtracted(obj tuples.Object) (tri, error) {
+	v := no
+	for i, o := range c.g.subtracts {
+		set, err := c.set(i)
+		if err != nil {
+			return no, err
+		}
+		if set != nil {
+			if set[obj.ID] {
+				return yes, nil
+			}
+			continue
+		}
+		sv, err := c.rw.w.decide(obj, o)
+		if err != nil {
+			return no, err
+		}
+		if sv == yes {
+			return yes, nil
+		}
+		if sv == unknown {
+			v = unknown
+		}
+	}
+	return v, nil
+}
+
+// set returns the objects holding the i-th subtracted side, walked
+// backwards from the subject, or nil when it is to be tested object by
+// object. A set is exact only for a relation whose way back holds no
+// intersection or exclusion: then every object the walk reaches holds it
+// and every object holding it is reached.
+func (c *resourceConfirmer) set(i int) (map[string]bool, error) {
+	if c.tried[i] {
+		return c.sets[i], nil
+	}
+	o := c.g.subtracts[i]
+	if o.kind != opRef || c.pending+1 < setThreshold {
+		// Few objects left: testing each is cheaper than a walk.
+		return nil, nil
+	}
+	c.tried[i] = true
+	w := c.rw.w
+	if needsConfirm(w.sch, leadsTo(w.sch, o.rel)) {
+		return nil, nil
+	}
+	// The walk is allowed a few pairs per object it saves a test on.
+	sub := newResourceWalk(w, o.rel, 4*(c.pending+1)+1024)
+	if err := sub.run(); errors.Is(err, errWalkLimit) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(sub.found))
+	for id, m := range sub.found {
+		if m != reachProven {
+			return nil, nil
+		}
+		set[id] = true
+	}
+	c.sets[i] = set
+	return set, nil
 }
