@@ -75,13 +75,32 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 			return fail(fmt.Errorf("type %s has no relation %q", q.Type, q.SubjectRelation))
 		}
 	}
-	plain, sets, err := w.forwardWalk(q.Object, target)
-	if err != nil {
+	sw := newSubjectWalk(w, q.Object, target)
+	if err := sw.run(); err != nil {
 		return fail(err)
 	}
-	confirm := func(s tuples.Subject) (bool, error) {
+	plain, sets := sw.sorted()
+	// confirm decides one subject: those the walk proved need no check,
+	// and those in the base of the target's top-level exclusions only a
+	// test of the subtracted sides.
+	confirm := func(s tuples.Subject, m subjectState) (bool, error) {
 		if w.sub, err = resolveSubject(w.sch, s); err != nil {
 			return false, err
+		}
+		switch m.m {
+		case reachProven:
+			return true, nil
+		case reachGuarded:
+			v, err := sw.subtracted(s, m)
+			if err != nil {
+				return false, err
+			}
+			switch v {
+			case no:
+				return true, nil
+			case yes:
+				return false, nil
+			}
 		}
 		v, err := w.top(q.Object, target)
 		return v == yes, err
@@ -93,7 +112,7 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 			if s.Type != q.Type || s.Relation != q.SubjectRelation {
 				continue
 			}
-			ok, err := confirm(s)
+			ok, err := confirm(s, sw.setState(s))
 			if err != nil {
 				return fail(err)
 			}
@@ -104,12 +123,14 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 		return out, nil
 	}
 	// Wildcards first: a granted one replaces the subjects of its type.
+	// They are always checked: the walk's bookkeeping is for the plain
+	// subjects they may leave out.
 	granted := map[string]int{}
 	for _, s := range plain {
 		if s.ID != tuples.Wildcard || (filterType != nil && s.Type != q.Type) {
 			continue
 		}
-		ok, err := confirm(s)
+		ok, err := confirm(s, subjectState{m: reachCandidate})
 		if err != nil {
 			return fail(err)
 		}
@@ -122,7 +143,7 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 		if s.ID == tuples.Wildcard || (filterType != nil && s.Type != q.Type) {
 			continue
 		}
-		ok, err := confirm(s)
+		ok, err := confirm(s, sw.plain[s])
 		if err != nil {
 			return fail(err)
 		}
@@ -148,92 +169,239 @@ func compareSubjects(a, b tuples.Subject) int {
 	return strings.Compare(a.Relation, b.Relation)
 }
 
-// forwardWalk collects every plain subject (objects and wildcards) and
-// every subject set met walking down from obj#r, each once and sorted.
-// Subject sets include obj#r itself and every (object, relation) entered.
-func (w *walker) forwardWalk(obj tuples.Object, r *schema.Relation) (plain, sets []tuples.Subject, err error) {
-	seenPlain := map[tuples.Subject]bool{}
-	visited := map[pairKey]bool{}
-	var queue []pairKey
-	enter := func(o tuples.Object, rel *schema.Relation) {
-		k := pairKey{obj: o, rel: rel.ID}
-		if !visited[k] {
-			visited[k] = true
-			queue = append(queue, k)
-			sets = append(sets, tuples.Subject{Type: o.Type, ID: o.ID, Relation: rel.Name})
+// subjectState is what a forward walk knows of a pair or a subject met:
+// how certain its membership in the target is (m), and which subtracted
+// sides of the target's guard it is certainly in (bit i for the i-th).
+type subjectState struct {
+	m    uint8
+	bits uint64
+}
+
+// merge adds what o knows to s and reports whether s learnt anything.
+func (s *subjectState) merge(o subjectState) bool {
+	n := subjectState{m: max(s.m, o.m), bits: s.bits | o.bits}
+	if n == *s {
+		return false
+	}
+	*s = n
+	return true
+}
+
+// conditioned is what passes below an intersection or an exclusion:
+// nothing certain.
+func conditioned(subjectState) subjectState { return subjectState{m: reachCandidate} }
+
+// maxTracked is how many subtracted sides a walk can track as sets, one
+// bit each; further ones are tested subject by subject.
+const maxTracked = 64
+
+// subjectWalk walks down from obj#r collecting every plain subject (objects
+// and wildcards) and every subject set met, both sides of exclusions
+// included, with what the walk proves about each.
+type subjectWalk struct {
+	w      *walker
+	root   pairKey
+	target *schema.Relation
+	g      guard
+	// exact[i]: the i-th subtracted side is settled by stored tuples alone
+	// (see unconditionalClosure), so a subject the walk did not find in it
+	// is not in it.
+	exact []bool
+
+	state map[pairKey]subjectState
+	done  map[pairKey]subjectState
+	queue []pairKey
+	// sets lists the pairs entered, as subject sets, in the order met.
+	sets  []tuples.Subject
+	plain map[tuples.Subject]subjectState
+	// wildBits[type]: the subtracted sides holding type's wildcard, and so
+	// every plain subject of the type.
+	wildBits map[string]uint64
+}
+
+func newSubjectWalk(w *walker, obj tuples.Object, target *schema.Relation) *subjectWalk {
+	sw := &subjectWalk{
+		w:        w,
+		root:     pairKey{obj: obj, rel: target.ID},
+		target:   target,
+		state:    map[pairKey]subjectState{},
+		done:     map[pairKey]subjectState{},
+		plain:    map[tuples.Subject]subjectState{},
+		wildBits: map[string]uint64{},
+	}
+	if g := guardOf(w.plan, target); g.usable() {
+		sw.g = g
+		sw.exact = make([]bool, len(g.subtracts))
+		for i, o := range g.subtracts {
+			sw.exact[i] = i < maxTracked && unconditionalClosure(o.src)
 		}
 	}
-	var expr func(o tuples.Object, n schema.Node) error
-	expr = func(o tuples.Object, n schema.Node) error {
-		switch n := n.(type) {
-		case *schema.Ref:
-			enter(o, n.Relation)
-		case *schema.Arrow:
-			for x, err := range w.snap.Subjects(w.ctx, o, n.Tupleset.Name, tuples.SubjectFilter{Plain: true}) {
-				if err != nil {
-					return fmt.Errorf("read %s#%s: %w", o, n.Tupleset.Name, err)
-				}
-				t := w.sch.Type(x.Type)
-				if t == nil || x.ID == tuples.Wildcard || n.Then[t.ID] == nil {
-					continue
-				}
-				if err := expr(tuples.Object{Type: x.Type, ID: x.ID}, n.Then[t.ID]); err != nil {
-					return err
-				}
+	return sw
+}
+
+func (sw *subjectWalk) enter(o tuples.Object, rel *schema.Relation, st subjectState) {
+	k := pairKey{obj: o, rel: rel.ID}
+	cur, seen := sw.state[k]
+	if !seen {
+		sw.sets = append(sw.sets, tuples.Subject{Type: o.Type, ID: o.ID, Relation: rel.Name})
+	}
+	if cur.merge(st) || !seen {
+		sw.state[k] = cur
+		sw.queue = append(sw.queue, k)
+	}
+}
+
+// expr enters what n reads on o, each with the state st passes to it.
+func (sw *subjectWalk) expr(o tuples.Object, n schema.Node, st subjectState) error {
+	w := sw.w
+	switch n := n.(type) {
+	case *schema.Ref:
+		sw.enter(o, n.Relation, st)
+	case *schema.Arrow:
+		for x, err := range w.snap.Subjects(w.ctx, o, n.Tupleset.Name, tuples.SubjectFilter{Plain: true}) {
+			if err != nil {
+				return fmt.Errorf("read %s#%s: %w", o, n.Tupleset.Name, err)
 			}
-		case *schema.Union:
-			for _, ch := range n.Children {
-				if err := expr(o, ch); err != nil {
-					return err
-				}
+			t := w.sch.Type(x.Type)
+			if t == nil || x.ID == tuples.Wildcard || n.Then[t.ID] == nil {
+				continue
 			}
-		case *schema.Intersect:
-			for _, ch := range n.Children {
-				if err := expr(o, ch); err != nil {
-					return err
-				}
-			}
-		case *schema.Exclude:
-			if err := expr(o, n.Base); err != nil {
+			if err := sw.expr(tuples.Object{Type: x.Type, ID: x.ID}, n.Then[t.ID], st); err != nil {
 				return err
 			}
-			return expr(o, n.Subtract)
 		}
-		return nil
+	case *schema.Union:
+		for _, ch := range n.Children {
+			if err := sw.expr(o, ch, st); err != nil {
+				return err
+			}
+		}
+	case *schema.Intersect:
+		for _, ch := range n.Children {
+			if err := sw.expr(o, ch, conditioned(st)); err != nil {
+				return err
+			}
+		}
+	case *schema.Exclude:
+		if err := sw.expr(o, n.Base, conditioned(st)); err != nil {
+			return err
+		}
+		return sw.expr(o, n.Subtract, conditioned(st))
 	}
-	enter(obj, r)
-	for len(queue) > 0 {
+	return nil
+}
+
+func (sw *subjectWalk) run() error {
+	w := sw.w
+	sw.enter(sw.root.obj, sw.target, subjectState{m: reachProven})
+	for len(sw.queue) > 0 {
 		if err := w.ctx.Err(); err != nil {
-			return nil, nil, err
+			return err
 		}
-		k := queue[0]
-		queue = queue[1:]
+		k := sw.queue[0]
+		sw.queue = sw.queue[1:]
+		st := sw.state[k]
+		if d := sw.done[k]; d.merge(st) {
+			sw.done[k] = d
+		} else {
+			continue
+		}
 		rel := w.sch.Relations[k.rel]
+		if k == sw.root && sw.g.base != nil {
+			// The target's own exclusions: its base holds for certain
+			// what the walk proves below it, and the i-th subtracted side
+			// what it finds below that side.
+			if err := sw.expr(k.obj, sw.g.base, subjectState{m: reachGuarded}); err != nil {
+				return err
+			}
+			for i, o := range sw.g.subtracts {
+				sub := subjectState{m: reachCandidate}
+				if sw.exact[i] {
+					sub.bits = 1 << i
+				}
+				if err := sw.expr(k.obj, o.src, sub); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if !rel.Stored {
-			if err := expr(k.obj, rel.Rewrite); err != nil {
-				return nil, nil, err
+			if err := sw.expr(k.obj, rel.Rewrite, st); err != nil {
+				return err
 			}
 			continue
 		}
 		for s, err := range w.snap.Subjects(w.ctx, k.obj, rel.Name, tuples.SubjectFilter{}) {
 			if err != nil {
-				return nil, nil, fmt.Errorf("read %s#%s: %w", k.obj, rel.Name, err)
+				return fmt.Errorf("read %s#%s: %w", k.obj, rel.Name, err)
 			}
 			if s.Relation == "" {
-				if !seenPlain[s] {
-					seenPlain[s] = true
-					plain = append(plain, s)
+				p := sw.plain[s]
+				p.merge(st)
+				sw.plain[s] = p
+				if s.ID == tuples.Wildcard {
+					sw.wildBits[s.Type] |= st.bits
 				}
 				continue
 			}
 			sr := w.sch.Relation(s.Type, s.Relation)
 			if sr == nil {
-				return nil, nil, fmt.Errorf("stored subject %s names a relation the schema does not have", s)
+				return fmt.Errorf("stored subject %s names a relation the schema does not have", s)
 			}
-			enter(tuples.Object{Type: s.Type, ID: s.ID}, sr)
+			sw.enter(tuples.Object{Type: s.Type, ID: s.ID}, sr, st)
 		}
 	}
+	return nil
+}
+
+// sorted returns the plain subjects and the subject sets met, sorted.
+func (sw *subjectWalk) sorted() (plain, sets []tuples.Subject) {
+	plain = make([]tuples.Subject, 0, len(sw.plain))
+	for s := range sw.plain {
+		plain = append(plain, s)
+	}
 	slices.SortFunc(plain, compareSubjects)
+	sets = slices.Clone(sw.sets)
 	slices.SortFunc(sets, compareSubjects)
-	return plain, sets, nil
+	return plain, sets
+}
+
+// setState is what the walk knows of subject set s as a member.
+func (sw *subjectWalk) setState(s tuples.Subject) subjectState {
+	r := sw.w.sch.Relation(s.Type, s.Relation)
+	if r == nil {
+		return subjectState{m: reachCandidate}
+	}
+	return sw.state[pairKey{obj: tuples.Object{Type: s.Type, ID: s.ID}, rel: r.ID}]
+}
+
+// subtracted answers whether any subtracted side of the target's guard
+// holds s, the walker's current subject, known to the walk as st: from
+// the walk where the side is exact, by a test otherwise. yes as soon as
+// one holds, no when none does, unknown otherwise.
+func (sw *subjectWalk) subtracted(s tuples.Subject, st subjectState) (tri, error) {
+	bits := st.bits
+	if s.Relation == "" {
+		bits |= sw.wildBits[s.Type]
+	}
+	v := no
+	for i, o := range sw.g.subtracts {
+		if sw.exact[i] {
+			if bits&(1<<i) != 0 {
+				return yes, nil
+			}
+			continue
+		}
+		sv, err := sw.w.decide(sw.root.obj, o)
+		if err != nil {
+			return no, err
+		}
+		if sv == yes {
+			return yes, nil
+		}
+		if sv == unknown {
+			v = unknown
+		}
+	}
+	return v, nil
 }
