@@ -147,7 +147,7 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 				return nil, fmt.Errorf("contextual tuple %d: %w", i, err)
 			}
 		}
-		snap = newOverlay(snap, contextual)
+		snap = tuples.Overlay(snap, contextual)
 		useCache = false
 	}
 	w := c.walkers.Get().(*walker)

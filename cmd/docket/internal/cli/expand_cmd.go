@@ -4,12 +4,14 @@ import (
 	"fmt"
 
 	"github.com/docketdb/docket/expand"
+	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
 
 func newExpandCmd(e *env) *cobra.Command {
 	var (
 		depth int
+		with  []string
 		at    revisionValue
 	)
 	format := newChoice("tree", "tree", "json", "dot")
@@ -22,11 +24,14 @@ with the relation or rule it came from.
 
 By default subject sets (team:east#member) are leaves; --depth N expands them
 into their own trees, N levels deep. Output is an indented tree, JSON, or
-Graphviz dot (--output dot | dot -Tsvg > tree.svg).`,
+Graphviz dot (--output dot | dot -Tsvg > tree.svg). --with adds contextual
+tuples for this expansion only, as for check: "who would see the case if
+team west were on its access list?"`,
 		Example: `  docket expand case:1#viewer
   docket expand case:1#viewer --depth 5
   docket expand case:1#viewer --output json
-  docket expand case:1#viewer --depth 5 --output dot | dot -Tsvg > viewer.svg`,
+  docket expand case:1#viewer --depth 5 --output dot | dot -Tsvg > viewer.svg
+  docket expand case:1#viewer --with case:1#access_list@team:west#member`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: e.completeArgs(shapeObjectRelation),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -38,6 +43,11 @@ Graphviz dot (--output dot | dot -Tsvg > tree.svg).`,
 			if err != nil {
 				return err
 			}
+			ctxTuples, err := contextualTuples(with, snap.Schema())
+			if err != nil {
+				return err
+			}
+			snap = tuples.Overlay(snap, ctxTuples)
 			tree, err := expand.Expand(ctx, snap, obj, rel, expand.Options{Recursive: depth > 0, Depth: depth})
 			if err != nil {
 				return err
@@ -57,6 +67,7 @@ Graphviz dot (--output dot | dot -Tsvg > tree.svg).`,
 	cmd.Flags().VarP(&format, "output", "o", "output format: tree, json or dot")
 	_ = cmd.RegisterFlagCompletionFunc("output", format.complete)
 	cmd.Flags().IntVar(&depth, "depth", 0, "expand nested subject sets this many levels (0 = show them as leaves)")
+	addWithFlag(cmd, &with, "this expansion")
 	addAtFlag(cmd, &at)
 	return cmd
 }

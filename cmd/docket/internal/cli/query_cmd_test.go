@@ -148,6 +148,18 @@ func TestExpand(t *testing.T) {
 		t.Errorf("json tree: %v %s", err, r.stdout)
 	}
 
+	// Contextual tuples show in the tree, once, and are not written.
+	r = f.run("expand", "case:1#access_list", "--with", "case:1#access_list@user:carol", "--with", "case:1#access_list@team:east#member")
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "user:carol  [case:1#access_list]")
+	if n := strings.Count(r.stdout, "team:east#member  [case:1#access_list]"); n != 1 {
+		t.Errorf("a tuple both stored and contextual shows %d times:\n%s", n, r.stdout)
+	}
+	lacks(t, "expand after --with", f.run("expand", "case:1#access_list").stdout, "carol")
+	r = f.run("expand", "case:1#access_list", "--with", "case:1#access_list@usr:carol")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "--with: ", `"usr"`)
+
 	r = f.run("expand", "case:1#viewer", "-o", "svg")
 	r.want(t, 2)
 	contains(t, "stderr", r.stderr, "must be one of tree, json, dot")

@@ -1,0 +1,87 @@
+package tuples
+
+import (
+	"context"
+	"iter"
+	"slices"
+)
+
+// Overlay lays extra tuples over a snapshot, as contextual tuples are
+// laid over the store for one check, lookup or expansion: Has, Subjects
+// and Reverse see them as if stored, each tuple once even when it is both
+// stored and extra, or extra twice. Read, Schema and Revision are the
+// snapshot's own, so paging through stored tuples is unaffected. The
+// caller validates the extra tuples against the schema first (Validate);
+// the overlay does not.
+func Overlay(snap Snapshot, extra []Tuple) Snapshot {
+	if len(extra) == 0 {
+		return snap
+	}
+	var unique []Tuple
+	for _, t := range extra {
+		if !slices.Contains(unique, t) {
+			unique = append(unique, t)
+		}
+	}
+	return &overlay{Snapshot: snap, extra: unique}
+}
+
+// overlay scans its extra tuples on every read: they are few (a request's
+// worth), so a scan beats building an index per request.
+type overlay struct {
+	Snapshot
+	extra []Tuple
+}
+
+func (o *overlay) Has(ctx context.Context, obj Object, rel string, subj Subject) (bool, error) {
+	for _, t := range o.extra {
+		if t.ObjectType == obj.Type && t.ObjectID == obj.ID && t.Relation == rel && t.Subject() == subj {
+			return true, nil
+		}
+	}
+	return o.Snapshot.Has(ctx, obj, rel, subj)
+}
+
+func (o *overlay) Subjects(ctx context.Context, obj Object, rel string, f SubjectFilter) iter.Seq2[Subject, error] {
+	return func(yield func(Subject, error) bool) {
+		var seen []Subject
+		for _, t := range o.extra {
+			if t.ObjectType == obj.Type && t.ObjectID == obj.ID && t.Relation == rel && f.Matches(t.Subject()) {
+				seen = append(seen, t.Subject())
+				if !yield(t.Subject(), nil) {
+					return
+				}
+			}
+		}
+		for s, err := range o.Snapshot.Subjects(ctx, obj, rel, f) {
+			if err == nil && slices.Contains(seen, s) {
+				continue
+			}
+			if !yield(s, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (o *overlay) Reverse(ctx context.Context, subj Subject, objectType, rel string) iter.Seq2[Object, error] {
+	return func(yield func(Object, error) bool) {
+		var seen []Object
+		for _, t := range o.extra {
+			if t.ObjectType == objectType && t.Relation == rel && t.Subject() == subj {
+				seen = append(seen, t.Object())
+				if !yield(t.Object(), nil) {
+					return
+				}
+			}
+		}
+		for obj, err := range o.Snapshot.Reverse(ctx, subj, objectType, rel) {
+			if err == nil && slices.Contains(seen, obj) {
+				continue
+			}
+			if !yield(obj, err) || err != nil {
+				return
+			}
+		}
+	}
+}

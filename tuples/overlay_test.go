@@ -1,0 +1,82 @@
+package tuples
+
+import (
+	"context"
+	"slices"
+	"testing"
+)
+
+func TestOverlay(t *testing.T) {
+	ctx := context.Background()
+	s, err := NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	setup(t, ctx, s, "doc:1#viewer@user:ann", "doc:1#viewer@team:t#member", "doc:2#viewer@user:ann")
+	base := snap(t, ctx, s, 0)
+	if Overlay(base, nil) != base {
+		t.Error("an empty overlay is not the snapshot itself")
+	}
+	extra := []Tuple{
+		mustParse(t, "doc:1#viewer@user:bob"),
+		mustParse(t, "doc:1#viewer@user:ann"), // also stored
+		mustParse(t, "doc:1#viewer@user:bob"), // twice
+		mustParse(t, "doc:3#viewer@user:ann"),
+	}
+	o := Overlay(base, extra)
+
+	for _, c := range []struct {
+		tuple string
+		want  bool
+	}{{"doc:1#viewer@user:bob", true}, {"doc:1#viewer@user:ann", true}, {"doc:3#viewer@user:ann", true}, {"doc:3#viewer@user:bob", false}} {
+		tp := mustParse(t, c.tuple)
+		if got, err := o.Has(ctx, tp.Object(), tp.Relation, tp.Subject()); err != nil || got != c.want {
+			t.Errorf("Has(%s) = %v, %v; want %v", c.tuple, got, err, c.want)
+		}
+	}
+
+	var subjects []string
+	for x, err := range o.Subjects(ctx, Object{Type: "doc", ID: "1"}, "viewer", SubjectFilter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		subjects = append(subjects, x.String())
+	}
+	slices.Sort(subjects)
+	if want := []string{"team:t#member", "user:ann", "user:bob"}; !slices.Equal(subjects, want) {
+		t.Errorf("Subjects = %v, want %v (each once)", subjects, want)
+	}
+	var plain []string
+	for x, err := range o.Subjects(ctx, Object{Type: "doc", ID: "1"}, "viewer", SubjectFilter{Plain: true}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain = append(plain, x.String())
+	}
+	slices.Sort(plain)
+	if want := []string{"user:ann", "user:bob"}; !slices.Equal(plain, want) {
+		t.Errorf("Subjects(Plain) = %v, want %v", plain, want)
+	}
+
+	var objects []string
+	for obj, err := range o.Reverse(ctx, Subject{Type: "user", ID: "ann"}, "doc", "viewer") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		objects = append(objects, obj.String())
+	}
+	slices.Sort(objects)
+	if want := []string{"doc:1", "doc:2", "doc:3"}; !slices.Equal(objects, want) {
+		t.Errorf("Reverse = %v, want %v (each once)", objects, want)
+	}
+
+	// Read pages through stored tuples only.
+	ts, _, err := o.Read(ctx, Filter{ObjectType: "doc", ObjectID: "3"}, "", 0)
+	if err != nil || len(ts) != 0 {
+		t.Errorf("Read saw extra tuples: %v, %v", ts, err)
+	}
+	if o.Revision() != base.Revision() || o.Schema() != base.Schema() {
+		t.Error("overlay changed the revision or schema")
+	}
+}
