@@ -387,6 +387,9 @@ type resourceConfirmer struct {
 	// too large, is tested object by object instead).
 	sets  []map[string]bool
 	tried []bool
+	// setMin is the fewest guarded objects left for which a subtracted
+	// side is walked as a set.
+	setMin int
 }
 
 // setThreshold is how many guarded objects make it worth walking a
@@ -394,7 +397,7 @@ type resourceConfirmer struct {
 const setThreshold = 16
 
 func newResourceConfirmer(rw *resourceWalk, ids []string) *resourceConfirmer {
-	c := &resourceConfirmer{rw: rw}
+	c := &resourceConfirmer{rw: rw, setMin: setThreshold}
 	if rw.guarded == nil {
 		return c
 	}
@@ -471,7 +474,7 @@ func (c *resourceConfirmer) set(i int) (map[string]bool, error) {
 		return c.sets[i], nil
 	}
 	o := c.g.subtracts[i]
-	if o.kind != opRef || c.pending+1 < setThreshold {
+	if o.kind != opRef || c.pending+1 < c.setMin {
 		// Few objects left: testing each is cheaper than a walk.
 		return nil, nil
 	}
