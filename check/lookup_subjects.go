@@ -101,6 +101,12 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 			case yes:
 				return false, nil
 			}
+		default:
+			// Whatever the base says, a subject the walk found in a
+			// subtracted side is refused.
+			if sw.inExact(s, m) {
+				return false, nil
+			}
 		}
 		v, err := w.top(q.Object, target)
 		return v == yes, err
@@ -380,16 +386,12 @@ func (sw *subjectWalk) setState(s tuples.Subject) subjectState {
 // the walk where the side is exact, by a test otherwise. yes as soon as
 // one holds, no when none does, unknown otherwise.
 func (sw *subjectWalk) subtracted(s tuples.Subject, st subjectState) (tri, error) {
-	bits := st.bits
-	if s.Relation == "" {
-		bits |= sw.wildBits[s.Type]
+	if sw.inExact(s, st) {
+		return yes, nil
 	}
 	v := no
 	for i, o := range sw.g.subtracts {
 		if sw.exact[i] {
-			if bits&(1<<i) != 0 {
-				return yes, nil
-			}
 			continue
 		}
 		sv, err := sw.w.decide(sw.root.obj, o)
@@ -404,4 +406,19 @@ func (sw *subjectWalk) subtracted(s tuples.Subject, st subjectState) (tri, error
 		}
 	}
 	return v, nil
+}
+
+// inExact reports whether the walk found s, known to it as st, in a
+// subtracted side it tracks exactly: then s is in that side for certain.
+func (sw *subjectWalk) inExact(s tuples.Subject, st subjectState) bool {
+	bits := st.bits
+	if s.Relation == "" && s.ID != tuples.Wildcard {
+		bits |= sw.wildBits[s.Type]
+	}
+	for i := range sw.g.subtracts {
+		if sw.exact[i] && bits&(1<<i) != 0 {
+			return true
+		}
+	}
+	return false
 }
