@@ -45,9 +45,13 @@ func (r SubjectResult) String() string {
 // LookupSubjects returns the subjects holding q.Relation on q.Object,
 // sorted. It walks forward from the object collecting every subject that
 // appears on the way (groups expanded down to their members, both sides of
-// exclusions included), then keeps those a check confirms. A granted
-// wildcard stands for all subjects of its type; those a check refuses are
-// listed as its exclusions instead.
+// exclusions included), then keeps the members: a subject the walk met
+// along unions, arrows and subject sets alone is one; one met in the base
+// of the target's top-level exclusions is one unless a subtracted side
+// holds it (read off the walk where that side has no intersection or
+// exclusion of its own, tested otherwise); any other is checked. A
+// granted wildcard stands for all subjects of its type; those it does not
+// reach are listed as its exclusions instead.
 func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q SubjectQuery) ([]SubjectResult, error) {
 	fail := func(err error) ([]SubjectResult, error) {
 		return nil, fmt.Errorf("lookup subjects %s#%s: %w", q.Object, q.Relation, err)
