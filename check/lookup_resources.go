@@ -189,6 +189,12 @@ type resourceWalk struct {
 	state map[pairKey]uint8
 	done  map[pairKey]uint8
 	queue []pairKey
+	// depth is the length of the shortest chain of relations found from
+	// the subject to each pair, parent the pair before it on that chain:
+	// a chain longer than the checker's depth limit is the same error a
+	// check along it would meet.
+	depth  map[pairKey]int
+	parent map[pairKey]pairKey
 	// found is the best membership known of each object of target's type.
 	found map[string]uint8
 	// limit is the most pairs the walk may enter; 0 means no limit.
@@ -202,6 +208,8 @@ func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWal
 		lead:   leadsTo(w.sch, target),
 		state:  map[pairKey]uint8{},
 		done:   map[pairKey]uint8{},
+		depth:  map[pairKey]int{},
+		parent: map[pairKey]pairKey{},
 		found:  map[string]uint8{},
 		limit:  limit,
 	}
@@ -223,10 +231,25 @@ func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWal
 	return rw
 }
 
-// visit records that the subject may hold r on obj, with membership m.
-func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8) error {
+// visit records that the subject may hold r on obj, with membership m,
+// reached from the pair from (nil for a tuple naming the subject).
+func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8, from *pairKey) error {
 	if !rw.lead[r.ID] {
 		return nil
+	}
+	k := pairKey{obj: obj, rel: r.ID}
+	d := 1
+	if from != nil {
+		d = rw.depth[*from] + 1
+	}
+	if old, ok := rw.depth[k]; !ok || d < old {
+		if d > rw.w.maxDepth {
+			return rw.depthError(k, from)
+		}
+		rw.depth[k] = d
+		if from != nil {
+			rw.parent[k] = *from
+		}
 	}
 	if r == rw.target && m > rw.found[obj.ID] {
 		rw.found[obj.ID] = m
@@ -236,7 +259,6 @@ func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8) er
 	if m == reachGuarded {
 		m = reachCandidate
 	}
-	k := pairKey{obj: obj, rel: r.ID}
 	old, seen := rw.state[k]
 	if seen && old >= m {
 		return nil
@@ -247,6 +269,22 @@ func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8) er
 	rw.state[k] = m
 	rw.queue = append(rw.queue, k)
 	return nil
+}
+
+// depthError reports the chain from the subject to k, which is longer
+// than the depth limit, as the checker reports a walk that goes too deep.
+func (rw *resourceWalk) depthError(k pairKey, from *pairKey) error {
+	name := func(k pairKey) string { return k.obj.String() + "#" + rw.w.sch.Relations[k.rel].Name }
+	path := []string{name(k)}
+	for p := from; p != nil; {
+		path = append(path, name(*p))
+		next, ok := rw.parent[*p]
+		if !ok {
+			break
+		}
+		p = &next
+	}
+	return &DepthError{Limit: rw.w.maxDepth, Path: path}
 }
 
 // along is the membership an edge passes on from a pair of membership m.
@@ -285,7 +323,7 @@ func (rw *resourceWalk) run() error {
 	s := w.sub
 	if s.kind == subjectSet {
 		// A subject set is a member of itself.
-		if err := rw.visit(tuples.Object{Type: s.Type, ID: s.ID}, s.rel, reachProven); err != nil {
+		if err := rw.visit(tuples.Object{Type: s.Type, ID: s.ID}, s.rel, reachProven, nil); err != nil {
 			return err
 		}
 	}
@@ -313,7 +351,7 @@ func (rw *resourceWalk) run() error {
 			}
 		}
 		for _, e := range entries {
-			if err := rw.reverse(e, r, func(o tuples.Object) error { return rw.visit(o, r, reachProven) }); err != nil {
+			if err := rw.reverse(e, r, func(o tuples.Object) error { return rw.visit(o, r, reachProven, nil) }); err != nil {
 				return err
 			}
 		}
@@ -336,12 +374,12 @@ func (rw *resourceWalk) run() error {
 			next := rw.along(e, m)
 			switch e.Kind {
 			case schema.EdgeRewrite:
-				if err := rw.visit(k.obj, e.To, next); err != nil {
+				if err := rw.visit(k.obj, e.To, next, &k); err != nil {
 					return err
 				}
 			case schema.EdgeSubjectSet:
 				set := tuples.Subject{Type: k.obj.Type, ID: k.obj.ID, Relation: from.Name}
-				if err := rw.reverse(set, e.To, func(o tuples.Object) error { return rw.visit(o, e.To, next) }); err != nil {
+				if err := rw.reverse(set, e.To, func(o tuples.Object) error { return rw.visit(o, e.To, next, &k) }); err != nil {
 					return err
 				}
 			case schema.EdgeArrow:
@@ -364,7 +402,7 @@ func (rw *resourceWalk) run() error {
 					cur = hop
 				}
 				for _, o := range cur {
-					if err := rw.visit(o, e.To, next); err != nil {
+					if err := rw.visit(o, e.To, next, &k); err != nil {
 						return err
 					}
 				}
@@ -485,7 +523,10 @@ func (c *resourceConfirmer) set(i int) (map[string]bool, error) {
 	}
 	// The walk is allowed a few pairs per object it saves a test on.
 	sub := newResourceWalk(w, o.rel, 4*(c.pending+1)+1024)
-	if err := sub.run(); errors.Is(err, errWalkLimit) {
+	var deep *DepthError
+	if err := sub.run(); errors.Is(err, errWalkLimit) || errors.As(err, &deep) {
+		// Too large or too deep to walk as a set: each object is tested,
+		// which meets the depth limit only where a check would.
 		return nil, nil
 	} else if err != nil {
 		return nil, err

@@ -221,6 +221,11 @@ type subjectWalk struct {
 	state map[pairKey]subjectState
 	done  map[pairKey]subjectState
 	queue []pairKey
+	// depth and parent are as in resourceWalk: the shortest chain of
+	// relations from the root to each pair, which must stay within the
+	// checker's depth limit as a check along it would.
+	depth  map[pairKey]int
+	parent map[pairKey]pairKey
 	// sets lists the pairs entered, as subject sets, in the order met.
 	sets  []tuples.Subject
 	plain map[tuples.Subject]subjectState
@@ -236,6 +241,8 @@ func newSubjectWalk(w *walker, obj tuples.Object, target *schema.Relation) *subj
 		target:   target,
 		state:    map[pairKey]subjectState{},
 		done:     map[pairKey]subjectState{},
+		depth:    map[pairKey]int{},
+		parent:   map[pairKey]pairKey{},
 		plain:    map[tuples.Subject]subjectState{},
 		wildBits: map[string]uint64{},
 	}
@@ -249,8 +256,23 @@ func newSubjectWalk(w *walker, obj tuples.Object, target *schema.Relation) *subj
 	return sw
 }
 
-func (sw *subjectWalk) enter(o tuples.Object, rel *schema.Relation, st subjectState) {
+// enter records the pair o#rel, reached from the pair from (nil for the
+// root), with the state st.
+func (sw *subjectWalk) enter(o tuples.Object, rel *schema.Relation, st subjectState, from *pairKey) error {
 	k := pairKey{obj: o, rel: rel.ID}
+	d := 1
+	if from != nil {
+		d = sw.depth[*from] + 1
+	}
+	if old, ok := sw.depth[k]; !ok || d < old {
+		if d > sw.w.maxDepth {
+			return sw.depthError(k, from)
+		}
+		sw.depth[k] = d
+		if from != nil {
+			sw.parent[k] = *from
+		}
+	}
 	cur, seen := sw.state[k]
 	if !seen {
 		sw.sets = append(sw.sets, tuples.Subject{Type: o.Type, ID: o.ID, Relation: rel.Name})
@@ -259,14 +281,32 @@ func (sw *subjectWalk) enter(o tuples.Object, rel *schema.Relation, st subjectSt
 		sw.state[k] = cur
 		sw.queue = append(sw.queue, k)
 	}
+	return nil
 }
 
-// expr enters what n reads on o, each with the state st passes to it.
-func (sw *subjectWalk) expr(o tuples.Object, n schema.Node, st subjectState) error {
+// depthError reports the chain from the root to k, which is longer than
+// the depth limit, as the checker reports a walk that goes too deep.
+func (sw *subjectWalk) depthError(k pairKey, from *pairKey) error {
+	name := func(k pairKey) string { return k.obj.String() + "#" + sw.w.sch.Relations[k.rel].Name }
+	path := []string{name(k)}
+	for p := from; p != nil; {
+		path = append(path, name(*p))
+		next, ok := sw.parent[*p]
+		if !ok {
+			break
+		}
+		p = &next
+	}
+	return &DepthError{Limit: sw.w.maxDepth, Path: path}
+}
+
+// expr enters what n reads on o, each with the state st passes to it;
+// from is the pair whose expression n is part of.
+func (sw *subjectWalk) expr(o tuples.Object, n schema.Node, st subjectState, from *pairKey) error {
 	w := sw.w
 	switch n := n.(type) {
 	case *schema.Ref:
-		sw.enter(o, n.Relation, st)
+		return sw.enter(o, n.Relation, st, from)
 	case *schema.Arrow:
 		for x, err := range w.snap.Subjects(w.ctx, o, n.Tupleset.Name, tuples.SubjectFilter{Plain: true}) {
 			if err != nil {
@@ -276,34 +316,36 @@ func (sw *subjectWalk) expr(o tuples.Object, n schema.Node, st subjectState) err
 			if t == nil || x.ID == tuples.Wildcard || n.Then[t.ID] == nil {
 				continue
 			}
-			if err := sw.expr(tuples.Object{Type: x.Type, ID: x.ID}, n.Then[t.ID], st); err != nil {
+			if err := sw.expr(tuples.Object{Type: x.Type, ID: x.ID}, n.Then[t.ID], st, from); err != nil {
 				return err
 			}
 		}
 	case *schema.Union:
 		for _, ch := range n.Children {
-			if err := sw.expr(o, ch, st); err != nil {
+			if err := sw.expr(o, ch, st, from); err != nil {
 				return err
 			}
 		}
 	case *schema.Intersect:
 		for _, ch := range n.Children {
-			if err := sw.expr(o, ch, conditioned(st)); err != nil {
+			if err := sw.expr(o, ch, conditioned(st), from); err != nil {
 				return err
 			}
 		}
 	case *schema.Exclude:
-		if err := sw.expr(o, n.Base, conditioned(st)); err != nil {
+		if err := sw.expr(o, n.Base, conditioned(st), from); err != nil {
 			return err
 		}
-		return sw.expr(o, n.Subtract, conditioned(st))
+		return sw.expr(o, n.Subtract, conditioned(st), from)
 	}
 	return nil
 }
 
 func (sw *subjectWalk) run() error {
 	w := sw.w
-	sw.enter(sw.root.obj, sw.target, subjectState{m: reachProven})
+	if err := sw.enter(sw.root.obj, sw.target, subjectState{m: reachProven}, nil); err != nil {
+		return err
+	}
 	for len(sw.queue) > 0 {
 		if err := w.ctx.Err(); err != nil {
 			return err
@@ -321,7 +363,7 @@ func (sw *subjectWalk) run() error {
 			// The target's own exclusions: its base holds for certain
 			// what the walk proves below it, and the i-th subtracted side
 			// what it finds below that side.
-			if err := sw.expr(k.obj, sw.g.base, subjectState{m: reachGuarded}); err != nil {
+			if err := sw.expr(k.obj, sw.g.base, subjectState{m: reachGuarded}, &k); err != nil {
 				return err
 			}
 			for i, o := range sw.g.subtracts {
@@ -329,14 +371,14 @@ func (sw *subjectWalk) run() error {
 				if sw.exact[i] {
 					sub.bits = 1 << i
 				}
-				if err := sw.expr(k.obj, o.src, sub); err != nil {
+				if err := sw.expr(k.obj, o.src, sub, &k); err != nil {
 					return err
 				}
 			}
 			continue
 		}
 		if !rel.Stored {
-			if err := sw.expr(k.obj, rel.Rewrite, st); err != nil {
+			if err := sw.expr(k.obj, rel.Rewrite, st, &k); err != nil {
 				return err
 			}
 			continue
@@ -358,7 +400,9 @@ func (sw *subjectWalk) run() error {
 			if sr == nil {
 				return fmt.Errorf("stored subject %s names a relation the schema does not have", s)
 			}
-			sw.enter(tuples.Object{Type: s.Type, ID: s.ID}, sr, st)
+			if err := sw.enter(tuples.Object{Type: s.Type, ID: s.ID}, sr, st, &k); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

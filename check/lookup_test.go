@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -73,5 +74,49 @@ func TestLookupsCasebook(t *testing.T) {
 	}
 	if _, err := c.LookupSubjects(ctx, snap, SubjectQuery{Object: mustObject(t, "case:1"), Relation: "viewer", SubjectRelation: "member"}); err == nil {
 		t.Error("subject relation without type accepted")
+	}
+}
+
+// TestLookupsDepthLimit: a chain of nested teams longer than the depth
+// limit is the error a check along it meets, for both lookups, whether or
+// not a shortcut spares the lookup its checks; within the limit, both
+// answer.
+func TestLookupsDepthLimit(t *testing.T) {
+	lines := []string{"case:9#access_list@team:t0#member", "case:8#creator@user:deep"}
+	for i := 0; i < 8; i++ {
+		lines = append(lines, fmt.Sprintf("team:t%d#member@team:t%d#member", i, i+1))
+	}
+	lines = append(lines, "team:t8#member@user:deep")
+	snap := newSnap(t, casebook, lines...)
+	ctx := context.Background()
+	deep := mustSubject(t, "user:deep")
+	var de *DepthError
+
+	shallow := New(Options{MaxDepth: 4})
+	if _, err := shallow.Check(ctx, snap, Query{Object: mustObject(t, "case:9"), Relation: "viewer", Subject: deep}); !errors.As(err, &de) {
+		t.Fatalf("check past the limit: %v, want a DepthError", err)
+	}
+	_, err := shallow.LookupResources(ctx, snap, ResourceQuery{Subject: deep, Type: "case", Relation: "viewer"},
+		func(tuples.Object) bool { return true })
+	if !errors.As(err, &de) || de.Limit != 4 || !strings.Contains(err.Error(), "team:t") {
+		t.Errorf("lookup resources past the limit: %v, want a DepthError naming the chain", err)
+	}
+	_, err = shallow.LookupSubjects(ctx, snap, SubjectQuery{Object: mustObject(t, "case:9"), Relation: "viewer"})
+	if !errors.As(err, &de) || de.Limit != 4 {
+		t.Errorf("lookup subjects past the limit: %v, want a DepthError", err)
+	}
+
+	enough := New(Options{MaxDepth: 20})
+	var got []string
+	if _, err := enough.LookupResources(ctx, snap, ResourceQuery{Subject: deep, Type: "case", Relation: "viewer"},
+		func(o tuples.Object) bool { got = append(got, o.String()); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "case:8 case:9" {
+		t.Errorf("lookup resources within the limit = %v", got)
+	}
+	res, err := enough.LookupSubjects(ctx, snap, SubjectQuery{Object: mustObject(t, "case:9"), Relation: "viewer", Type: "user"})
+	if err != nil || len(res) != 1 || res[0].Subject != deep {
+		t.Errorf("lookup subjects within the limit = %v, %v", res, err)
 	}
 }
