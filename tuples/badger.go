@@ -1,6 +1,7 @@
 package tuples
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -36,11 +37,14 @@ type BadgerOptions struct {
 //
 //	m 0 format                    format marker, written on creation
 //	m 0 latest                    latest committed revision, oldest held
+//	m 0 changes                   first revision the change log holds
+//	                              (absent: 1; see TrimChanges)
 //	s 0 <rev:8>                   schema text stored at rev
 //	c 0 <rev:8> <seq:4>           change log, see changeChunks
 var (
 	keyFormat    = []byte("m\x00format")
 	keyLatest    = []byte("m\x00latest")
+	keyLogFrom   = []byte("m\x00changes")
 	prefixSchema = []byte("s\x00")
 	prefixChange = []byte("c\x00")
 )
@@ -475,7 +479,70 @@ func (e *badgerEngine) put(ctx context.Context, p put, rev Revision, c *commit) 
 			return fmt.Errorf("write change log: %w", err)
 		}
 	}
+	if c.trimBefore > 0 {
+		return e.trim(ctx, p, c)
+	}
 	return nil
+}
+
+// trim deletes the change-log entries of revisions below c.trimBefore and
+// records where the log now starts, all at the commit's revision, so a
+// crash before it is published leaves the log whole.
+func (e *badgerEngine) trim(ctx context.Context, p put, c *commit) error {
+	txn := e.db.NewTransactionAt(uint64(e.latest), false)
+	defer txn.Discard()
+	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefixChange})
+	defer it.Close()
+	end := revKey(prefixChange, c.trimBefore, 0)
+	// A retry in bulk after a transaction grew too big counts afresh.
+	c.trimmed = 0
+	var scratch []Change
+	for it.Rewind(); it.Valid() && bytes.Compare(it.Item().Key(), end) < 0; it.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := it.Item().KeyCopy(nil)
+		err := it.Item().Value(func(v []byte) error {
+			var err error
+			scratch, err = decodeChanges(0, v, scratch[:0])
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("read change log entry %q: %w", k, err)
+		}
+		c.trimmed += len(scratch)
+		if err := p.del(k); err != nil {
+			return fmt.Errorf("trim change log: %w", err)
+		}
+	}
+	return p.set(keyLogFrom, binary.BigEndian.AppendUint64(nil, uint64(c.trimBefore)))
+}
+
+// changesFrom reads where the change log starts at the latest revision.
+func (e *badgerEngine) changesFrom(context.Context) (Revision, error) {
+	_, latest := e.bounds()
+	txn := e.db.NewTransactionAt(uint64(latest), false)
+	defer txn.Discard()
+	return logFrom(txn)
+}
+
+func logFrom(txn *badger.Txn) (Revision, error) {
+	item, err := txn.Get(keyLogFrom)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 1, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read where the change log starts: %w", err)
+	}
+	var from Revision
+	err = item.Value(func(v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("bad change-log start %x", v)
+		}
+		from = Revision(binary.BigEndian.Uint64(v))
+		return nil
+	})
+	return from, err
 }
 
 // changesPerEntry is how many changes one change-log entry holds: the log
@@ -557,6 +624,14 @@ func (e *badgerEngine) schemas(context.Context) ([]schemaVersion, error) {
 func (e *badgerEngine) changes(ctx context.Context, after Revision, limit int) ([]Change, error) {
 	_, latest := e.bounds()
 	txn := e.db.NewTransactionAt(uint64(latest), false)
+	defer txn.Discard()
+	from, err := logFrom(txn)
+	if err != nil {
+		return nil, err
+	}
+	if after+1 < from {
+		return nil, trimmedError(after, from)
+	}
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefixChange})
 	defer it.Close()
 	var out []Change

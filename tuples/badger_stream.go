@@ -33,7 +33,7 @@ const streamIntoFull = 200000
 // streamable reports whether c is stream-loaded: only writes, and either
 // large or into a database without any tuple key, live or dead.
 func (e *badgerEngine) streamable(c *commit) bool {
-	if c.schema != "" {
+	if c.schema != "" || c.trimBefore > 0 {
 		return false
 	}
 	for i := range c.changes {

@@ -3,6 +3,7 @@ package tuples
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -397,4 +398,42 @@ func (c *cancellingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p[:min(len(p), 4096)])
 	c.read += n
 	return n, err
+}
+
+// TestBadgerTrimChangesPersists: where the change log starts survives a
+// reopen, and a trim of many revisions' entries takes one revision.
+func TestBadgerTrimChangesPersists(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup(t, ctx, s)
+	var last Revision
+	for i := range 300 {
+		last = write(t, ctx, s, OpTouch, fmt.Sprintf("doc:%d#viewer@user:ana", i))
+	}
+	n, err := s.TrimChanges(ctx, last)
+	if err != nil || n != 299 {
+		t.Fatalf("trim = %d, %v; want 299", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Changes(ctx, last-2, 0); !errors.Is(err, ErrChangesTrimmed) {
+		t.Fatalf("changes after reopen: %v, want ErrChangesTrimmed", err)
+	}
+	cs, err := s.Changes(ctx, last-1, 0)
+	if err != nil || len(cs) != 1 || cs[0].Revision != last {
+		t.Fatalf("changes after %d = %v, %v", last-1, cs, err)
+	}
+	if latest := snap(t, ctx, s, 0); latest.Revision() != last+1 {
+		t.Errorf("latest = %d, want %d (the trim's own revision)", latest.Revision(), last+1)
+	}
 }

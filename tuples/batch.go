@@ -79,10 +79,13 @@ type Change struct {
 // Errors callers can test with errors.Is.
 var (
 	ErrRevisionGone = errors.New("revision no longer held")
-	ErrNoSchema     = errors.New("no schema written")
-	ErrExists       = errors.New("tuple already exists")
-	ErrPrecondition = errors.New("precondition failed")
-	ErrLocked       = errors.New("database in use by another docket process")
+	// ErrChangesTrimmed: the change log no longer holds the revisions
+	// asked for (see Store.TrimChanges).
+	ErrChangesTrimmed = errors.New("change log trimmed")
+	ErrNoSchema       = errors.New("no schema written")
+	ErrExists         = errors.New("tuple already exists")
+	ErrPrecondition   = errors.New("precondition failed")
+	ErrLocked         = errors.New("database in use by another docket process")
 
 	// ErrFutureRevision: a snapshot was asked at a revision above the
 	// latest, such as one a client read from another, newer store.

@@ -59,6 +59,7 @@ var conformance = []struct {
 	{"StreamedImport", testStreamedImport},
 	{"StreamedImportBadLastChunk", testStreamedImportBadLastChunk},
 	{"Changes", testChanges},
+	{"TrimChanges", testTrimChanges},
 	{"FutureRevision", testFutureRevision},
 }
 
@@ -779,6 +780,60 @@ func testChanges(t *testing.T, ctx context.Context, s Store) {
 	}
 	if got := format(cs); !slices.Equal(got, want[2:3]) {
 		t.Fatalf("changes after %d = %q", r1, got)
+	}
+}
+
+func testTrimChanges(t *testing.T, ctx context.Context, s Store) {
+	r1 := setup(t, ctx, s, "doc:1#viewer@user:ana", "doc:1#viewer@user:bob")
+	r2 := write(t, ctx, s, OpTouch, "doc:2#viewer@user:cy")
+	r3 := write(t, ctx, s, OpDelete, "doc:1#viewer@user:ana")
+
+	if _, err := s.TrimChanges(ctx, r3+5); !errors.Is(err, ErrFutureRevision) {
+		t.Fatalf("trim past the latest: %v, want ErrFutureRevision", err)
+	}
+	n, err := s.TrimChanges(ctx, r2+1) // drops revisions r1 and r2
+	if err != nil || n != 3 {
+		t.Fatalf("trim before %d = %d, %v; want 3 changes dropped", r2+1, n, err)
+	}
+	// Asking for what is gone is an error, never a silent gap.
+	for _, after := range []Revision{0, r1, r2 - 1} {
+		if _, err := s.Changes(ctx, after, 0); !errors.Is(err, ErrChangesTrimmed) {
+			t.Errorf("changes after %d: %v, want ErrChangesTrimmed", after, err)
+		}
+	}
+	cs, err := s.Changes(ctx, r2, 0)
+	if err != nil || len(cs) != 1 || cs[0].Revision != r3 || cs[0].Kind != ChangeDelete {
+		t.Fatalf("changes after %d = %v, %v; want the delete at %d alone", r2, cs, err, r3)
+	}
+	// The trim is a revision of its own with no tuple changes, and
+	// tuples and older snapshots are as they were.
+	latest := snap(t, ctx, s, 0)
+	if latest.Revision() != r3+1 {
+		t.Errorf("revision after trim = %d, want %d", latest.Revision(), r3+1)
+	}
+	if ok, err := latest.Has(ctx, Object{Type: "doc", ID: "2"}, "viewer", Subject{Type: "user", ID: "cy"}); err != nil || !ok {
+		t.Errorf("a trim changed the tuples: %v %v", ok, err)
+	}
+	if ok, _ := snap(t, ctx, s, r2).Has(ctx, Object{Type: "doc", ID: "1"}, "viewer", Subject{Type: "user", ID: "ana"}); !ok {
+		t.Error("a trim changed an older snapshot")
+	}
+	// Trimming again below the start is a no-op; further up drops more.
+	if n, err := s.TrimChanges(ctx, r1); err != nil || n != 0 {
+		t.Errorf("trim below the start = %d, %v; want 0", n, err)
+	}
+	if latest := snap(t, ctx, s, 0); latest.Revision() != r3+1 {
+		t.Errorf("a no-op trim made revision %d", latest.Revision())
+	}
+	if n, err := s.TrimChanges(ctx, r3+1); err != nil || n != 1 {
+		t.Errorf("second trim = %d, %v; want 1", n, err)
+	}
+	if cs, err := s.Changes(ctx, r3, 0); err != nil || len(cs) != 0 {
+		t.Errorf("changes after a full trim = %v, %v; want none", cs, err)
+	}
+	// New writes are logged as before.
+	r := write(t, ctx, s, OpTouch, "doc:3#viewer@user:dee")
+	if cs, err := s.Changes(ctx, r3, 0); err != nil || len(cs) != 1 || cs[0].Revision != r {
+		t.Errorf("changes after a trim and a write = %v, %v", cs, err)
 	}
 }
 

@@ -86,5 +86,7 @@
 // harmless. The store's writer lock is held for the whole import. Export writes every tuple at a revision in the text
 // or JSON-lines format, which Import reads back. The change log records
 // each revision's writes and deletes, 512 to an entry, and Changes returns
-// whole revisions.
+// whole revisions. TrimChanges drops the entries below a revision in a
+// revision of its own and records where the log starts (m/changes), so
+// that Changes refuses, with ErrChangesTrimmed, to start earlier.
 package tuples

@@ -23,8 +23,12 @@ type engine interface {
 	// schemas returns every stored schema text with its revision, oldest
 	// first, to rebuild the schema history when a store opens.
 	schemas(ctx context.Context) ([]schemaVersion, error)
-	// changes returns committed changes after rev, at most limit.
+	// changes returns committed changes after rev, at most limit, or
+	// ErrChangesTrimmed when the log no longer starts early enough.
 	changes(ctx context.Context, after Revision, limit int) ([]Change, error)
+	// changesFrom returns the first revision whose changes the log still
+	// holds: 1 until the log is trimmed.
+	changesFrom(ctx context.Context) (Revision, error)
 	// load starts a bulk write of revision latest+1 whose changes, all
 	// writes, arrive in chunks, so that an import need not hold its whole
 	// input. Nothing of it is visible before commit, and abort (or a
@@ -61,6 +65,11 @@ type commit struct {
 	changes []Change // Revision is filled in by the engine
 	// schema is the canonical schema text to store, "" for none.
 	schema string
+	// trimBefore, when set, drops the change log of every revision below
+	// it, in the same revision; Changes then refuses to start earlier.
+	trimBefore Revision
+	// trimmed is set by the engine: how many changes the trim dropped.
+	trimmed int
 	// progress, when set, is told how many changes are written so far.
 	progress func(done int)
 }

@@ -31,7 +31,7 @@ func NewMemoryWith(opts MemoryOptions) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create memory store: %w", err)
 	}
-	e := &memEngine{db: db, keep: Revision(opts.KeepRevisions), versions: []*memdb.MemDB{db.Snapshot()}}
+	e := &memEngine{db: db, keep: Revision(opts.KeepRevisions), versions: []*memdb.MemDB{db.Snapshot()}, logFrom: 1}
 	return newStore(context.Background(), e)
 }
 
@@ -89,6 +89,7 @@ type memEngine struct {
 	oldest   Revision
 	versions []*memdb.MemDB // versions[i] is revision oldest+i
 	log      []Change
+	logFrom  Revision // first revision whose changes log holds (see trimBefore)
 	texts    []schemaVersion
 	closed   bool
 }
@@ -161,6 +162,13 @@ func (e *memEngine) apply(ctx context.Context, c *commit) (Revision, error) {
 	if c.schema != "" {
 		e.texts = append(e.texts, schemaVersion{rev: rev, text: c.schema})
 	}
+	if c.trimBefore > e.logFrom {
+		i := sort.Search(len(e.log), func(i int) bool { return e.log[i].Revision >= c.trimBefore })
+		c.trimmed = i
+		// A copy, so the dropped changes can be collected.
+		e.log = append([]Change(nil), e.log[i:]...)
+		e.logFrom = c.trimBefore
+	}
 	if drop := len(e.versions) - int(e.keep); drop > 0 {
 		e.versions = append([]*memdb.MemDB(nil), e.versions[drop:]...)
 		e.oldest += Revision(drop)
@@ -179,6 +187,9 @@ func (e *memEngine) schemas(context.Context) ([]schemaVersion, error) {
 func (e *memEngine) changes(_ context.Context, after Revision, limit int) ([]Change, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	if after+1 < e.logFrom {
+		return nil, trimmedError(after, e.logFrom)
+	}
 	i := sort.Search(len(e.log), func(i int) bool { return e.log[i].Revision > after })
 	end := len(e.log)
 	if limit > 0 && i+limit < end {
@@ -188,6 +199,12 @@ func (e *memEngine) changes(_ context.Context, after Revision, limit int) ([]Cha
 		}
 	}
 	return append([]Change(nil), e.log[i:end]...), nil
+}
+
+func (e *memEngine) changesFrom(context.Context) (Revision, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.logFrom, nil
 }
 
 func (e *memEngine) close() error {

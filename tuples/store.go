@@ -41,6 +41,13 @@ type Store interface {
 	// once limit (0 = no limit) changes are collected, so the revision of
 	// the last change is the next call's after.
 	Changes(ctx context.Context, after Revision, limit int) ([]Change, error)
+	// TrimChanges drops the change log of every revision below before,
+	// which must not be above the latest, and returns how many changes
+	// were dropped. It is a write of its own: it makes a revision, with no
+	// tuple changes. Afterwards Changes refuses to start before it, with
+	// ErrChangesTrimmed, so a reader of the log never misses changes
+	// silently. Tuples and snapshots are not affected.
+	TrimChanges(ctx context.Context, before Revision) (int, error)
 	Close() error
 }
 

@@ -223,6 +223,33 @@ func (s *store) Changes(ctx context.Context, after Revision, limit int) ([]Chang
 	return s.eng.changes(ctx, after, limit)
 }
 
+// trimmedError refuses a read of the change log after rev that would
+// start before from, the first revision the log still holds.
+func trimmedError(after, from Revision) error {
+	return fmt.Errorf("changes after revision %d: the log starts at revision %d: %w", after, from, ErrChangesTrimmed)
+}
+
+func (s *store) TrimChanges(ctx context.Context, before Revision) (int, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, latest := s.eng.bounds()
+	if before > latest {
+		return 0, fmt.Errorf("trim the change log before revision %d; the latest is %d: %w", before, latest, ErrFutureRevision)
+	}
+	from, err := s.eng.changesFrom(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if before <= from {
+		return 0, nil
+	}
+	c := &commit{trimBefore: before}
+	if _, err := s.eng.apply(ctx, c); err != nil {
+		return 0, fmt.Errorf("trim the change log before revision %d: %w", before, err)
+	}
+	return c.trimmed, nil
+}
+
 func (s *store) Close() error { return s.eng.close() }
 
 // String describes a filter for messages.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/docketdb/docket/tuples"
@@ -45,6 +46,10 @@ revision printed, which is said on stderr (or as "next_since" in JSON).`,
 				return err
 			}
 			changes, err := s.Changes(ctx, since.rev, limit)
+			if errors.Is(err, tuples.ErrChangesTrimmed) {
+				return withHint("the log was trimmed ('docket tuple trim-changes'); ask from where it starts, or read the tuples themselves with 'docket tuple export'",
+					"%v", err)
+			}
 			if err != nil {
 				return fmt.Errorf("read changes after revision %d: %w", since.rev, err)
 			}
@@ -82,6 +87,49 @@ revision printed, which is said on stderr (or as "next_since" in JSON).`,
 	}
 	cmd.Flags().Var(&since, "since", "print changes committed after this revision (0 = from the start)")
 	cmd.Flags().IntVar(&limit, "limit", 0, "stop after about N changes, at a revision boundary (0 = no limit)")
+	return cmd
+}
+
+func newTupleTrimChangesCmd(e *env) *cobra.Command {
+	var before revisionValue
+	cmd := &cobra.Command{
+		Use:   "trim-changes --before REVISION",
+		Short: "Drop the change log of revisions before one, to reclaim space",
+		Long: `Drop the change log of every revision below --before. The log otherwise grows
+with every write and is never dropped on its own. Tuples, snapshots and
+--at reads are not affected, only 'docket tuple changes': asking it for
+changes before the new start is an error from then on, never a silent gap.
+The trim is a write of its own and makes a revision.`,
+		Example: `  docket tuple trim-changes --before 5000`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if before.rev == 0 {
+				return withHint("give the first revision to keep, e.g. --before 5000", "--before is required")
+			}
+			snap, err := e.snapshot(ctx, 0)
+			if err != nil {
+				return err
+			}
+			if before.rev > snap.Revision() {
+				return withHint(fmt.Sprintf("the latest is %d", snap.Revision()), "--before %d: revision not written yet", before.rev)
+			}
+			s, err := e.openStore()
+			if err != nil {
+				return err
+			}
+			n, err := s.TrimChanges(ctx, before.rev)
+			if err != nil {
+				return err
+			}
+			if e.json() {
+				return writeJSON(e.stdout, map[string]any{"dropped": n, "before": before.rev})
+			}
+			_, err = fmt.Fprintf(e.stdout, "dropped %d change%s of revisions before %d\n", n, plural(n), before.rev)
+			return err
+		},
+	}
+	cmd.Flags().Var(&before, "before", "keep the change log from this revision on")
 	return cmd
 }
 

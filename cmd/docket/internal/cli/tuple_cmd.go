@@ -41,7 +41,7 @@ against the stored schema before it is written; a write is all or nothing.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newTupleWriteCmd(e), newTupleDeleteCmd(e), newTupleReadCmd(e),
-		newTupleImportCmd(e), newTupleExportCmd(e), newTupleChangesCmd(e))
+		newTupleImportCmd(e), newTupleExportCmd(e), newTupleChangesCmd(e), newTupleTrimChangesCmd(e))
 	return cmd
 }
 

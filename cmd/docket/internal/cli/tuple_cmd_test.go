@@ -272,4 +272,25 @@ func TestTupleChanges(t *testing.T) {
 	r = f.run("tuple", "changes", "--limit", "-1")
 	r.want(t, 2)
 	contains(t, "stderr", r.stderr, "--limit -1: must not be negative")
+
+	// Trimming drops the log below a revision; asking for it then fails.
+	r = f.run("tuple", "trim-changes", "--before", "4")
+	r.want(t, 0)
+	if r.stdout != "dropped 8 changes of revisions before 4\n" {
+		t.Errorf("trim-changes printed %q", r.stdout)
+	}
+	r = f.run("tuple", "changes", "--since", "2")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "changes after revision 2: the log starts at revision 4: change log trimmed; the log was trimmed")
+	r = f.run("tuple", "changes", "--since", "3")
+	r.want(t, 0)
+	if r.stdout != "4 write case:3#assignee@user:carol\n5 write case:3#deny_list@user:carol\n" {
+		t.Errorf("changes after trim printed %q", r.stdout)
+	}
+	r = f.run("tuple", "trim-changes")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "--before is required")
+	r = f.run("tuple", "trim-changes", "--before", "99")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "--before 99: revision not written yet")
 }
