@@ -19,6 +19,10 @@ type countingSnap struct {
 	reads map[string]int // "has:rel", "subjects:rel", "reverse:rel"
 }
 
+func newCountingSnap(s tuples.Snapshot) *countingSnap {
+	return &countingSnap{Snapshot: s, reads: map[string]int{}}
+}
+
 func (s *countingSnap) note(k string) {
 	s.mu.Lock()
 	s.reads[k]++
@@ -33,6 +37,11 @@ func (s *countingSnap) Has(ctx context.Context, obj tuples.Object, rel string, s
 func (s *countingSnap) Subjects(ctx context.Context, obj tuples.Object, rel string, f tuples.SubjectFilter) iter.Seq2[tuples.Subject, error] {
 	s.note("subjects:" + rel)
 	return s.Snapshot.Subjects(ctx, obj, rel, f)
+}
+
+func (s *countingSnap) Reverse(ctx context.Context, subj tuples.Subject, objectType, rel string) iter.Seq2[tuples.Object, error] {
+	s.note("reverse:" + rel)
+	return s.Snapshot.Reverse(ctx, subj, objectType, rel)
 }
 
 func (s *countingSnap) total() int {

@@ -186,15 +186,10 @@ type resourceWalk struct {
 	// state is the best membership known of each pair entered; done the
 	// one it was last walked with, so that a pair proven after it was
 	// walked as a candidate is walked again, once.
-	state map[pairKey]uint8
-	done  map[pairKey]uint8
-	queue []pairKey
-	// depth is the length of the shortest chain of relations found from
-	// the subject to each pair, parent the pair before it on that chain:
-	// a chain longer than the checker's depth limit is the same error a
-	// check along it would meet.
-	depth  map[pairKey]int
-	parent map[pairKey]pairKey
+	state  map[pairKey]uint8
+	done   map[pairKey]uint8
+	queue  []pairKey
+	chains chains
 	// found is the best membership known of each object of target's type.
 	found map[string]uint8
 	// limit is the most pairs the walk may enter; 0 means no limit.
@@ -208,8 +203,7 @@ func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWal
 		lead:   leadsTo(w.sch, target),
 		state:  map[pairKey]uint8{},
 		done:   map[pairKey]uint8{},
-		depth:  map[pairKey]int{},
-		parent: map[pairKey]pairKey{},
+		chains: newChains(w),
 		found:  map[string]uint8{},
 		limit:  limit,
 	}
@@ -238,18 +232,8 @@ func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8, fr
 		return nil
 	}
 	k := pairKey{obj: obj, rel: r.ID}
-	d := 1
-	if from != nil {
-		d = rw.depth[*from] + 1
-	}
-	if old, ok := rw.depth[k]; !ok || d < old {
-		if d > rw.w.maxDepth {
-			return rw.depthError(k, from)
-		}
-		rw.depth[k] = d
-		if from != nil {
-			rw.parent[k] = *from
-		}
+	if err := rw.chains.reach(k, from); err != nil {
+		return err
 	}
 	if r == rw.target && m > rw.found[obj.ID] {
 		rw.found[obj.ID] = m
@@ -269,22 +253,6 @@ func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8, fr
 	rw.state[k] = m
 	rw.queue = append(rw.queue, k)
 	return nil
-}
-
-// depthError reports the chain from the subject to k, which is longer
-// than the depth limit, as the checker reports a walk that goes too deep.
-func (rw *resourceWalk) depthError(k pairKey, from *pairKey) error {
-	name := func(k pairKey) string { return k.obj.String() + "#" + rw.w.sch.Relations[k.rel].Name }
-	path := []string{name(k)}
-	for p := from; p != nil; {
-		path = append(path, name(*p))
-		next, ok := rw.parent[*p]
-		if !ok {
-			break
-		}
-		p = &next
-	}
-	return &DepthError{Limit: rw.w.maxDepth, Path: path}
 }
 
 // along is the membership an edge passes on from a pair of membership m.
@@ -540,4 +508,49 @@ func (c *resourceConfirmer) set(i int) (map[string]bool, error) {
 	}
 	c.sets[i] = set
 	return set, nil
+}
+
+// chains keeps, for a walk that enters (object, relation) pairs one from
+// another, the shortest chain of relations to each pair, so that a chain
+// longer than the checker's depth limit is the error a check along it
+// would meet rather than an answer no check could give.
+type chains struct {
+	w      *walker
+	depth  map[pairKey]int
+	parent map[pairKey]pairKey
+}
+
+func newChains(w *walker) chains {
+	return chains{w: w, depth: map[pairKey]int{}, parent: map[pairKey]pairKey{}}
+}
+
+// reach records that k is entered from the pair from (nil: at the start
+// of the walk), and fails with a DepthError when that makes the shortest
+// chain to k longer than the limit.
+func (c chains) reach(k pairKey, from *pairKey) error {
+	d := 1
+	if from != nil {
+		d = c.depth[*from] + 1
+	}
+	if old, ok := c.depth[k]; ok && old <= d {
+		return nil
+	}
+	if d > c.w.maxDepth {
+		name := func(k pairKey) string { return k.obj.String() + "#" + c.w.sch.Relations[k.rel].Name }
+		path := []string{name(k)}
+		for p := from; p != nil; {
+			path = append(path, name(*p))
+			next, ok := c.parent[*p]
+			if !ok {
+				break
+			}
+			p = &next
+		}
+		return &DepthError{Limit: c.w.maxDepth, Path: path}
+	}
+	c.depth[k] = d
+	if from != nil {
+		c.parent[k] = *from
+	}
+	return nil
 }

@@ -3,69 +3,17 @@ package check
 import (
 	"context"
 	"fmt"
-	"iter"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 )
 
-// readLog counts a walk's reads by kind and relation ("has:creator",
-// "subjects:deny_list", "reverse:access_list").
-type readLog struct {
-	tuples.Snapshot
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func newReadLog(s tuples.Snapshot) *readLog { return &readLog{Snapshot: s, n: map[string]int{}} }
-
-func (s *readLog) note(k string) {
-	s.mu.Lock()
-	s.n[k]++
-	s.mu.Unlock()
-}
-
-func (s *readLog) Has(ctx context.Context, obj tuples.Object, rel string, subj tuples.Subject) (bool, error) {
-	s.note("has:" + rel)
-	return s.Snapshot.Has(ctx, obj, rel, subj)
-}
-
-func (s *readLog) Subjects(ctx context.Context, obj tuples.Object, rel string, f tuples.SubjectFilter) iter.Seq2[tuples.Subject, error] {
-	s.note("subjects:" + rel)
-	return s.Snapshot.Subjects(ctx, obj, rel, f)
-}
-
-func (s *readLog) Reverse(ctx context.Context, subj tuples.Subject, objectType, rel string) iter.Seq2[tuples.Object, error] {
-	s.note("reverse:" + rel)
-	return s.Snapshot.Reverse(ctx, subj, objectType, rel)
-}
-
 // shortcutBook is the casebook's shape: a union of grants minus a deny
 // list of users and teams, and an intersection over it.
-const shortcutBook = `
-type user {
-  relation team: team
-}
-
-type team {
-  relation member: user | team#member
-}
-
-type case {
-  relation creator:     user
-  relation assignee:    user
-  relation access_list: user | team#member
-  relation deny_list:   user | team#member
-  relation public:      user:*
-
-  relation viewer = creator | assignee | assignee.team#member | access_list | public - deny_list
-  relation editor = (assignee | access_list) & viewer
-}
-`
+const shortcutBook = casebook
 
 // shortcutTuples gives ana n cases through her team's access, puts her on
 // the deny list of every third directly and of every fifth through a
@@ -139,24 +87,24 @@ func TestLookupResourcesGuardReads(t *testing.T) {
 			ids = append(ids, "other")
 			want := checkedResources(t, c, base, ana, "case", "viewer", ids)
 
-			snap := newReadLog(base)
+			snap := newCountingSnap(base)
 			got := lookupIDs(t, c, snap, ResourceQuery{Subject: ana, Type: "case", Relation: "viewer"})
 			if !slices.Equal(got, want) {
 				t.Fatalf("lookup %v, checks %v", got, want)
 			}
 			for _, rel := range []string{"creator", "assignee", "public", "access_list"} {
-				if k := snap.n["has:"+rel] + snap.n["subjects:"+rel]; k != 0 {
-					t.Errorf("a proven base was checked again: %d forward reads of %s: %v", k, rel, snap.n)
+				if k := snap.reads["has:"+rel] + snap.reads["subjects:"+rel]; k != 0 {
+					t.Errorf("a proven base was checked again: %d forward reads of %s: %v", k, rel, snap.reads)
 				}
 			}
 			if n < setThreshold {
 				// One direct test per object, and a scan of the deny
 				// list's teams where that did not decide.
-				if snap.n["has:deny_list"] != n || snap.n["subjects:deny_list"] > n {
-					t.Errorf("deny list tested %d/%d times on %d objects: %v", snap.n["has:deny_list"], snap.n["subjects:deny_list"], n, snap.n)
+				if snap.reads["has:deny_list"] != n || snap.reads["subjects:deny_list"] > n {
+					t.Errorf("deny list tested %d/%d times on %d objects: %v", snap.reads["has:deny_list"], snap.reads["subjects:deny_list"], n, snap.reads)
 				}
-			} else if snap.n["has:deny_list"]+snap.n["subjects:deny_list"] != 0 {
-				t.Errorf("deny list tested object by object instead of walked once: %v", snap.n)
+			} else if snap.reads["has:deny_list"]+snap.reads["subjects:deny_list"] != 0 {
+				t.Errorf("deny list tested object by object instead of walked once: %v", snap.reads)
 			}
 
 			// The intersection is still confirmed, and agrees.
@@ -181,7 +129,7 @@ func TestLookupSubjectsGuardReads(t *testing.T) {
 	base := newSnap(t, shortcutBook, lines...)
 	c := New(Options{CacheSize: -1})
 	obj := mustObject(t, "case:c00")
-	snap := newReadLog(base)
+	snap := newCountingSnap(base)
 	res, err := c.LookupSubjects(context.Background(), snap, SubjectQuery{Object: obj, Relation: "viewer", Type: "user"})
 	if err != nil {
 		t.Fatal(err)
@@ -198,13 +146,13 @@ func TestLookupSubjectsGuardReads(t *testing.T) {
 		}
 	}
 	// The wildcard is checked in full; the plain subjects are not.
-	if k := snap.n["has:creator"]; k > 1 {
-		t.Errorf("plain subjects checked in full: %d reads of creator: %v", k, snap.n)
+	if k := snap.reads["has:creator"]; k > 1 {
+		t.Errorf("plain subjects checked in full: %d reads of creator: %v", k, snap.reads)
 	}
 
 	// Without the wildcard, each subject found in the base is kept or
 	// dropped by the walk's record of the deny list alone.
-	snap = newReadLog(base)
+	snap = newCountingSnap(base)
 	res, err = c.LookupSubjects(context.Background(), snap, SubjectQuery{Object: mustObject(t, "case:c03"), Relation: "viewer", Type: "user"})
 	if err != nil {
 		t.Fatal(err)
@@ -214,8 +162,8 @@ func TestLookupSubjectsGuardReads(t *testing.T) {
 		t.Fatalf("viewers of c03: %s", got)
 	}
 	for _, rel := range []string{"creator", "assignee", "public", "deny_list"} {
-		if k := snap.n["has:"+rel]; k != 0 {
-			t.Errorf("%d point reads of %s: subjects were checked one by one: %v", k, rel, snap.n)
+		if k := snap.reads["has:"+rel]; k != 0 {
+			t.Errorf("%d point reads of %s: subjects were checked one by one: %v", k, rel, snap.reads)
 		}
 	}
 }

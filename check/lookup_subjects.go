@@ -218,14 +218,10 @@ type subjectWalk struct {
 	// is not in it.
 	exact []bool
 
-	state map[pairKey]subjectState
-	done  map[pairKey]subjectState
-	queue []pairKey
-	// depth and parent are as in resourceWalk: the shortest chain of
-	// relations from the root to each pair, which must stay within the
-	// checker's depth limit as a check along it would.
-	depth  map[pairKey]int
-	parent map[pairKey]pairKey
+	state  map[pairKey]subjectState
+	done   map[pairKey]subjectState
+	queue  []pairKey
+	chains chains
 	// sets lists the pairs entered, as subject sets, in the order met.
 	sets  []tuples.Subject
 	plain map[tuples.Subject]subjectState
@@ -241,8 +237,7 @@ func newSubjectWalk(w *walker, obj tuples.Object, target *schema.Relation) *subj
 		target:   target,
 		state:    map[pairKey]subjectState{},
 		done:     map[pairKey]subjectState{},
-		depth:    map[pairKey]int{},
-		parent:   map[pairKey]pairKey{},
+		chains:   newChains(w),
 		plain:    map[tuples.Subject]subjectState{},
 		wildBits: map[string]uint64{},
 	}
@@ -260,18 +255,8 @@ func newSubjectWalk(w *walker, obj tuples.Object, target *schema.Relation) *subj
 // root), with the state st.
 func (sw *subjectWalk) enter(o tuples.Object, rel *schema.Relation, st subjectState, from *pairKey) error {
 	k := pairKey{obj: o, rel: rel.ID}
-	d := 1
-	if from != nil {
-		d = sw.depth[*from] + 1
-	}
-	if old, ok := sw.depth[k]; !ok || d < old {
-		if d > sw.w.maxDepth {
-			return sw.depthError(k, from)
-		}
-		sw.depth[k] = d
-		if from != nil {
-			sw.parent[k] = *from
-		}
+	if err := sw.chains.reach(k, from); err != nil {
+		return err
 	}
 	cur, seen := sw.state[k]
 	if !seen {
@@ -282,22 +267,6 @@ func (sw *subjectWalk) enter(o tuples.Object, rel *schema.Relation, st subjectSt
 		sw.queue = append(sw.queue, k)
 	}
 	return nil
-}
-
-// depthError reports the chain from the root to k, which is longer than
-// the depth limit, as the checker reports a walk that goes too deep.
-func (sw *subjectWalk) depthError(k pairKey, from *pairKey) error {
-	name := func(k pairKey) string { return k.obj.String() + "#" + sw.w.sch.Relations[k.rel].Name }
-	path := []string{name(k)}
-	for p := from; p != nil; {
-		path = append(path, name(*p))
-		next, ok := sw.parent[*p]
-		if !ok {
-			break
-		}
-		p = &next
-	}
-	return &DepthError{Limit: sw.w.maxDepth, Path: path}
 }
 
 // expr enters what n reads on o, each with the state st passes to it;
