@@ -229,6 +229,7 @@ func BenchmarkRead(b *testing.B) {
 			rawScan(i)
 		}
 	})
+	benchSubjects(b, sn, n)
 	// On a busy machine, or while Badger compacts after the load, runs
 	// minutes apart are not comparable; these alternate short rounds of
 	// both sides and report the ratio.
@@ -301,6 +302,43 @@ func BenchmarkMemoryRead(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		}
+	})
+	benchSubjects(b, sn, n)
+}
+
+// benchSubjects measures the short scans a check makes: the one subject
+// of a doc's relation, and a scan that finds none (a check looking for
+// subject sets where only users are stored, as negative checks do).
+func benchSubjects(b *testing.B, sn Snapshot, n int) {
+	ctx := context.Background()
+	scan := func(b *testing.B, i int, f SubjectFilter, want int) {
+		j := (i * 7919) % n
+		rel := "viewer"
+		if j%5 == 4 {
+			rel = "owner"
+		}
+		c := 0
+		for _, err := range sn.Subjects(ctx, Object{"doc", "s0_" + strconv.Itoa(j)}, rel, f) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			c++
+		}
+		if c != want {
+			b.Fatalf("%d subjects, want %d", c, want)
+		}
+	}
+	b.Run("Subjects1", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			scan(b, i, SubjectFilter{Plain: true}, 1)
+		}
+	})
+	b.Run("SubjectsNone", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			scan(b, i, SubjectFilter{Sets: true, Type: "team", Relation: "member"}, 0)
 		}
 	})
 }

@@ -52,6 +52,7 @@ var conformance = []struct {
 	{"ReadPaging", testReadPaging},
 	{"OlderSnapshots", testOlderSnapshots},
 	{"EdgeIDs", testEdgeIDs},
+	{"ScanDecoding", testScanDecoding},
 	{"DeleteMatching", testDeleteMatching},
 	{"SchemaWrite", testSchemaWrite},
 	{"ImportExportRoundTrip", testRoundTrip},

@@ -229,16 +229,20 @@ func (v memView) has(key []byte) (bool, error) {
 
 func (v memView) scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
 	txn := v.db.Txn(false)
-	index := "id"
-	if prefix[0] == tagReverse {
-		index = "reverse"
-	}
+	reverse := prefix[0] == tagReverse
 	var it memdb.ResultIterator
 	var err error
-	if start != nil {
-		it, err = txn.LowerBound(memTable, index, start)
-	} else {
-		it, err = txn.Get(memTable, index+"_prefix", prefix)
+	switch {
+	case start != nil && reverse:
+		it, err = txn.LowerBound(memTable, "reverse", start)
+	case start != nil:
+		it, err = txn.LowerBound(memTable, "id", start)
+	case reverse:
+		// Constant index names: concatenating the "_prefix" suffix
+		// would allocate on every scan.
+		it, err = txn.Get(memTable, "reverse_prefix", prefix)
+	default:
+		it, err = txn.Get(memTable, "id_prefix", prefix)
 	}
 	if err != nil {
 		return fmt.Errorf("scan: %w", err)
@@ -255,7 +259,7 @@ func (v memView) scan(ctx context.Context, prefix, start []byte, fn func([]byte)
 		}
 		r := raw.(*memRow)
 		k := r.fwd
-		if index == "reverse" {
+		if reverse {
 			k = r.rev
 		}
 		if !bytes.HasPrefix(k, prefix) {

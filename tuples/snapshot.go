@@ -24,28 +24,28 @@ func (s *snapshot) Revision() Revision { return s.rev }
 func (s *snapshot) Schema() *schema.Schema { return s.schema }
 
 func (s *snapshot) Has(ctx context.Context, obj Object, relation string, subj Subject) (bool, error) {
-	var buf [128]byte
 	t := Tuple{ObjectType: obj.Type, ObjectID: obj.ID, Relation: relation, SubjectType: subj.Type, SubjectID: subj.ID, SubjectRelation: subj.Relation}
-	return s.v.has(forwardKey(buf[:0], &t))
+	// The key escapes through the view interface, so it is allocated
+	// either way; sized to fit, it is a third of a fixed buffer.
+	return s.v.has(forwardKey(make([]byte, 0, keyLen(&t)), &t))
 }
 
 func (s *snapshot) Subjects(ctx context.Context, obj Object, relation string, f SubjectFilter) iter.Seq2[Subject, error] {
 	return func(yield func(Subject, error) bool) {
-		base := prefixKey(tagForward, obj.Type, obj.ID, relation)
-		prefix := base
+		// One allocation for both: the object's range and, with a type
+		// filter, the narrower range of that subject type.
+		n := 5 + len(obj.Type) + len(obj.ID) + len(relation)
+		prefix := make([]byte, 0, n+len(f.Type)+1)
+		prefix = appendFields(prefix, tagForward, obj.Type, obj.ID, relation)
+		prefix = append(prefix, sep)
 		if f.Type != "" {
-			prefix = append(append(prefix[:len(prefix):len(prefix)], f.Type...), sep)
+			prefix = append(append(prefix, f.Type...), sep)
 		}
-		var ids stringArena
+		d := subjectDecoder{f: f}
 		err := s.v.scan(ctx, prefix, nil, func(k []byte) (bool, error) {
-			rest := k[len(base):]
-			parts := bytes.SplitN(rest, []byte{sep}, 3)
-			if len(parts) != 3 {
-				return false, fmt.Errorf("malformed tuple key %q", k)
-			}
-			sub := Subject{Type: ids.string(parts[0]), ID: ids.string(parts[1]), Relation: ids.string(parts[2])}
-			if !f.Matches(sub) {
-				return true, nil
+			sub, ok, err := d.decode(k, n)
+			if err != nil || !ok {
+				return err == nil, err
 			}
 			return yield(sub, nil), nil
 		})
@@ -66,6 +66,67 @@ func (s *snapshot) Reverse(ctx context.Context, subj Subject, objectType, relati
 			yield(Object{}, err)
 		}
 	}
+}
+
+// subjectDecoder turns the forward keys of one object#relation into
+// subjects. It filters on the key's bytes before making any string, and
+// makes as few strings as it can: the type and relation come from the
+// filter when it fixes them, or are shared with the previous subject when
+// equal (the keys are sorted, so runs of one type are the rule); only ids
+// are copied, into a shared arena.
+type subjectDecoder struct {
+	f        SubjectFilter
+	typ, rel string
+	ids      stringArena
+}
+
+// decode decodes k, whose subject fields start at off; ok is false when
+// the subject does not pass the filter.
+func (d *subjectDecoder) decode(k []byte, off int) (sub Subject, ok bool, err error) {
+	if off > len(k) {
+		return Subject{}, false, fmt.Errorf("malformed tuple key %q", k)
+	}
+	rest := k[off:]
+	i := bytes.IndexByte(rest, sep)
+	if i < 0 {
+		return Subject{}, false, fmt.Errorf("malformed tuple key %q", k)
+	}
+	j := bytes.IndexByte(rest[i+1:], sep)
+	if j < 0 {
+		return Subject{}, false, fmt.Errorf("malformed tuple key %q", k)
+	}
+	typ, id, rel := rest[:i], rest[i+1:i+1+j], rest[i+2+j:]
+	f := &d.f
+	if f.Type != "" && string(typ) != f.Type {
+		return Subject{}, false, nil
+	}
+	if f.Plain && len(rel) != 0 {
+		return Subject{}, false, nil
+	}
+	if f.Sets && (len(rel) == 0 || (f.Relation != "" && string(rel) != f.Relation)) {
+		return Subject{}, false, nil
+	}
+	switch {
+	case f.Type != "":
+		sub.Type = f.Type
+	case string(typ) != d.typ:
+		d.typ = d.ids.string(typ)
+		sub.Type = d.typ
+	default:
+		sub.Type = d.typ
+	}
+	switch {
+	case len(rel) == 0:
+	case f.Sets && f.Relation != "":
+		sub.Relation = f.Relation // the filter above made them equal
+	case string(rel) != d.rel:
+		d.rel = d.ids.string(rel)
+		sub.Relation = d.rel
+	default:
+		sub.Relation = d.rel
+	}
+	sub.ID = d.ids.string(id)
+	return sub, true, nil
 }
 
 // Read pages through the tuples matching f. The cursor is the last key
@@ -109,16 +170,25 @@ func (s *snapshot) Read(ctx context.Context, f Filter, cursor string, limit int)
 }
 
 // stringArena copies many short strings out of scanned keys into shared
-// blocks: one allocation per few thousand ids instead of one per id. A
-// block is never written again once a string points into it.
+// blocks: one allocation per many ids instead of one per id. Blocks start
+// small and double up to arenaBlock, so a scan that yields one id pays
+// for a few dozen bytes, not a whole block, while long scans and imports
+// still allocate once per arenaBlock bytes. A block is never written
+// again once a string points into it.
 type stringArena struct{ block []byte }
+
+const (
+	arenaFirst = 64
+	arenaBlock = 8192
+)
 
 func (a *stringArena) string(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
 	if cap(a.block)-len(a.block) < len(b) {
-		a.block = make([]byte, 0, max(8192, len(b)))
+		size := min(max(2*cap(a.block), arenaFirst), arenaBlock)
+		a.block = make([]byte, 0, max(size, len(b)))
 	}
 	start := len(a.block)
 	a.block = append(a.block, b...)
