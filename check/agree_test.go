@@ -129,13 +129,7 @@ func TestAgreement(t *testing.T) {
 				if err != nil || next != "" {
 					fail("lookup resources %s#%s for %s: next %q, %v", r.Type.Name, r.Name, x, next, err)
 				}
-				var want []string
-				for _, id := range in.objects[r.Type.Name] {
-					if ref.member(tuples.Object{Type: r.Type.Name, ID: id}, r.Name, x) {
-						want = append(want, id)
-					}
-				}
-				slices.Sort(want)
+				want := ref.resources(r, x)
 				if !slices.Equal(got, want) {
 					fail("lookup resources %s#%s for %s = %v, check says %v", r.Type.Name, r.Name, x, got, want)
 				}

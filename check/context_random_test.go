@@ -95,13 +95,7 @@ func TestLookupContextRandom(t *testing.T) {
 				if err != nil {
 					fail("lookup resources: %v", err)
 				}
-				var want []string
-				for _, id := range in.objects[r.Type.Name] {
-					if ref.member(tuples.Object{Type: r.Type.Name, ID: id}, r.Name, x) {
-						want = append(want, id)
-					}
-				}
-				slices.Sort(want)
+				want := ref.resources(r, x)
 				if !slices.Equal(got, want) {
 					fail("lookup resources %s#%s for %s = %v, reference %v", r.Type.Name, r.Name, x, got, want)
 				}

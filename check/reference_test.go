@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
@@ -23,6 +24,19 @@ type refKey struct {
 	obj  tuples.Object
 	rel  string
 	subj tuples.Subject
+}
+
+// resources lists, sorted, the ids of the objects of r's type on which x
+// holds r: what lookup resources must answer.
+func (f *reference) resources(r *schema.Relation, x tuples.Subject) []string {
+	var ids []string
+	for _, id := range f.in.objects[r.Type.Name] {
+		if f.member(tuples.Object{Type: r.Type.Name, ID: id}, r.Name, x) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 func newReference(in *instance) *reference {
