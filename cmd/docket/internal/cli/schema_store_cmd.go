@@ -23,7 +23,8 @@ func newSchemaWriteCmd(e *env) *cobra.Command {
 		Long: `Validate a schema file and store its canonical form as the schema of the
 database, at a new revision. Warnings are printed but do not stop the write.
 What changed is listed a line each: + added, - removed, ~ changed (with the
-old definition); comments and declaration order do not count.
+old definition); comments and declaration order do not count. Writing the
+schema already stored (comments included) makes no revision.
 
 A change that would leave stored tuples invalid (a relation removed or made
 computed, a subject type no longer allowed) is refused, naming example
@@ -60,6 +61,12 @@ the write would be accepted (0) or refused (1).`,
 			var old *schema.Schema
 			if snap, err := s.Snapshot(ctx, 0); err == nil {
 				old = snap.Schema()
+				// Writing the stored schema again, as a deploy script
+				// does on every run, changes nothing: no revision.
+				if old != nil && old.Text() == next.Text() {
+					return e.printSchemaWrite(fmt.Sprintf("schema unchanged at revision %d", snap.Revision()),
+						snap.Revision(), next, nil, false)
+				}
 			}
 			rev, err := s.WriteSchema(ctx, path, src)
 			if err != nil {

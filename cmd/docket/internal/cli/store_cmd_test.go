@@ -75,7 +75,18 @@ func TestSchemaWriteListsChanges(t *testing.T) {
 	contains(t, "stdout", r.stdout, "schema written at revision 3 (3 types, 2 changes)\n  ~ case#deny_list")
 	r = f.run("schema", "write", p, "-o", "json")
 	r.want(t, 0)
-	contains(t, "stdout", r.stdout, `"changes": []`, `"revision": 4`)
+	contains(t, "stdout", r.stdout, `"changes": []`, `"revision": 3`)
+	// The same schema again makes no revision.
+	r = f.run("schema", "write", p)
+	r.want(t, 0)
+	if r.stdout != "schema unchanged at revision 3 (3 types, 0 changes)\n" {
+		t.Errorf("rewrite printed %q", r.stdout)
+	}
+	// A comment is a change of the stored text, though not of any answer.
+	p2 := writeFile(t, f.dir, "commented.rebac", "// Deny lists may hold teams now.\n"+bigger)
+	r = f.run("schema", "write", p2)
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "schema written at revision 4 (3 types, 0 changes)")
 
 	// A dry run on a path with no database creates none.
 	db := filepath.Join(t.TempDir(), "db")
