@@ -16,10 +16,7 @@ import (
 func TestBadgerReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBadger(t, dir)
 	r1 := setup(t, ctx, s, fixture...)
 	r2 := write(t, ctx, s, OpDelete, "doc:1#viewer@user:ana")
 	want1 := all(t, ctx, snap(t, ctx, s, r1), Filter{})
@@ -27,10 +24,7 @@ func TestBadgerReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openBadger(t, dir)
 	defer s.Close()
 	sn := snap(t, ctx, s, 0)
 	if sn.Revision() != r2 || sn.Schema() == nil || sn.Schema().Relation("doc", "viewer") == nil {
@@ -53,11 +47,8 @@ func TestBadgerReopen(t *testing.T) {
 
 func TestBadgerOpenErrors(t *testing.T) {
 	dir := t.TempDir()
-	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	s := openBadger(t, dir)
+	_, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "database at "+dir+" is in use by another docket process") {
 		t.Errorf("second open = %v, want ErrLocked", err)
 	}
@@ -76,10 +67,7 @@ func TestBadgerOpenErrors(t *testing.T) {
 
 	// A damaged manifest is reported as damage, not as a panic.
 	broken := t.TempDir()
-	s, err = OpenBadger(broken, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openBadger(t, broken)
 	setup(t, context.Background(), s, "doc:1#viewer@user:ana")
 	s.Close()
 	if err := os.WriteFile(filepath.Join(broken, "MANIFEST"), []byte("garbage, not a manifest"), 0o644); err != nil {
@@ -92,10 +80,7 @@ func TestBadgerOpenErrors(t *testing.T) {
 
 func TestBadgerLargeWriteIsOneRevision(t *testing.T) {
 	ctx := context.Background()
-	s, err := OpenBadger(t.TempDir(), BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBadger(t, t.TempDir())
 	defer s.Close()
 	setup(t, ctx, s)
 	var b Batch
@@ -128,10 +113,7 @@ func TestBadgerLargeWriteIsOneRevision(t *testing.T) {
 func TestBadgerRollback(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBadger(t, dir)
 	rev := setup(t, ctx, s, "doc:1#viewer@user:ana", "doc:2#viewer@user:ana")
 	e := s.(*store).eng.(*badgerEngine)
 	orphans := []Change{
@@ -149,10 +131,7 @@ func TestBadgerRollback(t *testing.T) {
 	want := all(t, ctx, snap(t, ctx, s, 0), Filter{})
 	s.Close()
 
-	s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openBadger(t, dir)
 	defer s.Close()
 	if got := all(t, ctx, snap(t, ctx, s, 0), Filter{}); !slices.Equal(got, want) {
 		t.Fatalf("after reopen %v, want %v", got, want)
@@ -187,17 +166,14 @@ func TestBadgerCancelledImport(t *testing.T) {
 	}
 	for _, seed := range []string{"", "doc:0#owner@user:bob"} {
 		ctx := context.Background()
-		s, err := OpenBadger(t.TempDir(), BadgerOptions{BlockCacheMB: 16})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := openBadger(t, t.TempDir())
 		var tuples []string
 		if seed != "" {
 			tuples = append(tuples, seed)
 		}
 		rev := setup(t, ctx, s, tuples...)
 		cctx, cancel := context.WithCancel(ctx)
-		_, err = s.Import(cctx, strings.NewReader(b.String()), ImportOptions{Progress: func(done, total int) {
+		_, err := s.Import(cctx, strings.NewReader(b.String()), ImportOptions{Progress: func(done, total int) {
 			if done >= cancelAt && done < total {
 				cancel()
 			}
@@ -225,10 +201,7 @@ func TestBadgerCancelledImport(t *testing.T) {
 
 func TestBadgerClosed(t *testing.T) {
 	ctx := context.Background()
-	s, err := OpenBadger(t.TempDir(), BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBadger(t, t.TempDir())
 	setup(t, ctx, s, "doc:1#viewer@user:ana")
 	sn := snap(t, ctx, s, 0)
 	s.Close()
@@ -249,10 +222,7 @@ func TestBadgerClosed(t *testing.T) {
 func TestBadgerStreamIntoFull(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBadger(t, dir)
 	s.(*store).eng.(*badgerEngine).streamMin = atomicLimit + 1
 	before := setup(t, ctx, s, fixture...)
 	var b strings.Builder
@@ -279,10 +249,7 @@ func TestBadgerStreamIntoFull(t *testing.T) {
 	check(s, 0, len(fixture)+n-2)
 	check(s, res.Revision, len(fixture)+n)
 	s.Close()
-	s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openBadger(t, dir)
 	defer s.Close()
 	check(s, 0, len(fixture)+n-2)
 	check(s, before, len(fixture))
@@ -296,19 +263,13 @@ func TestBadgerStreamIntoFull(t *testing.T) {
 func TestBadgerEmptyMemtableFile(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBadger(t, dir)
 	setup(t, ctx, s, "doc:1#viewer@user:ana")
 	s.Close()
 	if err := os.WriteFile(filepath.Join(dir, "99999.mem"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openBadger(t, dir)
 	defer s.Close()
 	if !has(t, ctx, snap(t, ctx, s, 0), "doc:1#viewer@user:ana") {
 		t.Fatal("tuple lost")
@@ -331,10 +292,7 @@ func TestBadgerCancelledStreamedImport(t *testing.T) {
 	for _, when := range []string{"reading", "writing"} {
 		t.Run(when, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := OpenBadger(t.TempDir(), BadgerOptions{BlockCacheMB: 16})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := openBadger(t, t.TempDir())
 			defer s.Close()
 			setup(t, ctx, s, fixture...)
 			streamSmall(s)
@@ -405,10 +363,7 @@ func (c *cancellingReader) Read(p []byte) (int, error) {
 func TestBadgerTrimChangesPersists(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBadger(t, dir)
 	setup(t, ctx, s)
 	var last Revision
 	for i := range 300 {
@@ -421,10 +376,7 @@ func TestBadgerTrimChangesPersists(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openBadger(t, dir)
 	defer s.Close()
 	if _, err := s.Changes(ctx, last-2, 0); !errors.Is(err, ErrChangesTrimmed) {
 		t.Fatalf("changes after reopen: %v, want ErrChangesTrimmed", err)
@@ -436,4 +388,15 @@ func TestBadgerTrimChangesPersists(t *testing.T) {
 	if latest := snap(t, ctx, s, 0); latest.Revision() != last+1 {
 		t.Errorf("latest = %d, want %d (the trim's own revision)", latest.Revision(), last+1)
 	}
+}
+
+// openBadger opens the Badger store at dir with a small block cache, as
+// every test here does, failing the test on error.
+func openBadger(t testing.TB, dir string) Store {
+	t.Helper()
+	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -37,10 +37,7 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("runs only as the child of TestCrashImport")
 	}
 	dir, file, _ := strings.Cut(arg, "|")
-	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openBadger(t, dir)
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
@@ -86,10 +83,7 @@ func TestCrashImport(t *testing.T) {
 	ctx := context.Background()
 	newDB := func() string {
 		dir := filepath.Join(t.TempDir(), "db")
-		s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := openBadger(t, dir)
 		setup(t, ctx, s)
 		s.Close()
 		return dir
@@ -288,10 +282,7 @@ func TestCrashStreamedImport(t *testing.T) {
 	for _, stop := range []string{"read", "publish"} {
 		t.Run(stop, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "db")
-			s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := openBadger(t, dir)
 			setup(t, ctx, s, fixture...)
 			before := stateOf(t, ctx, s)
 			s.Close()
@@ -316,7 +307,7 @@ func TestCrashStreamedImport(t *testing.T) {
 				t.Fatalf("entries above the latest revision: %v, want %v", orphans, stop == "publish")
 			}
 
-			s, err = OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+			s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
 			if err != nil {
 				t.Fatalf("open after kill: %v", err)
 			}
