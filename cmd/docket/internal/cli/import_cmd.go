@@ -66,9 +66,11 @@ func newTupleImportCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import FILE | -",
 		Short: "Load a large tuple file in one revision",
-		Long: `Load every tuple of FILE (- for standard input) in one revision. The whole
-file is parsed and checked against the schema first: every bad line is
-reported as FILE:LINE[:COL] and nothing is written. The format is text (one
+		Long: `Load every tuple of FILE (- for standard input) in one revision. Every line
+is parsed and checked against the schema; if any is bad, every bad line (the
+first 20, then a count) is reported as FILE:LINE[:COL] and nothing is
+written. The input is read in chunks, so its size is not bounded by memory,
+and nothing of it is visible until all of it is written. The format is text (one
 tuple a line, // comments) unless the name ends in .jsonl or .ndjson, or
 --format says otherwise.
 
