@@ -8,7 +8,9 @@ require (
 	github.com/dgraph-io/ristretto/v2 v2.2.0
 	github.com/hashicorp/go-memdb v1.3.5
 	github.com/schollz/progressbar/v3 v3.19.1
+	github.com/sourcegraph/jsonrpc2 v0.2.0
 	github.com/spf13/cobra v1.10.2
+	github.com/tliron/glsp v0.2.2
 	golang.org/x/term v0.47.0
 	gopkg.in/yaml.v3 v3.0.1
 )

@@ -192,6 +192,7 @@ failed assertion), 2 an error.`,
 		newSchemaCmd(e),
 		newVersionCmd(e),
 		newCompletionCmd(e),
+		newLspCmd(e),
 	)
 	addStoreCommands(root, e)
 	return root

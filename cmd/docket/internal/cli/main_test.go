@@ -1,0 +1,21 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+// childArgsEnv, when set in the environment, makes the test binary run
+// docket with those arguments (space-separated) on its own standard
+// streams instead of running tests: tests start the real command as a
+// process, talking to it through real pipes.
+const childArgsEnv = "DOCKET_TEST_CHILD_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(childArgsEnv); args != "" {
+		os.Exit(Run(context.Background(), strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}

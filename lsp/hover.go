@@ -1,0 +1,172 @@
+package lsp
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/docketdb/docket/schema"
+)
+
+// hoverText describes the symbols a name refers to, in Markdown.
+func (a *analysis) hoverText(o *occurrence) string {
+	var parts []string
+	for _, sym := range o.targets {
+		switch sym.kind {
+		case symType:
+			parts = append(parts, a.typeHover(sym))
+		case symRelation:
+			parts = append(parts, a.relationHover(sym))
+		}
+	}
+	return strings.Join(parts, "\n\n---\n\n")
+}
+
+func codeBlock(s string) string { return "```rebac\n" + s + "\n```" }
+
+func docText(lines []string) string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.TrimPrefix(l, " ")
+	}
+	return strings.Join(out, "\n")
+}
+
+func (a *analysis) typeHover(sym symbol) string {
+	td := a.idx.types[sym.typ]
+	if td == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(codeBlock("type " + td.Name.Name))
+	if len(td.Doc) > 0 {
+		b.WriteString("\n\n" + docText(td.Doc))
+	}
+	if len(td.Relations) > 0 {
+		var names []string
+		for _, rd := range td.Relations {
+			names = append(names, "`"+rd.Name.Name+"`")
+		}
+		b.WriteString("\n\nRelations: " + strings.Join(names, ", "))
+	}
+	return b.String()
+}
+
+// relationLine is a relation's declaration as the formatter writes it.
+func relationLine(rd *schema.RelationDecl) string {
+	if rd.Stored() {
+		subs := make([]string, len(rd.Subjects))
+		for i, s := range rd.Subjects {
+			subs[i] = s.String()
+		}
+		return "relation " + rd.Name.Name + ": " + strings.Join(subs, " | ")
+	}
+	return "relation " + rd.Name.Name + " = " + schema.ExprString(rd.Expr)
+}
+
+func (a *analysis) relationHover(sym symbol) string {
+	rd := a.idx.rels[sym]
+	if rd == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(codeBlock("// on type " + sym.typ + "\n" + relationLine(rd)))
+	if len(rd.Doc) > 0 {
+		b.WriteString("\n\n" + docText(rd.Doc))
+	}
+	var r *schema.Relation
+	if a.sch != nil {
+		r = a.sch.Relation(sym.typ, sym.rel)
+	}
+	if rd.Stored() {
+		subs := make([]string, len(rd.Subjects))
+		for i, s := range rd.Subjects {
+			subs[i] = "`" + s.String() + "`"
+		}
+		b.WriteString("\n\nStored relation. Allowed subjects: " + strings.Join(subs, ", ") + ".")
+		return b.String()
+	}
+	b.WriteString("\n\nComputed relation.")
+	if r == nil {
+		// Without a compiled schema the expansion is not known.
+		return b.String()
+	}
+	b.WriteString(" Expands to:\n")
+	for _, l := range expansion(r.Rewrite) {
+		b.WriteString("\n- " + l)
+	}
+	if held := heldBy(a.sch, r); held != "" {
+		b.WriteString("\n\nCan be held by: " + held + ".")
+	}
+	return b.String()
+}
+
+// expansion lists what each operand of a computed relation reads: the
+// relation on the same object, or for a path the relations read on the
+// objects it reaches.
+func expansion(n schema.Node) []string {
+	var out []string
+	var walk func(n schema.Node, prefix string)
+	walk = func(n schema.Node, prefix string) {
+		switch n := n.(type) {
+		case *schema.Union:
+			for _, c := range n.Children {
+				walk(c, prefix)
+			}
+		case *schema.Intersect:
+			for _, c := range n.Children {
+				walk(c, prefix+"all of: ")
+			}
+		case *schema.Exclude:
+			walk(n.Base, prefix)
+			walk(n.Subtract, prefix+"minus ")
+		case *schema.Ref:
+			out = append(out, prefix+"`"+n.Relation.Name+"`: "+relationSummary(n.Relation))
+		case *schema.Arrow:
+			var reads []string
+			collectArrow(n, &reads)
+			out = append(out, fmt.Sprintf("%s`%s`: follows `%s` (%s) and reads %s", prefix, n.Text,
+				n.Tupleset.Name, n.Tupleset.AllowedString(), strings.Join(reads, ", ")))
+		}
+	}
+	walk(n, "")
+	return out
+}
+
+// collectArrow lists the relations a path finally reads, type by type.
+func collectArrow(a *schema.Arrow, reads *[]string) {
+	for _, then := range a.Then {
+		switch t := then.(type) {
+		case *schema.Ref:
+			*reads = append(*reads, "`"+t.Relation.String()+"`")
+		case *schema.Arrow:
+			collectArrow(t, reads)
+		}
+	}
+}
+
+func relationSummary(r *schema.Relation) string {
+	if r.Stored {
+		return "stored, " + r.AllowedString()
+	}
+	return "computed, " + schema.NodeString(r.Rewrite)
+}
+
+// heldBy lists the subjects that can ever hold r, from the compiled
+// schema's reachability.
+func heldBy(s *schema.Schema, r *schema.Relation) string {
+	var out []string
+	for _, t := range s.Types {
+		if r.ReachTypes[t.ID] {
+			out = append(out, "`"+t.Name+"`")
+		}
+		if r.ReachWildcard[t.ID] {
+			out = append(out, "`"+t.Name+":*`")
+		}
+	}
+	for _, q := range s.Relations {
+		if q != r && r.ReachSets[q.ID] {
+			out = append(out, "`"+q.String()+"`")
+		}
+	}
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,86 @@
+package lsp
+
+import (
+	"strings"
+	"testing"
+
+	protocol "github.com/tliron/glsp/protocol_3_16"
+)
+
+// Columns: the schema counts characters, the protocol UTF-16 code units;
+// a name after an emoji in a comment line or a non-ASCII name must land on
+// the same text either way.
+func TestPositionsCountUTF16(t *testing.T) {
+	src := "type user // 😀\ntype dög {\n  relation r: user\n}\n"
+	a := analyze("x.rebac", src, false)
+	if len(a.diags) != 1 || !strings.Contains(a.diags[0].Msg, "invalid type name `dög`") {
+		t.Fatalf("diagnostics: %v", a.diags)
+	}
+	ds := a.protocolDiagnostics()
+	if got := ds[0].Range; got != (protocol.Range{Start: protocol.Position{Line: 1, Character: 5}, End: protocol.Position{Line: 1, Character: 8}}) {
+		t.Errorf("range of dög: %+v", got)
+	}
+	tx := newText("a😀b\n")
+	if p := tx.position(1, 3); p.Character != 3 {
+		t.Errorf("column 3 after an emoji is UTF-16 unit %d, want 3", p.Character)
+	}
+	if l, c := tx.schemaPos(protocol.Position{Line: 0, Character: 3}); l != 1 || c != 3 {
+		t.Errorf("UTF-16 unit 3 is %d:%d, want 1:3", l, c)
+	}
+	bom := newText("\uFEFFtype user\n")
+	if p := bom.position(1, 6); p.Character != 6 {
+		t.Errorf("after a byte order mark, column 6 is unit %d, want 6 (the mark is one unit)", p.Character)
+	}
+}
+
+// A path segment that reads relations of two types is not renamed from
+// one of them: that would change what the path means.
+func TestRenameRefusesAmbiguousPathSegment(t *testing.T) {
+	src := `type user
+type team {
+  relation member: user
+}
+type group {
+  relation member: user
+}
+type doc {
+  relation holder: team | group
+  relation viewer = holder#member
+}
+`
+	a := analyze("x.rebac", src, false)
+	if a.sch == nil {
+		t.Fatalf("schema does not compile: %v", a.diags)
+	}
+	_, err := a.rename("file:///x.rebac", protocol.Position{Line: 2, Character: 12}, "members")
+	if err == nil || !strings.Contains(err.Error(), "reads `team#member` and `group#member`") {
+		t.Fatalf("rename of team#member: %v", err)
+	}
+	locs := a.definition("file:///x.rebac", protocol.Position{Line: 9, Character: 28})
+	if len(locs) != 2 {
+		t.Errorf("definition of holder#member: %d locations, want 2 (team and group)", len(locs))
+	}
+}
+
+// In a validation file the inline schema is analysed at its place in the
+// file, and formatting rewrites only the block, keeping its indentation.
+func TestValidationFileSchema(t *testing.T) {
+	src := "# rules\nschema: |\n  type user\n  type doc {\n    relation   viewer :user\n  }\ntuples:\n  - doc:1#viewer@user:a\n"
+	a := analyze("v.yaml", src, true)
+	if a.file == nil || len(a.diags) != 0 {
+		t.Fatalf("inline schema: %v", a.diags)
+	}
+	o := a.occurrenceAt(protocol.Position{Line: 4, Character: 24})
+	if o == nil || o.name != "user" {
+		t.Fatalf("occurrence at the subject `user`: %+v", o)
+	}
+	edits := a.formatting()
+	if len(edits) != 1 {
+		t.Fatalf("edits: %+v", edits)
+	}
+	got := applyChange(src, edits[0].Range, edits[0].NewText)
+	want := "# rules\nschema: |\n  type user\n\n  type doc {\n    relation viewer: user\n  }\ntuples:\n  - doc:1#viewer@user:a\n"
+	if got != want {
+		t.Errorf("formatted:\n%s\nwant:\n%s", got, want)
+	}
+}
