@@ -65,6 +65,7 @@ func load(b *testing.B, be backend, spec gen.Spec) *dataset {
 	if err != nil {
 		b.Fatalf("load %s into %s: %v", spec.Name(), be.name, err)
 	}
+	b.Cleanup(func() { d.snap.Close() })
 	return d
 }
 
@@ -98,6 +99,7 @@ func loadInto(ctx context.Context, st tuples.Store, spec gen.Spec) (*dataset, er
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
+
 	queries, err := gen.ReadQueries(&qs, spec.Name()+".checks")
 	if err != nil {
 		return nil, err

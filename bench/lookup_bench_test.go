@@ -91,6 +91,7 @@ func BenchmarkImport(b *testing.B) {
 				}
 				total += d.tuples
 				b.StopTimer()
+				d.snap.Close()
 				st.Close()
 				b.StartTimer()
 			}

@@ -88,6 +88,7 @@ func benchSnap(b *testing.B, be backend) tuples.Snapshot {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { snap.Close() })
 	return snap
 }
 

@@ -406,6 +406,7 @@ func TestCacheFollowsRevisions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { s.Close() })
 		return s
 	}
 	old := snapAt()

@@ -50,6 +50,9 @@ func newMapSnap(sch *schema.Schema, rev tuples.Revision, ts []tuples.Tuple) *map
 func (s *mapSnap) Revision() tuples.Revision { return s.rev }
 func (s *mapSnap) Schema() *schema.Schema    { return s.sch }
 
+// Close holds nothing to release: the maps are the snapshot.
+func (s *mapSnap) Close() error { return nil }
+
 func (s *mapSnap) Has(_ context.Context, obj tuples.Object, rel string, subj tuples.Subject) (bool, error) {
 	return s.set[tuples.New(obj, rel, subj)], nil
 }

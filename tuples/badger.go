@@ -87,6 +87,12 @@ type badgerEngine struct {
 	mu     sync.RWMutex
 	latest Revision
 	oldest Revision
+	// pins counts the open snapshots at each revision. Badger in managed
+	// mode drops, at compaction, every version below the discard
+	// timestamp but the newest, whatever transactions are open: the
+	// discard timestamp is kept at or below the lowest pinned revision
+	// (see discardTs), as bbolt keeps the pages an open transaction reads.
+	pins map[Revision]int
 	// broken is set when a failed bulk write could not be undone; writes
 	// are refused until the database is reopened, which undoes it.
 	broken error
@@ -156,7 +162,8 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 		return nil, fmt.Errorf("open database at %s: %w; the files may be damaged: restore a backup or re-import an export", path, err)
 	}
 	e := &badgerEngine{db: db, path: path, keep: Revision(opts.KeepRevisions),
-		streamMin: streamIntoFull, loadHold: loadHold, spillFanIn: spillFanIn}
+		streamMin: streamIntoFull, loadHold: loadHold, spillFanIn: spillFanIn,
+		pins: make(map[Revision]int)}
 	if err := e.init(existed); err != nil {
 		db.Close()
 		return nil, err
@@ -310,7 +317,37 @@ func (e *badgerEngine) view(_ context.Context, rev Revision) (view, error) {
 	if e.db.IsClosed() {
 		return nil, errClosed
 	}
-	return badgerView{db: e.db, txn: e.db.NewTransactionAt(uint64(rev), false)}, nil
+	e.mu.Lock()
+	if rev < e.oldest {
+		oldest := e.oldest
+		e.mu.Unlock()
+		return nil, goneError(rev, oldest)
+	}
+	e.pins[rev]++
+	e.mu.Unlock()
+	return &badgerView{e: e, rev: rev, txn: e.db.NewTransactionAt(uint64(rev), false)}, nil
+}
+
+// unpin releases one snapshot's pin on rev and lets compaction reclaim
+// what no open snapshot reads any more.
+func (e *badgerEngine) unpin(rev Revision) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.pins[rev]--; e.pins[rev] <= 0 {
+		delete(e.pins, rev)
+	}
+	e.db.SetDiscardTs(e.discardTs())
+}
+
+// discardTs is the timestamp at and below which compaction may keep only
+// a key's newest version: the oldest revision new snapshots may open, or
+// the lowest pinned revision when that is lower. Called with e.mu held.
+func (e *badgerEngine) discardTs() uint64 {
+	d := e.oldest
+	for r := range e.pins {
+		d = min(d, r)
+	}
+	return uint64(d)
 }
 
 func revKey(prefix []byte, rev Revision, extra int) []byte {
@@ -437,8 +474,8 @@ func (e *badgerEngine) publish(txn *badger.Txn, rev Revision) error {
 	}
 	e.mu.Lock()
 	e.latest, e.oldest = rev, oldest
+	e.db.SetDiscardTs(e.discardTs())
 	e.mu.Unlock()
-	e.db.SetDiscardTs(uint64(oldest))
 	return nil
 }
 
@@ -667,12 +704,17 @@ func (e *badgerEngine) close() error {
 }
 
 type badgerView struct {
-	db  *badger.DB
+	e   *badgerEngine
+	rev Revision
 	txn *badger.Txn
 }
 
-func (v badgerView) has(key []byte) (bool, error) {
-	if v.db.IsClosed() {
+// release leaves the read transaction to the collector: in managed mode
+// discarding it only marks it, and would panic under a scan still open.
+func (v *badgerView) release() { v.e.unpin(v.rev) }
+
+func (v *badgerView) has(key []byte) (bool, error) {
+	if v.e.db.IsClosed() {
 		return false, errClosed
 	}
 	_, err := v.txn.Get(key)
@@ -685,8 +727,8 @@ func (v badgerView) has(key []byte) (bool, error) {
 	return false, fmt.Errorf("read: %w", err)
 }
 
-func (v badgerView) scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
-	if v.db.IsClosed() {
+func (v *badgerView) scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
+	if v.e.db.IsClosed() {
 		return errClosed
 	}
 	it := v.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})

@@ -79,6 +79,8 @@ type Change struct {
 // Errors callers can test with errors.Is.
 var (
 	ErrRevisionGone = errors.New("revision no longer held")
+	// ErrSnapshotClosed: a snapshot was read after its Close.
+	ErrSnapshotClosed = errors.New("snapshot is closed")
 	// ErrChangesTrimmed: the change log no longer holds the revisions
 	// asked for (see Store.TrimChanges).
 	ErrChangesTrimmed = errors.New("change log trimmed")

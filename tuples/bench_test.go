@@ -149,6 +149,7 @@ func BenchmarkRead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer sn.Close()
 	db := s.(*store).eng.(*badgerEngine).db
 	txn := db.NewTransactionAt(uint64(sn.Revision()), false)
 	probes := make([]Tuple, 4096)
@@ -283,6 +284,7 @@ func BenchmarkMemoryRead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer sn.Close()
 	b.Run("Has", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			j := (i * 7919) % n

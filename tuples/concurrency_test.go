@@ -79,6 +79,7 @@ func TestConcurrentReaders(t *testing.T) {
 								return
 							}
 						}
+						sn.Close()
 					}
 				}()
 			}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -15,9 +17,11 @@ import (
 
 // backends lists the stores the conformance suite runs against; keep is
 // the number of revisions each holds.
+// compact makes the backend reclaim every old version it may.
 var backends = []struct {
-	name string
-	open func(t testing.TB, keep int) Store
+	name    string
+	open    func(t testing.TB, keep int) Store
+	compact func(t testing.TB, s Store)
 }{
 	{"memory", func(t testing.TB, keep int) Store {
 		s, err := NewMemoryWith(MemoryOptions{KeepRevisions: keep})
@@ -25,13 +29,30 @@ var backends = []struct {
 			t.Fatal(err)
 		}
 		return s
-	}},
+	}, func(testing.TB, Store) { runtime.GC() }},
 	{"badger", func(t testing.TB, keep int) Store {
 		s, err := OpenBadger(t.TempDir(), BadgerOptions{KeepRevisions: keep, BlockCacheMB: 16})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
+	}, func(t testing.TB, s Store) {
+		db := s.(*store).eng.(*badgerEngine).db
+		// Flush the memtable into a table (DropPrefix flushes when
+		// anything matches), then compact every level into the last.
+		w := db.NewTransactionAt(math.MaxUint64-1, true)
+		if err := w.Set(flushPrefix, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.CommitAt(uint64(s.(*store).eng.(*badgerEngine).latest), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DropPrefix(flushPrefix); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Flatten(1); err != nil {
+			t.Fatal(err)
+		}
 	}},
 }
 
@@ -80,6 +101,11 @@ func TestConformance(t *testing.T) {
 				defer s.Close()
 				testRevisionGone(t, context.Background(), s)
 			})
+			t.Run("SnapshotPinned", func(t *testing.T) {
+				s := b.open(t, 2)
+				defer s.Close()
+				testSnapshotPinned(t, context.Background(), s, func() { b.compact(t, s) })
+			})
 		})
 	}
 }
@@ -111,6 +137,7 @@ func snap(t *testing.T, ctx context.Context, s Store, rev Revision) Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sn.Close() })
 	return sn
 }
 
@@ -484,6 +511,53 @@ func testRevisionGone(t *testing.T, ctx context.Context, s Store) {
 	sn := snap(t, ctx, s, latest-2)
 	if got := len(all(t, ctx, sn, Filter{})); got != 4 {
 		t.Fatalf("oldest held revision has %d tuples, want 4", got)
+	}
+}
+
+// testSnapshotPinned holds a snapshot open while its revision leaves the
+// window and the backend compacts: it must answer as of its revision to
+// the end, and fail with ErrSnapshotClosed once closed.
+func testSnapshotPinned(t *testing.T, ctx context.Context, s Store, compact func()) {
+	r2 := setup(t, ctx, s, "doc:1#viewer@user:ana")
+	if r2 != 2 {
+		t.Fatalf("setup wrote revision %d, want 2", r2)
+	}
+	sn, err := s.Snapshot(ctx, r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sn.Close()
+	write(t, ctx, s, OpDelete, "doc:1#viewer@user:ana")
+	for i := range 20 {
+		write(t, ctx, s, OpTouch, fmt.Sprintf("doc:%d#viewer@user:bob", i))
+	}
+	if _, err := s.Snapshot(ctx, r2); !errors.Is(err, ErrRevisionGone) {
+		t.Fatalf("a new snapshot at revision %d, outside the window of 2: %v, want ErrRevisionGone", r2, err)
+	}
+	compact()
+	if !has(t, ctx, sn, "doc:1#viewer@user:ana") {
+		t.Error("the pinned snapshot lost a tuple of its revision after compaction")
+	}
+	if got := all(t, ctx, sn, Filter{}); !slices.Equal(got, []string{"doc:1#viewer@user:ana"}) {
+		t.Errorf("the pinned snapshot reads %v after compaction", got)
+	}
+	if err := sn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sn.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	tp := mustParse(t, "doc:1#viewer@user:ana")
+	if _, err := sn.Has(ctx, tp.Object(), tp.Relation, tp.Subject()); !errors.Is(err, ErrSnapshotClosed) {
+		t.Errorf("Has after Close = %v, want ErrSnapshotClosed", err)
+	}
+	if _, _, err := sn.Read(ctx, Filter{}, "", 0); !errors.Is(err, ErrSnapshotClosed) {
+		t.Errorf("Read after Close = %v, want ErrSnapshotClosed", err)
+	}
+	for _, err := range sn.Subjects(ctx, tp.Object(), tp.Relation, SubjectFilter{}) {
+		if !errors.Is(err, ErrSnapshotClosed) {
+			t.Errorf("Subjects after Close = %v, want ErrSnapshotClosed", err)
+		}
 	}
 }
 

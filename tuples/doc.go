@@ -63,8 +63,11 @@
 // Tables are 2 MB at every level, which keeps a stream load's memory low.
 //
 // Old versions are kept for BadgerOptions.KeepRevisions revisions; below
-// that the discard timestamp lets compaction drop them, and a snapshot
-// there is refused with ErrRevisionGone.
+// that the discard timestamp lets compaction drop them, and a new snapshot
+// there is refused with ErrRevisionGone. An open snapshot pins its
+// revision: the discard timestamp never rises above the lowest revision an
+// open snapshot reads, so a long read answers as of its revision however
+// many writes and compactions happen meanwhile; Close releases the pin.
 //
 // # Memory
 //

@@ -13,8 +13,11 @@ type engine interface {
 	// bounds returns the oldest revision still readable and the latest
 	// committed one.
 	bounds() (oldest, latest Revision)
-	// view opens a read view at rev, which the caller has checked lies
-	// within bounds.
+	// view opens a read view at rev and pins it: until the view is
+	// released, the backend keeps every version rev reads, however many
+	// revisions are written meanwhile. A rev below the oldest revision
+	// still held is refused with ErrRevisionGone; the check and the pin
+	// are one step, so no write can drop rev in between.
 	view(ctx context.Context, rev Revision) (view, error)
 	// apply commits changes (and a schema text when set) as revision
 	// latest+1, all of it visible at once or none of it. It is called by
@@ -58,6 +61,8 @@ type view interface {
 	// until fn returns false or an error. The key is valid only during
 	// the call.
 	scan(ctx context.Context, prefix, start []byte, fn func(key []byte) (bool, error)) error
+	// release unpins the view; it is called once, by Snapshot.Close.
+	release()
 }
 
 // commit is one planned write.

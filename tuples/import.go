@@ -172,6 +172,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	if err != nil {
 		return ImportResult{}, err
 	}
+	defer cur.Close()
 	ld, err := s.eng.load(ctx)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
@@ -291,6 +292,7 @@ func (s *store) Export(ctx context.Context, w io.Writer, rev Revision, format Fo
 	if err != nil {
 		return 0, err
 	}
+	defer snap.Close()
 	bw := bufio.NewWriterSize(w, 1<<16)
 	n := 0
 	err = snap.(*snapshot).v.scan(ctx, []byte{tagForward, sep}, nil, func(k []byte) (bool, error) {

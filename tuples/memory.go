@@ -107,7 +107,7 @@ func (e *memEngine) view(_ context.Context, rev Revision) (view, error) {
 		return nil, errClosed
 	}
 	if rev < e.oldest || rev >= e.oldest+Revision(len(e.versions)) {
-		return nil, fmt.Errorf("revision %d no longer held; oldest is %d: %w", rev, e.oldest, ErrRevisionGone)
+		return nil, goneError(rev, e.oldest)
 	}
 	return memView{db: e.versions[rev-e.oldest]}, nil
 }
@@ -215,9 +215,12 @@ func (e *memEngine) close() error {
 	return nil
 }
 
-// memView reads one immutable version; it stays readable after Close,
-// like any value the caller holds.
+// memView reads one immutable version. The version is a value the view
+// holds, so it needs no pin: dropping it from the engine's list only lets
+// the collector have it once no view refers to it.
 type memView struct{ db *memdb.MemDB }
+
+func (memView) release() {}
 
 func (v memView) has(key []byte) (bool, error) {
 	raw, err := v.db.Txn(false).First(memTable, "id", key)

@@ -23,6 +23,7 @@ func (s *store) WriteSchema(ctx context.Context, filename string, text []byte) (
 	if err != nil {
 		return 0, err
 	}
+	defer snap.Close()
 	cur := snap.(*snapshot)
 	if cur.schema != nil {
 		if err := compatible(ctx, cur, next); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"iter"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/docketdb/docket/schema"
@@ -17,13 +18,34 @@ type snapshot struct {
 	v      view
 	rev    Revision
 	schema *schema.Schema
+	closed atomic.Bool
 }
 
 func (s *snapshot) Revision() Revision { return s.rev }
 
+// Close releases the view's pin; see Snapshot for the lifetime.
+func (s *snapshot) Close() error {
+	if s.closed.CompareAndSwap(false, true) {
+		s.v.release()
+	}
+	return nil
+}
+
+// open fails once the snapshot is closed: its revision may be compacted
+// away from then on, and a read must not answer from what is left.
+func (s *snapshot) open() error {
+	if s.closed.Load() {
+		return fmt.Errorf("read at revision %d: %w", s.rev, ErrSnapshotClosed)
+	}
+	return nil
+}
+
 func (s *snapshot) Schema() *schema.Schema { return s.schema }
 
 func (s *snapshot) Has(ctx context.Context, obj Object, relation string, subj Subject) (bool, error) {
+	if err := s.open(); err != nil {
+		return false, err
+	}
 	t := Tuple{ObjectType: obj.Type, ObjectID: obj.ID, Relation: relation, SubjectType: subj.Type, SubjectID: subj.ID, SubjectRelation: subj.Relation}
 	// The key escapes through the view interface, so it is allocated
 	// either way; sized to fit, it is a third of a fixed buffer.
@@ -32,6 +54,10 @@ func (s *snapshot) Has(ctx context.Context, obj Object, relation string, subj Su
 
 func (s *snapshot) Subjects(ctx context.Context, obj Object, relation string, f SubjectFilter) iter.Seq2[Subject, error] {
 	return func(yield func(Subject, error) bool) {
+		if err := s.open(); err != nil {
+			yield(Subject{}, err)
+			return
+		}
 		// One allocation for both: the object's range and, with a type
 		// filter, the narrower range of that subject type.
 		n := 5 + len(obj.Type) + len(obj.ID) + len(relation)
@@ -57,6 +83,10 @@ func (s *snapshot) Subjects(ctx context.Context, obj Object, relation string, f 
 
 func (s *snapshot) Reverse(ctx context.Context, subj Subject, objectType, relation string) iter.Seq2[Object, error] {
 	return func(yield func(Object, error) bool) {
+		if err := s.open(); err != nil {
+			yield(Object{}, err)
+			return
+		}
 		prefix := prefixKey(tagReverse, subj.Type, subj.ID, subj.Relation, objectType, relation)
 		var ids stringArena
 		err := s.v.scan(ctx, prefix, nil, func(k []byte) (bool, error) {
@@ -132,6 +162,9 @@ func (d *subjectDecoder) decode(k []byte, off int) (sub Subject, ok bool, err er
 // Read pages through the tuples matching f. The cursor is the last key
 // returned, in the index the filter is served from.
 func (s *snapshot) Read(ctx context.Context, f Filter, cursor string, limit int) ([]Tuple, string, error) {
+	if err := s.open(); err != nil {
+		return nil, "", err
+	}
 	tag, prefix := scanPlan(f)
 	var start []byte
 	if cursor != "" {

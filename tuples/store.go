@@ -17,7 +17,9 @@ type Revision uint64
 type Store interface {
 	// Snapshot returns a consistent read view at rev (0 = latest). A
 	// revision older than the store still holds is refused with
-	// ErrRevisionGone, one above the latest with ErrFutureRevision.
+	// ErrRevisionGone, one above the latest with ErrFutureRevision. The
+	// caller must Close the snapshot; until then its revision stays
+	// readable whatever is written meanwhile.
 	Snapshot(ctx context.Context, rev Revision) (Snapshot, error)
 	// Write applies a batch atomically: all of it, or nothing.
 	Write(ctx context.Context, w Batch) (Revision, error)
@@ -52,6 +54,16 @@ type Store interface {
 }
 
 // Snapshot is a read view at one revision. Reads never see part of a write.
+//
+// Lifetime: a snapshot pins its revision from Store.Snapshot until Close.
+// While it is open, the store keeps every version the snapshot reads, so
+// each read answers as of its revision even after the revision has left
+// the window of revisions new snapshots may open (KeepRevisions) and the
+// backend has compacted. Close releases the pin, at once, so a snapshot
+// should live for one request or command, not for a process; every
+// snapshot must be closed, and reads after Close fail with
+// ErrSnapshotClosed. Close is idempotent. A snapshot is safe for
+// concurrent reads.
 type Snapshot interface {
 	Revision() Revision
 	// Schema is the schema at this revision; nil when none was written.
@@ -69,6 +81,8 @@ type Snapshot interface {
 	// Read returns tuples matching f, at most limit (0 = no limit),
 	// starting after cursor ("" = from the start); next is "" at the end.
 	Read(ctx context.Context, f Filter, cursor string, limit int) (ts []Tuple, next string, err error)
+	// Close releases the snapshot's pin on its revision.
+	Close() error
 }
 
 // SubjectFilter narrows Subjects: to one subject type, and to plain

@@ -77,27 +77,35 @@ func (s *store) Snapshot(ctx context.Context, rev Revision) (Snapshot, error) {
 		return nil, fmt.Errorf("revision %d is not written yet; the latest is %d: %w", rev, latest, ErrFutureRevision)
 	}
 	if rev < oldest {
-		return nil, fmt.Errorf("revision %d no longer held; oldest is %d: %w", rev, oldest, ErrRevisionGone)
+		return nil, goneError(rev, oldest)
 	}
+	// The engine checks the window again as it pins rev: a write may
+	// have moved it since bounds.
 	v, err := s.eng.view(ctx, rev)
 	if err != nil {
 		return nil, err
 	}
 	sch, err := s.schemaAt(rev)
 	if err != nil {
+		v.release()
 		return nil, err
 	}
 	return &snapshot{v: v, rev: rev, schema: sch}, nil
 }
 
+func goneError(rev, oldest Revision) error {
+	return fmt.Errorf("revision %d no longer held; oldest is %d: %w", rev, oldest, ErrRevisionGone)
+}
+
 // latest opens the snapshot a writer plans against; it fails with
-// ErrNoSchema when no schema was written yet.
+// ErrNoSchema when no schema was written yet. The caller closes it.
 func (s *store) latest(ctx context.Context) (*snapshot, error) {
 	snap, err := s.Snapshot(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
 	if snap.Schema() == nil {
+		snap.Close()
 		return nil, fmt.Errorf("write a schema before writing tuples: %w", ErrNoSchema)
 	}
 	return snap.(*snapshot), nil
@@ -110,6 +118,7 @@ func (s *store) Write(ctx context.Context, b Batch) (Revision, error) {
 	if err != nil {
 		return 0, err
 	}
+	defer cur.Close()
 	changes, err := plan(ctx, cur, b)
 	if err != nil {
 		return 0, err
@@ -197,6 +206,7 @@ func (s *store) DeleteMatching(ctx context.Context, f Filter) (Revision, int, er
 	if err != nil {
 		return 0, 0, err
 	}
+	defer cur.Close()
 	var changes []Change
 	cursor := ""
 	for {

@@ -63,6 +63,9 @@ func (e *docketEngine) Load(ctx context.Context, ts []tuples.Tuple) error {
 	if _, err := e.store.Import(ctx, strings.NewReader(b.String()), tuples.ImportOptions{Format: tuples.FormatText, Name: "casebook"}); err != nil {
 		return fmt.Errorf("docket import: %w", err)
 	}
+	if e.snap != nil {
+		e.snap.Close()
+	}
 	snap, err := e.store.Snapshot(ctx, 0)
 	e.snap = snap
 	return err
@@ -92,6 +95,9 @@ func (e *docketEngine) Subjects(ctx context.Context, q gen.Query) ([]string, err
 }
 
 func (e *docketEngine) Close() {
+	if e.snap != nil {
+		e.snap.Close()
+	}
 	e.store.Close()
 	if e.dir != "" {
 		os.RemoveAll(e.dir)

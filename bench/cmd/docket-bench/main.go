@@ -86,6 +86,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
+	defer snap.Close()
 	chk := check.New(check.Options{CacheSize: c.cacheSize})
 	if err := verify(ctx, chk, snap, ds.queries); err != nil {
 		return err

@@ -59,6 +59,8 @@ type env struct {
 	// supplied from outside (tests) that outlives the run.
 	opened tuples.Store
 	shared tuples.Store
+	// snaps are the snapshots this run opened, closed when it ends.
+	snaps []tuples.Snapshot
 }
 
 func (e *env) run(ctx context.Context, args []string) (code int) {

@@ -59,7 +59,7 @@ the write would be accepted (0) or refused (1).`,
 				return err
 			}
 			var old *schema.Schema
-			if snap, err := s.Snapshot(ctx, 0); err == nil {
+			if snap, err := e.openSnapshot(ctx, s, 0); err == nil {
 				old = snap.Schema()
 				// Writing the stored schema again, as a deploy script
 				// does on every run, changes nothing: no revision.
@@ -91,7 +91,7 @@ func (e *env) schemaDryRun(ctx context.Context, next *schema.Schema) error {
 		if err != nil {
 			return err
 		}
-		if snap, err = s.Snapshot(ctx, 0); err != nil {
+		if snap, err = e.openSnapshot(ctx, s, 0); err != nil {
 			return err
 		}
 		old = snap.Schema()
@@ -152,7 +152,11 @@ func (e *env) printSchemaWrite(headline string, rev tuples.Revision, next *schem
 // exactly what stands in the way.
 func orphanError(ctx context.Context, s tuples.Store, next *schema.Schema, werr error) error {
 	snap, err := s.Snapshot(ctx, 0)
-	if err != nil || snap.Schema() == nil {
+	if err != nil {
+		return werr
+	}
+	defer snap.Close()
+	if snap.Schema() == nil {
 		return werr
 	}
 	found, err := orphans(ctx, snap, next, 5)

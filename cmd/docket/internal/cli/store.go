@@ -62,8 +62,13 @@ func (e *env) open(create bool) (tuples.Store, error) {
 	return s, nil
 }
 
-// closeStore closes the store opened by this run, if any.
+// closeStore closes the snapshots this run opened, then the store it
+// opened, if any.
 func (e *env) closeStore() error {
+	for _, sn := range e.snaps {
+		sn.Close()
+	}
+	e.snaps = nil
 	if e.opened == nil {
 		return nil
 	}
@@ -76,13 +81,13 @@ func (e *env) closeStore() error {
 }
 
 // snapshot opens the store and returns a read view at rev (0 = latest)
-// that holds a schema.
+// that holds a schema. It stays open until the run ends.
 func (e *env) snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snapshot, error) {
 	s, err := e.openStore()
 	if err != nil {
 		return nil, err
 	}
-	snap, err := s.Snapshot(ctx, rev)
+	snap, err := e.openSnapshot(ctx, s, rev)
 	if err != nil {
 		if errors.Is(err, tuples.ErrRevisionGone) {
 			return nil, withHint("use a later revision, or 0 for the latest", "revision %d: %v", rev, err)
@@ -91,6 +96,7 @@ func (e *env) snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snapsho
 			hint := "use 0 for the latest"
 			if latest, lerr := s.Snapshot(ctx, 0); lerr == nil {
 				hint = fmt.Sprintf("the latest is %d; use 0 for the latest", latest.Revision())
+				latest.Close()
 			}
 			return nil, withHint(hint, "revision %d is not written yet", rev)
 		}
@@ -99,6 +105,16 @@ func (e *env) snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snapsho
 	if snap.Schema() == nil {
 		return nil, e.noSchema(snap.Revision())
 	}
+	return snap, nil
+}
+
+// openSnapshot opens a snapshot of s that the run closes when it ends.
+func (e *env) openSnapshot(ctx context.Context, s tuples.Store, rev tuples.Revision) (tuples.Snapshot, error) {
+	snap, err := s.Snapshot(ctx, rev)
+	if err != nil {
+		return nil, err
+	}
+	e.snaps = append(e.snaps, snap)
 	return snap, nil
 }
 

@@ -68,6 +68,7 @@ func Run(ctx context.Context, path string, open OpenStore) (rep *Report, err err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	defer snap.Close()
 	r := &runner{doc: d, snap: snap, sch: snap.Schema(), checker: check.New(check.Options{}),
 		report: &Report{File: path}}
 	// Every expectation is parsed and name-checked before any runs, so a
