@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"os"
+	"os/signal"
 	"strings"
 	"testing"
 )
@@ -15,7 +16,11 @@ const childArgsEnv = "DOCKET_TEST_CHILD_ARGS"
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(childArgsEnv); args != "" {
-		os.Exit(Run(context.Background(), strings.Fields(args), os.Stdin, os.Stdout, os.Stderr))
+		// As main does: Ctrl-C (SIGINT) cancels the command's context.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		code := Run(ctx, strings.Fields(args), os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -195,6 +195,7 @@ failed assertion), 2 an error.`,
 		newVersionCmd(e),
 		newCompletionCmd(e),
 		newLspCmd(e),
+		newPlaygroundCmd(e),
 	)
 	addStoreCommands(root, e)
 	return root

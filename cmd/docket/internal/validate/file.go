@@ -66,6 +66,12 @@ func readDoc(path string) (*doc, error) {
 		}
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	return parseDoc(path, src)
+}
+
+// parseDoc reads a validation file's text; path names it in positions and
+// is where schema_file and tuples_file are found from.
+func parseDoc(path string, src []byte) (*doc, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(src, &root); err != nil {
 		return nil, yamlError(path, err)

@@ -45,6 +45,22 @@ func Run(ctx context.Context, path string, open OpenStore) (rep *Report, err err
 	if err != nil {
 		return nil, err
 	}
+	return d.run(ctx, open)
+}
+
+// RunSource runs a validation file given as text, as Run runs one read
+// from path; path names it in positions and is where its schema_file and
+// tuples_file are found from.
+func RunSource(ctx context.Context, path string, src []byte, open OpenStore) (*Report, error) {
+	d, err := parseDoc(path, src)
+	if err != nil {
+		return nil, err
+	}
+	return d.run(ctx, open)
+}
+
+func (d *doc) run(ctx context.Context, open OpenStore) (rep *Report, err error) {
+	path := d.path
 	if open == nil {
 		open = tuples.NewMemory
 	}
@@ -240,4 +256,43 @@ func listString(xs []string) string {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return "[" + strings.Join(s, ", ") + "]"
+}
+
+// Loaded is a validation file's schema and tuples written to a fresh
+// in-memory store, for queries other than the file's own expectations.
+type Loaded struct {
+	Store    tuples.Store
+	Snapshot tuples.Snapshot
+}
+
+// Load writes the schema and tuples of a validation file given as text to
+// a fresh in-memory store; its errors are those of RunSource. The caller
+// closes it.
+func Load(ctx context.Context, path string, src []byte) (*Loaded, error) {
+	d, err := parseDoc(path, src)
+	if err != nil {
+		return nil, err
+	}
+	store, err := tuples.NewMemory()
+	if err != nil {
+		return nil, fmt.Errorf("%s: open store: %w", path, err)
+	}
+	sch, err := d.loadSchema(ctx, store)
+	if err == nil {
+		err = d.loadTuples(ctx, store, sch)
+	}
+	var snap tuples.Snapshot
+	if err == nil {
+		snap, err = store.Snapshot(ctx, 0)
+	}
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	return &Loaded{Store: store, Snapshot: snap}, nil
+}
+
+// Close releases the snapshot and the store.
+func (l *Loaded) Close() error {
+	return errors.Join(l.Snapshot.Close(), l.Store.Close())
 }
