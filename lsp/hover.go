@@ -92,7 +92,7 @@ func (a *analysis) relationHover(sym symbol) string {
 	}
 	b.WriteString(" Expands to:\n")
 	for _, l := range expansion(r.Rewrite) {
-		b.WriteString("\n- " + l)
+		b.WriteString("\n" + l)
 	}
 	if held := heldBy(a.sch, r); held != "" {
 		b.WriteString("\n\nCan be held by: " + held + ".")
@@ -100,35 +100,39 @@ func (a *analysis) relationHover(sym symbol) string {
 	return b.String()
 }
 
-// expansion lists what each operand of a computed relation reads: the
-// relation on the same object, or for a path the relations read on the
-// objects it reaches.
+// expansion renders what a computed relation reads as a nested list that
+// follows its expression: each operand with what it is (a relation on the
+// same object, or a path with the relations it reads on the objects it
+// reaches), under "any of", "all of" and "minus" for the operators.
 func expansion(n schema.Node) []string {
 	var out []string
-	var walk func(n schema.Node, prefix string)
-	walk = func(n schema.Node, prefix string) {
+	var walk func(n schema.Node, depth int, prefix string)
+	item := func(depth int, text string) { out = append(out, strings.Repeat("  ", depth)+"- "+text) }
+	walk = func(n schema.Node, depth int, prefix string) {
 		switch n := n.(type) {
 		case *schema.Union:
+			item(depth, prefix+"any of:")
 			for _, c := range n.Children {
-				walk(c, prefix)
+				walk(c, depth+1, "")
 			}
 		case *schema.Intersect:
+			item(depth, prefix+"all of:")
 			for _, c := range n.Children {
-				walk(c, prefix+"all of: ")
+				walk(c, depth+1, "")
 			}
 		case *schema.Exclude:
-			walk(n.Base, prefix)
-			walk(n.Subtract, prefix+"minus ")
+			walk(n.Base, depth, prefix)
+			walk(n.Subtract, depth, "minus ")
 		case *schema.Ref:
-			out = append(out, prefix+"`"+n.Relation.Name+"`: "+relationSummary(n.Relation))
+			item(depth, prefix+"`"+n.Relation.Name+"`: "+relationSummary(n.Relation))
 		case *schema.Arrow:
 			var reads []string
 			collectArrow(n, &reads)
-			out = append(out, fmt.Sprintf("%s`%s`: follows `%s` (%s) and reads %s", prefix, n.Text,
+			item(depth, fmt.Sprintf("%s`%s`: follows `%s` (%s) and reads %s", prefix, n.Text,
 				n.Tupleset.Name, n.Tupleset.AllowedString(), strings.Join(reads, ", ")))
 		}
 	}
-	walk(n, "")
+	walk(n, 0, "")
 	return out
 }
 

@@ -366,7 +366,7 @@ func TestLSPSession(t *testing.T) {
 		contains(t, "hover on viewer", h.Contents.Value,
 			"relation viewer = owner | parent#viewer - banned", "Who may read the document.",
 			"Computed relation", "`parent#viewer`: follows `parent` (doc) and reads `doc#viewer`",
-			"minus `banned`: stored, user", "Can be held by: `user`")
+			"- any of:\n  - `owner`: stored, user | team#member\n  - `parent#viewer`", "\n- minus `banned`: stored, user", "Can be held by: `user`")
 		if h.Contents.Kind != "markdown" {
 			t.Errorf("hover kind %q", h.Contents.Kind)
 		}
