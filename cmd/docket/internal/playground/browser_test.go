@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -160,6 +161,28 @@ func TestBrowser(t *testing.T) {
 	if s := text("#graph-text"); !strings.Contains(s, "union") && !strings.Contains(s, "intersection") && !strings.Contains(s, "exclusion") {
 		t.Errorf("expand text has no operator node:\n%s", s)
 	}
+
+	// Load a validation file from disk: its parts replace the panes.
+	upload := filepath.Join(t.TempDir(), "uploaded.yaml")
+	if err := os.WriteFile(upload, []byte("schema: |\n  type user\n  type ledger {\n    relation reader: user\n  }\ntuples:\n  - ledger:1#reader@user:ann\nassertions:\n  allowed:\n    - ledger:1#reader@user:ann\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	step("load a file", chromedp.SetUploadFiles(chromedp.CSS("#load"), []string{upload}))
+	waitFor("the loaded file's panes", `docketPlayground.editors.schema.state.doc.toString().includes("type ledger") &&
+		docketPlayground.editors.tuples.state.doc.toString() === "ledger:1#reader@user:ann\n"`)
+	step("validate the loaded file", chromedp.Click(chromedp.CSS("#validate")))
+	waitFor("its result", `(document.querySelector("#results li.summary") || {}).textContent === "1 passed, 0 failed"`)
+
+	// Back to the example for the picture.
+	step("reopen the example", chromedp.SetValue(chromedp.CSS("#examples"), DefaultExample),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("examples").dispatchEvent(new Event("change"))`))
+	waitFor("the example again", `docketPlayground.editors.schema.state.doc.toString().startsWith("// Casebook")`)
+	waitFor("the results are cleared", `document.querySelectorAll("#results li").length === 0`)
+	step("validate it again", chromedp.Click(chromedp.CSS("#validate")), chromedp.WaitVisible(chromedp.CSS("#results li.pass")))
+	step("explain a denied assertion", chromedp.Click(chromedp.CSS("#results li.pass:last-child")))
+	waitFor("its graph", `document.getElementById("graph-title").textContent.endsWith(": denied") && document.querySelectorAll("#graph svg g.node").length > 1`)
+	step("explain the first assertion again", chromedp.Click(chromedp.CSS("#results li.pass")))
+	waitFor("its granting path", `document.getElementById("graph-title").textContent.endsWith(": allowed")`)
 
 	shot, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
 	if err != nil {

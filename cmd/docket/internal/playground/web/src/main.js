@@ -70,6 +70,9 @@ function panes() {
 
 function setPanes(p) {
   fileName = p.name || "playground.yaml";
+  // Results and drawings were about the panes being replaced.
+  $("results").replaceChildren();
+  showText("", "");
   for (const k of ["schema", "tuples", "assertions"]) {
     const v = editors[k];
     v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: p[k] || "" } });
