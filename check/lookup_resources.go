@@ -96,6 +96,11 @@ func (c *Checker) LookupResources(ctx context.Context, snap tuples.Snapshot, q R
 
 const cursorPrefix = "r1:"
 
+// ResourceCursor returns the cursor that resumes a lookup of resources
+// after the object with this id: what a server streaming the answer one
+// object at a time hands out with each object.
+func ResourceCursor(id string) string { return encodeCursor(id) }
+
 func encodeCursor(id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + id))
 }

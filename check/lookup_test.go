@@ -44,6 +44,11 @@ func TestLookupsCasebook(t *testing.T) {
 	if got, next = resources("user:ida", 2, next); fmt.Sprint(got) != "[case:4]" || next != "" {
 		t.Errorf("second page %v, next %q", got, next)
 	}
+	// ResourceCursor resumes after an object as the cursor of a page
+	// that ended there does.
+	if got, _ := resources("user:ida", 0, ResourceCursor("2")); fmt.Sprint(got) != "[case:4]" {
+		t.Errorf("after ResourceCursor(2): %v", got)
+	}
 	if got, _ := resources("team:intake#member", 0, ""); fmt.Sprint(got) != "[case:1 case:2]" {
 		t.Errorf("team:intake#member reaches %v", got)
 	}

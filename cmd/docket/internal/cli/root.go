@@ -196,6 +196,7 @@ failed assertion), 2 an error.`,
 		newCompletionCmd(e),
 		newLspCmd(e),
 		newPlaygroundCmd(e),
+		newServeCmd(e),
 	)
 	addStoreCommands(root, e)
 	return root

@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/docketdb/docket/server"
+	"github.com/spf13/cobra"
+)
+
+// serveFlags are the options of `docket serve`.
+type serveFlags struct {
+	addr, keysFile, tlsCert, tlsKey, metricsAddr string
+	noAuth                                       bool
+	grace                                        time.Duration
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Answer checks, lookups and writes over the network",
+		Long: `Serve the store over the network until SIGTERM or SIGINT: the native API
+(gRPC, gRPC-Web and Connect's JSON over HTTP POST, see proto/), the AuthZEN
+Authorization API 1.0 under /access/v1/, GET /healthz, GET /readyz and
+Prometheus metrics, all on --addr (cleartext HTTP/2 and HTTP/1.1, or TLS with
+--tls-cert and --tls-key).
+
+Every request but /healthz, /readyz and /.well-known/authzen-configuration
+needs 'Authorization: Bearer KEY' with a key of --keys-file: one key per line,
+'KEY' (read and write) or 'KEY read'. --no-auth serves without keys, and only
+on a loopback --addr.
+
+The server prints the address it listens on once ready. On SIGTERM or SIGINT it
+stops accepting, lets requests in flight finish (up to --grace), closes the
+store and exits 0.`,
+		Example: `  docket serve --db ./docket.db --keys-file keys.txt
+  docket serve --memory --no-auth --addr 127.0.0.1:7070`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return e.serve(cmd.Context(), f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:7070", "address to listen on, for gRPC, Connect and HTTP/JSON alike")
+	fl.StringVar(&f.keysFile, "keys-file", "", "file of bearer keys, one per line: `KEY` (read and write) or `KEY read`")
+	fl.BoolVar(&f.noAuth, "no-auth", false, "serve without keys; refused unless --addr is a loopback address")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM); with --tls-cert")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address instead of on --addr")
+	fl.DurationVar(&f.grace, "grace", 10*time.Second, "how long requests in flight may take to finish on shutdown")
+	return cmd
+}
+
+// isLoopback reports whether addr's host is a loopback address or
+// localhost; an empty host means every interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (e *env) serve(ctx context.Context, f serveFlags) error {
+	var keys *server.Keys
+	switch {
+	case f.noAuth && f.keysFile != "":
+		return withHint("choose one", "--no-auth and --keys-file contradict each other")
+	case f.noAuth && !isLoopback(f.addr):
+		return withHint("serve on 127.0.0.1 or localhost, or give --keys-file",
+			"--no-auth is refused on %s: without keys, only this machine may connect", f.addr)
+	case !f.noAuth && f.keysFile == "":
+		return withHint("add --keys-file FILE (one key per line), or --no-auth on a loopback --addr",
+			"serve needs bearer keys")
+	case f.keysFile != "":
+		k, err := server.LoadKeys(f.keysFile)
+		if err != nil {
+			return withHint("fix the keys file, or see 'docket serve --help'", "%v", err)
+		}
+		keys = k
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return withHint("give both, or neither", "--tls-cert and --tls-key go together")
+	}
+	if f.tlsCert != "" {
+		if _, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey); err != nil {
+			return withHint("check that the key is the certificate's own, both PEM",
+				"TLS files %s and %s: %v", f.tlsCert, f.tlsKey, err)
+		}
+	}
+	store, err := e.createStore()
+	if err != nil {
+		return err
+	}
+	id, backend := server.NewStoreID(), "memory"
+	if !e.memory && e.shared == nil {
+		backend = "badger"
+		if id, err = server.DirStoreID(e.dbPath); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return withHint("stop what listens there, or choose another --addr", "listen on %s: %v", f.addr, errors.Unwrap(err))
+	}
+	defer ln.Close()
+	var mln net.Listener
+	if f.metricsAddr != "" {
+		if mln, err = net.Listen("tcp", f.metricsAddr); err != nil {
+			return withHint("stop what listens there, or choose another --metrics-addr", "listen on %s: %v", f.metricsAddr, errors.Unwrap(err))
+		}
+		defer mln.Close()
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	srv, err := server.New(server.Options{
+		Store: store, StoreID: id, Backend: backend, Keys: keys, Logger: log,
+		Version: buildVersion().Version, MetricsOnMain: mln == nil,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if mln != nil {
+		ms := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/metrics" {
+				http.NotFound(w, r)
+				return
+			}
+			srv.MetricsHandler().ServeHTTP(w, r)
+		}), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ms.Serve(mln) }()
+		defer ms.Close()
+	}
+	scheme := "http"
+	if f.tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(e.stdout, "docket serve: listening on %s://%s (%s store)\n", scheme, ln.Addr(), backend)
+	if mln != nil {
+		fmt.Fprintf(e.stdout, "docket serve: metrics on http://%s/metrics\n", mln.Addr())
+	}
+	if fl, ok := e.stdout.(interface{ Flush() error }); ok {
+		_ = fl.Flush()
+	}
+	if err := srv.Serve(ctx, ln, f.tlsCert, f.tlsKey, f.grace); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	fmt.Fprintln(e.stdout, "docket serve: stopped")
+	return nil
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	pb "github.com/docketdb/docket/gen/docket/v1"
+	"github.com/docketdb/docket/tuples"
+)
+
+// Consistency tokens are opaque to clients: base64url of
+// "dk1:STORE:REVISION". Naming the store lets a server refuse a token from
+// another store instead of reading a revision number that means something
+// else there.
+const tokenPrefix = "dk1:"
+
+// tokens encodes and decodes the consistency tokens of one store.
+type tokens struct{ store string }
+
+func (t tokens) encode(rev tuples.Revision) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(tokenPrefix + t.store + ":" + strconv.FormatUint(uint64(rev), 10)))
+}
+
+func (t tokens) revision(rev tuples.Revision) *pb.Revision {
+	return &pb.Revision{Token: t.encode(rev), Number: uint64(rev)}
+}
+
+// errForeignToken marks a well-formed token of another store.
+var errForeignToken = errors.New("consistency token from another store")
+
+// decode returns the revision a token names, refusing malformed tokens and
+// those of other stores.
+func (t tokens) decode(what, tok string) (tuples.Revision, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || !strings.HasPrefix(string(b), tokenPrefix) {
+		return 0, badInput("%s: %q is not a Docket consistency token; pass back a token a previous answer carried", what, tok)
+	}
+	rest := strings.TrimPrefix(string(b), tokenPrefix)
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return 0, badInput("%s: %q is not a Docket consistency token; pass back a token a previous answer carried", what, tok)
+	}
+	store, num := rest[:i], rest[i+1:]
+	rev, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || rev == 0 {
+		return 0, badInput("%s: %q is not a Docket consistency token; pass back a token a previous answer carried", what, tok)
+	}
+	if store != t.store {
+		return 0, &inputError{msg: fmt.Sprintf("%s: the token names store %s, this server serves store %s; tokens are only valid on the store that issued them (%v)", what, store, t.store, errForeignToken)}
+	}
+	return tuples.Revision(rev), nil
+}
+
+// snapshot opens the snapshot a read's consistency asks for.
+func (s *Server) snapshot(ctx context.Context, c *pb.Consistency) (tuples.Snapshot, error) {
+	var rev tuples.Revision
+	switch r := c.GetRequirement().(type) {
+	case nil, *pb.Consistency_MinimizeLatency, *pb.Consistency_FullyConsistent:
+		// One server owns its store, so the latest revision is both the
+		// freshest and the one its cache already holds answers for.
+	case *pb.Consistency_AtLeastAsFresh:
+		min, err := s.tokens.decode("consistency.at_least_as_fresh", r.AtLeastAsFresh)
+		if err != nil {
+			return nil, err
+		}
+		snap, err := s.open(ctx, 0)
+		if err != nil {
+			return nil, err
+		}
+		if snap.Revision() < min {
+			return nil, fmt.Errorf("consistency.at_least_as_fresh: revision %d is newer than the latest, %d: %w", min, snap.Revision(), tuples.ErrFutureRevision)
+		}
+		return snap, nil
+	case *pb.Consistency_AtExactSnapshot:
+		exact, err := s.tokens.decode("consistency.at_exact_snapshot", r.AtExactSnapshot)
+		if err != nil {
+			return nil, err
+		}
+		rev = exact
+	}
+	return s.open(ctx, rev)
+}
+
+// open takes a snapshot whose reads the metrics count.
+func (s *Server) open(ctx context.Context, rev tuples.Revision) (tuples.Snapshot, error) {
+	snap, err := s.store.Snapshot(ctx, rev)
+	if err != nil {
+		return nil, err
+	}
+	return countingSnapshot{Snapshot: snap, m: s.metrics}, nil
+}

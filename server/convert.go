@@ -1,0 +1,154 @@
+package server
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	pb "github.com/docketdb/docket/gen/docket/v1"
+	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+func toObject(what string, o *pb.ObjectRef) (tuples.Object, error) {
+	switch {
+	case o == nil:
+		return tuples.Object{}, badInput("%s is missing", what)
+	case o.Type == "":
+		return tuples.Object{}, badInput("%s.type is empty", what)
+	case o.Id == "":
+		return tuples.Object{}, badInput("%s.id is empty", what)
+	}
+	return tuples.Object{Type: o.Type, ID: o.Id}, nil
+}
+
+func toSubject(what string, s *pb.SubjectRef) (tuples.Subject, error) {
+	switch {
+	case s == nil:
+		return tuples.Subject{}, badInput("%s is missing", what)
+	case s.Type == "":
+		return tuples.Subject{}, badInput("%s.type is empty", what)
+	case s.Id == "":
+		return tuples.Subject{}, badInput("%s.id is empty", what)
+	}
+	return tuples.Subject{Type: s.Type, ID: s.Id, Relation: s.Relation}, nil
+}
+
+func toTuple(what string, t *pb.Tuple) (tuples.Tuple, error) {
+	if t == nil {
+		return tuples.Tuple{}, badInput("%s is missing", what)
+	}
+	obj, err := toObject(what+".object", t.Object)
+	if err != nil {
+		return tuples.Tuple{}, err
+	}
+	if t.Relation == "" {
+		return tuples.Tuple{}, badInput("%s.relation is empty", what)
+	}
+	subj, err := toSubject(what+".subject", t.Subject)
+	if err != nil {
+		return tuples.Tuple{}, err
+	}
+	return tuples.New(obj, t.Relation, subj), nil
+}
+
+func fromObject(o tuples.Object) *pb.ObjectRef { return &pb.ObjectRef{Type: o.Type, Id: o.ID} }
+
+func fromSubject(s tuples.Subject) *pb.SubjectRef {
+	return &pb.SubjectRef{Type: s.Type, Id: s.ID, Relation: s.Relation}
+}
+
+func fromTuple(t tuples.Tuple) *pb.Tuple {
+	return &pb.Tuple{Object: fromObject(t.Object()), Relation: t.Relation, Subject: fromSubject(t.Subject())}
+}
+
+func toFilter(f *pb.Filter) tuples.Filter {
+	if f == nil {
+		return tuples.Filter{}
+	}
+	return tuples.Filter{
+		ObjectType: f.ObjectType, ObjectID: f.ObjectId, Relation: f.Relation,
+		SubjectType: f.SubjectType, SubjectID: f.SubjectId, SubjectRelation: f.SubjectRelation,
+	}
+}
+
+// contextual converts a query's contextual tuples, within the limit; the
+// checker validates them against the schema.
+func (s *Server) contextual(what string, ts []*pb.Tuple) ([]tuples.Tuple, error) {
+	if len(ts) > s.limits.MaxContextTuples {
+		return nil, overLimit("%s: %d contextual tuples; at most %d per query", what, len(ts), s.limits.MaxContextTuples)
+	}
+	out := make([]tuples.Tuple, len(ts))
+	for i, t := range ts {
+		var err error
+		if out[i], err = toTuple(fmt.Sprintf("%s[%d]", what, i), t); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// noConditionContext refuses a condition context: this server evaluates
+// no conditions, and ignoring values a caller sent for them would answer
+// a different question than the one asked.
+func noConditionContext(what string, c *structpb.Struct) error {
+	if len(c.GetFields()) > 0 {
+		return badInput("%s: this server evaluates no conditions, so it takes no condition context; leave it empty", what)
+	}
+	return nil
+}
+
+// checkNames reports a type or relation the schema does not have, with
+// did-you-mean; relation "" and subj nil skip those parts.
+func checkNames(sch *schema.Schema, what string, obj tuples.Object, relation string, subj *tuples.Subject) error {
+	t := sch.Type(obj.Type)
+	if t == nil {
+		return unknownType(sch, what+".type", obj.Type)
+	}
+	if relation != "" && t.Relation(relation) == nil {
+		return unknownRelation(t, "relation", relation)
+	}
+	if subj == nil {
+		return nil
+	}
+	st := sch.Type(subj.Type)
+	if st == nil {
+		return unknownType(sch, "subject.type", subj.Type)
+	}
+	if subj.Relation != "" && st.Relation(subj.Relation) == nil {
+		return unknownRelation(st, "subject.relation", subj.Relation)
+	}
+	return nil
+}
+
+// needSchema refuses a query on a store without a schema.
+func needSchema(snap tuples.Snapshot) (*schema.Schema, error) {
+	sch := snap.Schema()
+	if sch == nil {
+		return nil, fmt.Errorf("revision %d: write a schema first (WriteSchema, or 'docket schema write FILE'): %w", snap.Revision(), tuples.ErrNoSchema)
+	}
+	return sch, nil
+}
+
+// Cursors the server hands out are its own, so that a malformed one is
+// the caller's error, told apart from a failure of the store.
+func encodeCursor(kind, key, inner string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + key + "\x00" + inner))
+}
+
+func decodeCursor(what, kind, key, c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	prefix := kind + ":" + key + "\x00"
+	if err != nil || !strings.HasPrefix(string(b), prefix) {
+		return "", badInput("%s: %q is not a cursor of this request; pass back exactly the cursor an answer to the same request carried", what, c)
+	}
+	return strings.TrimPrefix(string(b), prefix), nil
+}
+
+func filterKey(f tuples.Filter) string {
+	return strings.Join([]string{f.ObjectType, f.ObjectID, f.Relation, f.SubjectType, f.SubjectID, f.SubjectRelation}, "\x01")
+}

@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"iter"
+
+	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/tuples"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the server's Prometheus series, on a registry of its own so
+// that two servers in one process (tests) do not collide.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	reads    *prometheus.CounterVec
+	// Per-kind children, looked up once: the read counters sit on the
+	// checker's hot path.
+	readHas, readSubjects, readReverse, readTuples prometheus.Counter
+}
+
+func newMetrics(store tuples.Store, checker *check.Checker) *metrics {
+	m := &metrics{registry: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "docket_requests_total",
+		Help: "Requests answered, by method and outcome (a gRPC code name, or the HTTP status for plain HTTP endpoints).",
+	}, []string{"method", "outcome"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "docket_request_duration_seconds",
+		Help:    "Time from a request's arrival to its last byte, by method.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"method"})
+	m.reads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "docket_store_reads_total",
+		Help: "Reads of the store's snapshots, by kind: has (one tuple), subjects (a forward scan), reverse (a reverse scan), read (a page of tuples).",
+	}, []string{"kind"})
+	m.readHas = m.reads.WithLabelValues("has")
+	m.readSubjects = m.reads.WithLabelValues("subjects")
+	m.readReverse = m.reads.WithLabelValues("reverse")
+	m.readTuples = m.reads.WithLabelValues("read")
+	m.registry.MustRegister(m.requests, m.latency, m.reads,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "docket_checker_cache_hits_total",
+			Help: "Answers the checker's cross-query cache supplied.",
+		}, func() float64 { return float64(checker.Stats().CacheHits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "docket_checker_cache_misses_total",
+			Help: "Cache look-ups the checker's cross-query cache could not answer.",
+		}, func() float64 { return float64(checker.Stats().CacheMisses) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "docket_checker_cache_entries",
+			Help: "Entries held by the checker's cross-query cache.",
+		}, func() float64 { return float64(checker.Stats().CacheEntries) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "docket_store_revision",
+			Help: "The latest committed revision of the store.",
+		}, func() float64 {
+			snap, err := store.Snapshot(context.Background(), 0)
+			if err != nil {
+				return 0
+			}
+			return float64(snap.Revision())
+		}),
+	)
+	return m
+}
+
+// countingSnapshot counts a snapshot's reads for docket_store_reads_total.
+type countingSnapshot struct {
+	tuples.Snapshot
+	m *metrics
+}
+
+func (c countingSnapshot) Has(ctx context.Context, obj tuples.Object, relation string, subj tuples.Subject) (bool, error) {
+	c.m.readHas.Inc()
+	return c.Snapshot.Has(ctx, obj, relation, subj)
+}
+
+func (c countingSnapshot) Subjects(ctx context.Context, obj tuples.Object, relation string, f tuples.SubjectFilter) iter.Seq2[tuples.Subject, error] {
+	c.m.readSubjects.Inc()
+	return c.Snapshot.Subjects(ctx, obj, relation, f)
+}
+
+func (c countingSnapshot) Reverse(ctx context.Context, subj tuples.Subject, objectType, relation string) iter.Seq2[tuples.Object, error] {
+	c.m.readReverse.Inc()
+	return c.Snapshot.Reverse(ctx, subj, objectType, relation)
+}
+
+func (c countingSnapshot) Read(ctx context.Context, f tuples.Filter, cursor string, limit int) ([]tuples.Tuple, string, error) {
+	c.m.readTuples.Inc()
+	return c.Snapshot.Read(ctx, f, cursor, limit)
+}

@@ -1,0 +1,704 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/expand"
+	pb "github.com/docketdb/docket/gen/docket/v1"
+	"github.com/docketdb/docket/gen/docket/v1/docketv1connect"
+	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
+)
+
+// native implements the DocketService of proto/docket/v1/docket.proto.
+// Every method returns errors through toConnect, so callers see one code
+// per kind of failure and never an internal detail.
+type native struct{ s *Server }
+
+var _ docketv1connect.DocketServiceHandler = native{}
+
+func (n native) Check(ctx context.Context, req *connect.Request[pb.CheckRequest]) (*connect.Response[pb.CheckResponse], error) {
+	res, err := n.check(ctx, req.Msg)
+	return connect.NewResponse(res), toConnect(err)
+}
+
+func (n native) check(ctx context.Context, m *pb.CheckRequest) (*pb.CheckResponse, error) {
+	s := n.s
+	if err := noConditionContext("context", m.Context); err != nil {
+		return nil, err
+	}
+	snap, err := s.snapshot(ctx, m.Consistency)
+	if err != nil {
+		return nil, err
+	}
+	q, err := s.query(snap, "", m.Object, m.Relation, m.Subject)
+	if err != nil {
+		return nil, err
+	}
+	if q.Context, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
+		return nil, err
+	}
+	q.Explain = m.Explain
+	r, err := s.checker.Check(ctx, snap, q)
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.CheckResponse{Revision: s.tokens.revision(snap.Revision()), Allowed: r.Allowed}
+	if m.Explain && r.Explanation != nil {
+		out.ExplanationText = r.Explanation.String()
+		b, err := json.Marshal(r.Explanation)
+		if err != nil {
+			return nil, fmt.Errorf("encode explanation: %w", err)
+		}
+		out.ExplanationJson = string(b)
+	}
+	return out, nil
+}
+
+// query builds a check query, its names checked against the schema. what
+// prefixes field names in errors ("items[3].").
+func (s *Server) query(snap tuples.Snapshot, what string, o *pb.ObjectRef, relation string, sr *pb.SubjectRef) (check.Query, error) {
+	sch, err := needSchema(snap)
+	if err != nil {
+		return check.Query{}, err
+	}
+	obj, err := toObject(what+"object", o)
+	if err != nil {
+		return check.Query{}, err
+	}
+	if relation == "" {
+		return check.Query{}, badInput("%srelation is empty", what)
+	}
+	subj, err := toSubject(what+"subject", sr)
+	if err != nil {
+		return check.Query{}, err
+	}
+	if err := checkNames(sch, what+"object", obj, relation, &subj); err != nil {
+		return check.Query{}, err
+	}
+	return check.Query{Object: obj, Relation: relation, Subject: subj}, nil
+}
+
+func (n native) CheckBatch(ctx context.Context, req *connect.Request[pb.CheckBatchRequest]) (*connect.Response[pb.CheckBatchResponse], error) {
+	res, err := n.checkBatch(ctx, req.Msg)
+	return connect.NewResponse(res), toConnect(err)
+}
+
+func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.CheckBatchResponse, error) {
+	s := n.s
+	if len(m.Items) > s.limits.MaxBatch {
+		return nil, overLimit("items: %d checks; at most %d per batch", len(m.Items), s.limits.MaxBatch)
+	}
+	snap, err := s.snapshot(ctx, m.Consistency)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := needSchema(snap); err != nil {
+		return nil, err
+	}
+	out := &pb.CheckBatchResponse{Revision: s.tokens.revision(snap.Revision()), Results: make([]*pb.CheckBatchResult, len(m.Items))}
+	// A bad item is answered in place; the good ones go to the checker
+	// in one batch, sharing its walk.
+	qs := make([]check.Query, 0, len(m.Items))
+	at := make([]int, 0, len(m.Items))
+	for i, it := range m.Items {
+		out.Results[i] = &pb.CheckBatchResult{}
+		what := fmt.Sprintf("items[%d].", i)
+		q, err := s.query(snap, what, it.GetObject(), it.GetRelation(), it.GetSubject())
+		if err == nil {
+			err = noConditionContext(what+"context", it.GetContext())
+		}
+		if err == nil {
+			q.Context, err = s.contextual(what+"contextual_tuples", it.GetContextualTuples())
+		}
+		if err != nil {
+			out.Results[i].Error = err.Error()
+			continue
+		}
+		qs = append(qs, q)
+		at = append(at, i)
+	}
+	rs, err := s.checker.CheckBatch(ctx, snap, qs)
+	if err != nil {
+		return nil, err
+	}
+	for j, r := range rs {
+		out.Results[at[j]].Allowed = r.Allowed
+	}
+	return out, nil
+}
+
+func (n native) LookupResources(ctx context.Context, req *connect.Request[pb.LookupResourcesRequest], stream *connect.ServerStream[pb.LookupResourcesResponse]) error {
+	return toConnect(n.lookupResources(ctx, req.Msg, stream.Send))
+}
+
+func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesRequest, send func(*pb.LookupResourcesResponse) error) error {
+	s := n.s
+	if err := noConditionContext("context", m.Context); err != nil {
+		return err
+	}
+	snap, err := s.snapshot(ctx, m.Consistency)
+	if err != nil {
+		return err
+	}
+	sch, err := needSchema(snap)
+	if err != nil {
+		return err
+	}
+	subj, err := toSubject("subject", m.Subject)
+	if err != nil {
+		return err
+	}
+	if m.ResourceType == "" || m.Relation == "" {
+		return badInput("resource_type and relation are both needed")
+	}
+	if err := checkNames(sch, "resource", tuples.Object{Type: m.ResourceType}, m.Relation, &subj); err != nil {
+		return err
+	}
+	key := m.ResourceType + "#" + m.Relation + "@" + subj.String()
+	after, err := decodeCursor("cursor", "lr1", key, m.Cursor)
+	if err != nil {
+		return err
+	}
+	q := check.ResourceQuery{Subject: subj, Type: m.ResourceType, Relation: m.Relation, Limit: int(m.Limit)}
+	if after != "" {
+		q.Cursor = check.ResourceCursor(after)
+	}
+	if q.Context, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
+		return err
+	}
+	rev := s.tokens.revision(snap.Revision())
+	var sendErr error
+	_, err = s.checker.LookupResources(ctx, snap, q, func(o tuples.Object) bool {
+		sendErr = send(&pb.LookupResourcesResponse{Revision: rev, Object: fromObject(o), Cursor: encodeCursor("lr1", key, o.ID)})
+		return sendErr == nil
+	})
+	if sendErr != nil {
+		return sendErr
+	}
+	return err
+}
+
+func (n native) LookupSubjects(ctx context.Context, req *connect.Request[pb.LookupSubjectsRequest], stream *connect.ServerStream[pb.LookupSubjectsResponse]) error {
+	return toConnect(n.lookupSubjects(ctx, req.Msg, stream.Send))
+}
+
+func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest, send func(*pb.LookupSubjectsResponse) error) error {
+	s := n.s
+	if err := noConditionContext("context", m.Context); err != nil {
+		return err
+	}
+	snap, err := s.snapshot(ctx, m.Consistency)
+	if err != nil {
+		return err
+	}
+	sch, err := needSchema(snap)
+	if err != nil {
+		return err
+	}
+	obj, err := toObject("object", m.Object)
+	if err != nil {
+		return err
+	}
+	if m.Relation == "" {
+		return badInput("relation is empty")
+	}
+	if err := checkNames(sch, "object", obj, m.Relation, nil); err != nil {
+		return err
+	}
+	if m.SubjectType != "" {
+		st := sch.Type(m.SubjectType)
+		if st == nil {
+			return unknownType(sch, "subject_type", m.SubjectType)
+		}
+		if m.SubjectRelation != "" && st.Relation(m.SubjectRelation) == nil {
+			return unknownRelation(st, "subject_relation", m.SubjectRelation)
+		}
+	} else if m.SubjectRelation != "" {
+		return badInput("subject_relation needs subject_type")
+	}
+	key := obj.String() + "#" + m.Relation + "@" + m.SubjectType + "#" + m.SubjectRelation
+	afterText, err := decodeCursor("cursor", "ls1", key, m.Cursor)
+	if err != nil {
+		return err
+	}
+	var after *tuples.Subject
+	if afterText != "" {
+		a, err := tuples.ParseSubject(afterText)
+		if err != nil {
+			return badInput("cursor: %q is not a cursor of this request", m.Cursor)
+		}
+		after = &a
+	}
+	q := check.SubjectQuery{Object: obj, Relation: m.Relation, Type: m.SubjectType, SubjectRelation: m.SubjectRelation}
+	if q.Context, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
+		return err
+	}
+	found, err := s.checker.LookupSubjects(ctx, snap, q)
+	if err != nil {
+		return err
+	}
+	rev := s.tokens.revision(snap.Revision())
+	sent := 0
+	for _, r := range found {
+		if after != nil && compareSubjects(r.Subject, *after) <= 0 {
+			continue
+		}
+		if m.Limit > 0 && sent == int(m.Limit) {
+			break
+		}
+		msg := &pb.LookupSubjectsResponse{Revision: rev, Subject: fromSubject(r.Subject), Cursor: encodeCursor("ls1", key, r.Subject.String())}
+		for _, x := range r.Excluded {
+			msg.Excluded = append(msg.Excluded, fromSubject(x))
+		}
+		if err := send(msg); err != nil {
+			return err
+		}
+		sent++
+	}
+	return nil
+}
+
+// compareSubjects is the order LookupSubjects answers in: by type, id,
+// then relation.
+func compareSubjects(a, b tuples.Subject) int {
+	if c := strings.Compare(a.Type, b.Type); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.ID, b.ID); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Relation, b.Relation)
+}
+
+func (n native) Expand(ctx context.Context, req *connect.Request[pb.ExpandRequest]) (*connect.Response[pb.ExpandResponse], error) {
+	res, err := n.expand(ctx, req.Msg)
+	return connect.NewResponse(res), toConnect(err)
+}
+
+func (n native) expand(ctx context.Context, m *pb.ExpandRequest) (*pb.ExpandResponse, error) {
+	s := n.s
+	snap, err := s.snapshot(ctx, m.Consistency)
+	if err != nil {
+		return nil, err
+	}
+	sch, err := needSchema(snap)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := toObject("object", m.Object)
+	if err != nil {
+		return nil, err
+	}
+	if m.Relation == "" {
+		return nil, badInput("relation is empty")
+	}
+	if err := checkNames(sch, "object", obj, m.Relation, nil); err != nil {
+		return nil, err
+	}
+	extra, err := s.contextual("contextual_tuples", m.ContextualTuples)
+	if err != nil {
+		return nil, err
+	}
+	rev := snap.Revision()
+	if len(extra) > 0 {
+		for i, t := range extra {
+			if err := tuples.Validate(t, sch); err != nil {
+				return nil, fmt.Errorf("contextual_tuples[%d]: %w", i, err)
+			}
+		}
+		snap = tuples.Overlay(snap, extra)
+	}
+	tree, err := expand.Expand(ctx, snap, obj, m.Relation, expand.Options{Recursive: m.Recursive, Depth: int(m.Depth)})
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ExpandResponse{Revision: s.tokens.revision(rev), Tree: fromNode(tree), Text: tree.String()}, nil
+}
+
+func fromNode(n *expand.Node) *pb.ExpandNode {
+	if n == nil {
+		return nil
+	}
+	out := &pb.ExpandNode{Kind: string(n.Kind), Label: n.Label, Truncated: n.Truncated}
+	if n.Subject != nil {
+		out.Subject = fromSubject(*n.Subject)
+	}
+	for _, c := range n.Children {
+		out.Children = append(out.Children, fromNode(c))
+	}
+	return out
+}
+
+func (n native) Write(ctx context.Context, req *connect.Request[pb.WriteRequest]) (*connect.Response[pb.WriteResponse], error) {
+	res, err := n.write(ctx, req.Msg)
+	return connect.NewResponse(res), toConnect(err)
+}
+
+func (n native) write(ctx context.Context, m *pb.WriteRequest) (*pb.WriteResponse, error) {
+	s := n.s
+	if len(m.Ops)+len(m.Preconditions) > s.limits.MaxWriteOps {
+		return nil, overLimit("ops and preconditions: %d; at most %d per write", len(m.Ops)+len(m.Preconditions), s.limits.MaxWriteOps)
+	}
+	if len(m.Ops) == 0 {
+		return nil, badInput("ops is empty: a write needs at least one operation")
+	}
+	var b tuples.Batch
+	for i, op := range m.Ops {
+		what := fmt.Sprintf("ops[%d]", i)
+		var kind tuples.OpKind
+		switch op.GetKind() {
+		case pb.WriteOp_KIND_CREATE:
+			kind = tuples.OpCreate
+		case pb.WriteOp_KIND_TOUCH:
+			kind = tuples.OpTouch
+		case pb.WriteOp_KIND_DELETE:
+			kind = tuples.OpDelete
+		default:
+			return nil, badInput("%s.kind: choose KIND_CREATE, KIND_TOUCH or KIND_DELETE", what)
+		}
+		t, err := toTuple(what+".tuple", op.GetTuple())
+		if err != nil {
+			return nil, err
+		}
+		b.Ops = append(b.Ops, tuples.Op{Kind: kind, Tuple: t})
+	}
+	for i, p := range m.Preconditions {
+		f := toFilter(p.GetFilter())
+		if f == (tuples.Filter{}) {
+			return nil, badInput("preconditions[%d].filter is empty: set at least one field", i)
+		}
+		b.Preconditions = append(b.Preconditions, tuples.Precondition{Filter: f, MustMatch: p.GetMustMatch()})
+	}
+	rev, err := s.store.Write(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	s.wrote()
+	return &pb.WriteResponse{Revision: s.tokens.revision(rev)}, nil
+}
+
+func (n native) DeleteMatching(ctx context.Context, req *connect.Request[pb.DeleteMatchingRequest]) (*connect.Response[pb.DeleteMatchingResponse], error) {
+	s := n.s
+	f := toFilter(req.Msg.Filter)
+	if f == (tuples.Filter{}) {
+		return nil, toConnect(badInput("filter is empty and would delete every tuple; set at least one field"))
+	}
+	rev, deleted, err := s.store.DeleteMatching(ctx, f)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	s.wrote()
+	return connect.NewResponse(&pb.DeleteMatchingResponse{Revision: s.tokens.revision(rev), Deleted: uint64(deleted)}), nil
+}
+
+func (n native) Read(ctx context.Context, req *connect.Request[pb.ReadRequest]) (*connect.Response[pb.ReadResponse], error) {
+	res, err := n.read(ctx, req.Msg)
+	return connect.NewResponse(res), toConnect(err)
+}
+
+func (n native) read(ctx context.Context, m *pb.ReadRequest) (*pb.ReadResponse, error) {
+	s := n.s
+	limit := int(m.Limit)
+	switch {
+	case limit == 0:
+		limit = s.limits.DefaultPageSize
+	case limit > s.limits.MaxPageSize:
+		return nil, overLimit("limit: %d tuples; a page holds at most %d", limit, s.limits.MaxPageSize)
+	}
+	f := toFilter(m.Filter)
+	key := filterKey(f)
+	inner, err := decodeCursor("cursor", "rd1", key, m.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := s.snapshot(ctx, m.Consistency)
+	if err != nil {
+		return nil, err
+	}
+	ts, next, err := snap.Read(ctx, f, inner, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.ReadResponse{Revision: s.tokens.revision(snap.Revision()), Tuples: make([]*pb.Tuple, len(ts))}
+	for i, t := range ts {
+		out.Tuples[i] = fromTuple(t)
+	}
+	if next != "" {
+		out.NextCursor = encodeCursor("rd1", key, next)
+	}
+	return out, nil
+}
+
+func format(f pb.TupleFormat) (tuples.Format, error) {
+	switch f {
+	case pb.TupleFormat_TUPLE_FORMAT_UNSPECIFIED, pb.TupleFormat_TUPLE_FORMAT_TEXT:
+		return tuples.FormatText, nil
+	case pb.TupleFormat_TUPLE_FORMAT_JSONL:
+		return tuples.FormatJSONL, nil
+	}
+	return 0, badInput("format: %d is not a tuple format; choose TUPLE_FORMAT_TEXT or TUPLE_FORMAT_JSONL", f)
+}
+
+func (n native) Import(ctx context.Context, stream *connect.ClientStream[pb.ImportRequest]) (*connect.Response[pb.ImportResponse], error) {
+	s := n.s
+	if !stream.Receive() {
+		if err := stream.Err(); err != nil {
+			return nil, toConnect(err)
+		}
+		return nil, toConnect(badInput("the import stream is empty: send the input's bytes in one or more messages"))
+	}
+	first := stream.Msg()
+	f, err := format(first.Format)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	name := first.Name
+	if name == "" {
+		name = "import"
+	}
+	// The store reads the input as the client streams it; a pipe joins
+	// the two, so the input is never held whole.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				pw.CloseWithError(fmt.Errorf("internal error: %v", r))
+			}
+		}()
+		if _, err := pw.Write(first.Data); err != nil {
+			return
+		}
+		for stream.Receive() {
+			if _, err := pw.Write(stream.Msg().Data); err != nil {
+				return
+			}
+		}
+		if err := stream.Err(); err != nil {
+			pw.CloseWithError(fmt.Errorf("import stream: %w", err))
+			return
+		}
+		pw.Close()
+	}()
+	res, err := s.store.Import(ctx, pr, tuples.ImportOptions{Format: f, Name: name})
+	pr.CloseWithError(errors.New("import ended"))
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	s.wrote()
+	return connect.NewResponse(&pb.ImportResponse{Revision: s.tokens.revision(res.Revision), Tuples: uint64(res.Tuples)}), nil
+}
+
+// exportChunk is about how many bytes one Export message carries.
+const exportChunk = 64 << 10
+
+// chunkWriter sends what Export writes in messages of whole lines.
+type chunkWriter struct {
+	buf  bytes.Buffer
+	send func([]byte) error
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	if w.buf.Len() >= exportChunk {
+		b := w.buf.Bytes()
+		cut := bytes.LastIndexByte(b, '\n') + 1
+		if cut > 0 {
+			if err := w.send(b[:cut]); err != nil {
+				return 0, err
+			}
+			w.buf.Next(cut)
+		}
+	}
+	return len(p), nil
+}
+
+func (w *chunkWriter) flush() error {
+	if w.buf.Len() == 0 {
+		return nil
+	}
+	return w.send(w.buf.Bytes())
+}
+
+func (n native) Export(ctx context.Context, req *connect.Request[pb.ExportRequest], stream *connect.ServerStream[pb.ExportResponse]) error {
+	s := n.s
+	f, err := format(req.Msg.Format)
+	if err != nil {
+		return toConnect(err)
+	}
+	snap, err := s.snapshot(ctx, req.Msg.Consistency)
+	if err != nil {
+		return toConnect(err)
+	}
+	rev := s.tokens.revision(snap.Revision())
+	w := &chunkWriter{send: func(b []byte) error {
+		return stream.Send(&pb.ExportResponse{Revision: rev, Data: bytes.Clone(b)})
+	}}
+	if _, err := s.store.Export(ctx, w, snap.Revision(), f); err != nil {
+		return toConnect(err)
+	}
+	return toConnect(w.flush())
+}
+
+// watchBatch is how many changes Watch reads from the log at a time.
+const watchBatch = 1000
+
+func (n native) Watch(ctx context.Context, req *connect.Request[pb.WatchRequest], stream *connect.ServerStream[pb.WatchResponse]) error {
+	return toConnect(n.watch(ctx, req.Msg, stream.Send))
+}
+
+func (n native) watch(ctx context.Context, m *pb.WatchRequest, send func(*pb.WatchResponse) error) error {
+	s := n.s
+	latest := func() (tuples.Revision, error) {
+		snap, err := s.store.Snapshot(ctx, 0)
+		if err != nil {
+			return 0, err
+		}
+		return snap.Revision(), nil
+	}
+	var after tuples.Revision
+	if m.After == "" {
+		rev, err := latest()
+		if err != nil {
+			return err
+		}
+		after = rev
+	} else {
+		rev, err := s.tokens.decode("after", m.After)
+		if err != nil {
+			return err
+		}
+		after = rev
+	}
+	beat := s.limits.WatchHeartbeat
+	if m.HeartbeatMs > 0 {
+		beat = max(time.Duration(m.HeartbeatMs)*time.Millisecond, 100*time.Millisecond)
+	}
+	ticker := time.NewTicker(beat)
+	defer ticker.Stop()
+	for {
+		// Take the signal before reading the log, so that a write
+		// landing in between wakes the wait below.
+		signal := s.writeSignal()
+		changes, err := s.store.Changes(ctx, after, watchBatch)
+		if err != nil {
+			return err
+		}
+		for len(changes) > 0 {
+			rev := changes[0].Revision
+			msg := &pb.WatchResponse{Revision: s.tokens.revision(rev)}
+			i := 0
+			for ; i < len(changes) && changes[i].Revision == rev; i++ {
+				kind := pb.Change_KIND_WRITE
+				if changes[i].Kind == tuples.ChangeDelete {
+					kind = pb.Change_KIND_DELETE
+				}
+				msg.Changes = append(msg.Changes, &pb.Change{Kind: kind, Tuple: fromTuple(changes[i].Tuple)})
+			}
+			if err := send(msg); err != nil {
+				return err
+			}
+			after, changes = rev, changes[i:]
+			ticker.Reset(beat)
+		}
+		if len(changes) == 0 {
+			// Nothing more in the log for now: wait for a write, a
+			// heartbeat, the caller leaving or the server stopping.
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stopping:
+			return connect.NewError(connect.CodeUnavailable, errors.New("server shutting down; resume the watch from the last revision received"))
+		case <-signal:
+		case <-ticker.C:
+			rev, err := latest()
+			if err != nil {
+				return err
+			}
+			if err := send(&pb.WatchResponse{Revision: s.tokens.revision(max(rev, after)), Heartbeat: true}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (n native) ReadSchema(ctx context.Context, req *connect.Request[pb.ReadSchemaRequest]) (*connect.Response[pb.ReadSchemaResponse], error) {
+	s := n.s
+	snap, err := s.snapshot(ctx, req.Msg.Consistency)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	out := &pb.ReadSchemaResponse{Revision: s.tokens.revision(snap.Revision())}
+	if sch := snap.Schema(); sch != nil {
+		out.Text = sch.Text()
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (n native) WriteSchema(ctx context.Context, req *connect.Request[pb.WriteSchemaRequest]) (*connect.Response[pb.WriteSchemaResponse], error) {
+	res, err := n.writeSchema(ctx, req.Msg)
+	return connect.NewResponse(res), toConnect(err)
+}
+
+func (n native) writeSchema(ctx context.Context, m *pb.WriteSchemaRequest) (*pb.WriteSchemaResponse, error) {
+	s := n.s
+	name := m.Filename
+	if name == "" {
+		name = "schema"
+	}
+	next, err := schema.Load(name, []byte(m.Text))
+	if err != nil {
+		return nil, err
+	}
+	snap, err := s.store.Snapshot(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	old := snap.Schema()
+	out := &pb.WriteSchemaResponse{Revision: s.tokens.revision(snap.Revision())}
+	if old != nil && old.Text() == next.Text() {
+		return out, nil
+	}
+	for _, d := range schema.Diff(old, next) {
+		out.Changes = append(out.Changes, &pb.SchemaChange{Kind: d.Kind.String(), Type: d.Type, Relation: d.Relation, Old: d.Old, New: d.New})
+	}
+	if m.DryRun {
+		return out, nil
+	}
+	rev, err := s.store.WriteSchema(ctx, name, []byte(m.Text))
+	if err != nil {
+		return nil, err
+	}
+	s.wrote()
+	out.Revision, out.Written = s.tokens.revision(rev), true
+	return out, nil
+}
+
+func (n native) Stats(ctx context.Context, _ *connect.Request[pb.StatsRequest]) (*connect.Response[pb.StatsResponse], error) {
+	s := n.s
+	snap, err := s.store.Snapshot(ctx, 0)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	st := s.checker.Stats()
+	return connect.NewResponse(&pb.StatsResponse{
+		Version:      s.version,
+		Revision:     s.tokens.revision(snap.Revision()),
+		CacheHits:    st.CacheHits,
+		CacheMisses:  st.CacheMisses,
+		CacheEntries: uint64(st.CacheEntries),
+		Backend:      s.backend,
+	}), nil
+}

@@ -1,0 +1,351 @@
+// Package server is `docket serve`: the native API (gRPC, gRPC-Web and
+// Connect's JSON on one port, from the contract in proto/), the AuthZEN
+// Authorization API 1.0, health, readiness and Prometheus metrics, over one
+// store.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"github.com/docketdb/docket/check"
+	pb "github.com/docketdb/docket/gen/docket/v1"
+	"github.com/docketdb/docket/gen/docket/v1/docketv1connect"
+	"github.com/docketdb/docket/tuples"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options configure a Server.
+type Options struct {
+	Store tuples.Store
+	// StoreID names the store in consistency tokens; it must differ
+	// between stores (see StoreID in identity.go).
+	StoreID string
+	// Backend names the store's kind in Stats ("badger", "memory").
+	Backend string
+	// Keys are the accepted bearer keys; nil serves without
+	// authentication (the command allows that on loopback only).
+	Keys *Keys
+	// Checker answers checks and lookups; nil: one with the default cache.
+	Checker *check.Checker
+	// Logger receives one line per request; nil discards them.
+	Logger  *slog.Logger
+	Limits  Limits
+	Version string
+	// MetricsOnMain serves /metrics on the main handler too.
+	MetricsOnMain bool
+}
+
+// Server answers requests over one store. Create it with New; it is safe
+// for concurrent use.
+type Server struct {
+	store   tuples.Store
+	tokens  tokens
+	backend string
+	keys    *Keys
+	checker *check.Checker
+	log     *slog.Logger
+	limits  Limits
+	version string
+	metrics *metrics
+	paths   map[string]bool
+
+	handler http.Handler
+	ready   atomic.Bool
+	// stopping is closed when shutdown begins, ending long streams
+	// (Watch) so that in-flight requests can finish.
+	stopping chan struct{}
+	stopOnce sync.Once
+	// written is closed and replaced after every write, waking watchers.
+	wmu     sync.Mutex
+	written chan struct{}
+}
+
+// New builds a Server; it is ready to answer once built.
+func New(o Options) (*Server, error) {
+	if o.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	if o.StoreID == "" {
+		return nil, errors.New("server: no store id")
+	}
+	s := &Server{
+		store:    o.Store,
+		tokens:   tokens{store: o.StoreID},
+		backend:  o.Backend,
+		keys:     o.Keys,
+		checker:  o.Checker,
+		log:      o.Logger,
+		limits:   o.Limits.withDefaults(),
+		version:  o.Version,
+		stopping: make(chan struct{}),
+		written:  make(chan struct{}),
+	}
+	if s.checker == nil {
+		s.checker = check.New(check.Options{MaxDepth: s.limits.MaxDepth})
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.metrics = newMetrics(s.store, s.checker)
+	s.paths = endpointPaths()
+
+	opts := connect.WithHandlerOptions(
+		connect.WithInterceptors(outcomeInterceptor{}, authInterceptor{s}),
+		connect.WithReadMaxBytes(int(s.limits.MaxRequestBytes)),
+		connect.WithRecover(s.recovered),
+		connect.WithCodec(jsonCodec{}),
+	)
+	mux := http.NewServeMux()
+	mux.Handle(docketv1connect.NewDocketServiceHandler(native{s}, opts))
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(docketv1connect.DocketServiceName), opts))
+	reflector := grpcreflect.NewStaticReflector(docketv1connect.DocketServiceName, grpchealth.HealthV1ServiceName)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector, opts))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, opts))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !s.ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready: shutting down")
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	if o.MetricsOnMain {
+		mux.Handle("GET /metrics", s.MetricsHandler())
+	}
+	s.authzenRoutes(mux)
+	s.handler = s.middleware(mux)
+	s.ready.Store(true)
+	return s, nil
+}
+
+// Handler serves every endpoint of the main port.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler serves the Prometheus metrics.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+}
+
+// recovered turns a panic in a handler into an Internal error; the panic
+// is logged, the process keeps serving.
+func (s *Server) recovered(_ context.Context, spec connect.Spec, _ http.Header, p any) error {
+	s.log.Error("panic in handler", "method", spec.Procedure, "panic", fmt.Sprint(p))
+	return connect.NewError(connect.CodeInternal, errors.New("internal error; the server log has the details"))
+}
+
+// wrote wakes every watcher after a write.
+func (s *Server) wrote() {
+	s.wmu.Lock()
+	close(s.written)
+	s.written = make(chan struct{})
+	s.wmu.Unlock()
+}
+
+func (s *Server) writeSignal() <-chan struct{} {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.written
+}
+
+// BeginShutdown marks the server not ready and ends its watch streams;
+// requests in flight go on.
+func (s *Server) BeginShutdown() {
+	s.ready.Store(false)
+	s.stopOnce.Do(func() { close(s.stopping) })
+}
+
+// reqInfo is what the middleware learns of a request for its log line and
+// metrics; the outcome interceptor fills in the native call's code.
+type reqInfo struct {
+	method  string
+	outcome string
+}
+
+type reqInfoKey struct{}
+
+// statusWriter records the status a handler wrote. It forwards Flush, and
+// Unwrap lets http.ResponseController reach the connection, both of which
+// streaming needs.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware gives every request an X-Request-ID (the caller's, echoed,
+// or a new one), and logs and counts it when it ends. Bearer keys are
+// never logged.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if id == "" {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-ID", id)
+		info := &reqInfo{method: r.URL.Path}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info)))
+		if info.outcome == "" {
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			info.outcome = fmt.Sprint(status)
+		}
+		elapsed := time.Since(start)
+		method := info.method
+		if !s.paths[method] {
+			method = "other"
+		}
+		s.metrics.requests.WithLabelValues(method, info.outcome).Inc()
+		s.metrics.latency.WithLabelValues(method).Observe(elapsed.Seconds())
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", info.method),
+			slog.String("outcome", info.outcome),
+			slog.Duration("duration", elapsed),
+			slog.String("request_id", id),
+			slog.String("peer", r.RemoteAddr),
+			slog.String("protocol", r.Proto))
+	})
+}
+
+// endpointPaths are the paths the metrics name; any other path counts as
+// "other", so that scanning for random paths cannot grow the series.
+func endpointPaths() map[string]bool {
+	paths := map[string]bool{}
+	for _, p := range []string{
+		"/healthz", "/readyz", "/metrics", authzenMetadata,
+		authzenEvaluation, authzenEvaluations, authzenSearchSubject, authzenSearchResource, authzenSearchAction,
+		"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
+	} {
+		paths[p] = true
+	}
+	sd := pb.File_docket_v1_docket_proto.Services().ByName("DocketService")
+	for i := range sd.Methods().Len() {
+		paths["/"+string(sd.FullName())+"/"+string(sd.Methods().Get(i).Name())] = true
+	}
+	return paths
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// outcomeInterceptor records a native call's code for the request log.
+type outcomeInterceptor struct{}
+
+func record(ctx context.Context, err error) {
+	if info, ok := ctx.Value(reqInfoKey{}).(*reqInfo); ok {
+		if err == nil {
+			info.outcome = "ok"
+		} else {
+			info.outcome = connect.CodeOf(err).String()
+		}
+	}
+}
+
+func (outcomeInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		res, err := next(ctx, req)
+		record(ctx, err)
+		return res, err
+	}
+}
+
+func (outcomeInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (outcomeInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		err := next(ctx, conn)
+		record(ctx, err)
+		return err
+	}
+}
+
+// Serve answers on ln until ctx is done, then shuts down: it stops
+// accepting, ends watch streams, and waits up to grace for requests in
+// flight. With tlsCert and tlsKey set it serves TLS (HTTP/2 and
+// HTTP/1.1), otherwise cleartext HTTP/1.1 and HTTP/2 (h2c), which gRPC
+// clients use without TLS.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey string, grace time.Duration) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	hs.Protocols = new(http.Protocols)
+	hs.Protocols.SetHTTP1(true)
+	hs.Protocols.SetHTTP2(true)
+	hs.Protocols.SetUnencryptedHTTP2(tlsCert == "")
+	done := make(chan error, 1)
+	go func() {
+		if tlsCert != "" {
+			done <- hs.ServeTLS(ln, tlsCert, tlsKey)
+		} else {
+			done <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	s.BeginShutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		_ = hs.Close()
+		return fmt.Errorf("requests still running after %s were cut off", grace)
+	}
+	if serr := <-done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}
