@@ -1,0 +1,141 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/docketdb/docket/server"
+	"github.com/docketdb/docket/tuples"
+)
+
+// fuzzServer is a server without a listener: the fuzz targets feed its
+// handler directly, many thousand requests a second.
+func fuzzServer(f *testing.F) http.Handler {
+	store, err := tuples.NewMemory()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { store.Close() })
+	ctx := context.Background()
+	if _, err := store.WriteSchema(ctx, "test.rebac", []byte(testSchema)); err != nil {
+		f.Fatal(err)
+	}
+	var b tuples.Batch
+	for _, s := range authzenFixture {
+		t, _ := tuples.Parse(s)
+		b.Ops = append(b.Ops, tuples.Op{Kind: tuples.OpTouch, Tuple: t})
+	}
+	if _, err := store.Write(ctx, b); err != nil {
+		f.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Store: store, StoreID: server.NewStoreID(), Limits: server.Limits{MaxRequestBytes: 1 << 16, MaxBatch: 100, MaxPageSize: 100}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return srv.Handler()
+}
+
+func post(h http.Handler, path, contentType, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("POST", path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// FuzzAuthZEN: whatever the body, every AuthZEN endpoint answers 200 with
+// a JSON object or a 4xx with a message; never a 5xx, never a panic.
+func FuzzAuthZEN(f *testing.F) {
+	h := fuzzServer(f)
+	for _, s := range []string{
+		`{"subject":{"type":"user","id":"alice"},"action":{"name":"read"},"resource":{"type":"record","id":"record-1"}}`,
+		`{"subject":{"type":"user","id":"alice"},"action":{"name":"read"},"resource":{"type":"record","id":"record-1"},"context":{"time":"1985-10-26T01:22-07:00"}}`,
+		`{"subject":{"type":"user","id":"alice"},"action":{"name":"read"},"options":{"evaluations_semantic":"deny_on_first_deny"},"evaluations":[{"resource":{"type":"record","id":"1"}},{}]}`,
+		`{"subject":{"type":"user"},"action":{"name":"read"},"resource":{"type":"record","id":"record-1"},"page":{"limit":1}}`,
+		`{"subject":{"type":"user","id":"alice"},"action":{"name":"read"},"resource":{"type":"record"},"page":{"token":"eyJyIjoyfQ"}}`,
+		`{"subject":"alice"}`, `[]`, `null`, ``, `{"evaluations":null}`, `{"page":{"limit":1e99}}`,
+	} {
+		f.Add(s, 0)
+	}
+	paths := []string{"/access/v1/evaluation", "/access/v1/evaluations", "/access/v1/search/subject", "/access/v1/search/resource", "/access/v1/search/action"}
+	f.Fuzz(func(t *testing.T, body string, which int) {
+		path := paths[uint(which)%uint(len(paths))]
+		w := post(h, path, "application/json", body)
+		switch {
+		case w.Code == 200:
+			var v map[string]any
+			if json.Unmarshal(w.Body.Bytes(), &v) != nil {
+				t.Fatalf("%s %q: 200 with %q", path, body, w.Body.String())
+			}
+		case w.Code >= 500 || w.Code < 400:
+			t.Fatalf("%s %q: %d %s", path, body, w.Code, w.Body.String())
+		case strings.TrimSpace(w.Body.String()) == "":
+			t.Fatalf("%s %q: %d without a message", path, body, w.Code)
+		}
+	})
+}
+
+// FuzzNativeJSON: the native API's JSON decoding, through Connect's
+// unary JSON, answers every body with a result or a client error.
+func FuzzNativeJSON(f *testing.F) {
+	h := fuzzServer(f)
+	for _, s := range []string{
+		`{"object":{"type":"record","id":"record-1"},"relation":"read","subject":{"type":"user","id":"bob"},"explain":true}`,
+		`{"items":[{"object":{"type":"record","id":"record-1"},"relation":"read","subject":{"type":"user","id":"bob"}}],"consistency":{"atLeastAsFresh":"ZGsxOng6MQ"}}`,
+		`{"ops":[{"kind":"KIND_DELETE","tuple":{"object":{"type":"record","id":"x"},"relation":"owner","subject":{"type":"user","id":"y"}}}]}`,
+		`{"filter":{"objectType":"record"},"limit":3,"cursor":"cmQxOg"}`,
+		`{"object":{"type":"record","id":"record-1"},"relation":"read","contextualTuples":[{}]}`,
+		`{"consistency":{"atExactSnapshot":"!!"}}`, `{"context":{"a":[1,{"b":null}]}}`, `{`, `[]`, ``,
+	} {
+		f.Add(s, 0)
+	}
+	methods := []string{"Check", "CheckBatch", "Write", "Read", "Expand", "DeleteMatching", "WriteSchema", "ReadSchema"}
+	f.Fuzz(func(t *testing.T, body string, which int) {
+		m := methods[uint(which)%uint(len(methods))]
+		w := post(h, "/docket.v1.DocketService/"+m, "application/json", body)
+		if w.Code >= 500 {
+			t.Fatalf("%s %q: %d %s", m, body, w.Code, w.Body.String())
+		}
+	})
+}
+
+// FuzzKeysFile: ParseKeys never panics, and a file it accepts holds at
+// least one key, each of which is then accepted for reading.
+func FuzzKeysFile(f *testing.F) {
+	for _, s := range []string{"k1\nk2 read\n", "# comment\n\nk write\n", "a b c\n", "", "k\nk\n", " k \r\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		keys, err := server.ParseKeys("keys", []byte(data))
+		if err != nil {
+			return
+		}
+		if keys == nil {
+			t.Fatal("no keys and no error")
+		}
+	})
+}
+
+// FuzzConsistencyToken: any token string is refused or read, through a
+// real check, never a crash or an internal error.
+func FuzzConsistencyToken(f *testing.F) {
+	h := fuzzServer(f)
+	for _, s := range []string{"", "ZGsxOng6MQ", "ZGsxOjox", "not base64!", "ZGsxOg"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		b, _ := json.Marshal(map[string]any{
+			"object": map[string]string{"type": "record", "id": "record-1"}, "relation": "read",
+			"subject":     map[string]string{"type": "user", "id": "bob"},
+			"consistency": map[string]string{"atExactSnapshot": token},
+		})
+		w := post(h, "/docket.v1.DocketService/Check", "application/json", string(b))
+		if w.Code >= 500 {
+			t.Fatalf("token %q: %d %s", token, w.Code, w.Body.String())
+		}
+	})
+}
