@@ -61,6 +61,9 @@ type env struct {
 	shared tuples.Store
 	// snaps are the snapshots this run opened, closed when it ends.
 	snaps []tuples.Snapshot
+	// cacheMB, when set, sizes the Badger block cache of the store a run
+	// opens (a long-running server wants more than a one-off command).
+	cacheMB int
 }
 
 func (e *env) run(ctx context.Context, args []string) (code int) {

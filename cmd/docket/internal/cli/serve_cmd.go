@@ -16,6 +16,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// serveCacheMB is the Badger block cache of a served store.
+const serveCacheMB = 1024
+
 // serveFlags are the options of `docket serve`.
 type serveFlags struct {
 	addr, keysFile, tlsCert, tlsKey, metricsAddr string
@@ -99,6 +102,9 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 				"TLS files %s and %s: %v", f.tlsCert, f.tlsKey, err)
 		}
 	}
+	// A server lives long and answers from a hot working set: Badger's
+	// own default block cache, not the small one of one-off commands.
+	e.cacheMB = serveCacheMB
 	store, err := e.createStore()
 	if err != nil {
 		return err

@@ -48,8 +48,13 @@ func (e *env) open(create bool) (tuples.Store, error) {
 			}
 		}
 		// A command-line run is short: a small block cache starts faster
-		// and leaves memory to whatever else runs on the machine.
-		s, err = tuples.OpenBadger(e.dbPath, tuples.BadgerOptions{BlockCacheMB: 64})
+		// and leaves memory to whatever else runs on the machine. A
+		// server sets its own (serveCacheMB).
+		cacheMB := 64
+		if e.cacheMB > 0 {
+			cacheMB = e.cacheMB
+		}
+		s, err = tuples.OpenBadger(e.dbPath, tuples.BadgerOptions{BlockCacheMB: cacheMB})
 	}
 	if err != nil {
 		if errors.Is(err, tuples.ErrLocked) {
