@@ -326,6 +326,7 @@ func (s *Server) azEvaluation(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer snap.Close()
 	return s.decide(ctx, snap, &r)
 }
 
@@ -371,6 +372,7 @@ func (s *Server) azEvaluations(ctx context.Context, body []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		defer snap.Close()
 		return s.decide(ctx, snap, &r.azRequest)
 	}
 	if len(r.Evaluations) > s.limits.MaxBatch {
@@ -380,6 +382,7 @@ func (s *Server) azEvaluations(ctx context.Context, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer snap.Close()
 	out := make([]azDecision, 0, len(r.Evaluations))
 	// Items inherit each top-level entity they omit, whole; an item still
 	// incomplete is answered in place with a deny saying why.

@@ -72,6 +72,7 @@ func (s *Server) snapshot(ctx context.Context, c *pb.Consistency) (tuples.Snapsh
 			return nil, err
 		}
 		if snap.Revision() < min {
+			snap.Close()
 			return nil, fmt.Errorf("consistency.at_least_as_fresh: revision %d is newer than the latest, %d: %w", min, snap.Revision(), tuples.ErrFutureRevision)
 		}
 		return snap, nil

@@ -149,6 +149,7 @@ func reference(t *testing.T, store tuples.Store, rev uint64, q check.Query) bool
 	if err != nil {
 		t.Fatalf("snapshot %d: %v", rev, err)
 	}
+	defer snap.Close()
 	r, err := check.New(check.Options{CacheSize: -1}).Check(context.Background(), snap, q)
 	if err != nil {
 		t.Fatalf("reference check %s: %v", q, err)

@@ -93,6 +93,7 @@ func TestLoad(t *testing.T) {
 						s, _ := tuples.ParseSubject(u)
 						if snap := at(rev); snap != nil {
 							want, err := ref.Check(context.Background(), snap, check.Query{Object: o, Relation: "read", Subject: s})
+							snap.Close()
 							if err != nil || want.Allowed != ok {
 								fail(fmt.Errorf("check %s read %s at %d: server %v, in process %v (%v)", obj, u, rev.Number, ok, want.Allowed, err))
 							}
@@ -127,6 +128,7 @@ func TestLoad(t *testing.T) {
 							}); err != nil {
 								fail(err)
 							}
+							snap.Close()
 							if !slices.Equal(got, want) {
 								fail(fmt.Errorf("lookup for %s at %d: server %v, in process %v", u, rev.Number, got, want))
 							}

@@ -64,6 +64,7 @@ func newMetrics(store tuples.Store, checker *check.Checker) *metrics {
 			if err != nil {
 				return 0
 			}
+			defer snap.Close()
 			return float64(snap.Revision())
 		}),
 	)

@@ -40,6 +40,7 @@ func (n native) check(ctx context.Context, m *pb.CheckRequest) (*pb.CheckRespons
 	if err != nil {
 		return nil, err
 	}
+	defer snap.Close()
 	q, err := s.query(snap, "", m.Object, m.Relation, m.Subject)
 	if err != nil {
 		return nil, err
@@ -102,6 +103,7 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 	if err != nil {
 		return nil, err
 	}
+	defer snap.Close()
 	if _, err := needSchema(snap); err != nil {
 		return nil, err
 	}
@@ -150,6 +152,7 @@ func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesReques
 	if err != nil {
 		return err
 	}
+	defer snap.Close()
 	sch, err := needSchema(snap)
 	if err != nil {
 		return err
@@ -201,6 +204,7 @@ func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest,
 	if err != nil {
 		return err
 	}
+	defer snap.Close()
 	sch, err := needSchema(snap)
 	if err != nil {
 		return err
@@ -291,6 +295,7 @@ func (n native) expand(ctx context.Context, m *pb.ExpandRequest) (*pb.ExpandResp
 	if err != nil {
 		return nil, err
 	}
+	defer snap.Close()
 	sch, err := needSchema(snap)
 	if err != nil {
 		return nil, err
@@ -425,6 +430,7 @@ func (n native) read(ctx context.Context, m *pb.ReadRequest) (*pb.ReadResponse, 
 	if err != nil {
 		return nil, err
 	}
+	defer snap.Close()
 	ts, next, err := snap.Read(ctx, f, inner, limit)
 	if err != nil {
 		return nil, err
@@ -541,6 +547,7 @@ func (n native) Export(ctx context.Context, req *connect.Request[pb.ExportReques
 	if err != nil {
 		return toConnect(err)
 	}
+	defer snap.Close()
 	rev := s.tokens.revision(snap.Revision())
 	w := &chunkWriter{send: func(b []byte) error {
 		return stream.Send(&pb.ExportResponse{Revision: rev, Data: bytes.Clone(b)})
@@ -565,6 +572,7 @@ func (n native) watch(ctx context.Context, m *pb.WatchRequest, send func(*pb.Wat
 		if err != nil {
 			return 0, err
 		}
+		defer snap.Close()
 		return snap.Revision(), nil
 	}
 	var after tuples.Revision
@@ -640,6 +648,7 @@ func (n native) ReadSchema(ctx context.Context, req *connect.Request[pb.ReadSche
 	if err != nil {
 		return nil, toConnect(err)
 	}
+	defer snap.Close()
 	out := &pb.ReadSchemaResponse{Revision: s.tokens.revision(snap.Revision())}
 	if sch := snap.Schema(); sch != nil {
 		out.Text = sch.Text()
@@ -666,6 +675,7 @@ func (n native) writeSchema(ctx context.Context, m *pb.WriteSchemaRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
+	defer snap.Close()
 	old := snap.Schema()
 	out := &pb.WriteSchemaResponse{Revision: s.tokens.revision(snap.Revision())}
 	if old != nil && old.Text() == next.Text() {
@@ -692,6 +702,7 @@ func (n native) Stats(ctx context.Context, _ *connect.Request[pb.StatsRequest]) 
 	if err != nil {
 		return nil, toConnect(err)
 	}
+	defer snap.Close()
 	st := s.checker.Stats()
 	return connect.NewResponse(&pb.StatsResponse{
 		Version:      s.version,
