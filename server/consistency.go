@@ -46,7 +46,7 @@ func (t tokens) decode(what, tok string) (tuples.Revision, error) {
 	}
 	store, num := rest[:i], rest[i+1:]
 	rev, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || rev == 0 {
+	if err != nil {
 		return 0, badInput("%s: %q is not a Docket consistency token; pass back a token a previous answer carried", what, tok)
 	}
 	if store != t.store {
@@ -80,6 +80,11 @@ func (s *Server) snapshot(ctx context.Context, c *pb.Consistency) (tuples.Snapsh
 		exact, err := s.tokens.decode("consistency.at_exact_snapshot", r.AtExactSnapshot)
 		if err != nil {
 			return nil, err
+		}
+		if exact == 0 {
+			// Revision 0 is "the latest" to the store: never an
+			// exact snapshot.
+			return nil, badInput("consistency.at_exact_snapshot: revision 0 holds nothing; pass the token of a write or an answer")
 		}
 		rev = exact
 	}

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/docketdb/docket/client"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
@@ -51,6 +52,10 @@ type env struct {
 	dbPath string
 	memory bool
 	output choice
+	// Client mode: the server, its key and the consistency of reads;
+	// remote is the store of the server, once opened.
+	server, token, consistency string
+	remote                     *client.Store
 
 	// started is set once flags and arguments parsed and a command began
 	// to run: errors before that are usage errors.
@@ -93,6 +98,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		root.SetOut(e.stdout)
 	}
 	_, err := root.ExecuteContextC(ctx)
+	e.reportToken()
 	if cerr := e.closeStore(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -191,6 +197,9 @@ failed assertion), 2 an error.`,
 	pf.StringVar(&e.dbPath, "db", defaultDB, "path of the Badger database directory; $DOCKET_DB sets the default")
 	pf.BoolVar(&e.memory, "memory", false, "use an empty in-memory store instead of --db (lost on exit)")
 	pf.VarP(&e.output, "output", "o", "output format: text or json")
+	pf.StringVar(&e.server, "server", e.getenv("DOCKET_SERVER"), "talk to the docket server at this URL instead of opening a store; $DOCKET_SERVER sets the default")
+	pf.StringVar(&e.token, "token", e.getenv("DOCKET_TOKEN"), "the bearer key for --server; $DOCKET_TOKEN sets the default")
+	pf.StringVar(&e.consistency, "consistency", "", "with --server, the revision reads use: full (the default), latency, at-least:TOKEN or exact:TOKEN")
 	_ = root.RegisterFlagCompletionFunc("output", e.output.complete)
 
 	root.AddCommand(

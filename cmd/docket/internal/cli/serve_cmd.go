@@ -78,6 +78,8 @@ func isLoopback(addr string) bool {
 func (e *env) serve(ctx context.Context, f serveFlags) error {
 	var keys *server.Keys
 	switch {
+	case e.server != "":
+		return withHint("unset --server (and $DOCKET_SERVER) to serve a store", "serve does not run in client mode")
 	case f.noAuth && f.keysFile != "":
 		return withHint("choose one", "--no-auth and --keys-file contradict each other")
 	case f.noAuth && !isLoopback(f.addr):

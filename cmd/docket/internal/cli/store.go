@@ -38,6 +38,17 @@ func (e *env) open(create bool) (tuples.Store, error) {
 		s   tuples.Store
 		err error
 	)
+	if e.server == "" && e.consistency != "" {
+		return nil, withHint("add --server URL, or drop --consistency", "--consistency applies to client mode only")
+	}
+	if e.server != "" {
+		r, err := e.remoteStore()
+		if err != nil {
+			return nil, err
+		}
+		e.opened = r
+		return r, nil
+	}
 	if e.memory {
 		s, err = tuples.NewMemory()
 	} else {
@@ -125,7 +136,10 @@ func (e *env) openSnapshot(ctx context.Context, s tuples.Store, rev tuples.Revis
 
 func (e *env) noSchema(rev tuples.Revision) error {
 	where := "database at " + e.dbPath
-	if e.memory || e.shared != nil {
+	switch {
+	case e.server != "":
+		where = "store of the server at " + e.server
+	case e.memory || e.shared != nil:
 		where = "in-memory store"
 	}
 	if rev > 0 {

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docketdb/docket/server"
+)
+
+// serveFixture serves the fixture's store on a real listener on
+// 127.0.0.1, with one read-write and one read-only key.
+func serveFixture(t *testing.T, f *fixture) string {
+	t.Helper()
+	keys, err := server.ParseKeys("keys", []byte("rw-key\nro-key read\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Store: f.store, StoreID: server.NewStoreID(), Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, "", "", 5*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestClientMode: every query command prints, byte for byte, what it
+// prints on the server's store directly, with the same exit status; writes
+// through the server land in its store and print their token.
+func TestClientMode(t *testing.T) {
+	f := newFixture(t)
+	url := serveFixture(t, f)
+	remote := func(args ...string) result {
+		t.Helper()
+		return runOn(t, nil, "", append([]string{"--server", url, "--token", "rw-key"}, args...)...)
+	}
+	for _, args := range [][]string{
+		{"schema", "show"},
+		{"check", "case:1#viewer@user:bob"},
+		{"check", "case:1#viewer@user:mallory"},
+		{"check", "--explain", "case:1#viewer@user:mallory"},
+		{"check", "-o", "json", "--explain", "case:1#viewer@user:bob", "case:2#viewer@user:bob"},
+		{"check", "case:2#viewer@user:zed", "--with", "case:2#deny_list@user:zed"},
+		{"check", "--at", "2", "case:2#viewer@user:anyone"},
+		{"check", "kase:1#viewer@user:bob"},
+		{"expand", "case:1#viewer"},
+		{"expand", "--depth", "3", "-o", "json", "case:1#viewer"},
+		{"lookup", "resources", "user:bob", "case#viewer"},
+		{"lookup", "resources", "-o", "json", "user:alice", "case#viewer"},
+		{"lookup", "subjects", "case:1#viewer"},
+		{"lookup", "subjects", "case:2#viewer", "--type", "user"},
+		{"tuple", "read"},
+		{"tuple", "read", "case:1"},
+		{"tuple", "read", "-o", "json", "--relation", "deny_list"},
+		{"tuple", "export"},
+		{"tuple", "export", "--format", "jsonl"},
+		{"tuple", "changes", "--since", "1"},
+	} {
+		local := f.run(args...)
+		got := remote(args...)
+		if got.stdout != local.stdout || got.code != local.code {
+			t.Errorf("docket %s:\nlocal (exit %d):\n%s\nclient mode (exit %d):\n%s%s", strings.Join(args, " "), local.code, local.stdout, got.code, got.stdout, got.stderr)
+		}
+	}
+
+	// Writes go to the server's store; the token they print reads them.
+	w := remote("tuple", "write", "case:3#assignee@user:carol")
+	w.want(t, 0)
+	contains(t, "write output", w.stdout, "wrote 1 tuple")
+	contains(t, "write stderr", w.stderr, "token: ")
+	tok := strings.Fields(strings.TrimPrefix(w.stderr[strings.Index(w.stderr, "token: "):], "token: "))[0]
+	f.run("check", "case:3#viewer@user:carol").want(t, 0)
+	remote("--consistency", "at-least:"+tok, "check", "case:3#viewer@user:carol").want(t, 0)
+	remote("--consistency", "exact:"+tok, "check", "case:3#viewer@user:carol").want(t, 0)
+	remote("--consistency", "latency", "check", "case:3#viewer@user:carol").want(t, 0)
+	remote("tuple", "delete", "case:3#assignee@user:carol").want(t, 0)
+	remote("check", "case:3#viewer@user:carol").want(t, exitNo)
+	remote("--consistency", "exact:"+tok, "check", "case:3#viewer@user:carol").want(t, 0)
+	imp := runOn(t, nil, "case:4#assignee@user:dan\n", "--server", url, "--token", "rw-key", "tuple", "import", "-")
+	imp.want(t, 0)
+	f.run("check", "case:4#viewer@user:dan").want(t, 0)
+
+	// Keys and bad flags.
+	ro := runOn(t, nil, "", "--server", url, "--token", "ro-key", "tuple", "write", "case:5#assignee@user:x")
+	ro.want(t, exitFailure)
+	contains(t, "read-only key", ro.stderr, "may only read")
+	nokey := runOn(t, nil, "", "--server", url, "check", "case:1#viewer@user:bob")
+	nokey.want(t, exitFailure)
+	contains(t, "no key", nokey.stderr, "bearer key")
+	bad := remote("--consistency", "sometimes", "check", "case:1#viewer@user:bob")
+	bad.want(t, exitFailure)
+	contains(t, "bad consistency", bad.stderr, "--consistency \"sometimes\"")
+	local := run(t, "--memory", "--consistency", "full", "check", "case:1#viewer@user:bob")
+	local.want(t, exitFailure)
+	contains(t, "consistency without a server", local.stderr, "client mode only")
+	down := runOn(t, nil, "", "--server", "http://127.0.0.1:1", "check", "case:1#viewer@user:bob")
+	down.want(t, exitFailure)
+}
