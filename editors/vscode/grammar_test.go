@@ -188,6 +188,20 @@ func TestGrammarScopes(t *testing.T) {
 		{"  relation editor = (a | b) & c // why", "&", "keyword.operator.intersection.rebac"},
 		{"  relation editor = (a | b) & c // why", "// why", "comment.line.double-slash.rebac"},
 		{"  relation editor = (a | b) & c // why", "(", "punctuation.section.parens.rebac"},
+		// Partials and conditions.
+		{"partial record {", "partial", "keyword.declaration.partial.rebac"},
+		{"partial record {", "record", "entity.name.type.partial.rebac"},
+		{"  ...permissions", "...", "keyword.operator.include.rebac"},
+		{"  ...permissions", "permissions", "entity.name.type.partial.rebac"},
+		{"condition under_review(now timestamp, ends timestamp) {", "under_review", "entity.name.function.condition.rebac"},
+		{"condition under_review(now timestamp, ends timestamp) {", ",", "punctuation.separator.comma.rebac"},
+		{`  now < ends && "a//b" != 'c'`, "<", "keyword.operator.comparison.rebac"},
+		{`  now < ends && "a//b" != 'c'`, "&&", "keyword.operator.logical.rebac"},
+		{`  now < ends && "a//b" != 'c'`, `"a//b"`, "string.quoted.rebac"},
+		{"  d > duration(\"1h\") && u > 1u && f < 2.5", "1u", "constant.numeric.rebac"},
+		{"  d > duration(\"1h\") && u > 1u && f < 2.5", "2.5", "constant.numeric.rebac"},
+		{"  relation temporary: user with under_review and expiration", "with", "keyword.other.rebac"},
+		{"  relation temporary: user with under_review and expiration", "expiration", "keyword.other.rebac"},
 	}
 	for _, c := range cases {
 		i := strings.Index(c.line, c.word)

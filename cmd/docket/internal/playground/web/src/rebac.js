@@ -13,23 +13,31 @@ export const rebac = StreamLanguage.define({
       stream.skipToEnd();
       return "comment";
     }
+    if (stream.match(/^"(?:[^"\\]|\\.)*"|^'(?:[^'\\]|\\.)*'/)) return "string";
+    if (stream.match(/^(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)[uU]?/)) return "number";
+    if (stream.match("...")) {
+      state.after = "...";
+      return "operator";
+    }
     const m = stream.match(name);
     if (m) {
       const word = m[0];
       const after = state.after;
-      if (word === "type" || word === "relation") {
+      if (["type", "relation", "partial", "condition"].includes(word)) {
         state.after = word;
         return "keyword";
       }
+      if (["with", "and", "expiration"].includes(word)) return "keyword";
       state.after = null;
-      if (after === "type") return "typeName";
+      if (after === "type" || after === "partial" || after === "...") return "typeName";
+      if (after === "condition") return "definition";
       if (after === "relation") return "definition";
       if (stream.peek() === "#" || stream.peek() === ".") return "variableName";
       return "propertyName";
     }
     const ch = stream.next();
     state.after = null;
-    if ("|&-".includes(ch)) return "operator";
+    if ("|&-<>!+*/%?".includes(ch)) return "operator";
     if (ch === "=") return "definitionOperator";
     if (ch === "*") return "atom";
     if ("{}()".includes(ch)) return "bracket";
