@@ -22,12 +22,15 @@ type embedding struct {
 
 // analysis is what is known about one version of a document.
 type analysis struct {
-	doc   *text
-	emb   embedding
-	file  *schema.File   // nil when the schema does not parse
-	sch   *schema.Schema // nil when it does not compile
-	diags []schema.Diagnostic
-	idx   *index // nil when file is nil
+	doc  *text
+	emb  embedding
+	file *schema.File // nil when the schema does not parse
+	// syntaxErrors is set when parsing failed; idx may still hold what a
+	// recovering parser read.
+	syntaxErrors bool
+	sch          *schema.Schema // nil when it does not compile
+	diags        []schema.Diagnostic
+	idx          *index // nil when nothing was parsed
 }
 
 // analyze parses and compiles the schema in a document. filename is used
@@ -43,11 +46,17 @@ func analyze(filename, src string, isYAML bool) *analysis {
 		return a
 	}
 	f, err := schema.Parse(filename, []byte(a.emb.schema))
+	if f != nil {
+		a.idx = buildIndex(f)
+	}
 	if err != nil {
-		a.diags = diagnosticsOf(err)
+		// A parser that recovers gives the tree of what it could read:
+		// enough to navigate, not to rewrite (formatting and rename
+		// refuse), since the text it skipped is not in it.
+		a.diags, a.syntaxErrors = diagnosticsOf(err), true
 		return a
 	}
-	a.file, a.idx = f, buildIndex(f)
+	a.file = f
 	s, err := schema.Compile(f)
 	if err != nil {
 		a.diags = diagnosticsOf(err)

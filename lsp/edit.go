@@ -62,7 +62,7 @@ func (a *analysis) references(uri string, p protocol.Position, decl bool) []prot
 
 // renameTarget returns the one symbol a rename at p renames.
 func (a *analysis) renameTarget(p protocol.Position) (*occurrence, symbol, error) {
-	if a.idx == nil {
+	if a.idx == nil || a.syntaxErrors {
 		return nil, symbol{}, fmt.Errorf("the schema has a syntax error; fix it before renaming")
 	}
 	o := a.occurrenceAt(p)
