@@ -52,7 +52,9 @@ func New(baseURL string, o Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: transport(u.Scheme == "https", o.TLS)}
 	}
-	opts := []connect.ClientOption{connect.WithInterceptors(bearer(o.Token))}
+	// Small requests go uncompressed: compressing a check costs more
+	// than it saves on any network.
+	opts := []connect.ClientOption{connect.WithInterceptors(bearer(o.Token)), connect.WithCompressMinBytes(4 << 10)}
 	if o.GRPC {
 		opts = append(opts, connect.WithGRPC())
 	}

@@ -48,6 +48,10 @@ type Options struct {
 	MetricsOnMain bool
 }
 
+// compressMinBytes is the smallest answer sent compressed to a client
+// that accepts it.
+const compressMinBytes = 4 << 10
+
 // Server answers requests over one store. Create it with New; it is safe
 // for concurrent use.
 type Server struct {
@@ -107,6 +111,9 @@ func New(o Options) (*Server, error) {
 		connect.WithReadMaxBytes(int(s.limits.MaxRequestBytes)),
 		connect.WithRecover(s.recovered),
 		connect.WithCodec(jsonCodec{}),
+		// Compressing a 40-byte check answer costs more than sending it;
+		// only large answers (exports, big batches) are worth it.
+		connect.WithCompressMinBytes(compressMinBytes),
 	)
 	mux := http.NewServeMux()
 	mux.Handle(docketv1connect.NewDocketServiceHandler(native{s}, opts))
