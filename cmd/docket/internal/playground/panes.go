@@ -165,20 +165,18 @@ func compose(p *Panes) *composed {
 	return c
 }
 
-// yamlString writes a tuple as a YAML scalar: plain when it reads back as
-// the same string, else double-quoted.
+// yamlString writes a tuple as a YAML scalar: plain when it holds only
+// characters that read back as themselves anywhere in a plain scalar
+// (names, ids, `:#@*.-/`), else double-quoted (a JSON string is a valid
+// YAML one), as a condition's context or an unusual id needs.
 func yamlString(s string) string {
-	plain := true
-	for i, r := range s {
-		if strings.ContainsRune("\"'\\{}[],&*!|>%@`", r) && i == 0 || strings.ContainsRune("\"'\\", r) || r < ' ' {
-			plain = false
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_:#@*.-/", r)) {
+			q, _ := json.Marshal(s)
+			return string(q)
 		}
 	}
-	if plain && !strings.Contains(s, ": ") && !strings.Contains(s, " #") {
-		return s
-	}
-	q, _ := json.Marshal(s)
-	return string(q)
+	return s
 }
 
 // Where is a position in the panes.

@@ -242,3 +242,20 @@ func tupleLines(pane string) []string {
 	}
 	return out
 }
+
+// A tuple that YAML would read differently as a plain scalar is quoted in
+// the composed file and reads back as written.
+func TestComposeQuotesTuples(t *testing.T) {
+	tuplesText := "doc:1#owner@user:a\ndoc:1#owner@user:b[c:{\"x\": 1, \"y\": [2]}]\ndoc:2#owner@user:&x\n"
+	c := compose(&Panes{Schema: "type user\n", Tuples: tuplesText})
+	p, err := split(fileName, []byte(c.yaml), nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, c.yaml)
+	}
+	if p.Tuples != tuplesText {
+		t.Errorf("tuples read back as:\n%s\nwant:\n%s\ncomposed:\n%s", p.Tuples, tuplesText, c.yaml)
+	}
+	if !strings.Contains(c.yaml, "  - doc:1#owner@user:a\n") {
+		t.Errorf("a plain tuple is quoted:\n%s", c.yaml)
+	}
+}
