@@ -102,6 +102,16 @@ func New(file string) (*Server, error) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		// A bug answers as an error on the page, not as a stack trace on
+		// the terminal that runs the playground.
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			writeError(w, http.StatusInternalServerError, fmt.Errorf("internal error: %v; please report it with the validation file", v))
+		}
+	}()
 	// The page is served only to this machine's browser: refuse requests
 	// that a page from elsewhere makes (DNS rebinding, cross-site POSTs).
 	if !localHost(r.Host) {
