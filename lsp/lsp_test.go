@@ -1,9 +1,14 @@
 package lsp
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/sourcegraph/jsonrpc2"
+	"github.com/tliron/glsp"
 	protocol "github.com/tliron/glsp/protocol_3_16"
 )
 
@@ -82,5 +87,20 @@ func TestValidationFileSchema(t *testing.T) {
 	want := "# rules\nschema: |\n  type user\n\n  type doc {\n    relation viewer: user\n  }\ntuples:\n  - doc:1#viewer@user:a\n"
 	if got != want {
 		t.Errorf("formatted:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// A bug in a handler fails its request with a message; the session goes on.
+func TestHandlerPanicFailsTheRequest(t *testing.T) {
+	s := &server{docs: map[string]*document{}}
+	s.handler = &protocol.Handler{
+		TextDocumentHover: func(*glsp.Context, *protocol.HoverParams) (*protocol.Hover, error) { panic("index out of range") },
+	}
+	s.handler.SetInitialized(true)
+	params := json.RawMessage(`{"textDocument":{"uri":"file:///x.rebac"},"position":{"line":0,"character":0}}`)
+	_, err := s.handle(context.Background(), nil, &jsonrpc2.Request{Method: "textDocument/hover", Params: &params})
+	var rpcErr *jsonrpc2.Error
+	if !errors.As(err, &rpcErr) || rpcErr.Code != jsonrpc2.CodeInternalError || !strings.Contains(rpcErr.Message, "internal error in textDocument/hover: index out of range") {
+		t.Fatalf("error: %v", err)
 	}
 }

@@ -94,7 +94,15 @@ type document struct {
 // handle adapts jsonrpc2's requests to glsp's typed dispatch. Requests are
 // handled one at a time, in the order they arrive, so document versions
 // and the requests about them stay in step.
-func (s *server) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) (any, error) {
+func (s *server) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) (result any, err error) {
+	defer func() {
+		// A bug fails the one request, with a message the editor shows,
+		// instead of ending the session with a stack trace.
+		if v := recover(); v != nil {
+			result, err = nil, &jsonrpc2.Error{Code: jsonrpc2.CodeInternalError,
+				Message: fmt.Sprintf("internal error in %s: %v; please report it with the schema", req.Method, v)}
+		}
+	}()
 	gctx := &glsp.Context{
 		Method: req.Method,
 		Notify: func(method string, params any) { _ = conn.Notify(ctx, method, params) },
@@ -109,7 +117,8 @@ func (s *server) handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 		s.mu.Unlock()
 		return nil, conn.Close()
 	}
-	result, validMethod, validParams, err := s.handler.Handle(gctx)
+	var validMethod, validParams bool
+	result, validMethod, validParams, err = s.handler.Handle(gctx)
 	switch {
 	case !validMethod:
 		if req.Notif || strings.HasPrefix(req.Method, "$/") {
