@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,7 +154,24 @@ func TestServeCrash(t *testing.T) {
 		t.Fatal("no write acknowledged before the kill")
 	}
 
-	srv = startServe(t, bin, "--db", db, "--keys-file", keys)
+	srv = startServe(t, bin, "--db", db, "--keys-file", keys, "--metrics-addr", "127.0.0.1:0")
+	metricsLine := <-srv.out
+	m := regexp.MustCompile(`metrics on (http://\S+)`).FindStringSubmatch(metricsLine)
+	if m == nil {
+		t.Fatalf("no metrics line: %q", metricsLine)
+	}
+	res, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "docket_store_revision") {
+		t.Errorf("metrics on --metrics-addr: %d %.300s", res.StatusCode, body)
+	}
+	if res, err := http.Get(srv.url + "/metrics"); err != nil || res.StatusCode != 404 {
+		t.Errorf("metrics still on the main port with --metrics-addr: %v %v", res, err)
+	}
 	c, err = client.New(srv.url, client.Options{Token: "crash-test-key"})
 	if err != nil {
 		t.Fatal(err)
