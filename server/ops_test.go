@@ -258,3 +258,32 @@ func TestTLS(t *testing.T) {
 		t.Error("cleartext accepted on a TLS port")
 	}
 }
+
+// TestNativeLimits: requests over a limit are refused with
+// ResourceExhausted and a message naming the limit.
+func TestNativeLimits(t *testing.T) {
+	ts := startServer(t, func(o *server.Options) {
+		o.Limits = server.Limits{MaxRequestBytes: 8 << 10, MaxBatch: 5, MaxContextTuples: 2, MaxWriteOps: 10, MaxPageSize: 10}
+	})
+	ts.seed(t, fixture...)
+	ctx := context.Background()
+	item := &pb.CheckBatchItem{Object: obj("record", "record-1"), Relation: "read", Subject: user("bob")}
+	_, err := ts.rw.CheckBatch(ctx, connect.NewRequest(&pb.CheckBatchRequest{Items: []*pb.CheckBatchItem{item, item, item, item, item, item}}))
+	wantCode(t, "batch over the limit", err, connect.CodeResourceExhausted, "at most 5")
+	_, err = ts.rw.DocketServiceClient.Check(ctx, connect.NewRequest(&pb.CheckRequest{Object: obj("record", "record-1"), Relation: "read", Subject: user("bob"),
+		ContextualTuples: []*pb.Tuple{tup("record:a#reader@user:a"), tup("record:b#reader@user:a"), tup("record:c#reader@user:a")}}))
+	wantCode(t, "contextual tuples over the limit", err, connect.CodeResourceExhausted, "at most 2")
+	var ops []*pb.WriteOp
+	for i := range 11 {
+		ops = append(ops, &pb.WriteOp{Kind: pb.WriteOp_KIND_TOUCH, Tuple: tup("record:w" + strconv.Itoa(i) + "#owner@user:a")})
+	}
+	_, err = ts.rw.Write(ctx, connect.NewRequest(&pb.WriteRequest{Ops: ops}))
+	wantCode(t, "write over the limit", err, connect.CodeResourceExhausted, "at most 10")
+	_, err = ts.rw.Read(ctx, connect.NewRequest(&pb.ReadRequest{Limit: 11}))
+	wantCode(t, "page over the limit", err, connect.CodeResourceExhausted, "at most 10")
+	_, err = ts.rw.WriteSchema(ctx, connect.NewRequest(&pb.WriteSchemaRequest{Text: testSchema + "//" + strings.Repeat("x", 9<<10)}))
+	wantCode(t, "body over the limit", err, connect.CodeResourceExhausted)
+	if _, _, err := ts.ro.Check(ctx, "record:record-1", "read", "user:bob", nil); err != nil {
+		t.Fatalf("after refusals: %v", err)
+	}
+}
