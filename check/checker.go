@@ -25,6 +25,11 @@ type Options struct {
 	// CacheSize bounds the cross-query cache of definite answers, keyed by
 	// snapshot revision; 0 means DefaultCacheSize, negative turns it off.
 	CacheSize int
+	// DownwardOnly walks nesting relations (`team#member: user |
+	// team#member`) down from the group asked about, as a walk without
+	// the subject's memberships does, instead of up from the subject. The
+	// answers are the same; it is there to compare the two.
+	DownwardOnly bool
 }
 
 // Checker evaluates queries. It is safe for concurrent use; all per-query
@@ -34,11 +39,13 @@ type Checker struct {
 	cache    *cache
 	plans    plans
 	walkers  sync.Pool
+	downward bool
+	nested   nestedCounters
 }
 
 // New returns a Checker.
 func New(o Options) *Checker {
-	c := &Checker{maxDepth: o.MaxDepth}
+	c := &Checker{maxDepth: o.MaxDepth, downward: o.DownwardOnly}
 	if c.maxDepth <= 0 {
 		c.maxDepth = DefaultMaxDepth
 	}
@@ -52,19 +59,28 @@ func New(o Options) *Checker {
 	return c
 }
 
-// Stats reports the cross-query cache's counters.
+// Stats reports the cross-query cache's counters and how nesting
+// relations were answered.
 type Stats struct {
 	CacheHits    uint64 `json:"cache_hits"`
 	CacheMisses  uint64 `json:"cache_misses"`
 	CacheEntries int    `json:"cache_entries"`
+	// NestedUpward counts the subjects whose memberships in a nesting
+	// relation were read upwards; NestedFallbacks those in more groups
+	// than the bound, whose checks walked down from the group instead.
+	NestedUpward    uint64 `json:"nested_upward"`
+	NestedFallbacks uint64 `json:"nested_fallbacks"`
 }
 
-// Stats returns the cache counters; all zero when the cache is off.
+// Stats returns the counters; the cache's are zero when it is off.
 func (c *Checker) Stats() Stats {
-	if c.cache == nil {
-		return Stats{}
+	var s Stats
+	if c.cache != nil {
+		s = c.cache.stats()
 	}
-	return c.cache.stats()
+	s.NestedUpward = c.nested.upward.Load()
+	s.NestedFallbacks = c.nested.fallbacks.Load()
+	return s
 }
 
 // Query asks whether Subject holds Relation on Object.
@@ -154,6 +170,7 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 	w.ctx, w.snap, w.sch = ctx, snap, sch
 	w.plan = c.plans.get(sch)
 	w.maxDepth = c.maxDepth
+	w.downward, w.nestedStats = c.downward, &c.nested
 	w.cache = nil
 	if useCache {
 		w.cache = c.cache
@@ -175,6 +192,11 @@ func (c *Checker) end(w *walker) {
 	}
 	w.stack = w.stack[:0]
 	w.low, w.paradox = noLow, false
+	if len(w.groups) > pooledMemo {
+		w.groups = nil
+	} else {
+		clear(w.groups)
+	}
 	w.ctx, w.snap, w.sch, w.plan, w.cache = nil, nil, nil, nil, nil
 	c.walkers.Put(w)
 }

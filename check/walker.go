@@ -95,6 +95,13 @@ type walker struct {
 	// low and paradox describe the walk below the current node; see above.
 	low     int
 	paradox bool
+
+	// groups holds the subjects' memberships in nesting relations, and
+	// nestedStats counts how they were used (see nested.go); downward
+	// turns the upward walk off.
+	groups      map[membershipKey]*memberships
+	nestedStats *nestedCounters
+	downward    bool
 }
 
 // query answers one query, with its explanation when asked.
@@ -207,6 +214,20 @@ func (w *walker) check(obj tuples.Object, r *schema.Relation) (tri, error) {
 	me := len(w.stack)
 	if me >= w.maxDepth {
 		return no, w.depthError(k)
+	}
+	if !w.downward && nesting(r) {
+		v, handled, err := w.nested(obj, r, me)
+		if err != nil {
+			return no, err
+		}
+		if handled {
+			if v == yes {
+				w.memo[k] = memoTrue
+			} else {
+				w.memo[k] = memoFalse
+			}
+			return v, nil
+		}
 	}
 	if r.Stored && !w.setsReachable(r) {
 		// A leaf: nothing below it can loop back, so it needs no path

@@ -32,6 +32,7 @@ type config struct {
 	workers                        int
 	lookupShare                    int
 	cacheSize                      int
+	downward                       bool
 }
 
 func main() {
@@ -56,6 +57,7 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&c.workers, "workers", runtime.GOMAXPROCS(0), "concurrent workers")
 	fs.IntVar(&c.lookupShare, "lookup-percent", 2, "percent of operations that are lookups (half resources, half subjects)")
 	fs.IntVar(&c.cacheSize, "cache", 0, "checker cache entries: 0 = default, -1 = off")
+	fs.BoolVar(&c.downward, "downward", false, "walk nested groups down from the group instead of up from the subject (to compare)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,7 +89,7 @@ func run(args []string, out io.Writer) error {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	defer snap.Close()
-	chk := check.New(check.Options{CacheSize: c.cacheSize})
+	chk := check.New(check.Options{CacheSize: c.cacheSize, DownwardOnly: c.downward})
 	if err := verify(ctx, chk, snap, ds.queries); err != nil {
 		return err
 	}

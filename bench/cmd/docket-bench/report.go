@@ -28,7 +28,11 @@ func printReport(out io.Writer, c config, r *result) {
 	case c.cacheSize > 0:
 		cache = fmt.Sprint(c.cacheSize)
 	}
-	fmt.Fprintf(out, "workload %d workers for %s, %d%% lookups, checker cache %s\n\n", c.workers, r.elapsed.Round(time.Millisecond), c.lookupShare, cache)
+	walk := "up from the subject"
+	if c.downward {
+		walk = "down from the group"
+	}
+	fmt.Fprintf(out, "workload %d workers for %s, %d%% lookups, checker cache %s, nested groups walked %s\n\n", c.workers, r.elapsed.Round(time.Millisecond), c.lookupShare, cache, walk)
 	kinds := make([]string, 0, len(r.lat))
 	total := 0
 	for k, l := range r.lat {

@@ -1,0 +1,37 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/docketdb/docket/bench/gen"
+	"github.com/docketdb/docket/check"
+)
+
+// BenchmarkNestedWalk times the casebook's checks on Badger, cache off,
+// with nesting relations (team#member) walked up from the subject's
+// memberships (the default) and down from the group, alternately, so that
+// one run compares the two:
+//
+//	go test ./bench -run '^$' -bench NestedWalk -count 6
+func BenchmarkNestedWalk(b *testing.B) {
+	spec := gen.Spec{Shape: gen.ShapeCasebook, Size: benchSize(b), Seed: 1}
+	d := load(b, backends()[1], spec)
+	for _, label := range d.labels() {
+		qs := d.checks(label)
+		for _, walk := range []struct {
+			name string
+			down bool
+		}{{"up", false}, {"down", true}} {
+			c := check.New(check.Options{CacheSize: -1, DownwardOnly: walk.down})
+			d.verify(b, c)
+			b.Run(label+"/"+walk.name, func(b *testing.B) {
+				ctx := context.Background()
+				latency(b, func(i int) error {
+					_, err := c.Check(ctx, d.snap, qs[i%len(qs)])
+					return err
+				})
+			})
+		}
+	}
+}
