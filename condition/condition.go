@@ -92,9 +92,10 @@ func Compile(name string, params []Param, expr string, opts Options) (*Condition
 	if iss != nil && iss.Err() != nil {
 		return nil, diagnostics(iss)
 	}
+	start := exprStart(expr)
 	if !ast.OutputType().IsExactType(cel.BoolType) {
-		return nil, []Diagnostic{{Line: 1, Column: 1, Message: fmt.Sprintf(
-			"condition %s has type %s; a condition must be a bool expression", name, ast.OutputType())}}
+		return nil, []Diagnostic{{Line: start.Line, Column: start.Column, Message: fmt.Sprintf(
+			"expression has type %s; a condition must be a bool expression", ast.OutputType())}}
 	}
 	c := &Condition{name: name, params: append([]Param(nil), params...), expr: expr, env: env, ast: ast}
 	limit := opts.CostLimit
@@ -106,9 +107,9 @@ func Compile(name string, params []Param, expr string, opts Options) (*Condition
 		return nil, []Diagnostic{{Line: 1, Column: 1, Message: fmt.Sprintf("condition %s: cost estimate: %v", name, err)}}
 	}
 	if c.cost.Max > limit {
-		return nil, []Diagnostic{{Line: 1, Column: 1, Message: fmt.Sprintf(
-			"condition %s may cost up to %d to evaluate, over the limit of %d: avoid nested loops over lists, maps or strings",
-			name, c.cost.Max, limit)}}
+		return nil, []Diagnostic{{Line: start.Line, Column: start.Column, Message: fmt.Sprintf(
+			"expression may cost up to %d to evaluate, over the limit of %d: avoid nested loops over lists, maps or strings",
+			c.cost.Max, limit)}}
 	}
 	if c.full, err = env.Program(ast, cel.EvalOptions(cel.OptOptimize)); err == nil {
 		c.partial, err = env.Program(ast, cel.EvalOptions(cel.OptPartialEval))
@@ -119,10 +120,34 @@ func Compile(name string, params []Param, expr string, opts Options) (*Condition
 	return c, nil
 }
 
+// exprStart is the position of the expression's first character that is
+// not space, where errors about the whole expression point.
+func exprStart(expr string) Diagnostic {
+	d := Diagnostic{Line: 1, Column: 1}
+	for _, r := range expr {
+		switch r {
+		case '\n':
+			d.Line++
+			d.Column = 1
+		case ' ', '\t', '\r':
+			d.Column++
+		default:
+			return d
+		}
+	}
+	return Diagnostic{Line: 1, Column: 1}
+}
+
 func diagnostics(iss *cel.Issues) []Diagnostic {
 	var out []Diagnostic
 	for _, e := range iss.Errors() {
-		d := Diagnostic{Line: e.Location.Line(), Column: e.Location.Column() + 1, Message: e.Message}
+		msg := e.Message
+		// CEL lists every token its grammar would have taken; the position
+		// and the token found say enough.
+		if i := strings.Index(msg, " expecting "); i >= 0 {
+			msg = msg[:i]
+		}
+		d := Diagnostic{Line: e.Location.Line(), Column: e.Location.Column() + 1, Message: msg}
 		if d.Line < 1 {
 			d.Line, d.Column = 1, 1
 		}

@@ -43,6 +43,8 @@ type File struct {
 	// Name is the file name given to Parse, used in positions.
 	Name  string      `parser:""`
 	Types []*TypeDecl `parser:"@@*"`
+	// Conditions are the condition declarations, in source order.
+	Conditions []*ConditionDecl `parser:""`
 
 	// Trailing holds the comment blocks after the last declaration, one
 	// entry per block of adjacent lines; TrailingGap records a blank line
@@ -99,6 +101,10 @@ type SubjectRef struct {
 	Type     Ident
 	Relation *Ident
 	Wildcard bool
+	// Condition is NAME in `user with NAME`; Expiration is set by
+	// `with expiration` or `with NAME and expiration`.
+	Condition  *Ident
+	Expiration bool
 }
 
 // subjectList carries a parsed subject list through participle, which only
@@ -110,13 +116,27 @@ type subjectRefs []*SubjectRef
 func (s subjectRefs) subjects() []*SubjectRef { return s }
 
 func (s *SubjectRef) String() string {
+	name := s.Type.Name
 	switch {
 	case s.Wildcard:
-		return s.Type.Name + ":*"
+		name += ":*"
 	case s.Relation != nil:
-		return s.Type.Name + "#" + s.Relation.Name
+		name += "#" + s.Relation.Name
 	}
-	return s.Type.Name
+	return name + withSuffix(s.Condition, s.Expiration)
+}
+
+// withSuffix is ` with NAME`, ` with expiration` or ` with NAME and expiration`.
+func withSuffix(cond *Ident, expiration bool) string {
+	switch {
+	case cond != nil && expiration:
+		return " with " + cond.Name + " and expiration"
+	case cond != nil:
+		return " with " + cond.Name
+	case expiration:
+		return " with expiration"
+	}
+	return ""
 }
 
 // Expr is a computed relation's expression: *RefExpr or *BinaryExpr.

@@ -33,8 +33,9 @@ func Compile(f *File) (s *Schema, err error) {
 				Msg: fmt.Sprintf("internal compiler error: %v", r), Hint: "please report this schema"}}
 		}
 	}()
-	c := &compiler{s: &Schema{file: f, byName: map[string]*Type{}}}
+	c := &compiler{s: &Schema{file: f, byName: map[string]*Type{}, conditionBy: map[string]*Condition{}}}
 	c.declare(f)
+	c.declareConditions(f)
 	c.resolveStored()
 	c.resolveComputed()
 	c.checkCycles()
@@ -57,6 +58,9 @@ type compiler struct {
 	decls map[*Relation]*RelationDecl
 	// exprs holds computed relations' expressions until they are resolved.
 	exprs map[*Relation]Expr
+	// badCondition names declared conditions that failed to compile, so
+	// that their uses are not reported as unknown as well.
+	badCondition map[string]bool
 }
 
 func (c *compiler) errorf(pos lexer.Position, hint, format string, args ...any) {
@@ -205,11 +209,20 @@ func (c *compiler) resolveStored() {
 				c.unknownType(sr.Type, r.Type)
 				continue
 			}
-			a := Allowed{Type: t, Wildcard: sr.Wildcard}
+			a := Allowed{Type: t, Wildcard: sr.Wildcard, Expiration: sr.Expiration}
 			if sr.Relation != nil {
 				a.Relation = t.Relation(sr.Relation.Name)
 				if a.Relation == nil {
 					c.unknownRelation(*sr.Relation, t)
+					continue
+				}
+			}
+			if sr.Condition != nil {
+				a.Condition = c.s.Condition(sr.Condition.Name)
+				if a.Condition == nil {
+					if !c.badCondition[sr.Condition.Name] {
+						c.unknownCondition(*sr.Condition)
+					}
 					continue
 				}
 			}

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"strings"
+
+	"github.com/docketdb/docket/condition"
 )
 
 // Schema is a compiled schema: every name resolved to a *Type or *Relation,
@@ -12,11 +14,47 @@ type Schema struct {
 	Types []*Type
 	// Relations of all types, in declaration order; Relations[i].ID == i.
 	Relations []*Relation
+	// Conditions in declaration order; Conditions[i].ID == i.
+	Conditions []*Condition
 	// Warnings found while compiling (relations that can never be true).
 	Warnings []Diagnostic
 
-	file   *File
-	byName map[string]*Type
+	file        *File
+	byName      map[string]*Type
+	conditionBy map[string]*Condition
+}
+
+// Condition returns the condition named name, or nil.
+func (s *Schema) Condition(name string) *Condition { return s.conditionBy[name] }
+
+// ConditionNames returns the names of all conditions, in declaration order.
+func (s *Schema) ConditionNames() []string {
+	names := make([]string, len(s.Conditions))
+	for i, c := range s.Conditions {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// Condition is a compiled condition: its CEL program is built once, here,
+// and shared by every evaluation.
+type Condition struct {
+	ID      int
+	Name    string
+	Doc     string
+	Program *condition.Condition
+}
+
+// Params returns the declared parameters.
+func (c *Condition) Params() []condition.Param { return c.Program.Params() }
+
+// Signature prints `NAME(p1 T1, p2 T2)`.
+func (c *Condition) Signature() string {
+	parts := make([]string, len(c.Program.Params()))
+	for i, p := range c.Program.Params() {
+		parts[i] = p.Name + " " + p.Type.String()
+	}
+	return c.Name + "(" + strings.Join(parts, ", ") + ")"
 }
 
 // Type returns the type named name, or nil.
@@ -119,6 +157,34 @@ func (r *Relation) Allows(typ *Type, rel *Relation, wildcard bool) bool {
 	return false
 }
 
+// AllowsTuple reports whether a stored relation accepts a tuple whose
+// subject has this form, carrying the condition cond ("" for none) and,
+// when expiring is set, an expiry. `with expiration` allows an expiry and
+// does not require one; `with NAME` requires the condition.
+func (r *Relation) AllowsTuple(typ *Type, rel *Relation, wildcard bool, cond string, expiring bool) bool {
+	for _, a := range r.Allowed {
+		if a.Type != typ || a.Relation != rel || a.Wildcard != wildcard {
+			continue
+		}
+		if a.ConditionName() == cond && (a.Expiration || !expiring) {
+			return true
+		}
+	}
+	return false
+}
+
+// HasConditions reports whether any subject form of a stored relation
+// carries a condition or an expiry: only then can its tuples be other
+// than plainly present.
+func (r *Relation) HasConditions() bool {
+	for _, a := range r.Allowed {
+		if a.Condition != nil || a.Expiration {
+			return true
+		}
+	}
+	return false
+}
+
 // AllowedString lists the accepted subjects as written in the schema.
 func (r *Relation) AllowedString() string {
 	parts := make([]string, len(r.Allowed))
@@ -133,9 +199,22 @@ type Allowed struct {
 	Type     *Type
 	Relation *Relation // a subject set t#r; nil for plain objects and wildcards
 	Wildcard bool      // t:*
+	// Condition is set by `with NAME`: such tuples must carry it.
+	Condition *Condition
+	// Expiration is set by `with expiration`: such tuples may expire.
+	Expiration bool
 }
 
-func (a Allowed) String() string {
+// ConditionName is the condition's name, or "".
+func (a Allowed) ConditionName() string {
+	if a.Condition == nil {
+		return ""
+	}
+	return a.Condition.Name
+}
+
+// SubjectString is the subject form without its `with` part.
+func (a Allowed) SubjectString() string {
 	switch {
 	case a.Wildcard:
 		return a.Type.Name + ":*"
@@ -143,6 +222,14 @@ func (a Allowed) String() string {
 		return a.Type.Name + "#" + a.Relation.Name
 	}
 	return a.Type.Name
+}
+
+func (a Allowed) String() string {
+	var cond *Ident
+	if a.Condition != nil {
+		cond = &Ident{Name: a.Condition.Name}
+	}
+	return a.SubjectString() + withSuffix(cond, a.Expiration)
 }
 
 // Node is a compiled expression: *Ref, *Arrow, *Union, *Intersect or *Exclude.

@@ -1,6 +1,9 @@
 package schema
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // DiffKind says how a type or relation differs between two schemas.
 type DiffKind int
@@ -34,11 +37,17 @@ type Difference struct {
 	Kind     DiffKind
 	Type     string
 	Relation string // "" when the difference is a whole type
-	Old, New string
+	// Condition names a condition that differs (Type is then ""); Old and
+	// New are its parameters and expression, as in " (x int) { x > 1 }".
+	Condition string
+	Old, New  string
 }
 
 func (d Difference) String() string {
 	name := d.Type
+	if d.Condition != "" {
+		name = "condition " + d.Condition
+	}
 	if d.Relation != "" {
 		name += "#" + d.Relation
 	}
@@ -94,7 +103,40 @@ func Diff(old, new *Schema) []Difference {
 			}
 		}
 	}
+	return append(out, diffConditions(old, new)...)
+}
+
+// diffConditions lists conditions added, removed, or changed in their
+// parameters or expression, in new's order then old's.
+func diffConditions(old, new *Schema) []Difference {
+	var out []Difference
+	for _, nc := range new.Conditions {
+		var oc *Condition
+		if old != nil {
+			oc = old.Condition(nc.Name)
+		}
+		switch def := conditionDefinition(nc); {
+		case oc == nil:
+			out = append(out, Difference{Kind: Added, Condition: nc.Name, New: def})
+		case conditionDefinition(oc) != def:
+			out = append(out, Difference{Kind: Changed, Condition: nc.Name, Old: conditionDefinition(oc), New: def})
+		}
+	}
+	if old != nil {
+		for _, oc := range old.Conditions {
+			if new.Condition(oc.Name) == nil {
+				out = append(out, Difference{Kind: Removed, Condition: oc.Name, Old: conditionDefinition(oc)})
+			}
+		}
+	}
 	return out
+}
+
+// conditionDefinition is `(PARAMS) { EXPR }` with the expression on one
+// line, whitespace runs folded.
+func conditionDefinition(c *Condition) string {
+	sig := c.Signature()
+	return sig[len(c.Name):] + " { " + strings.Join(strings.Fields(c.Program.Expr()), " ") + " }"
 }
 
 // definition is a relation's right-hand side as the formatter writes it.

@@ -13,8 +13,18 @@ import (
 // most), so authors can group them. Format(Parse(Format(f))) == Format(f).
 func Format(f *File) string {
 	var b strings.Builder
+	nextCond := 0
+	conditionsBefore := func(types int) {
+		for ; nextCond < len(f.Conditions) && f.Conditions[nextCond].TypesBefore <= types; nextCond++ {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			writeCondition(&b, f.Conditions[nextCond])
+		}
+	}
 	for i, t := range f.Types {
-		if i > 0 {
+		conditionsBefore(i)
+		if b.Len() > 0 {
 			b.WriteByte('\n')
 		}
 		writeComments(&b, "", t.Detached, t.Doc)
@@ -61,6 +71,7 @@ func Format(f *File) string {
 		}
 		b.WriteString("}\n")
 	}
+	conditionsBefore(len(f.Types))
 	if len(f.Trailing) > 0 {
 		if f.TrailingGap {
 			b.WriteByte('\n')
@@ -68,6 +79,21 @@ func Format(f *File) string {
 		writeBlocks(&b, "", f.Trailing)
 	}
 	return b.String()
+}
+
+func writeCondition(b *strings.Builder, c *ConditionDecl) {
+	writeComments(b, "", c.Detached, c.Doc)
+	b.WriteString("condition ")
+	b.WriteString(c.Signature())
+	b.WriteString(" {\n")
+	for _, l := range c.BodyText() {
+		if l != "" {
+			b.WriteString("  ")
+			b.WriteString(l)
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("}\n")
 }
 
 func writeComments(b *strings.Builder, indent string, detached [][]string, doc []string) {

@@ -85,6 +85,10 @@ func Parse(filename string, src []byte) (f *File, err error) {
 	// A byte order mark is invisible in editors; columns are counted as
 	// the editor shows them, without it.
 	text := strings.TrimPrefix(string(src), "\uFEFF")
+	conds, text, cerr := extractConditions(filename, text)
+	if cerr != nil {
+		return nil, ErrorList{*cerr}
+	}
 	if bad := invalidTokenBefore(filename, text); bad != nil {
 		return nil, ErrorList{*bad}
 	}
@@ -97,6 +101,14 @@ func Parse(filename string, src []byte) (f *File, err error) {
 		return nil, ErrorList{syntaxDiagnostic(filename, text, perr)}
 	}
 	f.Name = filename
+	f.Conditions = conds
+	for _, c := range conds {
+		for _, t := range f.Types {
+			if t.Pos.Offset < c.Pos.Offset {
+				c.TypesBefore++
+			}
+		}
+	}
 	for _, t := range f.Types {
 		for _, r := range t.Relations {
 			if r.RawSubjects != nil {
@@ -545,6 +557,12 @@ func parseSubjects(lex *lexer.PeekingLexer) (subjectList, error) {
 			lex.Next()
 			ref.Wildcard = true
 		}
+		if n := lex.Peek(); n.Type == tokIdent && n.Value == "with" {
+			lex.Next()
+			if !p.with(ref) {
+				return nil, p.err
+			}
+		}
 		out = append(out, ref)
 		if n := lex.Peek(); n.Type != tokPunct || n.Value != "|" {
 			return out, nil
@@ -552,4 +570,37 @@ func parseSubjects(lex *lexer.PeekingLexer) (subjectList, error) {
 		lex.Next()
 		after = "`|`"
 	}
+}
+
+// with parses what follows `with` in a subject list: `NAME`, `expiration`
+// or `NAME and expiration`.
+func (p *exprParser) with(ref *SubjectRef) bool {
+	const hint = "write `with NAME`, `with expiration` or `with NAME and expiration`"
+	t := p.lex.Peek()
+	if t.Type != tokIdent || isKeyword(t.Value) {
+		p.fail(t, fmt.Sprintf("expected a condition name or `expiration` after `with`, found %s", describe(t)), hint)
+		return false
+	}
+	p.lex.Next()
+	if t.Value == "expiration" {
+		ref.Expiration = true
+		if n := p.lex.Peek(); n.Type == tokIdent && n.Value == "and" {
+			p.fail(n, "`expiration` comes last", "write `with NAME and expiration`")
+			return false
+		}
+		return true
+	}
+	ref.Condition = &Ident{Pos: t.Pos, Name: t.Value}
+	if n := p.lex.Peek(); n.Type == tokIdent && n.Value == "and" {
+		p.lex.Next()
+		e := p.lex.Peek()
+		if e.Type != tokIdent || e.Value != "expiration" {
+			p.fail(e, fmt.Sprintf("expected `expiration` after `and`, found %s", describe(e)),
+				"a subject takes one condition: `with NAME and expiration`")
+			return false
+		}
+		p.lex.Next()
+		ref.Expiration = true
+	}
+	return true
 }

@@ -123,15 +123,16 @@ func dbExists(path string) bool {
 func (e *env) printSchemaWrite(headline string, rev tuples.Revision, next *schema.Schema, diff []schema.Difference, first bool) error {
 	if e.json() {
 		type changeJSON struct {
-			Kind     string `json:"kind"`
-			Type     string `json:"type"`
-			Relation string `json:"relation,omitempty"`
-			Old      string `json:"old,omitempty"`
-			New      string `json:"new,omitempty"`
+			Kind      string `json:"kind"`
+			Type      string `json:"type,omitempty"`
+			Relation  string `json:"relation,omitempty"`
+			Condition string `json:"condition,omitempty"`
+			Old       string `json:"old,omitempty"`
+			New       string `json:"new,omitempty"`
 		}
 		changes := make([]changeJSON, len(diff))
 		for i, d := range diff {
-			changes[i] = changeJSON{d.Kind.String(), d.Type, d.Relation, strings.TrimSpace(d.Old), strings.TrimSpace(d.New)}
+			changes[i] = changeJSON{d.Kind.String(), d.Type, d.Relation, d.Condition, strings.TrimSpace(d.Old), strings.TrimSpace(d.New)}
 		}
 		return writeJSON(e.stdout, map[string]any{"revision": rev, "types": len(next.Types), "changes": changes})
 	}
@@ -210,7 +211,8 @@ func newSchemaShowCmd(e *env) *cobra.Command {
 			}
 			text := snap.Schema().Text()
 			if e.json() {
-				return writeJSON(e.stdout, map[string]any{"revision": snap.Revision(), "schema": text})
+				return writeJSON(e.stdout, map[string]any{"revision": snap.Revision(), "schema": text,
+					"conditions": conditionsJSON(snap.Schema())})
 			}
 			_, err = fmt.Fprint(e.stdout, text)
 			return err
@@ -218,4 +220,28 @@ func newSchemaShowCmd(e *env) *cobra.Command {
 	}
 	addAtFlag(cmd, &at)
 	return cmd
+}
+
+type conditionJSON struct {
+	Name       string      `json:"name"`
+	Params     []paramJSON `json:"parameters"`
+	Expression string      `json:"expression"`
+}
+
+type paramJSON struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// conditionsJSON lists the schema's conditions for `schema show --output json`.
+func conditionsJSON(s *schema.Schema) []conditionJSON {
+	out := make([]conditionJSON, 0, len(s.Conditions))
+	for _, c := range s.Conditions {
+		cj := conditionJSON{Name: c.Name, Expression: strings.TrimSpace(c.Program.Expr()), Params: []paramJSON{}}
+		for _, p := range c.Params() {
+			cj.Params = append(cj.Params, paramJSON{Name: p.Name, Type: p.Type.String()})
+		}
+		out = append(out, cj)
+	}
+	return out
 }
