@@ -168,7 +168,7 @@ func (p *parser) name(from, to int, what string) (string, bool) {
 }
 
 // id checks an id: 1..1024 bytes of printable UTF-8, no whitespace, no
-// `#`. `*` alone is the wildcard; the parser accepts it anywhere and
+// `#`, no `[` or `]`. `*` alone is the wildcard; the parser accepts it anywhere and
 // Validate refuses it as an object id, where the schema is known.
 func (p *parser) id(from, to int) (string, bool) {
 	s := p.in[from:to]
@@ -188,10 +188,12 @@ func checkID(s string) (string, int) {
 		return fmt.Sprintf("id is %d bytes long; at most %d are allowed", len(s), MaxIDLen), MaxIDLen
 	}
 	for i, r := range s {
-		if r > ' ' && r < 0x7f && r != '#' { // printable ASCII: the common case
+		if r > ' ' && r < 0x7f && r != '#' && r != '[' && r != ']' { // printable ASCII: the common case
 			continue
 		}
 		switch {
+		case r == '[' || r == ']':
+			return fmt.Sprintf("unexpected %q in id; ids may not contain `[` or `]` (a `[` after the subject starts its [condition] or [expiration:...])", r), i
 		case r == utf8.RuneError && !validRuneAt(s, i):
 			return "invalid UTF-8 in id", i
 		case r == '#':

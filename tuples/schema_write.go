@@ -72,7 +72,11 @@ func compatible(ctx context.Context, cur *snapshot, next *schema.Schema) error {
 			continue
 		}
 		for _, a := range r.Allowed {
-			if allowedIn(nr, next, a) {
+			// A form `with NAME` admits only tuples carrying that
+			// condition, and the stores keep no tuple payloads yet: every
+			// stored tuple is plain, and is accounted for by the plain
+			// forms.
+			if a.Condition != nil || allowedIn(nr, next, a) {
 				continue
 			}
 			f := Filter{ObjectType: r.Type.Name, Relation: r.Name, SubjectType: a.Type.Name}
@@ -113,7 +117,9 @@ func allowedIn(nr *schema.Relation, next *schema.Schema, a schema.Allowed) bool 
 			return false
 		}
 	}
-	return nr.Allows(t, rel, a.Wildcard)
+	// Stored tuples are plain (no condition, no expiry): the new relation
+	// must accept them as they are.
+	return nr.AllowsTuple(t, rel, a.Wildcard, "", false)
 }
 
 // count pages through the tuples matching f (and keep, when set).

@@ -28,6 +28,15 @@ func (e *ValidationError) Error() string {
 // relation must be stored, and the subject must be one the relation
 // allows.
 func Validate(t Tuple, s *schema.Schema) error {
+	return ValidateWithPayload(t, Payload{}, s)
+}
+
+// ValidateWithPayload is Validate for a tuple carrying a payload: the
+// relation must allow the subject with that condition (or without one)
+// and, when the tuple expires, with expiration; the stored context may
+// name only the condition's parameters, each with a value of its type.
+// An expiry already past is accepted: the tuple is invisible at once.
+func ValidateWithPayload(t Tuple, p Payload, s *schema.Schema) error {
 	if s == nil {
 		return fmt.Errorf("%s: %w", t, ErrNoSchema)
 	}
@@ -59,17 +68,62 @@ func Validate(t Tuple, s *schema.Schema) error {
 		}
 	}
 	wild := t.SubjectID == Wildcard
+	what := t.SubjectType
+	switch {
+	case wild:
+		what = t.SubjectType + ":*"
+	case sr != nil:
+		what = t.SubjectType + "#" + t.SubjectRelation
+	}
 	if !rel.Allows(st, sr, wild) {
-		what := t.SubjectType
-		switch {
-		case wild:
-			what = t.SubjectType + ":*"
-		case sr != nil:
-			what = t.SubjectType + "#" + t.SubjectRelation
-		}
 		return fail("relation %s does not allow subject %s; it allows %s", rel, what, rel.AllowedString())
 	}
+	var cond *schema.Condition
+	if p.Condition != "" {
+		if cond = s.Condition(p.Condition); cond == nil {
+			return fail("unknown condition %q%s", p.Condition, didYouMean(p.Condition, s.ConditionNames()))
+		}
+	} else if p.Context != "" {
+		return fail("the tuple has a context but no condition; write [CONDITION:{...}]")
+	}
+	expiring := !p.Expires.IsZero()
+	if !rel.AllowsTuple(st, sr, wild, p.Condition, expiring) {
+		form := what
+		switch {
+		case p.Condition != "" && expiring:
+			form += " with " + p.Condition + " and expiration"
+		case p.Condition != "":
+			form += " with " + p.Condition
+		case expiring:
+			form += " with expiration"
+		}
+		hint := ""
+		if p.Condition == "" && rel.AllowsTuple(st, sr, wild, conditionOf(rel, st, sr, wild), expiring) {
+			hint = fmt.Sprintf("; add the condition: [%s]", conditionOf(rel, st, sr, wild))
+		}
+		return fail("relation %s does not allow subject %s; it allows %s%s", rel, form, rel.AllowedString(), hint)
+	}
+	if cond != nil && p.Context != "" {
+		ctx, err := DecodePayloadContext(p)
+		if err != nil {
+			return fail("context: %v", err)
+		}
+		if err := cond.Program.CheckStored(ctx); err != nil {
+			return fail("%v", err)
+		}
+	}
 	return nil
+}
+
+// conditionOf returns a condition the relation requires for this subject
+// form, or "".
+func conditionOf(rel *schema.Relation, st *schema.Type, sr *schema.Relation, wild bool) string {
+	for _, a := range rel.Allowed {
+		if a.Type == st && a.Relation == sr && a.Wildcard == wild && a.Condition != nil {
+			return a.Condition.Name
+		}
+	}
+	return ""
 }
 
 // checkSyntax checks names and ids of a tuple built in code rather than
