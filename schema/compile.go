@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -237,7 +238,11 @@ func (c *compiler) resolveStored() {
 			case a.Wildcard:
 				r.WildcardTypes[t.ID] = true
 			case a.Relation != nil:
-				r.SubjectSets = append(r.SubjectSets, a.Relation)
+				// `team#member | team#member with c` is one subject set
+				// to the walks, whatever its tuples carry.
+				if !slices.Contains(r.SubjectSets, a.Relation) {
+					r.SubjectSets = append(r.SubjectSets, a.Relation)
+				}
 			default:
 				r.DirectTypes[t.ID] = true
 			}

@@ -139,3 +139,22 @@ type doc
 		t.Errorf("Format:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestConditionedSubjectSetListedOnce(t *testing.T) {
+	s, err := Load("s.rebac", []byte(`type user
+type team {
+  relation member: user
+}
+condition c(x int) { x > 1 }
+type doc {
+  relation viewer: team#member | team#member with c | team#member with expiration
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Relation("doc", "viewer")
+	if len(r.Allowed) != 3 || len(r.SubjectSets) != 1 {
+		t.Errorf("Allowed %v, SubjectSets %v", r.AllowedString(), r.SubjectSets)
+	}
+}
