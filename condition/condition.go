@@ -1,10 +1,12 @@
 package condition
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
@@ -216,35 +218,114 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // request's (stored values win). A value of the wrong type is a
 // *ValueError; an expression that fails is an *EvalError.
 func (c *Condition) Eval(stored, request Context) (Result, error) {
-	act := activation{names: make([]string, 0, len(c.params)), vals: make([]ref.Val, 0, len(c.params))}
-	var missing []string
-	for _, p := range c.params {
-		v, ok := stored[p.Name]
-		if !ok {
-			v, ok = request[p.Name]
-		}
+	return c.EvalBound(c.Bind(stored), c.Bind(request))
+}
+
+// Values are a context's values for one condition's parameters, typed
+// once: a tuple's stored context can be bound when it is read and a
+// request's once per query, so that evaluations convert nothing.
+type Values struct {
+	vals []ref.Val // by parameter index; nil where absent
+	errs []error   // by parameter index: a value of the wrong type
+}
+
+// Bind types the context's values for this condition's parameters; keys
+// that are not parameters are left alone. A value of the wrong type is
+// kept as an error that an evaluation reports if it uses that value: a
+// stored value of the right type overrides it.
+func (c *Condition) Bind(ctx Context) Values {
+	if len(ctx) == 0 {
+		return Values{}
+	}
+	var out Values
+	for i, p := range c.params {
+		v, ok := ctx[p.Name]
 		if !ok || v == nil {
-			missing = append(missing, p.Name)
 			continue
+		}
+		if out.vals == nil {
+			out.vals = make([]ref.Val, len(c.params))
 		}
 		cv, why := toCEL(v, p.Type)
 		if why != "" {
-			return Result{}, &ValueError{Condition: c.name, Param: p.Name, Expected: p.Type, Reason: why}
+			if out.errs == nil {
+				out.errs = make([]error, len(c.params))
+			}
+			out.errs[i] = &ValueError{Condition: c.name, Param: p.Name, Expected: p.Type, Reason: why}
+			continue
+		}
+		out.vals[i] = cv
+	}
+	return out
+}
+
+// at returns parameter i's value, or its error, or neither when absent.
+func (v Values) at(i int) (ref.Val, error) {
+	if v.errs != nil && v.errs[i] != nil {
+		return nil, v.errs[i]
+	}
+	if v.vals == nil {
+		return nil, nil
+	}
+	return v.vals[i], nil
+}
+
+var activations = sync.Pool{New: func() any { return new(activation) }}
+
+// EvalBound evaluates over bound values, stored ones winning.
+func (c *Condition) EvalBound(stored, request Values) (Result, error) {
+	act := activations.Get().(*activation)
+	defer func() {
+		clear(act.vals)
+		act.names, act.vals = act.names[:0], act.vals[:0]
+		activations.Put(act)
+	}()
+	var patterns []*interpreter.AttributePattern
+	for i, p := range c.params {
+		v, err := stored.at(i)
+		if v == nil && err == nil {
+			v, err = request.at(i)
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		if v == nil {
+			patterns = append(patterns, cel.AttributePattern(p.Name))
+			continue
 		}
 		act.names = append(act.names, p.Name)
-		act.vals = append(act.vals, cv)
+		act.vals = append(act.vals, v)
 	}
-	if len(missing) == 0 {
-		out, _, err := c.full.Eval(&act)
+	if len(patterns) == 0 {
+		out, _, err := c.full.Eval(act)
 		return c.result(out, err)
 	}
-	patterns := make([]*interpreter.AttributePattern, len(missing))
-	for i, m := range missing {
-		patterns[i] = cel.AttributePattern(m)
-	}
-	part := &partialActivation{activation: act, unknowns: patterns}
+	part := &partialActivation{activation: *act, unknowns: patterns}
 	out, _, err := c.partial.Eval(part)
 	return c.result(out, err)
+}
+
+// Seen lists, for explanations, the value each parameter had in the
+// merged context (stored values winning), as JSON, and "missing" where
+// neither context has it.
+func (c *Condition) Seen(stored, request Context) []string {
+	out := make([]string, len(c.params))
+	for i, p := range c.params {
+		v, ok := stored[p.Name]
+		if !ok || v == nil {
+			v, ok = request[p.Name]
+		}
+		if !ok || v == nil {
+			out[i] = p.Name + " missing"
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			b = []byte(fmt.Sprint(v))
+		}
+		out[i] = p.Name + "=" + string(b)
+	}
+	return out
 }
 
 func (c *Condition) result(out ref.Val, err error) (Result, error) {

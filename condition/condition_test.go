@@ -227,3 +227,29 @@ func TestMerge(t *testing.T) {
 		t.Errorf("Merge = %s", m.Encode())
 	}
 }
+
+// TestStoredValueOverridesWrongRequestValue: a request value the
+// evaluation does not use, because the stored context wins, is no error.
+func TestStoredValueOverridesWrongRequestValue(t *testing.T) {
+	c := mustCompile(t, "x int", "x == 1")
+	got, err := c.Eval(ctx(t, `{"x": 1}`), ctx(t, `{"x": "one"}`))
+	if err != nil || got.Outcome != Allowed {
+		t.Errorf("got %v %v", got, err)
+	}
+	if _, err := c.Eval(nil, ctx(t, `{"x": "one"}`)); err == nil {
+		t.Error("a used wrong-typed request value is no error")
+	}
+	bound := c.Bind(ctx(t, `{"x": 1}`))
+	for range 3 {
+		if got, err := c.EvalBound(bound, Values{}); err != nil || got.Outcome != Allowed {
+			t.Errorf("EvalBound: %v %v", got, err)
+		}
+	}
+	seen := c.Seen(ctx(t, `{"x": 1}`), nil)
+	if len(seen) != 1 || seen[0] != "x=1" {
+		t.Errorf("Seen = %v", seen)
+	}
+	if seen := c.Seen(nil, nil); seen[0] != "x missing" {
+		t.Errorf("Seen = %v", seen)
+	}
+}
