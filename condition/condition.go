@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
@@ -19,6 +20,10 @@ import (
 // contexts at their size limits) an expression may have. It admits a scan
 // over a list or string of the largest context, and refuses nested scans.
 const DefaultCostLimit = 1_000_000
+
+// MaxExprLen bounds an expression's length, in characters: far beyond a
+// readable condition, and a bound on what compiling a schema may cost.
+const MaxExprLen = 16 << 10
 
 // Param is one declared parameter.
 type Param struct {
@@ -77,7 +82,11 @@ func (c *Condition) MaxCost() uint64 { return c.cost.Max }
 // Compile type-checks expr over params. The diagnostics it returns are all
 // the errors found; a nil Condition comes with at least one.
 func Compile(name string, params []Param, expr string, opts Options) (*Condition, []Diagnostic) {
-	envOpts := ipAddressFunctions()
+	if n := utf8.RuneCountInString(expr); n > MaxExprLen {
+		return nil, []Diagnostic{{Line: 1, Column: 1, Message: fmt.Sprintf(
+			"expression is %d characters long, more than the limit of %d: split the rule over several conditions or relations", n, MaxExprLen)}}
+	}
+	envOpts := append(ipAddressFunctions(), cel.ParserExpressionSizeLimit(MaxExprLen))
 	seen := map[string]bool{}
 	for _, p := range params {
 		if seen[p.Name] {

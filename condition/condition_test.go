@@ -253,3 +253,11 @@ func TestStoredValueOverridesWrongRequestValue(t *testing.T) {
 		t.Errorf("Seen = %v", seen)
 	}
 }
+
+func TestExpressionLengthLimit(t *testing.T) {
+	long := "x > 1" + strings.Repeat(" || x > 1", MaxExprLen/9)
+	_, diags := Compile("c", []Param{{Name: "x", Type: Type{Kind: KindInt}}}, long, Options{})
+	if len(diags) != 1 || !strings.Contains(diags[0].Message, "more than the limit of 16384") {
+		t.Errorf("long expression: %v", diags)
+	}
+}

@@ -50,6 +50,10 @@ func fileTree(f *File) string {
 			}
 		}
 	}
+	for _, c := range f.Conditions {
+		fmt.Fprintf(&b, "condition %s before=%d doc=%q detached=%q body=%q\n",
+			c.Signature(), c.TypesBefore, c.Doc, c.Detached, c.BodyText())
+	}
 	fmt.Fprintf(&b, "trailing=%q\n", f.Trailing)
 	return b.String()
 }
@@ -142,6 +146,10 @@ func dumpSchema(s *Schema) string {
 				fmt.Fprintf(&b, "    reverse: %s\n", edgeString(e))
 			}
 		}
+	}
+	for _, c := range s.Conditions {
+		fmt.Fprintf(&b, "condition %d %s doc=%q cost=%d expr=%q\n", c.ID, c.Signature(), c.Doc, c.Program.MaxCost(),
+			strings.Join(strings.Fields(c.Program.Expr()), " "))
 	}
 	// Warnings without positions: formatting may move declarations. A
 	// warning about unparenthesised `- b | c` is about how the source is
