@@ -1,13 +1,13 @@
 package tuples
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/docketdb/docket/condition"
+	"github.com/docketdb/docket/schema"
 )
 
 // Payload is what a tuple carries besides its identity: a condition with
@@ -185,19 +185,32 @@ func DecodePayloadContext(p Payload) (condition.Context, error) {
 	return condition.DecodeContext([]byte(p.Context), condition.MaxStoredContextBytes)
 }
 
-// canonicalContext re-encodes a JSON object context canonically.
-func canonicalContext(raw []byte) (string, error) {
-	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return "", nil
-	}
-	ctx, err := condition.DecodeContext(raw, condition.MaxStoredContextBytes)
-	if err != nil {
-		return "", err
-	}
-	return string(ctx.Encode()), nil
-}
-
 func validName(p *parser, from, to int) bool {
 	_, ok := p.name(from, to, "condition")
 	return ok
+}
+
+// Evaluate says whether a tuple with this payload holds at clock now for
+// a query with the request context req: denied when it has expired (it
+// does not exist then), allowed when it carries no condition, else the
+// condition's answer over the stored context merged with req (stored
+// values win), which may be conditional with the parameters missing. A
+// condition the schema does not declare, a stored context that does not
+// decode, or a value of the wrong type is an error, never a denial.
+func (p Payload) Evaluate(s *schema.Schema, req condition.Context, now time.Time) (condition.Result, error) {
+	if p.ExpiredAt(now) {
+		return condition.Result{Outcome: condition.Denied}, nil
+	}
+	if p.Condition == "" {
+		return condition.Result{Outcome: condition.Allowed}, nil
+	}
+	c := s.Condition(p.Condition)
+	if c == nil {
+		return condition.Result{}, fmt.Errorf("tuple condition %s is not declared in the schema", p.Condition)
+	}
+	stored, err := DecodePayloadContext(p)
+	if err != nil {
+		return condition.Result{}, fmt.Errorf("stored context of condition %s: %w", p.Condition, err)
+	}
+	return c.Program.Eval(stored, req)
 }

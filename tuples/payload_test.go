@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/schema"
 )
 
@@ -174,4 +175,67 @@ func FuzzParseWithPayload(f *testing.F) {
 			t.Fatalf("accepted %q, which checkSyntax refuses: %s", s, msg)
 		}
 	})
+}
+
+func TestPayloadEvaluate(t *testing.T) {
+	s, err := schema.Load("s.rebac", []byte(`type user
+condition under_review(now timestamp, review_ends timestamp) { now < review_ends }
+condition from_network(client_ip ipaddress, allowed_cidr string) { client_ip.in_cidr(allowed_cidr) }
+type case {
+  relation deny_list: user | user with under_review and expiration
+  relation on_site: user with from_network
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	ctx := func(js string) condition.Context {
+		if js == "" {
+			return nil
+		}
+		c, err := condition.DecodeContext([]byte(js), condition.MaxRequestContextBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	review := Payload{Condition: "under_review", Context: `{"review_ends":"2027-01-15T00:00:00Z"}`}
+	cases := []struct {
+		name    string
+		p       Payload
+		req     string
+		now     time.Time
+		want    condition.Outcome
+		missing string
+	}{
+		{"plain", Payload{}, "", clock, condition.Allowed, ""},
+		{"not yet expired", Payload{Expires: clock.Add(time.Second)}, "", clock, condition.Allowed, ""},
+		{"expires at the clock", Payload{Expires: clock}, "", clock, condition.Denied, ""},
+		{"under review", review, `{"now":"2027-01-01T00:00:00Z"}`, clock, condition.Allowed, ""},
+		{"review over", review, `{"now":"2027-02-01T00:00:00Z"}`, clock, condition.Denied, ""},
+		{"now missing", review, `{"client_ip":"10.0.0.1"}`, clock, condition.Conditional, "now"},
+		{"stored wins", review, `{"now":"2027-01-01T00:00:00Z","review_ends":"2026-01-01T00:00:00Z"}`, clock, condition.Allowed, ""},
+		{"expired beats condition", Payload{Condition: "under_review", Context: review.Context, Expires: clock.Add(-time.Hour)},
+			`{"now":"2027-01-01T00:00:00Z"}`, clock, condition.Denied, ""},
+		{"network in", Payload{Condition: "from_network", Context: `{"allowed_cidr":"10.1.0.0/16"}`}, `{"client_ip":"10.1.2.3"}`, clock, condition.Allowed, ""},
+		{"network null", Payload{Condition: "from_network", Context: `{"allowed_cidr":"10.1.0.0/16"}`}, `{"client_ip":null}`, clock, condition.Conditional, "client_ip"},
+	}
+	for _, tc := range cases {
+		got, err := tc.p.Evaluate(s, ctx(tc.req), tc.now)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got.Outcome != tc.want || strings.Join(got.Missing, ",") != tc.missing {
+			t.Errorf("%s: %v %v, want %v %s", tc.name, got.Outcome, got.Missing, tc.want, tc.missing)
+		}
+	}
+	if _, err := review.Evaluate(s, ctx(`{"now":"yesterday"}`), clock); err == nil ||
+		!strings.Contains(err.Error(), "condition under_review: parameter now: expected timestamp") {
+		t.Errorf("wrong-typed request value: %v", err)
+	}
+	if _, err := (Payload{Condition: "gone"}).Evaluate(s, nil, clock); err == nil {
+		t.Error("an undeclared condition evaluates")
+	}
 }
