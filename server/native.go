@@ -682,7 +682,7 @@ func (n native) writeSchema(ctx context.Context, m *pb.WriteSchemaRequest) (*pb.
 		return out, nil
 	}
 	for _, d := range schema.Diff(old, next) {
-		out.Changes = append(out.Changes, &pb.SchemaChange{Kind: d.Kind.String(), Type: d.Type, Relation: d.Relation, Old: d.Old, New: d.New})
+		out.Changes = append(out.Changes, &pb.SchemaChange{Kind: d.Kind.String(), Type: d.Type, Relation: d.Relation, Condition: d.Condition, Old: d.Old, New: d.New})
 	}
 	if m.DryRun {
 		return out, nil

@@ -257,6 +257,12 @@ func nativeCalls(t *testing.T, ts *testServer, c *client.Client) {
 	if err != nil || dry.Msg.Written || len(dry.Msg.Changes) != 1 || dry.Msg.Changes[0].Type != "folder" {
 		t.Fatalf("dry run: %v %v", dry, err)
 	}
+	cdry, err := c.WriteSchema(ctx, connect.NewRequest(&pb.WriteSchemaRequest{
+		Text: testSchema + "\ncondition on_site(ip ipaddress) { ip.in_cidr(\"10.0.0.0/8\") }\n", DryRun: true}))
+	if err != nil || len(cdry.Msg.Changes) != 1 || cdry.Msg.Changes[0].Condition != "on_site" ||
+		cdry.Msg.Changes[0].Type != "" || cdry.Msg.Changes[0].New != `(ip ipaddress) { ip.in_cidr("10.0.0.0/8") }` {
+		t.Fatalf("dry run adding a condition: %v %v", cdry, err)
+	}
 	if rs2, _ := c.ReadSchema(ctx, connect.NewRequest(&pb.ReadSchemaRequest{})); strings.Contains(rs2.Msg.Text, "folder") {
 		t.Fatal("a dry run wrote the schema")
 	}

@@ -2566,18 +2566,22 @@ func (x *WriteSchemaRequest) GetDryRun() bool {
 	return false
 }
 
-// One type or relation that differs between the stored schema and the new
-// one, with its definitions as the formatter writes them (empty on the side
-// where it does not exist).
+// One type, relation or condition that differs between the stored schema
+// and the new one, with its definitions as the formatter writes them (empty
+// on the side where it does not exist).
 type SchemaChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// added, removed or changed
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Empty when a condition differs.
 	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
 	// Empty when the whole type differs.
-	Relation      string `protobuf:"bytes,3,opt,name=relation,proto3" json:"relation,omitempty"`
-	Old           string `protobuf:"bytes,4,opt,name=old,proto3" json:"old,omitempty"`
-	New           string `protobuf:"bytes,5,opt,name=new,proto3" json:"new,omitempty"`
+	Relation string `protobuf:"bytes,3,opt,name=relation,proto3" json:"relation,omitempty"`
+	Old      string `protobuf:"bytes,4,opt,name=old,proto3" json:"old,omitempty"`
+	New      string `protobuf:"bytes,5,opt,name=new,proto3" json:"new,omitempty"`
+	// The condition that differs (type and relation are then empty); old and
+	// new are its parameters and expression, `(x int) { x > 1 }`.
+	Condition     string `protobuf:"bytes,6,opt,name=condition,proto3" json:"condition,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2643,6 +2647,13 @@ func (x *SchemaChange) GetOld() string {
 func (x *SchemaChange) GetNew() string {
 	if x != nil {
 		return x.New
+	}
+	return ""
+}
+
+func (x *SchemaChange) GetCondition() string {
+	if x != nil {
+		return x.Condition
 	}
 	return ""
 }
@@ -3007,13 +3018,14 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\x12WriteSchemaRequest\x12\x1a\n" +
 	"\bfilename\x18\x01 \x01(\tR\bfilename\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x17\n" +
-	"\adry_run\x18\x03 \x01(\bR\x06dryRun\"v\n" +
+	"\adry_run\x18\x03 \x01(\bR\x06dryRun\"\x94\x01\n" +
 	"\fSchemaChange\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
 	"\brelation\x18\x03 \x01(\tR\brelation\x12\x10\n" +
 	"\x03old\x18\x04 \x01(\tR\x03old\x12\x10\n" +
-	"\x03new\x18\x05 \x01(\tR\x03new\"\x93\x01\n" +
+	"\x03new\x18\x05 \x01(\tR\x03new\x12\x1c\n" +
+	"\tcondition\x18\x06 \x01(\tR\tcondition\"\x93\x01\n" +
 	"\x13WriteSchemaResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x121\n" +
 	"\achanges\x18\x02 \x03(\v2\x17.docket.v1.SchemaChangeR\achanges\x12\x18\n" +
