@@ -79,6 +79,13 @@ func (c *Condition) Param(name string) (Param, bool) {
 // MaxCost returns the estimated worst-case cost of one evaluation.
 func (c *Condition) MaxCost() uint64 { return c.cost.Max }
 
+// baseEnv is the CEL environment every condition extends with its
+// parameters: the standard library and ipaddress, set up once (an
+// environment is immutable; Extend copies it).
+var baseEnv = sync.OnceValues(func() (*cel.Env, error) {
+	return cel.NewEnv(append(ipAddressFunctions(), cel.ParserExpressionSizeLimit(MaxExprLen))...)
+})
+
 // Compile type-checks expr over params. The diagnostics it returns are all
 // the errors found; a nil Condition comes with at least one.
 func Compile(name string, params []Param, expr string, opts Options) (*Condition, []Diagnostic) {
@@ -86,7 +93,11 @@ func Compile(name string, params []Param, expr string, opts Options) (*Condition
 		return nil, []Diagnostic{{Line: 1, Column: 1, Message: fmt.Sprintf(
 			"expression is %d characters long, more than the limit of %d: split the rule over several conditions or relations", n, MaxExprLen)}}
 	}
-	envOpts := append(ipAddressFunctions(), cel.ParserExpressionSizeLimit(MaxExprLen))
+	base, err := baseEnv()
+	if err != nil {
+		return nil, []Diagnostic{{Line: 1, Column: 1, Message: fmt.Sprintf("condition %s: %v", name, err)}}
+	}
+	var envOpts []cel.EnvOption
 	seen := map[string]bool{}
 	for _, p := range params {
 		if seen[p.Name] {
@@ -95,7 +106,7 @@ func Compile(name string, params []Param, expr string, opts Options) (*Condition
 		seen[p.Name] = true
 		envOpts = append(envOpts, cel.Variable(p.Name, p.Type.celType()))
 	}
-	env, err := cel.NewEnv(envOpts...)
+	env, err := base.Extend(envOpts...)
 	if err != nil {
 		return nil, []Diagnostic{{Line: 1, Column: 1, Message: fmt.Sprintf("condition %s: %v", name, err)}}
 	}

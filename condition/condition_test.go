@@ -1,7 +1,9 @@
 package condition
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -259,5 +261,27 @@ func TestExpressionLengthLimit(t *testing.T) {
 	_, diags := Compile("c", []Param{{Name: "x", Type: Type{Kind: KindInt}}}, long, Options{})
 	if len(diags) != 1 || !strings.Contains(diags[0].Message, "more than the limit of 16384") {
 		t.Errorf("long expression: %v", diags)
+	}
+}
+
+// TestCompileConcurrently: conditions share one base environment, so
+// schemas compiled at once must not race on it.
+func TestCompileConcurrently(t *testing.T) {
+	done := make(chan error)
+	for i := range 8 {
+		go func() {
+			c, diags := Compile("c", []Param{{Name: fmt.Sprintf("x%d", i), Type: Type{Kind: KindInt}}}, fmt.Sprintf("x%d > 1", i), Options{})
+			if diags != nil {
+				done <- fmt.Errorf("%v", diags)
+				return
+			}
+			_, err := c.Eval(Context{fmt.Sprintf("x%d", i): json.Number("2")}, nil)
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -156,5 +157,25 @@ type doc {
 	r := s.Relation("doc", "viewer")
 	if len(r.Allowed) != 3 || len(r.SubjectSets) != 1 {
 		t.Errorf("Allowed %v, SubjectSets %v", r.AllowedString(), r.SubjectSets)
+	}
+}
+
+// go test -run '^$' -bench LoadWithConditions ./schema/
+func BenchmarkLoadWithConditions(b *testing.B) {
+	var src strings.Builder
+	src.WriteString("type user\ntype doc {\n")
+	for i := range 20 {
+		fmt.Fprintf(&src, "  relation r%d: user with c%d\n", i, i)
+	}
+	src.WriteString("}\n")
+	for i := range 20 {
+		fmt.Fprintf(&src, "condition c%d(now timestamp, ends timestamp, ip ipaddress, cidr string) {\n  now < ends && ip.in_cidr(cidr)\n}\n", i)
+	}
+	text := []byte(src.String())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Load("s.rebac", text); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
