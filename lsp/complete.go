@@ -10,7 +10,7 @@ import (
 // Keywords offered by completion: where a declaration starts at the top
 // level, and inside a type's body.
 var (
-	topKeywords  = []string{"type"}
+	topKeywords  = []string{"type", "condition"}
 	bodyKeywords = []string{"relation"}
 )
 
@@ -67,9 +67,10 @@ func scan(src string) []token {
 // outline is the types, relations and stored subject types written in a
 // schema, read from its tokens so that it exists while the text is broken.
 type outline struct {
-	types    []string
-	rels     map[string][]string
-	subjects map[[2]string][]string // type, relation -> subject types
+	types      []string
+	conditions []string
+	rels       map[string][]string
+	subjects   map[[2]string][]string // type, relation -> subject types
 }
 
 func readOutline(toks []token) *outline {
@@ -83,6 +84,11 @@ func readOutline(toks []token) *outline {
 				o.types = append(o.types, cur)
 				i++
 			}
+		case "condition":
+			if i+2 < len(toks) && toks[i+1].isName() && toks[i+2].text == "(" {
+				o.conditions = append(o.conditions, toks[i+1].text)
+				cur = ""
+			}
 		case "relation":
 			if cur == "" || i+1 >= len(toks) || !toks[i+1].isName() {
 				continue
@@ -93,11 +99,11 @@ func readOutline(toks []token) *outline {
 			if i+1 < len(toks) && toks[i+1].text == ":" {
 				// The subject list: names after `:` and `|`.
 				for j := i + 2; j < len(toks); j++ {
-					if toks[j].isName() && (toks[j-1].text == ":" || toks[j-1].text == "|") && toks[j].text != "relation" && toks[j].text != "type" {
+					if toks[j].isName() && (toks[j-1].text == ":" || toks[j-1].text == "|") && toks[j].text != "relation" && toks[j].text != "type" && toks[j].text != "condition" {
 						o.subjects[[2]string{cur, rel}] = append(o.subjects[[2]string{cur, rel}], toks[j].text)
 						continue
 					}
-					if toks[j].text == "relation" || toks[j].text == "type" || toks[j].text == "}" {
+					if toks[j].text == "relation" || toks[j].text == "type" || toks[j].text == "condition" || toks[j].text == "}" {
 						break
 					}
 				}
@@ -109,10 +115,11 @@ func readOutline(toks []token) *outline {
 
 // completionContext is what the text before the cursor says is wanted.
 type completionContext struct {
-	keywords  []string
-	types     bool
-	relations []string // of these types
-	wildcard  bool
+	keywords   []string
+	types      bool
+	conditions bool
+	relations  []string // of these types
+	wildcard   bool
 }
 
 // contextAt reads the tokens before offset (the cursor) in schema text.
@@ -128,8 +135,26 @@ func contextAt(toks []token, o *outline, offset, cursorLine int) completionConte
 	}
 	// Where are we: the current type (body open) and relation.
 	curType, inBody, relIdx := "", false, -1
+	inCondition, depth := false, 0
 	for i, t := range before {
+		if inCondition {
+			// A condition's body is CEL: nothing to complete in it, and
+			// its braces are its own.
+			switch t.text {
+			case "{":
+				depth++
+			case "}":
+				if depth--; depth == 0 {
+					inCondition = false
+				}
+			}
+			continue
+		}
 		switch t.text {
+		case "condition":
+			if i+2 < len(before) && before[i+1].isName() && before[i+2].text == "(" {
+				curType, inBody, relIdx, inCondition = "", false, -1, true
+			}
 		case "type":
 			if i+1 < len(before) && before[i+1].isName() {
 				curType, inBody, relIdx = before[i+1].text, false, -1
@@ -143,6 +168,9 @@ func contextAt(toks []token, o *outline, offset, cursorLine int) completionConte
 		}
 	}
 	var ctx completionContext
+	if inCondition {
+		return ctx
+	}
 	if !inBody {
 		if len(before) == 0 || before[len(before)-1].text == "}" || before[len(before)-1].isName() {
 			ctx.keywords = topKeywords
@@ -163,6 +191,10 @@ func contextAt(toks []token, o *outline, offset, cursorLine int) completionConte
 	switch {
 	case op == ":":
 		switch {
+		case prev.text == "with":
+			ctx.conditions, ctx.keywords = true, []string{expirationWord}
+		case prev.text == "and" && n >= 3 && before[n-3].text == "with":
+			ctx.keywords = []string{expirationWord}
 		case prev.text == ":" && n-1 == relIdx+2, prev.text == "|":
 			ctx.types = true
 		case prev.text == "#" && n >= 2 && before[n-2].isName():
@@ -251,6 +283,11 @@ func (a *analysis) complete(p protocol.Position) []protocol.CompletionItem {
 				seen[r] = true
 				add(r, protocol.CompletionItemKindField, "relation of "+t)
 			}
+		}
+	}
+	if ctx.conditions {
+		for _, c := range o.conditions {
+			add(c, protocol.CompletionItemKindFunction, "condition")
 		}
 	}
 	if ctx.wildcard {

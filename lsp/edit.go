@@ -113,6 +113,13 @@ func (a *analysis) rename(uri string, p protocol.Position, newName string) (*pro
 		if newName != sym.rel && a.idx.rels[symbol{kind: symRelation, typ: sym.typ, rel: newName}] != nil {
 			return nil, fmt.Errorf("type `%s` already has a relation `%s`", sym.typ, newName)
 		}
+	case symCondition:
+		if newName == expirationWord {
+			return nil, fmt.Errorf("cannot rename to `%s`: `with expiration` asks for an expiry, so no condition may be named so", newName)
+		}
+		if newName != sym.typ && a.idx.conditions[newName] != nil {
+			return nil, fmt.Errorf("condition `%s` already exists", newName)
+		}
 	}
 	var edits []protocol.TextEdit
 	for _, o := range a.idx.of(sym, true) {
@@ -199,7 +206,7 @@ func (a *analysis) documentSymbols() []protocol.DocumentSymbol {
 		}
 		out = append(out, ts)
 	}
-	return out
+	return append(out, a.conditionSymbols()...)
 }
 
 func maxPos(a, b protocol.Position) protocol.Position {

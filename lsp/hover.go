@@ -16,6 +16,8 @@ func (a *analysis) hoverText(o *occurrence) string {
 			parts = append(parts, a.typeHover(sym))
 		case symRelation:
 			parts = append(parts, a.relationHover(sym))
+		case symCondition:
+			parts = append(parts, a.conditionHover(sym))
 		}
 	}
 	return strings.Join(parts, "\n\n---\n\n")

@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"sort"
 	"unicode/utf8"
 
 	"github.com/docketdb/docket/schema"
@@ -38,6 +39,7 @@ type symKind int
 const (
 	symType symKind = iota + 1
 	symRelation
+	symCondition
 )
 
 // symbol identifies a declared type or relation by name.
@@ -73,6 +75,8 @@ type index struct {
 	types map[string]*schema.TypeDecl
 	rels  map[symbol]*schema.RelationDecl
 	owner map[*schema.RelationDecl]*schema.TypeDecl
+	// conditions by name, the first declaration of each.
+	conditions map[string]*schema.ConditionDecl
 }
 
 func buildIndex(f *schema.File) *index {
@@ -89,6 +93,7 @@ func buildIndex(f *schema.File) *index {
 			}
 		}
 	}
+	ix.declareConditions(f)
 	for _, td := range f.Types {
 		ix.add(td.Name, true, symbol{kind: symType, typ: td.Name.Name})
 		for _, rd := range td.Relations {
@@ -98,12 +103,19 @@ func buildIndex(f *schema.File) *index {
 				if s.Relation != nil {
 					ix.add(*s.Relation, false, ix.relSyms([]string{s.Type.Name}, s.Relation.Name)...)
 				}
+				if s.Condition != nil {
+					ix.add(*s.Condition, false, ix.conditionSym(s.Condition.Name)...)
+				}
 			}
 			if rd.Expr != nil {
 				ix.expr(td.Name.Name, rd.Expr)
 			}
 		}
 	}
+	sort.SliceStable(ix.occs, func(i, j int) bool {
+		a, b := ix.occs[i].span, ix.occs[j].span
+		return a.line < b.line || a.line == b.line && a.col < b.col
+	})
 	return ix
 }
 

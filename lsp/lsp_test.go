@@ -104,3 +104,66 @@ func TestHandlerPanicFailsTheRequest(t *testing.T) {
 		t.Fatalf("error: %v", err)
 	}
 }
+
+const conditionSchema = `// Open while a review runs.
+condition under_review(now timestamp, review_ends timestamp) {
+  now < review_ends
+}
+
+type user
+
+type doc {
+  relation deny_list: user | user with under_review and expiration
+  relation viewer: user with under_review
+}
+`
+
+// Conditions are symbols: declared at the top level, named by subjects.
+func TestConditions(t *testing.T) {
+	a := analyze("c.rebac", conditionSchema, false)
+	if a.sch == nil {
+		t.Fatalf("schema does not compile: %v", a.diags)
+	}
+	const uri = "file:///c.rebac"
+	lines := strings.Split(conditionSchema, "\n")
+	pos := func(line int, word string) protocol.Position {
+		return protocol.Position{Line: uint32(line), Character: uint32(strings.Index(lines[line], word))}
+	}
+	locs := a.definition(uri, pos(9, "under_review"))
+	if len(locs) != 1 || locs[0].Range.Start != pos(1, "under_review") {
+		t.Errorf("definition of under_review: %+v", locs)
+	}
+	if refs := a.references(uri, pos(1, "under_review"), false); len(refs) != 2 {
+		t.Errorf("references of under_review: %+v", refs)
+	}
+	h := a.hoverText(a.occurrenceAt(pos(9, "under_review")))
+	for _, want := range []string{"condition under_review(now timestamp, review_ends timestamp) {\n  now < review_ends\n}", "Open while a review runs.", "`doc#viewer` allows `user with under_review`"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("hover lacks %q:\n%s", want, h)
+		}
+	}
+	we, err := a.rename(uri, pos(1, "under_review"), "in_review")
+	if err != nil || len(we.Changes[uri]) != 3 {
+		t.Errorf("rename of the condition: %v %+v", err, we)
+	}
+	if _, err := a.rename(uri, pos(1, "under_review"), "expiration"); err == nil {
+		t.Error("a condition was renamed to expiration")
+	}
+	edited := strings.Replace(conditionSchema, "relation viewer: user with under_review", "relation viewer: user with ", 1)
+	b := analyze("c.rebac", edited, false)
+	if got := labels(b.complete(protocol.Position{Line: 9, Character: uint32(len("  relation viewer: user with "))})); got != "[under_review expiration]" {
+		t.Errorf("completion after `with`: %s", got)
+	}
+	// Nothing is offered inside a condition's expression.
+	if got := b.complete(protocol.Position{Line: 2, Character: 8}); len(got) != 0 {
+		t.Errorf("completion in a condition body: %+v", got)
+	}
+}
+
+func labels(items []protocol.CompletionItem) string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Label)
+	}
+	return "[" + strings.Join(out, " ") + "]"
+}
