@@ -108,13 +108,18 @@ func run() error {
 
 func open(ctx context.Context, name string, o options) (engine, error) {
 	kind, backend, _ := strings.Cut(name, "-")
+	// NAME-grpc: the engine's server on 127.0.0.1, asked over gRPC.
+	backend, loopback := strings.CutSuffix(backend, "-grpc")
 	switch kind {
 	case "docket":
+		if loopback {
+			return newDocketServer(ctx, backend, o.cache)
+		}
 		return newDocket(ctx, backend, o.cache)
 	case "openfga":
-		return newOpenFGA(ctx, backend)
+		return newOpenFGA(ctx, backend, loopback)
 	case "spicedb":
-		return newSpiceDB(ctx, backend, o.pgURI)
+		return newSpiceDB(ctx, backend, o.pgURI, loopback)
 	}
 	return nil, fmt.Errorf("unknown engine %q", name)
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	openfgav1 "github.com/openfga/api/proto/openfga/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"github.com/openfga/language/pkg/go/transformer"
 	"github.com/openfga/openfga/pkg/server"
 	"github.com/openfga/openfga/pkg/storage"
@@ -26,11 +29,17 @@ type openfgaEngine struct {
 	dir     string
 	ds      storage.OpenFGADatastore
 	srv     *server.Server
+	// api is srv itself, or a gRPC client of it on 127.0.0.1.
+	api  fgaAPI
+	grpc *grpc.Server
+	conn *grpc.ClientConn
 	store   string
 	model   string
 }
 
-func newOpenFGA(ctx context.Context, backend string) (*openfgaEngine, error) {
+// With loopback its gRPC service is served on 127.0.0.1 and asked through
+// a gRPC client instead of called directly.
+func newOpenFGA(ctx context.Context, backend string, loopback bool) (*openfgaEngine, error) {
 	e := &openfgaEngine{backend: backend}
 	switch backend {
 	case "memory":
@@ -66,8 +75,21 @@ func newOpenFGA(ctx context.Context, backend string) (*openfgaEngine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openfga server: %w", err)
 	}
-	e.srv = srv
-	st, err := srv.CreateStore(ctx, &openfgav1.CreateStoreRequest{Name: "casebook"})
+	e.srv, e.api = srv, srv
+	if loopback {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		e.grpc = grpc.NewServer()
+		openfgav1.RegisterOpenFGAServiceServer(e.grpc, srv)
+		go e.grpc.Serve(ln)
+		if e.conn, err = grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+			return nil, err
+		}
+		e.api = fgaClient{openfgav1.NewOpenFGAServiceClient(e.conn)}
+	}
+	st, err := e.api.CreateStore(ctx, &openfgav1.CreateStoreRequest{Name: "casebook"})
 	if err != nil {
 		return nil, fmt.Errorf("openfga create store: %w", err)
 	}
@@ -76,7 +98,7 @@ func newOpenFGA(ctx context.Context, backend string) (*openfgaEngine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openfga model: %w", err)
 	}
-	wm, err := srv.WriteAuthorizationModel(ctx, &openfgav1.WriteAuthorizationModelRequest{
+	wm, err := e.api.WriteAuthorizationModel(ctx, &openfgav1.WriteAuthorizationModelRequest{
 		StoreId: e.store, TypeDefinitions: m.GetTypeDefinitions(), SchemaVersion: m.GetSchemaVersion(), Conditions: m.GetConditions()})
 	if err != nil {
 		return nil, fmt.Errorf("openfga write model: %w", err)
@@ -85,7 +107,12 @@ func newOpenFGA(ctx context.Context, backend string) (*openfgaEngine, error) {
 	return e, nil
 }
 
-func (e *openfgaEngine) Name() string { return "openfga-" + e.backend }
+func (e *openfgaEngine) Name() string {
+	if e.grpc != nil {
+		return "openfga-" + e.backend + "-grpc"
+	}
+	return "openfga-" + e.backend
+}
 
 func (e *openfgaEngine) Settings() string {
 	return e.backend + " datastore, defaults: check query cache off, check iterator cache off"
@@ -107,7 +134,7 @@ func (e *openfgaEngine) Load(ctx context.Context, ts []tuples.Tuple) error {
 			keys = append(keys, &openfgav1.TupleKey{Object: t.ObjectType + ":" + t.ObjectID, Relation: t.Relation,
 				User: fgaSubject(tuples.Subject{Type: t.SubjectType, ID: t.SubjectID, Relation: t.SubjectRelation})})
 		}
-		if _, err := e.srv.Write(ctx, &openfgav1.WriteRequest{StoreId: e.store, AuthorizationModelId: e.model,
+		if _, err := e.api.Write(ctx, &openfgav1.WriteRequest{StoreId: e.store, AuthorizationModelId: e.model,
 			Writes: &openfgav1.WriteRequestWrites{TupleKeys: keys}}); err != nil {
 			return fmt.Errorf("openfga write at tuple %d: %w", i, err)
 		}
@@ -116,7 +143,7 @@ func (e *openfgaEngine) Load(ctx context.Context, ts []tuples.Tuple) error {
 }
 
 func (e *openfgaEngine) Check(ctx context.Context, q gen.Query) (bool, error) {
-	r, err := e.srv.Check(ctx, &openfgav1.CheckRequest{StoreId: e.store, AuthorizationModelId: e.model,
+	r, err := e.api.Check(ctx, &openfgav1.CheckRequest{StoreId: e.store, AuthorizationModelId: e.model,
 		TupleKey: &openfgav1.CheckRequestTupleKey{Object: q.Object.Type + ":" + q.Object.ID, Relation: q.Relation, User: fgaSubject(q.Subject)}})
 	if err != nil {
 		return false, err
@@ -125,7 +152,7 @@ func (e *openfgaEngine) Check(ctx context.Context, q gen.Query) (bool, error) {
 }
 
 func (e *openfgaEngine) Resources(ctx context.Context, q gen.Query) ([]string, error) {
-	r, err := e.srv.ListObjects(ctx, &openfgav1.ListObjectsRequest{StoreId: e.store, AuthorizationModelId: e.model,
+	r, err := e.api.ListObjects(ctx, &openfgav1.ListObjectsRequest{StoreId: e.store, AuthorizationModelId: e.model,
 		Type: q.Type, Relation: q.Relation, User: fgaSubject(q.Subject)})
 	if err != nil {
 		return nil, err
@@ -138,7 +165,7 @@ func (e *openfgaEngine) Resources(ctx context.Context, q gen.Query) ([]string, e
 }
 
 func (e *openfgaEngine) Subjects(ctx context.Context, q gen.Query) ([]string, error) {
-	r, err := e.srv.ListUsers(ctx, &openfgav1.ListUsersRequest{StoreId: e.store, AuthorizationModelId: e.model,
+	r, err := e.api.ListUsers(ctx, &openfgav1.ListUsersRequest{StoreId: e.store, AuthorizationModelId: e.model,
 		Object: &openfgav1.Object{Type: q.Object.Type, Id: q.Object.ID}, Relation: q.Relation,
 		UserFilters: []*openfgav1.UserTypeFilter{{Type: q.Type}}})
 	if err != nil {
@@ -157,9 +184,50 @@ func (e *openfgaEngine) Subjects(ctx context.Context, q gen.Query) ([]string, er
 }
 
 func (e *openfgaEngine) Close() {
+	if e.grpc != nil {
+		e.conn.Close()
+		e.grpc.Stop()
+	}
 	e.srv.Close()
 	e.ds.Close()
 	if e.dir != "" {
 		os.RemoveAll(e.dir)
 	}
+}
+
+// fgaAPI is the part of OpenFGA's service the comparison calls.
+type fgaAPI interface {
+	CreateStore(context.Context, *openfgav1.CreateStoreRequest) (*openfgav1.CreateStoreResponse, error)
+	WriteAuthorizationModel(context.Context, *openfgav1.WriteAuthorizationModelRequest) (*openfgav1.WriteAuthorizationModelResponse, error)
+	Write(context.Context, *openfgav1.WriteRequest) (*openfgav1.WriteResponse, error)
+	Check(context.Context, *openfgav1.CheckRequest) (*openfgav1.CheckResponse, error)
+	ListObjects(context.Context, *openfgav1.ListObjectsRequest) (*openfgav1.ListObjectsResponse, error)
+	ListUsers(context.Context, *openfgav1.ListUsersRequest) (*openfgav1.ListUsersResponse, error)
+}
+
+// fgaClient is fgaAPI over a gRPC connection.
+type fgaClient struct{ c openfgav1.OpenFGAServiceClient }
+
+func (f fgaClient) CreateStore(ctx context.Context, r *openfgav1.CreateStoreRequest) (*openfgav1.CreateStoreResponse, error) {
+	return f.c.CreateStore(ctx, r)
+}
+
+func (f fgaClient) WriteAuthorizationModel(ctx context.Context, r *openfgav1.WriteAuthorizationModelRequest) (*openfgav1.WriteAuthorizationModelResponse, error) {
+	return f.c.WriteAuthorizationModel(ctx, r)
+}
+
+func (f fgaClient) Write(ctx context.Context, r *openfgav1.WriteRequest) (*openfgav1.WriteResponse, error) {
+	return f.c.Write(ctx, r)
+}
+
+func (f fgaClient) Check(ctx context.Context, r *openfgav1.CheckRequest) (*openfgav1.CheckResponse, error) {
+	return f.c.Check(ctx, r)
+}
+
+func (f fgaClient) ListObjects(ctx context.Context, r *openfgav1.ListObjectsRequest) (*openfgav1.ListObjectsResponse, error) {
+	return f.c.ListObjects(ctx, r)
+}
+
+func (f fgaClient) ListUsers(ctx context.Context, r *openfgav1.ListUsersRequest) (*openfgav1.ListUsersResponse, error) {
+	return f.c.ListUsers(ctx, r)
 }

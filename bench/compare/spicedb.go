@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -13,6 +14,7 @@ import (
 	"github.com/authzed/spicedb/pkg/cmd/util"
 	"github.com/authzed/spicedb/pkg/datastore/migration"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/docketdb/docket/bench/gen"
 	"github.com/docketdb/docket/tuples"
@@ -24,12 +26,25 @@ type spicedbEngine struct {
 	conn    *grpc.ClientConn
 	perms   v1.PermissionsServiceClient
 	token   *v1.ZedToken
+	// loopback: served on 127.0.0.1 rather than an in-process network.
+	loopback bool
+}
+
+// freePort finds a port on 127.0.0.1 that nothing listens on.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // newSpiceDB starts SpiceDB in this process on a buffered (in-memory)
 // gRPC network, over its memdb datastore or PostgreSQL at pgURI.
-func newSpiceDB(ctx context.Context, backend, pgURI string) (*spicedbEngine, error) {
-	e := &spicedbEngine{backend: backend}
+// With loopback its gRPC server listens on 127.0.0.1 instead.
+func newSpiceDB(ctx context.Context, backend, pgURI string, loopback bool) (*spicedbEngine, error) {
+	e := &spicedbEngine{backend: backend, loopback: loopback}
 	opts := []datastore.ConfigOption{datastore.DefaultDatastoreConfig().ToOption()}
 	switch backend {
 	case "memory":
@@ -50,8 +65,16 @@ func newSpiceDB(ctx context.Context, backend, pgURI string) (*spicedbEngine, err
 	if err != nil {
 		return nil, fmt.Errorf("spicedb %s datastore: %w", backend, err)
 	}
+	grpcConfig := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}
+	if loopback {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		grpcConfig = util.GRPCServerConfig{Network: "tcp", Address: fmt.Sprintf("127.0.0.1:%d", port), Enabled: true}
+	}
 	srv, err := server.NewConfigWithOptionsAndDefaults(
-		server.WithGRPCServer(util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}),
+		server.WithGRPCServer(grpcConfig),
 		server.WithGRPCAuthFunc(func(ctx context.Context) (context.Context, error) { return ctx, nil }),
 		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
 		server.WithMetricsAPI(util.HTTPServerConfig{HTTPEnabled: false}),
@@ -68,7 +91,12 @@ func newSpiceDB(ctx context.Context, backend, pgURI string) (*spicedbEngine, err
 	rctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	go srv.Run(rctx)
-	if e.conn, err = srv.NewClient(); err != nil {
+	if loopback {
+		e.conn, err = grpc.NewClient(grpcConfig.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	} else {
+		e.conn, err = srv.NewClient()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("spicedb client: %w", err)
 	}
 	e.perms = v1.NewPermissionsServiceClient(e.conn)
@@ -78,7 +106,12 @@ func newSpiceDB(ctx context.Context, backend, pgURI string) (*spicedbEngine, err
 	return e, nil
 }
 
-func (e *spicedbEngine) Name() string { return "spicedb-" + e.backend }
+func (e *spicedbEngine) Name() string {
+	if e.loopback {
+		return "spicedb-" + e.backend + "-grpc"
+	}
+	return "spicedb-" + e.backend
+}
 
 func (e *spicedbEngine) Settings() string {
 	return e.backend + " datastore, dispatch cache on (30% of memory), namespace cache on, at_least_as_fresh the last write"
