@@ -10,8 +10,6 @@ import (
 	"time"
 
 	openfgav1 "github.com/openfga/api/proto/openfga/v1"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"github.com/openfga/language/pkg/go/transformer"
 	"github.com/openfga/openfga/pkg/server"
 	"github.com/openfga/openfga/pkg/storage"
@@ -19,6 +17,8 @@ import (
 	"github.com/openfga/openfga/pkg/storage/migrate"
 	"github.com/openfga/openfga/pkg/storage/sqlcommon"
 	"github.com/openfga/openfga/pkg/storage/sqlite"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/docketdb/docket/bench/gen"
 	"github.com/docketdb/docket/tuples"
@@ -30,11 +30,11 @@ type openfgaEngine struct {
 	ds      storage.OpenFGADatastore
 	srv     *server.Server
 	// api is srv itself, or a gRPC client of it on 127.0.0.1.
-	api  fgaAPI
-	grpc *grpc.Server
-	conn *grpc.ClientConn
-	store   string
-	model   string
+	api   fgaAPI
+	grpc  *grpc.Server
+	conn  *grpc.ClientConn
+	store string
+	model string
 }
 
 // With loopback its gRPC service is served on 127.0.0.1 and asked through
@@ -206,7 +206,9 @@ type fgaAPI interface {
 }
 
 // fgaClient is fgaAPI over a gRPC connection.
-type fgaClient struct{ c openfgav1.OpenFGAServiceClient }
+type fgaClient struct {
+	c openfgav1.OpenFGAServiceClient
+}
 
 func (f fgaClient) CreateStore(ctx context.Context, r *openfgav1.CreateStoreRequest) (*openfgav1.CreateStoreResponse, error) {
 	return f.c.CreateStore(ctx, r)
