@@ -123,12 +123,16 @@ func extractConditions(filename, text string) ([]*ConditionDecl, string, *Diagno
 	s := &conditionScanner{filename: filename, text: []byte(text), line: 1, col: 1}
 	var out []*ConditionDecl
 	depth := 0
+	var open lexer.Position // the outermost `{` still open
 	prevWord := ""
 	for !s.eof() {
 		switch r := s.peek(); {
 		case r == '/' && s.i+1 < len(s.text) && s.text[s.i+1] == '/':
 			s.skipSpaceAndComments()
 		case r == '{':
+			if depth == 0 {
+				open = s.pos()
+			}
 			depth++
 			s.advance()
 			prevWord = ""
@@ -150,6 +154,12 @@ func extractConditions(filename, text string) ([]*ConditionDecl, string, *Diagno
 				prevWord = ""
 				continue
 			}
+			if depth > 0 && id.Name == "condition" && prevWord != "relation" && prevWord != "type" &&
+				s.startsLine(start) && s.declarationFollows() {
+				return nil, text, &Diagnostic{Pos: posOf(start),
+					Msg:  "a condition is declared at the top level, not inside a type",
+					Hint: fmt.Sprintf("close the `{` at %d:%d with `}` before the condition", open.Line, open.Column)}
+			}
 			prevWord = id.Name
 		default:
 			s.advance()
@@ -168,6 +178,27 @@ func extractConditions(filename, text string) ([]*ConditionDecl, string, *Diagno
 		blankOut(blank, d.Pos.Offset, d.end)
 	}
 	return out, string(blank), nil
+}
+
+// startsLine reports whether only space precedes p on its line.
+func (s *conditionScanner) startsLine(p lexer.Position) bool {
+	i := p.Offset
+	for i > 0 && (s.text[i-1] == ' ' || s.text[i-1] == '\t') {
+		i--
+	}
+	return i == 0 || s.text[i-1] == '\n'
+}
+
+// declarationFollows reports whether `NAME (` comes next, as after the
+// keyword of a condition declaration; it moves nothing.
+func (s *conditionScanner) declarationFollows() bool {
+	look := *s
+	look.skipSpaceAndComments()
+	if _, ok := look.ident(); !ok {
+		return false
+	}
+	look.skipSpaceAndComments()
+	return !look.eof() && look.peek() == '('
 }
 
 // condition parses one declaration whose keyword started at start.
