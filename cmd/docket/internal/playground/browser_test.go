@@ -19,6 +19,9 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
+// stepTimeout bounds each step of the browser test.
+const stepTimeout = 90 * time.Second
+
 var screenshot = flag.String("screenshot", "", "also write the page's screenshot to this PNG file (docs/playground.png)")
 
 // chromium finds the browser: Debian's chromium package, which .ci/run
@@ -45,6 +48,7 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
+	t.Parallel()
 	browser := chromium(t)
 	srv, err := New("")
 	if err != nil {
@@ -66,7 +70,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1400, 1000),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Generous bounds: under the race detector on a loaded machine one
+	// explanation of the Casebook example can take seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
@@ -95,7 +101,7 @@ func TestBrowser(t *testing.T) {
 	}()
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		sctx, cancel := context.WithTimeout(bctx, stepTimeout)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			t.Fatalf("%s: %v", what, err)
@@ -111,7 +117,7 @@ func TestBrowser(t *testing.T) {
 	}
 	waitFor := func(what, js string) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		sctx, cancel := context.WithTimeout(bctx, stepTimeout)
 		defer cancel()
 		if _, err := chromedp.Run(sctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 			t.Fatalf("%s: %v", what, err)

@@ -19,6 +19,7 @@ import (
 // Every seed validation file, opened in the page and run from its panes,
 // gives what `docket validate` gives on the file itself.
 func TestSeedsRoundTrip(t *testing.T) {
+	t.Parallel()
 	names, err := fs.Glob(schemas.Files, "*/*.yaml")
 	if err != nil || len(names) == 0 {
 		t.Fatalf("seed validation files: %v %v", names, err)
