@@ -11,6 +11,9 @@ import (
 
 	"github.com/docketdb/docket/bench/gen"
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/badger"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -31,20 +34,20 @@ func benchSize(tb testing.TB) int {
 // backend opens an empty store in dir.
 type backend struct {
 	name string
-	open func(dir string) (tuples.Store, error)
+	open func(dir string) (store.Store, error)
 }
 
 func backends() []backend {
 	return []backend{
-		{"memory", func(string) (tuples.Store, error) { return tuples.NewMemory() }},
-		{"badger", func(dir string) (tuples.Store, error) { return tuples.OpenBadger(dir, tuples.BadgerOptions{}) }},
+		{"memory", func(string) (store.Store, error) { return memory.New() }},
+		{"badger", func(dir string) (store.Store, error) { return badger.Open(dir, badger.Options{}) }},
 	}
 }
 
 // dataset is a generated dataset loaded into a store.
 type dataset struct {
 	spec    gen.Spec
-	store   tuples.Store
+	store   store.Store
 	snap    tuples.Snapshot
 	queries []gen.Query
 	tuples  int
@@ -69,7 +72,7 @@ func load(b *testing.B, be backend, spec gen.Spec) *dataset {
 	return d
 }
 
-func loadInto(ctx context.Context, st tuples.Store, spec gen.Spec) (*dataset, error) {
+func loadInto(ctx context.Context, st store.Store, spec gen.Spec) (*dataset, error) {
 	text, err := gen.Schema(spec.Shape)
 	if err != nil {
 		return nil, err
@@ -86,7 +89,7 @@ func loadInto(ctx context.Context, st tuples.Store, spec gen.Spec) (*dataset, er
 		genErr <- err
 	}()
 	start := time.Now()
-	res, err := st.Import(ctx, pr, tuples.ImportOptions{Format: tuples.FormatText, Name: spec.Name()})
+	res, err := st.Import(ctx, pr, store.ImportOptions{Format: tuples.FormatText, Name: spec.Name()})
 	took := time.Since(start)
 	pr.CloseWithError(io.ErrClosedPipe)
 	if gerr := <-genErr; gerr != nil && err == nil {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/badger"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -14,19 +17,19 @@ import (
 
 type backend struct {
 	name string
-	open func(b *testing.B) tuples.Store
+	open func(b *testing.B) store.Store
 }
 
 var backends = []backend{
-	{"memory", func(b *testing.B) tuples.Store {
-		st, err := tuples.NewMemory()
+	{"memory", func(b *testing.B) store.Store {
+		st, err := memory.New()
 		if err != nil {
 			b.Fatal(err)
 		}
 		return st
 	}},
-	{"badger", func(b *testing.B) tuples.Store {
-		st, err := tuples.OpenBadger(b.TempDir(), tuples.BadgerOptions{})
+	{"badger", func(b *testing.B) store.Store {
+		st, err := badger.Open(b.TempDir(), badger.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -417,7 +418,7 @@ func TestConcurrentUse(t *testing.T) {
 
 func TestCacheFollowsRevisions(t *testing.T) {
 	ctx := context.Background()
-	st, err := tuples.NewMemory()
+	st, err := memory.New()
 	if err != nil {
 		t.Fatal(err)
 	}

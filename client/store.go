@@ -14,12 +14,13 @@ import (
 	"connectrpc.com/connect"
 	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 )
 
-// Store is a tuples.Store whose data lives on a server: every snapshot
+// Store is a store.Store whose data lives on a server: every snapshot
 // reads one exact revision through the native API, every write is a call.
-// Code written against tuples.Store (the checker, expand, the CLI) runs
+// Code written against store.Store (the checker, expand, the CLI) runs
 // on it unchanged and answers as it would on the server's own store.
 // TrimChanges is not part of the API and is refused.
 type Store struct {
@@ -33,7 +34,7 @@ type Store struct {
 	lastWrite *pb.Revision
 }
 
-var _ tuples.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // NewStore returns a Store over c. latest is the consistency of a
 // snapshot at revision 0; nil means fully consistent.
@@ -173,7 +174,7 @@ func (s *Store) WriteSchema(ctx context.Context, filename string, text []byte) (
 // importChunk is how many bytes of input one Import message carries.
 const importChunk = 256 << 10
 
-func (s *Store) Import(ctx context.Context, r io.Reader, opts tuples.ImportOptions) (tuples.ImportResult, error) {
+func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOptions) (store.ImportResult, error) {
 	format := pb.TupleFormat_TUPLE_FORMAT_TEXT
 	if opts.Format == tuples.FormatJSONL {
 		format = pb.TupleFormat_TUPLE_FORMAT_JSONL
@@ -196,14 +197,14 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts tuples.ImportOptio
 			break
 		}
 		if rerr != nil {
-			return tuples.ImportResult{}, fmt.Errorf("read %s: %w", opts.Name, rerr)
+			return store.ImportResult{}, fmt.Errorf("read %s: %w", opts.Name, rerr)
 		}
 	}
 	res, err := st.CloseAndReceive()
 	if err != nil {
-		return tuples.ImportResult{}, remoteError(err)
+		return store.ImportResult{}, remoteError(err)
 	}
-	return tuples.ImportResult{Revision: s.wrote(res.Msg.Revision), Tuples: int(res.Msg.Tuples)}, nil
+	return store.ImportResult{Revision: s.wrote(res.Msg.Revision), Tuples: int(res.Msg.Tuples)}, nil
 }
 
 func (s *Store) Export(ctx context.Context, w io.Writer, rev tuples.Revision, format tuples.Format) (int, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/docketdb/docket/check"
 	"github.com/docketdb/docket/expand"
 	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -42,7 +43,7 @@ func codeOf(err error) connect.Code {
 		lim   *limitError
 		val   *tuples.ValidationError
 		parse *tuples.ParseError
-		imp   *tuples.InputError
+		imp   *store.InputError
 		diags schema.ErrorList
 		depth *check.DepthError
 		ce    *connect.Error

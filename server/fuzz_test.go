@@ -9,19 +9,20 @@ import (
 	"testing"
 
 	"github.com/docketdb/docket/server"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
 // fuzzServer is a server without a listener: the fuzz targets feed its
 // handler directly, many thousand requests a second.
 func fuzzServer(f *testing.F) http.Handler {
-	store, err := tuples.NewMemory()
+	st, err := memory.New()
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() { store.Close() })
+	f.Cleanup(func() { st.Close() })
 	ctx := context.Background()
-	if _, err := store.WriteSchema(ctx, "test.rebac", []byte(testSchema)); err != nil {
+	if _, err := st.WriteSchema(ctx, "test.rebac", []byte(testSchema)); err != nil {
 		f.Fatal(err)
 	}
 	var b tuples.Batch
@@ -29,10 +30,10 @@ func fuzzServer(f *testing.F) http.Handler {
 		t, _ := tuples.Parse(s)
 		b.Ops = append(b.Ops, tuples.Op{Kind: tuples.OpTouch, Tuple: t})
 	}
-	if _, err := store.Write(ctx, b); err != nil {
+	if _, err := st.Write(ctx, b); err != nil {
 		f.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Store: store, StoreID: server.NewStoreID(), Limits: server.Limits{MaxRequestBytes: 1 << 16, MaxBatch: 100, MaxPageSize: 100}})
+	srv, err := server.New(server.Options{Store: st, StoreID: server.NewStoreID(), Limits: server.Limits{MaxRequestBytes: 1 << 16, MaxBatch: 100, MaxPageSize: 100}})
 	if err != nil {
 		f.Fatal(err)
 	}

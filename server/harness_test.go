@@ -14,6 +14,8 @@ import (
 	"github.com/docketdb/docket/client"
 	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/server"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -44,7 +46,7 @@ const (
 // testServer is a server on a real listener on 127.0.0.1.
 type testServer struct {
 	url    string
-	store  tuples.Store
+	store  store.Store
 	srv    *server.Server
 	rw, ro *client.Client // Connect protocol
 	grpc   *client.Client // gRPC protocol, write key
@@ -55,7 +57,7 @@ type serverOpt func(*server.Options)
 
 func startServer(t *testing.T, opts ...serverOpt) *testServer {
 	t.Helper()
-	store, err := tuples.NewMemory()
+	st, err := memory.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +65,7 @@ func startServer(t *testing.T, opts ...serverOpt) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := server.Options{Store: store, StoreID: server.NewStoreID(), Backend: "memory", Keys: keys, Version: "test", MetricsOnMain: true}
+	o := server.Options{Store: st, StoreID: server.NewStoreID(), Backend: "memory", Keys: keys, Version: "test", MetricsOnMain: true}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -78,14 +80,14 @@ func startServer(t *testing.T, opts ...serverOpt) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln, "", "", 5*time.Second) }()
-	ts := &testServer{url: "http://" + ln.Addr().String(), store: store, srv: srv, http: &http.Client{Timeout: 30 * time.Second}}
+	ts := &testServer{url: "http://" + ln.Addr().String(), store: st, srv: srv, http: &http.Client{Timeout: 30 * time.Second}}
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		ts.http.CloseIdleConnections()
-		store.Close()
+		st.Close()
 	})
 	mk := func(key string, grpc bool) *client.Client {
 		c, err := client.New(ts.url, client.Options{Token: key, GRPC: grpc})
@@ -143,9 +145,9 @@ func wantCode(t *testing.T, what string, err error, code connect.Code, contains 
 
 // reference answers a check in process at a revision, for comparing the
 // server's answers with.
-func reference(t *testing.T, store tuples.Store, rev uint64, q check.Query) bool {
+func reference(t *testing.T, st store.Store, rev uint64, q check.Query) bool {
 	t.Helper()
-	snap, err := store.Snapshot(context.Background(), tuples.Revision(rev))
+	snap, err := st.Snapshot(context.Background(), tuples.Revision(rev))
 	if err != nil {
 		t.Fatalf("snapshot %d: %v", rev, err)
 	}

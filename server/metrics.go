@@ -5,6 +5,7 @@ import (
 	"iter"
 
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,7 +23,7 @@ type metrics struct {
 	readHas, readSubjects, readReverse, readTuples prometheus.Counter
 }
 
-func newMetrics(store tuples.Store, checker *check.Checker) *metrics {
+func newMetrics(st store.Store, checker *check.Checker) *metrics {
 	m := &metrics{registry: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "docket_requests_total",
@@ -60,7 +61,7 @@ func newMetrics(store tuples.Store, checker *check.Checker) *metrics {
 			Name: "docket_store_revision",
 			Help: "The latest committed revision of the store.",
 		}, func() float64 {
-			snap, err := store.Snapshot(context.Background(), 0)
+			snap, err := st.Snapshot(context.Background(), 0)
 			if err != nil {
 				return 0
 			}

@@ -16,6 +16,7 @@ import (
 	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/gen/docket/v1/docketv1connect"
 	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -497,7 +498,7 @@ func (n native) Import(ctx context.Context, stream *connect.ClientStream[pb.Impo
 		}
 		pw.Close()
 	}()
-	res, err := s.store.Import(ctx, pr, tuples.ImportOptions{Format: f, Name: name})
+	res, err := s.store.Import(ctx, pr, store.ImportOptions{Format: f, Name: name})
 	pr.CloseWithError(errors.New("import ended"))
 	if err != nil {
 		return nil, toConnect(err)

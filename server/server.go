@@ -23,13 +23,13 @@ import (
 	"github.com/docketdb/docket/check"
 	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/gen/docket/v1/docketv1connect"
-	"github.com/docketdb/docket/tuples"
+	"github.com/docketdb/docket/store"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Options configure a Server.
 type Options struct {
-	Store tuples.Store
+	Store store.Store
 	// StoreID names the store in consistency tokens; it must differ
 	// between stores (see StoreID in identity.go).
 	StoreID string
@@ -55,7 +55,7 @@ const compressMinBytes = 4 << 10
 // Server answers requests over one store. Create it with New; it is safe
 // for concurrent use.
 type Server struct {
-	store   tuples.Store
+	store   store.Store
 	tokens  tokens
 	backend string
 	keys    *Keys

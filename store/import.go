@@ -1,20 +1,21 @@
-package tuples
+package store
 
 import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/docketdb/docket/internal/arena"
 	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
 )
 
-// maxListed is how many input errors an import reports one by one.
-const maxListed = 20
+// MaxListed is how many input errors an import reports one by one.
+const MaxListed = 20
 
 // InputError lists what is wrong with an import's input, each line as
 // NAME:LINE[:COL]: message; only the first 20 are kept.
@@ -41,7 +42,7 @@ type inputErrors struct {
 
 func (l *inputErrors) add(format string, args ...any) {
 	l.total++
-	if len(l.list) < maxListed {
+	if len(l.list) < MaxListed {
 		l.list = append(l.list, fmt.Sprintf(format, args...))
 	}
 }
@@ -50,43 +51,49 @@ func (l *inputErrors) err() *InputError {
 	return &InputError{Errors: l.list, More: l.total - len(l.list)}
 }
 
-// jsonTuple is one line of the JSON-lines format.
-type jsonTuple struct {
-	Object   string `json:"object"`
-	Relation string `json:"relation"`
-	Subject  string `json:"subject"`
+// ImportOptions tune Import.
+type ImportOptions struct {
+	Format tuples.Format
+	// Name is the input's name, used in error messages (file:line).
+	Name string
+	// Progress, when set, is called as tuples are written, once the
+	// whole input is read and checked: done of total. Calls may come from
+	// goroutines other than the caller's, one at a time.
+	Progress func(done, total int)
 }
 
-// importChunk is how many tuples an import checks and hands to the
-// backend at a time; the input is never held whole.
-const importChunk = 1 << 18
+// ImportResult reports what Import did.
+type ImportResult struct {
+	Revision tuples.Revision
+	Tuples   int
+}
 
 // lineReader turns an import's input into tuples, one line at a time,
 // reporting every bad line (syntax or schema) to errs in line order.
 type lineReader struct {
 	sc     *bufio.Scanner
 	name   string
-	format Format
+	format tuples.Format
 	schema *schema.Schema
 	errs   *inputErrors
 	line   int
 	// text holds the lines the tuples' strings point into: one
 	// allocation per block of lines rather than one per line.
-	text stringArena
+	text arena.Strings
 }
 
 // next returns the next good tuple; ok is false at the end of the input.
-func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
+func (r *lineReader) next(ctx context.Context) (t tuples.Tuple, ok bool, err error) {
 	for r.sc.Scan() {
 		r.line++
 		if r.line%65536 == 0 {
 			if err := ctx.Err(); err != nil {
-				return Tuple{}, false, err
+				return tuples.Tuple{}, false, err
 			}
 		}
 		raw := r.sc.Bytes()
 		text := bytes.TrimSpace(raw)
-		if r.format == FormatText {
+		if r.format == tuples.FormatText {
 			// Ids hold no whitespace, so whitespace then `//` can only
 			// start a trailing comment.
 			if i := bytes.Index(text, []byte("//")); i > 0 && (text[i-1] == ' ' || text[i-1] == '\t') {
@@ -96,14 +103,14 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 		if len(text) == 0 || bytes.HasPrefix(text, []byte("//")) {
 			continue
 		}
-		if r.format == FormatText {
-			t, err = Parse(r.text.string(text))
+		if r.format == tuples.FormatText {
+			t, err = tuples.Parse(r.text.String(text))
 		} else {
-			t, err = parseJSONLine(text)
+			t, err = tuples.ParseJSONLine(text)
 		}
 		if err != nil {
-			var pe *ParseError
-			if errors.As(err, &pe) && r.format == FormatText {
+			var pe *tuples.ParseError
+			if errors.As(err, &pe) && r.format == tuples.FormatText {
 				lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
 				r.errs.add("%s:%d:%d: %s", r.name, r.line, pe.Column+lead, pe.Msg)
 			} else {
@@ -111,8 +118,8 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 			}
 			continue
 		}
-		if err := Validate(t, r.schema); err != nil {
-			var ve *ValidationError
+		if err := tuples.Validate(t, r.schema); err != nil {
+			var ve *tuples.ValidationError
 			if errors.As(err, &ve) {
 				ve.Pos = fmt.Sprintf("%s:%d", r.name, r.line)
 				r.errs.add("%s", ve.Error())
@@ -124,27 +131,9 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 		return t, true, nil
 	}
 	if err := r.sc.Err(); err != nil {
-		return Tuple{}, false, fmt.Errorf("read %s: %w", r.name, err)
+		return tuples.Tuple{}, false, fmt.Errorf("read %s: %w", r.name, err)
 	}
-	return Tuple{}, false, nil
-}
-
-func parseJSONLine(b []byte) (Tuple, error) {
-	var j jsonTuple
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&j); err != nil {
-		return Tuple{}, fmt.Errorf("not a tuple object %s: %w", `{"object":"type:id","relation":"name","subject":"type:id"}`, err)
-	}
-	switch {
-	case j.Object == "":
-		return Tuple{}, errors.New(`missing "object"`)
-	case j.Relation == "":
-		return Tuple{}, errors.New(`missing "relation"`)
-	case j.Subject == "":
-		return Tuple{}, errors.New(`missing "subject"`)
-	}
-	return Parse(j.Object + "#" + j.Relation + "@" + j.Subject)
+	return tuples.Tuple{}, false, nil
 }
 
 // Import reads the input in chunks, checking each line against the
@@ -161,40 +150,37 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	}
 	format := opts.Format
 	if format == 0 {
-		format = FormatText
+		format = tuples.FormatText
 	}
-	if format != FormatText && format != FormatJSONL {
+	if format != tuples.FormatText && format != tuples.FormatJSONL {
 		return ImportResult{}, fmt.Errorf("import %s: unknown format %d", name, format)
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	cur, err := s.latest(ctx)
-	if err != nil {
-		return ImportResult{}, err
-	}
-	defer cur.Close()
-	ld, err := s.eng.load(ctx)
+	ld, err := s.b.Load(ctx)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 	}
-	defer ld.abort()
+	defer ld.Abort()
+	sch, err := s.writable(ctx, ld)
+	if err != nil {
+		return ImportResult{}, err
+	}
 
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
 	var errs inputErrors
-	lr := &lineReader{sc: sc, name: name, format: format, schema: cur.schema, errs: &errs}
+	lr := &lineReader{sc: sc, name: name, format: format, schema: sch, errs: &errs}
 
 	// The backend takes chunks in a goroutine of its own, so that reading
 	// the next chunk overlaps with storing this one. The channel is
 	// unbuffered: at most one chunk waits while another is stored.
 	lctx, cancel := context.WithCancel(ctx)
-	chunks := make(chan []Change)
+	chunks := make(chan []tuples.Change)
 	loaded := make(chan error, 1)
 	go func() {
 		var err error
 		for c := range chunks {
 			if err == nil {
-				if err = ld.add(lctx, c); err != nil {
+				if err = ld.Add(lctx, c); err != nil {
 					cancel() // stops the reader at its next chunk
 				}
 			}
@@ -218,7 +204,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	// Chunks start small and double up to importChunk: a small input
 	// allocates little, and no chunk is ever copied to grow.
 	size := min(s.importChunk, 4096)
-	var chunk []Change
+	var chunk []tuples.Change
 	total := 0
 	for {
 		t, ok, err := lr.next(ctx)
@@ -230,7 +216,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 				// Nothing of this input will be written: drop what the
 				// backend holds now rather than after the last line.
 				stop()
-				ld.abort()
+				ld.Abort()
 				chunk = nil
 			}
 			if !ok {
@@ -240,9 +226,9 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		}
 		if ok {
 			if chunk == nil {
-				chunk = make([]Change, 0, size)
+				chunk = make([]tuples.Change, 0, size)
 			}
-			chunk = append(chunk, Change{Kind: ChangeWrite, Tuple: t})
+			chunk = append(chunk, tuples.Change{Kind: tuples.ChangeWrite, Tuple: t})
 			total++
 		}
 		if len(chunk) > 0 && (len(chunk) == cap(chunk) || !ok) {
@@ -273,53 +259,57 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	if opts.Progress != nil {
 		progress = func(done int) { opts.Progress(done, total) }
 	}
-	rev, err := ld.commit(ctx, progress)
+	rev, err := ld.Commit(ctx, progress)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 	}
 	return ImportResult{Revision: rev, Tuples: total}, nil
 }
 
-// Export writes every tuple at rev in format, one a line.
-func (s *store) Export(ctx context.Context, w io.Writer, rev Revision, format Format) (int, error) {
+// Export writes every tuple at rev in format, one a line, paging through
+// the snapshot in the forward index's order.
+func (s *store) Export(ctx context.Context, w io.Writer, rev tuples.Revision, format tuples.Format) (int, error) {
 	if format == 0 {
-		format = FormatText
+		format = tuples.FormatText
 	}
-	if format != FormatText && format != FormatJSONL {
+	if format != tuples.FormatText && format != tuples.FormatJSONL {
 		return 0, fmt.Errorf("export: unknown format %d", format)
 	}
-	snap, err := s.Snapshot(ctx, rev)
+	r, err := s.b.Reader(ctx, rev)
 	if err != nil {
 		return 0, err
 	}
-	defer snap.Close()
+	defer r.Close()
 	bw := bufio.NewWriterSize(w, 1<<16)
-	n := 0
-	err = snap.(*snapshot).v.scan(ctx, []byte{tagForward, sep}, nil, func(k []byte) (bool, error) {
-		t, err := decodeKey(k)
+	n, cursor := 0, ""
+	for {
+		ts, next, err := r.Read(ctx, tuples.Filter{}, cursor, exportPage)
 		if err != nil {
-			return false, err
+			return n, fmt.Errorf("export: %w", err)
 		}
-		if format == FormatText {
-			bw.WriteString(t.String())
-			bw.WriteByte('\n')
-		} else {
-			sub := t.Subject()
-			line, err := json.Marshal(jsonTuple{Object: t.Object().String(), Relation: t.Relation, Subject: sub.String()})
-			if err != nil {
-				return false, err
+		for _, t := range ts {
+			if format == tuples.FormatText {
+				bw.WriteString(t.String())
+			} else {
+				line, err := tuples.MarshalJSONLine(t)
+				if err != nil {
+					return n, fmt.Errorf("export: %w", err)
+				}
+				bw.Write(line)
 			}
-			bw.Write(line)
 			bw.WriteByte('\n')
+			n++
 		}
-		n++
-		return true, nil
-	})
-	if err != nil {
-		return n, fmt.Errorf("export: %w", err)
+		if next == "" {
+			break
+		}
+		cursor = next
 	}
 	if err := bw.Flush(); err != nil {
 		return n, fmt.Errorf("export: %w", err)
 	}
 	return n, nil
 }
+
+// exportPage is how many tuples Export reads at a time.
+const exportPage = 8192

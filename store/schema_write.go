@@ -1,4 +1,4 @@
-package tuples
+package store
 
 import (
 	"context"
@@ -6,58 +6,53 @@ import (
 	"fmt"
 
 	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
 )
 
 // WriteSchema compiles text and stores its canonical form as a new
 // revision. It is refused, with every reason, when tuples already stored
 // would become invalid: their relation removed or made computed, or their
 // subject form no longer allowed.
-func (s *store) WriteSchema(ctx context.Context, filename string, text []byte) (Revision, error) {
+func (s *store) WriteSchema(ctx context.Context, filename string, text []byte) (tuples.Revision, error) {
 	next, err := schema.Load(filename, text)
 	if err != nil {
 		return 0, fmt.Errorf("schema not written: %w", err)
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	snap, err := s.Snapshot(ctx, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer snap.Close()
-	cur := snap.(*snapshot)
-	if cur.schema != nil {
-		if err := compatible(ctx, cur, next); err != nil {
-			return 0, err
-		}
-	}
 	canonical := next.Text()
-	rev, err := s.eng.apply(ctx, &commit{schema: canonical})
+	c, err := s.b.Update(ctx, func(ctx context.Context, tx Txn) error {
+		cur, err := s.schemaOf(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if cur != nil {
+			if err := compatible(ctx, tx, cur, next); err != nil {
+				return err
+			}
+		}
+		tx.SetSchema(canonical)
+		return nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	// Keep the schema compiled from the canonical text, as a reopened
-	// store would, so positions in diagnostics do not depend on history.
-	compiled, err := schema.Load(fmt.Sprintf("schema@%d", rev), []byte(canonical))
-	if err != nil {
-		compiled = nil // compiled lazily; the error then surfaces on read
-	}
-	s.smu.Lock()
-	s.schemas = append(s.schemas, schemaVersion{rev: rev, text: canonical, compiled: compiled})
-	s.smu.Unlock()
-	return rev, nil
+	// Compile the canonical text now, as a reopened store would, so that
+	// positions in diagnostics do not depend on history; an error
+	// surfaces on the next read instead.
+	_, _ = s.compile(SchemaText{Revision: c.Revision, Text: canonical})
+	return c.Revision, nil
 }
 
 // compatible checks that every tuple stored under old stays valid under
 // next. Only relations whose accepted subjects shrink are scanned.
-func compatible(ctx context.Context, cur *snapshot, next *schema.Schema) error {
+func compatible(ctx context.Context, cur tuples.Reads, old, next *schema.Schema) error {
 	var errs []error
-	for _, r := range cur.schema.Relations {
+	for _, r := range old.Relations {
 		if !r.Stored {
 			continue
 		}
 		nr := next.Relation(r.Type.Name, r.Name)
 		if nr == nil || !nr.Stored {
-			f := Filter{ObjectType: r.Type.Name, Relation: r.Name}
+			f := tuples.Filter{ObjectType: r.Type.Name, Relation: r.Name}
 			n, err := count(ctx, cur, f, nil)
 			if err != nil {
 				return err
@@ -79,15 +74,15 @@ func compatible(ctx context.Context, cur *snapshot, next *schema.Schema) error {
 			if a.Condition != nil || allowedIn(nr, next, a) {
 				continue
 			}
-			f := Filter{ObjectType: r.Type.Name, Relation: r.Name, SubjectType: a.Type.Name}
-			var keep func(Tuple) bool
+			f := tuples.Filter{ObjectType: r.Type.Name, Relation: r.Name, SubjectType: a.Type.Name}
+			var keep func(tuples.Tuple) bool
 			switch {
 			case a.Wildcard:
-				f.SubjectID = Wildcard
+				f.SubjectID = tuples.Wildcard
 			case a.Relation != nil:
 				f.SubjectRelation = a.Relation.Name
 			default:
-				keep = func(t Tuple) bool { return t.SubjectRelation == "" && t.SubjectID != Wildcard }
+				keep = func(t tuples.Tuple) bool { return t.SubjectRelation == "" && t.SubjectID != tuples.Wildcard }
 			}
 			n, err := count(ctx, cur, f, keep)
 			if err != nil {
@@ -123,7 +118,7 @@ func allowedIn(nr *schema.Relation, next *schema.Schema, a schema.Allowed) bool 
 }
 
 // count pages through the tuples matching f (and keep, when set).
-func count(ctx context.Context, snap Snapshot, f Filter, keep func(Tuple) bool) (int, error) {
+func count(ctx context.Context, snap tuples.Reads, f tuples.Filter, keep func(tuples.Tuple) bool) (int, error) {
 	n, cursor := 0, ""
 	for {
 		ts, next, err := snap.Read(ctx, f, cursor, 10000)

@@ -1,142 +1,199 @@
-package tuples
+package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"io"
 	"sync"
 
+	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
 )
 
-// schemaVersion is a schema text stored at a revision, compiled lazily.
-type schemaVersion struct {
-	rev      Revision
-	text     string
-	compiled *schema.Schema
+// Store holds tuples and the schema, versioned by revision.
+type Store interface {
+	// Snapshot returns a consistent read view at rev (0 = latest). A
+	// revision older than the store still holds is refused with
+	// ErrRevisionGone, one above the latest with ErrFutureRevision. The
+	// caller must Close the snapshot; until then its revision stays
+	// readable whatever is written meanwhile (see tuples.Snapshot).
+	Snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snapshot, error)
+	// Write applies a batch atomically: all of it, or nothing.
+	Write(ctx context.Context, w tuples.Batch) (tuples.Revision, error)
+	// DeleteMatching deletes every tuple matching f in one revision and
+	// reports how many; an empty filter is refused.
+	DeleteMatching(ctx context.Context, f tuples.Filter) (tuples.Revision, int, error)
+	// WriteSchema validates and stores a new schema text. It is refused
+	// when stored tuples would become invalid.
+	WriteSchema(ctx context.Context, filename string, text []byte) (tuples.Revision, error)
+	// Import writes every tuple of r as one revision; see ImportOptions.
+	// The input is read in chunks, never held whole, and nothing of it
+	// is visible before all of it is read, checked and written: a bad
+	// line anywhere means nothing is written, and the error lists the
+	// first 20 bad lines. Tuples are touched, so running an import again
+	// (after a crash, say) is harmless. Other writers wait for it.
+	Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error)
+	// Export streams every tuple at rev (0 = latest) in format.
+	Export(ctx context.Context, w io.Writer, rev tuples.Revision, format tuples.Format) (int, error)
+	// Changes returns the changes committed after rev, in order. It
+	// returns whole revisions: it stops at the first revision boundary
+	// once limit (0 = no limit) changes are collected, so the revision of
+	// the last change is the next call's after.
+	Changes(ctx context.Context, after tuples.Revision, limit int) ([]tuples.Change, error)
+	// TrimChanges drops the change log of every revision below before,
+	// which must not be above the latest, and returns how many changes
+	// were dropped. It is a write of its own: it makes a revision, with no
+	// tuple changes. Afterwards Changes refuses to start before it, with
+	// ErrChangesTrimmed, so a reader of the log never misses changes
+	// silently. Tuples and snapshots are not affected.
+	TrimChanges(ctx context.Context, before tuples.Revision) (int, error)
+	Close() error
 }
 
-// store is the backend-independent half of a Store: it serialises
-// writers, validates every tuple against the schema, plans batches and
-// keeps the schema history compiled in memory.
-type store struct {
-	eng engine
-	// wmu serialises writers so that each plans against the latest
-	// revision and nothing can commit in between.
-	wmu sync.Mutex
+// Errors of the store, for errors.Is: the sentinels of package errkind.
+var (
+	ErrRevisionGone   = errkind.ErrRevisionGone
+	ErrFutureRevision = errkind.ErrFutureRevision
+	ErrSnapshotClosed = errkind.ErrSnapshotClosed
+	ErrChangesTrimmed = errkind.ErrChangesTrimmed
+	ErrNoSchema       = errkind.ErrNoSchema
+	ErrExists         = errkind.ErrExists
+	ErrPrecondition   = errkind.ErrPrecondition
+	ErrLocked         = errkind.ErrLocked
+	ErrClosed         = errkind.ErrClosed
+)
 
-	smu     sync.RWMutex
-	schemas []schemaVersion // ascending by rev
-
-	// importChunk is the most tuples Import hands to the backend at a
-	// time (importChunk; lowered in tests).
-	importChunk int
+// Options tune the shared store logic.
+type Options struct {
+	// ImportChunk is the most tuples Import checks and hands to the
+	// backend at a time (default 262144); the input is never held whole.
+	ImportChunk int
 }
 
-func newStore(ctx context.Context, eng engine) (*store, error) {
-	vs, err := eng.schemas(ctx)
-	if err != nil {
-		return nil, err
+// DefaultImportChunk is Options.ImportChunk's default.
+const DefaultImportChunk = 1 << 18
+
+// New returns the Store over b. Closing the store closes b.
+func New(b Backend, opts Options) Store {
+	if opts.ImportChunk <= 0 {
+		opts.ImportChunk = DefaultImportChunk
 	}
-	return &store{eng: eng, schemas: vs, importChunk: importChunk}, nil
+	return &store{b: b, importChunk: opts.ImportChunk, compiled: make(map[tuples.Revision]*schema.Schema)}
 }
 
-// schemaAt returns the compiled schema in force at rev, nil if none.
-func (s *store) schemaAt(rev Revision) (*schema.Schema, error) {
-	s.smu.RLock()
-	i := sort.Search(len(s.schemas), func(i int) bool { return s.schemas[i].rev > rev }) - 1
-	if i < 0 {
-		s.smu.RUnlock()
+// store is the backend-independent half of a Store.
+type store struct {
+	b           Backend
+	importChunk int
+
+	// compiled caches the schemas read from the backend, by the revision
+	// that wrote them: a stored schema never changes, so compiling it
+	// once is safe, while which one is in force is always the backend's
+	// answer.
+	mu       sync.Mutex
+	compiled map[tuples.Revision]*schema.Schema
+}
+
+// compile returns the compiled form of a stored schema text, nil for none.
+func (s *store) compile(st SchemaText) (*schema.Schema, error) {
+	if st.Text == "" {
 		return nil, nil
 	}
-	v := s.schemas[i]
-	s.smu.RUnlock()
-	if v.compiled != nil {
-		return v.compiled, nil
+	s.mu.Lock()
+	c := s.compiled[st.Revision]
+	s.mu.Unlock()
+	if c != nil {
+		return c, nil
 	}
-	c, err := schema.Load(fmt.Sprintf("schema@%d", v.rev), []byte(v.text))
+	c, err := schema.Load(fmt.Sprintf("schema@%d", st.Revision), []byte(st.Text))
 	if err != nil {
-		return nil, fmt.Errorf("stored schema at revision %d does not compile (corrupt store?): %w", v.rev, err)
+		return nil, fmt.Errorf("stored schema at revision %d does not compile (corrupt store?): %w", st.Revision, err)
 	}
-	s.smu.Lock()
-	s.schemas[i].compiled = c
-	s.smu.Unlock()
+	s.mu.Lock()
+	s.compiled[st.Revision] = c
+	s.mu.Unlock()
 	return c, nil
 }
 
-func (s *store) Snapshot(ctx context.Context, rev Revision) (Snapshot, error) {
+// schemaOf returns the compiled schema in force for r.
+func (s *store) schemaOf(ctx context.Context, r interface {
+	Schema(context.Context) (SchemaText, error)
+}) (*schema.Schema, error) {
+	st, err := r.Schema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.compile(st)
+}
+
+// snapshot is a backend reader with the schema in force at its revision.
+type snapshot struct {
+	Reader
+	schema *schema.Schema
+}
+
+func (s *snapshot) Schema() *schema.Schema { return s.schema }
+
+func (s *store) Snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	oldest, latest := s.eng.bounds()
-	if rev == 0 {
-		rev = latest
-	}
-	if rev > latest {
-		return nil, fmt.Errorf("revision %d is not written yet; the latest is %d: %w", rev, latest, ErrFutureRevision)
-	}
-	if rev < oldest {
-		return nil, goneError(rev, oldest)
-	}
-	// The engine checks the window again as it pins rev: a write may
-	// have moved it since bounds.
-	v, err := s.eng.view(ctx, rev)
+	r, err := s.b.Reader(ctx, rev)
 	if err != nil {
 		return nil, err
 	}
-	sch, err := s.schemaAt(rev)
+	sch, err := s.schemaOf(ctx, r)
 	if err != nil {
-		v.release()
+		r.Close()
 		return nil, err
 	}
-	return &snapshot{v: v, rev: rev, schema: sch}, nil
+	return &snapshot{Reader: r, schema: sch}, nil
 }
 
-func goneError(rev, oldest Revision) error {
-	return fmt.Errorf("revision %d no longer held; oldest is %d: %w", rev, oldest, ErrRevisionGone)
-}
-
-// latest opens the snapshot a writer plans against; it fails with
-// ErrNoSchema when no schema was written yet. The caller closes it.
-func (s *store) latest(ctx context.Context) (*snapshot, error) {
-	snap, err := s.Snapshot(ctx, 0)
+// writable returns the schema a write validates against; it fails with
+// ErrNoSchema when no schema was written yet.
+func (s *store) writable(ctx context.Context, r interface {
+	Schema(context.Context) (SchemaText, error)
+}) (*schema.Schema, error) {
+	sch, err := s.schemaOf(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	if snap.Schema() == nil {
-		snap.Close()
+	if sch == nil {
 		return nil, fmt.Errorf("write a schema before writing tuples: %w", ErrNoSchema)
 	}
-	return snap.(*snapshot), nil
+	return sch, nil
 }
 
-func (s *store) Write(ctx context.Context, b Batch) (Revision, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	cur, err := s.latest(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer cur.Close()
-	changes, err := plan(ctx, cur, b)
-	if err != nil {
-		return 0, err
-	}
-	return s.eng.apply(ctx, &commit{changes: changes})
+func (s *store) Write(ctx context.Context, b tuples.Batch) (tuples.Revision, error) {
+	c, err := s.b.Update(ctx, func(ctx context.Context, tx Txn) error {
+		sch, err := s.writable(ctx, tx)
+		if err != nil {
+			return err
+		}
+		changes, err := plan(ctx, tx, sch, b)
+		if err != nil {
+			return err
+		}
+		tx.Write(changes)
+		return nil
+	})
+	return c.Revision, err
 }
 
 // plan validates a batch, checks its preconditions against cur and turns
 // its operations into the changes to store. Several operations on one
 // tuple apply in order; only the net effect is stored.
-func plan(ctx context.Context, cur *snapshot, b Batch) ([]Change, error) {
+func plan(ctx context.Context, cur tuples.Reads, sch *schema.Schema, b tuples.Batch) ([]tuples.Change, error) {
 	var errs []error
 	for i, op := range b.Ops {
-		if op.Kind < OpCreate || op.Kind > OpDelete {
+		if op.Kind < tuples.OpCreate || op.Kind > tuples.OpDelete {
 			errs = append(errs, fmt.Errorf("operation %d: unknown kind %d", i+1, op.Kind))
 			continue
 		}
-		if err := Validate(op.Tuple, cur.schema); err != nil {
+		if err := tuples.Validate(op.Tuple, sch); err != nil {
 			errs = append(errs, fmt.Errorf("operation %d: %w", i+1, err))
 		}
 	}
@@ -157,9 +214,9 @@ func plan(ctx context.Context, cur *snapshot, b Batch) ([]Change, error) {
 	}
 	// present tracks each touched tuple's state as the batch goes on;
 	// initial is its state before the batch.
-	present := make(map[Tuple]bool, len(b.Ops))
-	initial := make(map[Tuple]bool, len(b.Ops))
-	order := make([]Tuple, 0, len(b.Ops))
+	present := make(map[tuples.Tuple]bool, len(b.Ops))
+	initial := make(map[tuples.Tuple]bool, len(b.Ops))
+	order := make([]tuples.Tuple, 0, len(b.Ops))
 	for _, op := range b.Ops {
 		t := op.Tuple
 		had, seen := present[t]
@@ -173,106 +230,108 @@ func plan(ctx context.Context, cur *snapshot, b Batch) ([]Change, error) {
 			order = append(order, t)
 		}
 		switch op.Kind {
-		case OpCreate:
+		case tuples.OpCreate:
 			if had {
 				return nil, fmt.Errorf("nothing written: %s: %w", t, ErrExists)
 			}
 			present[t] = true
-		case OpTouch:
+		case tuples.OpTouch:
 			present[t] = true
-		case OpDelete:
+		case tuples.OpDelete:
 			present[t] = false
 		}
 	}
-	changes := make([]Change, 0, len(order))
+	changes := make([]tuples.Change, 0, len(order))
 	for _, t := range order {
 		switch {
 		case present[t]:
-			changes = append(changes, Change{Kind: ChangeWrite, Tuple: t})
+			changes = append(changes, tuples.Change{Kind: tuples.ChangeWrite, Tuple: t})
 		case initial[t]:
-			changes = append(changes, Change{Kind: ChangeDelete, Tuple: t})
+			changes = append(changes, tuples.Change{Kind: tuples.ChangeDelete, Tuple: t})
 		}
 	}
 	return changes, nil
 }
 
-func (s *store) DeleteMatching(ctx context.Context, f Filter) (Revision, int, error) {
-	if f == (Filter{}) {
+func (s *store) DeleteMatching(ctx context.Context, f tuples.Filter) (tuples.Revision, int, error) {
+	if f == (tuples.Filter{}) {
 		return 0, 0, errors.New("delete matching: the filter is empty and would delete every tuple; set at least one field")
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	cur, err := s.latest(ctx)
+	var n int
+	c, err := s.b.Update(ctx, func(ctx context.Context, tx Txn) error {
+		if _, err := s.writable(ctx, tx); err != nil {
+			return err
+		}
+		var changes []tuples.Change
+		cursor := ""
+		for {
+			ts, next, err := tx.Read(ctx, f, cursor, 10000)
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				changes = append(changes, tuples.Change{Kind: tuples.ChangeDelete, Tuple: t})
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		n = len(changes)
+		tx.Write(changes)
+		return nil
+	})
 	if err != nil {
 		return 0, 0, err
 	}
-	defer cur.Close()
-	var changes []Change
-	cursor := ""
-	for {
-		ts, next, err := cur.Read(ctx, f, cursor, 10000)
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, t := range ts {
-			changes = append(changes, Change{Kind: ChangeDelete, Tuple: t})
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
-	}
-	rev, err := s.eng.apply(ctx, &commit{changes: changes})
-	if err != nil {
-		return 0, 0, err
-	}
-	return rev, len(changes), nil
+	return c.Revision, n, nil
 }
 
-func (s *store) Changes(ctx context.Context, after Revision, limit int) ([]Change, error) {
-	return s.eng.changes(ctx, after, limit)
+func (s *store) Changes(ctx context.Context, after tuples.Revision, limit int) ([]tuples.Change, error) {
+	return s.b.Changes(ctx, after, limit)
 }
 
-// trimmedError refuses a read of the change log after rev that would
-// start before from, the first revision the log still holds.
-func trimmedError(after, from Revision) error {
+// TrimmedError refuses a read of the change log after rev that would
+// start before from, the first revision the log still holds. Backends
+// return it from Changes.
+func TrimmedError(after, from tuples.Revision) error {
 	return fmt.Errorf("changes after revision %d: the log starts at revision %d: %w", after, from, ErrChangesTrimmed)
 }
 
-func (s *store) TrimChanges(ctx context.Context, before Revision) (int, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	_, latest := s.eng.bounds()
-	if before > latest {
-		return 0, fmt.Errorf("trim the change log before revision %d; the latest is %d: %w", before, latest, ErrFutureRevision)
-	}
-	from, err := s.eng.changesFrom(ctx)
+// GoneError refuses a reader at rev below oldest, the oldest revision
+// held. Backends return it from Reader.
+func GoneError(rev, oldest tuples.Revision) error {
+	return fmt.Errorf("revision %d no longer held; oldest is %d: %w", rev, oldest, ErrRevisionGone)
+}
+
+// FutureError refuses a reader at rev above latest. Backends return it
+// from Reader.
+func FutureError(rev, latest tuples.Revision) error {
+	return fmt.Errorf("revision %d is not written yet; the latest is %d: %w", rev, latest, ErrFutureRevision)
+}
+
+func (s *store) TrimChanges(ctx context.Context, before tuples.Revision) (int, error) {
+	c, err := s.b.Update(ctx, func(ctx context.Context, tx Txn) error {
+		if latest := tx.Revision(); before > latest {
+			return fmt.Errorf("trim the change log before revision %d; the latest is %d: %w", before, latest, ErrFutureRevision)
+		}
+		from, err := tx.ChangesFrom(ctx)
+		if err != nil {
+			return err
+		}
+		if before <= from {
+			return ErrNoCommit
+		}
+		tx.TrimChanges(before)
+		return nil
+	})
 	if err != nil {
-		return 0, err
-	}
-	if before <= from {
-		return 0, nil
-	}
-	c := &commit{trimBefore: before}
-	if _, err := s.eng.apply(ctx, c); err != nil {
+		if errors.Is(err, ErrFutureRevision) {
+			return 0, err
+		}
 		return 0, fmt.Errorf("trim the change log before revision %d: %w", before, err)
 	}
-	return c.trimmed, nil
+	return c.Trimmed, nil
 }
 
-func (s *store) Close() error { return s.eng.close() }
-
-// String describes a filter for messages.
-func (f Filter) String() string {
-	field := func(v string) string {
-		if v == "" {
-			return "*"
-		}
-		return v
-	}
-	s := field(f.ObjectType) + ":" + field(f.ObjectID) + "#" + field(f.Relation) + "@" + field(f.SubjectType) + ":" + field(f.SubjectID)
-	if f.SubjectRelation != "" {
-		s += "#" + f.SubjectRelation
-	}
-	return "filter " + s
-}
+func (s *store) Close() error { return s.b.Close() }

@@ -1,6 +1,6 @@
 package tuples
 
-import "errors"
+import "github.com/docketdb/docket/errkind"
 
 // OpKind is what a write operation does.
 type OpKind int
@@ -43,23 +43,6 @@ const (
 	FormatJSONL                   // {"object":..., "relation":..., "subject":...}
 )
 
-// ImportOptions tune Import.
-type ImportOptions struct {
-	Format Format
-	// Name is the input's name, used in error messages (file:line).
-	Name string
-	// Progress, when set, is called as tuples are written, once the
-	// whole input is read and checked: done of total. Calls may come from
-	// goroutines other than the caller's, one at a time.
-	Progress func(done, total int)
-}
-
-// ImportResult reports what Import did.
-type ImportResult struct {
-	Revision Revision
-	Tuples   int
-}
-
 // ChangeKind is what a change did.
 type ChangeKind int
 
@@ -76,20 +59,16 @@ type Change struct {
 	Tuple    Tuple
 }
 
-// Errors callers can test with errors.Is.
+// The errors of reading and writing tuples, for callers to test with
+// errors.Is. They are package errkind's sentinels, the one list of
+// Docket's errors, under the names the vocabulary's users know.
 var (
-	ErrRevisionGone = errors.New("revision no longer held")
-	// ErrSnapshotClosed: a snapshot was read after its Close.
-	ErrSnapshotClosed = errors.New("snapshot is closed")
-	// ErrChangesTrimmed: the change log no longer holds the revisions
-	// asked for (see Store.TrimChanges).
-	ErrChangesTrimmed = errors.New("change log trimmed")
-	ErrNoSchema       = errors.New("no schema written")
-	ErrExists         = errors.New("tuple already exists")
-	ErrPrecondition   = errors.New("precondition failed")
-	ErrLocked         = errors.New("database in use by another docket process")
-
-	// ErrFutureRevision: a snapshot was asked at a revision above the
-	// latest, such as one a client read from another, newer store.
-	ErrFutureRevision = errors.New("revision not written yet")
+	ErrRevisionGone   = errkind.ErrRevisionGone
+	ErrSnapshotClosed = errkind.ErrSnapshotClosed
+	ErrChangesTrimmed = errkind.ErrChangesTrimmed
+	ErrNoSchema       = errkind.ErrNoSchema
+	ErrExists         = errkind.ErrExists
+	ErrPrecondition   = errkind.ErrPrecondition
+	ErrLocked         = errkind.ErrLocked
+	ErrFutureRevision = errkind.ErrFutureRevision
 )

@@ -1,12 +1,10 @@
 package tuples
 
-import (
-	"bytes"
-	"testing"
-)
+import "testing"
 
-// FuzzParse: whatever parses prints back to the same text, and its keys
-// decode back to the same tuple.
+// FuzzParse: whatever parses prints back to the same text and passes the
+// checks of tuples built in code. (store/kv fuzzes the keys of parsed
+// tuples.)
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"doc:1#viewer@user:ana",
@@ -29,17 +27,6 @@ func FuzzParse(f *testing.F) {
 		}
 		if msg := checkSyntax(tp); msg != "" {
 			t.Fatalf("Parse accepted %q, which checkSyntax refuses: %s", s, msg)
-		}
-		for _, k := range [][]byte{forwardKey(nil, &tp), reverseKey(nil, &tp)} {
-			back, err := decodeKey(k)
-			if err != nil || back != tp {
-				t.Fatalf("key %q decodes to %v, %v; want %v", k, back, err, tp)
-			}
-		}
-		// The object's key range holds its keys and only its keys.
-		prefix := prefixKey(tagForward, tp.ObjectType, tp.ObjectID, tp.Relation)
-		if !bytes.HasPrefix(forwardKey(nil, &tp), prefix) {
-			t.Fatalf("forward key outside its object's range")
 		}
 	})
 }

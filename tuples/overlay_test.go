@@ -1,43 +1,47 @@
-package tuples
+package tuples_test
 
 import (
 	"context"
 	"slices"
 	"testing"
+
+	"github.com/docketdb/docket/store/memory"
+	"github.com/docketdb/docket/store/storetest"
+	"github.com/docketdb/docket/tuples"
 )
 
 func TestOverlay(t *testing.T) {
 	ctx := context.Background()
-	s, err := NewMemory()
+	s, err := memory.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	setup(t, ctx, s, "doc:1#viewer@user:ann", "doc:1#viewer@team:t#member", "doc:2#viewer@user:ann")
-	base := snap(t, ctx, s, 0)
-	if Overlay(base, nil) != base {
+	storetest.Setup(t, ctx, s, "doc:1#viewer@user:ann", "doc:1#viewer@team:t#member", "doc:2#viewer@user:ann")
+	base := storetest.Snap(t, ctx, s, 0)
+	if tuples.Overlay(base, nil) != base {
 		t.Error("an empty overlay is not the snapshot itself")
 	}
-	extra := []Tuple{
-		mustParse(t, "doc:1#viewer@user:bob"),
-		mustParse(t, "doc:1#viewer@user:ann"), // also stored
-		mustParse(t, "doc:1#viewer@user:bob"), // twice
-		mustParse(t, "doc:3#viewer@user:ann"),
+	extra := []tuples.Tuple{
+		storetest.MustParse(t, "doc:1#viewer@user:bob"),
+		storetest.MustParse(t, "doc:1#viewer@user:ann"), // also stored
+		storetest.MustParse(t, "doc:1#viewer@user:bob"), // twice
+		storetest.MustParse(t, "doc:3#viewer@user:ann"),
 	}
-	o := Overlay(base, extra)
+	o := tuples.Overlay(base, extra)
 
 	for _, c := range []struct {
 		tuple string
 		want  bool
 	}{{"doc:1#viewer@user:bob", true}, {"doc:1#viewer@user:ann", true}, {"doc:3#viewer@user:ann", true}, {"doc:3#viewer@user:bob", false}} {
-		tp := mustParse(t, c.tuple)
+		tp := storetest.MustParse(t, c.tuple)
 		if got, err := o.Has(ctx, tp.Object(), tp.Relation, tp.Subject()); err != nil || got != c.want {
 			t.Errorf("Has(%s) = %v, %v; want %v", c.tuple, got, err, c.want)
 		}
 	}
 
 	var subjects []string
-	for x, err := range o.Subjects(ctx, Object{Type: "doc", ID: "1"}, "viewer", SubjectFilter{}) {
+	for x, err := range o.Subjects(ctx, tuples.Object{Type: "doc", ID: "1"}, "viewer", tuples.SubjectFilter{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +52,7 @@ func TestOverlay(t *testing.T) {
 		t.Errorf("Subjects = %v, want %v (each once)", subjects, want)
 	}
 	var plain []string
-	for x, err := range o.Subjects(ctx, Object{Type: "doc", ID: "1"}, "viewer", SubjectFilter{Plain: true}) {
+	for x, err := range o.Subjects(ctx, tuples.Object{Type: "doc", ID: "1"}, "viewer", tuples.SubjectFilter{Plain: true}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +64,7 @@ func TestOverlay(t *testing.T) {
 	}
 
 	var objects []string
-	for obj, err := range o.Reverse(ctx, Subject{Type: "user", ID: "ann"}, "doc", "viewer") {
+	for obj, err := range o.Reverse(ctx, tuples.Subject{Type: "user", ID: "ann"}, "doc", "viewer") {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +76,7 @@ func TestOverlay(t *testing.T) {
 	}
 
 	// Read pages through stored tuples only.
-	ts, _, err := o.Read(ctx, Filter{ObjectType: "doc", ObjectID: "3"}, "", 0)
+	ts, _, err := o.Read(ctx, tuples.Filter{ObjectType: "doc", ObjectID: "3"}, "", 0)
 	if err != nil || len(ts) != 0 {
 		t.Errorf("Read saw extra tuples: %v, %v", ts, err)
 	}

@@ -8,13 +8,16 @@ import (
 
 	"github.com/docketdb/docket/bench/gen"
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/badger"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
 type docketEngine struct {
 	backend string
 	dir     string
-	store   tuples.Store
+	st      store.Store
 	snap    tuples.Snapshot
 	chk     *check.Checker
 	// cacheSize as in check.Options: -1 off, 0 default.
@@ -25,12 +28,12 @@ func newDocket(ctx context.Context, backend string, cacheSize int) (*docketEngin
 	e := &docketEngine{backend: backend, cacheSize: cacheSize, chk: check.New(check.Options{CacheSize: cacheSize})}
 	var err error
 	if backend == "memory" {
-		e.store, err = tuples.NewMemory()
+		e.st, err = memory.New()
 	} else {
 		if e.dir, err = os.MkdirTemp("", "docket-compare-"); err != nil {
 			return nil, err
 		}
-		e.store, err = tuples.OpenBadger(e.dir, tuples.BadgerOptions{})
+		e.st, err = badger.Open(e.dir, badger.Options{})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open docket %s store: %w", backend, err)
@@ -39,7 +42,7 @@ func newDocket(ctx context.Context, backend string, cacheSize int) (*docketEngin
 	if err != nil {
 		return nil, err
 	}
-	if _, err := e.store.WriteSchema(ctx, "casebook.rebac", []byte(text)); err != nil {
+	if _, err := e.st.WriteSchema(ctx, "casebook.rebac", []byte(text)); err != nil {
 		return nil, fmt.Errorf("docket schema: %w", err)
 	}
 	return e, nil
@@ -60,13 +63,13 @@ func (e *docketEngine) Load(ctx context.Context, ts []tuples.Tuple) error {
 		b.WriteString(t.String())
 		b.WriteByte('\n')
 	}
-	if _, err := e.store.Import(ctx, strings.NewReader(b.String()), tuples.ImportOptions{Format: tuples.FormatText, Name: "casebook"}); err != nil {
+	if _, err := e.st.Import(ctx, strings.NewReader(b.String()), store.ImportOptions{Format: tuples.FormatText, Name: "casebook"}); err != nil {
 		return fmt.Errorf("docket import: %w", err)
 	}
 	if e.snap != nil {
 		e.snap.Close()
 	}
-	snap, err := e.store.Snapshot(ctx, 0)
+	snap, err := e.st.Snapshot(ctx, 0)
 	e.snap = snap
 	return err
 }
@@ -98,7 +101,7 @@ func (e *docketEngine) Close() {
 	if e.snap != nil {
 		e.snap.Close()
 	}
-	e.store.Close()
+	e.st.Close()
 	if e.dir != "" {
 		os.RemoveAll(e.dir)
 	}

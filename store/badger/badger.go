@@ -1,4 +1,4 @@
-package tuples
+package badger
 
 import (
 	"bytes"
@@ -15,10 +15,13 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/kv"
+	"github.com/docketdb/docket/tuples"
 )
 
-// BadgerOptions tune the persistent store.
-type BadgerOptions struct {
+// Options tune the persistent store.
+type Options struct {
 	// KeepRevisions is how many past revisions stay readable (default
 	// 1000); older versions are left to Badger's compaction to reclaim.
 	KeepRevisions int
@@ -56,24 +59,28 @@ const formatMarker = "docket-tuples/1"
 // published by advancing the latest-revision marker last.
 const atomicLimit = 10000
 
-// OpenBadger opens (creating when absent or empty) the store at path.
-func OpenBadger(path string, opts BadgerOptions) (Store, error) {
-	e, err := openBadgerEngine(path, opts)
+// Open opens (creating when absent or empty) the store at path.
+func Open(path string, opts Options) (store.Store, error) {
+	b, err := OpenBackend(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	s, err := newStore(context.Background(), e)
-	if err != nil {
-		e.close()
-		return nil, err
-	}
-	return s, nil
+	return store.New(b, store.Options{}), nil
 }
 
-type badgerEngine struct {
+// OpenBackend opens (creating when absent or empty) the database at path
+// as a store.Backend, for store.New.
+func OpenBackend(path string, opts Options) (store.Backend, error) {
+	return openEngine(path, opts)
+}
+
+// engine is the Badger store.Backend. One process holds a database (Badger
+// locks its directory), so the latest revision is kept in memory as well
+// as in m/latest, and writers are serialised by wmu.
+type engine struct {
 	db   *badger.DB
 	path string
-	keep Revision
+	keep tuples.Revision
 	// streamMin: bulk writes of this many tuples are stream-loaded into a
 	// store that holds tuples (streamIntoFull; lowered in tests).
 	streamMin int
@@ -84,15 +91,19 @@ type badgerEngine struct {
 	// tables and not yet published them: where tests crash it.
 	beforePublish func()
 
+	// wmu serialises writers: an Update plans against the latest
+	// revision, and nothing commits in between.
+	wmu sync.Mutex
+
 	mu     sync.RWMutex
-	latest Revision
-	oldest Revision
+	latest tuples.Revision
+	oldest tuples.Revision
 	// pins counts the open snapshots at each revision. Badger in managed
 	// mode drops, at compaction, every version below the discard
 	// timestamp but the newest, whatever transactions are open: the
 	// discard timestamp is kept at or below the lowest pinned revision
 	// (see discardTs), as bbolt keeps the pages an open transaction reads.
-	pins map[Revision]int
+	pins map[tuples.Revision]int
 	// broken is set when a failed bulk write could not be undone; writes
 	// are refused until the database is reopened, which undoes it.
 	broken error
@@ -124,7 +135,7 @@ func checkDir(path string) (bool, error) {
 	return false, fmt.Errorf("%s is not a Docket database: it holds other files (such as %s); use an empty or new directory", path, entries[0].Name())
 }
 
-func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
+func openEngine(path string, opts Options) (*engine, error) {
 	existed, err := checkDir(path)
 	if err != nil {
 		return nil, err
@@ -157,13 +168,13 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 	}
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return nil, fmt.Errorf("database at %s is in use by another docket process: %w", path, ErrLocked)
+			return nil, fmt.Errorf("database at %s is in use by another docket process: %w", path, tuples.ErrLocked)
 		}
 		return nil, fmt.Errorf("open database at %s: %w; the files may be damaged: restore a backup or re-import an export", path, err)
 	}
-	e := &badgerEngine{db: db, path: path, keep: Revision(opts.KeepRevisions),
+	e := &engine{db: db, path: path, keep: tuples.Revision(opts.KeepRevisions),
 		streamMin: streamIntoFull, loadHold: loadHold, spillFanIn: spillFanIn,
-		pins: make(map[Revision]int)}
+		pins: make(map[tuples.Revision]int)}
 	if err := e.init(existed); err != nil {
 		db.Close()
 		return nil, err
@@ -178,7 +189,7 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 
 // init checks the format marker (writing it on a new database), loads the
 // latest revision and undoes what an interrupted bulk write left behind.
-func (e *badgerEngine) init(existed bool) error {
+func (e *engine) init(existed bool) error {
 	txn := e.db.NewTransactionAt(math.MaxUint64, false)
 	item, err := txn.Get(keyFormat)
 	switch {
@@ -212,8 +223,8 @@ func (e *badgerEngine) init(existed bool) error {
 		if len(v) != 16 {
 			return fmt.Errorf("database at %s is damaged: bad revision marker", e.path)
 		}
-		e.latest = Revision(binary.BigEndian.Uint64(v))
-		e.oldest = Revision(binary.BigEndian.Uint64(v[8:]))
+		e.latest = tuples.Revision(binary.BigEndian.Uint64(v))
+		e.oldest = tuples.Revision(binary.BigEndian.Uint64(v[8:]))
 	} else if !errors.Is(err, badger.ErrKeyNotFound) {
 		return fmt.Errorf("read database at %s: %w", e.path, err)
 	}
@@ -227,7 +238,7 @@ func (e *badgerEngine) init(existed bool) error {
 	return nil
 }
 
-func (e *badgerEngine) empty() bool {
+func (e *engine) empty() bool {
 	txn := e.db.NewTransactionAt(math.MaxUint64, false)
 	it := txn.NewIterator(badger.IteratorOptions{AllVersions: true})
 	defer it.Close()
@@ -236,7 +247,7 @@ func (e *badgerEngine) empty() bool {
 }
 
 // window is the oldest revision kept readable when latest is the newest.
-func (e *badgerEngine) window(latest Revision) Revision {
+func (e *engine) window(latest tuples.Revision) tuples.Revision {
 	if latest < e.keep {
 		return 0
 	}
@@ -248,7 +259,7 @@ func (e *badgerEngine) window(latest Revision) Revision {
 // overwritten, at the same version, with the key's state at the latest
 // revision. The next write reuses that revision number and overwrites the
 // key again where it needs to.
-func (e *badgerEngine) rollback() error {
+func (e *engine) rollback() error {
 	latest := uint64(e.latest)
 	txn := e.db.NewTransactionAt(math.MaxUint64, false)
 	it := txn.NewIterator(badger.IteratorOptions{AllVersions: true})
@@ -307,30 +318,119 @@ func (e *badgerEngine) rollback() error {
 	return wb.Flush()
 }
 
-func (e *badgerEngine) bounds() (Revision, Revision) {
+func (e *engine) bounds() (tuples.Revision, tuples.Revision) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.oldest, e.latest
 }
 
-func (e *badgerEngine) view(_ context.Context, rev Revision) (view, error) {
+func (e *engine) Head(context.Context) (oldest, latest tuples.Revision, err error) {
 	if e.db.IsClosed() {
-		return nil, errClosed
+		return 0, 0, store.ErrClosed
+	}
+	oldest, latest = e.bounds()
+	return oldest, latest, nil
+}
+
+func (e *engine) Reader(_ context.Context, rev tuples.Revision) (store.Reader, error) {
+	if e.db.IsClosed() {
+		return nil, store.ErrClosed
 	}
 	e.mu.Lock()
-	if rev < e.oldest {
+	if rev == 0 {
+		rev = e.latest
+	}
+	switch {
+	case rev > e.latest:
+		latest := e.latest
+		e.mu.Unlock()
+		return nil, store.FutureError(rev, latest)
+	case rev < e.oldest:
 		oldest := e.oldest
 		e.mu.Unlock()
-		return nil, goneError(rev, oldest)
+		return nil, store.GoneError(rev, oldest)
 	}
 	e.pins[rev]++
 	e.mu.Unlock()
-	return &badgerView{e: e, rev: rev, txn: e.db.NewTransactionAt(uint64(rev), false)}, nil
+	return e.reader(rev), nil
+}
+
+// reader reads at rev, which the caller has pinned.
+func (e *engine) reader(rev tuples.Revision) *reader {
+	v := &view{e: e, txn: e.db.NewTransactionAt(uint64(rev), false)}
+	// The read transaction is left to the collector: in managed mode
+	// discarding it only marks it, and would panic under a scan still
+	// open.
+	return &reader{Reader: kv.NewReader(v, rev, func() { e.unpin(rev) }), v: v}
+}
+
+// reader is a store.Reader: the key-value reads, and the schema.
+type reader struct {
+	*kv.Reader
+	v *view
+}
+
+// Schema reads the newest schema text at or below the reader's revision:
+// schema keys are written at their own revision, so a read at rev sees
+// only those up to rev, and the last in key order is the one in force.
+func (r *reader) Schema(context.Context) (store.SchemaText, error) {
+	if r.v.e.db.IsClosed() {
+		return store.SchemaText{}, store.ErrClosed
+	}
+	it := r.v.txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefixSchema, Reverse: true})
+	defer it.Close()
+	// In reverse, Seek goes to the last key at or before its argument.
+	it.Seek(append(append([]byte(nil), prefixSchema...), 0xff))
+	if !it.Valid() {
+		return store.SchemaText{}, nil
+	}
+	k := it.Item().Key()
+	if len(k) != len(prefixSchema)+8 {
+		return store.SchemaText{}, fmt.Errorf("database at %s is damaged: bad schema key %q", r.v.e.path, k)
+	}
+	v, err := it.Item().ValueCopy(nil)
+	if err != nil {
+		return store.SchemaText{}, fmt.Errorf("read schema: %w", err)
+	}
+	return store.SchemaText{Revision: tuples.Revision(binary.BigEndian.Uint64(k[len(prefixSchema):])), Text: string(v)}, nil
+}
+
+// latestReader pins and opens a reader at the latest revision, for a
+// writer holding wmu: nothing can commit under it.
+func (e *engine) latestReader() *reader {
+	e.mu.Lock()
+	rev := e.latest
+	e.pins[rev]++
+	e.mu.Unlock()
+	return e.reader(rev)
+}
+
+func (e *engine) Update(ctx context.Context, fn func(context.Context, store.Txn) error) (store.Committed, error) {
+	if e.db.IsClosed() {
+		return store.Committed{}, store.ErrClosed
+	}
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	r := e.latestReader()
+	defer r.Close()
+	c := &kv.Commit{}
+	tx := &kv.Txn{Reader: r, C: c, From: e.changesFrom}
+	if err := fn(ctx, tx); err != nil {
+		if errors.Is(err, store.ErrNoCommit) {
+			return store.Committed{Revision: r.Revision()}, nil
+		}
+		return store.Committed{}, err
+	}
+	rev, err := e.apply(ctx, c)
+	if err != nil {
+		return store.Committed{}, err
+	}
+	return store.Committed{Revision: rev, Trimmed: c.Trimmed}, nil
 }
 
 // unpin releases one snapshot's pin on rev and lets compaction reclaim
 // what no open snapshot reads any more.
-func (e *badgerEngine) unpin(rev Revision) {
+func (e *engine) unpin(rev tuples.Revision) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.pins[rev]--; e.pins[rev] <= 0 {
@@ -342,7 +442,7 @@ func (e *badgerEngine) unpin(rev Revision) {
 // discardTs is the timestamp at and below which compaction may keep only
 // a key's newest version: the oldest revision new snapshots may open, or
 // the lowest pinned revision when that is lower. Called with e.mu held.
-func (e *badgerEngine) discardTs() uint64 {
+func (e *engine) discardTs() uint64 {
 	d := e.oldest
 	for r := range e.pins {
 		d = min(d, r)
@@ -350,7 +450,7 @@ func (e *badgerEngine) discardTs() uint64 {
 	return uint64(d)
 }
 
-func revKey(prefix []byte, rev Revision, extra int) []byte {
+func revKey(prefix []byte, rev tuples.Revision, extra int) []byte {
 	k := make([]byte, len(prefix)+8, len(prefix)+8+extra)
 	copy(k, prefix)
 	binary.BigEndian.PutUint64(k[len(prefix):], uint64(rev))
@@ -388,14 +488,14 @@ type batchPut struct{ *badger.WriteBatch }
 func (b batchPut) set(k, v []byte) error { return b.Set(k, v) }
 func (b batchPut) del(k []byte) error    { return b.Delete(k) }
 
-func (e *badgerEngine) apply(ctx context.Context, c *commit) (Revision, error) {
+func (e *engine) apply(ctx context.Context, c *kv.Commit) (tuples.Revision, error) {
 	if e.db.IsClosed() {
-		return 0, errClosed
+		return 0, store.ErrClosed
 	}
 	if e.broken != nil {
 		return 0, fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
 	}
-	bulk := len(c.changes) > atomicLimit
+	bulk := len(c.Changes) > atomicLimit
 	rev, err := e.write(ctx, c, bulk)
 	if !bulk && errors.Is(err, badger.ErrTxnTooBig) {
 		bulk = true
@@ -415,7 +515,7 @@ func (e *badgerEngine) apply(ctx context.Context, c *commit) (Revision, error) {
 // write commits c as the next revision: in one transaction, or in bulk
 // through a WriteBatch whose entries stay invisible until the marker that
 // publishes the revision is committed after them.
-func (e *badgerEngine) write(ctx context.Context, c *commit, bulk bool) (Revision, error) {
+func (e *engine) write(ctx context.Context, c *kv.Commit, bulk bool) (tuples.Revision, error) {
 	rev := e.latest + 1
 	var p put
 	var txn *badger.Txn
@@ -453,15 +553,15 @@ func (e *badgerEngine) write(ctx context.Context, c *commit, bulk bool) (Revisio
 	if err := e.publish(txn, rev); err != nil {
 		return 0, err
 	}
-	if c.progress != nil {
-		c.progress(len(c.changes))
+	if c.Progress != nil {
+		c.Progress(len(c.Changes))
 	}
 	return rev, nil
 }
 
 // publish commits txn, with the latest-revision marker set to rev, at
 // rev: the moment everything written at rev becomes visible.
-func (e *badgerEngine) publish(txn *badger.Txn, rev Revision) error {
+func (e *engine) publish(txn *badger.Txn, rev tuples.Revision) error {
 	oldest := max(e.oldest, e.window(rev))
 	marker := make([]byte, 16)
 	binary.BigEndian.PutUint64(marker, uint64(rev))
@@ -480,27 +580,27 @@ func (e *badgerEngine) publish(txn *badger.Txn, rev Revision) error {
 }
 
 // put writes a commit's tuple keys, change log and schema through p.
-func (e *badgerEngine) put(ctx context.Context, p put, rev Revision, c *commit) error {
+func (e *engine) put(ctx context.Context, p put, rev tuples.Revision, c *kv.Commit) error {
 	var a arena
-	if c.schema != "" {
-		if err := p.set(revKey(prefixSchema, rev, 0), []byte(c.schema)); err != nil {
+	if c.Schema != "" {
+		if err := p.set(revKey(prefixSchema, rev, 0), []byte(c.Schema)); err != nil {
 			return fmt.Errorf("write schema: %w", err)
 		}
 	}
-	for i := range c.changes {
+	for i := range c.Changes {
 		if i%8192 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if c.progress != nil && i > 0 {
-				c.progress(i)
+			if c.Progress != nil && i > 0 {
+				c.Progress(i)
 			}
 		}
-		t := &c.changes[i].Tuple
-		fk := forwardKey(a.alloc(keyLen(t)), t)
-		rk := reverseKey(a.alloc(keyLen(t)), t)
+		t := &c.Changes[i].Tuple
+		fk := kv.ForwardKey(a.alloc(kv.KeyLen(t)), t)
+		rk := kv.ReverseKey(a.alloc(kv.KeyLen(t)), t)
 		var err error
-		if c.changes[i].Kind == ChangeWrite {
+		if c.Changes[i].Kind == tuples.ChangeWrite {
 			if err = p.set(fk, nil); err == nil {
 				err = p.set(rk, nil)
 			}
@@ -511,29 +611,29 @@ func (e *badgerEngine) put(ctx context.Context, p put, rev Revision, c *commit) 
 			return fmt.Errorf("write %s: %w", *t, err)
 		}
 	}
-	for _, chunk := range changeChunks(c.changes, rev) {
+	for _, chunk := range changeChunks(c.Changes, rev) {
 		if err := p.set(chunk.key, chunk.value); err != nil {
 			return fmt.Errorf("write change log: %w", err)
 		}
 	}
-	if c.trimBefore > 0 {
+	if c.TrimBefore > 0 {
 		return e.trim(ctx, p, c)
 	}
 	return nil
 }
 
-// trim deletes the change-log entries of revisions below c.trimBefore and
+// trim deletes the change-log entries of revisions below c.TrimBefore and
 // records where the log now starts, all at the commit's revision, so a
 // crash before it is published leaves the log whole.
-func (e *badgerEngine) trim(ctx context.Context, p put, c *commit) error {
+func (e *engine) trim(ctx context.Context, p put, c *kv.Commit) error {
 	txn := e.db.NewTransactionAt(uint64(e.latest), false)
 	defer txn.Discard()
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefixChange})
 	defer it.Close()
-	end := revKey(prefixChange, c.trimBefore, 0)
+	end := revKey(prefixChange, c.TrimBefore, 0)
 	// A retry in bulk after a transaction grew too big counts afresh.
-	c.trimmed = 0
-	var scratch []Change
+	c.Trimmed = 0
+	var scratch []tuples.Change
 	for it.Rewind(); it.Valid() && bytes.Compare(it.Item().Key(), end) < 0; it.Next() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -547,23 +647,23 @@ func (e *badgerEngine) trim(ctx context.Context, p put, c *commit) error {
 		if err != nil {
 			return fmt.Errorf("read change log entry %q: %w", k, err)
 		}
-		c.trimmed += len(scratch)
+		c.Trimmed += len(scratch)
 		if err := p.del(k); err != nil {
 			return fmt.Errorf("trim change log: %w", err)
 		}
 	}
-	return p.set(keyLogFrom, binary.BigEndian.AppendUint64(nil, uint64(c.trimBefore)))
+	return p.set(keyLogFrom, binary.BigEndian.AppendUint64(nil, uint64(c.TrimBefore)))
 }
 
 // changesFrom reads where the change log starts at the latest revision.
-func (e *badgerEngine) changesFrom(context.Context) (Revision, error) {
+func (e *engine) changesFrom(context.Context) (tuples.Revision, error) {
 	_, latest := e.bounds()
 	txn := e.db.NewTransactionAt(uint64(latest), false)
 	defer txn.Discard()
 	return logFrom(txn)
 }
 
-func logFrom(txn *badger.Txn) (Revision, error) {
+func logFrom(txn *badger.Txn) (tuples.Revision, error) {
 	item, err := txn.Get(keyLogFrom)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return 1, nil
@@ -571,12 +671,12 @@ func logFrom(txn *badger.Txn) (Revision, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read where the change log starts: %w", err)
 	}
-	var from Revision
+	var from tuples.Revision
 	err = item.Value(func(v []byte) error {
 		if len(v) != 8 {
 			return fmt.Errorf("bad change-log start %x", v)
 		}
-		from = Revision(binary.BigEndian.Uint64(v))
+		from = tuples.Revision(binary.BigEndian.Uint64(v))
 		return nil
 	})
 	return from, err
@@ -591,7 +691,7 @@ type changeChunk struct{ key, value []byte }
 // changeChunks encodes the change log of a revision: entries
 // c 0 <rev:8> <seq:4>, each a run of (kind byte, uvarint length, forward
 // key).
-func changeChunks(changes []Change, rev Revision) iter.Seq2[int, changeChunk] {
+func changeChunks(changes []tuples.Change, rev tuples.Revision) iter.Seq2[int, changeChunk] {
 	return func(yield func(int, changeChunk) bool) {
 		var buf [512]byte
 		for seq := 0; seq*changesPerEntry < len(changes); seq++ {
@@ -604,15 +704,15 @@ func changeChunks(changes []Change, rev Revision) iter.Seq2[int, changeChunk] {
 	}
 }
 
-func changeKey(rev Revision, seq uint32) []byte {
+func changeKey(rev tuples.Revision, seq uint32) []byte {
 	return binary.BigEndian.AppendUint32(revKey(prefixChange, rev, 4), seq)
 }
 
 // appendChanges appends the change-log value of changes to v; buf is
 // scratch space for the keys.
-func appendChanges(v []byte, changes []Change, buf *[512]byte) []byte {
+func appendChanges(v []byte, changes []tuples.Change, buf *[512]byte) []byte {
 	for i := range changes {
-		fk := forwardKey(buf[:0], &changes[i].Tuple)
+		fk := kv.ForwardKey(buf[:0], &changes[i].Tuple)
 		v = append(v, byte(changes[i].Kind))
 		v = binary.AppendUvarint(v, uint64(len(fk)))
 		v = append(v, fk...)
@@ -620,45 +720,26 @@ func appendChanges(v []byte, changes []Change, buf *[512]byte) []byte {
 	return v
 }
 
-func decodeChanges(rev Revision, v []byte, out []Change) ([]Change, error) {
+func decodeChanges(rev tuples.Revision, v []byte, out []tuples.Change) ([]tuples.Change, error) {
 	for len(v) > 0 {
-		kind := ChangeKind(v[0])
+		kind := tuples.ChangeKind(v[0])
 		n, w := binary.Uvarint(v[1:])
-		if w <= 0 || uint64(len(v)-1-w) < n || (kind != ChangeWrite && kind != ChangeDelete) {
+		if w <= 0 || uint64(len(v)-1-w) < n || (kind != tuples.ChangeWrite && kind != tuples.ChangeDelete) {
 			return nil, errors.New("malformed change-log entry")
 		}
-		t, err := decodeKey(v[1+w : 1+w+int(n)])
+		t, err := kv.DecodeKey(v[1+w : 1+w+int(n)])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Change{Revision: rev, Kind: kind, Tuple: t})
+		out = append(out, tuples.Change{Revision: rev, Kind: kind, Tuple: t})
 		v = v[1+w+int(n):]
-	}
-	return out, nil
-}
-
-func (e *badgerEngine) schemas(context.Context) ([]schemaVersion, error) {
-	txn := e.db.NewTransactionAt(uint64(e.latest), false)
-	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefixSchema})
-	defer it.Close()
-	var out []schemaVersion
-	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		if len(k) != len(prefixSchema)+8 {
-			return nil, fmt.Errorf("database at %s is damaged: bad schema key %q", e.path, k)
-		}
-		v, err := it.Item().ValueCopy(nil)
-		if err != nil {
-			return nil, fmt.Errorf("read schema: %w", err)
-		}
-		out = append(out, schemaVersion{rev: Revision(binary.BigEndian.Uint64(k[len(prefixSchema):])), text: string(v)})
 	}
 	return out, nil
 }
 
 // changes returns whole revisions, stopping once limit changes are
 // collected, so that the last revision returned can be the next "after".
-func (e *badgerEngine) changes(ctx context.Context, after Revision, limit int) ([]Change, error) {
+func (e *engine) Changes(ctx context.Context, after tuples.Revision, limit int) ([]tuples.Change, error) {
 	_, latest := e.bounds()
 	txn := e.db.NewTransactionAt(uint64(latest), false)
 	defer txn.Discard()
@@ -667,11 +748,11 @@ func (e *badgerEngine) changes(ctx context.Context, after Revision, limit int) (
 		return nil, err
 	}
 	if after+1 < from {
-		return nil, trimmedError(after, from)
+		return nil, store.TrimmedError(after, from)
 	}
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefixChange})
 	defer it.Close()
-	var out []Change
+	var out []tuples.Change
 	for it.Seek(revKey(prefixChange, after+1, 0)); it.Valid(); it.Next() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -680,7 +761,7 @@ func (e *badgerEngine) changes(ctx context.Context, after Revision, limit int) (
 		if len(k) != len(prefixChange)+12 {
 			return nil, fmt.Errorf("read changes: bad change-log key %q", k)
 		}
-		rev := Revision(binary.BigEndian.Uint64(k[len(prefixChange):]))
+		rev := tuples.Revision(binary.BigEndian.Uint64(k[len(prefixChange):]))
 		if limit > 0 && len(out) >= limit && out[len(out)-1].Revision != rev {
 			break
 		}
@@ -696,26 +777,22 @@ func (e *badgerEngine) changes(ctx context.Context, after Revision, limit int) (
 	return out, nil
 }
 
-func (e *badgerEngine) close() error {
+func (e *engine) Close() error {
 	if err := e.db.Close(); err != nil {
 		return fmt.Errorf("close database at %s: %w", e.path, err)
 	}
 	return nil
 }
 
-type badgerView struct {
-	e   *badgerEngine
-	rev Revision
+// view is a kv.View on a Badger read transaction.
+type view struct {
+	e   *engine
 	txn *badger.Txn
 }
 
-// release leaves the read transaction to the collector: in managed mode
-// discarding it only marks it, and would panic under a scan still open.
-func (v *badgerView) release() { v.e.unpin(v.rev) }
-
-func (v *badgerView) has(key []byte) (bool, error) {
+func (v *view) Has(key []byte) (bool, error) {
 	if v.e.db.IsClosed() {
-		return false, errClosed
+		return false, store.ErrClosed
 	}
 	_, err := v.txn.Get(key)
 	if err == nil {
@@ -727,9 +804,9 @@ func (v *badgerView) has(key []byte) (bool, error) {
 	return false, fmt.Errorf("read: %w", err)
 }
 
-func (v *badgerView) scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
+func (v *view) Scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
 	if v.e.db.IsClosed() {
-		return errClosed
+		return store.ErrClosed
 	}
 	it := v.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})
 	defer it.Close()

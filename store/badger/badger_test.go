@@ -1,9 +1,12 @@
-package tuples
+package badger
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/kv"
+	"github.com/docketdb/docket/tuples"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,9 +21,9 @@ func TestBadgerReopen(t *testing.T) {
 	dir := t.TempDir()
 	s := openBadger(t, dir)
 	r1 := setup(t, ctx, s, fixture...)
-	r2 := write(t, ctx, s, OpDelete, "doc:1#viewer@user:ana")
-	want1 := all(t, ctx, snap(t, ctx, s, r1), Filter{})
-	want2 := all(t, ctx, snap(t, ctx, s, r2), Filter{})
+	r2 := write(t, ctx, s, tuples.OpDelete, "doc:1#viewer@user:ana")
+	want1 := all(t, ctx, snap(t, ctx, s, r1), tuples.Filter{})
+	want2 := all(t, ctx, snap(t, ctx, s, r2), tuples.Filter{})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -30,13 +33,13 @@ func TestBadgerReopen(t *testing.T) {
 	if sn.Revision() != r2 || sn.Schema() == nil || sn.Schema().Relation("doc", "viewer") == nil {
 		t.Fatalf("reopened at revision %d, schema %v", sn.Revision(), sn.Schema())
 	}
-	if got := all(t, ctx, sn, Filter{}); !slices.Equal(got, want2) {
+	if got := all(t, ctx, sn, tuples.Filter{}); !slices.Equal(got, want2) {
 		t.Fatalf("reopened latest = %v", got)
 	}
-	if got := all(t, ctx, snap(t, ctx, s, r1), Filter{}); !slices.Equal(got, want1) {
+	if got := all(t, ctx, snap(t, ctx, s, r1), tuples.Filter{}); !slices.Equal(got, want1) {
 		t.Fatalf("reopened revision %d = %v", r1, got)
 	}
-	if r := write(t, ctx, s, OpTouch, "doc:9#owner@user:ana"); r != r2+1 {
+	if r := write(t, ctx, s, tuples.OpTouch, "doc:9#owner@user:ana"); r != r2+1 {
 		t.Fatalf("write after reopen at %d, want %d", r, r2+1)
 	}
 	cs, err := s.Changes(ctx, 0, 0)
@@ -48,20 +51,20 @@ func TestBadgerReopen(t *testing.T) {
 func TestBadgerOpenErrors(t *testing.T) {
 	dir := t.TempDir()
 	s := openBadger(t, dir)
-	_, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "database at "+dir+" is in use by another docket process") {
+	_, err := openTestStore(dir, Options{BlockCacheMB: 16})
+	if !errors.Is(err, tuples.ErrLocked) || !strings.Contains(err.Error(), "database at "+dir+" is in use by another docket process") {
 		t.Errorf("second open = %v, want ErrLocked", err)
 	}
 	s.Close()
 
 	file := filepath.Join(t.TempDir(), "plain.txt")
 	os.WriteFile(file, []byte("hello"), 0o644)
-	if _, err := OpenBadger(file, BadgerOptions{}); err == nil || !strings.Contains(err.Error(), "is a file, not a Docket database") {
+	if _, err := openTestStore(file, Options{}); err == nil || !strings.Contains(err.Error(), "is a file, not a Docket database") {
 		t.Errorf("open of a file = %v", err)
 	}
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "notes.md"), []byte("x"), 0o644)
-	if _, err := OpenBadger(other, BadgerOptions{}); err == nil || !strings.Contains(err.Error(), "is not a Docket database: it holds other files (such as notes.md)") {
+	if _, err := openTestStore(other, Options{}); err == nil || !strings.Contains(err.Error(), "is not a Docket database: it holds other files (such as notes.md)") {
 		t.Errorf("open of a foreign directory = %v", err)
 	}
 
@@ -73,7 +76,7 @@ func TestBadgerOpenErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(broken, "MANIFEST"), []byte("garbage, not a manifest"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenBadger(broken, BadgerOptions{BlockCacheMB: 16}); err == nil || !strings.Contains(err.Error(), "may be damaged") {
+	if _, err := openTestStore(broken, Options{BlockCacheMB: 16}); err == nil || !strings.Contains(err.Error(), "may be damaged") {
 		t.Errorf("open of a damaged database = %v", err)
 	}
 }
@@ -83,25 +86,25 @@ func TestBadgerLargeWriteIsOneRevision(t *testing.T) {
 	s := openBadger(t, t.TempDir())
 	defer s.Close()
 	setup(t, ctx, s)
-	var b Batch
+	var b tuples.Batch
 	for i := range atomicLimit + 5 {
-		b.Ops = append(b.Ops, Op{Kind: OpCreate, Tuple: Tuple{"doc", "d" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strconv.Itoa(i), "viewer", "user", "ana", ""}})
+		b.Ops = append(b.Ops, tuples.Op{Kind: tuples.OpCreate, Tuple: tuples.Tuple{ObjectType: "doc", ObjectID: "d" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + strconv.Itoa(i), Relation: "viewer", SubjectType: "user", SubjectID: "ana"}})
 	}
 	rev, err := s.Write(ctx, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(all(t, ctx, snap(t, ctx, s, rev-1), Filter{})); got != 0 {
+	if got := len(all(t, ctx, snap(t, ctx, s, rev-1), tuples.Filter{})); got != 0 {
 		t.Fatalf("previous revision sees %d tuples", got)
 	}
-	rev2, n, err := s.DeleteMatching(ctx, Filter{SubjectType: "user", SubjectID: "ana"})
+	rev2, n, err := s.DeleteMatching(ctx, tuples.Filter{SubjectType: "user", SubjectID: "ana"})
 	if err != nil || n != atomicLimit+5 || rev2 != rev+1 {
 		t.Fatalf("delete matching: %d at %d, %v", n, rev2, err)
 	}
-	if got := len(all(t, ctx, snap(t, ctx, s, rev), Filter{})); got != atomicLimit+5 {
+	if got := len(all(t, ctx, snap(t, ctx, s, rev), tuples.Filter{})); got != atomicLimit+5 {
 		t.Fatalf("revision %d sees %d tuples", rev, got)
 	}
-	if got := len(all(t, ctx, snap(t, ctx, s, 0), Filter{})); got != 0 {
+	if got := len(all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{})); got != 0 {
 		t.Fatalf("after delete %d tuples", got)
 	}
 }
@@ -115,32 +118,32 @@ func TestBadgerRollback(t *testing.T) {
 	dir := t.TempDir()
 	s := openBadger(t, dir)
 	rev := setup(t, ctx, s, "doc:1#viewer@user:ana", "doc:2#viewer@user:ana")
-	e := s.(*store).eng.(*badgerEngine)
-	orphans := []Change{
-		{Kind: ChangeWrite, Tuple: mustParse(t, "doc:3#viewer@user:ana")},
-		{Kind: ChangeDelete, Tuple: mustParse(t, "doc:1#viewer@user:ana")},
-		{Kind: ChangeWrite, Tuple: mustParse(t, "doc:2#viewer@user:ana")},
+	e := s.e
+	orphans := []tuples.Change{
+		{Kind: tuples.ChangeWrite, Tuple: mustParse(t, "doc:3#viewer@user:ana")},
+		{Kind: tuples.ChangeDelete, Tuple: mustParse(t, "doc:1#viewer@user:ana")},
+		{Kind: tuples.ChangeWrite, Tuple: mustParse(t, "doc:2#viewer@user:ana")},
 	}
 	wb := e.db.NewWriteBatchAt(uint64(rev + 1))
-	if err := e.put(ctx, batchPut{wb}, rev+1, &commit{changes: orphans}); err != nil {
+	if err := e.put(ctx, batchPut{wb}, rev+1, &kv.Commit{Changes: orphans}); err != nil {
 		t.Fatal(err)
 	}
 	if err := wb.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	want := all(t, ctx, snap(t, ctx, s, 0), Filter{})
+	want := all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{})
 	s.Close()
 
 	s = openBadger(t, dir)
 	defer s.Close()
-	if got := all(t, ctx, snap(t, ctx, s, 0), Filter{}); !slices.Equal(got, want) {
+	if got := all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{}); !slices.Equal(got, want) {
 		t.Fatalf("after reopen %v, want %v", got, want)
 	}
-	next := write(t, ctx, s, OpTouch, "doc:9#owner@user:bob")
+	next := write(t, ctx, s, tuples.OpTouch, "doc:9#owner@user:bob")
 	if next != rev+1 {
 		t.Fatalf("next write at %d, want %d", next, rev+1)
 	}
-	got := all(t, ctx, snap(t, ctx, s, 0), Filter{ObjectType: "doc", Relation: "viewer"})
+	got := all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{ObjectType: "doc", Relation: "viewer"})
 	if !slices.Equal(got, want) {
 		t.Fatalf("the unpublished write shows through: %v, want %v", got, want)
 	}
@@ -167,13 +170,13 @@ func TestBadgerCancelledImport(t *testing.T) {
 	for _, seed := range []string{"", "doc:0#owner@user:bob"} {
 		ctx := context.Background()
 		s := openBadger(t, t.TempDir())
-		var tuples []string
+		var lines []string
 		if seed != "" {
-			tuples = append(tuples, seed)
+			lines = append(lines, seed)
 		}
-		rev := setup(t, ctx, s, tuples...)
+		rev := setup(t, ctx, s, lines...)
 		cctx, cancel := context.WithCancel(ctx)
-		_, err := s.Import(cctx, strings.NewReader(b.String()), ImportOptions{Progress: func(done, total int) {
+		_, err := s.Import(cctx, strings.NewReader(b.String()), store.ImportOptions{Progress: func(done, total int) {
 			if done >= cancelAt && done < total {
 				cancel()
 			}
@@ -185,14 +188,14 @@ func TestBadgerCancelledImport(t *testing.T) {
 		if got := snap(t, ctx, s, 0).Revision(); got != rev {
 			t.Fatalf("cancelled import published revision %d", got)
 		}
-		write(t, ctx, s, OpTouch, "doc:1#owner@user:cy")
-		if got := all(t, ctx, snap(t, ctx, s, 0), Filter{SubjectID: "ana"}); len(got) != 0 {
+		write(t, ctx, s, tuples.OpTouch, "doc:1#owner@user:cy")
+		if got := all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{SubjectID: "ana"}); len(got) != 0 {
 			t.Errorf("seed %q: a cancelled import shows %d tuples", seed, len(got))
 		}
-		if _, err := s.Import(ctx, strings.NewReader(b.String()), ImportOptions{}); err != nil {
+		if _, err := s.Import(ctx, strings.NewReader(b.String()), store.ImportOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if got := all(t, ctx, snap(t, ctx, s, 0), Filter{SubjectID: "ana"}); len(got) != n {
+		if got := all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{SubjectID: "ana"}); len(got) != n {
 			t.Fatalf("re-run import shows %d tuples", len(got))
 		}
 		s.Close()
@@ -205,10 +208,10 @@ func TestBadgerClosed(t *testing.T) {
 	setup(t, ctx, s, "doc:1#viewer@user:ana")
 	sn := snap(t, ctx, s, 0)
 	s.Close()
-	if _, err := sn.Has(ctx, Object{"doc", "1"}, "viewer", Subject{Type: "user", ID: "ana"}); !errors.Is(err, errClosed) {
+	if _, err := sn.Has(ctx, tuples.Object{Type: "doc", ID: "1"}, "viewer", tuples.Subject{Type: "user", ID: "ana"}); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Has after close = %v", err)
 	}
-	if _, _, err := sn.Read(ctx, Filter{}, "", 0); !errors.Is(err, errClosed) {
+	if _, _, err := sn.Read(ctx, tuples.Filter{}, "", 0); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Read after close = %v", err)
 	}
 	if _, err := s.Snapshot(ctx, 0); err == nil {
@@ -223,7 +226,7 @@ func TestBadgerStreamIntoFull(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openBadger(t, dir)
-	s.(*store).eng.(*badgerEngine).streamMin = atomicLimit + 1
+	s.e.streamMin = atomicLimit + 1
 	before := setup(t, ctx, s, fixture...)
 	var b strings.Builder
 	for _, x := range fixture[:4] {
@@ -233,19 +236,19 @@ func TestBadgerStreamIntoFull(t *testing.T) {
 	for i := range n {
 		b.WriteString("doc:s" + strconv.Itoa(i) + "#viewer@user:ana\n")
 	}
-	res, err := s.Import(ctx, strings.NewReader(b.String()), ImportOptions{})
+	res, err := s.Import(ctx, strings.NewReader(b.String()), store.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(s Store, rev Revision, want int) {
+	check := func(s store.Store, rev tuples.Revision, want int) {
 		t.Helper()
-		if got := len(all(t, ctx, snap(t, ctx, s, rev), Filter{})); got != want {
+		if got := len(all(t, ctx, snap(t, ctx, s, rev), tuples.Filter{})); got != want {
 			t.Fatalf("revision %d holds %d tuples, want %d", rev, got, want)
 		}
 	}
 	check(s, before, len(fixture))
 	check(s, res.Revision, len(fixture)+n)
-	write(t, ctx, s, OpDelete, fixture[0], "doc:s7#viewer@user:ana")
+	write(t, ctx, s, tuples.OpDelete, fixture[0], "doc:s7#viewer@user:ana")
 	check(s, 0, len(fixture)+n-2)
 	check(s, res.Revision, len(fixture)+n)
 	s.Close()
@@ -300,8 +303,8 @@ func TestBadgerCancelledStreamedImport(t *testing.T) {
 			cctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			var r io.Reader = strings.NewReader(input)
-			opts := ImportOptions{}
-			spill := filepath.Join(s.(*store).eng.(*badgerEngine).path, spillDirName)
+			opts := store.ImportOptions{}
+			spill := filepath.Join(s.e.path, spillDirName)
 			if when == "reading" {
 				// Cancelled once runs are on disk and half the input is read.
 				r = &cancellingReader{r: r, after: len(input) / 2, cancel: func() {
@@ -320,19 +323,19 @@ func TestBadgerCancelledStreamedImport(t *testing.T) {
 			if _, err := s.Import(cctx, r, opts); !errors.Is(err, context.Canceled) {
 				t.Fatalf("cancelled import = %v", err)
 			}
-			if after := stateOf(t, ctx, s); !after.equal(before) {
+			if after := stateOf(t, ctx, s); !after.Equal(before) {
 				t.Fatalf("a cancelled import changed the store: revision %d -> %d, %d -> %d tuples",
-					before.rev, after.rev, len(before.tuples), len(after.tuples))
+					before.Revision(), after.Revision(), len(before.Tuples()), len(after.Tuples()))
 			}
 			noLeftovers(t, s, when == "reading")
-			write(t, ctx, s, OpTouch, "doc:1#owner@user:cy")
-			if got := all(t, ctx, snap(t, ctx, s, 0), Filter{SubjectID: "ana", Relation: "viewer", ObjectType: "doc"}); len(got) != 3 {
+			write(t, ctx, s, tuples.OpTouch, "doc:1#owner@user:cy")
+			if got := all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{SubjectID: "ana", Relation: "viewer", ObjectType: "doc"}); len(got) != 3 {
 				t.Fatalf("after a cancelled import and a write: %d viewers ana, want the fixture's 3", len(got))
 			}
-			if _, err := s.Import(ctx, strings.NewReader(input), ImportOptions{}); err != nil {
+			if _, err := s.Import(ctx, strings.NewReader(input), store.ImportOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			if got := all(t, ctx, snap(t, ctx, s, 0), Filter{SubjectID: "ana", Relation: "viewer", ObjectType: "doc"}); len(got) != n+3 {
+			if got := all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{SubjectID: "ana", Relation: "viewer", ObjectType: "doc"}); len(got) != n+3 {
 				t.Fatalf("re-run import shows %d tuples, want %d", len(got), n+3)
 			}
 			noLeftovers(t, s, false)
@@ -365,9 +368,9 @@ func TestBadgerTrimChangesPersists(t *testing.T) {
 	dir := t.TempDir()
 	s := openBadger(t, dir)
 	setup(t, ctx, s)
-	var last Revision
+	var last tuples.Revision
 	for i := range 300 {
-		last = write(t, ctx, s, OpTouch, fmt.Sprintf("doc:%d#viewer@user:ana", i))
+		last = write(t, ctx, s, tuples.OpTouch, fmt.Sprintf("doc:%d#viewer@user:ana", i))
 	}
 	n, err := s.TrimChanges(ctx, last)
 	if err != nil || n != 299 {
@@ -378,7 +381,7 @@ func TestBadgerTrimChangesPersists(t *testing.T) {
 	}
 	s = openBadger(t, dir)
 	defer s.Close()
-	if _, err := s.Changes(ctx, last-2, 0); !errors.Is(err, ErrChangesTrimmed) {
+	if _, err := s.Changes(ctx, last-2, 0); !errors.Is(err, tuples.ErrChangesTrimmed) {
 		t.Fatalf("changes after reopen: %v, want ErrChangesTrimmed", err)
 	}
 	cs, err := s.Changes(ctx, last-1, 0)
@@ -388,15 +391,4 @@ func TestBadgerTrimChangesPersists(t *testing.T) {
 	if latest := snap(t, ctx, s, 0); latest.Revision() != last+1 {
 		t.Errorf("latest = %d, want %d (the trim's own revision)", latest.Revision(), last+1)
 	}
-}
-
-// openBadger opens the Badger store at dir with a small block cache, as
-// every test here does, failing the test on error.
-func openBadger(t testing.TB, dir string) Store {
-	t.Helper()
-	s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

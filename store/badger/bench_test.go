@@ -1,9 +1,14 @@
-package tuples
+package badger
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/kv"
+	"github.com/docketdb/docket/store/memory"
+	"github.com/docketdb/docket/store/storetest"
+	"github.com/docketdb/docket/tuples"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -43,12 +48,12 @@ func benchInput(n, seed int) []byte {
 	return buf.Bytes()
 }
 
-func openBench(b *testing.B) Store {
-	s, err := OpenBadger(b.TempDir(), BadgerOptions{})
+func openBench(b *testing.B) *testStore {
+	s, err := openTestStore(b.TempDir(), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.WriteSchema(context.Background(), "bench.rebac", []byte(testSchema)); err != nil {
+	if _, err := s.WriteSchema(context.Background(), "bench.rebac", []byte(storetest.Schema)); err != nil {
 		b.Fatal(err)
 	}
 	return s
@@ -64,7 +69,7 @@ func benchImport(b *testing.B, full bool) {
 		b.StopTimer()
 		s := openBench(b)
 		if full {
-			if _, err := s.Import(ctx, bytes.NewReader(benchInput(n, 0)), ImportOptions{}); err != nil {
+			if _, err := s.Import(ctx, bytes.NewReader(benchInput(n, 0)), store.ImportOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -72,7 +77,7 @@ func benchImport(b *testing.B, full bool) {
 		stop := sampleHeap(&peak)
 		b.StartTimer()
 		before := cpuTime(b)
-		if _, err := s.Import(ctx, bytes.NewReader(input), ImportOptions{}); err != nil {
+		if _, err := s.Import(ctx, bytes.NewReader(input), store.ImportOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		cpu += cpuTime(b) - before
@@ -135,12 +140,12 @@ func BenchmarkRead(b *testing.B) {
 	n := benchN(b)
 	s := openBench(b)
 	defer s.Close()
-	if _, err := s.Import(ctx, bytes.NewReader(benchInput(n, 0)), ImportOptions{}); err != nil {
+	if _, err := s.Import(ctx, bytes.NewReader(benchInput(n, 0)), store.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	var hot Batch
+	var hot tuples.Batch
 	for i := range 1000 {
-		hot.Ops = append(hot.Ops, Op{Kind: OpTouch, Tuple: Tuple{"doc", "hot" + strconv.Itoa(i), "viewer", "user", "hot", ""}})
+		hot.Ops = append(hot.Ops, tuples.Op{Kind: tuples.OpTouch, Tuple: tuples.Tuple{ObjectType: "doc", ObjectID: "hot" + strconv.Itoa(i), Relation: "viewer", SubjectType: "user", SubjectID: "hot"}})
 	}
 	if _, err := s.Write(ctx, hot); err != nil {
 		b.Fatal(err)
@@ -150,9 +155,9 @@ func BenchmarkRead(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sn.Close()
-	db := s.(*store).eng.(*badgerEngine).db
+	db := s.e.db
 	txn := db.NewTransactionAt(uint64(sn.Revision()), false)
-	probes := make([]Tuple, 4096)
+	probes := make([]tuples.Tuple, 4096)
 	keys := make([][]byte, len(probes))
 	for i := range probes {
 		j := (i * 7919) % n
@@ -160,8 +165,8 @@ func BenchmarkRead(b *testing.B) {
 		if j%5 == 4 {
 			rel = "owner"
 		}
-		probes[i] = Tuple{"doc", fmt.Sprintf("s0_%d", j), rel, "user", "u" + strconv.Itoa(j%10000), ""}
-		keys[i] = forwardKey(nil, &probes[i])
+		probes[i] = tuples.Tuple{ObjectType: "doc", ObjectID: fmt.Sprintf("s0_%d", j), Relation: rel, SubjectType: "user", SubjectID: "u" + strconv.Itoa(j%10000)}
+		keys[i] = kv.ForwardKey(nil, &probes[i])
 	}
 	// Warm the block cache, so that neither side pays for first reads.
 	for range 2 {
@@ -170,12 +175,12 @@ func BenchmarkRead(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		for range sn.Reverse(ctx, Subject{Type: "user", ID: "hot"}, "doc", "viewer") {
+		for range sn.Reverse(ctx, tuples.Subject{Type: "user", ID: "hot"}, "doc", "viewer") {
 		}
 	}
 	has := func(i int) {
 		p := &probes[i%len(probes)]
-		ok, err := sn.Has(ctx, Object{p.ObjectType, p.ObjectID}, p.Relation, Subject{p.SubjectType, p.SubjectID, ""})
+		ok, err := sn.Has(ctx, tuples.Object{Type: p.ObjectType, ID: p.ObjectID}, p.Relation, tuples.Subject{Type: p.SubjectType, ID: p.SubjectID})
 		if err != nil || !ok {
 			b.Fatalf("Has(%s) = %v, %v", p, ok, err)
 		}
@@ -187,7 +192,7 @@ func BenchmarkRead(b *testing.B) {
 	}
 	reverse := func(int) {
 		c := 0
-		for _, err := range sn.Reverse(ctx, Subject{Type: "user", ID: "hot"}, "doc", "viewer") {
+		for _, err := range sn.Reverse(ctx, tuples.Subject{Type: "user", ID: "hot"}, "doc", "viewer") {
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -197,7 +202,7 @@ func BenchmarkRead(b *testing.B) {
 			b.Fatalf("%d objects", c)
 		}
 	}
-	prefix := prefixKey(tagReverse, "user", "hot", "", "doc", "viewer")
+	prefix := kv.PrefixKey(kv.TagReverse, "user", "hot", "", "doc", "viewer")
 	rawScan := func(int) {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})
 		c := 0
@@ -270,14 +275,14 @@ func BenchmarkImportFull(b *testing.B) { benchImport(b, true) }
 func BenchmarkMemoryRead(b *testing.B) {
 	ctx := context.Background()
 	n := min(benchN(b), 200000)
-	s, err := NewMemory()
+	s, err := memory.New()
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.WriteSchema(ctx, "bench.rebac", []byte(testSchema)); err != nil {
+	if _, err := s.WriteSchema(ctx, "bench.rebac", []byte(storetest.Schema)); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.Import(ctx, bytes.NewReader(benchInput(n, 0)), ImportOptions{}); err != nil {
+	if _, err := s.Import(ctx, bytes.NewReader(benchInput(n, 0)), store.ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	sn, err := s.Snapshot(ctx, 0)
@@ -291,7 +296,7 @@ func BenchmarkMemoryRead(b *testing.B) {
 			if j%5 == 4 {
 				j--
 			}
-			ok, err := sn.Has(ctx, Object{"doc", "s0_" + strconv.Itoa(j)}, "viewer", Subject{Type: "user", ID: "u" + strconv.Itoa(j%10000)})
+			ok, err := sn.Has(ctx, tuples.Object{Type: "doc", ID: "s0_" + strconv.Itoa(j)}, "viewer", tuples.Subject{Type: "user", ID: "u" + strconv.Itoa(j%10000)})
 			if err != nil || !ok {
 				b.Fatalf("Has = %v, %v", ok, err)
 			}
@@ -299,7 +304,7 @@ func BenchmarkMemoryRead(b *testing.B) {
 	})
 	b.Run("Reverse", func(b *testing.B) {
 		for b.Loop() {
-			for _, err := range sn.Reverse(ctx, Subject{Type: "user", ID: "u1"}, "doc", "viewer") {
+			for _, err := range sn.Reverse(ctx, tuples.Subject{Type: "user", ID: "u1"}, "doc", "viewer") {
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -312,16 +317,16 @@ func BenchmarkMemoryRead(b *testing.B) {
 // benchSubjects measures the short scans a check makes: the one subject
 // of a doc's relation, and a scan that finds none (a check looking for
 // subject sets where only users are stored, as negative checks do).
-func benchSubjects(b *testing.B, sn Snapshot, n int) {
+func benchSubjects(b *testing.B, sn tuples.Snapshot, n int) {
 	ctx := context.Background()
-	scan := func(b *testing.B, i int, f SubjectFilter, want int) {
+	scan := func(b *testing.B, i int, f tuples.SubjectFilter, want int) {
 		j := (i * 7919) % n
 		rel := "viewer"
 		if j%5 == 4 {
 			rel = "owner"
 		}
 		c := 0
-		for _, err := range sn.Subjects(ctx, Object{"doc", "s0_" + strconv.Itoa(j)}, rel, f) {
+		for _, err := range sn.Subjects(ctx, tuples.Object{Type: "doc", ID: "s0_" + strconv.Itoa(j)}, rel, f) {
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -334,13 +339,13 @@ func benchSubjects(b *testing.B, sn Snapshot, n int) {
 	b.Run("Subjects1", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			scan(b, i, SubjectFilter{Plain: true}, 1)
+			scan(b, i, tuples.SubjectFilter{Plain: true}, 1)
 		}
 	})
 	b.Run("SubjectsNone", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			scan(b, i, SubjectFilter{Sets: true, Type: "team", Relation: "member"}, 0)
+			scan(b, i, tuples.SubjectFilter{Sets: true, Type: "team", Relation: "member"}, 0)
 		}
 	})
 }

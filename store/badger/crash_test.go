@@ -1,10 +1,12 @@
-package tuples
+package badger
 
 import (
 	"bufio"
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/tuples"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -58,12 +60,12 @@ func TestCrashChild(t *testing.T) {
 		r = &hangingReader{r: f, after: fi.Size() * 3 / 4, hang: hang}
 	case "publish":
 		streamSmallCrash(s)
-		s.(*store).eng.(*badgerEngine).beforePublish = hang
+		s.e.beforePublish = hang
 	default:
 		t.Fatalf("unknown %s %q", stopEnv, stop)
 	}
 	fmt.Println("importing")
-	if _, err := s.Import(context.Background(), r, ImportOptions{Name: file}); err != nil {
+	if _, err := s.Import(context.Background(), r, store.ImportOptions{Name: file}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -113,10 +115,10 @@ func TestCrashImport(t *testing.T) {
 	// The first import into the store under test meets no tuples and is
 	// stream-loaded; the later ones go through write batches.
 	dir := newDB()
-	counts := func(s Store) []int {
+	counts := func(s store.Store) []int {
 		sn := snap(t, ctx, s, 0)
 		out := make([]int, len(files))
-		ts, _, err := sn.Read(ctx, Filter{ObjectType: "doc", Relation: "viewer"}, "", 0)
+		ts, _, err := sn.Read(ctx, tuples.Filter{ObjectType: "doc", Relation: "viewer"}, "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +138,7 @@ func TestCrashImport(t *testing.T) {
 		if killed, _ := runChild(t, dir, files[k], at); killed {
 			kills++
 		}
-		s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+		s, err := openTestStore(dir, Options{BlockCacheMB: 16})
 		if err != nil {
 			t.Fatalf("open after kill %d: %v", k, err)
 		}
@@ -152,7 +154,7 @@ func TestCrashImport(t *testing.T) {
 		}
 		// A write after the kill takes the interrupted import's revision
 		// number; what that import left behind must stay invisible.
-		write(t, ctx, s, OpTouch, fmt.Sprintf("doc:0#owner@user:after%d", k))
+		write(t, ctx, s, tuples.OpTouch, fmt.Sprintf("doc:0#owner@user:after%d", k))
 		if again := counts(s); again[k] != got[k] {
 			t.Fatalf("a write after kill %d exposed %d tuples of the interrupted import", k, again[k])
 		}
@@ -162,7 +164,7 @@ func TestCrashImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Import(ctx, f, ImportOptions{Name: files[k]}); err != nil {
+			if _, err := s.Import(ctx, f, store.ImportOptions{Name: files[k]}); err != nil {
 				t.Fatal(err)
 			}
 			f.Close()
@@ -232,11 +234,9 @@ func runChild(t *testing.T, dir, file string, killAt time.Duration) (bool, time.
 
 // streamSmallCrash makes the child's import spill to disk after a few
 // thousand tuples, in many runs.
-func streamSmallCrash(s Store) {
-	st := s.(*store)
-	st.importChunk = 2000
-	e := st.eng.(*badgerEngine)
-	e.loadHold, e.spillFanIn = 5000, 8
+func streamSmallCrash(s *testStore) {
+	s.Store = store.New(s.e, store.Options{ImportChunk: 2000})
+	s.e.loadHold, s.e.spillFanIn = 5000, 8
 }
 
 // hangingReader hangs once it has read after bytes.
@@ -300,27 +300,27 @@ func TestCrashStreamedImport(t *testing.T) {
 			}
 			// What the import left in Badger, before open rolls it back.
 			latest, maxVersion := rawVersions(t, dir)
-			if latest != uint64(before.rev) {
+			if latest != uint64(before.Revision()) {
 				t.Fatalf("killed import moved the latest revision to %d", latest)
 			}
 			if orphans := maxVersion > latest; orphans != (stop == "publish") {
 				t.Fatalf("entries above the latest revision: %v, want %v", orphans, stop == "publish")
 			}
 
-			s, err := OpenBadger(dir, BadgerOptions{BlockCacheMB: 16})
+			s, err := openTestStore(dir, Options{BlockCacheMB: 16})
 			if err != nil {
 				t.Fatalf("open after kill: %v", err)
 			}
 			defer s.Close()
-			if after := stateOf(t, ctx, s); !after.equal(before) {
+			if after := stateOf(t, ctx, s); !after.Equal(before) {
 				t.Fatalf("after the kill: revision %d -> %d, %d -> %d tuples, %d -> %d changes",
-					before.rev, after.rev, len(before.tuples), len(after.tuples), len(before.changes), len(after.changes))
+					before.Revision(), after.Revision(), len(before.Tuples()), len(after.Tuples()), len(before.Changes()), len(after.Changes()))
 			}
 			noLeftovers(t, s, false)
-			rev := write(t, ctx, s, OpTouch, "doc:0#owner@user:after")
+			rev := write(t, ctx, s, tuples.OpTouch, "doc:0#owner@user:after")
 			after := stateOf(t, ctx, s)
-			if rev != before.rev+1 || len(after.tuples) != len(before.tuples)+1 || len(after.changes) != len(before.changes)+1 {
-				t.Fatalf("a write after the kill at %d shows %d tuples and %d changes", rev, len(after.tuples), len(after.changes))
+			if rev != before.Revision()+1 || len(after.Tuples()) != len(before.Tuples())+1 || len(after.Changes()) != len(before.Changes())+1 {
+				t.Fatalf("a write after the kill at %d shows %d tuples and %d changes", rev, len(after.Tuples()), len(after.Changes()))
 			}
 			streamSmall(s)
 			f, err := os.Open(file)
@@ -328,12 +328,12 @@ func TestCrashStreamedImport(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			res, err := s.Import(ctx, f, ImportOptions{Name: file})
+			res, err := s.Import(ctx, f, store.ImportOptions{Name: file})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := len(all(t, ctx, snap(t, ctx, s, 0), Filter{})); got != len(after.tuples)+n {
-				t.Fatalf("re-run import: %d tuples, want %d", got, len(after.tuples)+n)
+			if got := len(all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{})); got != len(after.Tuples())+n {
+				t.Fatalf("re-run import: %d tuples, want %d", got, len(after.Tuples())+n)
 			}
 			if cs, err := s.Changes(ctx, rev, 0); err != nil || len(cs) != n || cs[0].Revision != res.Revision {
 				t.Fatalf("re-run import logged %d changes (%v), want %d at %d", len(cs), err, n, res.Revision)

@@ -1,4 +1,4 @@
-package tuples
+package badger
 
 import (
 	"bufio"
@@ -12,6 +12,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/kv"
+	"github.com/docketdb/docket/tuples"
 )
 
 // A bulk load (an import) that outgrows loadHold tuples is sorted on disk
@@ -43,27 +47,46 @@ const (
 	spillDirName = "import.spill"
 	// maxKeyLen bounds a spilled key read back: longer means the file is
 	// damaged. Keys hold at most two ids and four names.
-	maxKeyLen = 2*MaxIDLen + 4*MaxNameLen + 7
+	maxKeyLen = 2*tuples.MaxIDLen + 4*tuples.MaxNameLen + 7
 )
 
-type badgerLoad struct {
-	e    *badgerEngine
-	held [][]Change
-	n    int // changes held or spilled
-	sp   *spill
+// load is a bulk load; it holds the engine's writer lock from Load until
+// Commit or Abort.
+type load struct {
+	e        *engine
+	held     [][]tuples.Change
+	n        int // changes held or spilled
+	sp       *spill
+	released bool
 }
 
-func (e *badgerEngine) load(context.Context) (loader, error) {
+func (e *engine) Load(context.Context) (store.Loader, error) {
 	if e.db.IsClosed() {
-		return nil, errClosed
+		return nil, store.ErrClosed
 	}
+	e.wmu.Lock()
 	if e.broken != nil {
+		e.wmu.Unlock()
 		return nil, fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
 	}
-	return &badgerLoad{e: e}, nil
+	return &load{e: e}, nil
 }
 
-func (l *badgerLoad) add(ctx context.Context, changes []Change) error {
+// release lets other writers in, once.
+func (l *load) release() {
+	if !l.released {
+		l.released = true
+		l.e.wmu.Unlock()
+	}
+}
+
+func (l *load) Schema(ctx context.Context) (store.SchemaText, error) {
+	r := l.e.latestReader()
+	defer r.Close()
+	return r.Schema(ctx)
+}
+
+func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 	l.n += len(changes)
 	if l.sp == nil {
 		l.held = append(l.held, changes)
@@ -87,16 +110,16 @@ func (l *badgerLoad) add(ctx context.Context, changes []Change) error {
 	return l.sp.add(ctx, changes)
 }
 
-func (l *badgerLoad) commit(ctx context.Context, progress func(int)) (Revision, error) {
+func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision, error) {
+	defer l.Abort()
 	if l.sp == nil {
-		c := &commit{changes: slices.Concat(l.held...), progress: progress}
+		c := &kv.Commit{Changes: slices.Concat(l.held...), Progress: progress}
 		l.held = nil
 		return l.e.apply(ctx, c)
 	}
-	defer l.abort()
 	e := l.e
 	if e.db.IsClosed() {
-		return 0, errClosed
+		return 0, store.ErrClosed
 	}
 	rev := e.latest + 1
 	parts, err := l.sp.parts(ctx, rev)
@@ -127,12 +150,13 @@ func (l *badgerLoad) commit(ctx context.Context, progress func(int)) (Revision, 
 	return rev, nil
 }
 
-func (l *badgerLoad) abort() {
+func (l *load) Abort() {
 	l.held = nil
 	if l.sp != nil {
 		l.sp.remove()
 		l.sp = nil
 	}
+	l.release()
 }
 
 // spill holds the files of a bulk load that did not fit in memory.
@@ -151,7 +175,7 @@ type spill struct {
 
 // spillFamily is one key family's runs, each sorted and free of repeats.
 type spillFamily struct {
-	key  func([]byte, *Tuple) []byte
+	key  func([]byte, *tuples.Tuple) []byte
 	runs []string
 	// buf, keys and tmp hold the keys of the chunk being sorted, kept
 	// from chunk to chunk.
@@ -167,7 +191,7 @@ func newSpill(dir string, fanIn int) (*spill, error) {
 		return nil, fmt.Errorf("bulk load: %w", err)
 	}
 	s := &spill{dir: dir, fanIn: max(fanIn, 2),
-		fams: [2]*spillFamily{{key: forwardKey}, {key: reverseKey}}}
+		fams: [2]*spillFamily{{key: kv.ForwardKey}, {key: kv.ReverseKey}}}
 	f, err := os.Create(filepath.Join(dir, "changes"))
 	if err != nil {
 		s.remove()
@@ -193,7 +217,7 @@ func (s *spill) remove() {
 
 // add sorts a chunk's keys into a run per family, side by side, while it
 // appends the chunk's change log.
-func (s *spill) add(ctx context.Context, changes []Change) error {
+func (s *spill) add(ctx context.Context, changes []tuples.Change) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -213,7 +237,7 @@ func (s *spill) add(ctx context.Context, changes []Change) error {
 	return errors.Join(err, errs[0], errs[1])
 }
 
-func (s *spill) appendLog(changes []Change) error {
+func (s *spill) appendLog(changes []tuples.Change) error {
 	var lb [binary.MaxVarintLen64]byte
 	for from := 0; from < len(changes); from += changesPerEntry {
 		part := changes[from:min(len(changes), from+changesPerEntry)]
@@ -226,10 +250,10 @@ func (s *spill) appendLog(changes []Change) error {
 	return nil
 }
 
-func (f *spillFamily) writeRun(name string, changes []Change) error {
+func (f *spillFamily) writeRun(name string, changes []tuples.Change) error {
 	size := 0
 	for i := range changes {
-		size += keyLen(&changes[i].Tuple)
+		size += kv.KeyLen(&changes[i].Tuple)
 	}
 	// Sized up front: the keys point into buf, which must not move.
 	if cap(f.buf) < size {
@@ -244,7 +268,7 @@ func (f *spillFamily) writeRun(name string, changes []Change) error {
 	if cap(f.tmp) < len(keys) {
 		f.tmp = make([][]byte, len(keys))
 	}
-	sortKeys(keys, f.tmp)
+	kv.SortKeys(keys, f.tmp)
 	keys = slices.CompactFunc(keys, bytes.Equal)
 	f.keys = keys[:0]
 	if err := writeKeys(name, keys); err != nil {
@@ -287,7 +311,7 @@ func writeFile(name string, fill func(*bufio.Writer) error) error {
 
 // parts finishes the files and opens the stream parts of a commit at
 // rev: the change log, then each family's runs merged.
-func (s *spill) parts(ctx context.Context, rev Revision) ([]streamPart, error) {
+func (s *spill) parts(ctx context.Context, rev tuples.Revision) ([]streamPart, error) {
 	if err := s.logw.Flush(); err != nil {
 		return nil, fmt.Errorf("bulk load: write change log: %w", err)
 	}
@@ -366,7 +390,7 @@ func mergeRuns(ctx context.Context, runs []string, name string) error {
 // logFileSource reads the change log back as change-log entries at rev.
 type logFileSource struct {
 	r   *bufio.Reader
-	rev Revision
+	rev tuples.Revision
 	seq uint32
 	val []byte
 }

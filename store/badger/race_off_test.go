@@ -1,6 +1,6 @@
 //go:build !race
 
-package tuples
+package badger
 
 // raceEnabled scales heavy tests down under the race detector.
 const raceEnabled = false

@@ -1,4 +1,4 @@
-package tuples
+package badger
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
+	"github.com/docketdb/docket/store/kv"
+	"github.com/docketdb/docket/tuples"
 )
 
 // Bulk loading into a store that holds no tuples yet bypasses Badger's
@@ -32,20 +34,20 @@ const streamIntoFull = 200000
 
 // streamable reports whether c is stream-loaded: only writes, and either
 // large or into a database without any tuple key, live or dead.
-func (e *badgerEngine) streamable(c *commit) bool {
-	if c.schema != "" || c.trimBefore > 0 {
+func (e *engine) streamable(c *kv.Commit) bool {
+	if c.Schema != "" || c.TrimBefore > 0 {
 		return false
 	}
-	for i := range c.changes {
-		if c.changes[i].Kind != ChangeWrite {
+	for i := range c.Changes {
+		if c.Changes[i].Kind != tuples.ChangeWrite {
 			return false
 		}
 	}
-	if len(c.changes) >= e.streamMin {
+	if len(c.Changes) >= e.streamMin {
 		return true
 	}
 	txn := e.db.NewTransactionAt(math.MaxUint64, false)
-	for _, p := range [][]byte{{tagForward, sep}, {tagReverse, sep}} {
+	for _, p := range [][]byte{{kv.TagForward, kv.Sep}, {kv.TagReverse, kv.Sep}} {
 		it := txn.NewIterator(badger.IteratorOptions{AllVersions: true, Prefix: p})
 		it.Rewind()
 		found := it.Valid()
@@ -58,24 +60,24 @@ func (e *badgerEngine) streamable(c *commit) bool {
 }
 
 // stream writes c at rev through a StreamWriter; the caller publishes rev.
-func (e *badgerEngine) stream(ctx context.Context, rev Revision, c *commit) error {
+func (e *engine) stream(ctx context.Context, rev tuples.Revision, c *kv.Commit) error {
 	// The two key families are built and sorted side by side.
 	var fks, rks [][]byte
 	var wg sync.WaitGroup
 	for _, fam := range []struct {
 		out *[][]byte
-		key func([]byte, *Tuple) []byte
-	}{{&fks, forwardKey}, {&rks, reverseKey}} {
+		key func([]byte, *tuples.Tuple) []byte
+	}{{&fks, kv.ForwardKey}, {&rks, kv.ReverseKey}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var a arena
-			keys := make([][]byte, len(c.changes))
-			for i := range c.changes {
-				t := &c.changes[i].Tuple
-				keys[i] = fam.key(a.alloc(keyLen(t)), t)
+			keys := make([][]byte, len(c.Changes))
+			for i := range c.Changes {
+				t := &c.Changes[i].Tuple
+				keys[i] = fam.key(a.alloc(kv.KeyLen(t)), t)
 			}
-			sortKeys(keys, make([][]byte, len(keys)))
+			kv.SortKeys(keys, make([][]byte, len(keys)))
 			*fam.out = slices.CompactFunc(keys, bytes.Equal)
 		}()
 	}
@@ -84,10 +86,10 @@ func (e *badgerEngine) stream(ctx context.Context, rev Revision, c *commit) erro
 		return err
 	}
 	return e.streamLoad(ctx, rev, []streamPart{
-		{src: &changeLogSource{changes: c.changes, rev: rev}},
+		{src: &changeLogSource{changes: c.Changes, rev: rev}},
 		{src: &sliceSource{keys: fks}, tuples: true},
 		{src: &sliceSource{keys: rks}, tuples: true},
-	}, c.progress)
+	}, c.Progress)
 }
 
 // keySource yields keys in ascending order, each with its value, and a
@@ -118,8 +120,8 @@ func (s *sliceSource) next() ([]byte, []byte, error) {
 
 // changeLogSource yields the change-log entries of changes at rev.
 type changeLogSource struct {
-	changes []Change
-	rev     Revision
+	changes []tuples.Change
+	rev     tuples.Revision
 	seq     int
 	val     []byte
 	buf     [512]byte
@@ -141,7 +143,7 @@ func (s *changeLogSource) next() ([]byte, []byte, error) {
 // as a stream of its own so that Badger builds their tables side by
 // side; their key ranges must not overlap. Equal keys in a row are
 // written once. The caller publishes rev, or rolls back on an error.
-func (e *badgerEngine) streamLoad(ctx context.Context, rev Revision, parts []streamPart, progress func(int)) error {
+func (e *engine) streamLoad(ctx context.Context, rev tuples.Revision, parts []streamPart, progress func(int)) error {
 	// The StreamWriter needs empty memtables.
 	flush := e.db.NewTransactionAt(uint64(e.latest), true)
 	if err := flush.Set(flushPrefix, nil); err != nil {
@@ -208,7 +210,7 @@ func (e *badgerEngine) streamLoad(ctx context.Context, rev Revision, parts []str
 // streamOne writes one source as stream id. A key below the one before
 // it would make Badger panic in a goroutine of its own, so it is refused
 // here.
-func streamOne(ctx context.Context, sw *badger.StreamWriter, id uint32, rev Revision, src keySource, count func(int)) error {
+func streamOne(ctx context.Context, sw *badger.StreamWriter, id uint32, rev tuples.Revision, src keySource, count func(int)) error {
 	buf := z.NewBuffer(5<<20, "docket.import")
 	defer buf.Release()
 	pending := 0

@@ -1,9 +1,15 @@
-package tuples
+// Package kv is the byte-key layout that the key-value backends (Badger,
+// go-memdb) share, and the tuple reads built on it: a backend provides a
+// View (point lookups and ordered prefix scans of keys at one revision)
+// and Reader answers every read of a snapshot from it.
+package kv
 
 import (
 	"bytes"
 	"fmt"
 	"slices"
+
+	"github.com/docketdb/docket/tuples"
 )
 
 // Tuple keys are the six fields joined by 0x00 behind a one-letter index
@@ -15,115 +21,112 @@ import (
 //	f 0 objtype 0 objid 0 rel 0 subjtype 0 subjid 0 subjrel   forward
 //	r 0 subjtype 0 subjid 0 subjrel 0 objtype 0 rel 0 objid   reverse
 const (
-	tagForward = 'f'
-	tagReverse = 'r'
-	sep        = 0x00
+	TagForward = 'f'
+	TagReverse = 'r'
+	Sep        = 0x00
 )
 
-func appendFields(b []byte, tag byte, fields ...string) []byte {
+// AppendFields appends tag and the fields, each behind a separator.
+func AppendFields(b []byte, tag byte, fields ...string) []byte {
 	b = append(b, tag)
 	for _, f := range fields {
-		b = append(b, sep)
+		b = append(b, Sep)
 		b = append(b, f...)
 	}
 	return b
 }
 
-// keyLen is the length of a tuple's forward key, and of its reverse key.
-func keyLen(t *Tuple) int {
+// KeyLen is the length of a tuple's forward key, and of its reverse key.
+func KeyLen(t *tuples.Tuple) int {
 	return 7 + len(t.ObjectType) + len(t.ObjectID) + len(t.Relation) + len(t.SubjectType) + len(t.SubjectID) + len(t.SubjectRelation)
 }
 
-func forwardKey(b []byte, t *Tuple) []byte {
-	if n := keyLen(t); cap(b)-len(b) < n {
+// ForwardKey appends t's forward key to b.
+func ForwardKey(b []byte, t *tuples.Tuple) []byte {
+	if n := KeyLen(t); cap(b)-len(b) < n {
 		nb := make([]byte, len(b), len(b)+n)
 		copy(nb, b)
 		b = nb
 	}
-	return appendFields(b, tagForward, t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation)
+	return AppendFields(b, TagForward, t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation)
 }
 
-func reverseKey(b []byte, t *Tuple) []byte {
-	if n := keyLen(t); cap(b)-len(b) < n {
+// ReverseKey appends t's reverse key to b.
+func ReverseKey(b []byte, t *tuples.Tuple) []byte {
+	if n := KeyLen(t); cap(b)-len(b) < n {
 		nb := make([]byte, len(b), len(b)+n)
 		copy(nb, b)
 		b = nb
 	}
-	return appendFields(b, tagReverse, t.SubjectType, t.SubjectID, t.SubjectRelation, t.ObjectType, t.Relation, t.ObjectID)
+	return AppendFields(b, TagReverse, t.SubjectType, t.SubjectID, t.SubjectRelation, t.ObjectType, t.Relation, t.ObjectID)
 }
 
-// prefixKey is the range of keys whose leading fields are fields; it ends
+// PrefixKey is the range of keys whose leading fields are fields; it ends
 // with a separator so that a field is matched whole.
-func prefixKey(tag byte, fields ...string) []byte {
-	return append(appendFields(nil, tag, fields...), sep)
+func PrefixKey(tag byte, fields ...string) []byte {
+	return append(AppendFields(nil, tag, fields...), Sep)
 }
 
-// decodeKey turns a forward or reverse key back into its tuple.
-func decodeKey(k []byte) (Tuple, error) {
-	if len(k) < 2 || k[1] != sep {
-		return Tuple{}, fmt.Errorf("malformed tuple key %q", k)
+// DecodeKey turns a forward or reverse key back into its tuple.
+func DecodeKey(k []byte) (tuples.Tuple, error) {
+	if len(k) < 2 || k[1] != Sep {
+		return tuples.Tuple{}, fmt.Errorf("malformed tuple key %q", k)
 	}
 	var f [6]string
 	rest := k[2:]
 	for i := range 6 {
-		j := bytes.IndexByte(rest, sep)
+		j := bytes.IndexByte(rest, Sep)
 		if i == 5 {
 			if j >= 0 {
-				return Tuple{}, fmt.Errorf("malformed tuple key %q", k)
+				return tuples.Tuple{}, fmt.Errorf("malformed tuple key %q", k)
 			}
 			f[i] = string(rest)
 			break
 		}
 		if j < 0 {
-			return Tuple{}, fmt.Errorf("malformed tuple key %q", k)
+			return tuples.Tuple{}, fmt.Errorf("malformed tuple key %q", k)
 		}
 		f[i] = string(rest[:j])
 		rest = rest[j+1:]
 	}
 	switch k[0] {
-	case tagForward:
-		return Tuple{ObjectType: f[0], ObjectID: f[1], Relation: f[2], SubjectType: f[3], SubjectID: f[4], SubjectRelation: f[5]}, nil
-	case tagReverse:
-		return Tuple{SubjectType: f[0], SubjectID: f[1], SubjectRelation: f[2], ObjectType: f[3], Relation: f[4], ObjectID: f[5]}, nil
+	case TagForward:
+		return tuples.Tuple{ObjectType: f[0], ObjectID: f[1], Relation: f[2], SubjectType: f[3], SubjectID: f[4], SubjectRelation: f[5]}, nil
+	case TagReverse:
+		return tuples.Tuple{SubjectType: f[0], SubjectID: f[1], SubjectRelation: f[2], ObjectType: f[3], Relation: f[4], ObjectID: f[5]}, nil
 	}
-	return Tuple{}, fmt.Errorf("malformed tuple key %q", k)
+	return tuples.Tuple{}, fmt.Errorf("malformed tuple key %q", k)
 }
 
-// lastField returns the bytes after the last separator: the subject
-// relation of a forward key, the object id of a reverse key.
-func lastField(k []byte) []byte {
-	return k[bytes.LastIndexByte(k, sep)+1:]
-}
-
-// scanPlan picks the index and key prefix that serve a filter: the
+// ScanPlan picks the index and key prefix that serve a filter: the
 // forward index when the object type is known, the reverse index when the
 // subject type is, else a full forward scan. The fields that the prefix
 // does not cover are checked on each tuple.
-func scanPlan(f Filter) (tag byte, prefix []byte) {
+func ScanPlan(f tuples.Filter) (tag byte, prefix []byte) {
 	lead := func(tag byte, fields ...string) []byte {
 		n := 0
 		for n < len(fields) && fields[n] != "" {
 			n++
 		}
 		if n == len(fields) { // every field set: the exact key
-			return appendFields(nil, tag, fields...)
+			return AppendFields(nil, tag, fields...)
 		}
-		return prefixKey(tag, fields[:n]...)
+		return PrefixKey(tag, fields[:n]...)
 	}
 	switch {
 	case f.ObjectType != "":
-		return tagForward, lead(tagForward, f.ObjectType, f.ObjectID, f.Relation, f.SubjectType, f.SubjectID, f.SubjectRelation)
+		return TagForward, lead(TagForward, f.ObjectType, f.ObjectID, f.Relation, f.SubjectType, f.SubjectID, f.SubjectRelation)
 	case f.SubjectType != "":
-		return tagReverse, lead(tagReverse, f.SubjectType, f.SubjectID, f.SubjectRelation, f.ObjectType, f.Relation, f.ObjectID)
+		return TagReverse, lead(TagReverse, f.SubjectType, f.SubjectID, f.SubjectRelation, f.ObjectType, f.Relation, f.ObjectID)
 	}
-	return tagForward, []byte{tagForward, sep}
+	return TagForward, []byte{TagForward, Sep}
 }
 
-// sortKeys sorts keys bytewise with an MSD radix sort: it reads each byte
+// SortKeys sorts keys bytewise with an MSD radix sort: it reads each byte
 // of the keys' distinguishing prefixes about once, where a comparison
 // sort compares the long prefixes tuple keys share again and again. tmp
 // is scratch space of at least len(keys), reused across calls.
-func sortKeys(keys, tmp [][]byte) {
+func SortKeys(keys, tmp [][]byte) {
 	radixSort(keys, tmp[:len(keys)], 0)
 }
 

@@ -1,4 +1,4 @@
-package tuples
+package kv
 
 import (
 	"bytes"
@@ -7,68 +7,96 @@ import (
 	"fmt"
 	"iter"
 	"sync/atomic"
-	"unsafe"
 
-	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/internal/arena"
+	"github.com/docketdb/docket/tuples"
 )
 
-// snapshot implements Snapshot on a backend view: the key layout, and so
-// every read, is the same for all backends.
-type snapshot struct {
-	v      view
-	rev    Revision
-	schema *schema.Schema
-	closed atomic.Bool
+// View is a key-value backend's read view at one revision, in terms of
+// keys (see keys.go).
+type View interface {
+	// Has reports whether key is stored.
+	Has(key []byte) (bool, error)
+	// Scan calls fn with each stored key that starts with prefix, in
+	// order, beginning at the first key >= start (start nil: at prefix),
+	// until fn returns false or an error. The key is valid only during
+	// the call.
+	Scan(ctx context.Context, prefix, start []byte, fn func(key []byte) (bool, error)) error
 }
 
-func (s *snapshot) Revision() Revision { return s.rev }
+// Reader answers the tuple reads of a snapshot from a View: the key
+// layout, and so every read, is the same for the key-value backends. It
+// implements every read of store.Reader but the schema's.
+type Reader struct {
+	v       View
+	rev     tuples.Revision
+	release func()
+	closed  atomic.Bool
+}
 
-// Close releases the view's pin; see Snapshot for the lifetime.
-func (s *snapshot) Close() error {
-	if s.closed.CompareAndSwap(false, true) {
-		s.v.release()
+// NewReader returns the reads of v, a view at rev; Close calls release
+// once, to unpin the view.
+func NewReader(v View, rev tuples.Revision, release func()) *Reader {
+	return &Reader{v: v, rev: rev, release: release}
+}
+
+// Revision is the revision the reader reads at.
+func (s *Reader) Revision() tuples.Revision { return s.rev }
+
+// Close releases the view's pin; reads fail with tuples.ErrSnapshotClosed from
+// then on. It is idempotent.
+func (s *Reader) Close() error {
+	if s.closed.CompareAndSwap(false, true) && s.release != nil {
+		s.release()
 	}
 	return nil
+}
+
+// ScanAll calls fn with every forward key, in order: the whole store at
+// the reader's revision, for exports.
+func (s *Reader) ScanAll(ctx context.Context, fn func(key []byte) (bool, error)) error {
+	if err := s.open(); err != nil {
+		return err
+	}
+	return s.v.Scan(ctx, []byte{TagForward, Sep}, nil, fn)
 }
 
 // open fails once the snapshot is closed: its revision may be compacted
 // away from then on, and a read must not answer from what is left.
-func (s *snapshot) open() error {
+func (s *Reader) open() error {
 	if s.closed.Load() {
-		return fmt.Errorf("read at revision %d: %w", s.rev, ErrSnapshotClosed)
+		return fmt.Errorf("read at revision %d: %w", s.rev, tuples.ErrSnapshotClosed)
 	}
 	return nil
 }
 
-func (s *snapshot) Schema() *schema.Schema { return s.schema }
-
-func (s *snapshot) Has(ctx context.Context, obj Object, relation string, subj Subject) (bool, error) {
+func (s *Reader) Has(ctx context.Context, obj tuples.Object, relation string, subj tuples.Subject) (bool, error) {
 	if err := s.open(); err != nil {
 		return false, err
 	}
-	t := Tuple{ObjectType: obj.Type, ObjectID: obj.ID, Relation: relation, SubjectType: subj.Type, SubjectID: subj.ID, SubjectRelation: subj.Relation}
+	t := tuples.Tuple{ObjectType: obj.Type, ObjectID: obj.ID, Relation: relation, SubjectType: subj.Type, SubjectID: subj.ID, SubjectRelation: subj.Relation}
 	// The key escapes through the view interface, so it is allocated
 	// either way; sized to fit, it is a third of a fixed buffer.
-	return s.v.has(forwardKey(make([]byte, 0, keyLen(&t)), &t))
+	return s.v.Has(ForwardKey(make([]byte, 0, KeyLen(&t)), &t))
 }
 
-func (s *snapshot) Subjects(ctx context.Context, obj Object, relation string, f SubjectFilter) iter.Seq2[Subject, error] {
-	return func(yield func(Subject, error) bool) {
+func (s *Reader) Subjects(ctx context.Context, obj tuples.Object, relation string, f tuples.SubjectFilter) iter.Seq2[tuples.Subject, error] {
+	return func(yield func(tuples.Subject, error) bool) {
 		if err := s.open(); err != nil {
-			yield(Subject{}, err)
+			yield(tuples.Subject{}, err)
 			return
 		}
 		// One allocation for both: the object's range and, with a type
 		// filter, the narrower range of that subject type.
 		n := 5 + len(obj.Type) + len(obj.ID) + len(relation)
 		prefix := make([]byte, 0, n+len(f.Type)+1)
-		prefix = appendFields(prefix, tagForward, obj.Type, obj.ID, relation)
-		prefix = append(prefix, sep)
+		prefix = AppendFields(prefix, TagForward, obj.Type, obj.ID, relation)
+		prefix = append(prefix, Sep)
 		if f.Type != "" {
-			prefix = append(append(prefix, f.Type...), sep)
+			prefix = append(append(prefix, f.Type...), Sep)
 		}
 		d := subjectDecoder{f: f}
-		err := s.v.scan(ctx, prefix, nil, func(k []byte) (bool, error) {
+		err := s.v.Scan(ctx, prefix, nil, func(k []byte) (bool, error) {
 			sub, ok, err := d.decode(k, n)
 			if err != nil || !ok {
 				return err == nil, err
@@ -76,24 +104,24 @@ func (s *snapshot) Subjects(ctx context.Context, obj Object, relation string, f 
 			return yield(sub, nil), nil
 		})
 		if err != nil {
-			yield(Subject{}, err)
+			yield(tuples.Subject{}, err)
 		}
 	}
 }
 
-func (s *snapshot) Reverse(ctx context.Context, subj Subject, objectType, relation string) iter.Seq2[Object, error] {
-	return func(yield func(Object, error) bool) {
+func (s *Reader) Reverse(ctx context.Context, subj tuples.Subject, objectType, relation string) iter.Seq2[tuples.Object, error] {
+	return func(yield func(tuples.Object, error) bool) {
 		if err := s.open(); err != nil {
-			yield(Object{}, err)
+			yield(tuples.Object{}, err)
 			return
 		}
-		prefix := prefixKey(tagReverse, subj.Type, subj.ID, subj.Relation, objectType, relation)
-		var ids stringArena
-		err := s.v.scan(ctx, prefix, nil, func(k []byte) (bool, error) {
-			return yield(Object{Type: objectType, ID: ids.string(k[len(prefix):])}, nil), nil
+		prefix := PrefixKey(TagReverse, subj.Type, subj.ID, subj.Relation, objectType, relation)
+		var ids arena.Strings
+		err := s.v.Scan(ctx, prefix, nil, func(k []byte) (bool, error) {
+			return yield(tuples.Object{Type: objectType, ID: ids.String(k[len(prefix):])}, nil), nil
 		})
 		if err != nil {
-			yield(Object{}, err)
+			yield(tuples.Object{}, err)
 		}
 	}
 }
@@ -105,42 +133,42 @@ func (s *snapshot) Reverse(ctx context.Context, subj Subject, objectType, relati
 // equal (the keys are sorted, so runs of one type are the rule); only ids
 // are copied, into a shared arena.
 type subjectDecoder struct {
-	f        SubjectFilter
+	f        tuples.SubjectFilter
 	typ, rel string
-	ids      stringArena
+	ids      arena.Strings
 }
 
 // decode decodes k, whose subject fields start at off; ok is false when
 // the subject does not pass the filter.
-func (d *subjectDecoder) decode(k []byte, off int) (sub Subject, ok bool, err error) {
+func (d *subjectDecoder) decode(k []byte, off int) (sub tuples.Subject, ok bool, err error) {
 	if off > len(k) {
-		return Subject{}, false, fmt.Errorf("malformed tuple key %q", k)
+		return tuples.Subject{}, false, fmt.Errorf("malformed tuple key %q", k)
 	}
 	rest := k[off:]
-	i := bytes.IndexByte(rest, sep)
+	i := bytes.IndexByte(rest, Sep)
 	if i < 0 {
-		return Subject{}, false, fmt.Errorf("malformed tuple key %q", k)
+		return tuples.Subject{}, false, fmt.Errorf("malformed tuple key %q", k)
 	}
-	j := bytes.IndexByte(rest[i+1:], sep)
+	j := bytes.IndexByte(rest[i+1:], Sep)
 	if j < 0 {
-		return Subject{}, false, fmt.Errorf("malformed tuple key %q", k)
+		return tuples.Subject{}, false, fmt.Errorf("malformed tuple key %q", k)
 	}
 	typ, id, rel := rest[:i], rest[i+1:i+1+j], rest[i+2+j:]
 	f := &d.f
 	if f.Type != "" && string(typ) != f.Type {
-		return Subject{}, false, nil
+		return tuples.Subject{}, false, nil
 	}
 	if f.Plain && len(rel) != 0 {
-		return Subject{}, false, nil
+		return tuples.Subject{}, false, nil
 	}
 	if f.Sets && (len(rel) == 0 || (f.Relation != "" && string(rel) != f.Relation)) {
-		return Subject{}, false, nil
+		return tuples.Subject{}, false, nil
 	}
 	switch {
 	case f.Type != "":
 		sub.Type = f.Type
 	case string(typ) != d.typ:
-		d.typ = d.ids.string(typ)
+		d.typ = d.ids.String(typ)
 		sub.Type = d.typ
 	default:
 		sub.Type = d.typ
@@ -150,39 +178,39 @@ func (d *subjectDecoder) decode(k []byte, off int) (sub Subject, ok bool, err er
 	case f.Sets && f.Relation != "":
 		sub.Relation = f.Relation // the filter above made them equal
 	case string(rel) != d.rel:
-		d.rel = d.ids.string(rel)
+		d.rel = d.ids.String(rel)
 		sub.Relation = d.rel
 	default:
 		sub.Relation = d.rel
 	}
-	sub.ID = d.ids.string(id)
+	sub.ID = d.ids.String(id)
 	return sub, true, nil
 }
 
 // Read pages through the tuples matching f. The cursor is the last key
 // returned, in the index the filter is served from.
-func (s *snapshot) Read(ctx context.Context, f Filter, cursor string, limit int) ([]Tuple, string, error) {
+func (s *Reader) Read(ctx context.Context, f tuples.Filter, cursor string, limit int) ([]tuples.Tuple, string, error) {
 	if err := s.open(); err != nil {
 		return nil, "", err
 	}
-	tag, prefix := scanPlan(f)
+	tag, prefix := ScanPlan(f)
 	var start []byte
 	if cursor != "" {
 		k, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(k) == 0 || k[0] != tag || !bytes.HasPrefix(k, prefix) {
 			return nil, "", fmt.Errorf("invalid read cursor %q: it belongs to another filter or is corrupt", cursor)
 		}
-		start = append(k, sep) // the least key after k
+		start = append(k, Sep) // the least key after k
 	}
-	var out []Tuple
+	var out []tuples.Tuple
 	var last []byte
 	more := false
-	err := s.v.scan(ctx, prefix, start, func(k []byte) (bool, error) {
+	err := s.v.Scan(ctx, prefix, start, func(k []byte) (bool, error) {
 		if limit > 0 && len(out) == limit {
 			more = true
 			return false, nil
 		}
-		t, err := decodeKey(k)
+		t, err := DecodeKey(k)
 		if err != nil {
 			return false, err
 		}
@@ -200,30 +228,4 @@ func (s *snapshot) Read(ctx context.Context, f Filter, cursor string, limit int)
 		next = base64.RawURLEncoding.EncodeToString(last)
 	}
 	return out, next, nil
-}
-
-// stringArena copies many short strings out of scanned keys into shared
-// blocks: one allocation per many ids instead of one per id. Blocks start
-// small and double up to arenaBlock, so a scan that yields one id pays
-// for a few dozen bytes, not a whole block, while long scans and imports
-// still allocate once per arenaBlock bytes. A block is never written
-// again once a string points into it.
-type stringArena struct{ block []byte }
-
-const (
-	arenaFirst = 64
-	arenaBlock = 8192
-)
-
-func (a *stringArena) string(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if cap(a.block)-len(a.block) < len(b) {
-		size := min(max(2*cap(a.block), arenaFirst), arenaBlock)
-		a.block = make([]byte, 0, max(size, len(b)))
-	}
-	start := len(a.block)
-	a.block = append(a.block, b...)
-	return unsafe.String(&a.block[start], len(b))
 }

@@ -1,29 +1,42 @@
-package tuples
+package memory
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"sync"
 
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/kv"
+	"github.com/docketdb/docket/tuples"
 	memdb "github.com/hashicorp/go-memdb"
 )
 
-// MemoryOptions tune the in-memory store.
-type MemoryOptions struct {
+// Options tune the in-memory store.
+type Options struct {
 	// KeepRevisions is how many past revisions stay readable (default
 	// 10000). Versions share structure, so each costs only what its write
 	// changed.
 	KeepRevisions int
 }
 
-// NewMemory returns an empty in-memory store.
-func NewMemory() (Store, error) { return NewMemoryWith(MemoryOptions{}) }
+// New returns an empty in-memory store.
+func New() (store.Store, error) { return NewWith(Options{}) }
 
-// NewMemoryWith returns an empty in-memory store tuned by opts.
-func NewMemoryWith(opts MemoryOptions) (Store, error) {
+// NewWith returns an empty in-memory store tuned by opts.
+func NewWith(opts Options) (store.Store, error) {
+	b, err := NewBackend(opts)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(b, store.Options{}), nil
+}
+
+// NewBackend returns an empty in-memory store.Backend, for store.New.
+func NewBackend(opts Options) (store.Backend, error) {
 	if opts.KeepRevisions <= 0 {
 		opts.KeepRevisions = 10000
 	}
@@ -31,8 +44,7 @@ func NewMemoryWith(opts MemoryOptions) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create memory store: %w", err)
 	}
-	e := &memEngine{db: db, keep: Revision(opts.KeepRevisions), versions: []*memdb.MemDB{db.Snapshot()}, logFrom: 1}
-	return newStore(context.Background(), e)
+	return &memEngine{db: db, keep: tuples.Revision(opts.KeepRevisions), versions: []*memdb.MemDB{db.Snapshot()}, logFrom: 1}, nil
 }
 
 // memRow is one stored tuple, indexed by its forward and reverse keys.
@@ -85,57 +97,128 @@ func memSchema() *memdb.DBSchema {
 type memEngine struct {
 	mu       sync.RWMutex
 	db       *memdb.MemDB
-	keep     Revision
-	oldest   Revision
+	keep     tuples.Revision
+	oldest   tuples.Revision
 	versions []*memdb.MemDB // versions[i] is revision oldest+i
-	log      []Change
-	logFrom  Revision // first revision whose changes log holds (see trimBefore)
-	texts    []schemaVersion
-	closed   bool
+	log      []tuples.Change
+	logFrom  tuples.Revision    // first revision whose changes log holds (see trimBefore)
+	texts    []store.SchemaText // ascending by revision
+	// wmu serialises writers, as Update and Load promise.
+	wmu    sync.Mutex
+	closed bool
 }
 
-func (e *memEngine) bounds() (Revision, Revision) {
+func (e *memEngine) bounds() (tuples.Revision, tuples.Revision) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.oldest, e.oldest + Revision(len(e.versions)) - 1
+	return e.oldest, e.oldest + tuples.Revision(len(e.versions)) - 1
 }
 
-func (e *memEngine) view(_ context.Context, rev Revision) (view, error) {
+func (e *memEngine) Head(context.Context) (oldest, latest tuples.Revision, err error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.closed {
-		return nil, errClosed
+		return 0, 0, store.ErrClosed
 	}
-	if rev < e.oldest || rev >= e.oldest+Revision(len(e.versions)) {
-		return nil, goneError(rev, e.oldest)
-	}
-	return memView{db: e.versions[rev-e.oldest]}, nil
+	return e.oldest, e.oldest + tuples.Revision(len(e.versions)) - 1, nil
 }
 
-func (e *memEngine) apply(ctx context.Context, c *commit) (Revision, error) {
+// Reader needs no pin: a version is a value the reader holds, so dropping
+// it from the engine's list only lets the collector have it once no
+// reader refers to it.
+func (e *memEngine) Reader(_ context.Context, rev tuples.Revision) (store.Reader, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed {
+		return nil, store.ErrClosed
+	}
+	latest := e.oldest + tuples.Revision(len(e.versions)) - 1
+	if rev == 0 {
+		rev = latest
+	}
+	switch {
+	case rev > latest:
+		return nil, store.FutureError(rev, latest)
+	case rev < e.oldest:
+		return nil, store.GoneError(rev, e.oldest)
+	}
+	return e.readerAt(rev), nil
+}
+
+// readerAt reads the version at rev; the caller holds mu and has checked
+// that rev is held.
+func (e *memEngine) readerAt(rev tuples.Revision) *memReader {
+	i := sort.Search(len(e.texts), func(i int) bool { return e.texts[i].Revision > rev }) - 1
+	var st store.SchemaText
+	if i >= 0 {
+		st = e.texts[i]
+	}
+	return &memReader{Reader: kv.NewReader(memView{db: e.versions[rev-e.oldest]}, rev, nil), schema: st}
+}
+
+// memReader is a store.Reader on one version, with the schema in force.
+type memReader struct {
+	*kv.Reader
+	schema store.SchemaText
+}
+
+func (r *memReader) Schema(context.Context) (store.SchemaText, error) { return r.schema, nil }
+
+func (e *memEngine) latestReader() *memReader {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.readerAt(e.oldest + tuples.Revision(len(e.versions)) - 1)
+}
+
+func (e *memEngine) Update(ctx context.Context, fn func(context.Context, store.Txn) error) (store.Committed, error) {
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	e.mu.RLock()
+	closed := e.closed
+	e.mu.RUnlock()
+	if closed {
+		return store.Committed{}, store.ErrClosed
+	}
+	r := e.latestReader()
+	c := &kv.Commit{}
+	tx := &kv.Txn{Reader: r, C: c, From: e.changesFrom}
+	if err := fn(ctx, tx); err != nil {
+		if errors.Is(err, store.ErrNoCommit) {
+			return store.Committed{Revision: r.Revision()}, nil
+		}
+		return store.Committed{}, err
+	}
+	rev, err := e.apply(ctx, c)
+	if err != nil {
+		return store.Committed{}, err
+	}
+	return store.Committed{Revision: rev, Trimmed: c.Trimmed}, nil
+}
+
+func (e *memEngine) apply(ctx context.Context, c *kv.Commit) (tuples.Revision, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	e.mu.RLock()
 	closed := e.closed
-	rev := e.oldest + Revision(len(e.versions))
+	rev := e.oldest + tuples.Revision(len(e.versions))
 	e.mu.RUnlock()
 	if closed {
-		return 0, errClosed
+		return 0, store.ErrClosed
 	}
 	// One transaction for the whole commit: memdb applies it at once.
 	txn := e.db.Txn(true)
 	defer txn.Abort()
-	for i, ch := range c.changes {
+	for i, ch := range c.Changes {
 		if i%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return 0, err
 			}
 		}
 		t := ch.Tuple
-		row := &memRow{fwd: forwardKey(nil, &t), rev: reverseKey(nil, &t)}
+		row := &memRow{fwd: kv.ForwardKey(nil, &t), rev: kv.ReverseKey(nil, &t)}
 		var err error
-		if ch.Kind == ChangeWrite {
+		if ch.Kind == tuples.ChangeWrite {
 			err = txn.Insert(memTable, row)
 		} else if err = txn.Delete(memTable, row); err == memdb.ErrNotFound {
 			err = nil
@@ -143,52 +226,46 @@ func (e *memEngine) apply(ctx context.Context, c *commit) (Revision, error) {
 		if err != nil {
 			return 0, fmt.Errorf("write %s: %w", t, err)
 		}
-		if c.progress != nil && (i+1)%10000 == 0 {
-			c.progress(i + 1)
+		if c.Progress != nil && (i+1)%10000 == 0 {
+			c.Progress(i + 1)
 		}
 	}
 	txn.Commit()
-	if c.progress != nil {
-		c.progress(len(c.changes))
+	if c.Progress != nil {
+		c.Progress(len(c.Changes))
 	}
 	snap := e.db.Snapshot()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.versions = append(e.versions, snap)
-	for _, ch := range c.changes {
+	for _, ch := range c.Changes {
 		ch.Revision = rev
 		e.log = append(e.log, ch)
 	}
-	if c.schema != "" {
-		e.texts = append(e.texts, schemaVersion{rev: rev, text: c.schema})
+	if c.Schema != "" {
+		e.texts = append(e.texts, store.SchemaText{Revision: rev, Text: c.Schema})
 	}
-	if c.trimBefore > e.logFrom {
-		i := sort.Search(len(e.log), func(i int) bool { return e.log[i].Revision >= c.trimBefore })
-		c.trimmed = i
+	if c.TrimBefore > e.logFrom {
+		i := sort.Search(len(e.log), func(i int) bool { return e.log[i].Revision >= c.TrimBefore })
+		c.Trimmed = i
 		// A copy, so the dropped changes can be collected.
-		e.log = append([]Change(nil), e.log[i:]...)
-		e.logFrom = c.trimBefore
+		e.log = append([]tuples.Change(nil), e.log[i:]...)
+		e.logFrom = c.TrimBefore
 	}
 	if drop := len(e.versions) - int(e.keep); drop > 0 {
 		e.versions = append([]*memdb.MemDB(nil), e.versions[drop:]...)
-		e.oldest += Revision(drop)
+		e.oldest += tuples.Revision(drop)
 	}
 	return rev, nil
 }
 
-func (e *memEngine) schemas(context.Context) ([]schemaVersion, error) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return append([]schemaVersion(nil), e.texts...), nil
-}
-
 // changes returns whole revisions, stopping once limit changes are
 // collected, so that the last revision returned can be the next "after".
-func (e *memEngine) changes(_ context.Context, after Revision, limit int) ([]Change, error) {
+func (e *memEngine) Changes(_ context.Context, after tuples.Revision, limit int) ([]tuples.Change, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if after+1 < e.logFrom {
-		return nil, trimmedError(after, e.logFrom)
+		return nil, store.TrimmedError(after, e.logFrom)
 	}
 	i := sort.Search(len(e.log), func(i int) bool { return e.log[i].Revision > after })
 	end := len(e.log)
@@ -198,16 +275,16 @@ func (e *memEngine) changes(_ context.Context, after Revision, limit int) ([]Cha
 			end++
 		}
 	}
-	return append([]Change(nil), e.log[i:end]...), nil
+	return append([]tuples.Change(nil), e.log[i:end]...), nil
 }
 
-func (e *memEngine) changesFrom(context.Context) (Revision, error) {
+func (e *memEngine) changesFrom(context.Context) (tuples.Revision, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.logFrom, nil
 }
 
-func (e *memEngine) close() error {
+func (e *memEngine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.closed = true
@@ -215,14 +292,10 @@ func (e *memEngine) close() error {
 	return nil
 }
 
-// memView reads one immutable version. The version is a value the view
-// holds, so it needs no pin: dropping it from the engine's list only lets
-// the collector have it once no view refers to it.
+// memView is a kv.View on one immutable version.
 type memView struct{ db *memdb.MemDB }
 
-func (memView) release() {}
-
-func (v memView) has(key []byte) (bool, error) {
+func (v memView) Has(key []byte) (bool, error) {
 	raw, err := v.db.Txn(false).First(memTable, "id", key)
 	if err != nil {
 		return false, fmt.Errorf("read: %w", err)
@@ -230,9 +303,9 @@ func (v memView) has(key []byte) (bool, error) {
 	return raw != nil, nil
 }
 
-func (v memView) scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
+func (v memView) Scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
 	txn := v.db.Txn(false)
-	reverse := prefix[0] == tagReverse
+	reverse := prefix[0] == kv.TagReverse
 	var it memdb.ResultIterator
 	var err error
 	switch {
@@ -278,30 +351,45 @@ func (v memView) scan(ctx context.Context, prefix, start []byte, fn func([]byte)
 // transaction: the memory store holds every tuple anyway, so there is
 // nothing to gain from writing before the input is known to be valid.
 type memLoad struct {
-	e      *memEngine
-	chunks [][]Change
+	e        *memEngine
+	chunks   [][]tuples.Change
+	released bool
 }
 
-func (e *memEngine) load(context.Context) (loader, error) {
+// Load holds the writer lock until Commit or Abort.
+func (e *memEngine) Load(context.Context) (store.Loader, error) {
+	e.wmu.Lock()
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.closed {
-		return nil, errClosed
+		e.wmu.Unlock()
+		return nil, store.ErrClosed
 	}
 	return &memLoad{e: e}, nil
 }
 
-func (l *memLoad) add(_ context.Context, changes []Change) error {
+func (l *memLoad) Schema(context.Context) (store.SchemaText, error) {
+	return l.e.latestReader().schema, nil
+}
+
+func (l *memLoad) Add(_ context.Context, changes []tuples.Change) error {
 	l.chunks = append(l.chunks, changes)
 	return nil
 }
 
-func (l *memLoad) commit(ctx context.Context, progress func(int)) (Revision, error) {
+func (l *memLoad) Commit(ctx context.Context, progress func(int)) (tuples.Revision, error) {
+	defer l.Abort()
 	// Joined once here: growing one slice chunk by chunk would copy it
 	// many times.
-	c := &commit{changes: slices.Concat(l.chunks...), progress: progress}
+	c := &kv.Commit{Changes: slices.Concat(l.chunks...), Progress: progress}
 	l.chunks = nil
 	return l.e.apply(ctx, c)
 }
 
-func (l *memLoad) abort() { l.chunks = nil }
+func (l *memLoad) Abort() {
+	l.chunks = nil
+	if !l.released {
+		l.released = true
+		l.e.wmu.Unlock()
+	}
+}

@@ -1,128 +1,113 @@
-package tuples
+// Package storetest is the conformance suite every store.Backend must
+// pass, run through store.New: a backend's tests call Run with a factory
+// and the exceptions it states. The suite is black-box: it sees only the
+// store.Store the factory returns and the hooks it is given.
+package storetest
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/tuples"
 )
 
-// backends lists the stores the conformance suite runs against; keep is
-// the number of revisions each holds.
-// compact makes the backend reclaim every old version it may.
-var backends = []struct {
-	name    string
-	open    func(t testing.TB, keep int) Store
-	compact func(t testing.TB, s Store)
-}{
-	{"memory", func(t testing.TB, keep int) Store {
-		s, err := NewMemoryWith(MemoryOptions{KeepRevisions: keep})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}, func(testing.TB, Store) { runtime.GC() }},
-	{"badger", func(t testing.TB, keep int) Store {
-		s, err := OpenBadger(t.TempDir(), BadgerOptions{KeepRevisions: keep, BlockCacheMB: 16})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}, func(t testing.TB, s Store) {
-		db := s.(*store).eng.(*badgerEngine).db
-		// Flush the memtable into a table (DropPrefix flushes when
-		// anything matches), then compact every level into the last.
-		w := db.NewTransactionAt(math.MaxUint64-1, true)
-		if err := w.Set(flushPrefix, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.CommitAt(uint64(s.(*store).eng.(*badgerEngine).latest), nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.DropPrefix(flushPrefix); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Flatten(1); err != nil {
-			t.Fatal(err)
-		}
-	}},
+// Backend describes a backend to the suite.
+type Backend struct {
+	Name string
+	// Open returns a new, empty store; the suite closes it.
+	Open func(t testing.TB, o Options) store.Store
+	// Compact makes the backend reclaim every old version it may, as
+	// its compaction would in time; nil when it has nothing to reclaim.
+	Compact func(t testing.TB, s store.Store)
+	// Leftovers, when set, checks after an import that the backend left
+	// nothing behind: no temporary files and, when untouched is set
+	// (the import succeeded or wrote nothing), nothing above the latest
+	// revision.
+	Leftovers func(t testing.TB, s store.Store, untouched bool)
+	// Skip excuses the backend from tests by name, each with its reason.
+	Skip map[string]string
 }
 
-// conformance is the suite every backend must pass.
-var conformance = []struct {
-	name string
-	run  func(t *testing.T, ctx context.Context, s Store)
-}{
-	{"NoSchema", testNoSchema},
-	{"WriteHas", testWriteHas},
-	{"CreateExistsAtomic", testCreateExists},
-	{"TouchDelete", testTouchDelete},
-	{"InvalidBatchWritesNothing", testInvalidBatch},
-	{"Preconditions", testPreconditions},
-	{"Subjects", testSubjects},
-	{"Reverse", testReverse},
-	{"ReadFilters", testReadFilters},
-	{"ReadPaging", testReadPaging},
-	{"OlderSnapshots", testOlderSnapshots},
-	{"EdgeIDs", testEdgeIDs},
-	{"ScanDecoding", testScanDecoding},
-	{"DeleteMatching", testDeleteMatching},
-	{"SchemaWrite", testSchemaWrite},
-	{"ImportExportRoundTrip", testRoundTrip},
-	{"ImportErrors", testImportErrors},
-	{"StreamedImport", testStreamedImport},
-	{"StreamedImportBadLastChunk", testStreamedImportBadLastChunk},
-	{"Changes", testChanges},
-	{"TrimChanges", testTrimChanges},
-	{"FutureRevision", testFutureRevision},
+// Options are what a test asks of a new store.
+type Options struct {
+	// KeepRevisions is how many revisions the store holds.
+	KeepRevisions int
+	// SmallImports makes imports take, on small inputs, every path a
+	// large import takes: chunks of 100 tuples (store.Options.ImportChunk)
+	// and whatever the backend does beyond what it holds in memory.
+	SmallImports bool
 }
 
-func TestConformance(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			for _, c := range conformance {
-				t.Run(c.name, func(t *testing.T) {
-					t.Parallel()
-					s := b.open(t, 1000)
-					defer s.Close()
-					c.run(t, context.Background(), s)
-				})
+// tests is the suite; small marks the tests that want SmallImports.
+var tests = []struct {
+	name  string
+	keep  int
+	small bool
+	run   func(t *testing.T, ctx context.Context, s store.Store, b Backend)
+}{
+	{"NoSchema", 1000, false, testNoSchema},
+	{"WriteHas", 1000, false, testWriteHas},
+	{"CreateExistsAtomic", 1000, false, testCreateExists},
+	{"TouchDelete", 1000, false, testTouchDelete},
+	{"InvalidBatchWritesNothing", 1000, false, testInvalidBatch},
+	{"Preconditions", 1000, false, testPreconditions},
+	{"Subjects", 1000, false, testSubjects},
+	{"Reverse", 1000, false, testReverse},
+	{"ReadFilters", 1000, false, testReadFilters},
+	{"ReadPaging", 1000, false, testReadPaging},
+	{"OlderSnapshots", 1000, false, testOlderSnapshots},
+	{"EdgeIDs", 1000, false, testEdgeIDs},
+	{"ScanDecoding", 1000, false, testScanDecoding},
+	{"DeleteMatching", 1000, false, testDeleteMatching},
+	{"SchemaWrite", 1000, false, testSchemaWrite},
+	{"ImportExportRoundTrip", 1000, false, testRoundTrip},
+	{"ImportErrors", 1000, false, testImportErrors},
+	{"StreamedImport", 1000, true, testStreamedImport},
+	{"StreamedImportBadLastChunk", 1000, true, testStreamedImportBadLastChunk},
+	{"Changes", 1000, false, testChanges},
+	{"TrimChanges", 1000, false, testTrimChanges},
+	{"FutureRevision", 1000, false, testFutureRevision},
+	{"ConcurrentReaders", 1000, false, testConcurrentReaders},
+	{"RevisionGone", 3, false, testRevisionGone},
+	{"SnapshotPinned", 2, false, testSnapshotPinned},
+}
+
+// Run runs the suite against b, each test on a store of its own.
+func Run(t *testing.T, b Backend) {
+	for _, c := range tests {
+		t.Run(c.name, func(t *testing.T) {
+			if why, ok := b.Skip[c.name]; ok {
+				t.Skip(why)
 			}
-			t.Run("RevisionGone", func(t *testing.T) {
-				s := b.open(t, 3)
-				defer s.Close()
-				testRevisionGone(t, context.Background(), s)
-			})
-			t.Run("SnapshotPinned", func(t *testing.T) {
-				s := b.open(t, 2)
-				defer s.Close()
-				testSnapshotPinned(t, context.Background(), s, func() { b.compact(t, s) })
-			})
+			t.Parallel()
+			s := b.Open(t, Options{KeepRevisions: c.keep, SmallImports: c.small})
+			defer s.Close()
+			c.run(t, context.Background(), s, b)
 		})
 	}
 }
 
-func setup(t *testing.T, ctx context.Context, s Store, tuples ...string) Revision {
+func setup(t *testing.T, ctx context.Context, s store.Store, lines ...string) tuples.Revision {
 	t.Helper()
 	if _, err := s.WriteSchema(ctx, "test.rebac", []byte(testSchema)); err != nil {
 		t.Fatal(err)
 	}
-	return write(t, ctx, s, OpTouch, tuples...)
+	return write(t, ctx, s, tuples.OpTouch, lines...)
 }
 
-func write(t *testing.T, ctx context.Context, s Store, kind OpKind, tuples ...string) Revision {
+func write(t *testing.T, ctx context.Context, s store.Store, kind tuples.OpKind, lines ...string) tuples.Revision {
 	t.Helper()
-	var b Batch
-	for _, x := range tuples {
-		b.Ops = append(b.Ops, Op{Kind: kind, Tuple: mustParse(t, x)})
+	var b tuples.Batch
+	for _, x := range lines {
+		b.Ops = append(b.Ops, tuples.Op{Kind: kind, Tuple: mustParse(t, x)})
 	}
 	rev, err := s.Write(ctx, b)
 	if err != nil {
@@ -131,7 +116,7 @@ func write(t *testing.T, ctx context.Context, s Store, kind OpKind, tuples ...st
 	return rev
 }
 
-func snap(t *testing.T, ctx context.Context, s Store, rev Revision) Snapshot {
+func snap(t *testing.T, ctx context.Context, s store.Store, rev tuples.Revision) tuples.Snapshot {
 	t.Helper()
 	sn, err := s.Snapshot(ctx, rev)
 	if err != nil {
@@ -141,7 +126,7 @@ func snap(t *testing.T, ctx context.Context, s Store, rev Revision) Snapshot {
 	return sn
 }
 
-func has(t *testing.T, ctx context.Context, sn Snapshot, tuple string) bool {
+func has(t *testing.T, ctx context.Context, sn tuples.Snapshot, tuple string) bool {
 	t.Helper()
 	tp := mustParse(t, tuple)
 	ok, err := sn.Has(ctx, tp.Object(), tp.Relation, tp.Subject())
@@ -152,7 +137,7 @@ func has(t *testing.T, ctx context.Context, sn Snapshot, tuple string) bool {
 }
 
 // all reads every tuple matching f as sorted strings.
-func all(t *testing.T, ctx context.Context, sn Snapshot, f Filter) []string {
+func all(t *testing.T, ctx context.Context, sn tuples.Snapshot, f tuples.Filter) []string {
 	t.Helper()
 	ts, next, err := sn.Read(ctx, f, "", 0)
 	if err != nil {
@@ -169,13 +154,13 @@ func all(t *testing.T, ctx context.Context, sn Snapshot, f Filter) []string {
 	return out
 }
 
-func testNoSchema(t *testing.T, ctx context.Context, s Store) {
-	_, err := s.Write(ctx, Batch{Ops: []Op{{Kind: OpTouch, Tuple: mustParse(t, "doc:1#viewer@user:ana")}}})
-	if !errors.Is(err, ErrNoSchema) {
-		t.Fatalf("write before schema = %v, want ErrNoSchema", err)
+func testNoSchema(t *testing.T, ctx context.Context, s store.Store, be Backend) {
+	_, err := s.Write(ctx, tuples.Batch{Ops: []tuples.Op{{Kind: tuples.OpTouch, Tuple: mustParse(t, "doc:1#viewer@user:ana")}}})
+	if !errors.Is(err, tuples.ErrNoSchema) {
+		t.Fatalf("write before schema = %v, want tuples.ErrNoSchema", err)
 	}
-	if _, err := s.Import(ctx, strings.NewReader("doc:1#viewer@user:ana\n"), ImportOptions{}); !errors.Is(err, ErrNoSchema) {
-		t.Fatalf("import before schema = %v, want ErrNoSchema", err)
+	if _, err := s.Import(ctx, strings.NewReader("doc:1#viewer@user:ana\n"), store.ImportOptions{}); !errors.Is(err, tuples.ErrNoSchema) {
+		t.Fatalf("import before schema = %v, want tuples.ErrNoSchema", err)
 	}
 	sn := snap(t, ctx, s, 0)
 	if sn.Schema() != nil || sn.Revision() != 0 {
@@ -183,9 +168,9 @@ func testNoSchema(t *testing.T, ctx context.Context, s Store) {
 	}
 }
 
-func testWriteHas(t *testing.T, ctx context.Context, s Store) {
+func testWriteHas(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	r1 := setup(t, ctx, s, "doc:1#viewer@user:ana")
-	r2 := write(t, ctx, s, OpCreate, "doc:2#viewer@user:*")
+	r2 := write(t, ctx, s, tuples.OpCreate, "doc:2#viewer@user:*")
 	if r2 != r1+1 {
 		t.Fatalf("revisions %d then %d, want consecutive", r1, r2)
 	}
@@ -207,41 +192,41 @@ func testWriteHas(t *testing.T, ctx context.Context, s Store) {
 	}
 }
 
-func testCreateExists(t *testing.T, ctx context.Context, s Store) {
+func testCreateExists(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	rev := setup(t, ctx, s, "doc:1#viewer@user:ana")
-	_, err := s.Write(ctx, Batch{Ops: []Op{
-		{Kind: OpCreate, Tuple: mustParse(t, "doc:1#viewer@user:bob")},
-		{Kind: OpCreate, Tuple: mustParse(t, "doc:1#viewer@user:ana")},
+	_, err := s.Write(ctx, tuples.Batch{Ops: []tuples.Op{
+		{Kind: tuples.OpCreate, Tuple: mustParse(t, "doc:1#viewer@user:bob")},
+		{Kind: tuples.OpCreate, Tuple: mustParse(t, "doc:1#viewer@user:ana")},
 	}})
-	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "doc:1#viewer@user:ana") {
-		t.Fatalf("create of existing = %v, want ErrExists naming the tuple", err)
+	if !errors.Is(err, tuples.ErrExists) || !strings.Contains(err.Error(), "doc:1#viewer@user:ana") {
+		t.Fatalf("create of existing = %v, want tuples.ErrExists naming the tuple", err)
 	}
 	sn := snap(t, ctx, s, 0)
 	if sn.Revision() != rev || has(t, ctx, sn, "doc:1#viewer@user:bob") {
 		t.Fatal("a failed batch wrote something")
 	}
 	// Creating twice within one batch fails too.
-	_, err = s.Write(ctx, Batch{Ops: []Op{
-		{Kind: OpCreate, Tuple: mustParse(t, "doc:1#viewer@user:cy")},
-		{Kind: OpCreate, Tuple: mustParse(t, "doc:1#viewer@user:cy")},
+	_, err = s.Write(ctx, tuples.Batch{Ops: []tuples.Op{
+		{Kind: tuples.OpCreate, Tuple: mustParse(t, "doc:1#viewer@user:cy")},
+		{Kind: tuples.OpCreate, Tuple: mustParse(t, "doc:1#viewer@user:cy")},
 	}})
-	if !errors.Is(err, ErrExists) {
-		t.Fatalf("double create = %v, want ErrExists", err)
+	if !errors.Is(err, tuples.ErrExists) {
+		t.Fatalf("double create = %v, want tuples.ErrExists", err)
 	}
 }
 
-func testTouchDelete(t *testing.T, ctx context.Context, s Store) {
+func testTouchDelete(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s, "doc:1#viewer@user:ana")
-	write(t, ctx, s, OpTouch, "doc:1#viewer@user:ana", "doc:1#viewer@user:bob")
-	write(t, ctx, s, OpDelete, "doc:1#viewer@user:ana", "doc:1#viewer@user:nobody")
-	got := all(t, ctx, snap(t, ctx, s, 0), Filter{})
+	write(t, ctx, s, tuples.OpTouch, "doc:1#viewer@user:ana", "doc:1#viewer@user:bob")
+	write(t, ctx, s, tuples.OpDelete, "doc:1#viewer@user:ana", "doc:1#viewer@user:nobody")
+	got := all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{})
 	if !slices.Equal(got, []string{"doc:1#viewer@user:bob"}) {
 		t.Fatalf("after touch and delete: %v", got)
 	}
 	// Create then delete in one batch nets to nothing.
-	_, err := s.Write(ctx, Batch{Ops: []Op{
-		{Kind: OpCreate, Tuple: mustParse(t, "doc:2#owner@user:x")},
-		{Kind: OpDelete, Tuple: mustParse(t, "doc:2#owner@user:x")},
+	_, err := s.Write(ctx, tuples.Batch{Ops: []tuples.Op{
+		{Kind: tuples.OpCreate, Tuple: mustParse(t, "doc:2#owner@user:x")},
+		{Kind: tuples.OpDelete, Tuple: mustParse(t, "doc:2#owner@user:x")},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -251,43 +236,43 @@ func testTouchDelete(t *testing.T, ctx context.Context, s Store) {
 	}
 }
 
-func testInvalidBatch(t *testing.T, ctx context.Context, s Store) {
+func testInvalidBatch(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	rev := setup(t, ctx, s)
-	_, err := s.Write(ctx, Batch{Ops: []Op{
-		{Kind: OpTouch, Tuple: mustParse(t, "doc:1#viewer@user:ana")},
-		{Kind: OpTouch, Tuple: mustParse(t, "doc:1#can_view@user:ana")},
-		{Kind: OpTouch, Tuple: mustParse(t, "doc:1#owner@user:*")},
+	_, err := s.Write(ctx, tuples.Batch{Ops: []tuples.Op{
+		{Kind: tuples.OpTouch, Tuple: mustParse(t, "doc:1#viewer@user:ana")},
+		{Kind: tuples.OpTouch, Tuple: mustParse(t, "doc:1#can_view@user:ana")},
+		{Kind: tuples.OpTouch, Tuple: mustParse(t, "doc:1#owner@user:*")},
 	}})
 	if err == nil || !strings.Contains(err.Error(), "operation 2: doc:1#can_view@user:ana") || !strings.Contains(err.Error(), "operation 3") {
 		t.Fatalf("invalid batch error = %v, want both bad operations named", err)
 	}
 	sn := snap(t, ctx, s, 0)
-	if sn.Revision() != rev || len(all(t, ctx, sn, Filter{})) != 0 {
+	if sn.Revision() != rev || len(all(t, ctx, sn, tuples.Filter{})) != 0 {
 		t.Fatal("an invalid batch wrote something")
 	}
 }
 
-func testPreconditions(t *testing.T, ctx context.Context, s Store) {
+func testPreconditions(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s, "doc:1#owner@user:ana")
-	op := []Op{{Kind: OpTouch, Tuple: mustParse(t, "doc:1#viewer@user:bob")}}
+	op := []tuples.Op{{Kind: tuples.OpTouch, Tuple: mustParse(t, "doc:1#viewer@user:bob")}}
 	cases := []struct {
-		p  Precondition
+		p  tuples.Precondition
 		ok bool
 	}{
-		{Precondition{Filter: Filter{ObjectType: "doc", ObjectID: "1", Relation: "owner"}, MustMatch: true}, true},
-		{Precondition{Filter: Filter{ObjectType: "doc", ObjectID: "2"}, MustMatch: true}, false},
-		{Precondition{Filter: Filter{SubjectType: "user", SubjectID: "ana"}, MustMatch: false}, false},
-		{Precondition{Filter: Filter{SubjectType: "user", SubjectID: "zed"}, MustMatch: false}, true},
+		{tuples.Precondition{Filter: tuples.Filter{ObjectType: "doc", ObjectID: "1", Relation: "owner"}, MustMatch: true}, true},
+		{tuples.Precondition{Filter: tuples.Filter{ObjectType: "doc", ObjectID: "2"}, MustMatch: true}, false},
+		{tuples.Precondition{Filter: tuples.Filter{SubjectType: "user", SubjectID: "ana"}, MustMatch: false}, false},
+		{tuples.Precondition{Filter: tuples.Filter{SubjectType: "user", SubjectID: "zed"}, MustMatch: false}, true},
 	}
 	for i, c := range cases {
 		before := snap(t, ctx, s, 0).Revision()
-		_, err := s.Write(ctx, Batch{Ops: op, Preconditions: []Precondition{c.p}})
+		_, err := s.Write(ctx, tuples.Batch{Ops: op, Preconditions: []tuples.Precondition{c.p}})
 		if c.ok && err != nil {
 			t.Errorf("case %d: %v", i, err)
 		}
 		if !c.ok {
-			if !errors.Is(err, ErrPrecondition) {
-				t.Errorf("case %d: %v, want ErrPrecondition", i, err)
+			if !errors.Is(err, tuples.ErrPrecondition) {
+				t.Errorf("case %d: %v, want tuples.ErrPrecondition", i, err)
 			}
 			if snap(t, ctx, s, 0).Revision() != before {
 				t.Errorf("case %d: failed precondition wrote a revision", i)
@@ -311,25 +296,25 @@ var fixture = []string{
 	"team:west#member@user:cy",
 }
 
-func testSubjects(t *testing.T, ctx context.Context, s Store) {
+func testSubjects(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s, fixture...)
 	sn := snap(t, ctx, s, 0)
 	cases := []struct {
-		f    SubjectFilter
+		f    tuples.SubjectFilter
 		want []string
 	}{
-		{SubjectFilter{}, []string{"team:east#member", "user:*", "user:ana", "user:bob"}},
-		{SubjectFilter{Type: "user"}, []string{"user:*", "user:ana", "user:bob"}},
-		{SubjectFilter{Type: "team"}, []string{"team:east#member"}},
-		{SubjectFilter{Sets: true}, []string{"team:east#member"}},
-		{SubjectFilter{Sets: true, Relation: "owner"}, nil},
-		{SubjectFilter{Sets: true, Relation: "member", Type: "team"}, []string{"team:east#member"}},
-		{SubjectFilter{Plain: true}, []string{"user:*", "user:ana", "user:bob"}},
-		{SubjectFilter{Plain: true, Type: "team"}, nil},
+		{tuples.SubjectFilter{}, []string{"team:east#member", "user:*", "user:ana", "user:bob"}},
+		{tuples.SubjectFilter{Type: "user"}, []string{"user:*", "user:ana", "user:bob"}},
+		{tuples.SubjectFilter{Type: "team"}, []string{"team:east#member"}},
+		{tuples.SubjectFilter{Sets: true}, []string{"team:east#member"}},
+		{tuples.SubjectFilter{Sets: true, Relation: "owner"}, nil},
+		{tuples.SubjectFilter{Sets: true, Relation: "member", Type: "team"}, []string{"team:east#member"}},
+		{tuples.SubjectFilter{Plain: true}, []string{"user:*", "user:ana", "user:bob"}},
+		{tuples.SubjectFilter{Plain: true, Type: "team"}, nil},
 	}
 	for _, c := range cases {
 		var got []string
-		for sub, err := range sn.Subjects(ctx, Object{"doc", "1"}, "viewer", c.f) {
+		for sub, err := range sn.Subjects(ctx, tuples.Object{Type: "doc", ID: "1"}, "viewer", c.f) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -341,12 +326,12 @@ func testSubjects(t *testing.T, ctx context.Context, s Store) {
 		}
 	}
 	// Stopping early is allowed.
-	for range sn.Subjects(ctx, Object{"doc", "1"}, "viewer", SubjectFilter{}) {
+	for range sn.Subjects(ctx, tuples.Object{Type: "doc", ID: "1"}, "viewer", tuples.SubjectFilter{}) {
 		break
 	}
 }
 
-func testReverse(t *testing.T, ctx context.Context, s Store) {
+func testReverse(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s, fixture...)
 	sn := snap(t, ctx, s, 0)
 	cases := []struct {
@@ -364,7 +349,7 @@ func testReverse(t *testing.T, ctx context.Context, s Store) {
 		{"user:an", "doc", "viewer", nil},
 	}
 	for _, c := range cases {
-		sub, err := ParseSubject(c.subj)
+		sub, err := tuples.ParseSubject(c.subj)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -382,14 +367,14 @@ func testReverse(t *testing.T, ctx context.Context, s Store) {
 	}
 }
 
-func testReadFilters(t *testing.T, ctx context.Context, s Store) {
+func testReadFilters(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s, fixture...)
 	sn := snap(t, ctx, s, 0)
 	// Every combination of the six fields, checked against a plain
 	// filter over the fixture.
 	sample := mustParse(t, "doc:1#viewer@team:east#member")
 	for mask := 0; mask < 64; mask++ {
-		var f Filter
+		var f tuples.Filter
 		fields := []*string{&f.ObjectType, &f.ObjectID, &f.Relation, &f.SubjectType, &f.SubjectID, &f.SubjectRelation}
 		values := []string{sample.ObjectType, sample.ObjectID, sample.Relation, sample.SubjectType, sample.SubjectID, sample.SubjectRelation}
 		for i := range fields {
@@ -409,15 +394,15 @@ func testReadFilters(t *testing.T, ctx context.Context, s Store) {
 		}
 	}
 	extra := []struct {
-		f    Filter
+		f    tuples.Filter
 		want int
 	}{
-		{Filter{SubjectType: "user", SubjectID: "ana"}, 4},
-		{Filter{ObjectType: "doc", ObjectID: "1"}, 5},
-		{Filter{ObjectType: "doc", SubjectID: "ana"}, 4},
-		{Filter{Relation: "member"}, 3},
-		{Filter{SubjectID: "*"}, 1},
-		{Filter{ObjectID: "east"}, 2},
+		{tuples.Filter{SubjectType: "user", SubjectID: "ana"}, 4},
+		{tuples.Filter{ObjectType: "doc", ObjectID: "1"}, 5},
+		{tuples.Filter{ObjectType: "doc", SubjectID: "ana"}, 4},
+		{tuples.Filter{Relation: "member"}, 3},
+		{tuples.Filter{SubjectID: "*"}, 1},
+		{tuples.Filter{ObjectID: "east"}, 2},
 	}
 	for _, c := range extra {
 		if got := all(t, ctx, sn, c.f); len(got) != c.want {
@@ -426,10 +411,10 @@ func testReadFilters(t *testing.T, ctx context.Context, s Store) {
 	}
 }
 
-func testReadPaging(t *testing.T, ctx context.Context, s Store) {
+func testReadPaging(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s, fixture...)
 	sn := snap(t, ctx, s, 0)
-	for _, f := range []Filter{{}, {ObjectType: "doc"}, {SubjectType: "user"}, {Relation: "viewer"}} {
+	for _, f := range []tuples.Filter{{}, {ObjectType: "doc"}, {SubjectType: "user"}, {Relation: "viewer"}} {
 		want := all(t, ctx, sn, f)
 		for _, limit := range []int{1, 2, 5} {
 			var got []string
@@ -459,23 +444,23 @@ func testReadPaging(t *testing.T, ctx context.Context, s Store) {
 			}
 		}
 	}
-	if _, _, err := sn.Read(ctx, Filter{}, "not-a-cursor!", 1); err == nil {
+	if _, _, err := sn.Read(ctx, tuples.Filter{}, "not-a-cursor!", 1); err == nil {
 		t.Error("a bad cursor was accepted")
 	}
 }
 
-func testOlderSnapshots(t *testing.T, ctx context.Context, s Store) {
+func testOlderSnapshots(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	r1 := setup(t, ctx, s, "doc:1#viewer@user:ana")
-	r2 := write(t, ctx, s, OpTouch, "doc:1#viewer@user:bob")
-	r3 := write(t, ctx, s, OpDelete, "doc:1#viewer@user:ana")
-	want := map[Revision][]string{
+	r2 := write(t, ctx, s, tuples.OpTouch, "doc:1#viewer@user:bob")
+	r3 := write(t, ctx, s, tuples.OpDelete, "doc:1#viewer@user:ana")
+	want := map[tuples.Revision][]string{
 		r1: {"doc:1#viewer@user:ana"},
 		r2: {"doc:1#viewer@user:ana", "doc:1#viewer@user:bob"},
 		r3: {"doc:1#viewer@user:bob"},
 	}
 	for rev, w := range want {
 		sn := snap(t, ctx, s, rev)
-		if got := all(t, ctx, sn, Filter{}); !slices.Equal(got, w) {
+		if got := all(t, ctx, sn, tuples.Filter{}); !slices.Equal(got, w) {
 			t.Errorf("at revision %d: %v, want %v", rev, got, w)
 		}
 		if got := has(t, ctx, sn, "doc:1#viewer@user:ana"); got != (rev != r3) {
@@ -498,26 +483,31 @@ func testOlderSnapshots(t *testing.T, ctx context.Context, s Store) {
 	}
 }
 
-func testRevisionGone(t *testing.T, ctx context.Context, s Store) {
+func testRevisionGone(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s, "doc:1#viewer@user:ana")
 	for i := range 5 {
-		write(t, ctx, s, OpTouch, fmt.Sprintf("doc:%d#viewer@user:bob", i))
+		write(t, ctx, s, tuples.OpTouch, fmt.Sprintf("doc:%d#viewer@user:bob", i))
 	}
 	latest := snap(t, ctx, s, 0).Revision()
 	_, err := s.Snapshot(ctx, 1)
-	if !errors.Is(err, ErrRevisionGone) || !strings.Contains(err.Error(), fmt.Sprintf("revision 1 no longer held; oldest is %d", latest-2)) {
-		t.Fatalf("old snapshot = %v, want ErrRevisionGone", err)
+	if !errors.Is(err, tuples.ErrRevisionGone) || !strings.Contains(err.Error(), fmt.Sprintf("revision 1 no longer held; oldest is %d", latest-2)) {
+		t.Fatalf("old snapshot = %v, want tuples.ErrRevisionGone", err)
 	}
 	sn := snap(t, ctx, s, latest-2)
-	if got := len(all(t, ctx, sn, Filter{})); got != 4 {
+	if got := len(all(t, ctx, sn, tuples.Filter{})); got != 4 {
 		t.Fatalf("oldest held revision has %d tuples, want 4", got)
 	}
 }
 
 // testSnapshotPinned holds a snapshot open while its revision leaves the
 // window and the backend compacts: it must answer as of its revision to
-// the end, and fail with ErrSnapshotClosed once closed.
-func testSnapshotPinned(t *testing.T, ctx context.Context, s Store, compact func()) {
+// the end, and fail with tuples.ErrSnapshotClosed once closed.
+func testSnapshotPinned(t *testing.T, ctx context.Context, s store.Store, be Backend) {
+	compact := func() {
+		if be.Compact != nil {
+			be.Compact(t, s)
+		}
+	}
 	r2 := setup(t, ctx, s, "doc:1#viewer@user:ana")
 	if r2 != 2 {
 		t.Fatalf("setup wrote revision %d, want 2", r2)
@@ -527,18 +517,18 @@ func testSnapshotPinned(t *testing.T, ctx context.Context, s Store, compact func
 		t.Fatal(err)
 	}
 	defer sn.Close()
-	write(t, ctx, s, OpDelete, "doc:1#viewer@user:ana")
+	write(t, ctx, s, tuples.OpDelete, "doc:1#viewer@user:ana")
 	for i := range 20 {
-		write(t, ctx, s, OpTouch, fmt.Sprintf("doc:%d#viewer@user:bob", i))
+		write(t, ctx, s, tuples.OpTouch, fmt.Sprintf("doc:%d#viewer@user:bob", i))
 	}
-	if _, err := s.Snapshot(ctx, r2); !errors.Is(err, ErrRevisionGone) {
-		t.Fatalf("a new snapshot at revision %d, outside the window of 2: %v, want ErrRevisionGone", r2, err)
+	if _, err := s.Snapshot(ctx, r2); !errors.Is(err, tuples.ErrRevisionGone) {
+		t.Fatalf("a new snapshot at revision %d, outside the window of 2: %v, want tuples.ErrRevisionGone", r2, err)
 	}
 	compact()
 	if !has(t, ctx, sn, "doc:1#viewer@user:ana") {
 		t.Error("the pinned snapshot lost a tuple of its revision after compaction")
 	}
-	if got := all(t, ctx, sn, Filter{}); !slices.Equal(got, []string{"doc:1#viewer@user:ana"}) {
+	if got := all(t, ctx, sn, tuples.Filter{}); !slices.Equal(got, []string{"doc:1#viewer@user:ana"}) {
 		t.Errorf("the pinned snapshot reads %v after compaction", got)
 	}
 	if err := sn.Close(); err != nil {
@@ -548,35 +538,35 @@ func testSnapshotPinned(t *testing.T, ctx context.Context, s Store, compact func
 		t.Fatalf("second Close: %v", err)
 	}
 	tp := mustParse(t, "doc:1#viewer@user:ana")
-	if _, err := sn.Has(ctx, tp.Object(), tp.Relation, tp.Subject()); !errors.Is(err, ErrSnapshotClosed) {
-		t.Errorf("Has after Close = %v, want ErrSnapshotClosed", err)
+	if _, err := sn.Has(ctx, tp.Object(), tp.Relation, tp.Subject()); !errors.Is(err, tuples.ErrSnapshotClosed) {
+		t.Errorf("Has after Close = %v, want tuples.ErrSnapshotClosed", err)
 	}
-	if _, _, err := sn.Read(ctx, Filter{}, "", 0); !errors.Is(err, ErrSnapshotClosed) {
-		t.Errorf("Read after Close = %v, want ErrSnapshotClosed", err)
+	if _, _, err := sn.Read(ctx, tuples.Filter{}, "", 0); !errors.Is(err, tuples.ErrSnapshotClosed) {
+		t.Errorf("Read after Close = %v, want tuples.ErrSnapshotClosed", err)
 	}
-	for _, err := range sn.Subjects(ctx, tp.Object(), tp.Relation, SubjectFilter{}) {
-		if !errors.Is(err, ErrSnapshotClosed) {
-			t.Errorf("Subjects after Close = %v, want ErrSnapshotClosed", err)
+	for _, err := range sn.Subjects(ctx, tp.Object(), tp.Relation, tuples.SubjectFilter{}) {
+		if !errors.Is(err, tuples.ErrSnapshotClosed) {
+			t.Errorf("Subjects after Close = %v, want tuples.ErrSnapshotClosed", err)
 		}
 	}
 }
 
-func testEdgeIDs(t *testing.T, ctx context.Context, s Store) {
-	long := strings.Repeat("é", MaxIDLen/2) // 1024 bytes
+func testEdgeIDs(t *testing.T, ctx context.Context, s store.Store, be Backend) {
+	long := strings.Repeat("é", tuples.MaxIDLen/2) // 1024 bytes
 	ids := []string{long, "ana@example.org", "名前", "urn:isbn:0451450523", "a:b@c", "~!$%^&*()", "x"}
 	setup(t, ctx, s)
-	var tuples []string
+	var lines []string
 	for _, id := range ids {
-		tuples = append(tuples, "doc:"+id+"#viewer@user:"+id, "doc:"+id+"#viewer@team:"+id+"#member")
+		lines = append(lines, "doc:"+id+"#viewer@user:"+id, "doc:"+id+"#viewer@team:"+id+"#member")
 	}
-	write(t, ctx, s, OpCreate, tuples...)
+	write(t, ctx, s, tuples.OpCreate, lines...)
 	sn := snap(t, ctx, s, 0)
 	for _, id := range ids {
 		if !has(t, ctx, sn, "doc:"+id+"#viewer@user:"+id) || !has(t, ctx, sn, "doc:"+id+"#viewer@team:"+id+"#member") {
 			t.Errorf("id %.20q not found", id)
 		}
 		var got []string
-		for o, err := range sn.Reverse(ctx, Subject{Type: "user", ID: id}, "doc", "viewer") {
+		for o, err := range sn.Reverse(ctx, tuples.Subject{Type: "user", ID: id}, "doc", "viewer") {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -586,7 +576,7 @@ func testEdgeIDs(t *testing.T, ctx context.Context, s Store) {
 			t.Errorf("Reverse(user:%.20q) = %q", id, got)
 		}
 		n := 0
-		for sub, err := range sn.Subjects(ctx, Object{"doc", id}, "viewer", SubjectFilter{}) {
+		for sub, err := range sn.Subjects(ctx, tuples.Object{Type: "doc", ID: id}, "viewer", tuples.SubjectFilter{}) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -603,28 +593,28 @@ func testEdgeIDs(t *testing.T, ctx context.Context, s Store) {
 	if has(t, ctx, sn, "doc:a:b#viewer@user:a:b@c") {
 		t.Error("prefix id matched")
 	}
-	tooLong := Tuple{"doc", long + "x", "viewer", "user", "ana", ""}
-	if _, err := s.Write(ctx, Batch{Ops: []Op{{Kind: OpTouch, Tuple: tooLong}}}); err == nil {
+	tooLong := tuples.Tuple{ObjectType: "doc", ObjectID: long + "x", Relation: "viewer", SubjectType: "user", SubjectID: "ana"}
+	if _, err := s.Write(ctx, tuples.Batch{Ops: []tuples.Op{{Kind: tuples.OpTouch, Tuple: tooLong}}}); err == nil {
 		t.Error("an id of 1025 bytes was written")
 	}
 	var buf bytes.Buffer
-	if _, err := s.Export(ctx, &buf, 0, FormatText); err != nil {
+	if _, err := s.Export(ctx, &buf, 0, tuples.FormatText); err != nil {
 		t.Fatal(err)
 	}
-	other := backends[0].open(t, 10)
+	other := fresh(t, be)
 	setup(t, ctx, other)
-	if _, err := other.Import(ctx, &buf, ImportOptions{Format: FormatText, Name: "edge.tuples"}); err != nil {
+	if _, err := other.Import(ctx, &buf, store.ImportOptions{Format: tuples.FormatText, Name: "edge.tuples"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := all(t, ctx, snap(t, ctx, other, 0), Filter{}), all(t, ctx, sn, Filter{}); !slices.Equal(got, want) {
+	if got, want := all(t, ctx, snap(t, ctx, other, 0), tuples.Filter{}), all(t, ctx, sn, tuples.Filter{}); !slices.Equal(got, want) {
 		t.Error("edge ids do not round-trip through export and import")
 	}
 }
 
-func testDeleteMatching(t *testing.T, ctx context.Context, s Store) {
+func testDeleteMatching(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s, fixture...)
 	before := snap(t, ctx, s, 0)
-	rev, n, err := s.DeleteMatching(ctx, Filter{SubjectType: "user", SubjectID: "ana"})
+	rev, n, err := s.DeleteMatching(ctx, tuples.Filter{SubjectType: "user", SubjectID: "ana"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -632,18 +622,18 @@ func testDeleteMatching(t *testing.T, ctx context.Context, s Store) {
 		t.Fatalf("deleted %d at %d, want 4 at %d", n, rev, before.Revision()+1)
 	}
 	sn := snap(t, ctx, s, 0)
-	if got := all(t, ctx, sn, Filter{SubjectID: "ana"}); len(got) != 0 {
+	if got := all(t, ctx, sn, tuples.Filter{SubjectID: "ana"}); len(got) != 0 {
 		t.Fatalf("left %v", got)
 	}
-	if got := len(all(t, ctx, sn, Filter{})); got != len(fixture)-4 {
+	if got := len(all(t, ctx, sn, tuples.Filter{})); got != len(fixture)-4 {
 		t.Fatalf("%d tuples left, want %d", got, len(fixture)-4)
 	}
-	if got := len(all(t, ctx, before, Filter{SubjectID: "ana"})); got != 4 {
+	if got := len(all(t, ctx, before, tuples.Filter{SubjectID: "ana"})); got != 4 {
 		t.Fatalf("older snapshot lost deleted tuples: %d", got)
 	}
 }
 
-func testSchemaWrite(t *testing.T, ctx context.Context, s Store) {
+func testSchemaWrite(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	if _, err := s.WriteSchema(ctx, "bad.rebac", []byte("type doc {\n  relation viewer: usr\n}\n")); err == nil || !strings.Contains(err.Error(), "bad.rebac:2:") {
 		t.Fatalf("bad schema = %v, want a positioned error", err)
 	}
@@ -668,7 +658,7 @@ func testSchemaWrite(t *testing.T, ctx context.Context, s Store) {
 	if snap(t, ctx, s, 0).Revision() != rev {
 		t.Fatal("a refused schema wrote a revision")
 	}
-	if _, _, err := s.DeleteMatching(ctx, Filter{}); err == nil {
+	if _, _, err := s.DeleteMatching(ctx, tuples.Filter{}); err == nil {
 		t.Fatal("an empty filter deleted everything")
 	}
 	// Unused forms may go; new ones may come.
@@ -677,8 +667,8 @@ func testSchemaWrite(t *testing.T, ctx context.Context, s Store) {
 	if _, err := s.WriteSchema(ctx, "v5.rebac", []byte(ok)); err != nil {
 		t.Fatal(err)
 	}
-	write(t, ctx, s, OpTouch, "doc:1#editor@user:ana")
-	if _, _, err := s.DeleteMatching(ctx, Filter{ObjectType: "doc", Relation: "owner"}); err != nil {
+	write(t, ctx, s, tuples.OpTouch, "doc:1#editor@user:ana")
+	if _, _, err := s.DeleteMatching(ctx, tuples.Filter{ObjectType: "doc", Relation: "owner"}); err != nil {
 		t.Fatal(err)
 	}
 	removed = strings.Replace(ok, "  relation owner: user | team#member\n", "", 1)
@@ -706,11 +696,11 @@ func fixtureInput(n int) string {
 	return b.String()
 }
 
-func testRoundTrip(t *testing.T, ctx context.Context, s Store) {
+func testRoundTrip(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s)
 	input := fixtureInput(10000)
 	var calls, last int
-	res, err := s.Import(ctx, strings.NewReader(input), ImportOptions{Format: FormatText, Name: "big.tuples", Progress: func(done, total int) {
+	res, err := s.Import(ctx, strings.NewReader(input), store.ImportOptions{Format: tuples.FormatText, Name: "big.tuples", Progress: func(done, total int) {
 		calls++
 		if done < last || total != 10000 {
 			t.Errorf("progress %d of %d after %d", done, total, last)
@@ -726,25 +716,25 @@ func testRoundTrip(t *testing.T, ctx context.Context, s Store) {
 	if snap(t, ctx, s, 0).Revision() != res.Revision {
 		t.Fatal("import revision is not the latest")
 	}
-	for _, format := range []Format{FormatText, FormatJSONL} {
+	for _, format := range []tuples.Format{tuples.FormatText, tuples.FormatJSONL} {
 		var out bytes.Buffer
 		n, err := s.Export(ctx, &out, 0, format)
 		if err != nil || n != 10000 {
 			t.Fatalf("export: %d, %v", n, err)
 		}
-		fresh := backends[0].open(t, 10)
-		setup(t, ctx, fresh)
-		if _, err := fresh.Import(ctx, bytes.NewReader(out.Bytes()), ImportOptions{Format: format, Name: "export"}); err != nil {
+		other := fresh(t, be)
+		setup(t, ctx, other)
+		if _, err := other.Import(ctx, bytes.NewReader(out.Bytes()), store.ImportOptions{Format: format, Name: "export"}); err != nil {
 			t.Fatal(err)
 		}
 		var again bytes.Buffer
-		if _, err := fresh.Export(ctx, &again, 0, format); err != nil {
+		if _, err := other.Export(ctx, &again, 0, format); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(out.Bytes(), again.Bytes()) {
 			t.Fatalf("format %d does not round-trip", format)
 		}
-		if format == FormatText {
+		if format == tuples.FormatText {
 			var want []string
 			for _, line := range strings.Split(input, "\n") {
 				if f := strings.Fields(line); len(f) > 0 && f[0] != "//" {
@@ -760,15 +750,15 @@ func testRoundTrip(t *testing.T, ctx context.Context, s Store) {
 		}
 	}
 	// Importing again is harmless.
-	if _, err := s.Import(ctx, strings.NewReader(input), ImportOptions{}); err != nil {
+	if _, err := s.Import(ctx, strings.NewReader(input), store.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(all(t, ctx, snap(t, ctx, s, 0), Filter{})); got != 10000 {
+	if got := len(all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{})); got != 10000 {
 		t.Fatalf("after re-import %d tuples", got)
 	}
 }
 
-func testImportErrors(t *testing.T, ctx context.Context, s Store) {
+func testImportErrors(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	rev := setup(t, ctx, s)
 	var b strings.Builder
 	for i := range 30 {
@@ -779,8 +769,8 @@ func testImportErrors(t *testing.T, ctx context.Context, s Store) {
 	}
 	text := b.String()
 	// Syntax and schema errors are listed together, in line order.
-	_, err := s.Import(ctx, strings.NewReader("doc:x#viewer@user:a b\n"+text), ImportOptions{Name: "in.tuples"})
-	var ie *InputError
+	_, err := s.Import(ctx, strings.NewReader("doc:x#viewer@user:a b\n"+text), store.ImportOptions{Name: "in.tuples"})
+	var ie *store.InputError
 	if !errors.As(err, &ie) || len(ie.Errors) != 20 || ie.More != 6 {
 		t.Fatalf("import error = %v, want 20 listed and 6 more", err)
 	}
@@ -788,7 +778,7 @@ func testImportErrors(t *testing.T, ctx context.Context, s Store) {
 		!strings.HasPrefix(ie.Errors[1], "in.tuples:3: doc:0#viwer@user:bad: ") {
 		t.Fatalf("errors = %q", ie.Errors[:2])
 	}
-	_, err = s.Import(ctx, strings.NewReader(text), ImportOptions{Name: "in.tuples"})
+	_, err = s.Import(ctx, strings.NewReader(text), store.ImportOptions{Name: "in.tuples"})
 	if !errors.As(err, &ie) || len(ie.Errors) != 20 || ie.More != 5 || !strings.HasSuffix(err.Error(), "\nand 5 more") {
 		t.Fatalf("import errors = %v", err)
 	}
@@ -800,20 +790,20 @@ func testImportErrors(t *testing.T, ctx context.Context, s Store) {
 {"object":"doc:1","relation":"viewer","subject":"user:ana","extra":1}
 not json
 `
-	_, err = s.Import(ctx, strings.NewReader(jsonl), ImportOptions{Format: FormatJSONL, Name: "in.jsonl"})
+	_, err = s.Import(ctx, strings.NewReader(jsonl), store.ImportOptions{Format: tuples.FormatJSONL, Name: "in.jsonl"})
 	if !errors.As(err, &ie) || len(ie.Errors) != 3 || !strings.HasPrefix(ie.Errors[0], "in.jsonl:2: ") || !strings.HasPrefix(ie.Errors[2], "in.jsonl:4: ") {
 		t.Fatalf("jsonl errors = %v", err)
 	}
 	sn := snap(t, ctx, s, 0)
-	if sn.Revision() != rev || len(all(t, ctx, sn, Filter{})) != 0 {
+	if sn.Revision() != rev || len(all(t, ctx, sn, tuples.Filter{})) != 0 {
 		t.Fatal("a failed import wrote something")
 	}
 }
 
-func testChanges(t *testing.T, ctx context.Context, s Store) {
+func testChanges(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	r1 := setup(t, ctx, s, "doc:1#viewer@user:ana", "doc:1#viewer@user:bob")
-	r2 := write(t, ctx, s, OpDelete, "doc:1#viewer@user:ana", "doc:1#viewer@user:absent")
-	r3, _, err := s.DeleteMatching(ctx, Filter{ObjectType: "doc"})
+	r2 := write(t, ctx, s, tuples.OpDelete, "doc:1#viewer@user:ana", "doc:1#viewer@user:absent")
+	r3, _, err := s.DeleteMatching(ctx, tuples.Filter{ObjectType: "doc"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -823,11 +813,11 @@ func testChanges(t *testing.T, ctx context.Context, s Store) {
 		fmt.Sprintf("%d delete doc:1#viewer@user:ana", r2),
 		fmt.Sprintf("%d delete doc:1#viewer@user:bob", r3),
 	}
-	format := func(cs []Change) []string {
+	format := func(cs []tuples.Change) []string {
 		var out []string
 		for _, c := range cs {
 			kind := "write"
-			if c.Kind == ChangeDelete {
+			if c.Kind == tuples.ChangeDelete {
 				kind = "delete"
 			}
 			out = append(out, fmt.Sprintf("%d %s %s", c.Revision, kind, c.Tuple))
@@ -858,26 +848,26 @@ func testChanges(t *testing.T, ctx context.Context, s Store) {
 	}
 }
 
-func testTrimChanges(t *testing.T, ctx context.Context, s Store) {
+func testTrimChanges(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	r1 := setup(t, ctx, s, "doc:1#viewer@user:ana", "doc:1#viewer@user:bob")
-	r2 := write(t, ctx, s, OpTouch, "doc:2#viewer@user:cy")
-	r3 := write(t, ctx, s, OpDelete, "doc:1#viewer@user:ana")
+	r2 := write(t, ctx, s, tuples.OpTouch, "doc:2#viewer@user:cy")
+	r3 := write(t, ctx, s, tuples.OpDelete, "doc:1#viewer@user:ana")
 
-	if _, err := s.TrimChanges(ctx, r3+5); !errors.Is(err, ErrFutureRevision) {
-		t.Fatalf("trim past the latest: %v, want ErrFutureRevision", err)
+	if _, err := s.TrimChanges(ctx, r3+5); !errors.Is(err, tuples.ErrFutureRevision) {
+		t.Fatalf("trim past the latest: %v, want tuples.ErrFutureRevision", err)
 	}
 	n, err := s.TrimChanges(ctx, r2+1) // drops revisions r1 and r2
 	if err != nil || n != 3 {
 		t.Fatalf("trim before %d = %d, %v; want 3 changes dropped", r2+1, n, err)
 	}
 	// Asking for what is gone is an error, never a silent gap.
-	for _, after := range []Revision{0, r1, r2 - 1} {
-		if _, err := s.Changes(ctx, after, 0); !errors.Is(err, ErrChangesTrimmed) {
-			t.Errorf("changes after %d: %v, want ErrChangesTrimmed", after, err)
+	for _, after := range []tuples.Revision{0, r1, r2 - 1} {
+		if _, err := s.Changes(ctx, after, 0); !errors.Is(err, tuples.ErrChangesTrimmed) {
+			t.Errorf("changes after %d: %v, want tuples.ErrChangesTrimmed", after, err)
 		}
 	}
 	cs, err := s.Changes(ctx, r2, 0)
-	if err != nil || len(cs) != 1 || cs[0].Revision != r3 || cs[0].Kind != ChangeDelete {
+	if err != nil || len(cs) != 1 || cs[0].Revision != r3 || cs[0].Kind != tuples.ChangeDelete {
 		t.Fatalf("changes after %d = %v, %v; want the delete at %d alone", r2, cs, err, r3)
 	}
 	// The trim is a revision of its own with no tuple changes, and
@@ -886,10 +876,10 @@ func testTrimChanges(t *testing.T, ctx context.Context, s Store) {
 	if latest.Revision() != r3+1 {
 		t.Errorf("revision after trim = %d, want %d", latest.Revision(), r3+1)
 	}
-	if ok, err := latest.Has(ctx, Object{Type: "doc", ID: "2"}, "viewer", Subject{Type: "user", ID: "cy"}); err != nil || !ok {
+	if ok, err := latest.Has(ctx, tuples.Object{Type: "doc", ID: "2"}, "viewer", tuples.Subject{Type: "user", ID: "cy"}); err != nil || !ok {
 		t.Errorf("a trim changed the tuples: %v %v", ok, err)
 	}
-	if ok, _ := snap(t, ctx, s, r2).Has(ctx, Object{Type: "doc", ID: "1"}, "viewer", Subject{Type: "user", ID: "ana"}); !ok {
+	if ok, _ := snap(t, ctx, s, r2).Has(ctx, tuples.Object{Type: "doc", ID: "1"}, "viewer", tuples.Subject{Type: "user", ID: "ana"}); !ok {
 		t.Error("a trim changed an older snapshot")
 	}
 	// Trimming again below the start is a no-op; further up drops more.
@@ -906,80 +896,61 @@ func testTrimChanges(t *testing.T, ctx context.Context, s Store) {
 		t.Errorf("changes after a full trim = %v, %v; want none", cs, err)
 	}
 	// New writes are logged as before.
-	r := write(t, ctx, s, OpTouch, "doc:3#viewer@user:dee")
+	r := write(t, ctx, s, tuples.OpTouch, "doc:3#viewer@user:dee")
 	if cs, err := s.Changes(ctx, r3, 0); err != nil || len(cs) != 1 || cs[0].Revision != r {
 		t.Errorf("changes after a trim and a write = %v, %v", cs, err)
-	}
-}
-
-// streamSmall makes s import in chunks of 100 tuples and, on Badger, sort
-// on disk once 250 are held, merging runs three at a time: small inputs
-// then take every path of a large import.
-func streamSmall(s Store) {
-	st := s.(*store)
-	st.importChunk = 100
-	if e, ok := st.eng.(*badgerEngine); ok {
-		e.loadHold, e.spillFanIn = 250, 3
 	}
 }
 
 // state is what a failed import must leave as it was: the revision, the
 // tuples and the change log.
 type state struct {
-	rev     Revision
+	rev     tuples.Revision
 	tuples  []string
-	changes []Change
+	changes []tuples.Change
 }
 
-func stateOf(t *testing.T, ctx context.Context, s Store) state {
+func stateOf(t *testing.T, ctx context.Context, s store.Store) state {
 	t.Helper()
 	sn := snap(t, ctx, s, 0)
 	cs, err := s.Changes(ctx, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return state{rev: sn.Revision(), tuples: all(t, ctx, sn, Filter{}), changes: cs}
+	return state{rev: sn.Revision(), tuples: all(t, ctx, sn, tuples.Filter{}), changes: cs}
 }
 
 func (a state) equal(b state) bool {
 	return a.rev == b.rev && slices.Equal(a.tuples, b.tuples) && slices.Equal(a.changes, b.changes)
 }
 
-// noLeftovers checks, on Badger, that no bulk-load files are left and,
-// when untouched, that nothing was written above the latest revision (a
-// rolled-back write leaves its undoing there).
-func noLeftovers(t *testing.T, s Store, untouched bool) {
+// noLeftovers runs the backend's check that an import left nothing
+// behind.
+func noLeftovers(t *testing.T, b Backend, s store.Store, untouched bool) {
 	t.Helper()
-	e, ok := s.(*store).eng.(*badgerEngine)
-	if !ok {
-		return
-	}
-	if _, latest := e.bounds(); untouched && e.db.MaxVersion() > uint64(latest) {
-		t.Errorf("entries at version %d above the latest revision %d", e.db.MaxVersion(), latest)
-	}
-	if _, err := os.Stat(filepath.Join(e.path, spillDirName)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("bulk-load files left behind: %v", err)
+	if b.Leftovers != nil {
+		b.Leftovers(t, s, untouched)
 	}
 }
 
-func testStreamedImport(t *testing.T, ctx context.Context, s Store) {
+func testStreamedImport(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s, "doc:0#viewer@user:u0", "doc:1#owner@user:keep")
-	streamSmall(s)
 	// Repeats within the input, across chunks, and of stored tuples.
 	input := fixtureInput(2000) + fixtureInput(300) + "doc:0#viewer@user:u0\n"
-	res, err := s.Import(ctx, strings.NewReader(input), ImportOptions{Name: "streamed.tuples"})
+	res, err := s.Import(ctx, strings.NewReader(input), store.ImportOptions{Name: "streamed.tuples"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Tuples != 2301 {
 		t.Fatalf("imported %d tuples, want every line: 2301", res.Tuples)
 	}
-	noLeftovers(t, s, true)
+	noLeftovers(t, be, s, true)
 
 	// The same input imported whole into a fresh store is the reference.
-	ref := backends[0].open(t, 10)
+	ref := be.Open(t, Options{KeepRevisions: 10})
+	defer ref.Close()
 	setup(t, ctx, ref, "doc:0#viewer@user:u0", "doc:1#owner@user:keep")
-	want, err := ref.Import(ctx, strings.NewReader(input), ImportOptions{})
+	want, err := ref.Import(ctx, strings.NewReader(input), store.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -994,7 +965,7 @@ func testStreamedImport(t *testing.T, ctx context.Context, s Store) {
 		t.Fatalf("streamed import logged %d changes, want %d in input order", len(got.changes), len(exp.changes))
 	}
 	before := snap(t, ctx, s, res.Revision-1)
-	if n := len(all(t, ctx, before, Filter{})); n != 2 {
+	if n := len(all(t, ctx, before, tuples.Filter{})); n != 2 {
 		t.Fatalf("the revision before the import sees %d tuples, want 2", n)
 	}
 	for _, x := range []string{"doc:1999#parent@doc:999", "team:t9#member@user:user1998@example.org"} {
@@ -1003,7 +974,7 @@ func testStreamedImport(t *testing.T, ctx context.Context, s Store) {
 		}
 	}
 	// Importing again is harmless.
-	if _, err := s.Import(ctx, strings.NewReader(input), ImportOptions{}); err != nil {
+	if _, err := s.Import(ctx, strings.NewReader(input), store.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if again := stateOf(t, ctx, s); !slices.Equal(again.tuples, got.tuples) {
@@ -1011,13 +982,12 @@ func testStreamedImport(t *testing.T, ctx context.Context, s Store) {
 	}
 	// JSON lines stream the same way.
 	var jsonl bytes.Buffer
-	if _, err := s.Export(ctx, &jsonl, 0, FormatJSONL); err != nil {
+	if _, err := s.Export(ctx, &jsonl, 0, tuples.FormatJSONL); err != nil {
 		t.Fatal(err)
 	}
-	other := sameBackend(t, s)
+	other := sameBackend(t, be)
 	setup(t, ctx, other)
-	streamSmall(other)
-	if _, err := other.Import(ctx, &jsonl, ImportOptions{Format: FormatJSONL}); err != nil {
+	if _, err := other.Import(ctx, &jsonl, store.ImportOptions{Format: tuples.FormatJSONL}); err != nil {
 		t.Fatal(err)
 	}
 	if again := stateOf(t, ctx, other); !slices.Equal(again.tuples, got.tuples) {
@@ -1025,27 +995,25 @@ func testStreamedImport(t *testing.T, ctx context.Context, s Store) {
 	}
 }
 
-// sameBackend opens a new, empty store of s's backend.
-func sameBackend(t *testing.T, s Store) Store {
+// fresh opens a new, empty store of the backend under test.
+func fresh(t *testing.T, b Backend) store.Store {
 	t.Helper()
-	name := "memory"
-	if _, ok := s.(*store).eng.(*badgerEngine); ok {
-		name = "badger"
-	}
-	for _, b := range backends {
-		if b.name == name {
-			other := b.open(t, 10)
-			t.Cleanup(func() { other.Close() })
-			return other
-		}
-	}
-	t.Fatalf("no backend %s", name)
-	return nil
+	s := b.Open(t, Options{KeepRevisions: 10})
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
-func testStreamedImportBadLastChunk(t *testing.T, ctx context.Context, s Store) {
+// sameBackend opens a new, empty store of the backend under test, with
+// small imports.
+func sameBackend(t *testing.T, b Backend) store.Store {
+	t.Helper()
+	other := b.Open(t, Options{KeepRevisions: 10, SmallImports: true})
+	t.Cleanup(func() { other.Close() })
+	return other
+}
+
+func testStreamedImportBadLastChunk(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	setup(t, ctx, s, fixture...)
-	streamSmall(s)
 	before := stateOf(t, ctx, s)
 	good := fixtureInput(1500)
 	lines := strings.Count(good, "\n")
@@ -1072,14 +1040,14 @@ func testStreamedImportBadLastChunk(t *testing.T, ctx context.Context, s Store) 
 		}(), []string{"in.tuples:51: doc:49#viewer@nobody:u49: unknown subject type"}, 4},
 	}
 	for _, c := range cases {
-		_, err := s.Import(ctx, strings.NewReader(c.input), ImportOptions{Name: "in.tuples"})
-		var ie *InputError
+		_, err := s.Import(ctx, strings.NewReader(c.input), store.ImportOptions{Name: "in.tuples"})
+		var ie *store.InputError
 		if !errors.As(err, &ie) {
 			t.Fatalf("%s: import = %v, want an InputError", c.name, err)
 		}
 		wantListed := len(c.want)
 		if c.more > 0 {
-			wantListed = maxListed
+			wantListed = store.MaxListed
 		}
 		if len(ie.Errors) != wantListed || ie.More != c.more {
 			t.Errorf("%s: %d errors listed and %d more, want %d and %d: %v", c.name, len(ie.Errors), ie.More, wantListed, c.more, err)
@@ -1094,11 +1062,11 @@ func testStreamedImportBadLastChunk(t *testing.T, ctx context.Context, s Store) 
 			t.Fatalf("%s: a failed import changed the store: revision %d -> %d, %d -> %d tuples, %d -> %d changes",
 				c.name, before.rev, after.rev, len(before.tuples), len(after.tuples), len(before.changes), len(after.changes))
 		}
-		noLeftovers(t, s, true)
+		noLeftovers(t, be, s, true)
 	}
 	// The next write takes the revision the failed imports would have
 	// had; nothing of them may show through it.
-	rev := write(t, ctx, s, OpTouch, "doc:9#owner@user:after")
+	rev := write(t, ctx, s, tuples.OpTouch, "doc:9#owner@user:after")
 	if rev != before.rev+1 {
 		t.Fatalf("write after failed imports at %d, want %d", rev, before.rev+1)
 	}
@@ -1109,11 +1077,11 @@ func testStreamedImportBadLastChunk(t *testing.T, ctx context.Context, s Store) 
 	}
 }
 
-func testFutureRevision(t *testing.T, ctx context.Context, s Store) {
+func testFutureRevision(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	rev := setup(t, ctx, s, "doc:1#viewer@user:ana")
 	_, err := s.Snapshot(ctx, rev+1)
-	if !errors.Is(err, ErrFutureRevision) || errors.Is(err, ErrRevisionGone) {
-		t.Fatalf("snapshot above the latest = %v, want ErrFutureRevision", err)
+	if !errors.Is(err, tuples.ErrFutureRevision) || errors.Is(err, tuples.ErrRevisionGone) {
+		t.Fatalf("snapshot above the latest = %v, want tuples.ErrFutureRevision", err)
 	}
 	if want := fmt.Sprintf("revision %d is not written yet; the latest is %d", rev+1, rev); !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
@@ -1122,8 +1090,210 @@ func testFutureRevision(t *testing.T, ctx context.Context, s Store) {
 		t.Fatalf("snapshot at the latest: %v", err)
 	}
 	// Once written, the revision is there.
-	write(t, ctx, s, OpTouch, "doc:2#viewer@user:ana")
+	write(t, ctx, s, tuples.OpTouch, "doc:2#viewer@user:ana")
 	if _, err := s.Snapshot(ctx, rev+1); err != nil {
 		t.Fatalf("snapshot at the new latest: %v", err)
 	}
+}
+
+// testScanDecoding checks Subjects and Reverse against Read over enough
+// subjects of every form, and ids long enough, that the decoding spans
+// many arena blocks; what a caller keeps must stay intact.
+func testScanDecoding(t *testing.T, ctx context.Context, s store.Store, be Backend) {
+	setup(t, ctx, s)
+	ids := []string{"ana", "a:b@c", "*", strings.Repeat("é", tuples.MaxIDLen/2-2), "名前", "x"}
+	var ts []string
+	for i := range 300 {
+		id := fmt.Sprintf("%s%d", ids[i%len(ids)], i)
+		if i%len(ids) == 2 {
+			id = "*"
+		}
+		ts = append(ts, "doc:big#viewer@user:"+id)
+		if id != "*" {
+			ts = append(ts, "doc:big#viewer@team:"+id+"#member", "team:"+id+"#member@user:ana", "doc:"+id+"#viewer@user:ana")
+		}
+	}
+	// tuples.Subject sets of a relation only between two plain runs.
+	ts = append(ts, "team:t#member@team:x#member", "team:t#member@user:a", "team:t#member@user:z")
+	write(t, ctx, s, tuples.OpTouch, ts...)
+	sn := snap(t, ctx, s, 0)
+	for _, obj := range []tuples.Object{{Type: "doc", ID: "big"}, {Type: "team", ID: "t"}, {Type: "doc", ID: "ana0"}, {Type: "doc", ID: "none"}} {
+		rel := "viewer"
+		if obj.Type == "team" {
+			rel = "member"
+		}
+		// Read serves this filter from the forward index, in key order:
+		// the order Subjects must keep.
+		stored, _, err := sn.Read(ctx, tuples.Filter{ObjectType: obj.Type, ObjectID: obj.ID, Relation: rel}, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range decodeFilters {
+			var want []string
+			for _, tp := range stored {
+				if f.Matches(tp.Subject()) {
+					want = append(want, tp.Subject().String())
+				}
+			}
+			var kept []tuples.Subject
+			for sub, err := range sn.Subjects(ctx, obj, rel, f) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				kept = append(kept, sub)
+			}
+			got := make([]string, len(kept))
+			for i, sub := range kept {
+				got[i] = sub.String()
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("Subjects(%s#%s, %+v) = %d subjects, want %d in key order", obj, rel, f, len(got), len(want))
+			}
+		}
+	}
+	var kept []tuples.Object
+	for o, err := range sn.Reverse(ctx, tuples.Subject{Type: "user", ID: "ana"}, "team", "member") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, o)
+	}
+	var want []string
+	for _, x := range all(t, ctx, sn, tuples.Filter{ObjectType: "team", Relation: "member", SubjectType: "user", SubjectID: "ana"}) {
+		want = append(want, mustParse(t, x).Object().String())
+	}
+	got := make([]string, len(kept))
+	for i, o := range kept {
+		got[i] = o.String()
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if len(want) < 200 || !slices.Equal(got, want) {
+		t.Errorf("Reverse(user:ana, team#member) = %d objects, want %d", len(got), len(want))
+	}
+	// A plain subject's key is a prefix of its subject sets' keys.
+	if has(t, ctx, sn, "doc:big#viewer@team:ana0") || !has(t, ctx, sn, "doc:big#viewer@team:ana0#member") {
+		t.Error("Has confuses a subject set with its plain subject")
+	}
+}
+
+// testConcurrentReaders reads snapshots while a writer commits: every
+// snapshot must show exactly the writes up to its revision, however many
+// commits land while it is read.
+func testConcurrentReaders(t *testing.T, ctx context.Context, s store.Store, be Backend) {
+	{
+		{
+			base := setup(t, ctx, s) // revision of the schema write
+			const writes = 150
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			done := make(chan struct{})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(done)
+				for i := 1; i <= writes; i++ {
+					// Each revision adds one tuple and moves a marker
+					// tuple, so a half-visible write would show.
+					ops := []tuples.Op{
+						{Kind: tuples.OpTouch, Tuple: tuples.Tuple{ObjectType: "doc", ObjectID: fmt.Sprint(i), Relation: "viewer", SubjectType: "user", SubjectID: "ana"}},
+						{Kind: tuples.OpTouch, Tuple: tuples.Tuple{ObjectType: "doc", ObjectID: "marker", Relation: "viewer", SubjectType: "user", SubjectID: fmt.Sprint(i)}},
+					}
+					if i > 1 {
+						ops = append(ops, tuples.Op{Kind: tuples.OpDelete, Tuple: tuples.Tuple{ObjectType: "doc", ObjectID: "marker", Relation: "viewer", SubjectType: "user", SubjectID: fmt.Sprint(i - 1)}})
+					}
+					if _, err := s.Write(ctx, tuples.Batch{Ops: ops}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+			for r := 0; r < 4; r++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-done:
+							return
+						default:
+						}
+						sn, err := s.Snapshot(ctx, 0)
+						if err != nil {
+							errs <- err
+							return
+						}
+						n := int(sn.Revision() - base)
+						for pass := 0; pass < 2; pass++ {
+							count := 0
+							for _, err := range sn.Reverse(ctx, tuples.Subject{Type: "user", ID: "ana"}, "doc", "viewer") {
+								if err != nil {
+									errs <- err
+									return
+								}
+								count++
+							}
+							markers := 0
+							for sub, err := range sn.Subjects(ctx, tuples.Object{Type: "doc", ID: "marker"}, "viewer", tuples.SubjectFilter{}) {
+								if err != nil || sub.ID != fmt.Sprint(n) {
+									errs <- fmt.Errorf("revision %d: marker %v (%v)", sn.Revision(), sub, err)
+									return
+								}
+								markers++
+							}
+							if count != n || (n > 0 && markers != 1) {
+								errs <- fmt.Errorf("revision %d: %d tuples and %d markers, want %d and 1", sn.Revision(), count, markers, n)
+								return
+							}
+						}
+						sn.Close()
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+		}
+	}
+}
+
+// testSchema is the schema of every test.
+const testSchema = `type user
+
+type team {
+  relation member: user | team#member
+}
+
+type doc {
+  relation owner: user
+  relation viewer: user | user:* | team#member
+  relation parent: doc
+  relation can_view = owner | viewer
+}
+`
+
+func mustParse(t testing.TB, s string) tuples.Tuple {
+	t.Helper()
+	tp, err := tuples.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tp
+}
+
+// decodeFilters are subject filters of every form.
+var decodeFilters = []tuples.SubjectFilter{
+	{},
+	{Type: "user"},
+	{Type: "team"},
+	{Plain: true},
+	{Plain: true, Type: "team"},
+	{Sets: true},
+	{Sets: true, Relation: "member"},
+	{Sets: true, Relation: "owner"},
+	{Sets: true, Type: "team", Relation: "member"},
+	{Relation: "member"}, // Relation without Sets narrows nothing
+	{Type: "user", Relation: "member"},
 }

@@ -20,6 +20,9 @@ import (
 
 	"github.com/docketdb/docket/bench/gen"
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/badger"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -101,9 +104,9 @@ func run(args []string, out io.Writer) error {
 	return nil
 }
 
-func openStore(c config) (tuples.Store, func(), error) {
+func openStore(c config) (store.Store, func(), error) {
 	if c.backend == "memory" {
-		st, err := tuples.NewMemory()
+		st, err := memory.New()
 		if err != nil {
 			return nil, nil, fmt.Errorf("open memory store: %w", err)
 		}
@@ -117,7 +120,7 @@ func openStore(c config) (tuples.Store, func(), error) {
 		}
 		dir, remove = d, true
 	}
-	st, err := tuples.OpenBadger(dir, tuples.BadgerOptions{})
+	st, err := badger.Open(dir, badger.Options{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open Badger store in %s: %w", dir, err)
 	}
@@ -138,7 +141,7 @@ type dataset struct {
 
 // loadDataset imports the dataset: from files when given, otherwise
 // generated and streamed through a pipe into Import.
-func loadDataset(ctx context.Context, c config, st tuples.Store) (*dataset, error) {
+func loadDataset(ctx context.Context, c config, st store.Store) (*dataset, error) {
 	if c.schemaFile != "" {
 		return loadFiles(ctx, c, st)
 	}
@@ -163,7 +166,7 @@ func loadDataset(ctx context.Context, c config, st tuples.Store) (*dataset, erro
 		done <- err
 	}()
 	start := time.Now()
-	res, err := st.Import(ctx, pr, tuples.ImportOptions{Format: tuples.FormatText, Name: spec.Name()})
+	res, err := st.Import(ctx, pr, store.ImportOptions{Format: tuples.FormatText, Name: spec.Name()})
 	took := time.Since(start)
 	pr.CloseWithError(io.ErrClosedPipe)
 	if gerr := <-done; gerr != nil && err == nil {
@@ -179,7 +182,7 @@ func loadDataset(ctx context.Context, c config, st tuples.Store) (*dataset, erro
 	return &dataset{name: spec.Name(), tuples: res.Tuples, load: took, queries: qs}, nil
 }
 
-func loadFiles(ctx context.Context, c config, st tuples.Store) (*dataset, error) {
+func loadFiles(ctx context.Context, c config, st store.Store) (*dataset, error) {
 	text, err := os.ReadFile(c.schemaFile)
 	if err != nil {
 		return nil, fmt.Errorf("read schema: %w", err)
@@ -193,7 +196,7 @@ func loadFiles(ctx context.Context, c config, st tuples.Store) (*dataset, error)
 	}
 	defer f.Close()
 	start := time.Now()
-	res, err := st.Import(ctx, f, tuples.ImportOptions{Format: tuples.FormatText, Name: c.tuplesFile})
+	res, err := st.Import(ctx, f, store.ImportOptions{Format: tuples.FormatText, Name: c.tuplesFile})
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}

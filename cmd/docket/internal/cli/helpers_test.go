@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docketdb/docket/tuples"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/memory"
 )
 
 // result is what one in-process run of docket produced.
@@ -25,14 +26,14 @@ func runIn(t *testing.T, stdin string, args ...string) result {
 
 // runOn runs docket against store (nil: what the flags say), so that a
 // test's commands share one in-memory store.
-func runOn(t *testing.T, store tuples.Store, stdin string, args ...string) result {
+func runOn(t *testing.T, st store.Store, stdin string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{
 		stdin:  strings.NewReader(stdin),
 		stdout: &out, stderr: &errb,
 		getenv: func(string) string { return "" },
-		shared: store,
+		shared: st,
 	}
 	code := e.run(context.Background(), args)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
@@ -101,13 +102,13 @@ type case {
 // fixture is an in-memory store holding testSchema and a few tuples.
 type fixture struct {
 	t     *testing.T
-	store tuples.Store
+	store store.Store
 	dir   string
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	s, err := tuples.NewMemory()
+	s, err := memory.New()
 	if err != nil {
 		t.Fatal(err)
 	}

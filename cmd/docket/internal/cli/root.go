@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/docketdb/docket/client"
+	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
@@ -62,8 +63,8 @@ type env struct {
 	started bool
 	// opened is the store this run opened; shared, when set, a store
 	// supplied from outside (tests) that outlives the run.
-	opened tuples.Store
-	shared tuples.Store
+	opened store.Store
+	shared store.Store
 	// snaps are the snapshots this run opened, closed when it ends.
 	snaps []tuples.Snapshot
 	// cacheMB, when set, sizes the Badger block cache of the store a run

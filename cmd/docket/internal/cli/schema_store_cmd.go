@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
@@ -151,7 +152,7 @@ func (e *env) printSchemaWrite(headline string, rev tuples.Revision, next *schem
 // orphanError adds to a refused schema write up to five of the stored
 // tuples that the new schema would no longer accept, so the operator sees
 // exactly what stands in the way.
-func orphanError(ctx context.Context, s tuples.Store, next *schema.Schema, werr error) error {
+func orphanError(ctx context.Context, s store.Store, next *schema.Schema, werr error) error {
 	snap, err := s.Snapshot(ctx, 0)
 	if err != nil {
 		return werr

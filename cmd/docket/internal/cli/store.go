@@ -9,6 +9,9 @@ import (
 	"strconv"
 
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/badger"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
@@ -21,13 +24,13 @@ const noSchemaHint = "write one first with 'docket schema write FILE'"
 // test (e.shared) is used as is and left open. A Badger database that does
 // not exist is an error: only createStore makes one, so a mistyped --db
 // never leaves an empty database behind.
-func (e *env) openStore() (tuples.Store, error) { return e.open(false) }
+func (e *env) openStore() (store.Store, error) { return e.open(false) }
 
 // createStore is openStore for `schema write`, the command that starts a
 // database: it creates the Badger directory when it is missing.
-func (e *env) createStore() (tuples.Store, error) { return e.open(true) }
+func (e *env) createStore() (store.Store, error) { return e.open(true) }
 
-func (e *env) open(create bool) (tuples.Store, error) {
+func (e *env) open(create bool) (store.Store, error) {
 	if e.shared != nil {
 		return e.shared, nil
 	}
@@ -35,7 +38,7 @@ func (e *env) open(create bool) (tuples.Store, error) {
 		return e.opened, nil
 	}
 	var (
-		s   tuples.Store
+		s   store.Store
 		err error
 	)
 	if e.server == "" && e.consistency != "" {
@@ -50,7 +53,7 @@ func (e *env) open(create bool) (tuples.Store, error) {
 		return r, nil
 	}
 	if e.memory {
-		s, err = tuples.NewMemory()
+		s, err = memory.New()
 	} else {
 		if !create {
 			if _, serr := os.Stat(e.dbPath); errors.Is(serr, fs.ErrNotExist) {
@@ -65,7 +68,7 @@ func (e *env) open(create bool) (tuples.Store, error) {
 		if e.cacheMB > 0 {
 			cacheMB = e.cacheMB
 		}
-		s, err = tuples.OpenBadger(e.dbPath, tuples.BadgerOptions{BlockCacheMB: cacheMB})
+		s, err = badger.Open(e.dbPath, badger.Options{BlockCacheMB: cacheMB})
 	}
 	if err != nil {
 		if errors.Is(err, tuples.ErrLocked) {
@@ -125,7 +128,7 @@ func (e *env) snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snapsho
 }
 
 // openSnapshot opens a snapshot of s that the run closes when it ends.
-func (e *env) openSnapshot(ctx context.Context, s tuples.Store, rev tuples.Revision) (tuples.Snapshot, error) {
+func (e *env) openSnapshot(ctx context.Context, s store.Store, rev tuples.Revision) (tuples.Snapshot, error) {
 	snap, err := s.Snapshot(ctx, rev)
 	if err != nil {
 		return nil, err

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docketdb/docket/tuples"
+	"github.com/docketdb/docket/store/badger"
 )
 
 func TestSchemaWriteAndShow(t *testing.T) {
@@ -110,11 +110,11 @@ func TestSchemaNotYetWritten(t *testing.T) {
 	} {
 		// Badger for the first two (the message names the path), then
 		// the faster in-memory store.
-		store := []string{"--db", db}
+		flags := []string{"--db", db}
 		if i > 1 {
-			store = []string{"--memory"}
+			flags = []string{"--memory"}
 		}
-		r := run(t, append(store, args...)...)
+		r := run(t, append(flags, args...)...)
 		r.want(t, 2)
 		contains(t, strings.Join(args, " ")+" stderr", r.stderr, "no schema written", "docket schema write")
 		if n := strings.Count(r.stderr, "\n"); n != 1 {
@@ -209,7 +209,7 @@ func TestMissingDatabaseIsNotCreated(t *testing.T) {
 	}
 
 	// A database that exists but holds no schema names the path.
-	s, err := tuples.OpenBadger(db, tuples.BadgerOptions{})
+	s, err := badger.Open(db, badger.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
@@ -64,14 +65,14 @@ func formatFor(path string, flag *choice, set bool) tuples.Format {
 // importFile writes every tuple of path ("-" = stdin) in one revision.
 // When p is set it is shown the reading (bytes of a regular file) and the
 // writing (tuples) of the import.
-func (e *env) importFile(ctx context.Context, path string, format tuples.Format, p *importProgress) (tuples.ImportResult, error) {
+func (e *env) importFile(ctx context.Context, path string, format tuples.Format, p *importProgress) (store.ImportResult, error) {
 	var r io.Reader = e.stdin
 	name := "stdin"
 	size := int64(-1)
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return tuples.ImportResult{}, fileError(path, err)
+			return store.ImportResult{}, fileError(path, err)
 		}
 		defer f.Close()
 		r, name = f, path
@@ -87,12 +88,12 @@ func (e *env) importFile(ctx context.Context, path string, format tuples.Format,
 	}
 	s, err := e.openStore()
 	if err != nil {
-		return tuples.ImportResult{}, err
+		return store.ImportResult{}, err
 	}
 	if _, err := e.snapshot(ctx, 0); err != nil {
-		return tuples.ImportResult{}, err
+		return store.ImportResult{}, err
 	}
-	return s.Import(ctx, r, tuples.ImportOptions{Format: format, Name: name, Progress: progress})
+	return s.Import(ctx, r, store.ImportOptions{Format: format, Name: name, Progress: progress})
 }
 
 // writeNote is a count printed after a write's summary when it is not

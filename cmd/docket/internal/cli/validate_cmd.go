@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"github.com/docketdb/docket/cmd/docket/internal/validate"
-	"github.com/docketdb/docket/tuples"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/badger"
 	"github.com/spf13/cobra"
 )
 
 func newValidateCmd(e *env) *cobra.Command {
-	store := storeKind("memory")
+	kind := storeKind("memory")
 	cmd := &cobra.Command{
 		Use:   "validate FILE.yaml...",
 		Short: "Run validation files: a schema, tuples and the answers expected",
@@ -42,7 +43,7 @@ Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
 			}
 			var results []fileResult
 			for _, path := range args {
-				rep, err := validate.Run(cmd.Context(), path, store.opener())
+				rep, err := validate.Run(cmd.Context(), path, kind.opener())
 				if err != nil {
 					lines := errorLines(err)
 					for _, l := range lines {
@@ -90,7 +91,7 @@ Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
 			return nil
 		},
 	}
-	cmd.Flags().Var(&store, "store", "store each file runs on: memory, or badger (a temporary Badger database)")
+	cmd.Flags().Var(&kind, "store", "store each file runs on: memory, or badger (a temporary Badger database)")
 	return cmd
 }
 
@@ -118,12 +119,12 @@ func (k storeKind) opener() validate.OpenStore {
 
 // openTempBadger opens a Badger database in a new temporary directory that
 // is removed when the store is closed.
-func openTempBadger() (tuples.Store, error) {
+func openTempBadger() (store.Store, error) {
 	dir, err := os.MkdirTemp("", "docket-validate-")
 	if err != nil {
 		return nil, fmt.Errorf("make a temporary directory: %w", err)
 	}
-	s, err := tuples.OpenBadger(dir, tuples.BadgerOptions{BlockCacheMB: 16})
+	s, err := badger.Open(dir, badger.Options{BlockCacheMB: 16})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -132,7 +133,7 @@ func openTempBadger() (tuples.Store, error) {
 }
 
 type tempStore struct {
-	tuples.Store
+	store.Store
 	dir string
 }
 

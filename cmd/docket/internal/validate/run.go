@@ -11,6 +11,8 @@ import (
 
 	"github.com/docketdb/docket/check"
 	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 	"gopkg.in/yaml.v3"
 )
@@ -34,7 +36,7 @@ type Report struct {
 
 // OpenStore opens the fresh, empty store a validation file runs on; closing
 // it must release everything it holds.
-type OpenStore func() (tuples.Store, error)
+type OpenStore func() (store.Store, error)
 
 // Run runs one validation file on a fresh store from open, or on a fresh
 // in-memory store when open is nil. The error is about the file itself
@@ -62,25 +64,25 @@ func RunSource(ctx context.Context, path string, src []byte, open OpenStore) (*R
 func (d *doc) run(ctx context.Context, open OpenStore) (rep *Report, err error) {
 	path := d.path
 	if open == nil {
-		open = tuples.NewMemory
+		open = memory.New
 	}
-	store, err := open()
+	st, err := open()
 	if err != nil {
 		return nil, fmt.Errorf("%s: open store: %w", path, err)
 	}
 	defer func() {
-		if cerr := store.Close(); cerr != nil && err == nil {
+		if cerr := st.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("%s: close store: %w", path, cerr)
 		}
 	}()
-	sch, err := d.loadSchema(ctx, store)
+	sch, err := d.loadSchema(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.loadTuples(ctx, store, sch); err != nil {
+	if err := d.loadTuples(ctx, st, sch); err != nil {
 		return nil, err
 	}
-	snap, err := store.Snapshot(ctx, 0)
+	snap, err := st.Snapshot(ctx, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -109,7 +111,7 @@ func (d *doc) rel(p string) string {
 	return filepath.Join(filepath.Dir(d.path), p)
 }
 
-func (d *doc) loadSchema(ctx context.Context, store tuples.Store) (*schema.Schema, error) {
+func (d *doc) loadSchema(ctx context.Context, st store.Store) (*schema.Schema, error) {
 	inline, file := d.keys["schema"], d.keys["schema_file"]
 	var (
 		name string
@@ -153,13 +155,13 @@ func (d *doc) loadSchema(ctx context.Context, store tuples.Store) (*schema.Schem
 		}
 		return nil, err
 	}
-	if _, err := store.WriteSchema(ctx, name, src); err != nil {
+	if _, err := st.WriteSchema(ctx, name, src); err != nil {
 		return nil, fmt.Errorf("%s: %w", d.path, err)
 	}
 	return s, nil
 }
 
-func (d *doc) loadTuples(ctx context.Context, store tuples.Store, sch *schema.Schema) error {
+func (d *doc) loadTuples(ctx context.Context, st store.Store, sch *schema.Schema) error {
 	inline, file := d.keys["tuples"], d.keys["tuples_file"]
 	switch {
 	case inline != nil && file != nil:
@@ -181,7 +183,7 @@ func (d *doc) loadTuples(ctx context.Context, store tuples.Store, sch *schema.Sc
 		if ext := strings.ToLower(filepath.Ext(name)); ext == ".jsonl" || ext == ".ndjson" {
 			format = tuples.FormatJSONL
 		}
-		_, err = store.Import(ctx, f, tuples.ImportOptions{Format: format, Name: name})
+		_, err = st.Import(ctx, f, store.ImportOptions{Format: format, Name: name})
 		return err
 	case inline == nil:
 		return nil
@@ -210,7 +212,7 @@ func (d *doc) loadTuples(ctx context.Context, store tuples.Store, sch *schema.Sc
 	if len(b.Ops) == 0 {
 		return nil
 	}
-	if _, err := store.Write(ctx, b); err != nil {
+	if _, err := st.Write(ctx, b); err != nil {
 		return fmt.Errorf("%s: write tuples: %w", d.path, err)
 	}
 	return nil
@@ -261,7 +263,7 @@ func listString(xs []string) string {
 // Loaded is a validation file's schema and tuples written to a fresh
 // in-memory store, for queries other than the file's own expectations.
 type Loaded struct {
-	Store    tuples.Store
+	Store    store.Store
 	Snapshot tuples.Snapshot
 }
 
@@ -273,23 +275,23 @@ func Load(ctx context.Context, path string, src []byte) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := tuples.NewMemory()
+	st, err := memory.New()
 	if err != nil {
 		return nil, fmt.Errorf("%s: open store: %w", path, err)
 	}
-	sch, err := d.loadSchema(ctx, store)
+	sch, err := d.loadSchema(ctx, st)
 	if err == nil {
-		err = d.loadTuples(ctx, store, sch)
+		err = d.loadTuples(ctx, st, sch)
 	}
 	var snap tuples.Snapshot
 	if err == nil {
-		snap, err = store.Snapshot(ctx, 0)
+		snap, err = st.Snapshot(ctx, 0)
 	}
 	if err != nil {
-		_ = store.Close()
+		_ = st.Close()
 		return nil, err
 	}
-	return &Loaded{Store: store, Snapshot: snap}, nil
+	return &Loaded{Store: st, Snapshot: snap}, nil
 }
 
 // Close releases the snapshot and the store.
