@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 )
@@ -106,8 +107,9 @@ type Result struct {
 	Explanation *Explanation `json:"explanation,omitempty"`
 }
 
-// ErrNoSchema is returned when the snapshot holds no schema.
-var ErrNoSchema = errors.New("no schema at this revision")
+// ErrNoSchema is returned when the snapshot holds no schema; it is
+// errkind.ErrNoSchema, the store's too.
+var ErrNoSchema = errkind.ErrNoSchema
 
 // Check answers one query.
 func (c *Checker) Check(ctx context.Context, snap tuples.Snapshot, q Query) (Result, error) {
@@ -154,7 +156,7 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 	}
 	sch := snap.Schema()
 	if sch == nil {
-		return nil, ErrNoSchema
+		return nil, fmt.Errorf("at this revision: %w", ErrNoSchema)
 	}
 	useCache := c.cache != nil
 	if len(contextual) > 0 {
@@ -203,9 +205,9 @@ func (c *Checker) end(w *walker) {
 
 // resolveSubject checks a query subject against the schema.
 func resolveSubject(sch *schema.Schema, s tuples.Subject) (subject, error) {
-	t := sch.Type(s.Type)
-	if t == nil {
-		return subject{}, fmt.Errorf("subject %s: unknown type %q", s, s.Type)
+	t, err := sch.ResolveType(s.Type)
+	if err != nil {
+		return subject{}, fmt.Errorf("subject %s: %w", s, err)
 	}
 	if s.ID == "" {
 		return subject{}, fmt.Errorf("subject %s: empty id", s)
@@ -216,8 +218,8 @@ func resolveSubject(sch *schema.Schema, s tuples.Subject) (subject, error) {
 		if s.ID == tuples.Wildcard {
 			return subject{}, fmt.Errorf("subject %s: a wildcard cannot carry a relation", s)
 		}
-		if sub.rel = t.Relation(s.Relation); sub.rel == nil {
-			return subject{}, fmt.Errorf("subject %s: type %s has no relation %q", s, t.Name, s.Relation)
+		if sub.rel, err = t.ResolveRelation(s.Relation); err != nil {
+			return subject{}, fmt.Errorf("subject %s: %w", s, err)
 		}
 		sub.kind = subjectSet
 	case s.ID == tuples.Wildcard:
@@ -229,16 +231,12 @@ func resolveSubject(sch *schema.Schema, s tuples.Subject) (subject, error) {
 }
 
 func resolveRelation(sch *schema.Schema, obj tuples.Object, rel string) (*schema.Relation, error) {
-	t := sch.Type(obj.Type)
-	if t == nil {
-		return nil, fmt.Errorf("object %s: unknown type %q", obj, obj.Type)
+	t, err := sch.ResolveType(obj.Type)
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", obj, err)
 	}
 	if obj.ID == "" || obj.ID == tuples.Wildcard {
 		return nil, fmt.Errorf("object %s: an object needs a concrete id", obj)
 	}
-	r := t.Relation(rel)
-	if r == nil {
-		return nil, fmt.Errorf("type %s has no relation %q", t.Name, rel)
-	}
-	return r, nil
+	return t.ResolveRelation(rel)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 )
@@ -73,18 +74,18 @@ func Expand(ctx context.Context, snap tuples.Snapshot, obj tuples.Object, relati
 	}
 	sch := snap.Schema()
 	if sch == nil {
-		return fail(errors.New("no schema at this revision"))
+		return fail(fmt.Errorf("at this revision: %w", errkind.ErrNoSchema))
 	}
-	t := sch.Type(obj.Type)
-	if t == nil {
-		return fail(fmt.Errorf("unknown type %q", obj.Type))
+	t, err := sch.ResolveType(obj.Type)
+	if err != nil {
+		return fail(err)
 	}
 	if obj.ID == "" || obj.ID == tuples.Wildcard {
 		return fail(errors.New("an object needs a concrete id"))
 	}
-	r := t.Relation(relation)
-	if r == nil {
-		return fail(fmt.Errorf("type %s has no relation %q", t.Name, relation))
+	r, err := t.ResolveRelation(relation)
+	if err != nil {
+		return fail(err)
 	}
 	e := &expander{ctx: ctx, snap: snap, sch: sch, onPath: map[pair]bool{}}
 	if opts.Recursive {

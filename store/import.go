@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/internal/arena"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
@@ -24,6 +25,9 @@ type InputError struct {
 	// More counts errors found beyond those listed.
 	More int
 }
+
+// Is makes an InputError match errkind.ErrInvalid.
+func (e *InputError) Is(target error) bool { return target == errkind.ErrInvalid }
 
 func (e *InputError) Error() string {
 	s := strings.Join(e.Errors, "\n")

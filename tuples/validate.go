@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
 )
 
@@ -15,6 +16,9 @@ type ValidationError struct {
 	Pos string
 	Msg string
 }
+
+// Is makes a ValidationError match errkind.ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == errkind.ErrInvalid }
 
 func (e *ValidationError) Error() string {
 	if e.Pos != "" {
@@ -46,25 +50,25 @@ func ValidateWithPayload(t Tuple, p Payload, s *schema.Schema) error {
 	fail := func(format string, args ...any) error {
 		return &ValidationError{Tuple: t, Msg: fmt.Sprintf(format, args...)}
 	}
-	typ := s.Type(t.ObjectType)
-	if typ == nil {
-		return fail("unknown type %q%s", t.ObjectType, didYouMean(t.ObjectType, s.TypeNames()))
+	typ, err := s.ResolveType(t.ObjectType)
+	if err != nil {
+		return fail("%v", err)
 	}
-	rel := typ.Relation(t.Relation)
-	if rel == nil {
-		return fail("type %s has no relation %q%s", typ.Name, t.Relation, didYouMean(t.Relation, typ.RelationNames()))
+	rel, err := typ.ResolveRelation(t.Relation)
+	if err != nil {
+		return fail("%v", err)
 	}
 	if !rel.Stored {
 		return fail("relation %s is computed and holds no tuples; write to one of its stored relations (%s)", rel, storedNames(typ))
 	}
-	st := s.Type(t.SubjectType)
-	if st == nil {
-		return fail("unknown subject type %q%s", t.SubjectType, didYouMean(t.SubjectType, s.TypeNames()))
+	st, err := s.ResolveType(t.SubjectType)
+	if err != nil {
+		return fail("unknown subject type %q%s", t.SubjectType, didYouMean(err))
 	}
 	var sr *schema.Relation
 	if t.SubjectRelation != "" {
-		if sr = st.Relation(t.SubjectRelation); sr == nil {
-			return fail("type %s has no relation %q%s", st.Name, t.SubjectRelation, didYouMean(t.SubjectRelation, st.RelationNames()))
+		if sr, err = st.ResolveRelation(t.SubjectRelation); err != nil {
+			return fail("%v", err)
 		}
 	}
 	wild := t.SubjectID == Wildcard
@@ -169,10 +173,11 @@ func storedNames(t *schema.Type) string {
 	return strings.Join(names, ", ")
 }
 
-// didYouMean formats schema.Closest's suggestion for an error message.
-func didYouMean(name string, candidates []string) string {
-	if best := schema.Closest(name, candidates); best != "" {
-		return fmt.Sprintf("; did you mean %q?", best)
+// didYouMean is the suggestion of a *schema.NameError for a message.
+func didYouMean(err error) string {
+	var ne *schema.NameError
+	if errors.As(err, &ne) && ne.Suggestion != "" {
+		return fmt.Sprintf("; did you mean %q?", ne.Suggestion)
 	}
 	return ""
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,19 +10,23 @@ import (
 	"strings"
 
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/query"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
 
+// checkOptions are the flags of check.
+type checkOptions struct {
+	explain  bool
+	with     []string
+	file     string
+	at       revisionValue
+	maxDepth int
+}
+
 func newCheckCmd(e *env) *cobra.Command {
-	var (
-		explain  bool
-		with     []string
-		file     string
-		at       revisionValue
-		maxDepth int
-	)
+	var o checkOptions
 	cmd := &cobra.Command{
 		Use:   "check OBJECT#RELATION@SUBJECT... | -f FILE | -",
 		Short: "Ask whether subjects hold relations on objects",
@@ -49,112 +54,105 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
   if docket check case:1#editor@user:alice >/dev/null; then echo may edit; fi`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {
-			case file != "" && len(args) > 0:
-				return fmt.Errorf("give either checks as arguments or -f %s, not both", file)
-			case file == "" && len(args) == 0:
+			case o.file != "" && len(args) > 0:
+				return fmt.Errorf("give either checks as arguments or -f %s, not both", o.file)
+			case o.file == "" && len(args) == 0:
 				return errors.New("requires at least 1 check, -f FILE, or - for standard input")
 			}
 			return nil
 		},
 		ValidArgsFunction: e.completeArgs(shapeTuple),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if len(args) == 1 && args[0] == "-" {
-				file = "-"
-			}
-			var sources []querySource
-			if file != "" {
-				var err error
-				if sources, err = e.readQueries(file); err != nil {
-					return err
-				}
-			} else {
-				for i, a := range args {
-					sources = append(sources, querySource{text: a, what: ordinal(i)})
-				}
-			}
-			snap, err := e.snapshot(ctx, at.rev)
-			if err != nil {
-				return err
-			}
-			sch := snap.Schema()
-			ctxTuples, err := contextualTuples(with, sch)
-			if err != nil {
-				return err
-			}
-			qs := make([]check.Query, 0, len(sources))
-			var problems []error
-			for _, src := range sources {
-				q, err := src.query(sch)
-				if err != nil {
-					if problems = append(problems, err); len(problems) == maxProblems {
-						break
-					}
-					continue
-				}
-				q.Explain, q.Context = explain, ctxTuples
-				qs = append(qs, q)
-			}
-			if len(problems) > 0 {
-				return errors.Join(problems...)
-			}
-			if len(qs) == 0 {
-				return withHint("write one OBJECT#RELATION@SUBJECT a line", "%s: no checks in the file", file)
-			}
-			checker := check.New(check.Options{MaxDepth: maxDepth, CacheSize: -1})
-			results, err := checker.CheckBatch(ctx, snap, qs)
-			if err != nil {
-				var de *check.DepthError
-				if errors.As(err, &de) {
-					msg, _, _ := strings.Cut(de.Error(), "; ")
-					return withHint("raise --max-depth, or look for an unintended chain of nested groups", "%s", msg)
-				}
-				return err
-			}
-			denied := false
-			type jsonResult struct {
-				Query       string             `json:"query"`
-				Allowed     bool               `json:"allowed"`
-				Explanation *check.Explanation `json:"explanation,omitempty"`
-			}
-			out := make([]jsonResult, len(results))
-			for i, r := range results {
-				denied = denied || !r.Allowed
-				out[i] = jsonResult{Query: qs[i].String(), Allowed: r.Allowed, Explanation: r.Explanation}
-				if e.json() {
-					continue
-				}
-				verdict := "denied"
-				if r.Allowed {
-					verdict = "allowed"
-				}
-				if len(results) > 1 || file != "" {
-					verdict = qs[i].String() + " " + verdict
-				}
-				fmt.Fprintln(e.stdout, verdict)
-				if r.Explanation != nil {
-					for _, l := range strings.Split(r.Explanation.String(), "\n") {
-						fmt.Fprintln(e.stdout, "  "+l)
-					}
-				}
-			}
-			if e.json() {
-				if err := writeJSON(e.stdout, map[string]any{"revision": snap.Revision(), "results": out}); err != nil {
-					return err
-				}
-			}
-			if denied {
-				return exitStatus(exitNo)
-			}
-			return nil
+			return e.runCheck(cmd.Context(), &o, args)
 		},
 	}
-	cmd.Flags().BoolVar(&explain, "explain", false, "explain each answer")
-	cmd.Flags().StringVarP(&file, "file", "f", "", "read checks from FILE, one a line (- for standard input)")
-	addWithFlag(cmd, &with, "these checks")
-	addMaxDepthFlag(cmd, &maxDepth)
-	addAtFlag(cmd, &at)
+	cmd.Flags().BoolVar(&o.explain, "explain", false, "explain each answer")
+	cmd.Flags().StringVarP(&o.file, "file", "f", "", "read checks from FILE, one a line (- for standard input)")
+	addWithFlag(cmd, &o.with, "these checks")
+	addMaxDepthFlag(cmd, &o.maxDepth)
+	addAtFlag(cmd, &o.at)
 	return cmd
+}
+
+// runCheck answers the checks of args, a file or standard input at one
+// revision, prints them, and ends with exitNo when any is denied.
+func (e *env) runCheck(ctx context.Context, o *checkOptions, args []string) error {
+	file := o.file
+	if len(args) == 1 && args[0] == "-" {
+		file = "-"
+	}
+	var sources []querySource
+	if file != "" {
+		var err error
+		if sources, err = e.readQueries(file); err != nil {
+			return err
+		}
+	} else {
+		for i, a := range args {
+			sources = append(sources, querySource{text: a, what: ordinal(i)})
+		}
+	}
+	r, err := e.reader(ctx, o.at.rev)
+	if err != nil {
+		return err
+	}
+	sch := r.Schema()
+	ctxTuples, err := contextualTuples(o.with, sch)
+	if err != nil {
+		return err
+	}
+	qs := make([]check.Query, 0, len(sources))
+	var problems []error
+	for _, src := range sources {
+		q, err := src.query(sch)
+		if err != nil {
+			if problems = append(problems, err); len(problems) == maxProblems {
+				break
+			}
+			continue
+		}
+		qs = append(qs, q)
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
+	if len(qs) == 0 {
+		return withHint("write one OBJECT#RELATION@SUBJECT a line", "%s: no checks in the file", file)
+	}
+	results, err := r.Check(ctx, query.CheckRequest{Checks: qs, Explain: o.explain, With: ctxTuples, MaxDepth: o.maxDepth})
+	if err != nil {
+		var de *check.DepthError
+		if errors.As(err, &de) {
+			msg, _, _ := strings.Cut(de.Error(), "; ")
+			return withHint("raise --max-depth, or look for an unintended chain of nested groups", "%s", msg)
+		}
+		return err
+	}
+	if e.json() {
+		if err := writeJSON(e.stdout, map[string]any{"revision": r.Revision(), "results": results}); err != nil {
+			return err
+		}
+	} else {
+		for _, res := range results {
+			verdict := "denied"
+			if res.Allowed {
+				verdict = "allowed"
+			}
+			if len(results) > 1 || file != "" {
+				verdict = res.Query + " " + verdict
+			}
+			fmt.Fprintln(e.stdout, verdict)
+			if res.Explanation != nil {
+				for _, l := range strings.Split(res.Explanation.String(), "\n") {
+					fmt.Fprintln(e.stdout, "  "+l)
+				}
+			}
+		}
+	}
+	if query.IsDenied(results) {
+		return exitStatus(exitNo)
+	}
+	return nil
 }
 
 // contextualTuples parses and checks the --with tuples against the schema.

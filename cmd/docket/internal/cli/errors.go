@@ -6,16 +6,17 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
 )
 
-// Exit statuses. 1 is reserved for a negative answer (an invalid schema, a
-// denied check, a failed assertion) so that scripts can tell it from a
-// failure to answer at all.
+// Exit statuses, from errkind's table: 1 is reserved for a negative answer
+// (an invalid schema, a denied check, a failed assertion) so that scripts
+// can tell it from a failure to answer at all.
 const (
-	exitOK      = 0
-	exitNo      = 1
-	exitFailure = 2
+	exitOK      = errkind.ExitOK
+	exitNo      = errkind.ExitNo
+	exitFailure = errkind.ExitFailure
 )
 
 // cliError is an error the operator can act on: what went wrong, where, and

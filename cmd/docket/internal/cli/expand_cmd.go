@@ -1,20 +1,25 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/docketdb/docket/expand"
-	"github.com/docketdb/docket/tuples"
+	"github.com/docketdb/docket/query"
 	"github.com/spf13/cobra"
 )
 
+// expandOptions are the flags of expand.
+type expandOptions struct {
+	depth  int
+	with   []string
+	at     revisionValue
+	format choice
+}
+
 func newExpandCmd(e *env) *cobra.Command {
-	var (
-		depth int
-		with  []string
-		at    revisionValue
-	)
-	format := newChoice("tree", "tree", "json", "dot")
+	o := expandOptions{format: newChoice("tree", "tree", "json", "dot")}
+	format := &o.format
 	cmd := &cobra.Command{
 		Use:   "expand OBJECT#RELATION",
 		Short: "Show the userset tree of a relation on an object",
@@ -35,39 +40,43 @@ team west were on its access list?"`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: e.completeArgs(shapeObjectRelation),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if depth < 0 {
-				return withHint("use 0 to show subject sets as leaves", "--depth %d: must not be negative", depth)
-			}
-			snap, obj, rel, err := e.objectRelationAt(ctx, at.rev, args[0])
-			if err != nil {
-				return err
-			}
-			ctxTuples, err := contextualTuples(with, snap.Schema())
-			if err != nil {
-				return err
-			}
-			snap = tuples.Overlay(snap, ctxTuples)
-			tree, err := expand.Expand(ctx, snap, obj, rel, expand.Options{Recursive: depth > 0, Depth: depth})
-			if err != nil {
-				return err
-			}
-			switch format.value {
-			case "json":
-				return writeJSON(e.stdout, tree)
-			case "dot":
-				_, err = fmt.Fprint(e.stdout, expand.DOT(tree))
-			default:
-				_, err = fmt.Fprintln(e.stdout, tree.String())
-			}
-			return err
+			return e.runExpand(cmd.Context(), &o, args[0])
 		},
 	}
 	// This --output shadows the global one: a tree has three renderings.
-	cmd.Flags().VarP(&format, "output", "o", "output format: tree, json or dot")
+	cmd.Flags().VarP(format, "output", "o", "output format: tree, json or dot")
 	_ = cmd.RegisterFlagCompletionFunc("output", format.complete)
-	cmd.Flags().IntVar(&depth, "depth", 0, "expand nested subject sets this many levels (0 = show them as leaves)")
-	addWithFlag(cmd, &with, "this expansion")
-	addAtFlag(cmd, &at)
+	cmd.Flags().IntVar(&o.depth, "depth", 0, "expand nested subject sets this many levels (0 = show them as leaves)")
+	addWithFlag(cmd, &o.with, "this expansion")
+	addAtFlag(cmd, &o.at)
 	return cmd
+}
+
+// runExpand prints the tree of objRel ("OBJECT#RELATION").
+func (e *env) runExpand(ctx context.Context, o *expandOptions, objRel string) error {
+	if o.depth < 0 {
+		return withHint("use 0 to show subject sets as leaves", "--depth %d: must not be negative", o.depth)
+	}
+	r, obj, rel, err := e.objectRelationAt(ctx, o.at.rev, objRel)
+	if err != nil {
+		return err
+	}
+	ctxTuples, err := contextualTuples(o.with, r.Schema())
+	if err != nil {
+		return err
+	}
+	tree, err := r.Expand(ctx, query.ExpandRequest{Object: obj, Relation: rel, With: ctxTuples,
+		Options: expand.Options{Recursive: o.depth > 0, Depth: o.depth}})
+	if err != nil {
+		return err
+	}
+	switch o.format.value {
+	case "json":
+		return writeJSON(e.stdout, tree)
+	case "dot":
+		_, err = fmt.Fprint(e.stdout, expand.DOT(tree))
+	default:
+		_, err = fmt.Fprintln(e.stdout, tree.String())
+	}
+	return err
 }

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/query"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
@@ -24,14 +26,17 @@ lookup subjects lists who holds a relation on an object.`,
 	return cmd
 }
 
+// resourcesOptions are the flags of lookup resources.
+type resourcesOptions struct {
+	limit    int
+	cursor   string
+	with     []string
+	at       revisionValue
+	maxDepth int
+}
+
 func newLookupResourcesCmd(e *env) *cobra.Command {
-	var (
-		limit    int
-		cursor   string
-		with     []string
-		at       revisionValue
-		maxDepth int
-	)
+	var o resourcesOptions
 	cmd := &cobra.Command{
 		Use:   "resources SUBJECT TYPE#RELATION",
 		Short: "List the objects of a type on which a subject holds a relation",
@@ -48,74 +53,81 @@ silently. --with adds contextual tuples for this lookup only, as for check.`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: e.completeArgs(shapeSubject, shapeTypeRelation),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if limit < 0 {
-				return withHint("use 0 for no limit", "--limit %d: must not be negative", limit)
-			}
-			subj, err := parseSubjectArg("argument 1", args[0])
-			if err != nil {
-				return err
-			}
-			typ, rel, err := parseTypeRelation("argument 2", args[1])
-			if err != nil {
-				return err
-			}
-			snap, err := e.snapshot(ctx, at.rev)
-			if err != nil {
-				return err
-			}
-			if err := checkNames(snap.Schema(), fmt.Sprintf("argument 2 %q", args[1]), tuples.Object{Type: typ}, rel, nil); err != nil {
-				return err
-			}
-			if err := checkNames(snap.Schema(), fmt.Sprintf("argument 1 %q", args[0]), tuples.Object{Type: subj.Type}, subj.Relation, nil); err != nil {
-				return err
-			}
-			ctxTuples, err := contextualTuples(with, snap.Schema())
-			if err != nil {
-				return err
-			}
-			var found []string
-			checker := check.New(check.Options{MaxDepth: maxDepth, CacheSize: -1})
-			next, err := checker.LookupResources(ctx, snap, check.ResourceQuery{
-				Subject: subj, Type: typ, Relation: rel, Limit: limit, Cursor: cursor, Context: ctxTuples,
-			}, func(o tuples.Object) bool {
-				if !e.json() {
-					fmt.Fprintln(e.stdout, o.String())
-				}
-				found = append(found, o.String())
-				return true
-			})
-			if err != nil {
-				return err
-			}
-			if e.json() {
-				return writeJSON(e.stdout, struct {
-					Revision   tuples.Revision `json:"revision"`
-					Resources  []string        `json:"resources"`
-					NextCursor string          `json:"next_cursor,omitempty"`
-				}{snap.Revision(), nonNil(found), next})
-			}
-			if next != "" {
-				fmt.Fprintf(e.stderr, "more resources: continue with --cursor %s\n", next)
-			}
-			return nil
+			return e.runLookupResources(cmd.Context(), &o, args[0], args[1])
 		},
 	}
-	cmd.Flags().IntVar(&limit, "limit", 0, "print at most N objects (0 = all)")
-	cmd.Flags().StringVar(&cursor, "cursor", "", "continue after the page that printed this cursor")
-	addWithFlag(cmd, &with, "this lookup")
-	addMaxDepthFlag(cmd, &maxDepth)
-	addAtFlag(cmd, &at)
+	cmd.Flags().IntVar(&o.limit, "limit", 0, "print at most N objects (0 = all)")
+	cmd.Flags().StringVar(&o.cursor, "cursor", "", "continue after the page that printed this cursor")
+	addWithFlag(cmd, &o.with, "this lookup")
+	addMaxDepthFlag(cmd, &o.maxDepth)
+	addAtFlag(cmd, &o.at)
 	return cmd
 }
 
+// runLookupResources prints the objects of typeRel ("TYPE#RELATION") on
+// which subjArg holds the relation, a page at a time.
+func (e *env) runLookupResources(ctx context.Context, o *resourcesOptions, subjArg, typeRel string) error {
+	if o.limit < 0 {
+		return withHint("use 0 for no limit", "--limit %d: must not be negative", o.limit)
+	}
+	subj, err := parseSubjectArg("argument 1", subjArg)
+	if err != nil {
+		return err
+	}
+	typ, rel, err := parseTypeRelation("argument 2", typeRel)
+	if err != nil {
+		return err
+	}
+	r, err := e.reader(ctx, o.at.rev)
+	if err != nil {
+		return err
+	}
+	if err := checkNames(r.Schema(), fmt.Sprintf("argument 2 %q", typeRel), tuples.Object{Type: typ}, rel, nil); err != nil {
+		return err
+	}
+	if err := checkNames(r.Schema(), fmt.Sprintf("argument 1 %q", subjArg), tuples.Object{Type: subj.Type}, subj.Relation, nil); err != nil {
+		return err
+	}
+	ctxTuples, err := contextualTuples(o.with, r.Schema())
+	if err != nil {
+		return err
+	}
+	var found []string
+	next, err := r.LookupResources(ctx, query.ResourcesRequest{
+		Subject: subj, Type: typ, Relation: rel, Limit: o.limit, Cursor: o.cursor, With: ctxTuples, MaxDepth: o.maxDepth,
+	}, func(obj tuples.Object) bool {
+		if !e.json() {
+			fmt.Fprintln(e.stdout, obj.String())
+		}
+		found = append(found, obj.String())
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if e.json() {
+		return writeJSON(e.stdout, struct {
+			Revision   tuples.Revision `json:"revision"`
+			Resources  []string        `json:"resources"`
+			NextCursor string          `json:"next_cursor,omitempty"`
+		}{r.Revision(), nonNil(found), next})
+	}
+	if next != "" {
+		fmt.Fprintf(e.stderr, "more resources: continue with --cursor %s\n", next)
+	}
+	return nil
+}
+
+// subjectsOptions are the flags of lookup subjects.
+type subjectsOptions struct {
+	typ      string
+	with     []string
+	at       revisionValue
+	maxDepth int
+}
+
 func newLookupSubjectsCmd(e *env) *cobra.Command {
-	var (
-		typ      string
-		with     []string
-		at       revisionValue
-		maxDepth int
-	)
+	var o subjectsOptions
 	cmd := &cobra.Command{
 		Use:   "subjects OBJECT#RELATION [--type TYPE|TYPE#RELATION]",
 		Short: "List who holds a relation on an object",
@@ -132,44 +144,48 @@ for this lookup only, as for check.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: e.completeArgs(shapeObjectRelation),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			snap, obj, rel, err := e.objectRelationAt(ctx, at.rev, args[0])
-			if err != nil {
-				return err
-			}
-			ctxTuples, err := contextualTuples(with, snap.Schema())
-			if err != nil {
-				return err
-			}
-			q := check.SubjectQuery{Object: obj, Relation: rel, Context: ctxTuples}
-			if typ != "" {
-				q.Type, q.SubjectRelation, _ = strings.Cut(typ, "#")
-				if err := checkNames(snap.Schema(), "--type "+typ, tuples.Object{Type: q.Type}, q.SubjectRelation, nil); err != nil {
-					return err
-				}
-			}
-			checker := check.New(check.Options{MaxDepth: maxDepth, CacheSize: -1})
-			res, err := checker.LookupSubjects(ctx, snap, q)
-			if err != nil {
-				return err
-			}
-			if e.json() {
-				return writeJSON(e.stdout, struct {
-					Revision tuples.Revision       `json:"revision"`
-					Subjects []check.SubjectResult `json:"subjects"`
-				}{snap.Revision(), nonNil(res)})
-			}
-			for _, r := range res {
-				fmt.Fprintln(e.stdout, r.String())
-			}
-			return nil
+			return e.runLookupSubjects(cmd.Context(), &o, args[0])
 		},
 	}
-	cmd.Flags().StringVar(&typ, "type", "", "only subjects of TYPE, or only subject sets TYPE#RELATION")
-	addWithFlag(cmd, &with, "this lookup")
-	addMaxDepthFlag(cmd, &maxDepth)
-	addAtFlag(cmd, &at)
+	cmd.Flags().StringVar(&o.typ, "type", "", "only subjects of TYPE, or only subject sets TYPE#RELATION")
+	addWithFlag(cmd, &o.with, "this lookup")
+	addMaxDepthFlag(cmd, &o.maxDepth)
+	addAtFlag(cmd, &o.at)
 	return cmd
+}
+
+// runLookupSubjects prints who holds the relation of objRel
+// ("OBJECT#RELATION").
+func (e *env) runLookupSubjects(ctx context.Context, o *subjectsOptions, objRel string) error {
+	r, obj, rel, err := e.objectRelationAt(ctx, o.at.rev, objRel)
+	if err != nil {
+		return err
+	}
+	ctxTuples, err := contextualTuples(o.with, r.Schema())
+	if err != nil {
+		return err
+	}
+	req := query.SubjectsRequest{Object: obj, Relation: rel, With: ctxTuples, MaxDepth: o.maxDepth}
+	if o.typ != "" {
+		req.Type, req.SubjectRelation, _ = strings.Cut(o.typ, "#")
+		if err := checkNames(r.Schema(), "--type "+o.typ, tuples.Object{Type: req.Type}, req.SubjectRelation, nil); err != nil {
+			return err
+		}
+	}
+	res, err := r.LookupSubjects(ctx, req)
+	if err != nil {
+		return err
+	}
+	if e.json() {
+		return writeJSON(e.stdout, struct {
+			Revision tuples.Revision       `json:"revision"`
+			Subjects []check.SubjectResult `json:"subjects"`
+		}{r.Revision(), nonNil(res)})
+	}
+	for _, s := range res {
+		fmt.Fprintln(e.stdout, s.String())
+	}
+	return nil
 }
 
 // nonNil makes an empty result print as [] rather than null in JSON.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/docketdb/docket/query"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 )
@@ -14,65 +15,69 @@ import (
 // not have, with the names it does have as the hint. what says where the
 // name was given ("argument 2").
 func checkNames(s *schema.Schema, what string, obj tuples.Object, relation string, subj *tuples.Subject) error {
-	t := s.Type(obj.Type)
-	if t == nil {
-		return unknownType(s, what, obj.Type)
+	t, err := s.ResolveType(obj.Type)
+	if err != nil {
+		return nameError(what, err)
 	}
-	if relation != "" && t.Relation(relation) == nil {
-		return unknownRelation(t, what, relation)
+	if relation != "" {
+		if _, err := t.ResolveRelation(relation); err != nil {
+			return nameError(what, err)
+		}
 	}
 	if subj == nil {
 		return nil
 	}
-	st := s.Type(subj.Type)
-	if st == nil {
-		return unknownType(s, what, subj.Type)
+	st, err := s.ResolveType(subj.Type)
+	if err != nil {
+		return nameError(what, err)
 	}
-	if subj.Relation != "" && st.Relation(subj.Relation) == nil {
-		return unknownRelation(st, what, subj.Relation)
+	if subj.Relation != "" {
+		if _, err := st.ResolveRelation(subj.Relation); err != nil {
+			return nameError(what, err)
+		}
 	}
 	return nil
 }
 
-func unknownType(s *schema.Schema, what, name string) error {
-	names := s.TypeNames()
-	return withHint(didYouMean(name, names, "types in the schema"), "%s: unknown type %q", what, name)
-}
-
-func unknownRelation(t *schema.Type, what, name string) error {
-	names := t.RelationNames()
-	if len(names) == 0 {
-		return withHint("it declares none; a subject set needs a type with relations",
-			"%s: type %s has no relation %q", what, t.Name, name)
+// nameError phrases a *schema.NameError for the command line: the name,
+// then as the hint the nearest name and every name there is.
+func nameError(what string, err error) error {
+	var ne *schema.NameError
+	if !errors.As(err, &ne) {
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return withHint(didYouMean(name, names, "relations of "+t.Name), "%s: type %s has no relation %q", what, t.Name, name)
-}
-
-// didYouMean suggests the nearest name when one is a plausible typo, and
-// lists them all otherwise.
-func didYouMean(name string, names []string, listed string) string {
-	if near := schema.Closest(name, names); near != "" {
-		return fmt.Sprintf("did you mean %q? (%s: %s)", near, listed, strings.Join(names, ", "))
+	listed := "types in the schema"
+	msg := fmt.Sprintf("%s: unknown type %q", what, ne.Name)
+	if ne.Relation {
+		listed = "relations of " + ne.Type
+		msg = fmt.Sprintf("%s: type %s has no relation %q", what, ne.Type, ne.Name)
+		if len(ne.Known) == 0 {
+			return &cliError{msg: msg, hint: "it declares none; a subject set needs a type with relations", err: err}
+		}
 	}
-	return listed + ": " + strings.Join(names, ", ")
+	hint := listed + ": " + ne.KnownList()
+	if ne.Suggestion != "" {
+		hint = fmt.Sprintf("did you mean %q? (%s)", ne.Suggestion, hint)
+	}
+	return &cliError{msg: msg, hint: hint, err: err}
 }
 
 // objectRelationAt reads the OBJECT#RELATION argument of expand and
 // lookup subjects and checks its names against the schema of the snapshot
-// at rev, which it returns.
-func (e *env) objectRelationAt(ctx context.Context, rev tuples.Revision, arg string) (tuples.Snapshot, tuples.Object, string, error) {
+// at rev, whose reader it returns.
+func (e *env) objectRelationAt(ctx context.Context, rev tuples.Revision, arg string) (*query.Reader, tuples.Object, string, error) {
 	obj, rel, err := parseObjectRelation("argument 1", arg)
 	if err != nil {
 		return nil, obj, "", err
 	}
-	snap, err := e.snapshot(ctx, rev)
+	r, err := e.reader(ctx, rev)
 	if err != nil {
 		return nil, obj, "", err
 	}
-	if err := checkNames(snap.Schema(), fmt.Sprintf("argument 1 %q", arg), obj, rel, nil); err != nil {
+	if err := checkNames(r.Schema(), fmt.Sprintf("argument 1 %q", arg), obj, rel, nil); err != nil {
 		return nil, obj, "", err
 	}
-	return snap, obj, rel, nil
+	return r, obj, rel, nil
 }
 
 // parseObjectRelation reads OBJECT#RELATION.

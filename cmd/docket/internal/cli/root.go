@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/docketdb/docket/client"
+	"github.com/docketdb/docket/query"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
@@ -67,6 +68,8 @@ type env struct {
 	shared store.Store
 	// snaps are the snapshots this run opened, closed when it ends.
 	snaps []tuples.Snapshot
+	// svc is the query layer on the opened store.
+	svc *query.Service
 	// cacheMB, when set, sizes the Badger block cache of the store a run
 	// opens (a long-running server wants more than a one-off command).
 	cacheMB int

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/query"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/badger"
 	"github.com/docketdb/docket/store/memory"
@@ -125,6 +126,35 @@ func (e *env) snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snapsho
 		return nil, e.noSchema(snap.Revision())
 	}
 	return snap, nil
+}
+
+// reader opens the store and returns the query layer's reader at rev (0 =
+// latest), with the errors and hints of snapshot. It stays open until the
+// run ends.
+func (e *env) reader(ctx context.Context, rev tuples.Revision) (*query.Reader, error) {
+	snap, err := e.snapshot(ctx, rev)
+	if err != nil {
+		return nil, err
+	}
+	return e.service().ReaderOn(snap), nil
+}
+
+// service is the query layer on the store this run opened, which the
+// caller has opened: a command runs one query, so the checker keeps no
+// cache.
+func (e *env) service() *query.Service {
+	if e.svc == nil || e.svc.Store() != e.current() {
+		e.svc = query.New(e.current(), query.Options{CacheSize: -1})
+	}
+	return e.svc
+}
+
+// current is the store this run uses, once opened.
+func (e *env) current() store.Store {
+	if e.shared != nil {
+		return e.shared
+	}
+	return e.opened
 }
 
 // openSnapshot opens a snapshot of s that the run closes when it ends.

@@ -158,9 +158,15 @@ func plural(n int) string {
 	return "s"
 }
 
+// tupleWriteOptions are the flags of tuple write.
+type tupleWriteOptions struct {
+	file      string
+	format    choice
+	formatSet bool
+}
+
 func newTupleWriteCmd(e *env) *cobra.Command {
-	var file string
-	format := newChoice("", "text", "jsonl")
+	o := tupleWriteOptions{format: newChoice("", "text", "jsonl")}
 	cmd := &cobra.Command{
 		Use:   "write TUPLE... | -f FILE | -",
 		Short: "Write tuples atomically and print the new revision",
@@ -175,77 +181,83 @@ tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
   docket tuple write -f casebook.tuples
   grep east casebook.tuples | docket tuple write -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			stdin := len(args) == 1 && args[0] == "-"
-			switch {
-			case file != "" && len(args) > 0:
-				return withHint("give either tuples or -f FILE", "both tuple arguments and -f %s given", file)
-			case file == "" && len(args) == 0:
-				return withHint("give tuples as arguments, -f FILE, or - for standard input", "nothing to write")
-			case file != "" || stdin:
-				path := file
-				if stdin {
-					path = "-"
-				}
-				res, err := e.importFile(ctx, path, formatFor(path, &format, cmd.Flags().Changed("format")), nil)
-				if err != nil {
-					return err
-				}
-				return e.printWrite("wrote", res.Tuples, res.Revision)
-			}
-			ts := make([]tuples.Tuple, 0, len(args))
-			var problems []string
-			for i, a := range args {
-				t, err := parseTupleArg(i, a)
-				if err != nil {
-					problems = append(problems, err.Error())
-					continue
-				}
-				ts = append(ts, t)
-			}
-			snap, err := e.snapshot(ctx, 0)
-			if err != nil {
-				return err
-			}
-			for _, t := range ts {
-				if err := tuples.Validate(t, snap.Schema()); err != nil {
-					problems = append(problems, err.Error())
-				}
-			}
-			if len(problems) > 0 {
-				return fmt.Errorf("nothing written: %s", strings.Join(problems, "\n"))
-			}
-			ts = unique(ts)
-			b := tuples.Batch{Ops: make([]tuples.Op, len(ts))}
-			for i, t := range ts {
-				b.Ops[i] = tuples.Op{Kind: tuples.OpTouch, Tuple: t}
-			}
-			stored, err := storedAmong(ctx, snap, ts)
-			if err != nil {
-				return err
-			}
-			s, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			rev, err := s.Write(ctx, b)
-			if err != nil {
-				return err
-			}
-			return e.printWrite("wrote", len(ts), rev, writeNote{"already_stored", len(stored), "already stored"})
+			o.formatSet = cmd.Flags().Changed("format")
+			return e.runTupleWrite(cmd.Context(), &o, args)
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "read tuples from FILE (- for standard input)")
-	cmd.Flags().Var(&format, "format", "file format: text or jsonl (default: by extension)")
-	_ = cmd.RegisterFlagCompletionFunc("format", format.complete)
+	cmd.Flags().StringVarP(&o.file, "file", "f", "", "read tuples from FILE (- for standard input)")
+	cmd.Flags().Var(&o.format, "format", "file format: text or jsonl (default: by extension)")
+	_ = cmd.RegisterFlagCompletionFunc("format", o.format.complete)
 	return cmd
 }
 
+// runTupleWrite writes the tuples of args, or of a file or standard input
+// (imported), in one revision.
+func (e *env) runTupleWrite(ctx context.Context, o *tupleWriteOptions, args []string) error {
+	file := o.file
+	stdin := len(args) == 1 && args[0] == "-"
+	switch {
+	case file != "" && len(args) > 0:
+		return withHint("give either tuples or -f FILE", "both tuple arguments and -f %s given", file)
+	case file == "" && len(args) == 0:
+		return withHint("give tuples as arguments, -f FILE, or - for standard input", "nothing to write")
+	case file != "" || stdin:
+		path := file
+		if stdin {
+			path = "-"
+		}
+		res, err := e.importFile(ctx, path, formatFor(path, &o.format, o.formatSet), nil)
+		if err != nil {
+			return err
+		}
+		return e.printWrite("wrote", res.Tuples, res.Revision)
+	}
+	ts := make([]tuples.Tuple, 0, len(args))
+	var problems []string
+	for i, a := range args {
+		t, err := parseTupleArg(i, a)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		ts = append(ts, t)
+	}
+	r, err := e.reader(ctx, 0)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if err := tuples.Validate(t, r.Schema()); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("nothing written: %s", strings.Join(problems, "\n"))
+	}
+	ts = unique(ts)
+	b := tuples.Batch{Ops: make([]tuples.Op, len(ts))}
+	for i, t := range ts {
+		b.Ops[i] = tuples.Op{Kind: tuples.OpTouch, Tuple: t}
+	}
+	stored, err := storedAmong(ctx, r.Snapshot(), ts)
+	if err != nil {
+		return err
+	}
+	rev, err := e.service().Write(ctx, b)
+	if err != nil {
+		return err
+	}
+	return e.printWrite("wrote", len(ts), rev, writeNote{"already_stored", len(stored), "already stored"})
+}
+
+// tupleDeleteOptions are the flags of tuple delete.
+type tupleDeleteOptions struct {
+	ff      filterFlags
+	partial string
+}
+
 func newTupleDeleteCmd(e *env) *cobra.Command {
-	var (
-		ff      filterFlags
-		partial string
-	)
+	var o tupleDeleteOptions
 	cmd := &cobra.Command{
 		Use:   "delete TUPLE... | --filter PARTIAL_TUPLE | --FIELD VALUE...",
 		Short: "Delete tuples atomically and print the new revision",
@@ -261,86 +273,85 @@ least one field, so that no typo deletes everything.`,
   docket tuple delete --object-type case --object-id 1
   docket tuple delete --subject-type user --subject-id mallory`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if partial != "" {
-				p, err := parsePartial(partial)
-				if err != nil {
-					return err
-				}
-				if ff.f, err = mergeFilter(p, ff.f); err != nil {
-					return err
-				}
-			}
-			switch {
-			case len(args) > 0 && !ff.empty():
-				return withHint("give either tuples or filter flags", "both tuple arguments and a filter given")
-			case len(args) == 0 && ff.empty():
-				return withHint("give tuples as arguments, or a filter such as --object-type case --object-id 1", "nothing to delete")
-			}
-			s, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			if len(args) == 0 {
-				if _, err := e.snapshot(ctx, 0); err != nil {
-					return err
-				}
-				rev, n, err := s.DeleteMatching(ctx, ff.f)
-				if err != nil {
-					return fmt.Errorf("delete %s: %w", describeFilter(ff.f), err)
-				}
-				return e.printWrite("deleted", n, rev)
-			}
-			snap, err := e.snapshot(ctx, 0)
-			if err != nil {
-				return err
-			}
-			// A tuple the schema rejects can never be stored: deleting it
-			// would quietly do nothing, so it is taken for a typo.
-			var (
-				ts       []tuples.Tuple
-				problems []string
-			)
-			for i, a := range args {
-				t, err := parseTupleArg(i, a)
-				if err == nil {
-					err = tuples.Validate(t, snap.Schema())
-				}
-				if err != nil {
-					problems = append(problems, err.Error())
-					continue
-				}
-				ts = append(ts, t)
-			}
-			if len(problems) > 0 {
-				return fmt.Errorf("nothing deleted: %s", strings.Join(problems, "\n"))
-			}
-			ts = unique(ts)
-			stored, err := storedAmong(ctx, snap, ts)
-			if err != nil {
-				return err
-			}
-			missing := len(ts) - len(stored)
-			for _, t := range ts {
-				if !slices.Contains(stored, t) {
-					fmt.Fprintf(e.stderr, "warning: %s is not stored; nothing to delete\n", t)
-				}
-			}
-			if len(stored) == 0 {
-				return e.printWrite("deleted", 0, snap.Revision(), writeNote{"not_stored", missing, "not stored"})
-			}
-			b := tuples.Batch{Ops: make([]tuples.Op, len(stored))}
-			for i, t := range stored {
-				b.Ops[i] = tuples.Op{Kind: tuples.OpDelete, Tuple: t}
-			}
-			rev, err := s.Write(ctx, b)
-			if err != nil {
-				return err
-			}
-			return e.printWrite("deleted", len(stored), rev, writeNote{"not_stored", missing, "not stored"})
+			return e.runTupleDelete(cmd.Context(), &o, args)
 		},
 	}
-	ff.add(cmd)
-	cmd.Flags().StringVar(&partial, "filter", "", "delete every tuple matching this partial tuple")
+	o.ff.add(cmd)
+	cmd.Flags().StringVar(&o.partial, "filter", "", "delete every tuple matching this partial tuple")
 	return cmd
+}
+
+// runTupleDelete deletes the tuples of args, or every tuple matching the
+// filter, in one revision.
+func (e *env) runTupleDelete(ctx context.Context, o *tupleDeleteOptions, args []string) error {
+	ff := o.ff
+	if o.partial != "" {
+		p, err := parsePartial(o.partial)
+		if err != nil {
+			return err
+		}
+		if ff.f, err = mergeFilter(p, ff.f); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(args) > 0 && !ff.empty():
+		return withHint("give either tuples or filter flags", "both tuple arguments and a filter given")
+	case len(args) == 0 && ff.empty():
+		return withHint("give tuples as arguments, or a filter such as --object-type case --object-id 1", "nothing to delete")
+	}
+	r, err := e.reader(ctx, 0)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		rev, n, err := e.service().DeleteMatching(ctx, ff.f)
+		if err != nil {
+			return fmt.Errorf("delete %s: %w", describeFilter(ff.f), err)
+		}
+		return e.printWrite("deleted", n, rev)
+	}
+	// A tuple the schema rejects can never be stored: deleting it would
+	// quietly do nothing, so it is taken for a typo.
+	var (
+		ts       []tuples.Tuple
+		problems []string
+	)
+	for i, a := range args {
+		t, err := parseTupleArg(i, a)
+		if err == nil {
+			err = tuples.Validate(t, r.Schema())
+		}
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		ts = append(ts, t)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("nothing deleted: %s", strings.Join(problems, "\n"))
+	}
+	ts = unique(ts)
+	stored, err := storedAmong(ctx, r.Snapshot(), ts)
+	if err != nil {
+		return err
+	}
+	missing := len(ts) - len(stored)
+	for _, t := range ts {
+		if !slices.Contains(stored, t) {
+			fmt.Fprintf(e.stderr, "warning: %s is not stored; nothing to delete\n", t)
+		}
+	}
+	if len(stored) == 0 {
+		return e.printWrite("deleted", 0, r.Revision(), writeNote{"not_stored", missing, "not stored"})
+	}
+	b := tuples.Batch{Ops: make([]tuples.Op, len(stored))}
+	for i, t := range stored {
+		b.Ops[i] = tuples.Op{Kind: tuples.OpDelete, Tuple: t}
+	}
+	rev, err := e.service().Write(ctx, b)
+	if err != nil {
+		return err
+	}
+	return e.printWrite("deleted", len(stored), rev, writeNote{"not_stored", missing, "not stored"})
 }
