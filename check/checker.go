@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
@@ -101,9 +102,20 @@ func (q Query) String() string {
 	return q.Object.String() + "#" + q.Relation + "@" + q.Subject.String()
 }
 
-// Result is the answer to a Query.
+// Result is the answer to a Query: allowed, denied, or conditional.
+//
+// Conditional is the fourth value a check can have besides allowed, denied
+// and an error, for tuples that carry conditions: the answer depends on
+// condition parameters the request did not supply, Allowed is false, and
+// Missing names the parameters. ValidUntil, when not zero, is when the
+// answer may change without a write: the earliest expiry among the tuples
+// it rests on. Until tuples carry conditions and expiries, every answer is
+// allowed or denied and valid until the next write.
 type Result struct {
 	Allowed     bool         `json:"allowed"`
+	Conditional bool         `json:"conditional,omitempty"`
+	Missing     []string     `json:"missing,omitempty"`
+	ValidUntil  time.Time    `json:"valid_until,omitzero"`
 	Explanation *Explanation `json:"explanation,omitempty"`
 }
 
@@ -193,6 +205,7 @@ func (c *Checker) end(w *walker) {
 		clear(w.memo)
 	}
 	w.stack = w.stack[:0]
+	w.notDirect, w.setsOf, w.levelOf = nil, nil, nil
 	w.low, w.paradox = noLow, false
 	if len(w.groups) > pooledMemo {
 		w.groups = nil

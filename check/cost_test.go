@@ -44,6 +44,23 @@ func (s *countingSnap) Reverse(ctx context.Context, subj tuples.Subject, objectT
 	return s.Snapshot.Reverse(ctx, subj, objectType, rel)
 }
 
+// A set-at-a-time read is one call, as it is one round trip to a store.
+
+func (s *countingSnap) HasAny(ctx context.Context, objs []tuples.Object, rel string, subjs []tuples.Subject) (bool, error) {
+	s.note("hasany:" + rel)
+	return s.Snapshot.HasAny(ctx, objs, rel, subjs)
+}
+
+func (s *countingSnap) SubjectsOf(ctx context.Context, objs []tuples.Object, rel string, f tuples.SubjectFilter) iter.Seq2[tuples.Tuple, error] {
+	s.note("subjectsof:" + rel)
+	return s.Snapshot.SubjectsOf(ctx, objs, rel, f)
+}
+
+func (s *countingSnap) ObjectsOf(ctx context.Context, subjs []tuples.Subject, objectType, rel string) iter.Seq2[tuples.Tuple, error] {
+	s.note("objectsof:" + rel)
+	return s.Snapshot.ObjectsOf(ctx, subjs, objectType, rel)
+}
+
 func (s *countingSnap) total() int {
 	n := 0
 	for _, v := range s.reads {
@@ -252,6 +269,20 @@ func (s *failingSnap) Reverse(ctx context.Context, subj tuples.Subject, typ, rel
 		return func(yield func(tuples.Object, error) bool) { yield(tuples.Object{}, errDisk) }
 	}
 	return s.Snapshot.Reverse(ctx, subj, typ, rel)
+}
+
+// The set-at-a-time reads go through the failing one-object reads.
+
+func (s *failingSnap) HasAny(ctx context.Context, objs []tuples.Object, rel string, subjs []tuples.Subject) (bool, error) {
+	return tuples.LoopHasAny(ctx, s, objs, rel, subjs)
+}
+
+func (s *failingSnap) SubjectsOf(ctx context.Context, objs []tuples.Object, rel string, f tuples.SubjectFilter) iter.Seq2[tuples.Tuple, error] {
+	return tuples.LoopSubjectsOf(ctx, s, objs, rel, f)
+}
+
+func (s *failingSnap) ObjectsOf(ctx context.Context, subjs []tuples.Subject, objectType, rel string) iter.Seq2[tuples.Tuple, error] {
+	return tuples.LoopObjectsOf(ctx, s, subjs, objectType, rel)
 }
 
 func TestStoreErrorsSurface(t *testing.T) {

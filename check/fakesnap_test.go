@@ -50,6 +50,18 @@ func newMapSnap(sch *schema.Schema, rev tuples.Revision, ts []tuples.Tuple) *map
 func (s *mapSnap) Revision() tuples.Revision { return s.rev }
 func (s *mapSnap) Schema() *schema.Schema    { return s.sch }
 
+func (s *mapSnap) HasAny(ctx context.Context, objs []tuples.Object, rel string, subjs []tuples.Subject) (bool, error) {
+	return tuples.LoopHasAny(ctx, s, objs, rel, subjs)
+}
+
+func (s *mapSnap) SubjectsOf(ctx context.Context, objs []tuples.Object, rel string, f tuples.SubjectFilter) iter.Seq2[tuples.Tuple, error] {
+	return tuples.LoopSubjectsOf(ctx, s, objs, rel, f)
+}
+
+func (s *mapSnap) ObjectsOf(ctx context.Context, subjs []tuples.Subject, objectType, rel string) iter.Seq2[tuples.Tuple, error] {
+	return tuples.LoopObjectsOf(ctx, s, subjs, objectType, rel)
+}
+
 // Close holds nothing to release: the maps are the snapshot.
 func (s *mapSnap) Close() error { return nil }
 

@@ -54,7 +54,7 @@ func (c *Checker) LookupResources(ctx context.Context, snap tuples.Snapshot, q R
 	if target == nil {
 		return fail(fmt.Errorf("unknown relation %s#%s", q.Type, q.Relation))
 	}
-	if w.sub, err = resolveSubject(w.sch, q.Subject); err != nil {
+	if err = w.setSubject(q.Subject); err != nil {
 		return fail(err)
 	}
 	if !w.reaches(target) {
@@ -449,7 +449,7 @@ func (c *resourceConfirmer) member(obj tuples.Object, m uint8) (bool, error) {
 // subtracted answers whether any subtracted side holds the subject on
 // obj: yes as soon as one does, no when none does, unknown otherwise.
 func (c *resourceConfirmer) subtracted(obj tuples.Object) (tri, error) {
-	v := no
+	var acc anyOf
 	for i, o := range c.g.subtracts {
 		set, err := c.set(i)
 		if err != nil {
@@ -465,14 +465,11 @@ func (c *resourceConfirmer) subtracted(obj tuples.Object) (tri, error) {
 		if err != nil {
 			return no, err
 		}
-		if sv == yes {
-			return yes, nil
-		}
-		if sv == unknown {
-			v = unknown
+		if acc.add(sv) {
+			break
 		}
 	}
-	return v, nil
+	return acc.value(), nil
 }
 
 // set returns the objects holding the i-th subtracted side, walked

@@ -75,7 +75,16 @@ func lookupIDs(t *testing.T, c *Checker, snap tuples.Snapshot, q ResourceQuery) 
 // read); the deny list is tested on each of a few objects, and walked
 // backwards once for many.
 func TestLookupResourcesGuardReads(t *testing.T) {
-	for _, n := range []int{4, 40} {
+	// 4 objects are tested one by one, 40 walked once: the cases must
+	// straddle the threshold, or one of them tests nothing.
+	if !(4 < setThreshold && setThreshold <= 40) {
+		t.Fatalf("setThreshold %d: the cases (4 and 40 objects) no longer take both paths", setThreshold)
+	}
+	for _, tc := range []struct {
+		n         int
+		perObject bool
+	}{{4, true}, {40, false}} {
+		n := tc.n
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			base := newSnap(t, shortcutBook, shortcutTuples(n)...)
 			c := New(Options{CacheSize: -1})
@@ -93,17 +102,17 @@ func TestLookupResourcesGuardReads(t *testing.T) {
 				t.Fatalf("lookup %v, checks %v", got, want)
 			}
 			for _, rel := range []string{"creator", "assignee", "public", "access_list"} {
-				if k := snap.reads["has:"+rel] + snap.reads["subjects:"+rel]; k != 0 {
+				if k := snap.reads["has:"+rel] + snap.reads["subjects:"+rel] + snap.reads["hasany:"+rel] + snap.reads["subjectsof:"+rel]; k != 0 {
 					t.Errorf("a proven base was checked again: %d forward reads of %s: %v", k, rel, snap.reads)
 				}
 			}
-			if n < setThreshold {
+			if tc.perObject {
 				// One direct test per object, and a scan of the deny
 				// list's teams where that did not decide.
 				if snap.reads["has:deny_list"] != n || snap.reads["subjects:deny_list"] > n {
 					t.Errorf("deny list tested %d/%d times on %d objects: %v", snap.reads["has:deny_list"], snap.reads["subjects:deny_list"], n, snap.reads)
 				}
-			} else if snap.reads["has:deny_list"]+snap.reads["subjects:deny_list"] != 0 {
+			} else if snap.reads["has:deny_list"]+snap.reads["subjects:deny_list"]+snap.reads["hasany:deny_list"]+snap.reads["subjectsof:deny_list"] != 0 {
 				t.Errorf("deny list tested object by object instead of walked once: %v", snap.reads)
 			}
 

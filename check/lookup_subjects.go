@@ -88,7 +88,7 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 	// and those in the base of the target's top-level exclusions only a
 	// test of the subtracted sides.
 	confirm := func(s tuples.Subject, m subjectState) (bool, error) {
-		if w.sub, err = resolveSubject(w.sch, s); err != nil {
+		if err = w.setSubject(s); err != nil {
 			return false, err
 		}
 		switch m.m {
@@ -406,7 +406,7 @@ func (sw *subjectWalk) subtracted(s tuples.Subject, st subjectState) (tri, error
 	if sw.inExact(s, st) {
 		return yes, nil
 	}
-	v := no
+	var acc anyOf
 	for i, o := range sw.g.subtracts {
 		if sw.exact[i] {
 			continue
@@ -415,14 +415,11 @@ func (sw *subjectWalk) subtracted(s tuples.Subject, st subjectState) (tri, error
 		if err != nil {
 			return no, err
 		}
-		if sv == yes {
-			return yes, nil
-		}
-		if sv == unknown {
-			v = unknown
+		if acc.add(sv) {
+			break
 		}
 	}
-	return v, nil
+	return acc.value(), nil
 }
 
 // inExact reports whether the walk found s, known to it as st, in a

@@ -31,6 +31,27 @@ func (v tri) String() string {
 	return "unknown"
 }
 
+// anyOf accumulates Kleene's disjunction of answers, the "any of" of a
+// stored relation's subject sets, an arrow's objects, a lookup's
+// subtracted sides: yes as soon as one answer is yes, else unknown if any
+// was, else no. The zero value is no answers yet (no).
+type anyOf struct{ v tri }
+
+// add takes one answer and reports whether the disjunction is decided.
+func (a *anyOf) add(v tri) bool {
+	switch v {
+	case yes:
+		a.v = yes
+		return true
+	case unknown:
+		a.v = unknown
+	}
+	return false
+}
+
+// value is the disjunction of the answers added.
+func (a *anyOf) value() tri { return a.v }
+
 type subjectKind uint8
 
 const (
@@ -53,6 +74,19 @@ type nodeKey struct {
 	obj  tuples.Object
 	rel  int
 	subj tuples.Subject
+}
+
+// level is the next level of a fan-out: the subject sets stored in
+// several objects, read by one SubjectsOf.
+type level struct {
+	sets []tuples.Subject
+	read bool // prefetched
+}
+
+// objRel names a stored relation on one object.
+type objRel struct {
+	obj tuples.Object
+	rel int
 }
 
 // Memo values: memoTrue, memoFalse, or, for a node on the current path,
@@ -93,6 +127,19 @@ type walker struct {
 	sub   subject
 	memo  map[nodeKey]int32
 	stack []nodeKey
+	// notDirect and setsOf hold what set-at-a-time reads learnt ahead of
+	// the walk where it fans out (see prefetch), for the query subject
+	// (setSubject forgets them when it changes): the stored relations
+	// whose direct answer is known to be false, and the subject sets
+	// stored in obj#rel, read for many objects at once. They only save
+	// reads: the walk visits the same nodes in the same order as without
+	// them.
+	notDirect map[objRel]bool
+	setsOf    map[objRel][]tuples.Subject
+	// levelOf maps each object whose subject sets one SubjectsOf read to
+	// that read's level: the subject sets of all those objects, read
+	// ahead together when the walk first goes below any of them.
+	levelOf map[objRel]*level
 	// low and paradox describe the walk below the current node; see above.
 	low     int
 	paradox bool
@@ -111,7 +158,7 @@ func (w *walker) query(q Query) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("check %s: %w", q, err)
 	}
-	if w.sub, err = resolveSubject(w.sch, q.Subject); err != nil {
+	if err = w.setSubject(q.Subject); err != nil {
 		return Result{}, fmt.Errorf("check %s: %w", q, err)
 	}
 	v, err := w.top(q.Object, r)
@@ -125,6 +172,20 @@ func (w *walker) query(q Query) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// setSubject resolves the query subject and, when it changes, forgets
+// what was read ahead for the previous one.
+func (w *walker) setSubject(s tuples.Subject) error {
+	sub, err := resolveSubject(w.sch, s)
+	if err != nil {
+		return err
+	}
+	if sub.Subject != w.sub.Subject {
+		w.notDirect, w.setsOf, w.levelOf = nil, nil, nil
+	}
+	w.sub = sub
+	return nil
 }
 
 // top consults the cross-query cache around one walk.
@@ -288,25 +349,28 @@ func (w *walker) stored(obj tuples.Object, r *schema.Relation) (tri, error) {
 	} else if ok {
 		return yes, nil
 	}
-	v := no
+	var acc anyOf
 	for _, set := range r.SubjectSets {
 		if !w.reaches(set) {
 			continue
 		}
 		sv, err := w.viaSet(obj, r, set)
-		if err != nil || sv == yes {
-			return sv, err
+		if err != nil {
+			return no, err
 		}
-		if sv == unknown {
-			v = unknown
+		if acc.add(sv) {
+			break
 		}
 	}
-	return v, nil
+	return acc.value(), nil
 }
 
 // direct reports whether obj#r stores the subject itself or, for a plain
 // object, its type's wildcard.
 func (w *walker) direct(obj tuples.Object, r *schema.Relation) (bool, error) {
+	if len(w.notDirect) > 0 && w.notDirect[objRel{obj: obj, rel: r.ID}] {
+		return false, nil
+	}
 	if w.storable(r) {
 		ok, err := w.has(obj, r.Name, w.sub.Subject)
 		if err != nil || ok {
@@ -352,24 +416,170 @@ func (w *walker) viaSet(obj tuples.Object, r, set *schema.Relation) (tri, error)
 	if err := w.ctx.Err(); err != nil {
 		return no, err
 	}
-	v := no
-	f := tuples.SubjectFilter{Sets: true, Type: set.Type.Name, Relation: set.Name}
-	for x, err := range w.snap.Subjects(w.ctx, obj, r.Name, f) {
-		if err != nil {
-			return no, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
+	xs, err := w.setsIn(obj, r, set)
+	if err != nil {
+		return no, err
+	}
+	if lv := w.levelOf[objRel{obj: obj, rel: r.ID}]; lv != nil {
+		// obj's subject sets were read with its siblings': read what
+		// lies below all of them at once, the first time.
+		if !lv.read {
+			lv.read = true
+			if err := w.prefetchLevel(lv.sets, r); err != nil {
+				return no, err
+			}
 		}
-		xv, err := w.check(tuples.Object{Type: x.Type, ID: x.ID}, set)
+	} else if err := w.prefetch(xs, set); err != nil {
+		return no, err
+	}
+	var acc anyOf
+	for _, x := range xs {
+		xv, err := w.check(x, set)
 		if err != nil {
 			return no, err
 		}
-		if xv == yes {
-			return yes, nil
-		}
-		if xv == unknown {
-			v = unknown
+		if acc.add(xv) {
+			break
 		}
 	}
-	return v, nil
+	return acc.value(), nil
+}
+
+// setsIn returns the objects x of the subject sets x#set stored in obj#r,
+// from what prefetch read when it has, else from one scan.
+func (w *walker) setsIn(obj tuples.Object, r, set *schema.Relation) ([]tuples.Object, error) {
+	var xs []tuples.Object
+	if known, ok := w.setsOf[objRel{obj: obj, rel: r.ID}]; ok {
+		for _, x := range known {
+			if x.Type == set.Type.Name && x.Relation == set.Name {
+				xs = append(xs, tuples.Object{Type: x.Type, ID: x.ID})
+			}
+		}
+		return xs, nil
+	}
+	f := tuples.SubjectFilter{Sets: true, Type: set.Type.Name, Relation: set.Name}
+	for x, err := range w.snap.Subjects(w.ctx, obj, r.Name, f) {
+		if err != nil {
+			return nil, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
+		}
+		xs = append(xs, tuples.Object{Type: x.Type, ID: x.ID})
+	}
+	return xs, nil
+}
+
+// prefetch reads ahead, in two set-at-a-time reads, what checking r on
+// each of objs would read one object at a time: whether any of them
+// stores the subject directly (when none does, each one's direct answer
+// is known to be false) and, only then, the subject sets stored in each,
+// which the walk below them needs. The walk that follows is unchanged, depth-first
+// and in the same order, with its cycle handling and depth rule; it only
+// finds its reads answered. A fan-out of one reads nothing ahead, and an
+// object whose node is decided, on the path, or the query subject itself
+// is left out.
+func (w *walker) prefetch(objs []tuples.Object, r *schema.Relation) error {
+	if len(objs) < 2 || !r.Stored || !w.reaches(r) {
+		return nil
+	}
+	var todo []tuples.Object
+	for _, x := range objs {
+		if w.sub.kind == subjectSet && w.sub.rel == r && w.sub.ID == x.ID {
+			continue
+		}
+		if w.memo[nodeKey{obj: x, rel: r.ID, subj: w.sub.Subject}] != 0 || w.notDirect[objRel{obj: x, rel: r.ID}] {
+			continue
+		}
+		todo = append(todo, x)
+	}
+	if len(todo) < 2 {
+		return nil
+	}
+	var subjs []tuples.Subject
+	if w.storable(r) {
+		subjs = append(subjs, w.sub.Subject)
+	}
+	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+		subjs = append(subjs, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
+	}
+	some := false
+	if len(subjs) > 0 {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		var err error
+		if some, err = w.snap.HasAny(w.ctx, todo, r.Name, subjs); err != nil {
+			return fmt.Errorf("read %s of %d objects: %w", r, len(todo), err)
+		}
+	}
+	if some {
+		// One of them holds the subject directly, so the walk stops at
+		// it: reading what lies below all of them would read more than
+		// the walk does.
+		return nil
+	}
+	if w.notDirect == nil {
+		w.notDirect = make(map[objRel]bool, len(todo))
+	}
+	for _, x := range todo {
+		w.notDirect[objRel{obj: x, rel: r.ID}] = true
+	}
+	if !w.setsReachable(r) {
+		return nil
+	}
+	if w.setsOf == nil {
+		w.setsOf = make(map[objRel][]tuples.Subject)
+	}
+	var need []tuples.Object
+	for _, x := range todo {
+		k := objRel{obj: x, rel: r.ID}
+		if _, ok := w.setsOf[k]; !ok {
+			need = append(need, x)
+			w.setsOf[k] = []tuples.Subject{}
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	lv := &level{}
+	for t, err := range w.snap.SubjectsOf(w.ctx, need, r.Name, tuples.SubjectFilter{Sets: true}) {
+		if err != nil {
+			for _, x := range need {
+				delete(w.setsOf, objRel{obj: x, rel: r.ID})
+			}
+			return fmt.Errorf("read %s of %d objects: %w", r, len(need), err)
+		}
+		k := objRel{obj: t.Object(), rel: r.ID}
+		w.setsOf[k] = append(w.setsOf[k], t.Subject())
+		lv.sets = append(lv.sets, t.Subject())
+	}
+	if w.levelOf == nil {
+		w.levelOf = make(map[objRel]*level)
+	}
+	for _, x := range need {
+		w.levelOf[objRel{obj: x, rel: r.ID}] = lv
+	}
+	return nil
+}
+
+// prefetchLevel reads ahead below the subject sets of a level, stored in
+// relation r of their objects: for each subject-set relation of r, the
+// objects of the sets of that relation together.
+func (w *walker) prefetchLevel(sets []tuples.Subject, r *schema.Relation) error {
+	for _, set := range r.SubjectSets {
+		if !w.reaches(set) {
+			continue
+		}
+		var objs []tuples.Object
+		for _, x := range sets {
+			o := tuples.Object{Type: x.Type, ID: x.ID}
+			if x.Type == set.Type.Name && x.Relation == set.Name && !slices.Contains(objs, o) {
+				objs = append(objs, o)
+			}
+		}
+		if err := w.prefetch(objs, set); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // eval decides a planned expression on obj with three-valued logic,
@@ -473,7 +683,7 @@ func (w *walker) arrow(obj tuples.Object, a *op) (tri, error) {
 	if err := w.ctx.Err(); err != nil {
 		return no, err
 	}
-	v := no
+	var xs []tuples.Object
 	for x, err := range w.snap.Subjects(w.ctx, obj, a.rel.Name, tuples.SubjectFilter{Plain: true}) {
 		if err != nil {
 			return no, fmt.Errorf("read %s#%s: %w", obj, a.rel.Name, err)
@@ -482,18 +692,42 @@ func (w *walker) arrow(obj tuples.Object, a *op) (tri, error) {
 		if t == nil || x.ID == tuples.Wildcard || a.then[t.ID] == nil {
 			continue
 		}
-		xv, err := w.eval(tuples.Object{Type: x.Type, ID: x.ID}, a.then[t.ID])
+		xs = append(xs, tuples.Object{Type: x.Type, ID: x.ID})
+	}
+	if len(xs) > 1 {
+		if err := w.prefetchArrow(xs, a); err != nil {
+			return no, err
+		}
+	}
+	var acc anyOf
+	for _, x := range xs {
+		xv, err := w.eval(x, a.then[w.sch.Type(x.Type).ID])
 		if err != nil {
 			return no, err
 		}
-		if xv == yes {
-			return yes, nil
-		}
-		if xv == unknown {
-			v = unknown
+		if acc.add(xv) {
+			break
 		}
 	}
-	return v, nil
+	return acc.value(), nil
+}
+
+// prefetchArrow reads ahead for the objects an arrow reaches whose rest
+// of the path is one relation (parent->viewer), a type at a time.
+func (w *walker) prefetchArrow(xs []tuples.Object, a *op) error {
+	for i := 0; i < len(xs); {
+		j := i + 1
+		for j < len(xs) && xs[j].Type == xs[i].Type {
+			j++
+		}
+		if then := a.then[w.sch.Type(xs[i].Type).ID]; then.kind == opRef {
+			if err := w.prefetch(xs[i:j], then.rel); err != nil {
+				return err
+			}
+		}
+		i = j
+	}
+	return nil
 }
 
 func (w *walker) has(obj tuples.Object, rel string, s tuples.Subject) (bool, error) {

@@ -369,6 +369,21 @@ func (sn *snapshot) Reverse(ctx context.Context, subj tuples.Subject, objectType
 	}
 }
 
+// The set-at-a-time reads loop over the one-object reads: the native API
+// has no batch read yet.
+
+func (sn *snapshot) HasAny(ctx context.Context, objs []tuples.Object, relation string, subjs []tuples.Subject) (bool, error) {
+	return tuples.LoopHasAny(ctx, sn, objs, relation, subjs)
+}
+
+func (sn *snapshot) SubjectsOf(ctx context.Context, objs []tuples.Object, relation string, f tuples.SubjectFilter) iter.Seq2[tuples.Tuple, error] {
+	return tuples.LoopSubjectsOf(ctx, sn, objs, relation, f)
+}
+
+func (sn *snapshot) ObjectsOf(ctx context.Context, subjs []tuples.Subject, objectType, relation string) iter.Seq2[tuples.Tuple, error] {
+	return tuples.LoopObjectsOf(ctx, sn, subjs, objectType, relation)
+}
+
 func (sn *snapshot) Read(ctx context.Context, f tuples.Filter, cursor string, limit int) ([]tuples.Tuple, string, error) {
 	res, err := sn.s.c.DocketServiceClient.Read(ctx, connect.NewRequest(&pb.ReadRequest{
 		Consistency: AtExactSnapshot(sn.rev.GetToken()), Filter: filterPB(f), Limit: uint32(max(limit, 0)), Cursor: cursor,

@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/docketdb/docket/check"
 	"github.com/docketdb/docket/errkind"
@@ -142,10 +143,14 @@ type CheckRequest struct {
 	MaxDepth int
 }
 
-// CheckResult is the answer to one check.
+// CheckResult is the answer to one check; see check.Result for the
+// conditional answer and the bound of its validity.
 type CheckResult struct {
 	Query       string             `json:"query"`
 	Allowed     bool               `json:"allowed"`
+	Conditional bool               `json:"conditional,omitempty"`
+	Missing     []string           `json:"missing,omitempty"`
+	ValidUntil  time.Time          `json:"valid_until,omitzero"`
 	Explanation *check.Explanation `json:"explanation,omitempty"`
 }
 
@@ -178,7 +183,8 @@ func (r *Reader) Check(ctx context.Context, req CheckRequest) ([]CheckResult, er
 	}
 	out := make([]CheckResult, len(results))
 	for i, res := range results {
-		out[i] = CheckResult{Query: qs[i].String(), Allowed: res.Allowed, Explanation: res.Explanation}
+		out[i] = CheckResult{Query: qs[i].String(), Allowed: res.Allowed, Conditional: res.Conditional,
+			Missing: res.Missing, ValidUntil: res.ValidUntil, Explanation: res.Explanation}
 	}
 	return out, nil
 }

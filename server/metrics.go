@@ -93,6 +93,23 @@ func (c countingSnapshot) Reverse(ctx context.Context, subj tuples.Subject, obje
 	return c.Snapshot.Reverse(ctx, subj, objectType, relation)
 }
 
+// A set-at-a-time read counts as one read of its kind: one round trip.
+
+func (c countingSnapshot) HasAny(ctx context.Context, objs []tuples.Object, relation string, subjs []tuples.Subject) (bool, error) {
+	c.m.readHas.Inc()
+	return c.Snapshot.HasAny(ctx, objs, relation, subjs)
+}
+
+func (c countingSnapshot) SubjectsOf(ctx context.Context, objs []tuples.Object, relation string, f tuples.SubjectFilter) iter.Seq2[tuples.Tuple, error] {
+	c.m.readSubjects.Inc()
+	return c.Snapshot.SubjectsOf(ctx, objs, relation, f)
+}
+
+func (c countingSnapshot) ObjectsOf(ctx context.Context, subjs []tuples.Subject, objectType, relation string) iter.Seq2[tuples.Tuple, error] {
+	c.m.readReverse.Inc()
+	return c.Snapshot.ObjectsOf(ctx, subjs, objectType, relation)
+}
+
 func (c countingSnapshot) Read(ctx context.Context, f tuples.Filter, cursor string, limit int) ([]tuples.Tuple, string, error) {
 	c.m.readTuples.Inc()
 	return c.Snapshot.Read(ctx, f, cursor, limit)

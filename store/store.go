@@ -213,41 +213,44 @@ func plan(ctx context.Context, cur tuples.Reads, sch *schema.Schema, b tuples.Ba
 		}
 	}
 	// present tracks each touched tuple's state as the batch goes on;
-	// initial is its state before the batch.
-	present := make(map[tuples.Tuple]bool, len(b.Ops))
-	initial := make(map[tuples.Tuple]bool, len(b.Ops))
-	order := make([]tuples.Tuple, 0, len(b.Ops))
+	// initial is its state before the batch; last is the tuple the last
+	// operation on a key wrote.
+	present := make(map[tuples.Key]bool, len(b.Ops))
+	initial := make(map[tuples.Key]bool, len(b.Ops))
+	last := make(map[tuples.Key]tuples.Tuple, len(b.Ops))
+	order := make([]tuples.Key, 0, len(b.Ops))
 	for _, op := range b.Ops {
-		t := op.Tuple
-		had, seen := present[t]
+		t, k := op.Tuple, op.Tuple.Key()
+		had, seen := present[k]
 		if !seen {
 			ok, err := cur.Has(ctx, t.Object(), t.Relation, t.Subject())
 			if err != nil {
 				return nil, err
 			}
 			had = ok
-			initial[t] = ok
-			order = append(order, t)
+			initial[k] = ok
+			order = append(order, k)
 		}
+		last[k] = t
 		switch op.Kind {
 		case tuples.OpCreate:
 			if had {
 				return nil, fmt.Errorf("nothing written: %s: %w", t, ErrExists)
 			}
-			present[t] = true
+			present[k] = true
 		case tuples.OpTouch:
-			present[t] = true
+			present[k] = true
 		case tuples.OpDelete:
-			present[t] = false
+			present[k] = false
 		}
 	}
 	changes := make([]tuples.Change, 0, len(order))
-	for _, t := range order {
+	for _, k := range order {
 		switch {
-		case present[t]:
-			changes = append(changes, tuples.Change{Kind: tuples.ChangeWrite, Tuple: t})
-		case initial[t]:
-			changes = append(changes, tuples.Change{Kind: tuples.ChangeDelete, Tuple: t})
+		case present[k]:
+			changes = append(changes, tuples.Change{Kind: tuples.ChangeWrite, Tuple: last[k]})
+		case initial[k]:
+			changes = append(changes, tuples.Change{Kind: tuples.ChangeDelete, Tuple: k.Tuple()})
 		}
 	}
 	return changes, nil

@@ -7,8 +7,8 @@ import (
 )
 
 // Overlay lays extra tuples over a snapshot, as contextual tuples are
-// laid over the store for one check, lookup or expansion: Has, Subjects
-// and Reverse see them as if stored, each tuple once even when it is both
+// laid over the store for one check, lookup or expansion: Has, Subjects,
+// Reverse and the set-at-a-time reads see them as if stored, each tuple once even when it is both
 // stored and extra, or extra twice. Read, Schema and Revision are the
 // snapshot's own, so paging through stored tuples is unaffected. The
 // caller validates the extra tuples against the schema first (Validate);
@@ -19,7 +19,7 @@ func Overlay(snap Snapshot, extra []Tuple) Snapshot {
 	}
 	var unique []Tuple
 	for _, t := range extra {
-		if !slices.Contains(unique, t) {
+		if !slices.ContainsFunc(unique, func(u Tuple) bool { return u.Key() == t.Key() }) {
 			unique = append(unique, t)
 		}
 	}
@@ -80,6 +80,63 @@ func (o *overlay) Reverse(ctx context.Context, subj Subject, objectType, rel str
 				continue
 			}
 			if !yield(obj, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (o *overlay) HasAny(ctx context.Context, objs []Object, rel string, subjs []Subject) (bool, error) {
+	for _, t := range o.extra {
+		if t.Relation == rel && slices.Contains(objs, t.Object()) && slices.Contains(subjs, t.Subject()) {
+			return true, nil
+		}
+	}
+	return o.Snapshot.HasAny(ctx, objs, rel, subjs)
+}
+
+// SubjectsOf yields the extra tuples of objs first, then the stored ones
+// that are not among them, in one read of the snapshot.
+func (o *overlay) SubjectsOf(ctx context.Context, objs []Object, rel string, f SubjectFilter) iter.Seq2[Tuple, error] {
+	return func(yield func(Tuple, error) bool) {
+		var seen []Key
+		for _, t := range o.extra {
+			if t.Relation == rel && slices.Contains(objs, t.Object()) && f.Matches(t.Subject()) {
+				seen = append(seen, t.Key())
+				if !yield(t, nil) {
+					return
+				}
+			}
+		}
+		for t, err := range o.Snapshot.SubjectsOf(ctx, objs, rel, f) {
+			if err == nil && slices.Contains(seen, t.Key()) {
+				continue
+			}
+			if !yield(t, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// ObjectsOf yields the extra tuples of subjs first, then the stored ones
+// that are not among them, in one read of the snapshot.
+func (o *overlay) ObjectsOf(ctx context.Context, subjs []Subject, objectType, rel string) iter.Seq2[Tuple, error] {
+	return func(yield func(Tuple, error) bool) {
+		var seen []Key
+		for _, t := range o.extra {
+			if t.ObjectType == objectType && t.Relation == rel && slices.Contains(subjs, t.Subject()) {
+				seen = append(seen, t.Key())
+				if !yield(t, nil) {
+					return
+				}
+			}
+		}
+		for t, err := range o.Snapshot.ObjectsOf(ctx, subjs, objectType, rel) {
+			if err == nil && slices.Contains(seen, t.Key()) {
+				continue
+			}
+			if !yield(t, err) || err != nil {
 				return
 			}
 		}

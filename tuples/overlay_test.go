@@ -75,6 +75,33 @@ func TestOverlay(t *testing.T) {
 		t.Errorf("Reverse = %v, want %v (each once)", objects, want)
 	}
 
+	// The set-at-a-time reads see what the one-object reads see.
+	docs := []tuples.Object{{Type: "doc", ID: "3"}, {Type: "doc", ID: "1"}, {Type: "doc", ID: "9"}}
+	for _, subj := range []tuples.Subject{{Type: "user", ID: "ann"}, {Type: "user", ID: "bob"}, {Type: "user", ID: "cy"}} {
+		want, _ := tuples.LoopHasAny(ctx, o, docs, "viewer", []tuples.Subject{subj})
+		if got, err := o.HasAny(ctx, docs, "viewer", []tuples.Subject{subj}); err != nil || got != want {
+			t.Errorf("HasAny(%s) = %v, %v; want %v", subj, got, err, want)
+		}
+	}
+	collect := func(seq func(func(tuples.Tuple, error) bool)) []string {
+		var out []string
+		for tp, err := range seq {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, tp.String())
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := collect(o.SubjectsOf(ctx, docs, "viewer", tuples.SubjectFilter{})), collect(tuples.LoopSubjectsOf(ctx, o, docs, "viewer", tuples.SubjectFilter{})); !slices.Equal(got, want) {
+		t.Errorf("SubjectsOf = %v, want %v (each once)", got, want)
+	}
+	subjs := []tuples.Subject{{Type: "user", ID: "ann"}, {Type: "team", ID: "t", Relation: "member"}}
+	if got, want := collect(o.ObjectsOf(ctx, subjs, "doc", "viewer")), collect(tuples.LoopObjectsOf(ctx, o, subjs, "doc", "viewer")); !slices.Equal(got, want) || len(got) != 4 {
+		t.Errorf("ObjectsOf = %v, want %v (each once)", got, want)
+	}
+
 	// Read pages through stored tuples only.
 	ts, _, err := o.Read(ctx, tuples.Filter{ObjectType: "doc", ObjectID: "3"}, "", 0)
 	if err != nil || len(ts) != 0 {

@@ -49,6 +49,79 @@ type Reads interface {
 	// Read returns tuples matching f, at most limit (0 = no limit),
 	// starting after cursor ("" = from the start); next is "" at the end.
 	Read(ctx context.Context, f Filter, cursor string, limit int) (ts []Tuple, next string, err error)
+
+	// The set-at-a-time reads answer for many objects or subjects in one
+	// call, where the checker fans out (the members of every team on an
+	// access list, the parents of a folder): against a networked
+	// database each is one round trip instead of one per object. A
+	// snapshot with no cheaper way implements them with LoopHasAny,
+	// LoopSubjectsOf and LoopObjectsOf.
+
+	// HasAny reports whether any object of objs stores any subject of
+	// subjs in relation: is the subject in any of these sets.
+	HasAny(ctx context.Context, objs []Object, relation string, subjs []Subject) (bool, error)
+	// SubjectsOf iterates the subjects stored in relation on each object
+	// of objs, narrowed by f, as tuples, object by object in the order of
+	// objs: the subjects of these objects.
+	SubjectsOf(ctx context.Context, objs []Object, relation string, f SubjectFilter) iter.Seq2[Tuple, error]
+	// ObjectsOf iterates, for each subject of subjs, the objects of
+	// objectType that store it in relation, as tuples, subject by subject
+	// in the order of subjs: the objects of these subjects.
+	ObjectsOf(ctx context.Context, subjs []Subject, objectType, relation string) iter.Seq2[Tuple, error]
+}
+
+// OneAtATime is the part of Reads that reads one object or subject.
+type OneAtATime interface {
+	Has(ctx context.Context, obj Object, relation string, subj Subject) (bool, error)
+	Subjects(ctx context.Context, obj Object, relation string, f SubjectFilter) iter.Seq2[Subject, error]
+	Reverse(ctx context.Context, subj Subject, objectType, relation string) iter.Seq2[Object, error]
+}
+
+// LoopHasAny implements HasAny with one Has of r per pair.
+func LoopHasAny(ctx context.Context, r OneAtATime, objs []Object, relation string, subjs []Subject) (bool, error) {
+	for _, o := range objs {
+		for _, s := range subjs {
+			ok, err := r.Has(ctx, o, relation, s)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+	}
+	return false, nil
+}
+
+// LoopSubjectsOf implements SubjectsOf with one Subjects of r per object.
+func LoopSubjectsOf(ctx context.Context, r OneAtATime, objs []Object, relation string, f SubjectFilter) iter.Seq2[Tuple, error] {
+	return func(yield func(Tuple, error) bool) {
+		for _, o := range objs {
+			for s, err := range r.Subjects(ctx, o, relation, f) {
+				if err != nil {
+					yield(Tuple{}, err)
+					return
+				}
+				if !yield(New(o, relation, s), nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// LoopObjectsOf implements ObjectsOf with one Reverse of r per subject.
+func LoopObjectsOf(ctx context.Context, r OneAtATime, subjs []Subject, objectType, relation string) iter.Seq2[Tuple, error] {
+	return func(yield func(Tuple, error) bool) {
+		for _, s := range subjs {
+			for o, err := range r.Reverse(ctx, s, objectType, relation) {
+				if err != nil {
+					yield(Tuple{}, err)
+					return
+				}
+				if !yield(New(o, relation, s), nil) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // SubjectFilter narrows Subjects: to one subject type, and to plain

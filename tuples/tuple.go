@@ -3,6 +3,13 @@ package tuples
 // Tuple is one relation tuple, object#relation@subject. A subject is an
 // object (SubjectRelation == ""), a subject set (SubjectRelation set) or a
 // wildcard (SubjectID == "*").
+//
+// A tuple's identity is its Key. What a tuple carries besides (a condition
+// with its context, an expiry, as conditions add them) is not part of it:
+// two tuples with one key are one tuple, and writing the key again
+// replaces what it carries. So compare and index tuples by Key, never
+// with == or as map keys, which stop compiling or stop meaning identity
+// once a tuple carries a context.
 type Tuple struct {
 	ObjectType      string
 	ObjectID        string
@@ -11,6 +18,32 @@ type Tuple struct {
 	SubjectID       string
 	SubjectRelation string
 }
+
+// Key is a tuple's identity: its object, relation and subject. It is
+// comparable, the key of maps and sets of tuples.
+type Key struct {
+	ObjectType      string
+	ObjectID        string
+	Relation        string
+	SubjectType     string
+	SubjectID       string
+	SubjectRelation string
+}
+
+// Key returns the tuple's identity.
+func (t Tuple) Key() Key {
+	return Key{ObjectType: t.ObjectType, ObjectID: t.ObjectID, Relation: t.Relation,
+		SubjectType: t.SubjectType, SubjectID: t.SubjectID, SubjectRelation: t.SubjectRelation}
+}
+
+// Tuple returns the plain tuple of the key, carrying nothing.
+func (k Key) Tuple() Tuple {
+	return Tuple{ObjectType: k.ObjectType, ObjectID: k.ObjectID, Relation: k.Relation,
+		SubjectType: k.SubjectType, SubjectID: k.SubjectID, SubjectRelation: k.SubjectRelation}
+}
+
+// String returns the text form object#relation@subject.
+func (k Key) String() string { return k.Tuple().String() }
 
 // Object is a typed object, type:id.
 type Object struct {

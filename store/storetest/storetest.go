@@ -76,6 +76,7 @@ var tests = []struct {
 	{"TrimChanges", 1000, false, testTrimChanges},
 	{"FutureRevision", 1000, false, testFutureRevision},
 	{"ConcurrentReaders", 1000, false, testConcurrentReaders},
+	{"SetReads", 1000, false, testSetReads},
 	{"RevisionGone", 3, false, testRevisionGone},
 	{"SnapshotPinned", 2, false, testSnapshotPinned},
 }
@@ -1296,4 +1297,57 @@ var decodeFilters = []tuples.SubjectFilter{
 	{Sets: true, Type: "team", Relation: "member"},
 	{Relation: "member"}, // Relation without Sets narrows nothing
 	{Type: "user", Relation: "member"},
+}
+
+// testSetReads holds the set-at-a-time reads to the one-object reads.
+func testSetReads(t *testing.T, ctx context.Context, s store.Store, be Backend) {
+	setup(t, ctx, s, fixture...)
+	sn := snap(t, ctx, s, 0)
+	docs := []tuples.Object{{Type: "doc", ID: "2"}, {Type: "doc", ID: "1"}, {Type: "doc", ID: "none"}}
+	ana := tuples.Subject{Type: "user", ID: "ana"}
+	for _, c := range []struct {
+		objs  []tuples.Object
+		subjs []tuples.Subject
+	}{
+		{docs, []tuples.Subject{ana}},
+		{docs[2:], []tuples.Subject{ana}},
+		{docs, []tuples.Subject{{Type: "user", ID: "nobody"}, {Type: "team", ID: "east", Relation: "member"}}},
+		{nil, []tuples.Subject{ana}},
+		{docs, nil},
+	} {
+		want, err := tuples.LoopHasAny(ctx, sn, c.objs, "viewer", c.subjs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := sn.HasAny(ctx, c.objs, "viewer", c.subjs); err != nil || got != want {
+			t.Errorf("HasAny(%v, viewer, %v) = %v, %v; want %v", c.objs, c.subjs, got, err, want)
+		}
+	}
+	collect := func(seq func(func(tuples.Tuple, error) bool)) []string {
+		var out []string
+		for tp, err := range seq {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, tp.String())
+		}
+		return out
+	}
+	for _, f := range decodeFilters {
+		got := collect(sn.SubjectsOf(ctx, docs, "viewer", f))
+		want := collect(tuples.LoopSubjectsOf(ctx, sn, docs, "viewer", f))
+		if !slices.Equal(got, want) {
+			t.Errorf("SubjectsOf(%+v) = %v, want %v", f, got, want)
+		}
+	}
+	subjs := []tuples.Subject{{Type: "team", ID: "east", Relation: "member"}, ana, {Type: "user", ID: "*"}}
+	got := collect(sn.ObjectsOf(ctx, subjs, "doc", "viewer"))
+	want := collect(tuples.LoopObjectsOf(ctx, sn, subjs, "doc", "viewer"))
+	if !slices.Equal(got, want) || len(want) == 0 {
+		t.Errorf("ObjectsOf = %v, want %v", got, want)
+	}
+	sn.Close()
+	if _, err := sn.HasAny(ctx, docs, "viewer", []tuples.Subject{ana}); !errors.Is(err, tuples.ErrSnapshotClosed) {
+		t.Errorf("HasAny after Close = %v, want ErrSnapshotClosed", err)
+	}
 }

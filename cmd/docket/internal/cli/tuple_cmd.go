@@ -125,11 +125,11 @@ func (e *env) printWrite(verb string, n int, rev tuples.Revision, notes ...write
 // unique drops repeats, keeping the first of each, so that a tuple named
 // twice is counted once.
 func unique(ts []tuples.Tuple) []tuples.Tuple {
-	seen := make(map[tuples.Tuple]bool, len(ts))
+	seen := make(map[tuples.Key]bool, len(ts))
 	out := ts[:0]
 	for _, t := range ts {
-		if !seen[t] {
-			seen[t] = true
+		if !seen[t.Key()] {
+			seen[t.Key()] = true
 			out = append(out, t)
 		}
 	}
@@ -338,7 +338,7 @@ func (e *env) runTupleDelete(ctx context.Context, o *tupleDeleteOptions, args []
 	}
 	missing := len(ts) - len(stored)
 	for _, t := range ts {
-		if !slices.Contains(stored, t) {
+		if !slices.ContainsFunc(stored, func(s tuples.Tuple) bool { return s.Key() == t.Key() }) {
 			fmt.Fprintf(e.stderr, "warning: %s is not stored; nothing to delete\n", t)
 		}
 	}
