@@ -85,7 +85,7 @@ func ValidateWithPayload(t Tuple, p Payload, s *schema.Schema) error {
 	var cond *schema.Condition
 	if p.Condition != "" {
 		if cond = s.Condition(p.Condition); cond == nil {
-			return fail("unknown condition %q%s", p.Condition, didYouMean(p.Condition, s.ConditionNames()))
+			return fail("unknown condition %q%s", p.Condition, suggest(p.Condition, s.ConditionNames()))
 		}
 	} else if p.Context != "" {
 		return fail("the tuple has a context but no condition; write [CONDITION:{...}]")
@@ -171,6 +171,14 @@ func storedNames(t *schema.Type) string {
 		return "none on " + t.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// suggest formats schema.Closest's suggestion among candidates.
+func suggest(name string, candidates []string) string {
+	if best := schema.Closest(name, candidates); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return ""
 }
 
 // didYouMean is the suggestion of a *schema.NameError for a message.

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/docketdb/docket/tuples"
+	"github.com/docketdb/docket/store/memory"
 )
 
 const conditionSchema = `type user
@@ -28,7 +28,7 @@ func TestSchemaWithConditions(t *testing.T) {
 	r.want(t, 1)
 	contains(t, "stderr", r.stderr, bad+":4:1: in condition `c`: Syntax error", bad+":6:25: unknown condition `d`")
 
-	s, err := tuples.NewMemory()
+	s, err := memory.New()
 	if err != nil {
 		t.Fatal(err)
 	}
