@@ -480,6 +480,13 @@ func (w *walker) prefetch(objs []tuples.Object, r *schema.Relation) error {
 	if len(objs) < 2 || !r.Stored || !w.reaches(r) {
 		return nil
 	}
+	if !w.downward && nesting(r) {
+		// The subject's memberships answer r without reading below
+		// the groups (nested.go), unless it is in too many groups.
+		if m := w.groups[membershipKey{rel: r.ID, subj: w.sub.Subject}]; m == nil || !m.overflow {
+			return nil
+		}
+	}
 	var todo []tuples.Object
 	for _, x := range objs {
 		if w.sub.kind == subjectSet && w.sub.rel == r && w.sub.ID == x.ID {
@@ -540,16 +547,24 @@ func (w *walker) prefetch(objs []tuples.Object, r *schema.Relation) error {
 		return nil
 	}
 	lv := &level{}
-	for t, err := range w.snap.SubjectsOf(w.ctx, need, r.Name, tuples.SubjectFilter{Sets: true}) {
-		if err != nil {
-			for _, x := range need {
-				delete(w.setsOf, objRel{obj: x, rel: r.ID})
-			}
-			return fmt.Errorf("read %s of %d objects: %w", r, len(need), err)
+	// One read per subject-set form that can hold the subject, narrowed
+	// to its type as the walk's own scans are.
+	for _, set := range r.SubjectSets {
+		if !w.reaches(set) {
+			continue
 		}
-		k := objRel{obj: t.Object(), rel: r.ID}
-		w.setsOf[k] = append(w.setsOf[k], t.Subject())
-		lv.sets = append(lv.sets, t.Subject())
+		f := tuples.SubjectFilter{Sets: true, Type: set.Type.Name, Relation: set.Name}
+		for t, err := range w.snap.SubjectsOf(w.ctx, need, r.Name, f) {
+			if err != nil {
+				for _, x := range need {
+					delete(w.setsOf, objRel{obj: x, rel: r.ID})
+				}
+				return fmt.Errorf("read %s of %d objects: %w", r, len(need), err)
+			}
+			k := objRel{obj: t.Object(), rel: r.ID}
+			w.setsOf[k] = append(w.setsOf[k], t.Subject())
+			lv.sets = append(lv.sets, t.Subject())
+		}
 	}
 	if w.levelOf == nil {
 		w.levelOf = make(map[objRel]*level)
@@ -569,9 +584,11 @@ func (w *walker) prefetchLevel(sets []tuples.Subject, r *schema.Relation) error 
 			continue
 		}
 		var objs []tuples.Object
+		seen := make(map[tuples.Object]bool)
 		for _, x := range sets {
 			o := tuples.Object{Type: x.Type, ID: x.ID}
-			if x.Type == set.Type.Name && x.Relation == set.Name && !slices.Contains(objs, o) {
+			if x.Type == set.Type.Name && x.Relation == set.Name && !seen[o] {
+				seen[o] = true
 				objs = append(objs, o)
 			}
 		}
