@@ -17,7 +17,7 @@ import (
 type docketEngine struct {
 	backend string
 	dir     string
-	st      store.Store
+	store   store.Store
 	snap    tuples.Snapshot
 	chk     *check.Checker
 	// cacheSize as in check.Options: -1 off, 0 default.
@@ -28,12 +28,12 @@ func newDocket(ctx context.Context, backend string, cacheSize int) (*docketEngin
 	e := &docketEngine{backend: backend, cacheSize: cacheSize, chk: check.New(check.Options{CacheSize: cacheSize})}
 	var err error
 	if backend == "memory" {
-		e.st, err = memory.New()
+		e.store, err = memory.New()
 	} else {
 		if e.dir, err = os.MkdirTemp("", "docket-compare-"); err != nil {
 			return nil, err
 		}
-		e.st, err = badger.Open(e.dir, badger.Options{})
+		e.store, err = badger.Open(e.dir, badger.Options{})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open docket %s store: %w", backend, err)
@@ -42,7 +42,7 @@ func newDocket(ctx context.Context, backend string, cacheSize int) (*docketEngin
 	if err != nil {
 		return nil, err
 	}
-	if _, err := e.st.WriteSchema(ctx, "casebook.rebac", []byte(text)); err != nil {
+	if _, err := e.store.WriteSchema(ctx, "casebook.rebac", []byte(text)); err != nil {
 		return nil, fmt.Errorf("docket schema: %w", err)
 	}
 	return e, nil
@@ -63,13 +63,13 @@ func (e *docketEngine) Load(ctx context.Context, ts []tuples.Tuple) error {
 		b.WriteString(t.String())
 		b.WriteByte('\n')
 	}
-	if _, err := e.st.Import(ctx, strings.NewReader(b.String()), store.ImportOptions{Format: tuples.FormatText, Name: "casebook"}); err != nil {
+	if _, err := e.store.Import(ctx, strings.NewReader(b.String()), store.ImportOptions{Format: tuples.FormatText, Name: "casebook"}); err != nil {
 		return fmt.Errorf("docket import: %w", err)
 	}
 	if e.snap != nil {
 		e.snap.Close()
 	}
-	snap, err := e.st.Snapshot(ctx, 0)
+	snap, err := e.store.Snapshot(ctx, 0)
 	e.snap = snap
 	return err
 }
@@ -101,7 +101,7 @@ func (e *docketEngine) Close() {
 	if e.snap != nil {
 		e.snap.Close()
 	}
-	e.st.Close()
+	e.store.Close()
 	if e.dir != "" {
 		os.RemoveAll(e.dir)
 	}
