@@ -103,9 +103,12 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 		}
 		if err != nil {
 			var pe *ParseError
+			var je *jsonLineError
+			lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
 			if errors.As(err, &pe) && r.format == FormatText {
-				lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
 				r.errs.add("%s:%d:%d: %s", r.name, r.line, pe.Column+lead, pe.Msg)
+			} else if errors.As(err, &je) {
+				r.errs.add("%s:%d:%d: %s", r.name, r.line, je.Column+lead, je.Msg)
 			} else {
 				r.errs.add("%s:%d: %v", r.name, r.line, err)
 			}
@@ -127,24 +130,6 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 		return Tuple{}, false, fmt.Errorf("read %s: %w", r.name, err)
 	}
 	return Tuple{}, false, nil
-}
-
-func parseJSONLine(b []byte) (Tuple, error) {
-	var j jsonTuple
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&j); err != nil {
-		return Tuple{}, fmt.Errorf("not a tuple object %s: %w", `{"object":"type:id","relation":"name","subject":"type:id"}`, err)
-	}
-	switch {
-	case j.Object == "":
-		return Tuple{}, errors.New(`missing "object"`)
-	case j.Relation == "":
-		return Tuple{}, errors.New(`missing "relation"`)
-	case j.Subject == "":
-		return Tuple{}, errors.New(`missing "subject"`)
-	}
-	return Parse(j.Object + "#" + j.Relation + "@" + j.Subject)
 }
 
 // Import reads the input in chunks, checking each line against the
