@@ -76,7 +76,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		// A bug must not greet the operator with a Go stack trace; the
 		// trace is there for whoever sets DOCKET_DEBUG.
 		if r := recover(); r != nil {
-			fmt.Fprintf(e.stderr, "error: internal error: %v; please report it with the command line that caused it\n", r)
+			fmt.Fprintln(e.stderr, internalErrorLine(r))
 			if e.getenv("DOCKET_DEBUG") != "" {
 				fmt.Fprintf(e.stderr, "%s", debug.Stack())
 			}
@@ -84,6 +84,10 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 			code = exitFailure
 		}
 	}()
+	// A fault reading or writing a memory-mapped database file (a file
+	// cut short under it, a full disk) panics this goroutine instead of
+	// killing the process, so that it reaches the recover above.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	if e.isTerminal == nil {
 		e.isTerminal = fileIsTerminal
 	}
@@ -135,6 +139,24 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		fmt.Fprint(e.stderr, strings.TrimRight(usage.String(), "\n")+"\n")
 	}
 	return exitFailure
+}
+
+// reportTo is where internal errors are reported.
+const reportTo = "https://github.com/docketdb/docket/issues"
+
+// internalErrorLine is the one line printed for a panic: what happened,
+// the version, and how to report it.
+func internalErrorLine(r any) string {
+	v := buildVersion()
+	version := v.Version
+	if v.Revision != "" {
+		version += " " + v.Revision
+	}
+	msg := fmt.Sprint(r)
+	if err, ok := r.(error); ok && strings.Contains(err.Error(), "fault") {
+		msg += " (a database file could not be read or written: is the disk full, or was a file cut short?)"
+	}
+	return fmt.Sprintf("error: internal error: %s (docket %s); please report it at %s with the command line, and the output of the same command with DOCKET_DEBUG=1", msg, version, reportTo)
 }
 
 // negative ends a command with status 1, printing err's lines as they are
