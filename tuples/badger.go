@@ -31,6 +31,12 @@ type BadgerOptions struct {
 	// BlockCacheMB sizes Badger's block cache (default 1024: sized for a
 	// machine with a few cores and tens of GiB of memory).
 	BlockCacheMB int
+	// ReadOnly opens an existing database without writing anything to
+	// its directory (read-only media, a filesystem snapshot, files owned
+	// by another user): writes are refused, and other read-only opens may
+	// share it. A database not closed cleanly cannot be opened so until a
+	// writable open has recovered it.
+	ReadOnly bool
 
 	// noChecksums turns off the checks of checksums and tinyBlockCache
 	// all but disables the block cache, for the benchmarks that measure what they cost.
@@ -89,6 +95,8 @@ type badgerEngine struct {
 	// tables and not yet published them: where tests crash it.
 	beforePublish func()
 
+	readOnly bool
+
 	mu     sync.RWMutex
 	latest Revision
 	oldest Revision
@@ -134,6 +142,9 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.ReadOnly && !existed {
+		return nil, because(ErrNoDatabase, "no database at %s to open read-only", path)
+	}
 	if opts.KeepRevisions <= 0 {
 		opts.KeepRevisions = 1000
 	}
@@ -159,7 +170,7 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 	// thousand tables, each opened (and checked) on every start, with a
 	// file descriptor each. Merging level 0 down on close keeps the
 	// count bounded by the data, not by the number of processes.
-	bo = bo.WithCompactL0OnClose(true)
+	bo = bo.WithCompactL0OnClose(!opts.ReadOnly).WithReadOnly(opts.ReadOnly)
 	// Blocks are checked again as they are read; see badger_verify.go
 	// for why every table is checked before Badger opens them.
 	if !opts.noChecksums {
@@ -173,7 +184,7 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 	if existed && !opts.noChecksums {
 		found, err := verifyTables(path, checkBlocks)
 		if err != nil {
-			return nil, fmt.Errorf("open database at %s: %w", path, err)
+			return nil, openError(path, true, err)
 		}
 		if err := damageErr(found); err != nil {
 			return nil, err
@@ -187,12 +198,9 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 		db, err = badger.OpenManaged(bo)
 	}
 	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return nil, fmt.Errorf("database at %s is in use by another docket process: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("open database at %s: %w; the files may be damaged: restore a backup or re-import an export", path, err)
+		return nil, openError(path, opts.ReadOnly, err)
 	}
-	e := &badgerEngine{db: db, path: path, keep: Revision(opts.KeepRevisions),
+	e := &badgerEngine{db: db, path: path, keep: Revision(opts.KeepRevisions), readOnly: opts.ReadOnly,
 		streamMin: streamIntoFull, loadHold: loadHold, spillFanIn: spillFanIn,
 		pins: make(map[Revision]int)}
 	if err := e.init(existed); err != nil {
@@ -203,7 +211,9 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 	// the database lock, now held, says no other process is using them.
 	// Leaving them only wastes disk space until the next import, which
 	// clears them too, so a failure here does not stop the open.
-	_ = os.RemoveAll(filepath.Join(path, spillDirName))
+	if !opts.ReadOnly {
+		_ = os.RemoveAll(filepath.Join(path, spillDirName))
+	}
 	return e, nil
 }
 
@@ -214,6 +224,9 @@ func (e *badgerEngine) init(existed bool) error {
 	item, err := txn.Get(keyFormat)
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
+		if e.readOnly {
+			return fmt.Errorf("%s is not a Docket database: it has no Docket format marker", e.path)
+		}
 		if existed && !e.empty() {
 			return fmt.Errorf("%s is not a Docket database: it is a Badger database without the Docket format marker", e.path)
 		}
@@ -250,7 +263,9 @@ func (e *badgerEngine) init(existed bool) error {
 	}
 	e.oldest = max(e.oldest, e.window(e.latest))
 	e.db.SetDiscardTs(uint64(e.oldest))
-	if e.db.MaxVersion() > uint64(e.latest) {
+	// Read-only, what an interrupted bulk write left above the latest
+	// revision stays there, unseen: every read is at or below it.
+	if e.db.MaxVersion() > uint64(e.latest) && !e.readOnly {
 		if err := e.rollback(); err != nil {
 			return fmt.Errorf("recover database at %s: %w", e.path, err)
 		}
@@ -338,6 +353,18 @@ func (e *badgerEngine) rollback() error {
 	return wb.Flush()
 }
 
+// writable refuses writes to a store opened read-only or broken by a
+// failed write.
+func (e *badgerEngine) writable() error {
+	if e.readOnly {
+		return because(ErrReadOnly, "database at %s is open read-only: nothing was written", e.path)
+	}
+	if e.broken != nil {
+		return fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
+	}
+	return nil
+}
+
 func (e *badgerEngine) bounds() (Revision, Revision) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -423,8 +450,8 @@ func (e *badgerEngine) apply(ctx context.Context, c *commit) (Revision, error) {
 	if e.db.IsClosed() {
 		return 0, errClosed
 	}
-	if e.broken != nil {
-		return 0, fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
+	if err := e.writable(); err != nil {
+		return 0, err
 	}
 	bulk := len(c.changes) > atomicLimit
 	rev, err := e.write(ctx, c, bulk)

@@ -57,8 +57,8 @@ func (e *badgerEngine) load(context.Context) (loader, error) {
 	if e.db.IsClosed() {
 		return nil, errClosed
 	}
-	if e.broken != nil {
-		return nil, fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
+	if err := e.writable(); err != nil {
+		return nil, err
 	}
 	return &badgerLoad{e: e}, nil
 }

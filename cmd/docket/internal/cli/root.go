@@ -49,9 +49,13 @@ type env struct {
 	isTerminal func(w io.Writer) bool
 
 	// Global flags.
-	dbPath string
-	memory bool
-	output choice
+	dbPath   string
+	memory   bool
+	readOnly bool
+	output   choice
+	// readOnlyWhy says why a store was opened read-only without
+	// --read-only, for the error of a write.
+	readOnlyWhy string
 	// Client mode: the server, its key and the consistency of reads;
 	// remote is the store of the server, once opened.
 	server, token, consistency string
@@ -105,6 +109,13 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	e.reportToken()
 	if cerr := e.closeStore(); err == nil && cerr != nil {
 		err = cerr
+	}
+	if errors.Is(err, tuples.ErrReadOnly) {
+		why := "it was opened with --read-only; drop the flag to write"
+		if e.readOnlyWhy != "" {
+			why = "it was opened read-only because " + e.readOnlyWhy + "; check the directory's filesystem and permissions"
+		}
+		err = withHint(why, "database at %s is read-only: nothing was written", e.dbPath)
 	}
 	err = hintFor(err)
 	if err == nil {
@@ -187,6 +198,12 @@ failed assertion), 2 an error.`,
 			cmd.SilenceUsage = true
 			cmd.Root().SilenceUsage = true
 			e.started = true
+			if e.memory && cmd.Flags().Changed("db") {
+				return withHint("give one of them", "--memory and --db both given: --memory uses an empty in-memory store, not the database at %s", e.dbPath)
+			}
+			if e.memory && e.readOnly {
+				return withHint("give one of them", "--memory and --read-only both given: an in-memory store starts empty")
+			}
 			return nil
 		},
 	}
@@ -218,6 +235,7 @@ failed assertion), 2 an error.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.dbPath, "db", defaultDB, "path of the Badger database directory; $DOCKET_DB sets the default")
 	pf.BoolVar(&e.memory, "memory", false, "use an empty in-memory store instead of --db (lost on exit)")
+	pf.BoolVar(&e.readOnly, "read-only", false, "open --db without writing to it (read-only media, snapshots); automatic where its directory is not writable")
 	pf.VarP(&e.output, "output", "o", "output format: text or json")
 	pf.StringVar(&e.server, "server", e.getenv("DOCKET_SERVER"), "talk to the docket server at this URL instead of opening a store; $DOCKET_SERVER sets the default")
 	pf.StringVar(&e.token, "token", e.getenv("DOCKET_TOKEN"), "the bearer key for --server; $DOCKET_TOKEN sets the default")
