@@ -76,3 +76,51 @@ func TestDamagedDatabaseIsOneLineOnEveryCommand(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestDBVerify(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	var b strings.Builder
+	for i := range 30000 {
+		b.WriteString("case:" + itoa(i) + "#access_list@team:t" + itoa(i%500) + "#member\n")
+	}
+	run(t, "--db", db, "schema", "write", writeFile(t, dir, "case.rebac", testSchema)).want(t, 0)
+	run(t, "--db", db, "tuple", "import", writeFile(t, dir, "many.tuples", b.String())).want(t, 0)
+	run(t, "--db", db, "tuple", "write", "case:1#assignee@user:alice").want(t, 0)
+	r := run(t, "--db", db, "db", "verify")
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "revision 3:", "30001 tuples, 30001 changes checked: ok")
+	r = run(t, "--db", db, "db", "verify", "-o", "json")
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, `"ok": true`, `"revision": 3`, `"problems": []`)
+
+	ssts, _ := filepath.Glob(filepath.Join(db, "*.sst"))
+	var table string
+	var size int64
+	for _, p := range ssts {
+		if fi, _ := os.Stat(p); fi.Size() > size {
+			table, size = p, fi.Size()
+		}
+	}
+	f, err := os.OpenFile(table, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := []byte{0}
+	f.ReadAt(one, size/2)
+	one[0] ^= 1
+	f.WriteAt(one, size/2)
+	f.Close()
+	r = run(t, "--db", db, "db", "verify")
+	r.want(t, 1)
+	contains(t, "stdout", r.stdout, "table "+filepath.Base(table)+" fails its checksum", "1 problem found; restore a backup")
+	r = run(t, "--db", db, "check", "case:1#viewer@user:alice")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "database damaged: table "+filepath.Base(table)+" fails its checksum")
+
+	r = run(t, "--memory", "db", "verify")
+	r.want(t, 2)
+	r = run(t, "--db", filepath.Join(dir, "nothing"), "db", "verify")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "no database at")
+}

@@ -249,6 +249,7 @@ failed assertion), 2 an error.`,
 		newLspCmd(e),
 		newPlaygroundCmd(e),
 		newServeCmd(e),
+		newDBCmd(e),
 	)
 	addStoreCommands(root, e)
 	return root
