@@ -236,8 +236,18 @@ func (s *store) Changes(ctx context.Context, after Revision, limit int) ([]Chang
 // trimmedError refuses a read of the change log after rev that would
 // start before from, the first revision the log still holds.
 func trimmedError(after, from Revision) error {
-	return fmt.Errorf("changes after revision %d: the log starts at revision %d: %w", after, from, ErrChangesTrimmed)
+	return &TrimmedError{After: after, From: from}
 }
+
+// TrimmedError is a read of the change log from before where it starts
+// (ErrChangesTrimmed); From is the first revision it holds.
+type TrimmedError struct{ After, From Revision }
+
+func (e *TrimmedError) Error() string {
+	return fmt.Sprintf("changes after revision %d: the log starts at revision %d: %v", e.After, e.From, ErrChangesTrimmed)
+}
+
+func (e *TrimmedError) Unwrap() error { return ErrChangesTrimmed }
 
 func (s *store) TrimChanges(ctx context.Context, before Revision) (int, error) {
 	s.wmu.Lock()

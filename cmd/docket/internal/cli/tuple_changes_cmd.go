@@ -17,7 +17,7 @@ func newTupleChangesCmd(e *env) *cobra.Command {
 		Use:   "changes [--since REVISION] [--limit N]",
 		Short: "Print the tuple writes and deletes committed after a revision",
 		Long: `Print the change log: every tuple written or deleted after --since (default:
-from the start), oldest first, one a line as REVISION write|delete TUPLE.
+from where the log starts, which 'docket tuple trim-changes' moves), oldest first, one a line as REVISION write|delete TUPLE.
 An auditor reads it to learn when access was granted or taken away; an
 operator to copy recent changes elsewhere.
 
@@ -46,6 +46,13 @@ revision printed, which is said on stderr (or as "next_since" in JSON).`,
 				return err
 			}
 			changes, err := s.Changes(ctx, since.rev, limit)
+			var trimmed *tuples.TrimmedError
+			if errors.As(err, &trimmed) && !cmd.Flags().Changed("since") {
+				// Without --since, "from the start" is from where the
+				// log starts now.
+				since.rev = trimmed.From - 1
+				changes, err = s.Changes(ctx, since.rev, limit)
+			}
 			if errors.Is(err, tuples.ErrChangesTrimmed) {
 				return withHint("the log was trimmed ('docket tuple trim-changes'); ask from where it starts, or read the tuples themselves with 'docket tuple export'",
 					"%v", err)
@@ -85,7 +92,7 @@ revision printed, which is said on stderr (or as "next_since" in JSON).`,
 			return nil
 		},
 	}
-	cmd.Flags().Var(&since, "since", "print changes committed after this revision (0 = from the start)")
+	cmd.Flags().Var(&since, "since", "print changes committed after this revision (default: from where the log starts)")
 	cmd.Flags().IntVar(&limit, "limit", 0, "stop after about N changes, at a revision boundary (0 = no limit)")
 	return cmd
 }
