@@ -57,6 +57,14 @@ type jsonTuple struct {
 	Subject  string `json:"subject"`
 }
 
+// maxLineLen bounds a line of an import; maxTupleLen is the longest a
+// tuple can be written (two ids and four names, and their separators),
+// so a line between the two can only hold spaces or a comment besides.
+const (
+	maxLineLen  = 1 << 20
+	maxTupleLen = 2*MaxIDLen + 4*MaxNameLen + 5
+)
+
 // importChunk is how many tuples an import checks and hands to the
 // backend at a time; the input is never held whole.
 const importChunk = 1 << 18
@@ -85,6 +93,11 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 			}
 		}
 		raw := r.sc.Bytes()
+		if r.line == 1 {
+			// A byte-order mark, as editors on Windows write, is no
+			// part of the first tuple.
+			raw = bytes.TrimPrefix(raw, []byte("\xEF\xBB\xBF"))
+		}
 		text := bytes.TrimSpace(raw)
 		if r.format == FormatText {
 			// Ids hold no whitespace, so whitespace then `//` can only
@@ -93,7 +106,9 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 				text = bytes.TrimSpace(text[:i])
 			}
 		}
-		if len(text) == 0 || bytes.HasPrefix(text, []byte("//")) {
+		// No tuple starts with `#` (types are names), so a line that
+		// does is a comment, as in shell scripts and many exports.
+		if len(text) == 0 || bytes.HasPrefix(text, []byte("//")) || text[0] == '#' {
 			continue
 		}
 		if r.format == FormatText {
@@ -127,6 +142,10 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 		return t, true, nil
 	}
 	if err := r.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return Tuple{}, false, &InputError{Errors: []string{fmt.Sprintf("%s:%d: line is longer than %d bytes; a tuple is at most %d bytes (is this a tuple file?)",
+				r.name, r.line+1, maxLineLen, maxTupleLen)}}
+		}
 		return Tuple{}, false, fmt.Errorf("read %s: %w", r.name, err)
 	}
 	return Tuple{}, false, nil
@@ -165,7 +184,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	defer ld.abort()
 
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
+	sc.Buffer(make([]byte, 0, 1<<16), maxLineLen)
 	var errs inputErrors
 	lr := &lineReader{sc: sc, name: name, format: format, schema: cur.schema, errs: &errs}
 

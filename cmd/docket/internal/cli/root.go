@@ -105,8 +105,12 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		// Shell completion answers on stdout.
 		root.SetOut(e.stdout)
 	}
-	_, err := root.ExecuteContextC(ctx)
+	ran, err := root.ExecuteContextC(ctx)
 	e.reportToken()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Ctrl-C: every write is all or nothing, so nothing was written.
+		err = fmt.Errorf("%s cancelled; nothing was written", ran.Name())
+	}
 	if cerr := e.closeStore(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -46,7 +46,8 @@ against the stored schema before it is written; a write is all or nothing.`,
 }
 
 // formatFor picks a tuple file format: the --format flag when given, else
-// the file's extension (.jsonl, .ndjson: JSON lines; anything else: text).
+// the file's extension (.jsonl, .ndjson, .json: JSON lines; anything else:
+// text).
 func formatFor(path string, flag *choice, set bool) tuples.Format {
 	if set {
 		if flag.value == "jsonl" {
@@ -55,7 +56,7 @@ func formatFor(path string, flag *choice, set bool) tuples.Format {
 		return tuples.FormatText
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
-	case ".jsonl", ".ndjson":
+	case ".jsonl", ".ndjson", ".json":
 		return tuples.FormatJSONL
 	}
 	return tuples.FormatText
@@ -74,6 +75,9 @@ func (e *env) importFile(ctx context.Context, path string, format tuples.Format,
 			return tuples.ImportResult{}, fileError(path, err)
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			return tuples.ImportResult{}, withHint("give a tuple file, or - for standard input", "%s is a directory", path)
+		}
 		r, name = f, path
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 			size = fi.Size()
@@ -167,8 +171,8 @@ func newTupleWriteCmd(e *env) *cobra.Command {
 input (-). All are checked against the stored schema first; if any is
 malformed or not allowed, every problem is reported and nothing is written.
 Writing a tuple that already exists is not an error. Files are text (one
-tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
-{"object":"case:1","relation":"assignee","subject":"user:alice"}).`,
+tuple a line, // and # comments) or JSON lines (.jsonl, .ndjson, .json or
+--format jsonl: {"object":"case:1","relation":"assignee","subject":"user:alice"}).`,
 		Example: `  docket tuple write case:1#assignee@user:alice
   docket tuple write team:east#member@team:east_intake#member case:2#public@user:*
   docket tuple write -f casebook.tuples
