@@ -109,7 +109,11 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 	e.reportToken()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		// Ctrl-C: every write is all or nothing, so nothing was written.
-		err = fmt.Errorf("%s cancelled; nothing was written", ran.Name())
+		name := "docket"
+		if ran != nil {
+			name = ran.Name()
+		}
+		err = fmt.Errorf("%s cancelled; nothing was written", name)
 	}
 	if cerr := e.closeStore(); err == nil && cerr != nil {
 		err = cerr
