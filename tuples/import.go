@@ -112,6 +112,12 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 			continue
 		}
 		if r.format == FormatText {
+			if text[0] == '{' {
+				// No tuple starts with `{`: a JSON-lines file read as text.
+				lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
+				r.errs.add("%s:%d:%d: this line is a JSON object, not a tuple; read JSON lines with --format jsonl (or name the file .jsonl)", r.name, r.line, lead+1)
+				continue
+			}
 			t, err = Parse(r.text.string(text))
 		} else {
 			t, err = parseJSONLine(text)

@@ -50,6 +50,7 @@ func parseJSONLine(b []byte) (Tuple, error) {
 	}
 	var fields [3]string
 	var seen [3]bool
+	var valueAt [3]int64 // where each value's opening quote is
 	names := [3]string{"object", "relation", "subject"}
 	for dec.More() {
 		at := dec.InputOffset()
@@ -74,9 +75,10 @@ func parseJSONLine(b []byte) (Tuple, error) {
 		if err != nil {
 			return syntax(err)
 		}
+		valueAt[i] = skipSpaceColon(b, at)
 		s, ok := tok.(string)
 		if !ok {
-			return fail(skipSpaceColon(b, at), "%q must be a string, not %s", key, jsonKind(tok))
+			return fail(valueAt[i], "%q must be a string, not %s", key, jsonKind(tok))
 		}
 		fields[i] = s
 	}
@@ -92,7 +94,33 @@ func parseJSONLine(b []byte) (Tuple, error) {
 			return fail(end-1, "missing %q; write %s", name, jsonLineShape)
 		}
 	}
-	return Parse(fields[0] + "#" + fields[1] + "@" + fields[2])
+	// Each field is checked on its own, so that an error names it and
+	// points into it (exactly, unless the string holds escapes).
+	field := func(i int, err error) (Tuple, error) {
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			return fail(valueAt[i]+int64(pe.Column), "%q: %s", names[i], pe.Msg)
+		}
+		return fail(valueAt[i], "%q: %v", names[i], err)
+	}
+	obj, err := ParseObject(fields[0])
+	if err != nil {
+		return field(0, err)
+	}
+	const probe = "x:x#" // a relation is checked as part of a tuple
+	if _, err := Parse(probe + fields[1] + "@x:x"); err != nil {
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			pe.Column -= len(probe)
+		}
+		return field(1, err)
+	}
+	subj, err := ParseSubject(fields[2])
+	if err != nil {
+		return field(2, err)
+	}
+	return Tuple{ObjectType: obj.Type, ObjectID: obj.ID, Relation: fields[1],
+		SubjectType: subj.Type, SubjectID: subj.ID, SubjectRelation: subj.Relation}, nil
 }
 
 // jsonKind names the JSON kind of a token for an error message.

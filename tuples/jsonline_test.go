@@ -68,3 +68,18 @@ func TestImportJSONLinesTwoObjectsOnALineIsAnError(t *testing.T) {
 		})
 	}
 }
+
+func TestParseJSONLineNamesTheBadField(t *testing.T) {
+	for _, c := range []struct{ line, want string }{
+		{`{"object":"doc:1","relation":"viewer","subject":"user bob"}`, `column 58: "subject": missing ` + "`:id`"},
+		{`{"object":"doc 1","relation":"viewer","subject":"user:bob"}`, `column 17: "object": missing ` + "`:id`"},
+		{`{"object":"doc:1","relation":"Viewer","subject":"user:bob"}`, `column 31: "relation": unexpected 'V' in relation name`},
+		{`{"object":"doc:*","relation":"viewer","subject":"user:bob"}`, `"object": the wildcard`},
+		{`{"object":"doc:1","relation":"viewer","subject":"user:*#member"}`, `"subject": a wildcard subject takes no relation`},
+	} {
+		_, err := parseJSONLine([]byte(c.line))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.line, err, c.want)
+		}
+	}
+}

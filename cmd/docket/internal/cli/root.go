@@ -17,6 +17,7 @@ import (
 	"github.com/docketdb/docket/client"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Run executes one docket command line and returns the process exit status:
@@ -96,6 +97,10 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		e.isTerminal = fileIsTerminal
 	}
 	root := newRootCmd(e)
+	if bad := unknownLeadingFlag(root, args); bad != "" {
+		fmt.Fprintf(e.stderr, "error: unknown flag: %s; run 'docket --help' for usage\n", bad)
+		return exitFailure
+	}
 	root.SetArgs(args)
 	// Cobra prints usage after a flag or argument error (until the
 	// pre-run hook silences it); hold it so it follows the error line.
@@ -176,6 +181,41 @@ func internalErrorLine(r any) string {
 		msg += " (a database file could not be read or written: is the disk full, or was a file cut short?)"
 	}
 	return fmt.Sprintf("error: internal error: %s (docket %s); please report it at %s with the command line, and the output of the same command with DOCKET_DEBUG=1", msg, version, reportTo)
+}
+
+// unknownLeadingFlag returns a flag given before the command name that no
+// global flag is. Cobra takes the command name for that flag's value and
+// then reports the next argument as an unknown command ("docket --nosuch
+// check X": unknown command "X"), which misleads.
+func unknownLeadingFlag(root *cobra.Command, args []string) string {
+	flags := root.PersistentFlags()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
+			return ""
+		}
+		var f *pflag.Flag
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "--") {
+			if name == "help" {
+				return ""
+			}
+			f = flags.Lookup(name)
+		} else {
+			if name == "h" {
+				return ""
+			}
+			hasValue = hasValue || len(name) > 1 // -ojson
+			f = flags.ShorthandLookup(name[:1])
+		}
+		if f == nil {
+			return a
+		}
+		if !hasValue && f.NoOptDefVal == "" {
+			i++ // its value
+		}
+	}
+	return ""
 }
 
 // negative ends a command with status 1, printing err's lines as they are

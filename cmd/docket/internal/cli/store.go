@@ -191,15 +191,25 @@ func hintFor(err error) error {
 	return err
 }
 
-// revisionValue is a --at flag: a revision number, 0 meaning the latest.
-type revisionValue struct{ rev tuples.Revision }
+// revisionValue is a --at flag: a revision number, 0 meaning the latest
+// (zero, when set, says what 0 means instead: --since, --before).
+type revisionValue struct {
+	rev  tuples.Revision
+	zero string
+}
 
 func (r *revisionValue) String() string { return strconv.FormatUint(uint64(r.rev), 10) }
 
 func (r *revisionValue) Set(s string) error {
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return fmt.Errorf("must be a revision number (0 = latest)")
+		if r.zero == "" {
+			return fmt.Errorf("must be a revision number (0 = latest)")
+		}
+		if r.zero == "-" {
+			return fmt.Errorf("must be a revision number")
+		}
+		return fmt.Errorf("must be a revision number (0 = %s)", r.zero)
 	}
 	r.rev = tuples.Revision(n)
 	return nil

@@ -10,7 +10,7 @@ import (
 
 func newTupleChangesCmd(e *env) *cobra.Command {
 	var (
-		since revisionValue
+		since = revisionValue{zero: "from where the log starts"}
 		limit int
 	)
 	cmd := &cobra.Command{
@@ -98,7 +98,7 @@ revision printed, which is said on stderr (or as "next_since" in JSON).`,
 }
 
 func newTupleTrimChangesCmd(e *env) *cobra.Command {
-	var before revisionValue
+	before := revisionValue{zero: "-"}
 	cmd := &cobra.Command{
 		Use:   "trim-changes --before REVISION",
 		Short: "Drop the change log of revisions before one, to reclaim space",

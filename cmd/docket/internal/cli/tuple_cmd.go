@@ -285,8 +285,12 @@ least one field, so that no typo deletes everything.`,
 				return err
 			}
 			if len(args) == 0 {
-				if _, err := e.snapshot(ctx, 0); err != nil {
+				snap, err := e.snapshot(ctx, 0)
+				if err != nil {
 					return err
+				}
+				if err := checkFilter(snap.Schema(), filterWhat(partial, ff.f), ff.f); err != nil {
+					return fmt.Errorf("nothing deleted: %w", err)
 				}
 				rev, n, err := s.DeleteMatching(ctx, ff.f)
 				if err != nil {
