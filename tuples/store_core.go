@@ -123,6 +123,11 @@ func (s *store) Write(ctx context.Context, b Batch) (Revision, error) {
 	if err != nil {
 		return 0, err
 	}
+	if len(changes) == 0 {
+		// Nothing would change: no empty revision to fill the window of
+		// readable revisions and the change log.
+		return cur.rev, nil
+	}
 	return s.eng.apply(ctx, &commit{changes: changes})
 }
 
@@ -187,6 +192,9 @@ func plan(ctx context.Context, cur *snapshot, b Batch) ([]Change, error) {
 	changes := make([]Change, 0, len(order))
 	for _, t := range order {
 		switch {
+		case present[t] && initial[t]:
+			// Stored before and after: nothing changes, and nothing is
+			// logged, so a batch of such touches makes no revision.
 		case present[t]:
 			changes = append(changes, Change{Kind: ChangeWrite, Tuple: t})
 		case initial[t]:
@@ -221,6 +229,9 @@ func (s *store) DeleteMatching(ctx context.Context, f Filter) (Revision, int, er
 			break
 		}
 		cursor = next
+	}
+	if len(changes) == 0 {
+		return cur.rev, 0, nil
 	}
 	rev, err := s.eng.apply(ctx, &commit{changes: changes})
 	if err != nil {

@@ -125,6 +125,21 @@ func (e *env) printWrite(verb string, n int, rev tuples.Revision, notes ...write
 	return err
 }
 
+// printUnchanged reports a write or delete that changes nothing and so
+// makes no revision: "wrote 0 tuples: all 2 already stored; no new
+// revision (the latest is 7)".
+func (e *env) printUnchanged(verb string, rev tuples.Revision, why string, notes ...writeNote) error {
+	if e.json() {
+		v := map[string]any{"revision": rev, verb: 0, "new_revision": false}
+		for _, note := range notes {
+			v[note.key] = note.n
+		}
+		return writeJSON(e.stdout, v)
+	}
+	_, err := fmt.Fprintf(e.stdout, "%s 0 tuples: %s; no new revision (the latest is %d)\n", verb, why, rev)
+	return err
+}
+
 // unique drops repeats, keeping the first of each, so that a tuple named
 // twice is counted once.
 func unique(ts []tuples.Tuple) []tuples.Tuple {
@@ -227,6 +242,10 @@ tuple a line, // and # comments) or JSON lines (.jsonl, .ndjson, .json or
 			if err != nil {
 				return err
 			}
+			if len(stored) == len(ts) {
+				return e.printUnchanged("wrote", snap.Revision(), fmt.Sprintf("all %d already stored", len(ts)),
+					writeNote{"already_stored", len(stored), "already stored"})
+			}
 			s, err := e.openStore()
 			if err != nil {
 				return err
@@ -296,6 +315,9 @@ least one field, so that no typo deletes everything.`,
 				if err != nil {
 					return fmt.Errorf("delete %s: %w", describeFilter(ff.f), err)
 				}
+				if n == 0 {
+					return e.printUnchanged("deleted", rev, "no tuple matches "+filterWhat(partial, ff.f))
+				}
 				return e.printWrite("deleted", n, rev)
 			}
 			snap, err := e.snapshot(ctx, 0)
@@ -334,7 +356,8 @@ least one field, so that no typo deletes everything.`,
 				}
 			}
 			if len(stored) == 0 {
-				return e.printWrite("deleted", 0, snap.Revision(), writeNote{"not_stored", missing, "not stored"})
+				return e.printUnchanged("deleted", snap.Revision(), fmt.Sprintf("none of the %d is stored", missing),
+					writeNote{"not_stored", missing, "not stored"})
 			}
 			b := tuples.Batch{Ops: make([]tuples.Op, len(stored))}
 			for i, t := range stored {
