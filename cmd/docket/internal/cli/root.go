@@ -145,9 +145,18 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		}
 		return exitNo
 	}
+	err = oneLineSuggestion(err)
 	lines := errorLines(err)
-	if !e.started && usage.Len() == 0 && len(lines) == 1 {
+	if !e.started && usage.Len() == 0 && len(lines) == 1 && !strings.Contains(lines[0], "did you mean") {
 		lines[0] += "; run 'docket --help' for usage"
+	}
+	if e.json() {
+		// A script that asked for JSON reads errors as JSON too.
+		for i, l := range lines {
+			lines[i] = strings.TrimPrefix(l, "error: ")
+		}
+		_ = writeJSON(e.stderr, map[string]any{"error": strings.Join(lines, "\n"), "errors": lines, "exit_status": exitFailure})
+		return exitFailure
 	}
 	for _, l := range lines {
 		if strings.HasPrefix(l, "error: ") {
@@ -163,6 +172,21 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		fmt.Fprint(e.stderr, strings.TrimRight(usage.String(), "\n")+"\n")
 	}
 	return exitFailure
+}
+
+// oneLineSuggestion folds cobra's "unknown command" suggestions, which
+// span three lines ("Did you mean this?", then the names), into the
+// error's one line.
+func oneLineSuggestion(err error) error {
+	msg, names, ok := strings.Cut(err.Error(), "\n\nDid you mean this?\n")
+	if !ok {
+		return err
+	}
+	var quoted []string
+	for _, n := range strings.Fields(names) {
+		quoted = append(quoted, fmt.Sprintf("%q", n))
+	}
+	return fmt.Errorf("%s; did you mean %s?", msg, strings.Join(quoted, " or "))
 }
 
 // reportTo is where internal errors are reported.

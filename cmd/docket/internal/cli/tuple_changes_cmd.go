@@ -130,7 +130,12 @@ The trim is a write of its own and makes a revision.`,
 				return err
 			}
 			if e.json() {
-				return writeJSON(e.stdout, map[string]any{"dropped": n, "before": before.rev})
+				latest, err := s.Snapshot(ctx, 0)
+				if err != nil {
+					return err
+				}
+				defer latest.Close()
+				return writeJSON(e.stdout, map[string]any{"revision": latest.Revision(), "dropped": n, "before": before.rev})
 			}
 			_, err = fmt.Fprintf(e.stdout, "dropped %d change%s of revisions before %d\n", n, plural(n), before.rev)
 			return err
