@@ -183,16 +183,32 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		return ImportResult{}, err
 	}
 	defer cur.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<16), maxLineLen)
+	var errs inputErrors
+	lr := &lineReader{sc: sc, name: name, format: format, schema: cur.schema, errs: &errs}
+	if opts.DryRun {
+		n := 0
+		for {
+			_, ok, err := lr.next(ctx)
+			if err != nil {
+				return ImportResult{}, err
+			}
+			if !ok {
+				break
+			}
+			n++
+		}
+		if errs.total > 0 {
+			return ImportResult{}, errs.err()
+		}
+		return ImportResult{Revision: cur.rev, Tuples: n}, nil
+	}
 	ld, err := s.eng.load(ctx)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 	}
 	defer ld.abort()
-
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), maxLineLen)
-	var errs inputErrors
-	lr := &lineReader{sc: sc, name: name, format: format, schema: cur.schema, errs: &errs}
 
 	// The backend takes chunks in a goroutine of its own, so that reading
 	// the next chunk overlaps with storing this one. The channel is

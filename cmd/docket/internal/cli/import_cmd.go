@@ -61,7 +61,7 @@ func (p *importProgress) finish() {
 }
 
 func newTupleImportCmd(e *env) *cobra.Command {
-	var quiet bool
+	var quiet, dryRun bool
 	format := newChoice("", "text", "jsonl")
 	cmd := &cobra.Command{
 		Use:   "import FILE | -",
@@ -89,14 +89,18 @@ it is not drawn when standard error is not a terminal, or with --quiet.`,
 			if !quiet && e.isTerminal(e.stderr) {
 				p = &importProgress{w: e.stderr}
 			}
-			res, err := e.importFile(cmd.Context(), path, formatFor(path, &format, cmd.Flags().Changed("format")), p)
+			res, err := e.importFile(cmd.Context(), path, formatFor(path, &format, cmd.Flags().Changed("format")), p, dryRun)
 			if err != nil {
 				return err
+			}
+			if dryRun {
+				return e.printDryRun("import", res.Tuples, res.Revision, nil)
 			}
 			return e.printWrite("imported", res.Tuples, res.Revision)
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not draw a progress bar")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "read and check every line and say how many tuples would be imported; write nothing")
 	cmd.Flags().Var(&format, "format", "file format: text or jsonl (default: by extension)")
 	_ = cmd.RegisterFlagCompletionFunc("format", format.complete)
 	return cmd

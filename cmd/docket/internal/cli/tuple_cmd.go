@@ -65,7 +65,7 @@ func formatFor(path string, flag *choice, set bool) tuples.Format {
 // importFile writes every tuple of path ("-" = stdin) in one revision.
 // When p is set it is shown the reading (bytes of a regular file) and the
 // writing (tuples) of the import.
-func (e *env) importFile(ctx context.Context, path string, format tuples.Format, p *importProgress) (tuples.ImportResult, error) {
+func (e *env) importFile(ctx context.Context, path string, format tuples.Format, p *importProgress, dryRun bool) (tuples.ImportResult, error) {
 	var r io.Reader = e.stdin
 	name := "stdin"
 	size := int64(-1)
@@ -96,7 +96,7 @@ func (e *env) importFile(ctx context.Context, path string, format tuples.Format,
 	if _, err := e.snapshot(ctx, 0); err != nil {
 		return tuples.ImportResult{}, err
 	}
-	return s.Import(ctx, r, tuples.ImportOptions{Format: format, Name: name, Progress: progress})
+	return s.Import(ctx, r, tuples.ImportOptions{Format: format, Name: name, Progress: progress, DryRun: dryRun})
 }
 
 // writeNote is a count printed after a write's summary when it is not
@@ -122,6 +122,39 @@ func (e *env) printWrite(verb string, n int, rev tuples.Revision, notes ...write
 		}
 	}
 	_, err := fmt.Fprintln(e.stdout, line)
+	return err
+}
+
+// printDryRun reports what a --dry-run would have done: the count, and
+// the tuples when they are known (not for an import, which may be large).
+func (e *env) printDryRun(verb string, n int, rev tuples.Revision, ts []tuples.Tuple, notes ...writeNote) error {
+	if e.json() {
+		v := map[string]any{"revision": rev, "dry_run": true, "would_" + verb: n}
+		if ts != nil || verb != "write" {
+			list := make([]string, len(ts))
+			for i, t := range ts {
+				list[i] = t.String()
+			}
+			v["tuples"] = list
+		}
+		for _, note := range notes {
+			v[note.key] = note.n
+		}
+		return writeJSON(e.stdout, v)
+	}
+	for _, t := range ts {
+		fmt.Fprintf(e.stdout, "%s %s\n", verb, t)
+	}
+	line := fmt.Sprintf("would %s %d tuple%s at revision %d", verb, n, plural(n), rev+1)
+	if n == 0 {
+		line = fmt.Sprintf("would %s 0 tuples: no new revision (the latest is %d)", verb, rev)
+	}
+	for _, note := range notes {
+		if note.n > 0 {
+			line += fmt.Sprintf(" (%d %s)", note.n, note.words)
+		}
+	}
+	_, err := fmt.Fprintln(e.stdout, line+"; dry run: nothing written")
 	return err
 }
 
@@ -177,7 +210,10 @@ func plural(n int) string {
 }
 
 func newTupleWriteCmd(e *env) *cobra.Command {
-	var file string
+	var (
+		file   string
+		dryRun bool
+	)
 	format := newChoice("", "text", "jsonl")
 	cmd := &cobra.Command{
 		Use:   "write TUPLE... | -f FILE | -",
@@ -205,9 +241,12 @@ tuple a line, // and # comments) or JSON lines (.jsonl, .ndjson, .json or
 				if stdin {
 					path = "-"
 				}
-				res, err := e.importFile(ctx, path, formatFor(path, &format, cmd.Flags().Changed("format")), nil)
+				res, err := e.importFile(ctx, path, formatFor(path, &format, cmd.Flags().Changed("format")), nil, dryRun)
 				if err != nil {
 					return err
+				}
+				if dryRun {
+					return e.printDryRun("write", res.Tuples, res.Revision, nil)
 				}
 				return e.printWrite("wrote", res.Tuples, res.Revision)
 			}
@@ -242,6 +281,15 @@ tuple a line, // and # comments) or JSON lines (.jsonl, .ndjson, .json or
 			if err != nil {
 				return err
 			}
+			if dryRun {
+				var fresh []tuples.Tuple
+				for _, t := range ts {
+					if !slices.Contains(stored, t) {
+						fresh = append(fresh, t)
+					}
+				}
+				return e.printDryRun("write", len(fresh), snap.Revision(), fresh, writeNote{"already_stored", len(stored), "already stored"})
+			}
 			if len(stored) == len(ts) {
 				return e.printUnchanged("wrote", snap.Revision(), fmt.Sprintf("all %d already stored", len(ts)),
 					writeNote{"already_stored", len(stored), "already stored"})
@@ -259,6 +307,7 @@ tuple a line, // and # comments) or JSON lines (.jsonl, .ndjson, .json or
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read tuples from FILE (- for standard input)")
 	cmd.Flags().Var(&format, "format", "file format: text or jsonl (default: by extension)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check everything and say what would be written; write nothing")
 	_ = cmd.RegisterFlagCompletionFunc("format", format.complete)
 	return cmd
 }
@@ -267,6 +316,7 @@ func newTupleDeleteCmd(e *env) *cobra.Command {
 	var (
 		ff      filterFlags
 		partial string
+		dryRun  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "delete TUPLE... | --filter PARTIAL_TUPLE | --FIELD VALUE...",
@@ -311,6 +361,20 @@ least one field, so that no typo deletes everything.`,
 				if err := checkFilter(snap.Schema(), filterWhat(partial, ff.f), ff.f); err != nil {
 					return fmt.Errorf("nothing deleted: %w", err)
 				}
+				if dryRun {
+					var matched []tuples.Tuple
+					for cursor := ""; ; {
+						ts, next, err := snap.Read(ctx, ff.f, cursor, 10000)
+						if err != nil {
+							return fmt.Errorf("read %s: %w", describeFilter(ff.f), err)
+						}
+						matched = append(matched, ts...)
+						if cursor = next; next == "" {
+							break
+						}
+					}
+					return e.printDryRun("delete", len(matched), snap.Revision(), matched)
+				}
 				rev, n, err := s.DeleteMatching(ctx, ff.f)
 				if err != nil {
 					return fmt.Errorf("delete %s: %w", describeFilter(ff.f), err)
@@ -350,6 +414,9 @@ least one field, so that no typo deletes everything.`,
 				return err
 			}
 			missing := len(ts) - len(stored)
+			if dryRun {
+				return e.printDryRun("delete", len(stored), snap.Revision(), stored, writeNote{"not_stored", missing, "not stored"})
+			}
 			for _, t := range ts {
 				if !slices.Contains(stored, t) {
 					fmt.Fprintf(e.stderr, "warning: %s is not stored; nothing to delete\n", t)
@@ -372,5 +439,6 @@ least one field, so that no typo deletes everything.`,
 	}
 	ff.add(cmd)
 	cmd.Flags().StringVar(&partial, "filter", "", "delete every tuple matching this partial tuple")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check everything and say what would be deleted; delete nothing")
 	return cmd
 }
