@@ -126,7 +126,7 @@ func (w *walker) membershipsOf(r *schema.Relation) (*memberships, error) {
 			return nil, err
 		}
 	}
-	if !m.overflow && w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+	if !m.overflow && w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
 		if err := reverse(tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard}, 0); err != nil {
 			return nil, err
 		}
