@@ -96,6 +96,8 @@ type badgerEngine struct {
 	beforePublish func()
 
 	readOnly bool
+	// statfs, when set, stands for the free space of the disk (tests).
+	statfs func() int64
 
 	mu     sync.RWMutex
 	latest Revision
@@ -453,8 +455,13 @@ func (e *badgerEngine) apply(ctx context.Context, c *commit) (Revision, error) {
 	if err := e.writable(); err != nil {
 		return 0, err
 	}
+	// Room for the commit, and for merging level 0 down on close.
+	if err := e.ensureSpace(commitBytes(c) + e.lowLevelsBytes()); err != nil {
+		return 0, err
+	}
 	bulk := len(c.changes) > atomicLimit
 	rev, err := e.write(ctx, c, bulk)
+	err = spaceError(e.path, err)
 	if !bulk && errors.Is(err, badger.ErrTxnTooBig) {
 		bulk = true
 		rev, err = e.write(ctx, c, true)
