@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -17,7 +18,7 @@ func TestBadgerTablesStayFewAfterManySmallWrites(t *testing.T) {
 	s := openBadger(t, dir)
 	setup(t, ctx, s)
 	s.Close()
-	const writes = 40
+	const writes = 30
 	start := time.Now()
 	for i := range writes {
 		s := openBadger(t, dir)
@@ -30,10 +31,27 @@ func TestBadgerTablesStayFewAfterManySmallWrites(t *testing.T) {
 	if len(ssts) > 8 {
 		t.Fatalf("after %d writes, each by a store opened for it, the directory holds %d tables", writes, len(ssts))
 	}
-	s = openBadger(t, dir)
-	defer s.Close()
-	if n := len(all(t, ctx, snap(t, ctx, s, 0), Filter{})); n != writes {
-		t.Fatalf("store holds %d tuples, want %d", n, writes)
-	}
 	t.Logf("%d writes in %v, %d tables", writes, time.Since(start), len(ssts))
+
+	// With as few open files allowed as there were writes, the store still
+	// opens, reads and writes: it holds a file per table, not per write.
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	low := lim
+	low.Cur = writes
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Skipf("cannot lower the open-file limit: %v", err)
+	}
+	s = openBadger(t, dir)
+	n := len(all(t, ctx, snap(t, ctx, s, 0), Filter{}))
+	write(t, ctx, s, OpTouch, "doc:last#viewer@user:ana")
+	cerr := s.Close()
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if n != writes || cerr != nil {
+		t.Fatalf("store holds %d tuples, want %d; close: %v", n, writes, cerr)
+	}
 }
