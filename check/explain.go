@@ -233,7 +233,7 @@ func (d *deriver) stored(obj tuples.Object, r *schema.Relation, budget int) ([]S
 			return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, w.sub.Subject)}}, err
 		}
 	}
-	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+	if w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
 		wild := tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard}
 		if ok, err := w.has(obj, r.Name, wild); err != nil || ok {
 			return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, wild)}}, err

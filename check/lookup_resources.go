@@ -308,14 +308,14 @@ func (rw *resourceWalk) run() error {
 		var entries []tuples.Subject
 		switch s.kind {
 		case subjectPlain:
-			if r.DirectTypes[s.typ.ID] {
+			if r.DirectTypes.Has(s.typ.ID) {
 				entries = append(entries, s.Subject)
 			}
-			if r.WildcardTypes[s.typ.ID] {
+			if r.WildcardTypes.Has(s.typ.ID) {
 				entries = append(entries, wild)
 			}
 		case subjectWildcard:
-			if r.WildcardTypes[s.typ.ID] {
+			if r.WildcardTypes.Has(s.typ.ID) {
 				entries = append(entries, s.Subject)
 			}
 		case subjectSet:

@@ -177,7 +177,7 @@ func (w *walker) membershipsOf(r *schema.Relation) (*memberships, error) {
 	if w.storable(r) {
 		next, err = w.groupsOf(m, w.sub.Subject, next)
 	}
-	if err == nil && !m.overflow && w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+	if err == nil && !m.overflow && w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
 		next, err = w.groupsOf(m, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard}, next)
 	}
 	if err != nil {

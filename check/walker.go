@@ -152,11 +152,11 @@ func (w *walker) top(obj tuples.Object, r *schema.Relation) (tri, error) {
 func (w *walker) reaches(r *schema.Relation) bool {
 	switch w.sub.kind {
 	case subjectPlain:
-		return r.ReachTypes[w.sub.typ.ID]
+		return r.ReachTypes.Has(w.sub.typ.ID)
 	case subjectWildcard:
-		return r.ReachWildcard[w.sub.typ.ID]
+		return r.ReachWildcard.Has(w.sub.typ.ID)
 	}
-	return r.ReachSets[w.sub.rel.ID]
+	return r.ReachSets.Has(w.sub.rel.ID)
 }
 
 // nodeReaches extends reaches to an expression, so that an arrow whose
@@ -312,7 +312,7 @@ func (w *walker) direct(obj tuples.Object, r *schema.Relation) (bool, error) {
 			return ok, err
 		}
 	}
-	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+	if w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
 		return w.has(obj, r.Name, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
 	}
 	return false, nil
@@ -325,9 +325,9 @@ func (w *walker) direct(obj tuples.Object, r *schema.Relation) (bool, error) {
 func (w *walker) storable(r *schema.Relation) bool {
 	switch w.sub.kind {
 	case subjectPlain:
-		return r.DirectTypes[w.sub.typ.ID]
+		return r.DirectTypes.Has(w.sub.typ.ID)
 	case subjectWildcard:
-		return r.WildcardTypes[w.sub.typ.ID]
+		return r.WildcardTypes.Has(w.sub.typ.ID)
 	}
 	return slices.Contains(r.SubjectSets, w.sub.rel)
 }

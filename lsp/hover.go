@@ -162,15 +162,15 @@ func relationSummary(r *schema.Relation) string {
 func heldBy(s *schema.Schema, r *schema.Relation) string {
 	var out []string
 	for _, t := range s.Types {
-		if r.ReachTypes[t.ID] {
+		if r.ReachTypes.Has(t.ID) {
 			out = append(out, "`"+t.Name+"`")
 		}
-		if r.ReachWildcard[t.ID] {
+		if r.ReachWildcard.Has(t.ID) {
 			out = append(out, "`"+t.Name+":*`")
 		}
 	}
 	for _, q := range s.Relations {
-		if q != r && r.ReachSets[q.ID] {
+		if q != r && r.ReachSets.Has(q.ID) {
 			out = append(out, "`"+q.String()+"`")
 		}
 	}

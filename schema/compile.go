@@ -11,6 +11,16 @@ import (
 // MaxNameLen is the longest type or relation name, in bytes.
 const MaxNameLen = 64
 
+// Hard limits on one schema, refused at once so that no schema, however
+// large or hostile, can take a machine down (an editor runs `schema
+// check` on every save). They are far above any real schema: the largest
+// seed schema has a few dozen types.
+const (
+	MaxSchemaBytes = 4 << 20
+	MaxTypes       = 20000
+	MaxRelations   = 100000
+)
+
 // Load parses and compiles a schema source. The error, when not nil, is an
 // ErrorList holding every problem found.
 func Load(filename string, src []byte) (*Schema, error) {
@@ -28,6 +38,14 @@ func Compile(f *File) (s *Schema, err error) {
 	if f == nil {
 		return nil, ErrorList{{Pos: Pos{Line: 1, Column: 1}, Msg: "no schema to compile"}}
 	}
+	if d := overLimits(f); d != nil {
+		return nil, ErrorList{*d}
+	}
+	return compile(f)
+}
+
+// compile is Compile without the limits.
+func compile(f *File) (s *Schema, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s, err = nil, ErrorList{{Pos: Pos{Filename: f.Name, Line: 1, Column: 1},
@@ -50,6 +68,31 @@ func Compile(f *File) (s *Schema, err error) {
 	c.warnLooseExclusion()
 	sortDiagnostics(c.s.Warnings)
 	return c.s, nil
+}
+
+// overLimits reports the first declaration beyond MaxTypes or
+// MaxRelations.
+func overLimits(f *File) *Diagnostic {
+	if len(f.Types) > MaxTypes {
+		return &Diagnostic{Pos: posOf(f.Types[MaxTypes].Pos), Severity: Error,
+			Msg:  fmt.Sprintf("the schema declares %d types; at most %d are allowed", len(f.Types), MaxTypes),
+			Hint: "split it, or model the many kinds as ids of fewer types"}
+	}
+	n := 0
+	for _, t := range f.Types {
+		for _, r := range t.Relations {
+			if n++; n > MaxRelations {
+				total := 0
+				for _, t := range f.Types {
+					total += len(t.Relations)
+				}
+				return &Diagnostic{Pos: posOf(r.Pos), Severity: Error,
+					Msg:  fmt.Sprintf("the schema declares %d relations; at most %d are allowed", total, MaxRelations),
+					Hint: "split it into smaller schemas"}
+			}
+		}
+	}
+	return nil
 }
 
 type compiler struct {
@@ -157,14 +200,6 @@ func (c *compiler) declare(f *File) {
 			}
 		}
 	}
-	n, m := len(c.s.Types), len(c.s.Relations)
-	for _, r := range c.s.Relations {
-		r.DirectTypes = make([]bool, n)
-		r.WildcardTypes = make([]bool, n)
-		r.ReachTypes = make([]bool, n)
-		r.ReachWildcard = make([]bool, n)
-		r.ReachSets = make([]bool, m)
-	}
 }
 
 func trimDoc(lines []string) []string {
@@ -236,7 +271,7 @@ func (c *compiler) resolveStored() {
 			r.Allowed = append(r.Allowed, a)
 			switch {
 			case a.Wildcard:
-				r.WildcardTypes[t.ID] = true
+				r.WildcardTypes.add(t.ID)
 			case a.Relation != nil:
 				// `team#member | team#member with c` is one subject set
 				// to the walks, whatever its tuples carry.
@@ -244,7 +279,7 @@ func (c *compiler) resolveStored() {
 					r.SubjectSets = append(r.SubjectSets, a.Relation)
 				}
 			default:
-				r.DirectTypes[t.ID] = true
+				r.DirectTypes.add(t.ID)
 			}
 		}
 	}
@@ -366,7 +401,7 @@ func (c *compiler) pathFrom(types []*Type, e *RefExpr, i int) (nodes []Node, ok 
 			continue
 		}
 		for j, nt := range next {
-			if arrow.Tupleset.DirectTypes[nt.ID] {
+			if arrow.Tupleset.DirectTypes.Has(nt.ID) {
 				arrow.Then[nt.ID] = sub[j]
 			}
 		}

@@ -119,21 +119,21 @@ type Relation struct {
 	Rewrite Node
 
 	// What can ever be a member, precomputed so that an impossible check
-	// answers without touching the store. Indexed by Type.ID / Relation.ID.
+	// answers without touching the store. Sets of Type.ID / Relation.ID.
 	//
-	// ReachTypes[t]: an object of type t can be a member.
-	// ReachWildcard[t]: the wildcard t:* can be a member.
-	// ReachSets[r]: a subject set x#r can be a member (always true for the
-	// relation itself: a subject set includes itself).
-	ReachTypes    []bool
-	ReachWildcard []bool
-	ReachSets     []bool
+	// ReachTypes.Has(t): an object of type t can be a member.
+	// ReachWildcard.Has(t): the wildcard t:* can be a member.
+	// ReachSets.Has(r): a subject set x#r can be a member (always true for
+	// the relation itself: a subject set includes itself).
+	ReachTypes    IDSet
+	ReachWildcard IDSet
+	ReachSets     IDSet
 
-	// DirectTypes[t], WildcardTypes[t]: a stored relation accepts plain
-	// subjects, or the wildcard, of type t. SubjectSets lists the subject
-	// sets it accepts. All empty for a computed relation.
-	DirectTypes   []bool
-	WildcardTypes []bool
+	// DirectTypes.Has(t), WildcardTypes.Has(t): a stored relation accepts
+	// plain subjects, or the wildcard, of type t. SubjectSets lists the
+	// subject sets it accepts. All empty for a computed relation.
+	DirectTypes   IDSet
+	WildcardTypes IDSet
 	SubjectSets   []*Relation
 
 	// Reverse lists how holding this relation on some object can make

@@ -91,22 +91,18 @@ func nodeString(s *Schema, n Node) string {
 	return fmt.Sprintf("<%T>", n)
 }
 
-func typeSet(s *Schema, v []bool, suffix string) string {
+func typeSet(s *Schema, v IDSet, suffix string) string {
 	var out []string
-	for id, ok := range v {
-		if ok {
-			out = append(out, s.Types[id].Name+suffix)
-		}
+	for id := range v.All() {
+		out = append(out, s.Types[id].Name+suffix)
 	}
 	return strings.Join(out, " ")
 }
 
-func relSet(s *Schema, v []bool) string {
+func relSet(s *Schema, v IDSet) string {
 	var out []string
-	for id, ok := range v {
-		if ok {
-			out = append(out, s.Relations[id].String())
-		}
+	for id := range v.All() {
+		out = append(out, s.Relations[id].String())
 	}
 	return strings.Join(out, " ")
 }

@@ -76,6 +76,16 @@ func (f *firstError) note(err error) {
 // syntax error the returned error is an ErrorList with one entry that says
 // what was expected and what was found. Parse never panics.
 func Parse(filename string, src []byte) (f *File, err error) {
+	if len(src) > MaxSchemaBytes {
+		return nil, ErrorList{{Pos: Pos{Filename: filename, Line: 1, Column: 1}, Severity: Error,
+			Msg:  fmt.Sprintf("the schema is %d bytes; at most %d (%d MiB) are allowed", len(src), MaxSchemaBytes, MaxSchemaBytes>>20),
+			Hint: "split it into smaller schemas"}}
+	}
+	return parse(filename, src)
+}
+
+// parse is Parse without the size limit.
+func parse(filename string, src []byte) (f *File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, ErrorList{{Pos: Pos{Filename: filename, Line: 1, Column: 1},

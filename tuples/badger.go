@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/ristretto/v2/z"
 )
 
@@ -30,6 +31,16 @@ type BadgerOptions struct {
 	// BlockCacheMB sizes Badger's block cache (default 1024: sized for a
 	// machine with a few cores and tens of GiB of memory).
 	BlockCacheMB int
+	// ReadOnly opens an existing database without writing anything to
+	// its directory (read-only media, a filesystem snapshot, files owned
+	// by another user): writes are refused, and other read-only opens may
+	// share it. A database not closed cleanly cannot be opened so until a
+	// writable open has recovered it.
+	ReadOnly bool
+
+	// noChecksums turns off the checks of checksums and tinyBlockCache
+	// all but disables the block cache, for the benchmarks that measure what they cost.
+	noChecksums, tinyBlockCache bool
 }
 
 // Key layout besides the tuple keys of keys.go. Fixed-width big-endian
@@ -84,6 +95,10 @@ type badgerEngine struct {
 	// tables and not yet published them: where tests crash it.
 	beforePublish func()
 
+	readOnly bool
+	// statfs, when set, stands for the free space of the disk (tests).
+	statfs func() int64
+
 	mu     sync.RWMutex
 	latest Revision
 	oldest Revision
@@ -129,6 +144,9 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.ReadOnly && !existed {
+		return nil, because(ErrNoDatabase, "no database at %s to open read-only", path)
+	}
 	if opts.KeepRevisions <= 0 {
 		opts.KeepRevisions = 1000
 	}
@@ -148,6 +166,32 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 	// and holds many of them in memory at once; at 2 MB a 10m import
 	// peaked at 1.7 GB instead of 4.3 GB, and ran faster.
 	bo.TableSizeMultiplier = 1
+	// Each process that writes leaves its memtable as one more level-0
+	// table when it closes, and a short process exits before background
+	// compaction merges them: after a thousand single-tuple writes a
+	// thousand tables, each opened (and checked) on every start, with a
+	// file descriptor each. Merging level 0 down on close keeps the
+	// count bounded by the data, not by the number of processes.
+	bo = bo.WithCompactL0OnClose(!opts.ReadOnly).WithReadOnly(opts.ReadOnly)
+	// Blocks are checked again as they are read; see badger_verify.go
+	// for why every table is checked before Badger opens them.
+	if !opts.noChecksums {
+		bo = bo.WithChecksumVerificationMode(options.OnBlockRead)
+	}
+	if opts.tinyBlockCache {
+		// Badger needs a cache for compressed tables; one this small
+		// misses on nearly every read of a large store.
+		bo = bo.WithBlockCacheSize(256 << 10)
+	}
+	if existed && !opts.noChecksums {
+		found, err := verifyTables(path, checkBlocks)
+		if err != nil {
+			return nil, openError(path, true, err)
+		}
+		if err := damageErr(found); err != nil {
+			return nil, err
+		}
+	}
 	db, err := badger.OpenManaged(bo)
 	if err != nil && strings.Contains(err.Error(), z.NewFile.Error()) {
 		// A process killed while creating a memtable or value-log file
@@ -156,12 +200,9 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 		db, err = badger.OpenManaged(bo)
 	}
 	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return nil, fmt.Errorf("database at %s is in use by another docket process: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("open database at %s: %w; the files may be damaged: restore a backup or re-import an export", path, err)
+		return nil, openError(path, opts.ReadOnly, err)
 	}
-	e := &badgerEngine{db: db, path: path, keep: Revision(opts.KeepRevisions),
+	e := &badgerEngine{db: db, path: path, keep: Revision(opts.KeepRevisions), readOnly: opts.ReadOnly,
 		streamMin: streamIntoFull, loadHold: loadHold, spillFanIn: spillFanIn,
 		pins: make(map[Revision]int)}
 	if err := e.init(existed); err != nil {
@@ -172,7 +213,9 @@ func openBadgerEngine(path string, opts BadgerOptions) (*badgerEngine, error) {
 	// the database lock, now held, says no other process is using them.
 	// Leaving them only wastes disk space until the next import, which
 	// clears them too, so a failure here does not stop the open.
-	_ = os.RemoveAll(filepath.Join(path, spillDirName))
+	if !opts.ReadOnly {
+		_ = os.RemoveAll(filepath.Join(path, spillDirName))
+	}
 	return e, nil
 }
 
@@ -183,6 +226,9 @@ func (e *badgerEngine) init(existed bool) error {
 	item, err := txn.Get(keyFormat)
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
+		if e.readOnly {
+			return fmt.Errorf("%s is not a Docket database: it has no Docket format marker", e.path)
+		}
 		if existed && !e.empty() {
 			return fmt.Errorf("%s is not a Docket database: it is a Badger database without the Docket format marker", e.path)
 		}
@@ -219,7 +265,9 @@ func (e *badgerEngine) init(existed bool) error {
 	}
 	e.oldest = max(e.oldest, e.window(e.latest))
 	e.db.SetDiscardTs(uint64(e.oldest))
-	if e.db.MaxVersion() > uint64(e.latest) {
+	// Read-only, what an interrupted bulk write left above the latest
+	// revision stays there, unseen: every read is at or below it.
+	if e.db.MaxVersion() > uint64(e.latest) && !e.readOnly {
 		if err := e.rollback(); err != nil {
 			return fmt.Errorf("recover database at %s: %w", e.path, err)
 		}
@@ -307,6 +355,18 @@ func (e *badgerEngine) rollback() error {
 	return wb.Flush()
 }
 
+// writable refuses writes to a store opened read-only or broken by a
+// failed write.
+func (e *badgerEngine) writable() error {
+	if e.readOnly {
+		return because(ErrReadOnly, "database at %s is open read-only: nothing was written", e.path)
+	}
+	if e.broken != nil {
+		return fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
+	}
+	return nil
+}
+
 func (e *badgerEngine) bounds() (Revision, Revision) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -392,11 +452,16 @@ func (e *badgerEngine) apply(ctx context.Context, c *commit) (Revision, error) {
 	if e.db.IsClosed() {
 		return 0, errClosed
 	}
-	if e.broken != nil {
-		return 0, fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
+	if err := e.writable(); err != nil {
+		return 0, err
+	}
+	// Room for the commit, and for merging level 0 down on close.
+	if err := e.ensureSpace(commitBytes(c) + e.lowLevelsBytes()); err != nil {
+		return 0, err
 	}
 	bulk := len(c.changes) > atomicLimit
 	rev, err := e.write(ctx, c, bulk)
+	err = spaceError(e.path, err)
 	if !bulk && errors.Is(err, badger.ErrTxnTooBig) {
 		bulk = true
 		rev, err = e.write(ctx, c, true)

@@ -57,8 +57,8 @@ func (e *badgerEngine) load(context.Context) (loader, error) {
 	if e.db.IsClosed() {
 		return nil, errClosed
 	}
-	if e.broken != nil {
-		return nil, fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
+	if err := e.writable(); err != nil {
+		return nil, err
 	}
 	return &badgerLoad{e: e}, nil
 }
@@ -79,12 +79,12 @@ func (l *badgerLoad) add(ctx context.Context, changes []Change) error {
 		l.held = nil
 		for _, c := range held {
 			if err := l.sp.add(ctx, c); err != nil {
-				return err
+				return spaceError(l.e.path, err)
 			}
 		}
 		return nil
 	}
-	return l.sp.add(ctx, changes)
+	return spaceError(l.e.path, l.sp.add(ctx, changes))
 }
 
 func (l *badgerLoad) commit(ctx context.Context, progress func(int)) (Revision, error) {
@@ -92,6 +92,9 @@ func (l *badgerLoad) commit(ctx context.Context, progress func(int)) (Revision, 
 		c := &commit{changes: slices.Concat(l.held...), progress: progress}
 		l.held = nil
 		return l.e.apply(ctx, c)
+	}
+	if err := l.e.ensureSpace(l.sp.bytes); err != nil {
+		return 0, err
 	}
 	defer l.abort()
 	e := l.e
@@ -103,7 +106,7 @@ func (l *badgerLoad) commit(ctx context.Context, progress func(int)) (Revision, 
 	if err != nil {
 		return 0, err
 	}
-	err = e.streamLoad(ctx, rev, parts, progress)
+	err = spaceError(e.path, e.streamLoad(ctx, rev, parts, progress))
 	if err == nil && e.beforePublish != nil {
 		e.beforePublish()
 	}
@@ -143,6 +146,8 @@ type spill struct {
 	logw  *bufio.Writer
 	fams  [2]*spillFamily
 	runs  int // run files created, to name the next
+	// bytes estimates the tables the load becomes, for the space check.
+	bytes int64
 	open  []*runMerge
 	// logBuf and keyBuf are scratch space for change-log values.
 	logBuf []byte
@@ -208,6 +213,9 @@ func (s *spill) add(ctx context.Context, changes []Change) error {
 		}()
 	}
 	s.runs += len(s.fams)
+	for i := range changes {
+		s.bytes += int64(3*keyLen(&changes[i].Tuple) + 16)
+	}
 	err := s.appendLog(changes)
 	wg.Wait()
 	return errors.Join(err, errs[0], errs[1])

@@ -73,7 +73,7 @@ func TestBadgerOpenErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(broken, "MANIFEST"), []byte("garbage, not a manifest"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenBadger(broken, BadgerOptions{BlockCacheMB: 16}); err == nil || !strings.Contains(err.Error(), "may be damaged") {
+	if _, err := OpenBadger(broken, BadgerOptions{BlockCacheMB: 16}); err == nil || !strings.Contains(err.Error(), "database damaged: MANIFEST cannot be read") {
 		t.Errorf("open of a damaged database = %v", err)
 	}
 }

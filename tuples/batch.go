@@ -52,6 +52,10 @@ type ImportOptions struct {
 	// whole input is read and checked: done of total. Calls may come from
 	// goroutines other than the caller's, one at a time.
 	Progress func(done, total int)
+	// DryRun reads and checks the whole input as an import does, and
+	// writes nothing: the result says how many tuples it holds, at the
+	// latest revision.
+	DryRun bool
 }
 
 // ImportResult reports what Import did.

@@ -801,7 +801,7 @@ func testImportErrors(t *testing.T, ctx context.Context, s Store) {
 not json
 `
 	_, err = s.Import(ctx, strings.NewReader(jsonl), ImportOptions{Format: FormatJSONL, Name: "in.jsonl"})
-	if !errors.As(err, &ie) || len(ie.Errors) != 3 || !strings.HasPrefix(ie.Errors[0], "in.jsonl:2: ") || !strings.HasPrefix(ie.Errors[2], "in.jsonl:4: ") {
+	if !errors.As(err, &ie) || len(ie.Errors) != 3 || !strings.HasPrefix(ie.Errors[0], "in.jsonl:2:38: missing \"subject\"") || !strings.HasPrefix(ie.Errors[2], "in.jsonl:4:2: not valid JSON") {
 		t.Fatalf("jsonl errors = %v", err)
 	}
 	sn := snap(t, ctx, s, 0)

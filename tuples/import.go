@@ -57,6 +57,14 @@ type jsonTuple struct {
 	Subject  string `json:"subject"`
 }
 
+// maxLineLen bounds a line of an import; maxTupleLen is the longest a
+// tuple can be written (two ids and four names, and their separators),
+// so a line between the two can only hold spaces or a comment besides.
+const (
+	maxLineLen  = 1 << 20
+	maxTupleLen = 2*MaxIDLen + 4*MaxNameLen + 5
+)
+
 // importChunk is how many tuples an import checks and hands to the
 // backend at a time; the input is never held whole.
 const importChunk = 1 << 18
@@ -85,6 +93,11 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 			}
 		}
 		raw := r.sc.Bytes()
+		if r.line == 1 {
+			// A byte-order mark, as editors on Windows write, is no
+			// part of the first tuple.
+			raw = bytes.TrimPrefix(raw, []byte("\xEF\xBB\xBF"))
+		}
 		text := bytes.TrimSpace(raw)
 		if r.format == FormatText {
 			// Ids hold no whitespace, so whitespace then `//` can only
@@ -93,19 +106,30 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 				text = bytes.TrimSpace(text[:i])
 			}
 		}
-		if len(text) == 0 || bytes.HasPrefix(text, []byte("//")) {
+		// No tuple starts with `#` (types are names), so a line that
+		// does is a comment, as in shell scripts and many exports.
+		if len(text) == 0 || bytes.HasPrefix(text, []byte("//")) || text[0] == '#' {
 			continue
 		}
 		if r.format == FormatText {
+			if text[0] == '{' {
+				// No tuple starts with `{`: a JSON-lines file read as text.
+				lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
+				r.errs.add("%s:%d:%d: this line is a JSON object, not a tuple; read JSON lines with --format jsonl (or name the file .jsonl)", r.name, r.line, lead+1)
+				continue
+			}
 			t, err = Parse(r.text.string(text))
 		} else {
 			t, err = parseJSONLine(text)
 		}
 		if err != nil {
 			var pe *ParseError
+			var je *jsonLineError
+			lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
 			if errors.As(err, &pe) && r.format == FormatText {
-				lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
 				r.errs.add("%s:%d:%d: %s", r.name, r.line, pe.Column+lead, pe.Msg)
+			} else if errors.As(err, &je) {
+				r.errs.add("%s:%d:%d: %s", r.name, r.line, je.Column+lead, je.Msg)
 			} else {
 				r.errs.add("%s:%d: %v", r.name, r.line, err)
 			}
@@ -124,27 +148,13 @@ func (r *lineReader) next(ctx context.Context) (t Tuple, ok bool, err error) {
 		return t, true, nil
 	}
 	if err := r.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return Tuple{}, false, &InputError{Errors: []string{fmt.Sprintf("%s:%d: line is longer than %d bytes; a tuple is at most %d bytes (is this a tuple file?)",
+				r.name, r.line+1, maxLineLen, maxTupleLen)}}
+		}
 		return Tuple{}, false, fmt.Errorf("read %s: %w", r.name, err)
 	}
 	return Tuple{}, false, nil
-}
-
-func parseJSONLine(b []byte) (Tuple, error) {
-	var j jsonTuple
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&j); err != nil {
-		return Tuple{}, fmt.Errorf("not a tuple object %s: %w", `{"object":"type:id","relation":"name","subject":"type:id"}`, err)
-	}
-	switch {
-	case j.Object == "":
-		return Tuple{}, errors.New(`missing "object"`)
-	case j.Relation == "":
-		return Tuple{}, errors.New(`missing "relation"`)
-	case j.Subject == "":
-		return Tuple{}, errors.New(`missing "subject"`)
-	}
-	return Parse(j.Object + "#" + j.Relation + "@" + j.Subject)
 }
 
 // Import reads the input in chunks, checking each line against the
@@ -173,16 +183,32 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		return ImportResult{}, err
 	}
 	defer cur.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<16), maxLineLen)
+	var errs inputErrors
+	lr := &lineReader{sc: sc, name: name, format: format, schema: cur.schema, errs: &errs}
+	if opts.DryRun {
+		n := 0
+		for {
+			_, ok, err := lr.next(ctx)
+			if err != nil {
+				return ImportResult{}, err
+			}
+			if !ok {
+				break
+			}
+			n++
+		}
+		if errs.total > 0 {
+			return ImportResult{}, errs.err()
+		}
+		return ImportResult{Revision: cur.rev, Tuples: n}, nil
+	}
 	ld, err := s.eng.load(ctx)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 	}
 	defer ld.abort()
-
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
-	var errs inputErrors
-	lr := &lineReader{sc: sc, name: name, format: format, schema: cur.schema, errs: &errs}
 
 	// The backend takes chunks in a goroutine of its own, so that reading
 	// the next chunk overlaps with storing this one. The channel is

@@ -123,6 +123,11 @@ func (s *store) Write(ctx context.Context, b Batch) (Revision, error) {
 	if err != nil {
 		return 0, err
 	}
+	if len(changes) == 0 {
+		// Nothing would change: no empty revision to fill the window of
+		// readable revisions and the change log.
+		return cur.rev, nil
+	}
 	return s.eng.apply(ctx, &commit{changes: changes})
 }
 
@@ -187,6 +192,9 @@ func plan(ctx context.Context, cur *snapshot, b Batch) ([]Change, error) {
 	changes := make([]Change, 0, len(order))
 	for _, t := range order {
 		switch {
+		case present[t] && initial[t]:
+			// Stored before and after: nothing changes, and nothing is
+			// logged, so a batch of such touches makes no revision.
 		case present[t]:
 			changes = append(changes, Change{Kind: ChangeWrite, Tuple: t})
 		case initial[t]:
@@ -222,6 +230,9 @@ func (s *store) DeleteMatching(ctx context.Context, f Filter) (Revision, int, er
 		}
 		cursor = next
 	}
+	if len(changes) == 0 {
+		return cur.rev, 0, nil
+	}
 	rev, err := s.eng.apply(ctx, &commit{changes: changes})
 	if err != nil {
 		return 0, 0, err
@@ -236,8 +247,18 @@ func (s *store) Changes(ctx context.Context, after Revision, limit int) ([]Chang
 // trimmedError refuses a read of the change log after rev that would
 // start before from, the first revision the log still holds.
 func trimmedError(after, from Revision) error {
-	return fmt.Errorf("changes after revision %d: the log starts at revision %d: %w", after, from, ErrChangesTrimmed)
+	return &TrimmedError{After: after, From: from}
 }
+
+// TrimmedError is a read of the change log from before where it starts
+// (ErrChangesTrimmed); From is the first revision it holds.
+type TrimmedError struct{ After, From Revision }
+
+func (e *TrimmedError) Error() string {
+	return fmt.Sprintf("changes after revision %d: the log starts at revision %d: %v", e.After, e.From, ErrChangesTrimmed)
+}
+
+func (e *TrimmedError) Unwrap() error { return ErrChangesTrimmed }
 
 func (s *store) TrimChanges(ctx context.Context, before Revision) (int, error) {
 	s.wmu.Lock()

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/docketdb/docket/check"
@@ -115,18 +117,33 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 			type jsonResult struct {
 				Query       string             `json:"query"`
 				Allowed     bool               `json:"allowed"`
+				Excluded    []string           `json:"excluded,omitempty"`
 				Explanation *check.Explanation `json:"explanation,omitempty"`
 			}
 			out := make([]jsonResult, len(results))
 			for i, r := range results {
 				denied = denied || !r.Allowed
 				out[i] = jsonResult{Query: qs[i].String(), Allowed: r.Allowed, Explanation: r.Explanation}
+				// A wildcard check asks whether the wildcard itself is
+				// granted; exclusions may still remove some subjects of
+				// its type, and the answer says which.
+				var excluded []string
+				if r.Allowed && qs[i].Subject.ID == tuples.Wildcard {
+					if excluded, err = wildcardExclusions(ctx, checker, snap, qs[i]); err != nil {
+						return err
+					}
+					out[i].Excluded = excluded
+				}
 				if e.json() {
 					continue
 				}
 				verdict := "denied"
 				if r.Allowed {
 					verdict = "allowed"
+				}
+				if len(excluded) > 0 {
+					verdict += fmt.Sprintf(" (the wildcard %s is granted, but not to every %s: exclusions still remove %s)",
+						qs[i].Subject, qs[i].Subject.Type, strings.Join(excluded, ", "))
 				}
 				if len(results) > 1 || file != "" {
 					verdict = qs[i].String() + " " + verdict
@@ -190,9 +207,47 @@ func (l *tupleList) Set(s string) error {
 
 func (l *tupleList) Type() string { return "TUPLE" }
 
-func addMaxDepthFlag(cmd *cobra.Command, depth *int) {
-	cmd.Flags().IntVar(depth, "max-depth", check.DefaultMaxDepth, "deepest chain of relations a walk may follow; deeper is an error")
+// wildcardExclusions lists the subjects that exclusions remove from the
+// wildcard q.Subject in q's userset: lookup subjects reports them under
+// the wildcard (user:* - {user:bob}).
+func wildcardExclusions(ctx context.Context, c *check.Checker, snap tuples.Snapshot, q check.Query) ([]string, error) {
+	subs, err := c.LookupSubjects(ctx, snap, check.SubjectQuery{Object: q.Object, Relation: q.Relation, Type: q.Subject.Type, Context: q.Context})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range subs {
+		if s.Subject == q.Subject {
+			out := make([]string, len(s.Excluded))
+			for i, x := range s.Excluded {
+				out[i] = x.String()
+			}
+			return out, nil
+		}
+	}
+	return nil, nil
 }
+
+func addMaxDepthFlag(cmd *cobra.Command, depth *int) {
+	*depth = check.DefaultMaxDepth
+	cmd.Flags().Var((*positiveInt)(depth), "max-depth", "deepest chain of relations a walk may follow; deeper is an error")
+}
+
+// positiveInt is an int flag refused at parse time unless it is at least
+// 1: a depth of 0 would fail every check that reads anything.
+type positiveInt int
+
+func (p *positiveInt) String() string { return strconv.Itoa(int(*p)) }
+
+func (p *positiveInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return fmt.Errorf("must be a whole number of at least 1")
+	}
+	*p = positiveInt(n)
+	return nil
+}
+
+func (p *positiveInt) Type() string { return "N" }
 
 // maxProblems is how many bad checks one run reports before it stops.
 const maxProblems = 20

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
@@ -146,4 +147,76 @@ type jsonTuple struct {
 
 func toJSONTuple(t tuples.Tuple) jsonTuple {
 	return jsonTuple{Object: t.Object().String(), Relation: t.Relation, Subject: t.Subject().String()}
+}
+
+// checkFilter refuses a filter naming a type or relation the schema does
+// not have: it could only ever match nothing, which reads as "no access"
+// (or, for a delete, as done) when it is a typo. what says where the
+// filter was given.
+func checkFilter(s *schema.Schema, what string, f tuples.Filter) error {
+	var objType, subjType *schema.Type
+	if f.ObjectType != "" {
+		if objType = s.Type(f.ObjectType); objType == nil {
+			return unknownType(s, what, f.ObjectType)
+		}
+	}
+	if f.SubjectType != "" {
+		if subjType = s.Type(f.SubjectType); subjType == nil {
+			return unknownType(s, what, f.SubjectType)
+		}
+	}
+	if f.Relation != "" {
+		if objType != nil {
+			if objType.Relation(f.Relation) == nil {
+				return unknownRelation(objType, what, f.Relation)
+			}
+		} else if !anyTypeHas(s, f.Relation) {
+			return withHint(didYouMean(f.Relation, allRelationNames(s), "relations in the schema"),
+				"%s: no type has a relation %q", what, f.Relation)
+		}
+	}
+	if f.SubjectRelation != "" {
+		if subjType != nil {
+			if subjType.Relation(f.SubjectRelation) == nil {
+				return unknownRelation(subjType, what, f.SubjectRelation)
+			}
+		} else if !anyTypeHas(s, f.SubjectRelation) {
+			return withHint(didYouMean(f.SubjectRelation, allRelationNames(s), "relations in the schema"),
+				"%s: no type has a relation %q", what, f.SubjectRelation)
+		}
+	}
+	return nil
+}
+
+func anyTypeHas(s *schema.Schema, relation string) bool {
+	for _, t := range s.Types {
+		if t.Relation(relation) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// allRelationNames lists each relation name of the schema once.
+func allRelationNames(s *schema.Schema) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range s.Types {
+		for _, n := range t.RelationNames() {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// filterWhat names a filter in errors: the partial tuple when one was
+// given, else the flags.
+func filterWhat(partial string, f tuples.Filter) string {
+	if partial != "" {
+		return fmt.Sprintf("filter %q", partial)
+	}
+	return "filter " + describeFilter(f)
 }

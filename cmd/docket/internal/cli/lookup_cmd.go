@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/docketdb/docket/check"
@@ -115,6 +117,8 @@ func newLookupSubjectsCmd(e *env) *cobra.Command {
 		with     []string
 		at       revisionValue
 		maxDepth int
+		limit    int
+		cursor   string
 	)
 	cmd := &cobra.Command{
 		Use:   "subjects OBJECT#RELATION [--type TYPE|TYPE#RELATION]",
@@ -148,28 +152,75 @@ for this lookup only, as for check.`,
 					return err
 				}
 			}
+			if limit < 0 {
+				return withHint("use 0 for no limit", "--limit %d: must not be negative", limit)
+			}
+			after, err := decodeSubjectCursor(cursor)
+			if err != nil {
+				return err
+			}
 			checker := check.New(check.Options{MaxDepth: maxDepth, CacheSize: -1})
 			res, err := checker.LookupSubjects(ctx, snap, q)
 			if err != nil {
 				return err
 			}
+			// Pages follow the subjects' text order. Each page runs the
+			// whole lookup: the cursor saves printing, not the walk.
+			slices.SortFunc(res, func(a, b check.SubjectResult) int { return strings.Compare(a.Subject.String(), b.Subject.String()) })
+			if after != "" {
+				i, _ := slices.BinarySearchFunc(res, after, func(r check.SubjectResult, key string) int {
+					if c := strings.Compare(r.Subject.String(), key); c != 0 {
+						return c
+					}
+					return -1 // the cursor's own subject was printed: start after it
+				})
+				res = res[i:]
+			}
+			next := ""
+			if limit > 0 && len(res) > limit {
+				res = res[:limit]
+				next = encodeSubjectCursor(res[limit-1].Subject.String())
+			}
 			if e.json() {
 				return writeJSON(e.stdout, struct {
-					Revision tuples.Revision       `json:"revision"`
-					Subjects []check.SubjectResult `json:"subjects"`
-				}{snap.Revision(), nonNil(res)})
+					Revision   tuples.Revision       `json:"revision"`
+					Subjects   []check.SubjectResult `json:"subjects"`
+					NextCursor string                `json:"next_cursor,omitempty"`
+				}{snap.Revision(), nonNil(res), next})
 			}
 			for _, r := range res {
 				fmt.Fprintln(e.stdout, r.String())
+			}
+			if next != "" {
+				fmt.Fprintf(e.stderr, "more subjects: continue with --cursor %s\n", next)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&typ, "type", "", "only subjects of TYPE, or only subject sets TYPE#RELATION")
+	cmd.Flags().IntVar(&limit, "limit", 0, "print at most N subjects (0 = all)")
+	cmd.Flags().StringVar(&cursor, "cursor", "", "continue after the page that printed this cursor")
 	addWithFlag(cmd, &with, "this lookup")
 	addMaxDepthFlag(cmd, &maxDepth)
 	addAtFlag(cmd, &at)
 	return cmd
+}
+
+const subjectCursorPrefix = "s1:"
+
+func encodeSubjectCursor(subject string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(subjectCursorPrefix + subject))
+}
+
+func decodeSubjectCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), subjectCursorPrefix) {
+		return "", withHint("pass back exactly the cursor a previous lookup subjects printed", "invalid cursor %q", c)
+	}
+	return strings.TrimPrefix(string(b), subjectCursorPrefix), nil
 }
 
 // nonNil makes an empty result print as [] rather than null in JSON.

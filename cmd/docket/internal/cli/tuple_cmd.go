@@ -46,7 +46,8 @@ against the stored schema before it is written; a write is all or nothing.`,
 }
 
 // formatFor picks a tuple file format: the --format flag when given, else
-// the file's extension (.jsonl, .ndjson: JSON lines; anything else: text).
+// the file's extension (.jsonl, .ndjson, .json: JSON lines; anything else:
+// text).
 func formatFor(path string, flag *choice, set bool) tuples.Format {
 	if set {
 		if flag.value == "jsonl" {
@@ -55,7 +56,7 @@ func formatFor(path string, flag *choice, set bool) tuples.Format {
 		return tuples.FormatText
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
-	case ".jsonl", ".ndjson":
+	case ".jsonl", ".ndjson", ".json":
 		return tuples.FormatJSONL
 	}
 	return tuples.FormatText
@@ -64,7 +65,7 @@ func formatFor(path string, flag *choice, set bool) tuples.Format {
 // importFile writes every tuple of path ("-" = stdin) in one revision.
 // When p is set it is shown the reading (bytes of a regular file) and the
 // writing (tuples) of the import.
-func (e *env) importFile(ctx context.Context, path string, format tuples.Format, p *importProgress) (tuples.ImportResult, error) {
+func (e *env) importFile(ctx context.Context, path string, format tuples.Format, p *importProgress, dryRun bool) (tuples.ImportResult, error) {
 	var r io.Reader = e.stdin
 	name := "stdin"
 	size := int64(-1)
@@ -74,6 +75,9 @@ func (e *env) importFile(ctx context.Context, path string, format tuples.Format,
 			return tuples.ImportResult{}, fileError(path, err)
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			return tuples.ImportResult{}, withHint("give a tuple file, or - for standard input", "%s is a directory", path)
+		}
 		r, name = f, path
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 			size = fi.Size()
@@ -92,7 +96,7 @@ func (e *env) importFile(ctx context.Context, path string, format tuples.Format,
 	if _, err := e.snapshot(ctx, 0); err != nil {
 		return tuples.ImportResult{}, err
 	}
-	return s.Import(ctx, r, tuples.ImportOptions{Format: format, Name: name, Progress: progress})
+	return s.Import(ctx, r, tuples.ImportOptions{Format: format, Name: name, Progress: progress, DryRun: dryRun})
 }
 
 // writeNote is a count printed after a write's summary when it is not
@@ -118,6 +122,54 @@ func (e *env) printWrite(verb string, n int, rev tuples.Revision, notes ...write
 		}
 	}
 	_, err := fmt.Fprintln(e.stdout, line)
+	return err
+}
+
+// printDryRun reports what a --dry-run would have done: the count, and
+// the tuples when they are known (not for an import, which may be large).
+func (e *env) printDryRun(verb string, n int, rev tuples.Revision, ts []tuples.Tuple, notes ...writeNote) error {
+	if e.json() {
+		v := map[string]any{"revision": rev, "dry_run": true, "would_" + verb: n}
+		if ts != nil || verb != "write" {
+			list := make([]string, len(ts))
+			for i, t := range ts {
+				list[i] = t.String()
+			}
+			v["tuples"] = list
+		}
+		for _, note := range notes {
+			v[note.key] = note.n
+		}
+		return writeJSON(e.stdout, v)
+	}
+	for _, t := range ts {
+		fmt.Fprintf(e.stdout, "%s %s\n", verb, t)
+	}
+	line := fmt.Sprintf("would %s %d tuple%s at revision %d", verb, n, plural(n), rev+1)
+	if n == 0 {
+		line = fmt.Sprintf("would %s 0 tuples: no new revision (the latest is %d)", verb, rev)
+	}
+	for _, note := range notes {
+		if note.n > 0 {
+			line += fmt.Sprintf(" (%d %s)", note.n, note.words)
+		}
+	}
+	_, err := fmt.Fprintln(e.stdout, line+"; dry run: nothing written")
+	return err
+}
+
+// printUnchanged reports a write or delete that changes nothing and so
+// makes no revision: "wrote 0 tuples: all 2 already stored; no new
+// revision (the latest is 7)".
+func (e *env) printUnchanged(verb string, rev tuples.Revision, why string, notes ...writeNote) error {
+	if e.json() {
+		v := map[string]any{"revision": rev, verb: 0, "new_revision": false}
+		for _, note := range notes {
+			v[note.key] = note.n
+		}
+		return writeJSON(e.stdout, v)
+	}
+	_, err := fmt.Fprintf(e.stdout, "%s 0 tuples: %s; no new revision (the latest is %d)\n", verb, why, rev)
 	return err
 }
 
@@ -158,7 +210,10 @@ func plural(n int) string {
 }
 
 func newTupleWriteCmd(e *env) *cobra.Command {
-	var file string
+	var (
+		file   string
+		dryRun bool
+	)
 	format := newChoice("", "text", "jsonl")
 	cmd := &cobra.Command{
 		Use:   "write TUPLE... | -f FILE | -",
@@ -167,8 +222,8 @@ func newTupleWriteCmd(e *env) *cobra.Command {
 input (-). All are checked against the stored schema first; if any is
 malformed or not allowed, every problem is reported and nothing is written.
 Writing a tuple that already exists is not an error. Files are text (one
-tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
-{"object":"case:1","relation":"assignee","subject":"user:alice"}).`,
+tuple a line, // and # comments) or JSON lines (.jsonl, .ndjson, .json or
+--format jsonl: {"object":"case:1","relation":"assignee","subject":"user:alice"}).`,
 		Example: `  docket tuple write case:1#assignee@user:alice
   docket tuple write team:east#member@team:east_intake#member case:2#public@user:*
   docket tuple write -f casebook.tuples
@@ -186,9 +241,12 @@ tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
 				if stdin {
 					path = "-"
 				}
-				res, err := e.importFile(ctx, path, formatFor(path, &format, cmd.Flags().Changed("format")), nil)
+				res, err := e.importFile(ctx, path, formatFor(path, &format, cmd.Flags().Changed("format")), nil, dryRun)
 				if err != nil {
 					return err
+				}
+				if dryRun {
+					return e.printDryRun("write", res.Tuples, res.Revision, nil)
 				}
 				return e.printWrite("wrote", res.Tuples, res.Revision)
 			}
@@ -223,6 +281,19 @@ tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
 			if err != nil {
 				return err
 			}
+			if dryRun {
+				var fresh []tuples.Tuple
+				for _, t := range ts {
+					if !slices.Contains(stored, t) {
+						fresh = append(fresh, t)
+					}
+				}
+				return e.printDryRun("write", len(fresh), snap.Revision(), fresh, writeNote{"already_stored", len(stored), "already stored"})
+			}
+			if len(stored) == len(ts) {
+				return e.printUnchanged("wrote", snap.Revision(), fmt.Sprintf("all %d already stored", len(ts)),
+					writeNote{"already_stored", len(stored), "already stored"})
+			}
 			s, err := e.openStore()
 			if err != nil {
 				return err
@@ -236,6 +307,7 @@ tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read tuples from FILE (- for standard input)")
 	cmd.Flags().Var(&format, "format", "file format: text or jsonl (default: by extension)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check everything and say what would be written; write nothing")
 	_ = cmd.RegisterFlagCompletionFunc("format", format.complete)
 	return cmd
 }
@@ -244,6 +316,7 @@ func newTupleDeleteCmd(e *env) *cobra.Command {
 	var (
 		ff      filterFlags
 		partial string
+		dryRun  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "delete TUPLE... | --filter PARTIAL_TUPLE | --FIELD VALUE...",
@@ -281,12 +354,33 @@ least one field, so that no typo deletes everything.`,
 				return err
 			}
 			if len(args) == 0 {
-				if _, err := e.snapshot(ctx, 0); err != nil {
+				snap, err := e.snapshot(ctx, 0)
+				if err != nil {
 					return err
+				}
+				if err := checkFilter(snap.Schema(), filterWhat(partial, ff.f), ff.f); err != nil {
+					return fmt.Errorf("nothing deleted: %w", err)
+				}
+				if dryRun {
+					var matched []tuples.Tuple
+					for cursor := ""; ; {
+						ts, next, err := snap.Read(ctx, ff.f, cursor, 10000)
+						if err != nil {
+							return fmt.Errorf("read %s: %w", describeFilter(ff.f), err)
+						}
+						matched = append(matched, ts...)
+						if cursor = next; next == "" {
+							break
+						}
+					}
+					return e.printDryRun("delete", len(matched), snap.Revision(), matched)
 				}
 				rev, n, err := s.DeleteMatching(ctx, ff.f)
 				if err != nil {
 					return fmt.Errorf("delete %s: %w", describeFilter(ff.f), err)
+				}
+				if n == 0 {
+					return e.printUnchanged("deleted", rev, "no tuple matches "+filterWhat(partial, ff.f))
 				}
 				return e.printWrite("deleted", n, rev)
 			}
@@ -320,13 +414,17 @@ least one field, so that no typo deletes everything.`,
 				return err
 			}
 			missing := len(ts) - len(stored)
+			if dryRun {
+				return e.printDryRun("delete", len(stored), snap.Revision(), stored, writeNote{"not_stored", missing, "not stored"})
+			}
 			for _, t := range ts {
 				if !slices.Contains(stored, t) {
 					fmt.Fprintf(e.stderr, "warning: %s is not stored; nothing to delete\n", t)
 				}
 			}
 			if len(stored) == 0 {
-				return e.printWrite("deleted", 0, snap.Revision(), writeNote{"not_stored", missing, "not stored"})
+				return e.printUnchanged("deleted", snap.Revision(), fmt.Sprintf("none of the %d is stored", missing),
+					writeNote{"not_stored", missing, "not stored"})
 			}
 			b := tuples.Batch{Ops: make([]tuples.Op, len(stored))}
 			for i, t := range stored {
@@ -341,5 +439,6 @@ least one field, so that no typo deletes everything.`,
 	}
 	ff.add(cmd)
 	cmd.Flags().StringVar(&partial, "filter", "", "delete every tuple matching this partial tuple")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check everything and say what would be deleted; delete nothing")
 	return cmd
 }
