@@ -41,10 +41,15 @@ type Ident struct {
 // File is a parsed schema source.
 type File struct {
 	// Name is the file name given to Parse, used in positions.
-	Name  string      `parser:""`
-	Types []*TypeDecl `parser:"@@*"`
+	Name string `parser:""`
+	// Decls is set by the parser and emptied by Parse; read Types and
+	// Partials.
+	Decls []*topDecl  `parser:"@@*"`
+	Types []*TypeDecl `parser:""`
 	// Conditions are the condition declarations, in source order.
 	Conditions []*ConditionDecl `parser:""`
+	// Partials are the partial declarations, in source order.
+	Partials []*PartialDecl `parser:""`
 
 	// Trailing holds the comment blocks after the last declaration, one
 	// entry per block of adjacent lines; TrailingGap records a blank line
@@ -53,13 +58,47 @@ type File struct {
 	TrailingGap bool       `parser:""`
 }
 
+// topDecl is one top-level declaration as participle reads it.
+type topDecl struct {
+	Type    *TypeDecl    `parser:"  @@"`
+	Partial *PartialDecl `parser:"| @@"`
+}
+
+// member is one entry of a type's or partial's body as participle reads it.
+type member struct {
+	Include  *Include      `parser:"  @@"`
+	Relation *RelationDecl `parser:"| @@"`
+}
+
+// splitMembers sorts a body's entries into relations and inclusions,
+// noting where each inclusion sits among the relations.
+func splitMembers(ms []*member) (rels []*RelationDecl, incs []*Include) {
+	for _, m := range ms {
+		switch {
+		case m.Relation != nil:
+			if m.Relation.RawSubjects != nil {
+				m.Relation.Subjects, m.Relation.RawSubjects = m.Relation.RawSubjects.subjects(), nil
+			}
+			rels = append(rels, m.Relation)
+		case m.Include != nil:
+			m.Include.Index = len(rels)
+			incs = append(incs, m.Include)
+		}
+	}
+	return rels, incs
+}
+
 // TypeDecl is `type NAME` or `type NAME { relations }`.
 type TypeDecl struct {
-	Pos       lexer.Position
-	EndPos    lexer.Position
-	Name      Ident           `parser:"'type' @@"`
-	Body      bool            `parser:"( @'{'"`
-	Relations []*RelationDecl `parser:"  @@* '}' )?"`
+	Pos     lexer.Position
+	EndPos  lexer.Position
+	Name    Ident     `parser:"'type' @@"`
+	Body    bool      `parser:"( @'{'"`
+	Members []*member `parser:"  @@* '}' )?"` // set by the parser; read Relations and Includes
+	// Relations are the relations written in the body, in source order.
+	Relations []*RelationDecl `parser:""`
+	// Includes are the `...NAME` lines of the body, in source order.
+	Includes []*Include `parser:""`
 
 	// Doc is the comment block directly above the declaration, one entry per
 	// line, without the leading "//".
@@ -74,6 +113,41 @@ type TypeDecl struct {
 	// relation and the first block.
 	Inner    [][]string `parser:""`
 	InnerGap bool       `parser:""`
+}
+
+// PartialDecl is `partial NAME { relations }`: relations (and inclusions
+// of other partials) that a type, or another partial, includes with
+// `...NAME` as if they were written in its body.
+type PartialDecl struct {
+	Pos       lexer.Position
+	EndPos    lexer.Position
+	Name      Ident           `parser:"'partial' @@ '{'"`
+	Members   []*member       `parser:"@@* '}'"` // set by the parser; read Relations and Includes
+	Relations []*RelationDecl `parser:""`
+	Includes  []*Include      `parser:""`
+	// TypesBefore is the number of types declared before the partial, so
+	// that the formatter keeps it where it was written.
+	TypesBefore int `parser:""`
+
+	Doc      []string   `parser:""`
+	Detached [][]string `parser:""`
+	Comment  string     `parser:""`
+	Inner    [][]string `parser:""`
+	InnerGap bool       `parser:""`
+}
+
+// Include is `...NAME` in a type's or a partial's body: the relations of
+// partial NAME, inserted there.
+type Include struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   Ident `parser:"Ellipsis @@"`
+	// Index is the number of the body's relations written before it.
+	Index int `parser:""`
+
+	Doc      []string   `parser:""`
+	Detached [][]string `parser:""`
+	Comment  string     `parser:""`
 }
 
 // RelationDecl is `relation NAME: SUBJECTS` (stored) or

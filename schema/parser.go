@@ -20,6 +20,7 @@ var lexDef = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Newline", Pattern: `\r?\n`},
 	{Name: "Space", Pattern: `[ \t\r\f\v]+`},
 	{Name: "Ident", Pattern: `[\p{L}\p{N}_]+`},
+	{Name: "Ellipsis", Pattern: `\.\.\.`},
 	{Name: "Punct", Pattern: `[{}():|&#.*=-]`},
 	{Name: "Invalid", Pattern: `.`},
 })
@@ -112,17 +113,24 @@ func parse(filename string, src []byte) (f *File, err error) {
 	}
 	f.Name = filename
 	f.Conditions = conds
+	for _, d := range f.Decls {
+		switch {
+		case d.Type != nil:
+			d.Type.Relations, d.Type.Includes = splitMembers(d.Type.Members)
+			d.Type.Members = nil
+			f.Types = append(f.Types, d.Type)
+		case d.Partial != nil:
+			d.Partial.Relations, d.Partial.Includes = splitMembers(d.Partial.Members)
+			d.Partial.Members = nil
+			d.Partial.TypesBefore = len(f.Types)
+			f.Partials = append(f.Partials, d.Partial)
+		}
+	}
+	f.Decls = nil
 	for _, c := range conds {
 		for _, t := range f.Types {
 			if t.Pos.Offset < c.Pos.Offset {
 				c.TypesBefore++
-			}
-		}
-	}
-	for _, t := range f.Types {
-		for _, r := range t.Relations {
-			if r.RawSubjects != nil {
-				r.Subjects, r.RawSubjects = r.RawSubjects.subjects(), nil
 			}
 		}
 	}
@@ -254,6 +262,16 @@ func unexpected(text string, t *lexer.Token) Diagnostic {
 		want = "a type name after `type`"
 	case prev == "relation":
 		want = "a relation name after `relation`"
+	case prev == "partial" && !inBody(before):
+		want = "a partial name after `partial`"
+	case at(2) == "partial" && isIdentText(prev) && !inBody(before[:len(before)-1]):
+		want = "`{` after the partial name"
+		hint = "a partial's relations go between `{` and `}`: `partial NAME { relation ... }`"
+	case prev == "...":
+		want = "a partial name after `...`"
+		hint = "`...NAME` includes the relations of partial NAME"
+	case at(2) == "..." && isIdentText(prev):
+		want = "`relation`, `...` or `}`"
 	case at(2) == "relation" && isIdentText(prev):
 		want = "`:` or `=` after the relation name"
 		hint = "a relation is written `relation NAME: TYPES` (stored) or `relation NAME = EXPRESSION` (computed)"
@@ -299,6 +317,13 @@ func unexpected(text string, t *lexer.Token) Diagnostic {
 		hint = "a schema is a list of `type NAME` and `type NAME { relations }` declarations"
 	}
 	return Diagnostic{Pos: posOf(t.Pos), Msg: fmt.Sprintf("expected %s, found %s", want, describe(t)), Hint: hint}
+}
+
+// inBody reports whether the tokens end inside the braces of a type or
+// partial.
+func inBody(tokens []lexer.Token) bool {
+	_, open := openBrace(tokens)
+	return open
 }
 
 // inStored reports whether the tokens end inside a stored relation's

@@ -276,7 +276,7 @@ func (c *compiler) warnUnreachable() {
 		d := c.decls[r]
 		c.s.Warnings = append(c.s.Warnings, Diagnostic{
 			Pos: posOf(d.Name.Pos), Severity: Warning,
-			Msg:  fmt.Sprintf("relation `%s` on type `%s` can never be true: no subject can reach it", r.Name, r.Type.Name),
+			Msg:  fmt.Sprintf("relation `%s` on type `%s` can never be true: no subject can reach it", r.Name, r.Type.Name) + c.inPartial(r),
 			Hint: hint,
 		})
 	}
