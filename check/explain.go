@@ -273,7 +273,7 @@ func (d *deriver) expr(obj tuples.Object, n schema.Node, budget int, inner bool)
 		return d.node(obj, n.Relation, budget)
 	case *schema.Arrow:
 		var best []Step
-		for x, err := range w.snap.Subjects(w.ctx, obj, n.Tupleset.Name, tuples.SubjectFilter{Plain: true}) {
+		for x, err := range tuples.Hop(w.ctx, w.snap, obj, n.Tupleset) {
 			if err != nil {
 				return nil, false, fmt.Errorf("read %s#%s: %w", obj, n.Tupleset.Name, err)
 			}

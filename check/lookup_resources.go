@@ -361,15 +361,19 @@ func (rw *resourceWalk) run() error {
 					seen := map[tuples.Object]bool{}
 					var hop []tuples.Object
 					for _, c := range cur {
-						err := rw.reverse(tuples.Subject{Type: c.Type, ID: c.ID}, via, func(o tuples.Object) error {
-							if !seen[o] {
-								seen[o] = true
-								hop = append(hop, o)
+						// A hop reaches c from tuples naming c or a
+						// subject set of c.
+						for _, src := range tuples.HopSources(c, via) {
+							err := rw.reverse(src, via, func(o tuples.Object) error {
+								if !seen[o] {
+									seen[o] = true
+									hop = append(hop, o)
+								}
+								return nil
+							})
+							if err != nil {
+								return err
 							}
-							return nil
-						})
-						if err != nil {
-							return err
 						}
 					}
 					cur = hop

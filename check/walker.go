@@ -473,7 +473,7 @@ func (w *walker) arrow(obj tuples.Object, a *op) (tri, error) {
 		return no, err
 	}
 	v := no
-	for x, err := range w.snap.Subjects(w.ctx, obj, a.rel.Name, tuples.SubjectFilter{Plain: true}) {
+	for x, err := range tuples.Hop(w.ctx, w.snap, obj, a.rel) {
 		if err != nil {
 			return no, fmt.Errorf("read %s#%s: %w", obj, a.rel.Name, err)
 		}

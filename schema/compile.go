@@ -112,7 +112,10 @@ type compiler struct {
 	partials map[string]*PartialDecl
 	origin   map[*Relation]*origin
 	twice    map[string]bool
-	included map[*PartialDecl]bool
+	// hopWarned keeps one warning per hop (a path is compiled once for
+	// each type it can reach).
+	hopWarned map[string]bool
+	included  map[*PartialDecl]bool
 	// at is the relation whose definition is being checked: diagnostics
 	// about a relation written in a partial name the including type.
 	at *Relation
@@ -225,6 +228,7 @@ func (c *compiler) declarePartials(f *File) {
 	c.partials = map[string]*PartialDecl{}
 	c.origin = map[*Relation]*origin{}
 	c.twice = map[string]bool{}
+	c.hopWarned = map[string]bool{}
 	c.included = map[*PartialDecl]bool{}
 	for _, p := range f.Partials {
 		c.checkName(p.Name, "partial")
@@ -626,7 +630,7 @@ func (c *compiler) pathFrom(types []*Type, e *RefExpr, i int) (nodes []Node, ok 
 			continue
 		}
 		for j, nt := range next {
-			if arrow.Tupleset.DirectTypes.Has(nt.ID) {
+			if arrow.Tupleset.DirectTypes.Has(nt.ID) || hopsToSets(arrow.Tupleset, nt) {
 				arrow.Then[nt.ID] = sub[j]
 			}
 		}
@@ -647,8 +651,21 @@ func pathText(e *RefExpr, from int) string {
 	return b.String()
 }
 
+// hopsToSets reports whether r allows subject sets of type t, which a hop
+// follows to their objects.
+func hopsToSets(r *Relation, t *Type) bool {
+	for _, s := range r.SubjectSets {
+		if s.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
 // followable reports (and explains) whether a hop can follow r's tuples to
-// objects: only a stored relation of plain object types can.
+// objects: a stored relation without wildcards can. Subject sets in r are
+// followed to their objects, which is worth a warning: `group:g#member`
+// stored in r leads the hop to `group:g`, not to its members.
 func (c *compiler) followable(r *Relation, hop Ident, e *RefExpr) bool {
 	if !r.Stored {
 		c.errorf(hop.Pos, "a hop follows stored tuples; hop through a stored relation, or read the computed relation at the end of the path after `#`",
@@ -656,14 +673,46 @@ func (c *compiler) followable(r *Relation, hop Ident, e *RefExpr) bool {
 		return false
 	}
 	for _, a := range r.Allowed {
-		if a.Wildcard || a.Relation != nil {
-			c.errorf(hop.Pos, "a hop follows tuples to objects; allow only plain object types in the relation you hop through",
+		if a.Wildcard {
+			c.errorf(hop.Pos, "a wildcard is not an object to continue from; hop through a relation that allows no wildcard",
 				"cannot hop through relation `%s` on type `%s`: it allows `%s`", r.Name, r.Type.Name, a)
 			return false
 		}
 	}
+	var sets []string
+	for _, a := range r.Allowed {
+		if a.Relation != nil {
+			sets = append(sets, "`"+a.String()+"`")
+		}
+	}
+	if len(sets) > 0 {
+		key := fmt.Sprintf("%d:%d", hop.Pos.Line, hop.Pos.Column) + c.inPartial(c.at)
+		if !c.hopWarned[key] {
+			c.hopWarned[key] = true
+			c.s.Warnings = append(c.s.Warnings, Diagnostic{Pos: posOf(hop.Pos), Severity: Warning,
+				Msg: fmt.Sprintf("`%s` hops through relation `%s` on type `%s`, which allows %s: a stored subject set is followed to its object (`%s` leads to `%s`), not to its members",
+					ExprString(e), r.Name, r.Type.Name, strings.Join(sets, ", "), exampleSet(r), exampleObject(r)) + c.inPartial(c.at),
+				Hint: fmt.Sprintf("to silence this, hop through a relation that allows only object types: split `%s` into one relation for objects and one for subject sets", r.Name)})
+		}
+	}
 	return true
 }
+
+func firstSet(r *Relation) Allowed {
+	for _, a := range r.Allowed {
+		if a.Relation != nil {
+			return a
+		}
+	}
+	return Allowed{}
+}
+
+func exampleSet(r *Relation) string {
+	a := firstSet(r)
+	return a.Type.Name + ":x#" + a.Relation.Name
+}
+
+func exampleObject(r *Relation) string { return firstSet(r).Type.Name + ":x" }
 
 func (c *compiler) unknownSegment(id Ident, types []*Type) {
 	switch len(types) {
