@@ -17,8 +17,8 @@ type comment struct {
 // a block directly above is its doc comment, one at the end of its line is
 // its line comment, and blocks separated by a blank line are kept as
 // detached blocks so the formatter loses nothing.
-func attachComments(f *File, filename, text string) {
-	comments := scanComments(filename, text)
+func attachComments(f *File, tokens []lexer.Token) {
+	comments := scanComments(tokens)
 	if len(comments) == 0 {
 		return
 	}
@@ -187,16 +187,11 @@ func mergeDetached(d [][]string) [][]string {
 	return d
 }
 
-func scanComments(filename, text string) []comment {
-	lex, err := lexDef.LexString(filename, text)
-	if err != nil {
-		return nil
-	}
+func scanComments(tokens []lexer.Token) []comment {
 	var out []comment
 	lastLine := 0 // line of the last significant token
-	for {
-		t, err := lex.Next()
-		if err != nil || t.EOF() {
+	for _, t := range tokens {
+		if t.EOF() {
 			return out
 		}
 		switch t.Type {
@@ -214,6 +209,7 @@ func scanComments(filename, text string) []comment {
 			}
 		}
 	}
+	return out
 }
 
 func endLine(t lexer.Token) int { return t.Pos.Line + strings.Count(t.Value, "\n") }
