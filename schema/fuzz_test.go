@@ -41,6 +41,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(randomSchema(r)))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		sameTokens(t, strings.TrimPrefix(string(src), "\uFEFF"))
 		// What parses, even of a broken file, has exact ranges and
 		// formats without failing.
 		if pf, perr := Parse("fuzz.rebac", src); pf != nil {

@@ -407,23 +407,66 @@ func (p *parser) exprFailed(err error) {
 	p.skip(true)
 }
 
-// lexAll returns every token of the text, the end of file included.
+// lexAll returns every token of the text, the end of file included, as
+// lexDef defines them. It scans by hand: the regular-expression lexer
+// matches each token against the rest of the text and takes time
+// quadratic in its length, which an editor parsing on each keystroke
+// feels. lexDef stays the definition (and the token types); the tests
+// compare the two on every test schema and in FuzzParse.
 func lexAll(filename, text string) ([]lexer.Token, error) {
-	lex, err := lexDef.LexString(filename, text)
-	if err != nil {
-		return nil, err
-	}
+	pos := lexer.Position{Filename: filename, Line: 1, Column: 1}
 	var out []lexer.Token
-	for {
-		t, err := lex.Next()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-		if t.EOF() {
-			return out, nil
-		}
+	for i := 0; i < len(text); {
+		typ, n := nextToken(text[i:])
+		v := text[i : i+n]
+		out = append(out, lexer.Token{Type: typ, Value: v, Pos: pos})
+		pos.Advance(v)
+		i += n
 	}
+	return append(out, lexer.Token{Type: lexer.EOF, Pos: pos}), nil
+}
+
+// nextToken returns the type and length of the token s starts with, by
+// lexDef's rules in their order.
+func nextToken(s string) (lexer.TokenType, int) {
+	switch {
+	case strings.HasPrefix(s, "//"):
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			return tokComment, i
+		}
+		return tokComment, len(s)
+	case s[0] == '\n':
+		return tokNewline, 1
+	case strings.HasPrefix(s, "\r\n"):
+		return tokNewline, 2
+	case isSpaceByte(s[0]):
+		n := 1
+		for n < len(s) && isSpaceByte(s[n]) {
+			n++
+		}
+		return tokSpace, n
+	case strings.HasPrefix(s, "..."):
+		return tokEllipsis, 3
+	case strings.IndexByte("{}():|&#.*=-", s[0]) >= 0:
+		return tokPunct, 1
+	}
+	n := 0
+	for n < len(s) {
+		r, size := utf8.DecodeRuneInString(s[n:])
+		if !(r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r)) || r == utf8.RuneError && size == 1 {
+			break
+		}
+		n += size
+	}
+	if n > 0 {
+		return tokIdent, n
+	}
+	_, size := utf8.DecodeRuneInString(s)
+	return tokInvalid, size
+}
+
+func isSpaceByte(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\r' || b == '\f' || b == '\v'
 }
 
 // tokenList replays lexed tokens as a lexer.Lexer.
