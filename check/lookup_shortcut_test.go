@@ -75,7 +75,16 @@ func lookupIDs(t *testing.T, c *Checker, snap tuples.Snapshot, q ResourceQuery) 
 // read); the deny list is tested on each of a few objects, and walked
 // backwards once for many.
 func TestLookupResourcesGuardReads(t *testing.T) {
-	for _, n := range []int{4, 40} {
+	// 4 objects are tested one by one, 40 walked once: the cases must
+	// straddle the threshold, or one of them tests nothing.
+	if !(4 < setThreshold && setThreshold <= 40) {
+		t.Fatalf("setThreshold %d: the cases (4 and 40 objects) no longer take both paths", setThreshold)
+	}
+	for _, tc := range []struct {
+		n         int
+		perObject bool
+	}{{4, true}, {40, false}} {
+		n := tc.n
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			base := newSnap(t, shortcutBook, shortcutTuples(n)...)
 			c := New(Options{CacheSize: -1})
@@ -97,7 +106,7 @@ func TestLookupResourcesGuardReads(t *testing.T) {
 					t.Errorf("a proven base was checked again: %d forward reads of %s: %v", k, rel, snap.reads)
 				}
 			}
-			if n < setThreshold {
+			if tc.perObject {
 				// One direct test per object, and a scan of the deny
 				// list's teams where that did not decide.
 				if snap.reads["has:deny_list"] != n || snap.reads["subjects:deny_list"] > n {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 )
@@ -512,6 +513,9 @@ type DepthError struct {
 	Limit int
 	Path  []string
 }
+
+// Is makes a DepthError match errkind.ErrDepth.
+func (e *DepthError) Is(target error) bool { return target == errkind.ErrDepth }
 
 func (e *DepthError) Error() string {
 	const shown = 8

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/docketdb/docket/errkind"
 )
 
 // Severity tells an error from a warning.
@@ -43,6 +45,9 @@ func (d Diagnostic) String() string {
 // ErrorList is every error found in a schema, in source order. It is the
 // error type returned by Parse, Compile and Load.
 type ErrorList []Diagnostic
+
+// Is makes an ErrorList match errkind.ErrInvalid: the schema is bad input.
+func (l ErrorList) Is(target error) bool { return target == errkind.ErrInvalid }
 
 func (l ErrorList) Error() string {
 	lines := make([]string, len(l))

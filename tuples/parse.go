@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/docketdb/docket/errkind"
 )
 
 // Limits of names and ids (see docs/language.md).
@@ -20,6 +22,9 @@ type ParseError struct {
 	Column int
 	Msg    string
 }
+
+// Is makes a ParseError match errkind.ErrInvalid.
+func (e *ParseError) Is(target error) bool { return target == errkind.ErrInvalid }
 
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("column %d: %s (in %q)", e.Column, e.Msg, clip(e.Input))

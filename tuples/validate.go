@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
 )
 
@@ -15,6 +16,9 @@ type ValidationError struct {
 	Pos string
 	Msg string
 }
+
+// Is makes a ValidationError match errkind.ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == errkind.ErrInvalid }
 
 func (e *ValidationError) Error() string {
 	if e.Pos != "" {
