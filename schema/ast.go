@@ -206,6 +206,9 @@ type Expr interface {
 type RefExpr struct {
 	Hops   []Ident
 	Target Ident
+	// Lparen and Rparen are the positions of parentheses written around
+	// the reference, `(viewer)`; zero (Line 0) when there are none.
+	Lparen, Rparen lexer.Position
 }
 
 // Op is a set operator.
@@ -245,6 +248,9 @@ type BinaryExpr struct {
 
 // Start returns the position of the expression's first token.
 func (r *RefExpr) Start() lexer.Position {
+	if r.Lparen.Line > 0 {
+		return r.Lparen
+	}
 	if len(r.Hops) > 0 {
 		return r.Hops[0].Pos
 	}
@@ -252,7 +258,18 @@ func (r *RefExpr) Start() lexer.Position {
 }
 
 // End returns the position just after the expression's last token.
-func (r *RefExpr) End() lexer.Position { return r.Target.End() }
+func (r *RefExpr) End() lexer.Position {
+	if r.Rparen.Line > 0 {
+		return afterParen(r.Rparen)
+	}
+	return r.Target.End()
+}
+
+func afterParen(p lexer.Position) lexer.Position {
+	p.Offset++
+	p.Column++
+	return p
+}
 
 // Start returns the position of the expression's first token: its `(`
 // when grouped.
@@ -267,10 +284,7 @@ func (b *BinaryExpr) Start() lexer.Position {
 // its `)` when grouped.
 func (b *BinaryExpr) End() lexer.Position {
 	if b.Grouped {
-		p := b.Rparen
-		p.Offset++
-		p.Column++
-		return p
+		return afterParen(b.Rparen)
 	}
 	return b.Y.End()
 }

@@ -810,9 +810,12 @@ func (p *exprParser) operand(after string) Expr {
 			return nil
 		}
 		p.lex.Next()
-		if b, ok := e.(*BinaryExpr); ok {
-			// The outermost parentheses make the range.
-			b.Grouped, b.Lparen, b.Rparen = true, open, c.Pos
+		// The outermost parentheses make the range.
+		switch e := e.(type) {
+		case *BinaryExpr:
+			e.Grouped, e.Lparen, e.Rparen = true, open, c.Pos
+		case *RefExpr:
+			e.Lparen, e.Rparen = open, c.Pos
 		}
 		return e
 	case t.Type == tokIdent && !isKeyword(t.Value):
