@@ -233,7 +233,7 @@ func (d *deriver) stored(obj tuples.Object, r *schema.Relation, budget int) ([]S
 			return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, w.sub.Subject)}}, err
 		}
 	}
-	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+	if w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
 		wild := tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard}
 		if ok, err := w.has(obj, r.Name, wild); err != nil || ok {
 			return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, wild)}}, err
@@ -273,7 +273,7 @@ func (d *deriver) expr(obj tuples.Object, n schema.Node, budget int, inner bool)
 		return d.node(obj, n.Relation, budget)
 	case *schema.Arrow:
 		var best []Step
-		for x, err := range w.snap.Subjects(w.ctx, obj, n.Tupleset.Name, tuples.SubjectFilter{Plain: true}) {
+		for x, err := range tuples.Hop(w.ctx, w.snap, obj, n.Tupleset) {
 			if err != nil {
 				return nil, false, fmt.Errorf("read %s#%s: %w", obj, n.Tupleset.Name, err)
 			}

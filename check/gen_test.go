@@ -23,7 +23,7 @@ type instance struct {
 type genRel struct {
 	name    string
 	stored  bool
-	hop     bool     // stored, plain types only: can be followed by a path
+	hop     bool     // stored, no wildcard: can be followed by a path
 	allowed []string // stored: "t1", "t1:*", "t1#r"
 	expr    string   // computed
 }
@@ -76,6 +76,10 @@ func genSchemaText(rng *rand.Rand) string {
 			for k := 0; k < n; k++ {
 				var a string
 				switch x := rng.IntN(6); {
+				case r.hop && x == 5:
+					// A hop through a subject set reaches its object.
+					st, sr := pick()
+					a = st.name + "#" + sr.name
 				case r.hop || x < 3:
 					a = types[rng.IntN(nt)].name
 				case x == 3:
@@ -114,11 +118,19 @@ func genSchemaText(rng *rand.Rand) string {
 				}
 			}
 		}
-		next := byName[h.allowed[rng.IntN(len(h.allowed))]]
+		// The type an allowed subject leads a hop to: `t1` or `t1#r`.
+		target := func(h *genRel) *genType {
+			a := h.allowed[rng.IntN(len(h.allowed))]
+			if i := strings.IndexByte(a, '#'); i >= 0 {
+				a = a[:i]
+			}
+			return byName[a]
+		}
+		next := target(h)
 		path := h.name
 		if h2 := hopOf(next); h2 != nil && rng.IntN(3) == 0 {
 			path += "." + h2.name
-			next = byName[h2.allowed[rng.IntN(len(h2.allowed))]]
+			next = target(h2)
 		}
 		return path + "#" + next.rels[rng.IntN(len(next.rels))].name
 	}

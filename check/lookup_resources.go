@@ -308,14 +308,14 @@ func (rw *resourceWalk) run() error {
 		var entries []tuples.Subject
 		switch s.kind {
 		case subjectPlain:
-			if r.DirectTypes[s.typ.ID] {
+			if r.DirectTypes.Has(s.typ.ID) {
 				entries = append(entries, s.Subject)
 			}
-			if r.WildcardTypes[s.typ.ID] {
+			if r.WildcardTypes.Has(s.typ.ID) {
 				entries = append(entries, wild)
 			}
 		case subjectWildcard:
-			if r.WildcardTypes[s.typ.ID] {
+			if r.WildcardTypes.Has(s.typ.ID) {
 				entries = append(entries, s.Subject)
 			}
 		case subjectSet:
@@ -361,15 +361,19 @@ func (rw *resourceWalk) run() error {
 					seen := map[tuples.Object]bool{}
 					var hop []tuples.Object
 					for _, c := range cur {
-						err := rw.reverse(tuples.Subject{Type: c.Type, ID: c.ID}, via, func(o tuples.Object) error {
-							if !seen[o] {
-								seen[o] = true
-								hop = append(hop, o)
+						// A hop reaches c from tuples naming c or a
+						// subject set of c.
+						for _, src := range tuples.HopSources(c, via) {
+							err := rw.reverse(src, via, func(o tuples.Object) error {
+								if !seen[o] {
+									seen[o] = true
+									hop = append(hop, o)
+								}
+								return nil
+							})
+							if err != nil {
+								return err
 							}
-							return nil
-						})
-						if err != nil {
-							return err
 						}
 					}
 					cur = hop

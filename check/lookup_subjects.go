@@ -277,7 +277,7 @@ func (sw *subjectWalk) expr(o tuples.Object, n schema.Node, st subjectState, fro
 	case *schema.Ref:
 		return sw.enter(o, n.Relation, st, from)
 	case *schema.Arrow:
-		for x, err := range w.snap.Subjects(w.ctx, o, n.Tupleset.Name, tuples.SubjectFilter{Plain: true}) {
+		for x, err := range tuples.Hop(w.ctx, w.snap, o, n.Tupleset) {
 			if err != nil {
 				return fmt.Errorf("read %s#%s: %w", o, n.Tupleset.Name, err)
 			}

@@ -18,9 +18,10 @@ import (
 // the subject's memberships: the groups that store the subject (or its
 // type's wildcard), then the groups that store those as subject sets, and
 // so on, breadth first, each with the length of the shortest chain that
-// reaches it. Computed once per subject and relation in a walk, the set
-// answers every further group of that relation with a map lookup, so an
-// access list of ten teams costs no more than one team.
+// reaches it. Kept for the subject and relation through the walk, and read
+// only as many levels up as the checks so far needed, the set answers a
+// group already reached with a map lookup, so an access list of ten teams
+// costs little more than one team.
 //
 // The answers are those of the downward walk. A nesting relation is a
 // pure union of its tuples, so its least fixpoint is reachability: a loop
@@ -52,11 +53,19 @@ type membershipKey struct {
 }
 
 // memberships are the groups of one nesting relation that hold one
-// subject.
+// subject, read breadth first, one level of nesting at a time and only as
+// far as a check needs: a group already reached answers at once, and only
+// a group not reached yet makes the walk read the next level.
 type memberships struct {
+	rel *schema.Relation
 	// chain[g] is the length of the shortest chain of subject sets from
 	// g down to a group storing the subject: 0 when g stores it itself.
 	chain map[tuples.Object]int32
+	// frontier holds the groups reached at level, whose parents are not
+	// read yet; done is set once a level adds no group.
+	frontier []tuples.Object
+	level    int32
+	done     bool
 	// overflow: more than nestedBound groups; walk down instead.
 	overflow bool
 }
@@ -70,86 +79,115 @@ type nestedCounters struct {
 
 // nested decides nesting relation r on obj from the subject's
 // memberships; me is obj's depth on the walk. handled is false when the
-// subject is in too many groups, and the caller walks down.
+// subject is in too many groups, or the only chain found is too deep, and
+// the caller walks down.
+//
+// When obj is not among the groups reached so far, the search goes on
+// from both sides, each step on the side with the smaller frontier: up, a
+// level of the subject's memberships (kept for the rest of the walk), or
+// down, a level of the groups inside obj. The two meet at a group inside
+// obj that holds the subject; obj holds it through no chain once either
+// side has nothing left to read (every group storing the subject is
+// among the memberships from the start, so the side down needs only
+// compare). The chain found is not always the shortest, which only
+// matters near the depth limit: there the walk down decides.
 func (w *walker) nested(obj tuples.Object, r *schema.Relation, me int) (v tri, handled bool, err error) {
 	m, err := w.membershipsOf(r)
 	if err != nil {
 		return no, true, err
 	}
+	decide := func(chain int) (tri, bool, error) {
+		if me+chain >= w.maxDepth {
+			return no, false, nil
+		}
+		return yes, true, nil
+	}
 	if m.overflow {
 		return no, false, nil
 	}
-	l, ok := m.chain[obj]
-	if !ok {
+	if l, ok := m.chain[obj]; ok {
+		return decide(int(l))
+	}
+	if m.done {
 		return no, true, nil
 	}
-	if me+int(l) >= w.maxDepth {
-		// Every chain that grants is longer than the limit allows from
-		// here, unless part of it was already decided higher up on this
-		// walk: the walk down knows which, and reports the limit if none.
-		return no, false, nil
+	// below[g] is g's distance down from obj.
+	below := map[tuples.Object]int32{obj: 0}
+	down := []tuples.Object{obj}
+	for {
+		if len(down) > 0 && len(down) <= len(m.frontier) && len(below) <= nestedBound {
+			var next []tuples.Object
+			for _, g := range down {
+				if err := w.ctx.Err(); err != nil {
+					return no, true, err
+				}
+				f := tuples.SubjectFilter{Sets: true, Type: r.Type.Name, Relation: r.Name}
+				for x, err := range w.snap.Subjects(w.ctx, g, r.Name, f) {
+					if err != nil {
+						return no, true, fmt.Errorf("read %s#%s: %w", g, r.Name, err)
+					}
+					c := tuples.Object{Type: x.Type, ID: x.ID}
+					if _, seen := below[c]; seen {
+						continue
+					}
+					below[c] = below[g] + 1
+					if l, ok := m.chain[c]; ok {
+						return decide(int(below[c] + l))
+					}
+					next = append(next, c)
+				}
+			}
+			down = next
+			if len(down) == 0 {
+				return no, true, nil
+			}
+			continue
+		}
+		if err := w.grow(m); err != nil {
+			return no, true, err
+		}
+		if m.overflow {
+			return no, false, nil
+		}
+		// The groups grow added are the new frontier.
+		for _, g := range m.frontier {
+			if d, ok := below[g]; ok {
+				return decide(int(d + m.level))
+			}
+		}
+		if m.done {
+			return no, true, nil
+		}
 	}
-	return yes, true, nil
 }
 
-// membershipsOf returns the query subject's memberships in r, reading
-// them on first use in this walk.
+// membershipsOf returns the query subject's memberships in r, starting
+// them, with the groups that store the subject, on first use in this walk.
 func (w *walker) membershipsOf(r *schema.Relation) (*memberships, error) {
 	key := membershipKey{rel: r.ID, subj: w.sub.Subject}
 	if m := w.groups[key]; m != nil {
 		return m, nil
 	}
-	m := &memberships{chain: make(map[tuples.Object]int32)}
-	var frontier, next []tuples.Object
-	reverse := func(s tuples.Subject, level int32) error {
-		for g, err := range w.snap.Reverse(w.ctx, s, r.Type.Name, r.Name) {
-			if err != nil {
-				return fmt.Errorf("read the %s groups of %s: %w", r, s, err)
-			}
-			if _, seen := m.chain[g]; seen {
-				continue
-			}
-			m.chain[g] = level
-			next = append(next, g)
-			if len(m.chain) > nestedBound {
-				m.overflow = true
-				return nil
-			}
-		}
-		return nil
-	}
 	if err := w.ctx.Err(); err != nil {
 		return nil, err
 	}
+	m := &memberships{rel: r, chain: make(map[tuples.Object]int32)}
+	var next []tuples.Object
+	var err error
 	if w.storable(r) {
-		if err := reverse(w.sub.Subject, 0); err != nil {
-			return nil, err
-		}
+		next, err = w.groupsOf(m, w.sub.Subject, next)
 	}
-	if !m.overflow && w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
-		if err := reverse(tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard}, 0); err != nil {
-			return nil, err
-		}
+	if err == nil && !m.overflow && w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
+		next, err = w.groupsOf(m, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard}, next)
 	}
-	for level := int32(1); len(next) > 0 && !m.overflow; level++ {
-		if err := w.ctx.Err(); err != nil {
-			return nil, err
-		}
-		frontier, next = next, frontier[:0]
-		for _, g := range frontier {
-			if err := reverse(tuples.Subject{Type: g.Type, ID: g.ID, Relation: r.Name}, level); err != nil {
-				return nil, err
-			}
-			if m.overflow {
-				break
-			}
-		}
+	if err != nil {
+		return nil, err
 	}
+	m.frontier, m.done = next, len(next) == 0
 	if w.nestedStats != nil {
+		w.nestedStats.upward.Add(1)
 		if m.overflow {
 			w.nestedStats.fallbacks.Add(1)
-		} else {
-			w.nestedStats.upward.Add(1)
 		}
 	}
 	if w.groups == nil {
@@ -157,4 +195,49 @@ func (w *walker) membershipsOf(r *schema.Relation) (*memberships, error) {
 	}
 	w.groups[key] = m
 	return m, nil
+}
+
+// grow reads the next level: the groups storing the frontier's groups as
+// subject sets.
+func (w *walker) grow(m *memberships) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	m.level++
+	var next []tuples.Object
+	for _, g := range m.frontier {
+		var err error
+		if next, err = w.groupsOf(m, tuples.Subject{Type: g.Type, ID: g.ID, Relation: m.rel.Name}, next); err != nil {
+			return err
+		}
+		if m.overflow {
+			if w.nestedStats != nil {
+				w.nestedStats.fallbacks.Add(1)
+			}
+			return nil
+		}
+	}
+	m.frontier, m.done = next, len(next) == 0
+	return nil
+}
+
+// groupsOf records, at m's level, the groups storing s not reached yet,
+// and appends them to next.
+func (w *walker) groupsOf(m *memberships, s tuples.Subject, next []tuples.Object) ([]tuples.Object, error) {
+	r := m.rel
+	for g, err := range w.snap.Reverse(w.ctx, s, r.Type.Name, r.Name) {
+		if err != nil {
+			return next, fmt.Errorf("read the %s groups of %s: %w", r, s, err)
+		}
+		if _, seen := m.chain[g]; seen {
+			continue
+		}
+		m.chain[g] = m.level
+		next = append(next, g)
+		if len(m.chain) > nestedBound {
+			m.overflow = true
+			return next, nil
+		}
+	}
+	return next, nil
 }

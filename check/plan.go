@@ -127,10 +127,10 @@ func (b *planner) relation(r *schema.Relation) float64 {
 		// The subject's own tuple where the relation can hold it, its
 		// type's wildcard where it can hold that, then each subject set:
 		// one scan and a walk of each set found.
-		if slices.Contains(r.DirectTypes, true) || len(r.SubjectSets) > 0 {
+		if r.DirectTypes.Len() > 0 || len(r.SubjectSets) > 0 {
 			c++
 		}
-		if slices.Contains(r.WildcardTypes, true) {
+		if r.WildcardTypes.Len() > 0 {
 			c++
 		}
 		for _, set := range r.SubjectSets {

@@ -125,9 +125,11 @@ func (f *reference) expr(obj tuples.Object, n schema.Node, x tuples.Subject) boo
 	case *schema.Ref:
 		return f.member(obj, n.Relation.Name, x)
 	case *schema.Arrow:
+		// A hop leads from every stored subject but a wildcard to its
+		// object: a subject set t:i#r leads to t:i.
 		for _, s := range f.subjects[obj.String()+"#"+n.Tupleset.Name] {
 			t := f.in.sch.Type(s.Type)
-			if s.Relation == "" && s.ID != "*" && n.Then[t.ID] != nil &&
+			if s.ID != "*" && n.Then[t.ID] != nil &&
 				f.expr(tuples.Object{Type: s.Type, ID: s.ID}, n.Then[t.ID], x) {
 				return true
 			}

@@ -214,11 +214,11 @@ func (w *walker) top(obj tuples.Object, r *schema.Relation) (tri, error) {
 func (w *walker) reaches(r *schema.Relation) bool {
 	switch w.sub.kind {
 	case subjectPlain:
-		return r.ReachTypes[w.sub.typ.ID]
+		return r.ReachTypes.Has(w.sub.typ.ID)
 	case subjectWildcard:
-		return r.ReachWildcard[w.sub.typ.ID]
+		return r.ReachWildcard.Has(w.sub.typ.ID)
 	}
-	return r.ReachSets[w.sub.rel.ID]
+	return r.ReachSets.Has(w.sub.rel.ID)
 }
 
 // nodeReaches extends reaches to an expression, so that an arrow whose
@@ -377,7 +377,7 @@ func (w *walker) direct(obj tuples.Object, r *schema.Relation) (bool, error) {
 			return ok, err
 		}
 	}
-	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+	if w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
 		return w.has(obj, r.Name, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
 	}
 	return false, nil
@@ -390,9 +390,9 @@ func (w *walker) direct(obj tuples.Object, r *schema.Relation) (bool, error) {
 func (w *walker) storable(r *schema.Relation) bool {
 	switch w.sub.kind {
 	case subjectPlain:
-		return r.DirectTypes[w.sub.typ.ID]
+		return r.DirectTypes.Has(w.sub.typ.ID)
 	case subjectWildcard:
-		return r.WildcardTypes[w.sub.typ.ID]
+		return r.WildcardTypes.Has(w.sub.typ.ID)
 	}
 	return slices.Contains(r.SubjectSets, w.sub.rel)
 }
@@ -504,7 +504,7 @@ func (w *walker) prefetch(objs []tuples.Object, r *schema.Relation) error {
 	if w.storable(r) {
 		subjs = append(subjs, w.sub.Subject)
 	}
-	if w.sub.kind == subjectPlain && r.WildcardTypes[w.sub.typ.ID] {
+	if w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
 		subjs = append(subjs, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
 	}
 	some := false
@@ -701,7 +701,7 @@ func (w *walker) arrow(obj tuples.Object, a *op) (tri, error) {
 		return no, err
 	}
 	var xs []tuples.Object
-	for x, err := range w.snap.Subjects(w.ctx, obj, a.rel.Name, tuples.SubjectFilter{Plain: true}) {
+	for x, err := range tuples.Hop(w.ctx, w.snap, obj, a.rel) {
 		if err != nil {
 			return no, fmt.Errorf("read %s#%s: %w", obj, a.rel.Name, err)
 		}

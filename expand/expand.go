@@ -225,7 +225,7 @@ func (e *expander) arrow(obj tuples.Object, a *schema.Arrow, label string, level
 	if err := e.ctx.Err(); err != nil {
 		return err
 	}
-	for x, err := range e.snap.Subjects(e.ctx, obj, a.Tupleset.Name, tuples.SubjectFilter{Plain: true}) {
+	for x, err := range tuples.Hop(e.ctx, e.snap, obj, a.Tupleset) {
 		if err != nil {
 			return fmt.Errorf("read %s#%s: %w", obj, a.Tupleset.Name, err)
 		}

@@ -111,3 +111,40 @@ func TestExpandErrors(t *testing.T) {
 		t.Errorf("cancelled expand: %v", err)
 	}
 }
+
+// A hop through a relation that allows subject sets reaches the subject
+// set's object, once however many tuples lead to it.
+func TestExpandHopThroughSubjectSet(t *testing.T) {
+	const sch = `type user
+
+type group {
+  relation member: user
+  relation viewer: user
+}
+
+type doc {
+  relation owner: group | group#member
+  relation can_view = owner#viewer
+}
+`
+	snap, closeStore, err := fixture.Load(context.Background(), sch,
+		"doc:1#owner@group:eng#member",
+		"doc:1#owner@group:eng",
+		"doc:1#owner@group:ops#member",
+		"group:eng#viewer@user:ana",
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeStore() })
+	n, err := Expand(context.Background(), snap, tuples.Object{Type: "doc", ID: "1"}, "can_view", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `union owner#viewer
+  group:eng#viewer  [owner#viewer]
+  group:ops#viewer  [owner#viewer]`
+	if got := n.String(); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}

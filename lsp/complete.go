@@ -10,8 +10,8 @@ import (
 // Keywords offered by completion: where a declaration starts at the top
 // level, and inside a type's body.
 var (
-	topKeywords  = []string{"type", "condition"}
-	bodyKeywords = []string{"relation"}
+	topKeywords  = []string{"type", "partial", "condition"}
+	bodyKeywords = []string{"relation", "..."}
 )
 
 // token is a significant token of the completion scanner: a name or one
@@ -68,26 +68,89 @@ func scan(src string) []token {
 // schema, read from its tokens so that it exists while the text is broken.
 type outline struct {
 	types      []string
+	partials   []string
 	conditions []string
-	rels       map[string][]string
+	rels       map[string][]string    // of a type or partial, as written in its body
+	includes   map[string][]string    // the partials a type or partial includes
 	subjects   map[[2]string][]string // type, relation -> subject types
 }
 
+// includers lists the types that include partial p, directly or through
+// other partials.
+func (o *outline) includers(p string) []string {
+	var out []string
+	for _, t := range o.types {
+		for _, q := range o.partialsOf(t) {
+			if q == p {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// partialsOf lists the partials name includes, transitively.
+func (o *outline) partialsOf(name string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(n string)
+	walk = func(n string) {
+		for _, p := range o.includes[n] {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+				walk(p)
+			}
+		}
+	}
+	walk(name)
+	return out
+}
+
+// relsOf lists the relations of a type or partial, its partials' included.
+func (o *outline) relsOf(name string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(n string)
+	walk = func(n string) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		out = append(out, o.rels[n]...)
+		for _, p := range o.includes[n] {
+			walk(p)
+		}
+	}
+	walk(name)
+	return out
+}
+
 func readOutline(toks []token) *outline {
-	o := &outline{rels: map[string][]string{}, subjects: map[[2]string][]string{}}
+	o := &outline{rels: map[string][]string{}, includes: map[string][]string{}, subjects: map[[2]string][]string{}}
 	cur := ""
 	for i := 0; i < len(toks); i++ {
 		switch toks[i].text {
-		case "type":
+		case "type", "partial":
 			if i+1 < len(toks) && toks[i+1].isName() {
 				cur = toks[i+1].text
-				o.types = append(o.types, cur)
+				if toks[i].text == "type" {
+					o.types = append(o.types, cur)
+				} else {
+					o.partials = append(o.partials, cur)
+				}
 				i++
 			}
 		case "condition":
 			if i+2 < len(toks) && toks[i+1].isName() && toks[i+2].text == "(" {
 				o.conditions = append(o.conditions, toks[i+1].text)
 				cur = ""
+			}
+		case ".":
+			if cur != "" && i+3 < len(toks) && toks[i+1].text == "." && toks[i+2].text == "." && toks[i+3].isName() {
+				o.includes[cur] = append(o.includes[cur], toks[i+3].text)
+				i += 3
 			}
 		case "relation":
 			if cur == "" || i+1 >= len(toks) || !toks[i+1].isName() {
@@ -117,6 +180,7 @@ func readOutline(toks []token) *outline {
 type completionContext struct {
 	keywords   []string
 	types      bool
+	partials   bool
 	conditions bool
 	relations  []string // of these types
 	wildcard   bool
@@ -155,7 +219,7 @@ func contextAt(toks []token, o *outline, offset, cursorLine int) completionConte
 			if i+2 < len(before) && before[i+1].isName() && before[i+2].text == "(" {
 				curType, inBody, relIdx, inCondition = "", false, -1, true
 			}
-		case "type":
+		case "type", "partial":
 			if i+1 < len(before) && before[i+1].isName() {
 				curType, inBody, relIdx = before[i+1].text, false, -1
 			}
@@ -179,6 +243,10 @@ func contextAt(toks []token, o *outline, offset, cursorLine int) completionConte
 	}
 	n := len(before)
 	prev := before[n-1]
+	if n >= 3 && before[n-1].text == "." && before[n-2].text == "." && before[n-3].text == "." {
+		ctx.partials = true
+		return ctx
+	}
 	onNewLine := func() bool { return cursorLine > prev.line }
 	if relIdx < 0 || relIdx+2 >= n {
 		// Right after `{`, or `relation` / `relation NAME` being written.
@@ -276,9 +344,19 @@ func (a *analysis) complete(p protocol.Position) []protocol.CompletionItem {
 			add(t, protocol.CompletionItemKindClass, "type")
 		}
 	}
+	if ctx.partials {
+		for _, p := range o.partials {
+			add(p, protocol.CompletionItemKindInterface, "partial")
+		}
+	}
 	seen := map[string]bool{}
+	owners := ctx.relations
 	for _, t := range ctx.relations {
-		for _, r := range o.rels[t] {
+		// In a partial, the relations of the types that include it too.
+		owners = append(owners, o.includers(t)...)
+	}
+	for _, t := range owners {
+		for _, r := range o.relsOf(t) {
 			if !seen[r] {
 				seen[r] = true
 				add(r, protocol.CompletionItemKindField, "relation of "+t)

@@ -52,15 +52,23 @@ func (a *analysis) conditionHover(sym symbol) string {
 	}
 	// The subjects that carry it.
 	var users []string
-	for _, o := range a.idx.of(sym, false) {
-		for _, td := range a.file.Types {
-			for _, rd := range td.Relations {
+	carriers := func(owner string, rels []*schema.RelationDecl) {
+		for _, o := range a.idx.of(sym, false) {
+			for _, rd := range rels {
 				for _, s := range rd.Subjects {
 					if s.Condition != nil && identSpan(*s.Condition) == o.span {
-						users = append(users, "`"+td.Name.Name+"#"+rd.Name.Name+"` allows `"+s.String()+"`")
+						users = append(users, "`"+owner+rd.Name.Name+"` allows `"+s.String()+"`")
 					}
 				}
 			}
+		}
+	}
+	if a.file != nil {
+		for _, td := range a.file.Types {
+			carriers(td.Name.Name+"#", td.Relations)
+		}
+		for _, pd := range a.file.Partials {
+			carriers("..."+pd.Name.Name+" ", pd.Relations)
 		}
 	}
 	if len(users) > 0 {

@@ -109,9 +109,18 @@ func (a *analysis) rename(uri string, p protocol.Position, newName string) (*pro
 		if newName != sym.typ && a.idx.types[newName] != nil {
 			return nil, fmt.Errorf("type `%s` already exists", newName)
 		}
+	case symPartial:
+		if newName != sym.typ && a.idx.partials[newName] != nil {
+			return nil, fmt.Errorf("partial `%s` already exists", newName)
+		}
 	case symRelation:
-		if newName != sym.rel && a.idx.rels[symbol{kind: symRelation, typ: sym.typ, rel: newName}] != nil {
-			return nil, fmt.Errorf("type `%s` already has a relation `%s`", sym.typ, newName)
+		owner := symbol{kind: symType, typ: sym.typ}
+		what := "type"
+		if sym.inPartial {
+			owner.kind, what = symPartial, "partial"
+		}
+		if newName != sym.rel && len(a.idx.relOn(owner, newName)) > 0 {
+			return nil, fmt.Errorf("%s `%s` already has a relation `%s`", what, sym.typ, newName)
 		}
 	case symCondition:
 		if newName == expirationWord {
@@ -205,6 +214,18 @@ func (a *analysis) documentSymbols() []protocol.DocumentSymbol {
 			ts.Range.End = maxPos(ts.Range.End, a.spanRange(rs).End)
 		}
 		out = append(out, ts)
+	}
+	for _, pd := range a.file.Partials {
+		name := identSpan(pd.Name)
+		ps := protocol.DocumentSymbol{Name: "..." + pd.Name.Name, Kind: protocol.SymbolKindInterface,
+			Range:          protocol.Range{Start: a.toDoc(pd.Pos.Line, pd.Pos.Column), End: a.toDoc(pd.EndPos.Line, pd.EndPos.Column)},
+			SelectionRange: a.spanRange(name)}
+		for _, rd := range pd.Relations {
+			rs := identSpan(rd.Name)
+			ps.Children = append(ps.Children, protocol.DocumentSymbol{Name: rd.Name.Name, Kind: protocol.SymbolKindField,
+				Range: a.spanRange(rs), SelectionRange: a.spanRange(rs)})
+		}
+		out = append(out, ps)
 	}
 	return append(out, a.conditionSymbols()...)
 }

@@ -16,6 +16,8 @@ func (a *analysis) hoverText(o *occurrence) string {
 			parts = append(parts, a.typeHover(sym))
 		case symRelation:
 			parts = append(parts, a.relationHover(sym))
+		case symPartial:
+			parts = append(parts, a.partialHover(sym))
 		case symCondition:
 			parts = append(parts, a.conditionHover(sym))
 		}
@@ -53,6 +55,40 @@ func (a *analysis) typeHover(sym symbol) string {
 	return b.String()
 }
 
+func (a *analysis) partialHover(sym symbol) string {
+	pd := a.idx.partials[sym.typ]
+	if pd == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(codeBlock("partial " + pd.Name.Name))
+	if len(pd.Doc) > 0 {
+		b.WriteString("\n\n" + docText(pd.Doc))
+	}
+	var names []string
+	for _, rd := range pd.Relations {
+		names = append(names, "`"+rd.Name.Name+"`")
+	}
+	for _, inc := range pd.Includes {
+		names = append(names, "`..."+inc.Name.Name+"`")
+	}
+	if len(names) > 0 {
+		b.WriteString("\n\nRelations: " + strings.Join(names, ", "))
+	}
+	if types := a.idx.includers(sym.typ); len(types) > 0 {
+		b.WriteString("\n\nIncluded in " + codeList(types) + ".")
+	}
+	return b.String()
+}
+
+func codeList(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "`" + n + "`"
+	}
+	return strings.Join(out, ", ")
+}
+
 // relationLine is a relation's declaration as the formatter writes it.
 func relationLine(rd *schema.RelationDecl) string {
 	if rd.Stored() {
@@ -71,13 +107,25 @@ func (a *analysis) relationHover(sym symbol) string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(codeBlock("// on type " + sym.typ + "\n" + relationLine(rd)))
+	where := "// on type " + sym.typ
+	// The compiled relation: of the type, or for a relation declared in a
+	// partial, of the first type that includes it.
+	var r *schema.Relation
+	if sym.inPartial {
+		types := a.idx.includers(sym.typ)
+		where = "// in partial " + sym.typ
+		if len(types) > 0 {
+			where += ", included in " + strings.Join(types, ", ")
+		}
+		if a.sch != nil && len(types) > 0 {
+			r = a.sch.Relation(types[0], sym.rel)
+		}
+	} else if a.sch != nil {
+		r = a.sch.Relation(sym.typ, sym.rel)
+	}
+	b.WriteString(codeBlock(where + "\n" + relationLine(rd)))
 	if len(rd.Doc) > 0 {
 		b.WriteString("\n\n" + docText(rd.Doc))
-	}
-	var r *schema.Relation
-	if a.sch != nil {
-		r = a.sch.Relation(sym.typ, sym.rel)
 	}
 	if rd.Stored() {
 		subs := make([]string, len(rd.Subjects))
@@ -92,7 +140,11 @@ func (a *analysis) relationHover(sym symbol) string {
 		// Without a compiled schema the expansion is not known.
 		return b.String()
 	}
-	b.WriteString(" Expands to:\n")
+	if sym.inPartial {
+		b.WriteString(" On `" + r.Type.Name + "` it expands to:\n")
+	} else {
+		b.WriteString(" Expands to:\n")
+	}
 	for _, l := range expansion(r.Rewrite) {
 		b.WriteString("\n" + l)
 	}
@@ -162,15 +214,15 @@ func relationSummary(r *schema.Relation) string {
 func heldBy(s *schema.Schema, r *schema.Relation) string {
 	var out []string
 	for _, t := range s.Types {
-		if r.ReachTypes[t.ID] {
+		if r.ReachTypes.Has(t.ID) {
 			out = append(out, "`"+t.Name+"`")
 		}
-		if r.ReachWildcard[t.ID] {
+		if r.ReachWildcard.Has(t.ID) {
 			out = append(out, "`"+t.Name+":*`")
 		}
 	}
 	for _, q := range s.Relations {
-		if q != r && r.ReachSets[q.ID] {
+		if q != r && r.ReachSets.Has(q.ID) {
 			out = append(out, "`"+q.String()+"`")
 		}
 	}

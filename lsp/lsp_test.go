@@ -90,6 +90,120 @@ func TestValidationFileSchema(t *testing.T) {
 	}
 }
 
+const partialSchema = `type user
+type team {
+  relation member: user
+}
+
+// Who a record reaches.
+partial reach {
+  relation owner: user | team#member
+  // Owners and readers.
+  relation view = owner | reader
+}
+
+type doc {
+  ...reach
+  relation reader: user
+  relation edit = owner & view
+}
+
+type note {
+  ...reach
+  relation reader: user
+}
+`
+
+// A partial is a symbol of its own; its relations are one declaration
+// however many types include them, and a name a partial leaves to its
+// types resolves to theirs.
+func TestPartials(t *testing.T) {
+	a := analyze("p.rebac", partialSchema, false)
+	if a.sch == nil {
+		t.Fatalf("schema does not compile: %v", a.diags)
+	}
+	const uri = "file:///p.rebac"
+	lines := strings.Split(partialSchema, "\n")
+	pos := func(line int, word string) protocol.Position {
+		return protocol.Position{Line: uint32(line), Character: uint32(strings.Index(lines[line], word))}
+	}
+	// `owner` in doc's edit is the partial's owner.
+	locs := a.definition(uri, pos(15, "owner"))
+	if len(locs) != 1 || locs[0].Range.Start != pos(7, "owner") {
+		t.Errorf("definition of owner in doc#edit: %+v", locs)
+	}
+	// `reader` in the partial is the reader of each type that includes it.
+	locs = a.definition(uri, pos(9, "reader"))
+	if len(locs) != 2 || locs[0].Range.Start.Line != 14 || locs[1].Range.Start.Line != 20 {
+		t.Errorf("definition of reader in the partial: %+v", locs)
+	}
+	refs := a.references(uri, pos(6, "reach"), true)
+	if len(refs) != 3 {
+		t.Errorf("references of partial reach: %+v", refs)
+	}
+	o := a.occurrenceAt(pos(9, "view"))
+	hover := a.hoverText(o)
+	for _, want := range []string{"// in partial reach, included in doc, note", "relation view = owner | reader", "Owners and readers.", "On `doc` it expands to:", "`reader`: stored, user"} {
+		if !strings.Contains(hover, want) {
+			t.Errorf("hover on the partial's view lacks %q:\n%s", want, hover)
+		}
+	}
+	if h := a.hoverText(a.occurrenceAt(pos(13, "reach"))); !strings.Contains(h, "Who a record reaches.") || !strings.Contains(h, "Included in `doc`, `note`.") {
+		t.Errorf("hover on ...reach:\n%s", h)
+	}
+	we, err := a.rename(uri, pos(6, "reach"), "reachable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(we.Changes[uri]); n != 3 {
+		t.Errorf("rename of the partial: %d edits, want 3", n)
+	}
+	if _, err := a.rename(uri, pos(7, "owner"), "view"); err == nil || !strings.Contains(err.Error(), "partial `reach` already has a relation `view`") {
+		t.Errorf("rename onto a taken name: %v", err)
+	}
+	// Completion after `...` offers the partials; in a partial's
+	// expression, its relations and those of the types that include it.
+	edited := strings.Replace(partialSchema, "  ...reach\n  relation reader", "  ...\n  relation reader", 1)
+	b := analyze("p.rebac", edited, false)
+	if got := labels(b.complete(protocol.Position{Line: 14, Character: 5})); got != "[reach]" {
+		t.Errorf("completion after `...`: %s", got)
+	}
+	edited = strings.Replace(partialSchema, "relation view = owner | reader", "relation view = ", 1)
+	b = analyze("p.rebac", edited, false)
+	if got := labels(b.complete(protocol.Position{Line: 9, Character: uint32(len("  relation view = "))})); got != "[owner view reader edit]" {
+		t.Errorf("completion in the partial's expression: %s", got)
+	}
+}
+
+func labels(items []protocol.CompletionItem) string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Label)
+	}
+	return "[" + strings.Join(out, " ") + "]"
+}
+
+// With several syntax errors every one is reported, and what the parser
+// read around them can still be navigated; formatting and rename wait
+// for a schema that parses.
+func TestSyntaxErrorsKeepNavigation(t *testing.T) {
+	src := "type user\ntype doc {\n  relation owner user\n  relation viewer = owner |\n}\ntype note {\n  relation author: user\n}\n"
+	a := analyze("e.rebac", src, false)
+	if len(a.diags) < 2 {
+		t.Fatalf("diagnostics: %v, want one per broken relation", a.diags)
+	}
+	locs := a.definition("file:///e.rebac", protocol.Position{Line: 6, Character: 20})
+	if len(locs) != 1 || locs[0].Range.Start.Line != 0 {
+		t.Errorf("definition of user after the errors: %+v", locs)
+	}
+	if edits := a.formatting(); edits != nil {
+		t.Errorf("formatting a schema with syntax errors: %+v", edits)
+	}
+	if _, err := a.rename("file:///e.rebac", protocol.Position{Line: 0, Character: 6}, "person"); err == nil {
+		t.Error("rename in a schema with syntax errors succeeded")
+	}
+}
+
 // A bug in a handler fails its request with a message; the session goes on.
 func TestHandlerPanicFailsTheRequest(t *testing.T) {
 	s := &server{docs: map[string]*document{}}
@@ -158,12 +272,4 @@ func TestConditions(t *testing.T) {
 	if got := b.complete(protocol.Position{Line: 2, Character: 8}); len(got) != 0 {
 		t.Errorf("completion in a condition body: %+v", got)
 	}
-}
-
-func labels(items []protocol.CompletionItem) string {
-	var out []string
-	for _, it := range items {
-		out = append(out, it.Label)
-	}
-	return "[" + strings.Join(out, " ") + "]"
 }

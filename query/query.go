@@ -148,6 +148,9 @@ type CheckRequest struct {
 type CheckResult struct {
 	Query       string             `json:"query"`
 	Allowed     bool               `json:"allowed"`
+	// Excluded lists, for an allowed check of a wildcard subject, the
+	// subjects of its type that exclusions still remove.
+	Excluded    []string           `json:"excluded,omitempty"`
 	Conditional bool               `json:"conditional,omitempty"`
 	Missing     []string           `json:"missing,omitempty"`
 	ValidUntil  time.Time          `json:"valid_until,omitzero"`
@@ -185,8 +188,37 @@ func (r *Reader) Check(ctx context.Context, req CheckRequest) ([]CheckResult, er
 	for i, res := range results {
 		out[i] = CheckResult{Query: qs[i].String(), Allowed: res.Allowed, Conditional: res.Conditional,
 			Missing: res.Missing, ValidUntil: res.ValidUntil, Explanation: res.Explanation}
+		// A wildcard check asks whether the wildcard itself is granted;
+		// exclusions may still remove some subjects of its type, and the
+		// answer says which.
+		if res.Allowed && qs[i].Subject.ID == tuples.Wildcard {
+			if out[i].Excluded, err = r.wildcardExclusions(ctx, req.MaxDepth, qs[i]); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return out, nil
+}
+
+// wildcardExclusions lists the subjects that exclusions remove from the
+// wildcard q.Subject in q's userset: lookup subjects reports them under
+// the wildcard (user:* - {user:bob}).
+func (r *Reader) wildcardExclusions(ctx context.Context, maxDepth int, q check.Query) ([]string, error) {
+	subs, err := r.svc.checkerFor(maxDepth).LookupSubjects(ctx, r.snap,
+		check.SubjectQuery{Object: q.Object, Relation: q.Relation, Type: q.Subject.Type, Context: q.Context})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range subs {
+		if s.Subject == q.Subject {
+			out := make([]string, len(s.Excluded))
+			for i, x := range s.Excluded {
+				out[i] = x.String()
+			}
+			return out, nil
+		}
+	}
+	return nil, nil
 }
 
 // ResourcesRequest asks for the objects of Type on which Subject holds

@@ -10,12 +10,19 @@ package schema
 
 import (
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
 // Pos is a position in a schema source: 1-based line and column, where the
 // column counts characters (not bytes) from the start of the line.
+//
+// Syntax-tree nodes carry lexer.Position values (with the byte Offset as
+// well). Every node has a start and an end: the end is the position just
+// after its last character, so [start, end) is its range. Declarations
+// (TypeDecl, PartialDecl, Include, RelationDecl) and SubjectRef store it
+// in EndPos; Ident and Expr compute it with End.
 type Pos struct {
 	Filename string
 	Line     int
@@ -35,60 +42,110 @@ func posOf(p lexer.Position) Pos { return Pos{Filename: p.Filename, Line: p.Line
 // Ident is a name as written, with where it was written.
 type Ident struct {
 	Pos  lexer.Position
-	Name string `parser:"@Ident"`
+	Name string
+}
+
+// End returns the position just after the name (a name is one token, on
+// one line).
+func (i Ident) End() lexer.Position {
+	p := i.Pos
+	p.Offset += len(i.Name)
+	p.Column += utf8.RuneCountInString(i.Name)
+	return p
 }
 
 // File is a parsed schema source.
 type File struct {
 	// Name is the file name given to Parse, used in positions.
-	Name  string      `parser:""`
-	Types []*TypeDecl `parser:"@@*"`
+	Name  string
+	Types []*TypeDecl
 	// Conditions are the condition declarations, in source order.
-	Conditions []*ConditionDecl `parser:""`
+	Conditions []*ConditionDecl
+	// Partials are the partial declarations, in source order.
+	Partials []*PartialDecl
 
 	// Trailing holds the comment blocks after the last declaration, one
 	// entry per block of adjacent lines; TrailingGap records a blank line
 	// between the last declaration and the first block.
-	Trailing    [][]string `parser:""`
-	TrailingGap bool       `parser:""`
+	Trailing    [][]string
+	TrailingGap bool
 }
 
-// TypeDecl is `type NAME` or `type NAME { relations }`.
+// TypeDecl is `type NAME` or `type NAME { relations }`. EndPos is just
+// after the closing brace, or after the name when there is no body. After
+// a syntax error (the brace missing) it is after the last relation read.
 type TypeDecl struct {
-	Pos       lexer.Position
-	EndPos    lexer.Position
-	Name      Ident           `parser:"'type' @@"`
-	Body      bool            `parser:"( @'{'"`
-	Relations []*RelationDecl `parser:"  @@* '}' )?"`
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   Ident
+	Body   bool
+	// Relations are the relations written in the body, in source order.
+	Relations []*RelationDecl
+	// Includes are the `...NAME` lines of the body, in source order.
+	Includes []*Include
 
 	// Doc is the comment block directly above the declaration, one entry per
 	// line, without the leading "//".
-	Doc []string `parser:""`
+	Doc []string
 	// Detached holds comment blocks above Doc that are separated from the
 	// declaration by a blank line; the formatter keeps them in place.
-	Detached [][]string `parser:""`
+	Detached [][]string
 	// Comment is a comment at the end of the declaration's first line.
-	Comment string `parser:""`
+	Comment string
 	// Inner holds the comment blocks after the last relation, before the
 	// closing brace; InnerGap records a blank line between the last
 	// relation and the first block.
-	Inner    [][]string `parser:""`
-	InnerGap bool       `parser:""`
+	Inner    [][]string
+	InnerGap bool
+}
+
+// PartialDecl is `partial NAME { relations }`: relations (and inclusions
+// of other partials) that a type, or another partial, includes with
+// `...NAME` as if they were written in its body.
+type PartialDecl struct {
+	Pos       lexer.Position
+	EndPos    lexer.Position
+	Name      Ident
+	Relations []*RelationDecl
+	Includes  []*Include
+	// TypesBefore is the number of types declared before the partial, so
+	// that the formatter keeps it where it was written.
+	TypesBefore int
+
+	Doc      []string
+	Detached [][]string
+	Comment  string
+	Inner    [][]string
+	InnerGap bool
+}
+
+// Include is `...NAME` in a type's or a partial's body: the relations of
+// partial NAME, inserted there.
+type Include struct {
+	Pos    lexer.Position
+	EndPos lexer.Position
+	Name   Ident
+	// Index is the number of the body's relations written before it.
+	Index int
+
+	Doc      []string
+	Detached [][]string
+	Comment  string
 }
 
 // RelationDecl is `relation NAME: SUBJECTS` (stored) or
-// `relation NAME = EXPR` (computed).
+// `relation NAME = EXPR` (computed). EndPos is just after its last
+// subject or the end of its expression.
 type RelationDecl struct {
-	Pos         lexer.Position
-	EndPos      lexer.Position
-	Name        Ident         `parser:"'relation' @@"`
-	RawSubjects subjectList   `parser:"( ':' @@"` // set by the parser; read Subjects
-	Expr        Expr          `parser:"| '=' @@ )"`
-	Subjects    []*SubjectRef `parser:""`
+	Pos      lexer.Position
+	EndPos   lexer.Position
+	Name     Ident
+	Expr     Expr
+	Subjects []*SubjectRef
 
-	Doc      []string   `parser:""`
-	Detached [][]string `parser:""`
-	Comment  string     `parser:""`
+	Doc      []string
+	Detached [][]string
+	Comment  string
 }
 
 // Stored reports whether the relation holds tuples (written with `:`).
@@ -97,7 +154,9 @@ func (r *RelationDecl) Stored() bool { return r.Expr == nil }
 // SubjectRef is one allowed subject of a stored relation: `user`,
 // `team#member` or `user:*`.
 type SubjectRef struct {
-	Pos      lexer.Position
+	Pos lexer.Position
+	// EndPos is just after `*`, the subject set's relation or the type.
+	EndPos   lexer.Position
 	Type     Ident
 	Relation *Ident
 	Wildcard bool
@@ -106,14 +165,6 @@ type SubjectRef struct {
 	Condition  *Ident
 	Expiration bool
 }
-
-// subjectList carries a parsed subject list through participle, which only
-// accepts interface types from custom parsers.
-type subjectList interface{ subjects() []*SubjectRef }
-
-type subjectRefs []*SubjectRef
-
-func (s subjectRefs) subjects() []*SubjectRef { return s }
 
 func (s *SubjectRef) String() string {
 	name := s.Type.Name
@@ -140,8 +191,11 @@ func withSuffix(cond *Ident, expiration bool) string {
 }
 
 // Expr is a computed relation's expression: *RefExpr or *BinaryExpr.
+// [Start(), End()) is its range in the source, parentheses included when
+// the source grouped it.
 type Expr interface {
 	Start() lexer.Position
+	End() lexer.Position
 	exprNode()
 }
 
@@ -152,6 +206,9 @@ type Expr interface {
 type RefExpr struct {
 	Hops   []Ident
 	Target Ident
+	// Lparen and Rparen are the positions of parentheses written around
+	// the reference, `(viewer)`; zero (Line 0) when there are none.
+	Lparen, Rparen lexer.Position
 }
 
 // Op is a set operator.
@@ -184,19 +241,53 @@ type BinaryExpr struct {
 	// Grouped is set when the source wrapped this expression in its own
 	// parentheses; the compiler uses it to tell `a - (b | c)`, written on
 	// purpose, from `a - b | c`, which reads as if `c` were granted.
-	Grouped bool
+	// Lparen and Rparen are then the positions of the parentheses.
+	Grouped        bool
+	Lparen, Rparen lexer.Position
 }
 
 // Start returns the position of the expression's first token.
 func (r *RefExpr) Start() lexer.Position {
+	if r.Lparen.Line > 0 {
+		return r.Lparen
+	}
 	if len(r.Hops) > 0 {
 		return r.Hops[0].Pos
 	}
 	return r.Target.Pos
 }
 
-// Start returns the position of the expression's first token.
-func (b *BinaryExpr) Start() lexer.Position { return b.X.Start() }
+// End returns the position just after the expression's last token.
+func (r *RefExpr) End() lexer.Position {
+	if r.Rparen.Line > 0 {
+		return afterParen(r.Rparen)
+	}
+	return r.Target.End()
+}
+
+func afterParen(p lexer.Position) lexer.Position {
+	p.Offset++
+	p.Column++
+	return p
+}
+
+// Start returns the position of the expression's first token: its `(`
+// when grouped.
+func (b *BinaryExpr) Start() lexer.Position {
+	if b.Grouped {
+		return b.Lparen
+	}
+	return b.X.Start()
+}
+
+// End returns the position just after the expression's last token: after
+// its `)` when grouped.
+func (b *BinaryExpr) End() lexer.Position {
+	if b.Grouped {
+		return afterParen(b.Rparen)
+	}
+	return b.Y.End()
+}
 
 func (*RefExpr) exprNode()    {}
 func (*BinaryExpr) exprNode() {}

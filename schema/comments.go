@@ -17,8 +17,8 @@ type comment struct {
 // a block directly above is its doc comment, one at the end of its line is
 // its line comment, and blocks separated by a blank line are kept as
 // detached blocks so the formatter loses nothing.
-func attachComments(f *File, filename, text string) {
-	comments := scanComments(filename, text)
+func attachComments(f *File, tokens []lexer.Token) {
+	comments := scanComments(tokens)
 	if len(comments) == 0 {
 		return
 	}
@@ -27,21 +27,32 @@ func attachComments(f *File, filename, text string) {
 		doc    *[]string
 		det    *[][]string
 		lineC  *string
-		parent *TypeDecl // for relations
+		parent *body // for relations and inclusions
 	}
+	bodies := fileBodies(f)
 	var decls []decl
-	for _, t := range f.Types {
-		decls = append(decls, decl{line: t.Pos.Line, doc: &t.Doc, det: &t.Detached, lineC: &t.Comment})
-		for _, r := range t.Relations {
-			decls = append(decls, decl{line: r.Pos.Line, doc: &r.Doc, det: &r.Detached, lineC: &r.Comment, parent: t})
+	for _, b := range bodies {
+		decls = append(decls, decl{line: b.pos.Line, doc: b.doc, det: b.det, lineC: b.lineC})
+		// Relations and inclusions in source order.
+		rels, incs := b.relations, b.includes
+		for len(rels) > 0 || len(incs) > 0 {
+			if len(incs) > 0 && (len(rels) == 0 || incs[0].Pos.Offset < rels[0].Pos.Offset) {
+				in := incs[0]
+				decls = append(decls, decl{line: in.Pos.Line, doc: &in.Doc, det: &in.Detached, lineC: &in.Comment, parent: b})
+				incs = incs[1:]
+				continue
+			}
+			r := rels[0]
+			decls = append(decls, decl{line: r.Pos.Line, doc: &r.Doc, det: &r.Detached, lineC: &r.Comment, parent: b})
+			rels = rels[1:]
 		}
 	}
-	// closing brace lines of types, to know whether a block sits inside one
-	typeEnd := func(t *TypeDecl) int {
-		if !t.Body {
-			return t.Pos.Line
+	// closing brace lines of bodies, to know whether a block sits inside one
+	typeEnd := func(b *body) int {
+		if !b.hasBody {
+			return b.pos.Line
 		}
-		return t.EndPos.Line
+		return b.end.Line
 	}
 	var block []comment
 	flush := func() {
@@ -55,11 +66,11 @@ func attachComments(f *File, filename, text string) {
 		last := block[len(block)-1].line
 		first := block[0].line
 		gap := first-block[0].after > 1
-		inner := func(t *TypeDecl) {
-			if len(t.Inner) == 0 {
-				t.InnerGap = gap && len(t.Relations) > 0
+		inner := func(b *body) {
+			if len(*b.inner) == 0 {
+				*b.innerGap = gap && len(b.relations)+len(b.includes) > 0
 			}
-			t.Inner = append(t.Inner, lines)
+			*b.inner = append(*b.inner, lines)
 		}
 		defer func() { block = nil }()
 		for i, d := range decls {
@@ -69,9 +80,9 @@ func attachComments(f *File, filename, text string) {
 			// A block after the last relation of a type, before its `}`,
 			// belongs to that type.
 			if i > 0 {
-				for _, t := range f.Types {
-					if t.Body && t.Pos.Line <= first && typeEnd(t) >= last && (d.parent != t) {
-						inner(t)
+				for _, b := range bodies {
+					if b.hasBody && b.pos.Line <= first && typeEnd(b) >= last && (d.parent != b) {
+						inner(b)
 						return
 					}
 				}
@@ -83,14 +94,14 @@ func attachComments(f *File, filename, text string) {
 			}
 			return
 		}
-		for _, t := range f.Types {
-			if t.Body && t.Pos.Line <= first && typeEnd(t) >= last {
-				inner(t)
+		for _, b := range bodies {
+			if b.hasBody && b.pos.Line <= first && typeEnd(b) >= last {
+				inner(b)
 				return
 			}
 		}
 		if len(f.Trailing) == 0 {
-			f.TrailingGap = gap && len(f.Types) > 0
+			f.TrailingGap = gap && len(bodies) > 0
 		}
 		f.Trailing = append(f.Trailing, lines)
 	}
@@ -121,12 +132,52 @@ func attachComments(f *File, filename, text string) {
 		block = append(block, c)
 	}
 	flush()
-	for _, t := range f.Types {
-		t.Detached = mergeDetached(t.Detached)
-		for _, r := range t.Relations {
+	for _, b := range bodies {
+		*b.det = mergeDetached(*b.det)
+		for _, r := range b.relations {
 			r.Detached = mergeDetached(r.Detached)
 		}
+		for _, in := range b.includes {
+			in.Detached = mergeDetached(in.Detached)
+		}
 	}
+}
+
+// body is a type or a partial seen the same way: a declaration with
+// comments around it and relations and inclusions inside.
+type body struct {
+	pos, end  lexer.Position
+	hasBody   bool
+	relations []*RelationDecl
+	includes  []*Include
+	doc       *[]string
+	det       *[][]string
+	lineC     *string
+	inner     *[][]string
+	innerGap  *bool
+}
+
+// fileBodies lists the file's types and partials in source order.
+func fileBodies(f *File) []*body {
+	var out []*body
+	ps := f.Partials
+	for _, t := range f.Types {
+		for len(ps) > 0 && ps[0].Pos.Offset < t.Pos.Offset {
+			out = append(out, partialBody(ps[0]))
+			ps = ps[1:]
+		}
+		out = append(out, &body{pos: t.Pos, end: t.EndPos, hasBody: t.Body, relations: t.Relations, includes: t.Includes,
+			doc: &t.Doc, det: &t.Detached, lineC: &t.Comment, inner: &t.Inner, innerGap: &t.InnerGap})
+	}
+	for _, p := range ps {
+		out = append(out, partialBody(p))
+	}
+	return out
+}
+
+func partialBody(p *PartialDecl) *body {
+	return &body{pos: p.Pos, end: p.EndPos, hasBody: true, relations: p.Relations, includes: p.Includes,
+		doc: &p.Doc, det: &p.Detached, lineC: &p.Comment, inner: &p.Inner, innerGap: &p.InnerGap}
 }
 
 func mergeDetached(d [][]string) [][]string {
@@ -136,16 +187,11 @@ func mergeDetached(d [][]string) [][]string {
 	return d
 }
 
-func scanComments(filename, text string) []comment {
-	lex, err := lexDef.LexString(filename, text)
-	if err != nil {
-		return nil
-	}
+func scanComments(tokens []lexer.Token) []comment {
 	var out []comment
 	lastLine := 0 // line of the last significant token
-	for {
-		t, err := lex.Next()
-		if err != nil || t.EOF() {
+	for _, t := range tokens {
+		if t.EOF() {
 			return out
 		}
 		switch t.Type {
@@ -163,6 +209,7 @@ func scanComments(filename, text string) []comment {
 			}
 		}
 	}
+	return out
 }
 
 func endLine(t lexer.Token) int { return t.Pos.Line + strings.Count(t.Value, "\n") }

@@ -75,6 +75,28 @@ func (s *Schema) File() *File { return s.file }
 // to an identical schema, so the text is what a store keeps.
 func (s *Schema) Text() string { return Format(s.file) }
 
+// ExpandedText returns the schema in canonical form with every `...NAME`
+// replaced by the relations of partial NAME and the partials left out:
+// each type as the checker sees it. It loads to the same compiled schema
+// as Text.
+func (s *Schema) ExpandedText() string {
+	f := *s.file
+	f.Partials = nil
+	f.Types = make([]*TypeDecl, 0, len(s.file.Types))
+	for _, td := range s.file.Types {
+		t := s.Type(td.Name.Name)
+		cp := *td
+		cp.Includes = nil
+		cp.Relations = make([]*RelationDecl, len(t.Relations))
+		for i, r := range t.Relations {
+			cp.Relations[i] = r.decl
+		}
+		cp.Body = len(cp.Relations) > 0 || len(cp.Inner) > 0
+		f.Types = append(f.Types, &cp)
+	}
+	return Format(&f)
+}
+
 // TypeNames returns the names of all types, in declaration order.
 func (s *Schema) TypeNames() []string {
 	names := make([]string, len(s.Types))
@@ -119,28 +141,35 @@ type Relation struct {
 	Rewrite Node
 
 	// What can ever be a member, precomputed so that an impossible check
-	// answers without touching the store. Indexed by Type.ID / Relation.ID.
+	// answers without touching the store. Sets of Type.ID / Relation.ID.
 	//
-	// ReachTypes[t]: an object of type t can be a member.
-	// ReachWildcard[t]: the wildcard t:* can be a member.
-	// ReachSets[r]: a subject set x#r can be a member (always true for the
-	// relation itself: a subject set includes itself).
-	ReachTypes    []bool
-	ReachWildcard []bool
-	ReachSets     []bool
+	// ReachTypes.Has(t): an object of type t can be a member.
+	// ReachWildcard.Has(t): the wildcard t:* can be a member.
+	// ReachSets.Has(r): a subject set x#r can be a member (always true for
+	// the relation itself: a subject set includes itself).
+	ReachTypes    IDSet
+	ReachWildcard IDSet
+	ReachSets     IDSet
 
-	// DirectTypes[t], WildcardTypes[t]: a stored relation accepts plain
-	// subjects, or the wildcard, of type t. SubjectSets lists the subject
-	// sets it accepts. All empty for a computed relation.
-	DirectTypes   []bool
-	WildcardTypes []bool
+	// DirectTypes.Has(t), WildcardTypes.Has(t): a stored relation accepts
+	// plain subjects, or the wildcard, of type t. SubjectSets lists the
+	// subject sets it accepts. All empty for a computed relation.
+	DirectTypes   IDSet
+	WildcardTypes IDSet
 	SubjectSets   []*Relation
 
 	// Reverse lists how holding this relation on some object can make
 	// other relations hold: the edges lookup-resources walks backwards from
 	// a subject.
 	Reverse []Edge
+
+	decl *RelationDecl
 }
+
+// Decl returns the declaration the relation was compiled from, with its
+// positions. For a relation a type includes from a partial it is the
+// declaration inside the partial, shared by every type that includes it.
+func (r *Relation) Decl() *RelationDecl { return r.decl }
 
 // String returns "type#relation".
 func (r *Relation) String() string { return r.Type.Name + "#" + r.Name }

@@ -18,7 +18,9 @@ import (
 // know. The text they occupied is blanked (newlines kept), so every other
 // position stays where it was.
 type ConditionDecl struct {
-	Pos    lexer.Position
+	Pos lexer.Position
+	// EndPos is just after the closing brace.
+	EndPos lexer.Position
 	Name   Ident
 	Params []*ParamDecl
 	// Body is the expression text between the braces, as written;
@@ -276,6 +278,7 @@ func (s *conditionScanner) condition(start lexer.Position) (*ConditionDecl, *Dia
 	d.Body = string(s.text[bodyStart:s.i])
 	s.advance() // the closing brace
 	d.end = s.i
+	d.EndPos = s.pos()
 	return d, nil
 }
 

@@ -4,8 +4,8 @@ import (
 	"strings"
 )
 
-// Format prints a parsed file in canonical form: one type per block with a
-// blank line between types, two-space indentation, one relation per line,
+// Format prints a parsed file in canonical form: one type or partial per
+// block with a blank line between them, `...NAME` where it was written, two-space indentation, one relation per line,
 // subjects and operators separated by single spaces, and only the
 // parentheses that precedence needs. Comments are kept where they were: doc
 // comments above their declaration, line comments at the end of it, and
@@ -22,15 +22,32 @@ func Format(f *File) string {
 			writeCondition(&b, f.Conditions[nextCond])
 		}
 	}
+	nextPartial := 0
+	partialsBefore := func(types int) {
+		for ; nextPartial < len(f.Partials) && f.Partials[nextPartial].TypesBefore <= types; nextPartial++ {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			p := f.Partials[nextPartial]
+			writeComments(&b, "", p.Detached, p.Doc)
+			b.WriteString("partial ")
+			b.WriteString(p.Name.Name)
+			b.WriteString(" {")
+			writeLineComment(&b, p.Comment)
+			b.WriteByte('\n')
+			writeBody(&b, p.Relations, p.Includes, p.Inner, p.InnerGap)
+		}
+	}
 	for i, t := range f.Types {
 		conditionsBefore(i)
+		partialsBefore(i)
 		if b.Len() > 0 {
 			b.WriteByte('\n')
 		}
 		writeComments(&b, "", t.Detached, t.Doc)
 		b.WriteString("type ")
 		b.WriteString(t.Name.Name)
-		if len(t.Relations) == 0 && len(t.Inner) == 0 {
+		if len(t.Relations) == 0 && len(t.Includes) == 0 && len(t.Inner) == 0 {
 			writeLineComment(&b, t.Comment)
 			b.WriteByte('\n')
 			continue
@@ -38,40 +55,10 @@ func Format(f *File) string {
 		b.WriteString(" {")
 		writeLineComment(&b, t.Comment)
 		b.WriteByte('\n')
-		prevEnd := 0
-		for j, r := range t.Relations {
-			start := r.Pos.Line - len(r.Doc)
-			if j > 0 && (len(r.Detached) > 0 || start-prevEnd > 1) {
-				b.WriteByte('\n')
-			}
-			prevEnd = relationEndLine(r)
-			writeComments(&b, "  ", r.Detached, r.Doc)
-			b.WriteString("  relation ")
-			b.WriteString(r.Name.Name)
-			if r.Stored() {
-				b.WriteString(": ")
-				for k, s := range r.Subjects {
-					if k > 0 {
-						b.WriteString(" | ")
-					}
-					b.WriteString(s.String())
-				}
-			} else {
-				b.WriteString(" = ")
-				b.WriteString(ExprString(r.Expr))
-			}
-			writeLineComment(&b, r.Comment)
-			b.WriteByte('\n')
-		}
-		if len(t.Inner) > 0 {
-			if t.InnerGap {
-				b.WriteByte('\n')
-			}
-			writeBlocks(&b, "  ", t.Inner)
-		}
-		b.WriteString("}\n")
+		writeBody(&b, t.Relations, t.Includes, t.Inner, t.InnerGap)
 	}
 	conditionsBefore(len(f.Types))
+	partialsBefore(len(f.Types))
 	if len(f.Trailing) > 0 {
 		if f.TrailingGap {
 			b.WriteByte('\n')
@@ -92,6 +79,60 @@ func writeCondition(b *strings.Builder, c *ConditionDecl) {
 			b.WriteString(l)
 		}
 		b.WriteByte('\n')
+	}
+	b.WriteString("}\n")
+}
+
+// writeBody writes the relations and inclusions of a type or partial, in
+// the order written, then the comments before the closing brace and the
+// brace.
+func writeBody(b *strings.Builder, rels []*RelationDecl, incs []*Include, inner [][]string, innerGap bool) {
+	prevEnd, written := 0, 0
+	item := func(startLine, endLine int, detached [][]string, doc []string, text, comment string) {
+		if written > 0 && (len(detached) > 0 || startLine-prevEnd > 1) {
+			b.WriteByte('\n')
+		}
+		written++
+		prevEnd = endLine
+		writeComments(b, "  ", detached, doc)
+		b.WriteString("  ")
+		b.WriteString(text)
+		writeLineComment(b, comment)
+		b.WriteByte('\n')
+	}
+	include := func(in *Include) {
+		item(in.Pos.Line-len(in.Doc), in.Name.Pos.Line, in.Detached, in.Doc, "..."+in.Name.Name, in.Comment)
+	}
+	for j, r := range rels {
+		for len(incs) > 0 && incs[0].Index <= j {
+			include(incs[0])
+			incs = incs[1:]
+		}
+		var text strings.Builder
+		text.WriteString("relation ")
+		text.WriteString(r.Name.Name)
+		if r.Stored() {
+			text.WriteString(": ")
+			for k, s := range r.Subjects {
+				if k > 0 {
+					text.WriteString(" | ")
+				}
+				text.WriteString(s.String())
+			}
+		} else {
+			text.WriteString(" = ")
+			text.WriteString(ExprString(r.Expr))
+		}
+		item(r.Pos.Line-len(r.Doc), relationEndLine(r), r.Detached, r.Doc, text.String(), r.Comment)
+	}
+	for _, in := range incs {
+		include(in)
+	}
+	if len(inner) > 0 {
+		if innerGap {
+			b.WriteByte('\n')
+		}
+		writeBlocks(b, "  ", inner)
 	}
 	b.WriteString("}\n")
 }

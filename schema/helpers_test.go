@@ -34,21 +34,22 @@ func treeString(e Expr) string {
 // expressions and the comments attached to each declaration.
 func fileTree(f *File) string {
 	var b strings.Builder
+	includes := func(incs []*Include) {
+		for _, in := range incs {
+			fmt.Fprintf(&b, "  ...%s at=%d doc=%q detached=%q comment=%q\n", in.Name.Name, in.Index, in.Doc, in.Detached, in.Comment)
+		}
+	}
+	for _, p := range f.Partials {
+		fmt.Fprintf(&b, "partial %s after=%d doc=%q detached=%q comment=%q inner=%q\n",
+			p.Name.Name, p.TypesBefore, p.Doc, p.Detached, p.Comment, p.Inner)
+		includes(p.Includes)
+		relationsTree(&b, p.Relations)
+	}
 	for _, t := range f.Types {
 		fmt.Fprintf(&b, "type %s body=%v doc=%q detached=%q comment=%q inner=%q\n",
-			t.Name.Name, len(t.Relations) > 0 || len(t.Inner) > 0, t.Doc, t.Detached, t.Comment, t.Inner)
-		for _, r := range t.Relations {
-			fmt.Fprintf(&b, "  relation %s doc=%q detached=%q comment=%q ", r.Name.Name, r.Doc, r.Detached, r.Comment)
-			if r.Stored() {
-				subs := make([]string, len(r.Subjects))
-				for i, s := range r.Subjects {
-					subs[i] = s.String()
-				}
-				fmt.Fprintf(&b, ": %s\n", strings.Join(subs, " | "))
-			} else {
-				fmt.Fprintf(&b, "= %s\n", treeString(r.Expr))
-			}
-		}
+			t.Name.Name, len(t.Relations) > 0 || len(t.Includes) > 0 || len(t.Inner) > 0, t.Doc, t.Detached, t.Comment, t.Inner)
+		includes(t.Includes)
+		relationsTree(&b, t.Relations)
 	}
 	for _, c := range f.Conditions {
 		fmt.Fprintf(&b, "condition %s before=%d doc=%q detached=%q body=%q\n",
@@ -56,6 +57,21 @@ func fileTree(f *File) string {
 	}
 	fmt.Fprintf(&b, "trailing=%q\n", f.Trailing)
 	return b.String()
+}
+
+func relationsTree(b *strings.Builder, rels []*RelationDecl) {
+	for _, r := range rels {
+		fmt.Fprintf(b, "  relation %s doc=%q detached=%q comment=%q ", r.Name.Name, r.Doc, r.Detached, r.Comment)
+		if r.Stored() {
+			subs := make([]string, len(r.Subjects))
+			for i, s := range r.Subjects {
+				subs[i] = s.String()
+			}
+			fmt.Fprintf(b, ": %s\n", strings.Join(subs, " | "))
+		} else {
+			fmt.Fprintf(b, "= %s\n", treeString(r.Expr))
+		}
+	}
 }
 
 // nodeString prints a compiled node: refs as type#relation, arrows with the
@@ -91,22 +107,18 @@ func nodeString(s *Schema, n Node) string {
 	return fmt.Sprintf("<%T>", n)
 }
 
-func typeSet(s *Schema, v []bool, suffix string) string {
+func typeSet(s *Schema, v IDSet, suffix string) string {
 	var out []string
-	for id, ok := range v {
-		if ok {
-			out = append(out, s.Types[id].Name+suffix)
-		}
+	for id := range v.All() {
+		out = append(out, s.Types[id].Name+suffix)
 	}
 	return strings.Join(out, " ")
 }
 
-func relSet(s *Schema, v []bool) string {
+func relSet(s *Schema, v IDSet) string {
 	var out []string
-	for id, ok := range v {
-		if ok {
-			out = append(out, s.Relations[id].String())
-		}
+	for id := range v.All() {
+		out = append(out, s.Relations[id].String())
 	}
 	return strings.Join(out, " ")
 }

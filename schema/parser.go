@@ -3,11 +3,11 @@ package schema
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
@@ -20,62 +20,46 @@ var lexDef = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Newline", Pattern: `\r?\n`},
 	{Name: "Space", Pattern: `[ \t\r\f\v]+`},
 	{Name: "Ident", Pattern: `[\p{L}\p{N}_]+`},
+	{Name: "Ellipsis", Pattern: `\.\.\.`},
 	{Name: "Punct", Pattern: `[{}():|&#.*=-]`},
 	{Name: "Invalid", Pattern: `.`},
 })
 
 var (
-	tokIdent   = lexDef.Symbols()["Ident"]
-	tokPunct   = lexDef.Symbols()["Punct"]
-	tokComment = lexDef.Symbols()["Comment"]
-	tokNewline = lexDef.Symbols()["Newline"]
-	tokInvalid = lexDef.Symbols()["Invalid"]
+	tokIdent    = lexDef.Symbols()["Ident"]
+	tokPunct    = lexDef.Symbols()["Punct"]
+	tokEllipsis = lexDef.Symbols()["Ellipsis"]
+	tokComment  = lexDef.Symbols()["Comment"]
+	tokNewline  = lexDef.Symbols()["Newline"]
+	tokSpace    = lexDef.Symbols()["Space"]
+	tokInvalid  = lexDef.Symbols()["Invalid"]
 )
 
-var fileParser = newFileParser(nil)
+// MaxSyntaxErrors is how many syntax errors one parse reports before it
+// stops: past a few, later ones are mostly echoes of the first.
+const MaxSyntaxErrors = 10
 
-// newFileParser builds the grammar. With a recorder, the expression and
-// subject-list parsers also note their first error there: participle
-// backtracks out of a failed relation and may then report an error at the
-// start of that relation instead, so a failed parse is run again with a
-// recorder to find the error where it really is.
-func newFileParser(rec *firstError) *participle.Parser[File] {
-	exprFn, subjFn := parseExpr, parseSubjects
-	if rec != nil {
-		exprFn = func(lex *lexer.PeekingLexer) (Expr, error) {
-			e, err := parseExpr(lex)
-			rec.note(err)
-			return e, err
-		}
-		subjFn = func(lex *lexer.PeekingLexer) (subjectList, error) {
-			l, err := parseSubjects(lex)
-			rec.note(err)
-			return l, err
-		}
-	}
-	return participle.MustBuild[File](
-		participle.Lexer(lexDef),
-		participle.Elide("Comment", "Newline", "Space"),
-		participle.ParseTypeWith(exprFn),
-		participle.ParseTypeWith(subjFn),
-		participle.UseLookahead(2),
-	)
-}
-
-// firstError keeps the first error of the hand-written parsers in one parse.
-type firstError struct{ err *exprError }
-
-func (f *firstError) note(err error) {
-	var e *exprError
-	if f.err == nil && errors.As(err, &e) {
-		f.err = e
-	}
-}
-
-// Parse parses a schema source. filename is used in positions only. On a
-// syntax error the returned error is an ErrorList with one entry that says
-// what was expected and what was found. Parse never panics.
+// Parse parses a schema source. filename is used in positions only.
+//
+// On syntax errors Parse keeps going, as go/parser does: after an error it
+// skips to the next `type`, `partial` or `condition` declaration, or
+// inside a body to the next `relation`, `...` or `}`, and goes on. The
+// error is an ErrorList of every syntax error found (at most one per line,
+// at most MaxSyntaxErrors), in source order, each saying what was
+// expected and what was found. The File returned with it holds the
+// declarations that parsed, for editors that want what there is (it is
+// not fit for Compile). Parse never panics.
 func Parse(filename string, src []byte) (f *File, err error) {
+	if len(src) > MaxSchemaBytes {
+		return nil, ErrorList{{Pos: Pos{Filename: filename, Line: 1, Column: 1}, Severity: Error,
+			Msg:  fmt.Sprintf("the schema is %d bytes; at most %d (%d MiB) are allowed", len(src), MaxSchemaBytes, MaxSchemaBytes>>20),
+			Hint: "split it into smaller schemas"}}
+	}
+	return parse(filename, src)
+}
+
+// parse is Parse without the size limit.
+func parse(filename string, src []byte) (f *File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, ErrorList{{Pos: Pos{Filename: filename, Line: 1, Column: 1},
@@ -85,21 +69,24 @@ func Parse(filename string, src []byte) (f *File, err error) {
 	// A byte order mark is invisible in editors; columns are counted as
 	// the editor shows them, without it.
 	text := strings.TrimPrefix(string(src), "\uFEFF")
+	// Conditions are cut out first (their bodies are CEL); a syntax error
+	// in one ends the parse.
 	conds, text, cerr := extractConditions(filename, text)
 	if cerr != nil {
 		return nil, ErrorList{*cerr}
 	}
-	if bad := invalidTokenBefore(filename, text); bad != nil {
-		return nil, ErrorList{*bad}
+	// The text is lexed once; the parser, the error reports and the
+	// comments read the same tokens.
+	all, lerr := lexAll(filename, text)
+	p := &parser{text: text, lastErr: -2}
+	if lerr == nil {
+		p.errs, p.invalid, p.sig = scanTokens(all)
+		p.lex, lerr = lexer.Upgrade(&tokenList{tokens: all}, tokComment, tokNewline, tokSpace, tokInvalid)
 	}
-	f, perr := fileParser.ParseString(filename, text)
-	if perr != nil {
-		var rec firstError
-		if _, again := newFileParser(&rec).ParseString(filename, text); again != nil && rec.err != nil {
-			return nil, ErrorList{rec.err.diag}
-		}
-		return nil, ErrorList{syntaxDiagnostic(filename, text, perr)}
+	if lerr != nil {
+		return nil, ErrorList{{Pos: Pos{Filename: filename, Line: 1, Column: 1}, Msg: lerr.Error()}}
 	}
+	f = p.file()
 	f.Name = filename
 	f.Conditions = conds
 	for _, c := range conds {
@@ -109,55 +96,443 @@ func Parse(filename string, src []byte) (f *File, err error) {
 			}
 		}
 	}
-	for _, t := range f.Types {
-		for _, r := range t.Relations {
-			if r.RawSubjects != nil {
-				r.Subjects, r.RawSubjects = r.RawSubjects.subjects(), nil
-			}
-		}
+	attachComments(f, all)
+	if errs := p.errors(); len(errs) > 0 {
+		return f, errs
 	}
-	attachComments(f, filename, text)
 	return f, nil
 }
 
-// invalidTokenBefore finds a character the language has no use for; it is
-// reported as such rather than as whatever the grammar expected there.
-func invalidTokenBefore(filename, text string) *Diagnostic {
-	lex, err := lexDef.LexString(filename, text)
-	if err != nil {
-		return &Diagnostic{Pos: Pos{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()}
+// parser is a recursive-descent parser over the lexer's significant
+// tokens. Expressions and subject lists have parsers of their own
+// (parseExpr, parseSubjects) that read the same tokens.
+type parser struct {
+	text string
+	lex  *lexer.PeekingLexer
+	errs []Diagnostic
+	// sig holds the significant tokens and invalid the offsets of invalid
+	// characters, to tell an error of its own from a consequence of the
+	// one before; lastErr is the index in sig of the last error's token.
+	sig     []lexer.Token
+	invalid []int
+	lastErr int
+	// stop is set once enough errors are found.
+	stop bool
+}
+
+// errors returns the syntax errors in source order, one per line (a second
+// error on a line is most often a consequence of the first), at most
+// MaxSyntaxErrors.
+func (p *parser) errors() ErrorList {
+	sortDiagnostics(p.errs)
+	var out ErrorList
+	for _, d := range p.errs {
+		if n := len(out); n > 0 && out[n-1].Pos.Line == d.Pos.Line {
+			continue
+		}
+		if len(out) == MaxSyntaxErrors {
+			break
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// fail records an error at the token starting at offset, unless it is a
+// consequence of an earlier one: an error at the token right after the
+// last error's (the parser resumed at a keyword that was itself the
+// mistake), or one that directly follows an invalid character (which the
+// parser reads past, and which is reported already).
+func (p *parser) fail(d Diagnostic, offset int) {
+	i := sort.Search(len(p.sig), func(i int) bool { return p.sig[i].Pos.Offset >= offset })
+	last := p.lastErr
+	p.lastErr = max(p.lastErr, i)
+	if i <= last+1 {
+		return
+	}
+	prevEnd := 0
+	if i > 0 {
+		prevEnd = tokenEnd(&p.sig[i-1]).Offset
+	}
+	for _, o := range p.invalid {
+		if o >= prevEnd && o < offset {
+			return
+		}
+	}
+	p.errs = append(p.errs, d)
+	if len(p.errs) >= 4*MaxSyntaxErrors {
+		p.stop = true
+	}
+}
+
+// unexpected reports the next token as one the grammar does not want there.
+func (p *parser) unexpected() {
+	t := p.lex.Peek()
+	p.fail(unexpected(p.text, t), t.Pos.Offset)
+}
+
+func (p *parser) peekIs(value string) bool {
+	t := p.lex.Peek()
+	return !t.EOF() && (t.Type == tokIdent || t.Type == tokPunct || t.Type == tokEllipsis) && t.Value == value
+}
+
+// startsDecl reports whether the next tokens begin a top-level declaration
+// that resynchronises the parser: `type`, or `partial NAME {`, or
+// `condition NAME (`. Outside a body (top) any `partial` or `condition`
+// counts; inside one they are only relation names unless followed so.
+func (p *parser) startsDecl(top bool) bool {
+	t := p.lex.Peek()
+	if t.EOF() || t.Type != tokIdent {
+		return false
+	}
+	switch t.Value {
+	case "type":
+		return true
+	case "partial", "condition":
+		if top {
+			return true
+		}
+		open := "{"
+		if t.Value == "condition" {
+			open = "("
+		}
+		cp := p.lex.MakeCheckpoint()
+		defer p.lex.LoadCheckpoint(cp)
+		p.lex.Next()
+		if n := p.lex.Next(); n.Type != tokIdent {
+			return false
+		}
+		n := p.lex.Peek()
+		return n.Type == tokPunct && n.Value == open
+	}
+	return false
+}
+
+// skip advances past the token that caused an error and on to the next
+// place parsing can resume: a declaration, and inside a body also
+// `relation`, `...` or `}`.
+func (p *parser) skip(inBody bool) {
+	// The token in the way is passed over unless the loop that called
+	// can resume at it.
+	if !p.resumesAt(inBody) {
+		p.lex.Next()
 	}
 	for {
-		t, err := lex.Next()
-		if err != nil {
-			return &Diagnostic{Pos: Pos{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()}
+		t := p.lex.Peek()
+		if t.EOF() || p.startsDecl(!inBody) {
+			return
 		}
-		if t.EOF() {
-			return nil
+		if inBody && (p.peekIs("relation") || t.Type == tokEllipsis || p.peekIs("}")) {
+			return
 		}
-		if t.Type == tokInvalid {
-			d := &Diagnostic{Pos: posOf(t.Pos), Msg: fmt.Sprintf("unexpected character %s", quoteTok(t.Value))}
-			if !utf8.ValidString(t.Value) {
-				d.Msg = fmt.Sprintf("unexpected %s: the file is not valid UTF-8", quoteTok(t.Value))
-				d.Hint = "save the schema as UTF-8"
+		p.lex.Next()
+	}
+}
+
+// resumesAt reports whether the body loop (inBody) or the top-level loop
+// handles the next token itself.
+func (p *parser) resumesAt(inBody bool) bool {
+	if p.lex.Peek().EOF() {
+		return true
+	}
+	if inBody {
+		return p.peekIs("}") || p.peekIs("relation") || p.lex.Peek().Type == tokEllipsis || p.startsDecl(false)
+	}
+	return p.peekIs("type") || p.peekIs("partial")
+}
+
+func (p *parser) file() *File {
+	f := &File{}
+	for !p.stop {
+		t := p.lex.Peek()
+		switch {
+		case t.EOF():
+			return f
+		case p.peekIs("type"):
+			if td := p.typeDecl(); td != nil {
+				f.Types = append(f.Types, td)
 			}
-			switch t.Value {
-			case "/":
-				d.Hint = "comments start with `//`"
-			case ",":
-				d.Hint = "separate subject types and operands with `|`"
-			case "!", "~", "^":
-				d.Hint = "use `-` to exclude"
-			case "+":
-				d.Hint = "use `|` for a union"
-			case "\"", "'", "`":
-				d.Hint = "names are written without quotes"
-			case ";":
-				d.Hint = "declarations need no `;` between them"
+		case p.peekIs("partial"):
+			if pd := p.partialDecl(); pd != nil {
+				pd.TypesBefore = len(f.Types)
+				f.Partials = append(f.Partials, pd)
 			}
-			return d
+		default:
+			p.unexpected()
+			p.skip(false)
 		}
 	}
+	return f
+}
+
+// name reads the name after a keyword. Keywords are accepted here, as
+// names, so that the semantic checks can say why `type type` is wrong.
+func (p *parser) name() (Ident, bool) {
+	t := p.lex.Peek()
+	if t.EOF() || t.Type != tokIdent {
+		p.unexpected()
+		return Ident{}, false
+	}
+	p.lex.Next()
+	return Ident{Pos: t.Pos, Name: t.Value}, true
+}
+
+func (p *parser) typeDecl() *TypeDecl {
+	td := &TypeDecl{Pos: p.lex.Next().Pos}
+	var ok bool
+	if td.Name, ok = p.name(); !ok {
+		p.skip(false)
+		return nil
+	}
+	td.EndPos = td.Name.End()
+	if !p.peekIs("{") {
+		if t := p.lex.Peek(); !t.EOF() && !p.startsDecl(true) {
+			p.unexpected()
+			p.skip(false)
+		}
+		return td
+	}
+	p.lex.Next()
+	td.Body = true
+	td.Relations, td.Includes, td.EndPos = p.body(td.EndPos)
+	return td
+}
+
+func (p *parser) partialDecl() *PartialDecl {
+	pd := &PartialDecl{Pos: p.lex.Next().Pos}
+	var ok bool
+	if pd.Name, ok = p.name(); !ok {
+		p.skip(false)
+		return nil
+	}
+	if !p.peekIs("{") {
+		p.unexpected()
+		p.skip(false)
+		return nil
+	}
+	p.lex.Next()
+	pd.Relations, pd.Includes, pd.EndPos = p.body(pd.Name.End())
+	return pd
+}
+
+// body reads relations and inclusions up to the closing brace and returns
+// the end of the body: after `}`, or after the last thing read when the
+// brace is missing (which is reported).
+func (p *parser) body(end lexer.Position) (rels []*RelationDecl, incs []*Include, _ lexer.Position) {
+	for !p.stop {
+		t := p.lex.Peek()
+		switch {
+		case p.peekIs("}"):
+			p.lex.Next()
+			return rels, incs, tokenEnd(t)
+		case p.peekIs("relation"):
+			if r := p.relation(); r != nil {
+				rels = append(rels, r)
+				end = r.EndPos
+			}
+		case t.Type == tokEllipsis:
+			if in := p.include(len(rels)); in != nil {
+				incs = append(incs, in)
+				end = in.EndPos
+			}
+		case t.EOF() || p.startsDecl(false):
+			// The brace is missing; the next declaration starts afresh.
+			p.unexpected()
+			return rels, incs, end
+		default:
+			p.unexpected()
+			p.skip(true)
+		}
+	}
+	return rels, incs, end
+}
+
+func (p *parser) include(index int) *Include {
+	in := &Include{Pos: p.lex.Next().Pos, Index: index}
+	t := p.lex.Peek()
+	if t.EOF() || t.Type != tokIdent || isKeyword(t.Value) {
+		p.unexpected()
+		p.skip(true)
+		return nil
+	}
+	p.lex.Next()
+	in.Name = Ident{Pos: t.Pos, Name: t.Value}
+	in.EndPos = in.Name.End()
+	return in
+}
+
+func (p *parser) relation() *RelationDecl {
+	rd := &RelationDecl{Pos: p.lex.Next().Pos}
+	var ok bool
+	if rd.Name, ok = p.name(); !ok {
+		p.skip(true)
+		return nil
+	}
+	switch {
+	case p.peekIs(":"):
+		p.lex.Next()
+		subs, err := parseSubjects(p.lex)
+		if err != nil {
+			p.exprFailed(err)
+			return nil
+		}
+		rd.Subjects = subs
+		rd.EndPos = rd.Subjects[len(rd.Subjects)-1].EndPos
+	case p.peekIs("="):
+		p.lex.Next()
+		e, err := parseExpr(p.lex)
+		if err != nil {
+			p.exprFailed(err)
+			return nil
+		}
+		rd.Expr = e
+		rd.EndPos = e.End()
+	default:
+		p.unexpected()
+		p.skip(true)
+		return nil
+	}
+	return rd
+}
+
+// exprFailed records an error of the expression or subject parser and
+// skips what is left of the relation.
+func (p *parser) exprFailed(err error) {
+	var e *exprError
+	if errors.As(err, &e) {
+		p.fail(e.diag, e.offset)
+	} else {
+		p.unexpected()
+	}
+	p.skip(true)
+}
+
+// lexAll returns every token of the text, the end of file included, as
+// lexDef defines them. It scans by hand: the regular-expression lexer
+// matches each token against the rest of the text and takes time
+// quadratic in its length, which an editor parsing on each keystroke
+// feels. lexDef stays the definition (and the token types); the tests
+// compare the two on every test schema and in FuzzParse.
+func lexAll(filename, text string) ([]lexer.Token, error) {
+	pos := lexer.Position{Filename: filename, Line: 1, Column: 1}
+	var out []lexer.Token
+	for i := 0; i < len(text); {
+		typ, n := nextToken(text[i:])
+		v := text[i : i+n]
+		out = append(out, lexer.Token{Type: typ, Value: v, Pos: pos})
+		pos.Advance(v)
+		i += n
+	}
+	return append(out, lexer.Token{Type: lexer.EOF, Pos: pos}), nil
+}
+
+// nextToken returns the type and length of the token s starts with, by
+// lexDef's rules in their order.
+func nextToken(s string) (lexer.TokenType, int) {
+	switch {
+	case strings.HasPrefix(s, "//"):
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			return tokComment, i
+		}
+		return tokComment, len(s)
+	case s[0] == '\n':
+		return tokNewline, 1
+	case strings.HasPrefix(s, "\r\n"):
+		return tokNewline, 2
+	case isSpaceByte(s[0]):
+		n := 1
+		for n < len(s) && isSpaceByte(s[n]) {
+			n++
+		}
+		return tokSpace, n
+	case strings.HasPrefix(s, "..."):
+		return tokEllipsis, 3
+	case strings.IndexByte("{}():|&#.*=-", s[0]) >= 0:
+		return tokPunct, 1
+	}
+	n := 0
+	for n < len(s) {
+		r, size := utf8.DecodeRuneInString(s[n:])
+		if !(r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r)) || r == utf8.RuneError && size == 1 {
+			break
+		}
+		n += size
+	}
+	if n > 0 {
+		return tokIdent, n
+	}
+	_, size := utf8.DecodeRuneInString(s)
+	return tokInvalid, size
+}
+
+func isSpaceByte(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\r' || b == '\f' || b == '\v'
+}
+
+// tokenList replays lexed tokens as a lexer.Lexer.
+type tokenList struct {
+	tokens []lexer.Token
+	next   int
+}
+
+func (l *tokenList) Next() (lexer.Token, error) {
+	t := l.tokens[min(l.next, len(l.tokens)-1)]
+	l.next++
+	return t, nil
+}
+
+// tokenEnd is the position just after a token.
+func tokenEnd(t *lexer.Token) lexer.Position {
+	p := t.Pos
+	p.Offset += len(t.Value)
+	if n := strings.Count(t.Value, "\n"); n > 0 {
+		p.Line += n
+		p.Column = utf8.RuneCountInString(t.Value[strings.LastIndexByte(t.Value, '\n')+1:]) + 1
+		return p
+	}
+	p.Column += utf8.RuneCountInString(t.Value)
+	return p
+}
+
+// scanTokens finds every character the language has no use for; each is
+// reported as such rather than as whatever the grammar expected there,
+// and the parser reads on as if it were not there. It also returns the
+// offsets of those characters and the significant tokens.
+func scanTokens(all []lexer.Token) (out []Diagnostic, invalid []int, sig []lexer.Token) {
+	for _, t := range all {
+		switch t.Type {
+		case lexer.EOF:
+			return out, invalid, sig
+		case tokComment, tokNewline, tokSpace:
+			continue
+		case tokInvalid:
+			invalid = append(invalid, t.Pos.Offset)
+		default:
+			sig = append(sig, t)
+			continue
+		}
+		d := Diagnostic{Pos: posOf(t.Pos), Msg: fmt.Sprintf("unexpected character %s", quoteTok(t.Value))}
+		if !utf8.ValidString(t.Value) {
+			d.Msg = fmt.Sprintf("unexpected %s: the file is not valid UTF-8", quoteTok(t.Value))
+			d.Hint = "save the schema as UTF-8"
+		}
+		switch t.Value {
+		case "/":
+			d.Hint = "comments start with `//`"
+		case ",":
+			d.Hint = "separate subject types and operands with `|`"
+		case "!", "~", "^":
+			d.Hint = "use `-` to exclude"
+		case "+":
+			d.Hint = "use `|` for a union"
+		case "\"", "'", "`":
+			d.Hint = "names are written without quotes"
+		case ";":
+			d.Hint = "declarations need no `;` between them"
+		}
+		out = append(out, d)
+	}
+	return out, invalid, sig
 }
 
 func quoteTok(v string) string {
@@ -182,52 +557,8 @@ func describe(t *lexer.Token) string {
 	return quoteTok(t.Value)
 }
 
-// syntaxDiagnostic turns participle's error into one that says what was
-// expected and what was found, in the language's own words.
-func syntaxDiagnostic(filename, text string, err error) Diagnostic {
-	var pe participle.Error
-	if !errors.As(err, &pe) {
-		return Diagnostic{Pos: Pos{Filename: filename, Line: 1, Column: 1}, Msg: err.Error()}
-	}
-	pos := posOf(pe.Position())
-	var exprErr *exprError
-	if errors.As(err, &exprErr) {
-		return exprErr.diag
-	}
-	var ut *participle.UnexpectedTokenError
-	if errors.As(err, &ut) {
-		return unexpected(text, &ut.Unexpected)
-	}
-	msg := pe.Message()
-	// participle words an unexpected token inside a group as
-	// `unexpected token "X" (expected ...)`; rephrase what we can.
-	if strings.HasPrefix(msg, "unexpected token") {
-		tok := tokenAt(filename, text, pe.Position())
-		return unexpected(text, &tok)
-	}
-	return Diagnostic{Pos: pos, Msg: msg}
-}
-
-// tokenAt re-lexes the source to find the token that starts at pos.
-func tokenAt(filename, text string, pos lexer.Position) lexer.Token {
-	lex, err := lexDef.LexString(filename, text)
-	if err != nil {
-		return lexer.Token{Pos: pos}
-	}
-	for {
-		t, err := lex.Next()
-		if err != nil || t.EOF() {
-			return lexer.Token{Type: lexer.EOF, Pos: pos}
-		}
-		if t.Pos.Offset >= pos.Offset {
-			return t
-		}
-	}
-}
-
 // unexpected builds the message for a token the grammar did not want, from
-// the tokens before it: participle's own expectations are written in EBNF,
-// not in words a schema author uses.
+// the tokens before it, in words a schema author uses.
 func unexpected(text string, t *lexer.Token) Diagnostic {
 	before := tokensBefore(text, t.Pos.Offset)
 	at := func(i int) string { // i-th token back, 1 = the previous one
@@ -244,6 +575,16 @@ func unexpected(text string, t *lexer.Token) Diagnostic {
 		want = "a type name after `type`"
 	case prev == "relation":
 		want = "a relation name after `relation`"
+	case prev == "partial" && !inBody(before):
+		want = "a partial name after `partial`"
+	case at(2) == "partial" && isIdentText(prev) && !inBody(before[:len(before)-1]):
+		want = "`{` after the partial name"
+		hint = "a partial's relations go between `{` and `}`: `partial NAME { relation ... }`"
+	case prev == "...":
+		want = "a partial name after `...`"
+		hint = "`...NAME` includes the relations of partial NAME"
+	case at(2) == "..." && isIdentText(prev):
+		want = "`relation`, `...` or `}`"
 	case at(2) == "relation" && isIdentText(prev):
 		want = "`:` or `=` after the relation name"
 		hint = "a relation is written `relation NAME: TYPES` (stored) or `relation NAME = EXPRESSION` (computed)"
@@ -291,6 +632,13 @@ func unexpected(text string, t *lexer.Token) Diagnostic {
 	return Diagnostic{Pos: posOf(t.Pos), Msg: fmt.Sprintf("expected %s, found %s", want, describe(t)), Hint: hint}
 }
 
+// inBody reports whether the tokens end inside the braces of a type or
+// partial.
+func inBody(tokens []lexer.Token) bool {
+	_, open := openBrace(tokens)
+	return open
+}
+
 // inStored reports whether the tokens end inside a stored relation's
 // subject list (after `relation NAME:` rather than `relation NAME =`).
 func inStored(tokens []lexer.Token) bool {
@@ -326,7 +674,7 @@ func tokensBefore(text string, offset int) []lexer.Token {
 		if err != nil || t.EOF() || t.Pos.Offset >= offset {
 			return out
 		}
-		if t.Type == tokComment || t.Type == tokNewline || strings.TrimSpace(t.Value) == "" {
+		if t.Type == tokComment || t.Type == tokNewline || t.Type == tokInvalid || strings.TrimSpace(t.Value) == "" {
 			continue
 		}
 		out = append(out, t)
@@ -363,13 +711,14 @@ func openBrace(tokens []lexer.Token) (lexer.Position, bool) {
 	return lexer.Position{}, false
 }
 
-// exprError carries a fully worded diagnostic out of the expression parser
-// through participle.
-type exprError struct{ diag Diagnostic }
+// exprError carries a fully worded diagnostic out of the expression and
+// subject-list parsers.
+type exprError struct {
+	diag   Diagnostic
+	offset int // of the token it is about
+}
 
-func (e *exprError) Error() string            { return e.diag.String() }
-func (e *exprError) Message() string          { return e.diag.Msg }
-func (e *exprError) Position() lexer.Position { return lexer.Position{} }
+func (e *exprError) Error() string { return e.diag.String() }
 
 // Operator binding strength; higher binds tighter.
 func precedence(t *lexer.Token) (Op, bool) {
@@ -387,9 +736,9 @@ func precedence(t *lexer.Token) (Op, bool) {
 	return 0, false
 }
 
-// parseExpr is a precedence-climbing parser for computed relations. It is
-// plugged into participle so that a missing operand is reported where it is
-// missing, with the language's own words.
+// parseExpr is a precedence-climbing parser for computed relations: a
+// missing operand is reported where it is missing, with the language's
+// own words.
 func parseExpr(lex *lexer.PeekingLexer) (Expr, error) {
 	p := exprParser{lex: lex}
 	e := p.binary(OpExclude, "`=`")
@@ -418,7 +767,7 @@ const (
 
 func (p *exprParser) fail(t *lexer.Token, msg, hint string) {
 	if p.err == nil {
-		p.err = &exprError{Diagnostic{Pos: posOf(t.Pos), Msg: msg, Hint: hint}}
+		p.err = &exprError{diag: Diagnostic{Pos: posOf(t.Pos), Msg: msg, Hint: hint}, offset: t.Pos.Offset}
 	}
 }
 
@@ -455,13 +804,18 @@ func (p *exprParser) operand(after string) Expr {
 		if p.err != nil {
 			return nil
 		}
-		if c := p.lex.Peek(); c.Type != tokPunct || c.Value != ")" {
+		c := p.lex.Peek()
+		if c.Type != tokPunct || c.Value != ")" {
 			p.fail(c, fmt.Sprintf("expected `)` to close the `(` at %d:%d, found %s", open.Line, open.Column, describe(c)), "")
 			return nil
 		}
 		p.lex.Next()
-		if b, ok := e.(*BinaryExpr); ok {
-			b.Grouped = true
+		// The outermost parentheses make the range.
+		switch e := e.(type) {
+		case *BinaryExpr:
+			e.Grouped, e.Lparen, e.Rparen = true, open, c.Pos
+		case *RefExpr:
+			e.Lparen, e.Rparen = open, c.Pos
 		}
 		return e
 	case t.Type == tokIdent && !isKeyword(t.Value):
@@ -525,9 +879,9 @@ func isKeyword(s string) bool { return keywords[s] }
 
 // parseSubjects parses a stored relation's subject list, `user | team#member
 // | user:*`, reporting a missing subject where it is missing.
-func parseSubjects(lex *lexer.PeekingLexer) (subjectList, error) {
+func parseSubjects(lex *lexer.PeekingLexer) ([]*SubjectRef, error) {
 	p := exprParser{lex: lex}
-	var out subjectRefs
+	var out []*SubjectRef
 	after := "`:`"
 	for {
 		t := lex.Peek()
@@ -537,6 +891,7 @@ func parseSubjects(lex *lexer.PeekingLexer) (subjectList, error) {
 		}
 		lex.Next()
 		ref := &SubjectRef{Pos: t.Pos, Type: Ident{Pos: t.Pos, Name: t.Value}}
+		ref.EndPos = ref.Type.End()
 		if n := lex.Peek(); n.Type == tokPunct && n.Value == "#" {
 			lex.Next()
 			r := lex.Peek()
@@ -546,6 +901,7 @@ func parseSubjects(lex *lexer.PeekingLexer) (subjectList, error) {
 			}
 			lex.Next()
 			ref.Relation = &Ident{Pos: r.Pos, Name: r.Value}
+			ref.EndPos = ref.Relation.End()
 		} else if n.Type == tokPunct && n.Value == ":" {
 			lex.Next()
 			w := lex.Peek()
@@ -554,7 +910,7 @@ func parseSubjects(lex *lexer.PeekingLexer) (subjectList, error) {
 					fmt.Sprintf("a wildcard is written `%s:*`; ids do not appear in a schema", t.Value))
 				return nil, p.err
 			}
-			lex.Next()
+			ref.EndPos = tokenEnd(lex.Next())
 			ref.Wildcard = true
 		}
 		if n := lex.Peek(); n.Type == tokIdent && n.Value == "with" {
@@ -582,6 +938,7 @@ func (p *exprParser) with(ref *SubjectRef) bool {
 		return false
 	}
 	p.lex.Next()
+	ref.EndPos = tokenEnd(t)
 	if t.Value == "expiration" {
 		ref.Expiration = true
 		if n := p.lex.Peek(); n.Type == tokIdent && n.Value == "and" {
@@ -599,7 +956,7 @@ func (p *exprParser) with(ref *SubjectRef) bool {
 				"a subject takes one condition: `with NAME and expiration`")
 			return false
 		}
-		p.lex.Next()
+		ref.EndPos = tokenEnd(p.lex.Next())
 		ref.Expiration = true
 	}
 	return true

@@ -278,7 +278,18 @@ func naiveReach(s *Schema) string {
 	var b strings.Builder
 	for _, r := range s.Relations {
 		c := cur[r.ID]
-		fmt.Fprintf(&b, "%s: %s | %s | %s\n", r, typeSet(s, c.types, ""), typeSet(s, c.wild, ":*"), relSet(s, c.sets))
+		fmt.Fprintf(&b, "%s: %s | %s | %s\n", r, typeSet(s, denseSet(c.types), ""), typeSet(s, denseSet(c.wild), ":*"), relSet(s, denseSet(c.sets)))
 	}
 	return b.String()
+}
+
+// denseSet turns the reference's tables into the compiler's sets.
+func denseSet(v []bool) IDSet {
+	var out IDSet
+	for id, ok := range v {
+		if ok {
+			out.add(id)
+		}
+	}
+	return out
 }

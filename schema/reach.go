@@ -4,30 +4,20 @@ import "fmt"
 
 // reach is what can be a member of a relation or expression.
 type reach struct {
-	types, wildcards, sets []bool
+	types, wildcards, sets IDSet
 }
 
-func (c *compiler) newReach() reach {
-	return reach{
-		types:     make([]bool, len(c.s.Types)),
-		wildcards: make([]bool, len(c.s.Types)),
-		sets:      make([]bool, len(c.s.Relations)),
-	}
+// or adds in to r and reports whether anything was added.
+func (r *reach) or(in reach) bool {
+	var a, b, d bool
+	r.types, a = union(r.types, in.types)
+	r.wildcards, b = union(r.wildcards, in.wildcards)
+	r.sets, d = union(r.sets, in.sets)
+	return a || b || d
 }
 
-func orInto(dst, src []bool) (changed bool) {
-	for i, v := range src {
-		if v && !dst[i] {
-			dst[i], changed = true, true
-		}
-	}
-	return changed
-}
-
-func andInto(dst, src []bool) {
-	for i := range dst {
-		dst[i] = dst[i] && src[i]
-	}
+func reachOfRelation(r *Relation) reach {
+	return reach{types: r.ReachTypes, wildcards: r.ReachWildcard, sets: r.ReachSets}
 }
 
 // computeReach fills ReachTypes, ReachWildcard and ReachSets by iterating
@@ -35,18 +25,22 @@ func andInto(dst, src []bool) {
 // and arrows, so the iteration terminates. Relations are visited one
 // strongly connected group of the "reads" graph at a time, the groups a
 // relation reads before it, so only mutually recursive relations iterate
-// and a long chain of subject sets is settled in one pass.
+// and a long chain of subject sets is settled in one pass. Sets are
+// sorted id lists, shared rather than copied where a relation adds
+// nothing to what it reads, so memory follows what relations can reach,
+// not the number of types times the number of relations.
 func (c *compiler) computeReach() {
 	reads := make([][]*Relation, len(c.s.Relations))
 	for _, r := range c.s.Relations {
-		r.ReachSets[r.ID] = true
+		self := IDSet{ids: []int32{int32(r.ID)}}
 		if r.Stored {
-			orInto(r.ReachTypes, r.DirectTypes)
-			orInto(r.ReachTypes, r.WildcardTypes)
-			orInto(r.ReachWildcard, r.WildcardTypes)
+			r.ReachTypes, _ = union(r.DirectTypes, r.WildcardTypes)
+			r.ReachWildcard = r.WildcardTypes
+			r.ReachSets = self
 			reads[r.ID] = r.SubjectSets
 			continue
 		}
+		r.ReachSets = self
 		walk(r.Rewrite, func(n Node) bool {
 			if ref, ok := n.(*Ref); ok {
 				reads[r.ID] = append(reads[r.ID], ref.Relation)
@@ -67,6 +61,29 @@ func (c *compiler) computeReach() {
 			}
 		}
 	}
+	c.shareReach()
+}
+
+// shareReach makes relations whose reach is equal share one copy: the
+// members of a cycle of subject sets (a ring of teams) all reach every
+// member, and would each hold a copy of the same long list.
+func (c *compiler) shareReach() {
+	seen := map[string]IDSet{}
+	key := make([]byte, 0, 64)
+	for _, r := range c.s.Relations {
+		if r.ReachSets.Len() < 8 {
+			continue
+		}
+		key = key[:0]
+		for _, id := range r.ReachSets.ids {
+			key = append(key, byte(id), byte(id>>8), byte(id>>16), byte(id>>24))
+		}
+		if s, ok := seen[string(key)]; ok {
+			r.ReachSets = s
+		} else {
+			seen[string(key)] = r.ReachSets
+		}
+	}
 }
 
 func readsItself(r *Relation, reads [][]*Relation) bool {
@@ -83,20 +100,16 @@ func readsItself(r *Relation, reads [][]*Relation) bool {
 func (c *compiler) updateReach(r *Relation) bool {
 	var in reach
 	if r.Stored {
-		in = c.newReach()
 		for _, s := range r.SubjectSets {
-			in.sets[s.ID] = true
-			orInto(in.types, s.ReachTypes)
-			orInto(in.wildcards, s.ReachWildcard)
-			orInto(in.sets, s.ReachSets)
+			in.or(reachOfRelation(s))
 		}
 	} else {
 		in = c.reachOf(r.Rewrite)
 	}
-	a := orInto(r.ReachTypes, in.types)
-	b := orInto(r.ReachWildcard, in.wildcards)
-	d := orInto(r.ReachSets, in.sets)
-	return a || b || d
+	cur := reachOfRelation(r)
+	changed := cur.or(in)
+	r.ReachTypes, r.ReachWildcard, r.ReachSets = cur.types, cur.wildcards, cur.sets
+	return changed
 }
 
 // components returns the strongly connected components of the graph
@@ -148,27 +161,19 @@ func components(rels []*Relation, reads [][]*Relation) [][]*Relation {
 }
 
 func (c *compiler) reachOf(n Node) reach {
-	out := c.newReach()
+	var out reach
 	switch n := n.(type) {
 	case *Ref:
-		orInto(out.types, n.Relation.ReachTypes)
-		orInto(out.wildcards, n.Relation.ReachWildcard)
-		orInto(out.sets, n.Relation.ReachSets)
+		return reachOfRelation(n.Relation)
 	case *Arrow:
 		for _, th := range n.Then {
 			if th != nil {
-				in := c.reachOf(th)
-				orInto(out.types, in.types)
-				orInto(out.wildcards, in.wildcards)
-				orInto(out.sets, in.sets)
+				out.or(c.reachOf(th))
 			}
 		}
 	case *Union:
 		for _, ch := range n.Children {
-			in := c.reachOf(ch)
-			orInto(out.types, in.types)
-			orInto(out.wildcards, in.wildcards)
-			orInto(out.sets, in.sets)
+			out.or(c.reachOf(ch))
 		}
 	case *Intersect:
 		for i, ch := range n.Children {
@@ -177,13 +182,9 @@ func (c *compiler) reachOf(n Node) reach {
 				out = in
 				continue
 			}
-			// A plain object is in both sides when it, or its type's
-			// wildcard, is in each.
-			for t := range out.types {
-				out.types[t] = out.types[t] && in.types[t]
-			}
-			andInto(out.wildcards, in.wildcards)
-			andInto(out.sets, in.sets)
+			out.types = intersect(out.types, in.types)
+			out.wildcards = intersect(out.wildcards, in.wildcards)
+			out.sets = intersect(out.sets, in.sets)
 		}
 	case *Exclude:
 		return c.reachOf(n.Base)
@@ -248,7 +249,7 @@ func (c *compiler) reverseOf(to *Relation, n Node, via []*Relation, conditional 
 func (c *compiler) warnUnreachable() {
 	live := make([]bool, len(c.s.Relations))
 	for _, r := range c.s.Relations {
-		live[r.ID] = r.Stored || anyTrue(r.ReachTypes)
+		live[r.ID] = r.Stored || r.ReachTypes.Len() > 0
 	}
 	for changed := true; changed; {
 		changed = false
@@ -256,8 +257,8 @@ func (c *compiler) warnUnreachable() {
 			if live[r.ID] {
 				continue
 			}
-			for id, v := range r.ReachSets {
-				if v && id != r.ID && live[id] {
+			for id := range r.ReachSets.All() {
+				if id != r.ID && live[id] {
 					live[r.ID], changed = true, true
 					break
 				}
@@ -275,19 +276,10 @@ func (c *compiler) warnUnreachable() {
 		d := c.decls[r]
 		c.s.Warnings = append(c.s.Warnings, Diagnostic{
 			Pos: posOf(d.Name.Pos), Severity: Warning,
-			Msg:  fmt.Sprintf("relation `%s` on type `%s` can never be true: no subject can reach it", r.Name, r.Type.Name),
+			Msg:  fmt.Sprintf("relation `%s` on type `%s` can never be true: no subject can reach it", r.Name, r.Type.Name) + c.inPartial(r),
 			Hint: hint,
 		})
 	}
-}
-
-func anyTrue(v []bool) bool {
-	for _, b := range v {
-		if b {
-			return true
-		}
-	}
-	return false
 }
 
 // hasIntersect reports whether n has an intersection outside any arrow,

@@ -57,6 +57,14 @@ func newMetrics(st store.Store, checker *check.Checker) *metrics {
 			Name: "docket_checker_cache_entries",
 			Help: "Entries held by the checker's cross-query cache.",
 		}, func() float64 { return float64(checker.Stats().CacheEntries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "docket_checker_nested_upward_total",
+			Help: "Subjects whose groups in a nesting relation (team#member: user | team#member) the checker read upwards.",
+		}, func() float64 { return float64(checker.Stats().NestedUpward) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "docket_checker_nested_fallbacks_total",
+			Help: "Subjects in more groups of a nesting relation than the bound, whose checks walked down from the group instead.",
+		}, func() float64 { return float64(checker.Stats().NestedFallbacks) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "docket_store_revision",
 			Help: "The latest committed revision of the store.",

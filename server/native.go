@@ -149,15 +149,11 @@ func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesReques
 	if err := noConditionContext("context", m.Context); err != nil {
 		return err
 	}
-	snap, err := s.snapshot(ctx, m.Consistency)
+	snap, sch, err := s.readAt(ctx, m.Consistency)
 	if err != nil {
 		return err
 	}
 	defer snap.Close()
-	sch, err := needSchema(snap)
-	if err != nil {
-		return err
-	}
 	subj, err := toSubject("subject", m.Subject)
 	if err != nil {
 		return err
@@ -201,15 +197,11 @@ func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest,
 	if err := noConditionContext("context", m.Context); err != nil {
 		return err
 	}
-	snap, err := s.snapshot(ctx, m.Consistency)
+	snap, sch, err := s.readAt(ctx, m.Consistency)
 	if err != nil {
 		return err
 	}
 	defer snap.Close()
-	sch, err := needSchema(snap)
-	if err != nil {
-		return err
-	}
 	obj, err := toObject("object", m.Object)
 	if err != nil {
 		return err
@@ -292,15 +284,11 @@ func (n native) Expand(ctx context.Context, req *connect.Request[pb.ExpandReques
 
 func (n native) expand(ctx context.Context, m *pb.ExpandRequest) (*pb.ExpandResponse, error) {
 	s := n.s
-	snap, err := s.snapshot(ctx, m.Consistency)
+	snap, sch, err := s.readAt(ctx, m.Consistency)
 	if err != nil {
 		return nil, err
 	}
 	defer snap.Close()
-	sch, err := needSchema(snap)
-	if err != nil {
-		return nil, err
-	}
 	obj, err := toObject("object", m.Object)
 	if err != nil {
 		return nil, err
@@ -713,4 +701,19 @@ func (n native) Stats(ctx context.Context, _ *connect.Request[pb.StatsRequest]) 
 		CacheEntries: uint64(st.CacheEntries),
 		Backend:      s.backend,
 	}), nil
+}
+
+// readAt opens the snapshot a read asks for and the schema in force at it.
+// The caller closes the snapshot; on an error nothing is left open.
+func (s *Server) readAt(ctx context.Context, c *pb.Consistency) (tuples.Snapshot, *schema.Schema, error) {
+	snap, err := s.snapshot(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	sch, err := needSchema(snap)
+	if err != nil {
+		snap.Close()
+		return nil, nil, err
+	}
+	return snap, sch, nil
 }

@@ -79,7 +79,7 @@ func TestHealthReflectionMetrics(t *testing.T) {
 	for _, want := range []string{
 		`docket_requests_total{method="/docket.v1.DocketService/Check",outcome="ok"}`,
 		`docket_request_duration_seconds_bucket{method="/docket.v1.DocketService/Check"`,
-		`docket_store_reads_total{kind="has"}`, "docket_checker_cache_misses_total", "docket_store_revision 2",
+		`docket_store_reads_total{kind="has"}`, "docket_checker_cache_misses_total", "docket_checker_nested_fallbacks_total", "docket_store_revision 2",
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -55,7 +55,7 @@
 // removed on open, and perhaps unpublished tables, rolled back as above.
 // Tables are 2 MB at every level, which keeps a stream load's memory low.
 //
-// Old versions are kept for BadgerOptions.KeepRevisions revisions; below
+// Old versions are kept for badger.Options.KeepRevisions revisions; below
 // that the discard timestamp lets compaction drop them, and a new snapshot
 // there is refused with ErrRevisionGone. An open snapshot pins its
 // revision: the discard timestamp never rises above the lowest revision an

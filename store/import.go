@@ -64,6 +64,10 @@ type ImportOptions struct {
 	// whole input is read and checked: done of total. Calls may come from
 	// goroutines other than the caller's, one at a time.
 	Progress func(done, total int)
+	// DryRun reads and checks the whole input as an import does, and
+	// writes nothing: the result says how many tuples it holds, at the
+	// latest revision.
+	DryRun bool
 }
 
 // ImportResult reports what Import did.
@@ -71,6 +75,14 @@ type ImportResult struct {
 	Revision tuples.Revision
 	Tuples   int
 }
+
+// maxLineLen bounds a line of an import; maxTupleLen is the longest a
+// tuple can be written (two ids and four names, and their separators),
+// so a line between the two can only hold spaces or a comment besides.
+const (
+	maxLineLen  = 1 << 20
+	maxTupleLen = 2*tuples.MaxIDLen + 4*tuples.MaxNameLen + 5
+)
 
 // lineReader turns an import's input into tuples, one line at a time,
 // reporting every bad line (syntax or schema) to errs in line order.
@@ -96,6 +108,11 @@ func (r *lineReader) next(ctx context.Context) (t tuples.Tuple, ok bool, err err
 			}
 		}
 		raw := r.sc.Bytes()
+		if r.line == 1 {
+			// A byte-order mark, as editors on Windows write, is no
+			// part of the first tuple.
+			raw = bytes.TrimPrefix(raw, []byte("\xEF\xBB\xBF"))
+		}
 		text := bytes.TrimSpace(raw)
 		if r.format == tuples.FormatText {
 			// Ids hold no whitespace, so whitespace then `//` can only
@@ -104,19 +121,30 @@ func (r *lineReader) next(ctx context.Context) (t tuples.Tuple, ok bool, err err
 				text = bytes.TrimSpace(text[:i])
 			}
 		}
-		if len(text) == 0 || bytes.HasPrefix(text, []byte("//")) {
+		// No tuple starts with `#` (types are names), so a line that
+		// does is a comment, as in shell scripts and many exports.
+		if len(text) == 0 || bytes.HasPrefix(text, []byte("//")) || text[0] == '#' {
 			continue
 		}
 		if r.format == tuples.FormatText {
+			if text[0] == '{' {
+				// No tuple starts with `{`: a JSON-lines file read as text.
+				lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
+				r.errs.add("%s:%d:%d: this line is a JSON object, not a tuple; read JSON lines with --format jsonl (or name the file .jsonl)", r.name, r.line, lead+1)
+				continue
+			}
 			t, err = tuples.Parse(r.text.String(text))
 		} else {
 			t, err = tuples.ParseJSONLine(text)
 		}
 		if err != nil {
 			var pe *tuples.ParseError
+			var je *tuples.JSONLineError
+			lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
 			if errors.As(err, &pe) && r.format == tuples.FormatText {
-				lead := len(raw) - len(bytes.TrimLeft(raw, " \t"))
 				r.errs.add("%s:%d:%d: %s", r.name, r.line, pe.Column+lead, pe.Msg)
+			} else if errors.As(err, &je) {
+				r.errs.add("%s:%d:%d: %s", r.name, r.line, je.Column+lead, je.Msg)
 			} else {
 				r.errs.add("%s:%d: %v", r.name, r.line, err)
 			}
@@ -135,9 +163,43 @@ func (r *lineReader) next(ctx context.Context) (t tuples.Tuple, ok bool, err err
 		return t, true, nil
 	}
 	if err := r.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return tuples.Tuple{}, false, &InputError{Errors: []string{fmt.Sprintf("%s:%d: line is longer than %d bytes; a tuple is at most %d bytes (is this a tuple file?)",
+				r.name, r.line+1, maxLineLen, maxTupleLen)}}
+		}
 		return tuples.Tuple{}, false, fmt.Errorf("read %s: %w", r.name, err)
 	}
 	return tuples.Tuple{}, false, nil
+}
+
+// dryRunImport reads and checks an import's input against the latest
+// schema, as Import does, and writes nothing.
+func (s *store) dryRunImport(ctx context.Context, sc *bufio.Scanner, name string, format tuples.Format) (ImportResult, error) {
+	snap, err := s.Snapshot(ctx, 0)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	defer snap.Close()
+	if snap.Schema() == nil {
+		return ImportResult{}, fmt.Errorf("write a schema before writing tuples: %w", ErrNoSchema)
+	}
+	var errs inputErrors
+	lr := &lineReader{sc: sc, name: name, format: format, schema: snap.Schema(), errs: &errs}
+	n := 0
+	for {
+		_, ok, err := lr.next(ctx)
+		if err != nil {
+			return ImportResult{}, err
+		}
+		if !ok {
+			break
+		}
+		n++
+	}
+	if errs.total > 0 {
+		return ImportResult{}, errs.err()
+	}
+	return ImportResult{Revision: snap.Revision(), Tuples: n}, nil
 }
 
 // Import reads the input in chunks, checking each line against the
@@ -159,6 +221,12 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	if format != tuples.FormatText && format != tuples.FormatJSONL {
 		return ImportResult{}, fmt.Errorf("import %s: unknown format %d", name, format)
 	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<16), maxLineLen)
+	var errs inputErrors
+	if opts.DryRun {
+		return s.dryRunImport(ctx, sc, name, format)
+	}
 	ld, err := s.b.Load(ctx)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
@@ -169,9 +237,6 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		return ImportResult{}, err
 	}
 
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
-	var errs inputErrors
 	lr := &lineReader{sc: sc, name: name, format: format, schema: sch, errs: &errs}
 
 	// The backend takes chunks in a goroutine of its own, so that reading

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
@@ -62,7 +63,7 @@ func compatible(ctx context.Context, cur tuples.Reads, old, next *schema.Schema)
 				if nr != nil {
 					what = "made computed"
 				}
-				errs = append(errs, fmt.Errorf("relation %s would be %s, but %d tuples use it; delete them first (delete matching %s)", r, what, n, f))
+				errs = append(errs, fmt.Errorf("relation %s would be %s, but %d tuples use it; delete them first: %s", r, what, n, deleteCommand(f)))
 			}
 			continue
 		}
@@ -89,7 +90,13 @@ func compatible(ctx context.Context, cur tuples.Reads, old, next *schema.Schema)
 				return err
 			}
 			if n > 0 {
-				errs = append(errs, fmt.Errorf("relation %s would no longer allow %s, but %d tuples use it; delete them first or keep %s allowed", r, a, n, a))
+				how := "delete them first: " + deleteCommand(f)
+				if keep != nil {
+					// No filter tells plain subjects from the subject sets
+					// and wildcard of their type.
+					how = "delete them first (" + readCommand(f) + " lists them, with any subject sets and wildcard of " + a.Type.Name + ")"
+				}
+				errs = append(errs, fmt.Errorf("relation %s would no longer allow %s, but %d tuples use it; %s, or keep %s allowed", r, a, n, how, a))
 			}
 		}
 	}
@@ -135,4 +142,26 @@ func count(ctx context.Context, snap tuples.Reads, f tuples.Filter, keep func(tu
 		}
 		cursor = next
 	}
+}
+
+// deleteCommand and readCommand spell the command line that deletes or
+// lists the tuples matching f.
+func deleteCommand(f tuples.Filter) string { return "docket tuple delete " + filterFlags(f) }
+func readCommand(f tuples.Filter) string   { return "docket tuple read " + filterFlags(f) }
+
+func filterFlags(f tuples.Filter) string {
+	var parts []string
+	for _, p := range [][2]string{
+		{"object-type", f.ObjectType}, {"object-id", f.ObjectID}, {"relation", f.Relation},
+		{"subject-type", f.SubjectType}, {"subject-id", f.SubjectID}, {"subject-relation", f.SubjectRelation},
+	} {
+		if p[1] != "" {
+			v := p[1]
+			if v == tuples.Wildcard {
+				v = "'*'" // quoted for the shell
+			}
+			parts = append(parts, "--"+p[0]+" "+v)
+		}
+	}
+	return strings.Join(parts, " ")
 }

@@ -65,6 +65,27 @@ var (
 	ErrClosed         = errkind.ErrClosed
 )
 
+// Errors of opening and writing a database's files, for errors.Is.
+var (
+	// ErrReadOnly: a write to a store opened read-only.
+	ErrReadOnly = errors.New("database open read-only")
+	// ErrNoDatabase: a read-only open of a path that holds no database.
+	ErrNoDatabase = errors.New("no database")
+	// ErrNotWritable: the database's directory or files cannot be
+	// written (a read-only filesystem, or permissions); it can be opened
+	// read-only.
+	ErrNotWritable = errors.New("database not writable")
+	// ErrTooManyFiles: the process may not open more files.
+	ErrTooManyFiles = errors.New("too many open files")
+	// ErrNoSpace: the disk holding the database is full.
+	ErrNoSpace = errors.New("no space left on device")
+	// ErrNotClosedCleanly: a read-only open of a database that a
+	// process did not close; a writable open recovers it.
+	ErrNotClosedCleanly = errors.New("database not closed cleanly")
+	// ErrDamaged: the database's files fail their checks.
+	ErrDamaged = errors.New("database damaged")
+)
+
 // Options tune the shared store logic.
 type Options struct {
 	// ImportChunk is the most tuples Import checks and hands to the
@@ -177,6 +198,11 @@ func (s *store) Write(ctx context.Context, b tuples.Batch) (tuples.Revision, err
 		if err != nil {
 			return err
 		}
+		if len(changes) == 0 {
+			// Nothing would change: no empty revision to fill the window
+			// of readable revisions and the change log.
+			return ErrNoCommit
+		}
 		tx.Write(changes)
 		return nil
 	})
@@ -247,6 +273,9 @@ func plan(ctx context.Context, cur tuples.Reads, sch *schema.Schema, b tuples.Ba
 	changes := make([]tuples.Change, 0, len(order))
 	for _, k := range order {
 		switch {
+		case present[k] && initial[k]:
+			// Stored before and after: nothing changes, and nothing is
+			// logged, so a batch of such touches makes no revision.
 		case present[k]:
 			changes = append(changes, tuples.Change{Kind: tuples.ChangeWrite, Tuple: last[k]})
 		case initial[k]:
@@ -281,6 +310,9 @@ func (s *store) DeleteMatching(ctx context.Context, f tuples.Filter) (tuples.Rev
 			cursor = next
 		}
 		n = len(changes)
+		if n == 0 {
+			return ErrNoCommit
+		}
 		tx.Write(changes)
 		return nil
 	})
@@ -294,12 +326,16 @@ func (s *store) Changes(ctx context.Context, after tuples.Revision, limit int) (
 	return s.b.Changes(ctx, after, limit)
 }
 
-// TrimmedError refuses a read of the change log after rev that would
-// start before from, the first revision the log still holds. Backends
-// return it from Changes.
-func TrimmedError(after, from tuples.Revision) error {
-	return fmt.Errorf("changes after revision %d: the log starts at revision %d: %w", after, from, ErrChangesTrimmed)
+// TrimmedError refuses a read of the change log after After that would
+// start before From, the first revision the log still holds
+// (ErrChangesTrimmed). Backends return it from Changes.
+type TrimmedError struct{ After, From tuples.Revision }
+
+func (e *TrimmedError) Error() string {
+	return fmt.Sprintf("changes after revision %d: the log starts at revision %d: %v", e.After, e.From, ErrChangesTrimmed)
 }
+
+func (e *TrimmedError) Unwrap() error { return ErrChangesTrimmed }
 
 // GoneError refuses a reader at rev below oldest, the oldest revision
 // held. Backends return it from Reader.

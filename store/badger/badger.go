@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/ristretto/v2/z"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/kv"
@@ -33,6 +34,16 @@ type Options struct {
 	// BlockCacheMB sizes Badger's block cache (default 1024: sized for a
 	// machine with a few cores and tens of GiB of memory).
 	BlockCacheMB int
+	// ReadOnly opens an existing database without writing anything to
+	// its directory (read-only media, a filesystem snapshot, files owned
+	// by another user): writes are refused, and other read-only opens may
+	// share it. A database not closed cleanly cannot be opened so until a
+	// writable open has recovered it.
+	ReadOnly bool
+
+	// noChecksums turns off the checks of checksums and tinyBlockCache
+	// all but disables the block cache, for the benchmarks that measure what they cost.
+	noChecksums, tinyBlockCache bool
 }
 
 // Key layout besides the tuple keys of keys.go. Fixed-width big-endian
@@ -95,6 +106,10 @@ type engine struct {
 	// revision, and nothing commits in between.
 	wmu sync.Mutex
 
+	readOnly bool
+	// statfs, when set, stands for the free space of the disk (tests).
+	statfs func() int64
+
 	mu     sync.RWMutex
 	latest tuples.Revision
 	oldest tuples.Revision
@@ -140,6 +155,9 @@ func openEngine(path string, opts Options) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.ReadOnly && !existed {
+		return nil, because(store.ErrNoDatabase, "no database at %s to open read-only", path)
+	}
 	if opts.KeepRevisions <= 0 {
 		opts.KeepRevisions = 1000
 	}
@@ -159,6 +177,32 @@ func openEngine(path string, opts Options) (*engine, error) {
 	// and holds many of them in memory at once; at 2 MB a 10m import
 	// peaked at 1.7 GB instead of 4.3 GB, and ran faster.
 	bo.TableSizeMultiplier = 1
+	// Each process that writes leaves its memtable as one more level-0
+	// table when it closes, and a short process exits before background
+	// compaction merges them: after a thousand single-tuple writes a
+	// thousand tables, each opened (and checked) on every start, with a
+	// file descriptor each. Merging level 0 down on close keeps the
+	// count bounded by the data, not by the number of processes.
+	bo = bo.WithCompactL0OnClose(!opts.ReadOnly).WithReadOnly(opts.ReadOnly)
+	// Blocks are checked again as they are read; see badger_verify.go
+	// for why every table is checked before Badger opens them.
+	if !opts.noChecksums {
+		bo = bo.WithChecksumVerificationMode(options.OnBlockRead)
+	}
+	if opts.tinyBlockCache {
+		// Badger needs a cache for compressed tables; one this small
+		// misses on nearly every read of a large store.
+		bo = bo.WithBlockCacheSize(256 << 10)
+	}
+	if existed && !opts.noChecksums {
+		found, err := verifyTables(path, checkBlocks)
+		if err != nil {
+			return nil, openError(path, true, err)
+		}
+		if err := damageErr(found); err != nil {
+			return nil, err
+		}
+	}
 	db, err := badger.OpenManaged(bo)
 	if err != nil && strings.Contains(err.Error(), z.NewFile.Error()) {
 		// A process killed while creating a memtable or value-log file
@@ -167,12 +211,9 @@ func openEngine(path string, opts Options) (*engine, error) {
 		db, err = badger.OpenManaged(bo)
 	}
 	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return nil, fmt.Errorf("database at %s is in use by another docket process: %w", path, tuples.ErrLocked)
-		}
-		return nil, fmt.Errorf("open database at %s: %w; the files may be damaged: restore a backup or re-import an export", path, err)
+		return nil, openError(path, opts.ReadOnly, err)
 	}
-	e := &engine{db: db, path: path, keep: tuples.Revision(opts.KeepRevisions),
+	e := &engine{db: db, path: path, keep: tuples.Revision(opts.KeepRevisions), readOnly: opts.ReadOnly,
 		streamMin: streamIntoFull, loadHold: loadHold, spillFanIn: spillFanIn,
 		pins: make(map[tuples.Revision]int)}
 	if err := e.init(existed); err != nil {
@@ -183,7 +224,9 @@ func openEngine(path string, opts Options) (*engine, error) {
 	// the database lock, now held, says no other process is using them.
 	// Leaving them only wastes disk space until the next import, which
 	// clears them too, so a failure here does not stop the open.
-	_ = os.RemoveAll(filepath.Join(path, spillDirName))
+	if !opts.ReadOnly {
+		_ = os.RemoveAll(filepath.Join(path, spillDirName))
+	}
 	return e, nil
 }
 
@@ -194,6 +237,9 @@ func (e *engine) init(existed bool) error {
 	item, err := txn.Get(keyFormat)
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
+		if e.readOnly {
+			return fmt.Errorf("%s is not a Docket database: it has no Docket format marker", e.path)
+		}
 		if existed && !e.empty() {
 			return fmt.Errorf("%s is not a Docket database: it is a Badger database without the Docket format marker", e.path)
 		}
@@ -230,7 +276,9 @@ func (e *engine) init(existed bool) error {
 	}
 	e.oldest = max(e.oldest, e.window(e.latest))
 	e.db.SetDiscardTs(uint64(e.oldest))
-	if e.db.MaxVersion() > uint64(e.latest) {
+	// Read-only, what an interrupted bulk write left above the latest
+	// revision stays there, unseen: every read is at or below it.
+	if e.db.MaxVersion() > uint64(e.latest) && !e.readOnly {
 		if err := e.rollback(); err != nil {
 			return fmt.Errorf("recover database at %s: %w", e.path, err)
 		}
@@ -316,6 +364,18 @@ func (e *engine) rollback() error {
 		}
 	}
 	return wb.Flush()
+}
+
+// writable refuses writes to a store opened read-only or broken by a
+// failed write.
+func (e *engine) writable() error {
+	if e.readOnly {
+		return because(store.ErrReadOnly, "database at %s is open read-only: nothing was written", e.path)
+	}
+	if e.broken != nil {
+		return fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
+	}
+	return nil
 }
 
 func (e *engine) bounds() (tuples.Revision, tuples.Revision) {
@@ -492,11 +552,16 @@ func (e *engine) apply(ctx context.Context, c *kv.Commit) (tuples.Revision, erro
 	if e.db.IsClosed() {
 		return 0, store.ErrClosed
 	}
-	if e.broken != nil {
-		return 0, fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
+	if err := e.writable(); err != nil {
+		return 0, err
+	}
+	// Room for the commit, and for merging level 0 down on close.
+	if err := e.ensureSpace(commitBytes(c) + e.lowLevelsBytes()); err != nil {
+		return 0, err
 	}
 	bulk := len(c.Changes) > atomicLimit
 	rev, err := e.write(ctx, c, bulk)
+	err = spaceError(e.path, err)
 	if !bulk && errors.Is(err, badger.ErrTxnTooBig) {
 		bulk = true
 		rev, err = e.write(ctx, c, true)
@@ -748,7 +813,7 @@ func (e *engine) Changes(ctx context.Context, after tuples.Revision, limit int) 
 		return nil, err
 	}
 	if after+1 < from {
-		return nil, store.TrimmedError(after, from)
+		return nil, &store.TrimmedError{After: after, From: from}
 	}
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefixChange})
 	defer it.Close()

@@ -53,7 +53,7 @@ func TestBadgerOpenErrors(t *testing.T) {
 	s := openBadger(t, dir)
 	_, err := openTestStore(dir, Options{BlockCacheMB: 16})
 	if !errors.Is(err, tuples.ErrLocked) || !strings.Contains(err.Error(), "database at "+dir+" is in use by another docket process") {
-		t.Errorf("second open = %v, want ErrLocked", err)
+		t.Errorf("second open = %v, want store.ErrLocked", err)
 	}
 	s.Close()
 
@@ -76,7 +76,7 @@ func TestBadgerOpenErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(broken, "MANIFEST"), []byte("garbage, not a manifest"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openTestStore(broken, Options{BlockCacheMB: 16}); err == nil || !strings.Contains(err.Error(), "may be damaged") {
+	if _, err := openTestStore(broken, Options{BlockCacheMB: 16}); err == nil || !strings.Contains(err.Error(), "database damaged: MANIFEST cannot be read") {
 		t.Errorf("open of a damaged database = %v", err)
 	}
 }

@@ -65,9 +65,9 @@ func (e *engine) Load(context.Context) (store.Loader, error) {
 		return nil, store.ErrClosed
 	}
 	e.wmu.Lock()
-	if e.broken != nil {
+	if err := e.writable(); err != nil {
 		e.wmu.Unlock()
-		return nil, fmt.Errorf("database at %s must be reopened after a failed write: %w", e.path, e.broken)
+		return nil, err
 	}
 	return &load{e: e}, nil
 }
@@ -102,12 +102,12 @@ func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 		l.held = nil
 		for _, c := range held {
 			if err := l.sp.add(ctx, c); err != nil {
-				return err
+				return spaceError(l.e.path, err)
 			}
 		}
 		return nil
 	}
-	return l.sp.add(ctx, changes)
+	return spaceError(l.e.path, l.sp.add(ctx, changes))
 }
 
 func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision, error) {
@@ -116,6 +116,9 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 		c := &kv.Commit{Changes: slices.Concat(l.held...), Progress: progress}
 		l.held = nil
 		return l.e.apply(ctx, c)
+	}
+	if err := l.e.ensureSpace(l.sp.bytes); err != nil {
+		return 0, err
 	}
 	e := l.e
 	if e.db.IsClosed() {
@@ -126,7 +129,7 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 	if err != nil {
 		return 0, err
 	}
-	err = e.streamLoad(ctx, rev, parts, progress)
+	err = spaceError(e.path, e.streamLoad(ctx, rev, parts, progress))
 	if err == nil && e.beforePublish != nil {
 		e.beforePublish()
 	}
@@ -167,6 +170,8 @@ type spill struct {
 	logw  *bufio.Writer
 	fams  [2]*spillFamily
 	runs  int // run files created, to name the next
+	// bytes estimates the tables the load becomes, for the space check.
+	bytes int64
 	open  []*runMerge
 	// logBuf and keyBuf are scratch space for change-log values.
 	logBuf []byte
@@ -232,6 +237,9 @@ func (s *spill) add(ctx context.Context, changes []tuples.Change) error {
 		}()
 	}
 	s.runs += len(s.fams)
+	for i := range changes {
+		s.bytes += int64(3*kv.KeyLen(&changes[i].Tuple) + 16)
+	}
 	err := s.appendLog(changes)
 	wg.Wait()
 	return errors.Join(err, errs[0], errs[1])

@@ -186,7 +186,7 @@ func (e *engine) streamLoad(ctx context.Context, rev tuples.Revision, parts []st
 			if p.tuples {
 				cnt = count
 			}
-			if err := streamOne(ctx, sw, uint32(i+1), rev, p.src, cnt); err != nil {
+			if err := streamOne(ctx, sw, uint32(i+1), rev, p.src, cnt, e.ensureSpace); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
@@ -210,13 +210,18 @@ func (e *engine) streamLoad(ctx context.Context, rev tuples.Revision, parts []st
 // streamOne writes one source as stream id. A key below the one before
 // it would make Badger panic in a goroutine of its own, so it is refused
 // here.
-func streamOne(ctx context.Context, sw *badger.StreamWriter, id uint32, rev tuples.Revision, src keySource, count func(int)) error {
+func streamOne(ctx context.Context, sw *badger.StreamWriter, id uint32, rev tuples.Revision, src keySource, count func(int), room func(int64) error) error {
 	buf := z.NewBuffer(5<<20, "docket.import")
 	defer buf.Release()
 	pending := 0
 	send := func() error {
 		if pending == 0 {
 			return nil
+		}
+		// The tables this batch becomes are written through memory maps:
+		// check the room first (see badger_space.go).
+		if err := room(2 * int64(buf.LenNoPadding())); err != nil {
+			return err
 		}
 		if err := sw.Write(buf); err != nil {
 			return fmt.Errorf("bulk load: %w", err)

@@ -265,7 +265,7 @@ func (e *memEngine) Changes(_ context.Context, after tuples.Revision, limit int)
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if after+1 < e.logFrom {
-		return nil, store.TrimmedError(after, e.logFrom)
+		return nil, &store.TrimmedError{After: after, From: e.logFrom}
 	}
 	i := sort.Search(len(e.log), func(i int) bool { return e.log[i].Revision > after })
 	end := len(e.log)

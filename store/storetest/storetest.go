@@ -70,6 +70,7 @@ var tests = []struct {
 	{"SchemaWrite", 1000, false, testSchemaWrite},
 	{"ImportExportRoundTrip", 1000, false, testRoundTrip},
 	{"ImportErrors", 1000, false, testImportErrors},
+	{"ImportJSONLinesTwoObjectsOnALine", 1000, false, testImportJSONLinesTwoObjects},
 	{"StreamedImport", 1000, true, testStreamedImport},
 	{"StreamedImportBadLastChunk", 1000, true, testStreamedImportBadLastChunk},
 	{"Changes", 1000, false, testChanges},
@@ -792,12 +793,29 @@ func testImportErrors(t *testing.T, ctx context.Context, s store.Store, be Backe
 not json
 `
 	_, err = s.Import(ctx, strings.NewReader(jsonl), store.ImportOptions{Format: tuples.FormatJSONL, Name: "in.jsonl"})
-	if !errors.As(err, &ie) || len(ie.Errors) != 3 || !strings.HasPrefix(ie.Errors[0], "in.jsonl:2: ") || !strings.HasPrefix(ie.Errors[2], "in.jsonl:4: ") {
+	if !errors.As(err, &ie) || len(ie.Errors) != 3 || !strings.HasPrefix(ie.Errors[0], "in.jsonl:2:38: missing \"subject\"") || !strings.HasPrefix(ie.Errors[2], "in.jsonl:4:2: not valid JSON") {
 		t.Fatalf("jsonl errors = %v", err)
 	}
 	sn := snap(t, ctx, s, 0)
 	if sn.Revision() != rev || len(all(t, ctx, sn, tuples.Filter{})) != 0 {
 		t.Fatal("a failed import wrote something")
+	}
+}
+
+// Two objects on a line once imported as one tuple with no error: the
+// second was dropped. The whole import is refused at that line.
+func testImportJSONLinesTwoObjects(t *testing.T, ctx context.Context, s store.Store, be Backend) {
+	rev := setup(t, ctx, s)
+	in := `{"object":"doc:1","relation":"viewer","subject":"user:ana"}` + "\n" +
+		`{"object":"doc:2","relation":"viewer","subject":"user:ana"}{"object":"doc:3","relation":"viewer","subject":"user:bob"}` + "\n"
+	_, err := s.Import(ctx, strings.NewReader(in), store.ImportOptions{Format: tuples.FormatJSONL, Name: "in.jsonl"})
+	var ie *store.InputError
+	if !errors.As(err, &ie) || len(ie.Errors) != 1 || !strings.HasPrefix(ie.Errors[0], "in.jsonl:2:60: more after the tuple object") {
+		t.Fatalf("import error = %v", err)
+	}
+	sn := snap(t, ctx, s, 0)
+	if sn.Revision() != rev || len(all(t, ctx, sn, tuples.Filter{})) != 0 {
+		t.Fatal("a refused import wrote something")
 	}
 }
 

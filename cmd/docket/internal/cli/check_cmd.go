@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/docketdb/docket/check"
@@ -133,10 +134,15 @@ func (e *env) runCheck(ctx context.Context, o *checkOptions, args []string) erro
 			return err
 		}
 	} else {
-		for _, res := range results {
+		for i, res := range results {
 			verdict := "denied"
 			if res.Allowed {
 				verdict = "allowed"
+			}
+			if len(res.Excluded) > 0 {
+				q := qs[i]
+				verdict += fmt.Sprintf(" (the wildcard %s is granted, but not to every %s: exclusions still remove %s)",
+					q.Subject, q.Subject.Type, strings.Join(res.Excluded, ", "))
 			}
 			if len(results) > 1 || file != "" {
 				verdict = res.Query + " " + verdict
@@ -189,8 +195,26 @@ func (l *tupleList) Set(s string) error {
 func (l *tupleList) Type() string { return "TUPLE" }
 
 func addMaxDepthFlag(cmd *cobra.Command, depth *int) {
-	cmd.Flags().IntVar(depth, "max-depth", check.DefaultMaxDepth, "deepest chain of relations a walk may follow; deeper is an error")
+	*depth = check.DefaultMaxDepth
+	cmd.Flags().Var((*positiveInt)(depth), "max-depth", "deepest chain of relations a walk may follow; deeper is an error")
 }
+
+// positiveInt is an int flag refused at parse time unless it is at least
+// 1: a depth of 0 would fail every check that reads anything.
+type positiveInt int
+
+func (p *positiveInt) String() string { return strconv.Itoa(int(*p)) }
+
+func (p *positiveInt) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return fmt.Errorf("must be a whole number of at least 1")
+	}
+	*p = positiveInt(n)
+	return nil
+}
+
+func (p *positiveInt) Type() string { return "N" }
 
 // maxProblems is how many bad checks one run reports before it stops.
 const maxProblems = 20

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"syscall"
 
 	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
@@ -54,6 +55,8 @@ func fileError(path string, err error) error {
 		return &cliError{msg: path + ": no such file", hint: "check the path", err: err}
 	case errors.Is(err, fs.ErrPermission):
 		return &cliError{msg: path + ": permission denied", hint: "check the file's permissions", err: err}
+	case errors.Is(err, syscall.EISDIR):
+		return &cliError{msg: path + ": is a directory", hint: "give a file", err: err}
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {

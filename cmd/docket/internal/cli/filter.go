@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
@@ -146,4 +147,81 @@ type jsonTuple struct {
 
 func toJSONTuple(t tuples.Tuple) jsonTuple {
 	return jsonTuple{Object: t.Object().String(), Relation: t.Relation, Subject: t.Subject().String()}
+}
+
+// checkFilter refuses a filter naming a type or relation the schema does
+// not have: it could only ever match nothing, which reads as "no access"
+// (or, for a delete, as done) when it is a typo. what says where the
+// filter was given.
+func checkFilter(s *schema.Schema, what string, f tuples.Filter) error {
+	var objType, subjType *schema.Type
+	var err error
+	if f.ObjectType != "" {
+		if objType, err = s.ResolveType(f.ObjectType); err != nil {
+			return nameError(what, err)
+		}
+	}
+	if f.SubjectType != "" {
+		if subjType, err = s.ResolveType(f.SubjectType); err != nil {
+			return nameError(what, err)
+		}
+	}
+	for _, r := range []struct {
+		t    *schema.Type
+		name string
+	}{{objType, f.Relation}, {subjType, f.SubjectRelation}} {
+		switch {
+		case r.name == "":
+		case r.t != nil:
+			if _, err := r.t.ResolveRelation(r.name); err != nil {
+				return nameError(what, err)
+			}
+		case !anyTypeHas(s, r.name):
+			return withHint(didYouMean(r.name, allRelationNames(s), "relations in the schema"),
+				"%s: no type has a relation %q", what, r.name)
+		}
+	}
+	return nil
+}
+
+// didYouMean suggests the nearest name when one is a plausible typo, and
+// lists them all otherwise.
+func didYouMean(name string, names []string, listed string) string {
+	if near := schema.Closest(name, names); near != "" {
+		return fmt.Sprintf("did you mean %q? (%s: %s)", near, listed, strings.Join(names, ", "))
+	}
+	return listed + ": " + strings.Join(names, ", ")
+}
+
+func anyTypeHas(s *schema.Schema, relation string) bool {
+	for _, t := range s.Types {
+		if t.Relation(relation) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// allRelationNames lists each relation name of the schema once.
+func allRelationNames(s *schema.Schema) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range s.Types {
+		for _, n := range t.RelationNames() {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// filterWhat names a filter in errors: the partial tuple when one was
+// given, else the flags.
+func filterWhat(partial string, f tuples.Filter) string {
+	if partial != "" {
+		return fmt.Sprintf("filter %q", partial)
+	}
+	return "filter " + describeFilter(f)
 }

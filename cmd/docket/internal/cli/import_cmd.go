@@ -61,7 +61,7 @@ func (p *importProgress) finish() {
 }
 
 func newTupleImportCmd(e *env) *cobra.Command {
-	var quiet bool
+	var quiet, dryRun bool
 	format := newChoice("", "text", "jsonl")
 	cmd := &cobra.Command{
 		Use:   "import FILE | -",
@@ -70,12 +70,12 @@ func newTupleImportCmd(e *env) *cobra.Command {
 is parsed and checked against the schema; if any is bad, every bad line (the
 first 20, then a count) is reported as FILE:LINE[:COL] and nothing is
 written. The input is read in chunks, so its size is not bounded by memory,
-and nothing of it is visible until all of it is written. The format is text (one
-tuple a line, // comments) unless the name ends in .jsonl or .ndjson, or
---format says otherwise.
+and nothing of it is visible until all of it is written. The format is text
+(one tuple a line; // and # comment lines) unless the name ends in .jsonl,
+.ndjson or .json, or --format says otherwise.
 
-On a terminal a progress bar shows the rate and time left; it is not drawn
-when standard output is not a terminal, or with --quiet.`,
+On a terminal a progress bar on standard error shows the rate and time left;
+it is not drawn when standard error is not a terminal, or with --quiet.`,
 		Example: `  docket tuple import casebook.tuples
   docket tuple import --quiet export.jsonl
   zcat big.tuples.gz | docket tuple import --format text -`,
@@ -83,17 +83,24 @@ when standard output is not a terminal, or with --quiet.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
 			var p *importProgress
-			if !quiet && e.isTerminal(e.stdout) {
+			// The bar is drawn on stderr, so stderr decides: with stdout
+			// piped to a file it still shows; with stderr to a log file
+			// it would fill it with control codes.
+			if !quiet && e.isTerminal(e.stderr) {
 				p = &importProgress{w: e.stderr}
 			}
-			res, err := e.importFile(cmd.Context(), path, formatFor(path, &format, cmd.Flags().Changed("format")), p)
+			res, err := e.importFile(cmd.Context(), path, formatFor(path, &format, cmd.Flags().Changed("format")), p, dryRun)
 			if err != nil {
 				return err
+			}
+			if dryRun {
+				return e.printDryRun("import", res.Tuples, res.Revision, nil)
 			}
 			return e.printWrite("imported", res.Tuples, res.Revision)
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not draw a progress bar")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "read and check every line and say how many tuples would be imported; write nothing")
 	cmd.Flags().Var(&format, "format", "file format: text or jsonl (default: by extension)")
 	_ = cmd.RegisterFlagCompletionFunc("format", format.complete)
 	return cmd

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/docketdb/docket/check"
@@ -124,6 +126,8 @@ type subjectsOptions struct {
 	with     []string
 	at       revisionValue
 	maxDepth int
+	limit    int
+	cursor   string
 }
 
 func newLookupSubjectsCmd(e *env) *cobra.Command {
@@ -148,6 +152,8 @@ for this lookup only, as for check.`,
 		},
 	}
 	cmd.Flags().StringVar(&o.typ, "type", "", "only subjects of TYPE, or only subject sets TYPE#RELATION")
+	cmd.Flags().IntVar(&o.limit, "limit", 0, "print at most N subjects (0 = all)")
+	cmd.Flags().StringVar(&o.cursor, "cursor", "", "continue after the page that printed this cursor")
 	addWithFlag(cmd, &o.with, "this lookup")
 	addMaxDepthFlag(cmd, &o.maxDepth)
 	addAtFlag(cmd, &o.at)
@@ -155,8 +161,15 @@ for this lookup only, as for check.`,
 }
 
 // runLookupSubjects prints who holds the relation of objRel
-// ("OBJECT#RELATION").
+// ("OBJECT#RELATION"), a page at a time.
 func (e *env) runLookupSubjects(ctx context.Context, o *subjectsOptions, objRel string) error {
+	if o.limit < 0 {
+		return withHint("use 0 for no limit", "--limit %d: must not be negative", o.limit)
+	}
+	after, err := decodeSubjectCursor(o.cursor)
+	if err != nil {
+		return err
+	}
 	r, obj, rel, err := e.objectRelationAt(ctx, o.at.rev, objRel)
 	if err != nil {
 		return err
@@ -176,16 +189,54 @@ func (e *env) runLookupSubjects(ctx context.Context, o *subjectsOptions, objRel 
 	if err != nil {
 		return err
 	}
+	// Pages follow the subjects' text order. Each page runs the whole
+	// lookup: the cursor saves printing, not the walk.
+	slices.SortFunc(res, func(a, b check.SubjectResult) int { return strings.Compare(a.Subject.String(), b.Subject.String()) })
+	if after != "" {
+		i, _ := slices.BinarySearchFunc(res, after, func(r check.SubjectResult, key string) int {
+			if c := strings.Compare(r.Subject.String(), key); c != 0 {
+				return c
+			}
+			return -1 // the cursor's own subject was printed: start after it
+		})
+		res = res[i:]
+	}
+	next := ""
+	if o.limit > 0 && len(res) > o.limit {
+		res = res[:o.limit]
+		next = encodeSubjectCursor(res[o.limit-1].Subject.String())
+	}
 	if e.json() {
 		return writeJSON(e.stdout, struct {
-			Revision tuples.Revision       `json:"revision"`
-			Subjects []check.SubjectResult `json:"subjects"`
-		}{r.Revision(), nonNil(res)})
+			Revision   tuples.Revision       `json:"revision"`
+			Subjects   []check.SubjectResult `json:"subjects"`
+			NextCursor string                `json:"next_cursor,omitempty"`
+		}{r.Revision(), nonNil(res), next})
 	}
 	for _, s := range res {
 		fmt.Fprintln(e.stdout, s.String())
 	}
+	if next != "" {
+		fmt.Fprintf(e.stderr, "more subjects: continue with --cursor %s\n", next)
+	}
 	return nil
+}
+
+const subjectCursorPrefix = "s1:"
+
+func encodeSubjectCursor(subject string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(subjectCursorPrefix + subject))
+}
+
+func decodeSubjectCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), subjectCursorPrefix) {
+		return "", withHint("pass back exactly the cursor a previous lookup subjects printed", "invalid cursor %q", c)
+	}
+	return strings.TrimPrefix(string(b), subjectCursorPrefix), nil
 }
 
 // nonNil makes an empty result print as [] rather than null in JSON.

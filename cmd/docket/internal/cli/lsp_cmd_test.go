@@ -434,8 +434,8 @@ func TestLSPSession(t *testing.T) {
 		if got := labels(9, len("  relation owner: user | team#")); fmt.Sprint(got) != "[member]" {
 			t.Errorf("completion after `team#` = %v, want team's relations", got)
 		}
-		if got := labels(8, len("type doc {")); fmt.Sprint(got) != "[relation]" {
-			t.Errorf("completion after `{` = %v, want [relation]", got)
+		if got := labels(8, len("type doc {")); fmt.Sprint(got) != "[relation ...]" {
+			t.Errorf("completion after `{` = %v, want [relation ...]", got)
 		}
 		// Between types: the keywords that start a top-level declaration.
 		if got := labels(7, 0); len(got) == 0 || got[0] != "type" || slices.Contains(got, "relation") || slices.Contains(got, "user") {

@@ -19,6 +19,7 @@ import (
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Run executes one docket command line and returns the process exit status:
@@ -51,9 +52,13 @@ type env struct {
 	isTerminal func(w io.Writer) bool
 
 	// Global flags.
-	dbPath string
-	memory bool
-	output choice
+	dbPath   string
+	memory   bool
+	readOnly bool
+	output   choice
+	// readOnlyWhy says why a store was opened read-only without
+	// --read-only, for the error of a write.
+	readOnlyWhy string
 	// Client mode: the server, its key and the consistency of reads;
 	// remote is the store of the server, once opened.
 	server, token, consistency string
@@ -80,7 +85,7 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		// A bug must not greet the operator with a Go stack trace; the
 		// trace is there for whoever sets DOCKET_DEBUG.
 		if r := recover(); r != nil {
-			fmt.Fprintf(e.stderr, "error: internal error: %v; please report it with the command line that caused it\n", r)
+			fmt.Fprintln(e.stderr, internalErrorLine(r))
 			if e.getenv("DOCKET_DEBUG") != "" {
 				fmt.Fprintf(e.stderr, "%s", debug.Stack())
 			}
@@ -88,10 +93,18 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 			code = exitFailure
 		}
 	}()
+	// A fault reading or writing a memory-mapped database file (a file
+	// cut short under it, a full disk) panics this goroutine instead of
+	// killing the process, so that it reaches the recover above.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	if e.isTerminal == nil {
 		e.isTerminal = fileIsTerminal
 	}
 	root := newRootCmd(e)
+	if bad := unknownLeadingFlag(root, args); bad != "" {
+		fmt.Fprintf(e.stderr, "error: unknown flag: %s; run 'docket --help' for usage\n", bad)
+		return exitFailure
+	}
 	root.SetArgs(args)
 	// Cobra prints usage after a flag or argument error (until the
 	// pre-run hook silences it); hold it so it follows the error line.
@@ -101,10 +114,25 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		// Shell completion answers on stdout.
 		root.SetOut(e.stdout)
 	}
-	_, err := root.ExecuteContextC(ctx)
+	ran, err := root.ExecuteContextC(ctx)
 	e.reportToken()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// Ctrl-C: every write is all or nothing, so nothing was written.
+		name := "docket"
+		if ran != nil {
+			name = ran.Name()
+		}
+		err = fmt.Errorf("%s cancelled; nothing was written", name)
+	}
 	if cerr := e.closeStore(); err == nil && cerr != nil {
 		err = cerr
+	}
+	if errors.Is(err, store.ErrReadOnly) {
+		why := "it was opened with --read-only; drop the flag to write"
+		if e.readOnlyWhy != "" {
+			why = "it was opened read-only because " + e.readOnlyWhy + "; check the directory's filesystem and permissions"
+		}
+		err = withHint(why, "database at %s is read-only: nothing was written", e.dbPath)
 	}
 	err = hintFor(err)
 	if err == nil {
@@ -121,9 +149,18 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		}
 		return exitNo
 	}
+	err = oneLineSuggestion(err)
 	lines := errorLines(err)
-	if !e.started && usage.Len() == 0 && len(lines) == 1 {
+	if !e.started && usage.Len() == 0 && len(lines) == 1 && !strings.Contains(lines[0], "did you mean") {
 		lines[0] += "; run 'docket --help' for usage"
+	}
+	if e.json() {
+		// A script that asked for JSON reads errors as JSON too.
+		for i, l := range lines {
+			lines[i] = strings.TrimPrefix(l, "error: ")
+		}
+		_ = writeJSON(e.stderr, map[string]any{"error": strings.Join(lines, "\n"), "errors": lines, "exit_status": exitFailure})
+		return exitFailure
 	}
 	for _, l := range lines {
 		if strings.HasPrefix(l, "error: ") {
@@ -139,6 +176,74 @@ func (e *env) run(ctx context.Context, args []string) (code int) {
 		fmt.Fprint(e.stderr, strings.TrimRight(usage.String(), "\n")+"\n")
 	}
 	return exitFailure
+}
+
+// oneLineSuggestion folds cobra's "unknown command" suggestions, which
+// span three lines ("Did you mean this?", then the names), into the
+// error's one line.
+func oneLineSuggestion(err error) error {
+	msg, names, ok := strings.Cut(err.Error(), "\n\nDid you mean this?\n")
+	if !ok {
+		return err
+	}
+	var quoted []string
+	for _, n := range strings.Fields(names) {
+		quoted = append(quoted, fmt.Sprintf("%q", n))
+	}
+	return fmt.Errorf("%s; did you mean %s?", msg, strings.Join(quoted, " or "))
+}
+
+// reportTo is where internal errors are reported.
+const reportTo = "https://github.com/docketdb/docket/issues"
+
+// internalErrorLine is the one line printed for a panic: what happened,
+// the version, and how to report it.
+func internalErrorLine(r any) string {
+	v := buildVersion()
+	version := v.Version
+	if v.Revision != "" {
+		version += " " + v.Revision
+	}
+	msg := fmt.Sprint(r)
+	if err, ok := r.(error); ok && strings.Contains(err.Error(), "fault") {
+		msg += " (a database file could not be read or written: is the disk full, or was a file cut short?)"
+	}
+	return fmt.Sprintf("error: internal error: %s (docket %s); please report it at %s with the command line, and the output of the same command with DOCKET_DEBUG=1", msg, version, reportTo)
+}
+
+// unknownLeadingFlag returns a flag given before the command name that no
+// global flag is. Cobra takes the command name for that flag's value and
+// then reports the next argument as an unknown command ("docket --nosuch
+// check X": unknown command "X"), which misleads.
+func unknownLeadingFlag(root *cobra.Command, args []string) string {
+	flags := root.PersistentFlags()
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
+			return ""
+		}
+		var f *pflag.Flag
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "--") {
+			if name == "help" {
+				return ""
+			}
+			f = flags.Lookup(name)
+		} else {
+			if name == "h" {
+				return ""
+			}
+			hasValue = hasValue || len(name) > 1 // -ojson
+			f = flags.ShorthandLookup(name[:1])
+		}
+		if f == nil {
+			return a
+		}
+		if !hasValue && f.NoOptDefVal == "" {
+			i++ // its value
+		}
+	}
+	return ""
 }
 
 // negative ends a command with status 1, printing err's lines as they are
@@ -169,6 +274,12 @@ failed assertion), 2 an error.`,
 			cmd.SilenceUsage = true
 			cmd.Root().SilenceUsage = true
 			e.started = true
+			if e.memory && cmd.Flags().Changed("db") {
+				return withHint("give one of them", "--memory and --db both given: --memory uses an empty in-memory store, not the database at %s", e.dbPath)
+			}
+			if e.memory && e.readOnly {
+				return withHint("give one of them", "--memory and --read-only both given: an in-memory store starts empty")
+			}
 			return nil
 		},
 	}
@@ -200,6 +311,7 @@ failed assertion), 2 an error.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.dbPath, "db", defaultDB, "path of the Badger database directory; $DOCKET_DB sets the default")
 	pf.BoolVar(&e.memory, "memory", false, "use an empty in-memory store instead of --db (lost on exit)")
+	pf.BoolVar(&e.readOnly, "read-only", false, "open --db without writing to it (read-only media, snapshots); automatic where its directory is not writable")
 	pf.VarP(&e.output, "output", "o", "output format: text or json")
 	pf.StringVar(&e.server, "server", e.getenv("DOCKET_SERVER"), "talk to the docket server at this URL instead of opening a store; $DOCKET_SERVER sets the default")
 	pf.StringVar(&e.token, "token", e.getenv("DOCKET_TOKEN"), "the bearer key for --server; $DOCKET_TOKEN sets the default")
@@ -213,6 +325,7 @@ failed assertion), 2 an error.`,
 		newLspCmd(e),
 		newPlaygroundCmd(e),
 		newServeCmd(e),
+		newDBCmd(e),
 	)
 	addStoreCommands(root, e)
 	return root

@@ -184,3 +184,17 @@ func TestSchemaCheckJSON(t *testing.T) {
 		t.Errorf("json mode wrote to stderr: %q", r.stderr)
 	}
 }
+
+// schema check reports every syntax error of a file in one run, in order.
+func TestSchemaCheckReportsEverySyntaxError(t *testing.T) {
+	src := "type user\ntype doc {\n  relation owner user\n  relation viewer = owner |\n}\ntype folder {\n  relation parent: folder,\n}\n"
+	p := writeFile(t, t.TempDir(), "syntax.rebac", src)
+	r := run(t, "schema", "check", p)
+	r.want(t, 1)
+	want := p + ":3:18: expected `:` or `=` after the relation name, found `user`; a relation is written `relation NAME: TYPES` (stored) or `relation NAME = EXPRESSION` (computed)\n" +
+		p + ":5:1: expected a relation name or `(` after `|`, found `}`\n" +
+		p + ":7:26: unexpected character `,`; separate subject types and operands with `|`\n"
+	if r.stderr != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", r.stderr, want)
+	}
+}

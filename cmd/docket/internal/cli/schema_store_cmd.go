@@ -197,12 +197,16 @@ func orphans(ctx context.Context, snap tuples.Snapshot, next *schema.Schema, sho
 
 func newSchemaShowCmd(e *env) *cobra.Command {
 	var at revisionValue
+	var expanded bool
 	cmd := &cobra.Command{
 		Use:   "show",
 		Short: "Print the stored schema",
-		Long:  `Print the schema stored in the database, in canonical form, as of the latest revision or --at REVISION.`,
+		Long: `Print the schema stored in the database, in canonical form, as of the latest revision or --at REVISION.
+With --expanded, every ...NAME is replaced by the relations of partial NAME and
+the partials are left out: each type as the checker sees it.`,
 		Example: `  docket schema show
   docket schema show --at 3
+  docket schema show --expanded
   docket schema show --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -211,6 +215,9 @@ func newSchemaShowCmd(e *env) *cobra.Command {
 				return err
 			}
 			text := snap.Schema().Text()
+			if expanded {
+				text = snap.Schema().ExpandedText()
+			}
 			if e.json() {
 				return writeJSON(e.stdout, map[string]any{"revision": snap.Revision(), "schema": text,
 					"conditions": conditionsJSON(snap.Schema())})
@@ -220,6 +227,7 @@ func newSchemaShowCmd(e *env) *cobra.Command {
 		},
 	}
 	addAtFlag(cmd, &at)
+	cmd.Flags().BoolVar(&expanded, "expanded", false, "print partials expanded into the types that include them")
 	return cmd
 }
 

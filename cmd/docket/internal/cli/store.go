@@ -57,9 +57,8 @@ func (e *env) open(create bool) (store.Store, error) {
 		s, err = memory.New()
 	} else {
 		if !create {
-			if _, serr := os.Stat(e.dbPath); errors.Is(serr, fs.ErrNotExist) {
-				return nil, withHint("start one with 'docket schema write FILE', or point --db (or $DOCKET_DB) at an existing database",
-					"no database at %s (no schema written yet)", e.dbPath)
+			if err := e.existingDatabase(); err != nil {
+				return nil, err
 			}
 		}
 		// A command-line run is short: a small block cache starts faster
@@ -69,7 +68,16 @@ func (e *env) open(create bool) (store.Store, error) {
 		if e.cacheMB > 0 {
 			cacheMB = e.cacheMB
 		}
-		s, err = badger.Open(e.dbPath, badger.Options{BlockCacheMB: cacheMB})
+		opts := badger.Options{BlockCacheMB: cacheMB, ReadOnly: e.readOnly}
+		s, err = badger.Open(e.dbPath, opts)
+		if errors.Is(err, store.ErrNotWritable) && !create && !e.readOnly {
+			// Read-only media, a snapshot, another user's files: what can
+			// be read is read, and a write says why it cannot be.
+			opts.ReadOnly = true
+			if s, err = badger.Open(e.dbPath, opts); err == nil {
+				e.readOnlyWhy = "its directory is not writable"
+			}
+		}
 	}
 	if err != nil {
 		if errors.Is(err, tuples.ErrLocked) {
@@ -80,6 +88,25 @@ func (e *env) open(create bool) (store.Store, error) {
 	}
 	e.opened = s
 	return s, nil
+}
+
+// existingDatabase refuses a --db that holds no database, before
+// anything is created there: a read or a write to a path that is not
+// yet a database must leave it as it was.
+func (e *env) existingDatabase() error {
+	const hint = "start one with 'docket schema write FILE', or point --db (or $DOCKET_DB) at an existing database"
+	fi, err := os.Stat(e.dbPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return withHint(hint, "no database at %s (no schema written yet)", e.dbPath)
+	}
+	if err != nil || !fi.IsDir() {
+		return nil // OpenBadger says what is wrong with it
+	}
+	entries, err := os.ReadDir(e.dbPath)
+	if err == nil && len(entries) == 0 {
+		return withHint(hint, "no database at %s (the directory is empty)", e.dbPath)
+	}
+	return nil
 }
 
 // closeStore closes the snapshots this run opened, then the store it
@@ -197,15 +224,25 @@ func hintFor(err error) error {
 	return err
 }
 
-// revisionValue is a --at flag: a revision number, 0 meaning the latest.
-type revisionValue struct{ rev tuples.Revision }
+// revisionValue is a --at flag: a revision number, 0 meaning the latest
+// (zero, when set, says what 0 means instead: --since, --before).
+type revisionValue struct {
+	rev  tuples.Revision
+	zero string
+}
 
 func (r *revisionValue) String() string { return strconv.FormatUint(uint64(r.rev), 10) }
 
 func (r *revisionValue) Set(s string) error {
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return fmt.Errorf("must be a revision number (0 = latest)")
+		if r.zero == "" {
+			return fmt.Errorf("must be a revision number (0 = latest)")
+		}
+		if r.zero == "-" {
+			return fmt.Errorf("must be a revision number")
+		}
+		return fmt.Errorf("must be a revision number (0 = %s)", r.zero)
 	}
 	r.rev = tuples.Revision(n)
 	return nil

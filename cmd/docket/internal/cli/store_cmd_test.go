@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/docketdb/docket/store/badger"
+	"github.com/docketdb/docket/store/memory"
 )
 
 func TestSchemaWriteAndShow(t *testing.T) {
@@ -225,4 +226,28 @@ func TestMissingDatabaseIsNotCreated(t *testing.T) {
 	r = run(t, "--db", db2, "schema", "write", schemaFile)
 	r.want(t, 0)
 	contains(t, "stdout", r.stdout, "schema written at revision 1")
+}
+
+func TestSchemaShowExpanded(t *testing.T) {
+	s, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	f := &fixture{t: t, store: s, dir: t.TempDir()}
+	withPartial := "type user\n\npartial access {\n  relation owner: user\n  relation viewer = owner\n}\n\ntype doc {\n  ...access\n}\n"
+	p := writeFile(t, f.dir, "partial.rebac", withPartial)
+	f.run("schema", "write", p).want(t, 0)
+
+	r := f.run("schema", "show")
+	r.want(t, 0)
+	if r.stdout != withPartial {
+		t.Errorf("schema show printed %q, want the schema as written %q", r.stdout, withPartial)
+	}
+	r = f.run("schema", "show", "--expanded")
+	r.want(t, 0)
+	want := "type user\n\ntype doc {\n  relation owner: user\n  relation viewer = owner\n}\n"
+	if r.stdout != want {
+		t.Errorf("schema show --expanded printed %q, want %q", r.stdout, want)
+	}
 }

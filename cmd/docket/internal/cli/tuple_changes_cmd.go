@@ -4,20 +4,21 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
 
 func newTupleChangesCmd(e *env) *cobra.Command {
 	var (
-		since revisionValue
+		since = revisionValue{zero: "from where the log starts"}
 		limit int
 	)
 	cmd := &cobra.Command{
 		Use:   "changes [--since REVISION] [--limit N]",
 		Short: "Print the tuple writes and deletes committed after a revision",
 		Long: `Print the change log: every tuple written or deleted after --since (default:
-from the start), oldest first, one a line as REVISION write|delete TUPLE.
+from where the log starts, which 'docket tuple trim-changes' moves), oldest first, one a line as REVISION write|delete TUPLE.
 An auditor reads it to learn when access was granted or taken away; an
 operator to copy recent changes elsewhere.
 
@@ -46,6 +47,13 @@ revision printed, which is said on stderr (or as "next_since" in JSON).`,
 				return err
 			}
 			changes, err := s.Changes(ctx, since.rev, limit)
+			var trimmed *store.TrimmedError
+			if errors.As(err, &trimmed) && !cmd.Flags().Changed("since") {
+				// Without --since, "from the start" is from where the
+				// log starts now.
+				since.rev = trimmed.From - 1
+				changes, err = s.Changes(ctx, since.rev, limit)
+			}
 			if errors.Is(err, tuples.ErrChangesTrimmed) {
 				return withHint("the log was trimmed ('docket tuple trim-changes'); ask from where it starts, or read the tuples themselves with 'docket tuple export'",
 					"%v", err)
@@ -85,13 +93,13 @@ revision printed, which is said on stderr (or as "next_since" in JSON).`,
 			return nil
 		},
 	}
-	cmd.Flags().Var(&since, "since", "print changes committed after this revision (0 = from the start)")
+	cmd.Flags().Var(&since, "since", "print changes committed after this revision (default: from where the log starts)")
 	cmd.Flags().IntVar(&limit, "limit", 0, "stop after about N changes, at a revision boundary (0 = no limit)")
 	return cmd
 }
 
 func newTupleTrimChangesCmd(e *env) *cobra.Command {
-	var before revisionValue
+	before := revisionValue{zero: "-"}
 	cmd := &cobra.Command{
 		Use:   "trim-changes --before REVISION",
 		Short: "Drop the change log of revisions before one, to reclaim space",
@@ -123,7 +131,12 @@ The trim is a write of its own and makes a revision.`,
 				return err
 			}
 			if e.json() {
-				return writeJSON(e.stdout, map[string]any{"dropped": n, "before": before.rev})
+				latest, err := s.Snapshot(ctx, 0)
+				if err != nil {
+					return err
+				}
+				defer latest.Close()
+				return writeJSON(e.stdout, map[string]any{"revision": latest.Revision(), "dropped": n, "before": before.rev})
 			}
 			_, err = fmt.Fprintf(e.stdout, "dropped %d change%s of revisions before %d\n", n, plural(n), before.rev)
 			return err

@@ -47,7 +47,8 @@ against the stored schema before it is written; a write is all or nothing.`,
 }
 
 // formatFor picks a tuple file format: the --format flag when given, else
-// the file's extension (.jsonl, .ndjson: JSON lines; anything else: text).
+// the file's extension (.jsonl, .ndjson, .json: JSON lines; anything else:
+// text).
 func formatFor(path string, flag *choice, set bool) tuples.Format {
 	if set {
 		if flag.value == "jsonl" {
@@ -56,7 +57,7 @@ func formatFor(path string, flag *choice, set bool) tuples.Format {
 		return tuples.FormatText
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
-	case ".jsonl", ".ndjson":
+	case ".jsonl", ".ndjson", ".json":
 		return tuples.FormatJSONL
 	}
 	return tuples.FormatText
@@ -65,7 +66,7 @@ func formatFor(path string, flag *choice, set bool) tuples.Format {
 // importFile writes every tuple of path ("-" = stdin) in one revision.
 // When p is set it is shown the reading (bytes of a regular file) and the
 // writing (tuples) of the import.
-func (e *env) importFile(ctx context.Context, path string, format tuples.Format, p *importProgress) (store.ImportResult, error) {
+func (e *env) importFile(ctx context.Context, path string, format tuples.Format, p *importProgress, dryRun bool) (store.ImportResult, error) {
 	var r io.Reader = e.stdin
 	name := "stdin"
 	size := int64(-1)
@@ -75,6 +76,9 @@ func (e *env) importFile(ctx context.Context, path string, format tuples.Format,
 			return store.ImportResult{}, fileError(path, err)
 		}
 		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			return store.ImportResult{}, withHint("give a tuple file, or - for standard input", "%s is a directory", path)
+		}
 		r, name = f, path
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 			size = fi.Size()
@@ -93,7 +97,7 @@ func (e *env) importFile(ctx context.Context, path string, format tuples.Format,
 	if _, err := e.snapshot(ctx, 0); err != nil {
 		return store.ImportResult{}, err
 	}
-	return s.Import(ctx, r, store.ImportOptions{Format: format, Name: name, Progress: progress})
+	return s.Import(ctx, r, store.ImportOptions{Format: format, Name: name, Progress: progress, DryRun: dryRun})
 }
 
 // writeNote is a count printed after a write's summary when it is not
@@ -119,6 +123,54 @@ func (e *env) printWrite(verb string, n int, rev tuples.Revision, notes ...write
 		}
 	}
 	_, err := fmt.Fprintln(e.stdout, line)
+	return err
+}
+
+// printDryRun reports what a --dry-run would have done: the count, and
+// the tuples when they are known (not for an import, which may be large).
+func (e *env) printDryRun(verb string, n int, rev tuples.Revision, ts []tuples.Tuple, notes ...writeNote) error {
+	if e.json() {
+		v := map[string]any{"revision": rev, "dry_run": true, "would_" + verb: n}
+		if ts != nil || verb != "write" {
+			list := make([]string, len(ts))
+			for i, t := range ts {
+				list[i] = t.String()
+			}
+			v["tuples"] = list
+		}
+		for _, note := range notes {
+			v[note.key] = note.n
+		}
+		return writeJSON(e.stdout, v)
+	}
+	for _, t := range ts {
+		fmt.Fprintf(e.stdout, "%s %s\n", verb, t)
+	}
+	line := fmt.Sprintf("would %s %d tuple%s at revision %d", verb, n, plural(n), rev+1)
+	if n == 0 {
+		line = fmt.Sprintf("would %s 0 tuples: no new revision (the latest is %d)", verb, rev)
+	}
+	for _, note := range notes {
+		if note.n > 0 {
+			line += fmt.Sprintf(" (%d %s)", note.n, note.words)
+		}
+	}
+	_, err := fmt.Fprintln(e.stdout, line+"; dry run: nothing written")
+	return err
+}
+
+// printUnchanged reports a write or delete that changes nothing and so
+// makes no revision: "wrote 0 tuples: all 2 already stored; no new
+// revision (the latest is 7)".
+func (e *env) printUnchanged(verb string, rev tuples.Revision, why string, notes ...writeNote) error {
+	if e.json() {
+		v := map[string]any{"revision": rev, verb: 0, "new_revision": false}
+		for _, note := range notes {
+			v[note.key] = note.n
+		}
+		return writeJSON(e.stdout, v)
+	}
+	_, err := fmt.Fprintf(e.stdout, "%s 0 tuples: %s; no new revision (the latest is %d)\n", verb, why, rev)
 	return err
 }
 
@@ -163,6 +215,7 @@ type tupleWriteOptions struct {
 	file      string
 	format    choice
 	formatSet bool
+	dryRun    bool
 }
 
 func newTupleWriteCmd(e *env) *cobra.Command {
@@ -174,8 +227,8 @@ func newTupleWriteCmd(e *env) *cobra.Command {
 input (-). All are checked against the stored schema first; if any is
 malformed or not allowed, every problem is reported and nothing is written.
 Writing a tuple that already exists is not an error. Files are text (one
-tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
-{"object":"case:1","relation":"assignee","subject":"user:alice"}).`,
+tuple a line, // and # comments) or JSON lines (.jsonl, .ndjson, .json or
+--format jsonl: {"object":"case:1","relation":"assignee","subject":"user:alice"}).`,
 		Example: `  docket tuple write case:1#assignee@user:alice
   docket tuple write team:east#member@team:east_intake#member case:2#public@user:*
   docket tuple write -f casebook.tuples
@@ -187,6 +240,7 @@ tuple a line, // comments) or JSON lines (.jsonl, .ndjson or --format jsonl:
 	}
 	cmd.Flags().StringVarP(&o.file, "file", "f", "", "read tuples from FILE (- for standard input)")
 	cmd.Flags().Var(&o.format, "format", "file format: text or jsonl (default: by extension)")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "check everything and say what would be written; write nothing")
 	_ = cmd.RegisterFlagCompletionFunc("format", o.format.complete)
 	return cmd
 }
@@ -206,9 +260,12 @@ func (e *env) runTupleWrite(ctx context.Context, o *tupleWriteOptions, args []st
 		if stdin {
 			path = "-"
 		}
-		res, err := e.importFile(ctx, path, formatFor(path, &o.format, o.formatSet), nil)
+		res, err := e.importFile(ctx, path, formatFor(path, &o.format, o.formatSet), nil, o.dryRun)
 		if err != nil {
 			return err
+		}
+		if o.dryRun {
+			return e.printDryRun("write", res.Tuples, res.Revision, nil)
 		}
 		return e.printWrite("wrote", res.Tuples, res.Revision)
 	}
@@ -243,6 +300,19 @@ func (e *env) runTupleWrite(ctx context.Context, o *tupleWriteOptions, args []st
 	if err != nil {
 		return err
 	}
+	if o.dryRun {
+		var fresh []tuples.Tuple
+		for _, t := range ts {
+			if !slices.Contains(stored, t) {
+				fresh = append(fresh, t)
+			}
+		}
+		return e.printDryRun("write", len(fresh), r.Revision(), fresh, writeNote{"already_stored", len(stored), "already stored"})
+	}
+	if len(stored) == len(ts) {
+		return e.printUnchanged("wrote", r.Revision(), fmt.Sprintf("all %d already stored", len(ts)),
+			writeNote{"already_stored", len(stored), "already stored"})
+	}
 	rev, err := e.service().Write(ctx, b)
 	if err != nil {
 		return err
@@ -254,6 +324,7 @@ func (e *env) runTupleWrite(ctx context.Context, o *tupleWriteOptions, args []st
 type tupleDeleteOptions struct {
 	ff      filterFlags
 	partial string
+	dryRun  bool
 }
 
 func newTupleDeleteCmd(e *env) *cobra.Command {
@@ -278,6 +349,7 @@ least one field, so that no typo deletes everything.`,
 	}
 	o.ff.add(cmd)
 	cmd.Flags().StringVar(&o.partial, "filter", "", "delete every tuple matching this partial tuple")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "check everything and say what would be deleted; delete nothing")
 	return cmd
 }
 
@@ -305,9 +377,29 @@ func (e *env) runTupleDelete(ctx context.Context, o *tupleDeleteOptions, args []
 		return err
 	}
 	if len(args) == 0 {
+		if err := checkFilter(r.Schema(), filterWhat(o.partial, ff.f), ff.f); err != nil {
+			return fmt.Errorf("nothing deleted: %w", err)
+		}
+		if o.dryRun {
+			var matched []tuples.Tuple
+			for cursor := ""; ; {
+				ts, next, err := r.Snapshot().Read(ctx, ff.f, cursor, 10000)
+				if err != nil {
+					return fmt.Errorf("read %s: %w", describeFilter(ff.f), err)
+				}
+				matched = append(matched, ts...)
+				if cursor = next; next == "" {
+					break
+				}
+			}
+			return e.printDryRun("delete", len(matched), r.Revision(), matched)
+		}
 		rev, n, err := e.service().DeleteMatching(ctx, ff.f)
 		if err != nil {
 			return fmt.Errorf("delete %s: %w", describeFilter(ff.f), err)
+		}
+		if n == 0 {
+			return e.printUnchanged("deleted", rev, "no tuple matches "+filterWhat(o.partial, ff.f))
 		}
 		return e.printWrite("deleted", n, rev)
 	}
@@ -337,13 +429,17 @@ func (e *env) runTupleDelete(ctx context.Context, o *tupleDeleteOptions, args []
 		return err
 	}
 	missing := len(ts) - len(stored)
+	if o.dryRun {
+		return e.printDryRun("delete", len(stored), r.Revision(), stored, writeNote{"not_stored", missing, "not stored"})
+	}
 	for _, t := range ts {
 		if !slices.ContainsFunc(stored, func(s tuples.Tuple) bool { return s.Key() == t.Key() }) {
 			fmt.Fprintf(e.stderr, "warning: %s is not stored; nothing to delete\n", t)
 		}
 	}
 	if len(stored) == 0 {
-		return e.printWrite("deleted", 0, r.Revision(), writeNote{"not_stored", missing, "not stored"})
+		return e.printUnchanged("deleted", r.Revision(), fmt.Sprintf("none of the %d is stored", missing),
+			writeNote{"not_stored", missing, "not stored"})
 	}
 	b := tuples.Batch{Ops: make([]tuples.Op, len(stored))}
 	for i, t := range stored {

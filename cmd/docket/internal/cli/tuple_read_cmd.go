@@ -9,10 +9,11 @@ import (
 
 func newTupleReadCmd(e *env) *cobra.Command {
 	var (
-		ff     filterFlags
-		limit  int
-		cursor string
-		at     revisionValue
+		ff      filterFlags
+		partial string
+		limit   int
+		cursor  string
+		at      revisionValue
 	)
 	cmd := &cobra.Command{
 		Use:   "read [PARTIAL_TUPLE] [--FILTER VALUE...]",
@@ -24,12 +25,19 @@ the cursor to continue from is printed on stderr (and as next_cursor in JSON).`,
 		Example: `  docket tuple read
   docket tuple read case:1
   docket tuple read case#viewer@user:alice
+  docket tuple read --filter case#deny_list@user:mallory
   docket tuple read --subject-type team --limit 100
   docket tuple read --limit 100 --cursor CURSOR_FROM_PREVIOUS_PAGE`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			f := ff.f
+			if partial != "" {
+				args = append(args, partial)
+			}
+			if len(args) > 1 {
+				return withHint("give the partial tuple once, as the argument or as --filter", "both a partial tuple argument and --filter given")
+			}
 			if len(args) == 1 {
 				p, err := parsePartial(args[0])
 				if err != nil {
@@ -44,6 +52,13 @@ the cursor to continue from is printed on stderr (and as next_cursor in JSON).`,
 			}
 			snap, err := e.snapshot(ctx, at.rev)
 			if err != nil {
+				return err
+			}
+			what := ""
+			if len(args) == 1 {
+				what = args[0]
+			}
+			if err := checkFilter(snap.Schema(), filterWhat(what, f), f); err != nil {
 				return err
 			}
 			// Text streams page by page; only JSON, printed as one
@@ -89,6 +104,7 @@ the cursor to continue from is printed on stderr (and as next_cursor in JSON).`,
 		},
 	}
 	ff.add(cmd)
+	cmd.Flags().StringVar(&partial, "filter", "", "only tuples matching this partial tuple (as the argument)")
 	cmd.Flags().IntVar(&limit, "limit", 0, "print at most N tuples (0 = all)")
 	cmd.Flags().StringVar(&cursor, "cursor", "", "continue after the page that printed this cursor")
 	addAtFlag(cmd, &at)

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/internal/fixture"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/badger"
+	"github.com/docketdb/docket/tuples"
+)
+
+// BenchmarkTeamTree times a nested-team check on Badger, cache off, in a
+// tree of 300 teams and in one of 10,000 (fan-out 7 in both; 5 and 6
+// levels), walked up from the subject and down from the team: a user in
+// a leaf team asked about the root of its tree, a member, and about
+// another root, not one.
+//
+//	go test ./bench -run '^$' -bench TeamTree -count 6
+func BenchmarkTeamTree(b *testing.B) {
+	for _, teams := range []int{300, 10_000} {
+		st, err := badger.Open(b.TempDir(), badger.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		if _, err := st.WriteSchema(ctx, "casebook.rebac", []byte(fixture.Casebook)); err != nil {
+			b.Fatal(err)
+		}
+		// Two trees: team t0 and team s0 are the roots; team i's parent is
+		// (i-1)/7 within its tree; a user in every team.
+		var in strings.Builder
+		for _, tree := range []string{"t", "s"} {
+			for i := 1; i < teams; i++ {
+				fmt.Fprintf(&in, "team:%s%d#member@team:%s%d#member\n", tree, (i-1)/7, tree, i)
+			}
+			for i := range teams {
+				fmt.Fprintf(&in, "team:%s%d#member@user:%s%d\n", tree, i, tree, i)
+			}
+		}
+		if _, err := st.Import(ctx, strings.NewReader(in.String()), store.ImportOptions{Format: tuples.FormatText, Name: "tree"}); err != nil {
+			b.Fatal(err)
+		}
+		snap, err := st.Snapshot(ctx, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// Users of the last 100 teams, the leaves of the deepest level.
+		var member, other []check.Query
+		for i := teams - 100; i < teams; i++ {
+			u := tuples.Subject{Type: "user", ID: fmt.Sprint("t", i)}
+			member = append(member, check.Query{Object: tuples.Object{Type: "team", ID: "t0"}, Relation: "member", Subject: u})
+			other = append(other, check.Query{Object: tuples.Object{Type: "team", ID: "s0"}, Relation: "member", Subject: u})
+		}
+		for _, walk := range []struct {
+			name string
+			down bool
+		}{{"up", false}, {"down", true}} {
+			c := check.New(check.Options{CacheSize: -1, DownwardOnly: walk.down})
+			for _, kind := range []struct {
+				name string
+				qs   []check.Query
+				want bool
+			}{{"member", member, true}, {"not-member", other, false}} {
+				b.Run(fmt.Sprintf("teams=%d/%s/%s", teams, kind.name, walk.name), func(b *testing.B) {
+					latency(b, func(i int) error {
+						r, err := c.Check(ctx, snap, kind.qs[i%len(kind.qs)])
+						if err == nil && r.Allowed != kind.want {
+							err = fmt.Errorf("%s: allowed=%v", kind.qs[i%len(kind.qs)], r.Allowed)
+						}
+						return err
+					})
+				})
+			}
+		}
+		snap.Close()
+		st.Close()
+	}
+}
