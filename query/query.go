@@ -146,8 +146,8 @@ type CheckRequest struct {
 // CheckResult is the answer to one check; see check.Result for the
 // conditional answer and the bound of its validity.
 type CheckResult struct {
-	Query       string             `json:"query"`
-	Allowed     bool               `json:"allowed"`
+	Query   string `json:"query"`
+	Allowed bool   `json:"allowed"`
 	// Excluded lists, for an allowed check of a wildcard subject, the
 	// subjects of its type that exclusions still remove.
 	Excluded    []string           `json:"excluded,omitempty"`

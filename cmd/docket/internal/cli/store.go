@@ -100,7 +100,7 @@ func (e *env) existingDatabase() error {
 		return withHint(hint, "no database at %s (no schema written yet)", e.dbPath)
 	}
 	if err != nil || !fi.IsDir() {
-		return nil // OpenBadger says what is wrong with it
+		return nil // badger.Open says what is wrong with it
 	}
 	entries, err := os.ReadDir(e.dbPath)
 	if err == nil && len(entries) == 0 {
