@@ -42,6 +42,18 @@ func BenchmarkLookup(b *testing.B) {
 							})
 							b.ReportMetric(float64(found)/float64(b.N), "results/op")
 						})
+						// A first page: what a paged lookup costs when the
+						// subject holds the relation on many objects.
+						b.Run("resources_limit10", func(b *testing.B) {
+							found := 0
+							latency(b, func(i int) error {
+								q := res[i%len(res)]
+								_, err := c.LookupResources(ctx, d.snap, check.ResourceQuery{Subject: q.Subject, Type: q.Type, Relation: q.Relation, Limit: 10},
+									func(tuples.Object) bool { found++; return true })
+								return err
+							})
+							b.ReportMetric(float64(found)/float64(b.N), "results/op")
+						})
 					}
 					if len(subs) > 0 {
 						b.Run("subjects", func(b *testing.B) {
