@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/docketdb/docket/expand"
 	"github.com/docketdb/docket/query"
+	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
 
@@ -72,11 +74,27 @@ func (e *env) runExpand(ctx context.Context, o *expandOptions, objRel string) er
 	}
 	switch o.format.value {
 	case "json":
-		return writeJSON(e.stdout, tree)
+		return writeJSON(e.stdout, withRevision(tree, r.Revision()))
 	case "dot":
 		_, err = fmt.Fprint(e.stdout, expand.DOT(tree))
 	default:
 		_, err = fmt.Fprintln(e.stdout, tree.String())
 	}
 	return err
+}
+
+// withRevision adds "revision" beside the fields of v's JSON object, as
+// every JSON output carries the revision it answers at, while the tree
+// keeps the shape a reader of the tree expects.
+func withRevision(v any, rev tuples.Revision) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) != nil {
+		return v
+	}
+	fields["revision"], _ = json.Marshal(rev)
+	return fields
 }

@@ -142,9 +142,10 @@ func TestExpand(t *testing.T) {
 	r = f.run("expand", "case:1#viewer", "-o", "json")
 	r.want(t, 0)
 	var tree struct {
-		Kind string `json:"kind"`
+		Kind     string `json:"kind"`
+		Revision int    `json:"revision"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &tree); err != nil || tree.Kind != "exclusion" {
+	if err := json.Unmarshal([]byte(r.stdout), &tree); err != nil || tree.Kind != "exclusion" || tree.Revision == 0 {
 		t.Errorf("json tree: %v %s", err, r.stdout)
 	}
 
