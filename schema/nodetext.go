@@ -1,58 +1,62 @@
 package schema
 
-import "strings"
+// NodeString prints a compiled expression in the schema language, as the
+// formatter writes the expression it was compiled from: through the one
+// printer, ExprString, so that both agree on every parenthesis.
+func NodeString(n Node) string { return ExprString(nodeExpr(n)) }
 
-// NodeString prints a compiled expression in the schema language, with the
-// parentheses its precedence needs (path, then &, then |, then -), and
-// around a union or intersection on the right of `-`, as the formatter
-// writes them.
-func NodeString(n Node) string {
-	var b strings.Builder
-	writeNode(&b, n, 0)
-	return b.String()
-}
-
-func nodePrecedence(n Node) int {
-	switch n.(type) {
-	case *Exclude:
-		return 1
-	case *Union:
-		return 2
-	case *Intersect:
-		return 3
-	}
-	return 4
-}
-
-// writeNode writes n, in parentheses when it binds looser than min.
-func writeNode(b *strings.Builder, n Node, min int) {
-	p := nodePrecedence(n)
-	if p < min {
-		b.WriteByte('(')
-		defer b.WriteByte(')')
-	}
+// nodeExpr turns a compiled expression back into the syntax it prints
+// as. An arrow keeps its path as written (`parent.viewer`), which prints
+// as one name.
+func nodeExpr(n Node) Expr {
 	switch n := n.(type) {
 	case *Ref:
-		b.WriteString(n.Relation.Name)
+		return &RefExpr{Target: Ident{Name: n.Relation.Name}}
 	case *Arrow:
-		b.WriteString(n.Text)
+		return &RefExpr{Target: Ident{Name: n.Text}}
 	case *Union:
-		for i, ch := range n.Children {
-			if i > 0 {
-				b.WriteString(" | ")
-			}
-			writeNode(b, ch, p)
-		}
+		return foldExpr(OpUnion, n.Children)
 	case *Intersect:
-		for i, ch := range n.Children {
-			if i > 0 {
-				b.WriteString(" & ")
-			}
-			writeNode(b, ch, p)
-		}
+		return foldExpr(OpIntersect, n.Children)
 	case *Exclude:
-		writeNode(b, n.Base, p)
-		b.WriteString(" - ")
-		writeNode(b, n.Subtract, nodePrecedence(&Ref{}))
+		return &BinaryExpr{Op: OpExclude, X: nodeExpr(n.Base), Y: nodeExpr(n.Subtract)}
 	}
+	return &RefExpr{Target: Ident{Name: "?"}}
+}
+
+// foldExpr chains children with op, left to right, splicing in children
+// of the same operator: `a | b | c` whatever the grouping of the tree.
+func foldExpr(op Op, children []Node) Expr {
+	var x Expr
+	var add func(ch Node)
+	add = func(ch Node) {
+		switch c := ch.(type) {
+		case *Union:
+			if op == OpUnion {
+				for _, g := range c.Children {
+					add(g)
+				}
+				return
+			}
+		case *Intersect:
+			if op == OpIntersect {
+				for _, g := range c.Children {
+					add(g)
+				}
+				return
+			}
+		}
+		if x == nil {
+			x = nodeExpr(ch)
+			return
+		}
+		x = &BinaryExpr{Op: op, X: x, Y: nodeExpr(ch)}
+	}
+	for _, ch := range children {
+		add(ch)
+	}
+	if x == nil {
+		return &RefExpr{Target: Ident{Name: "?"}}
+	}
+	return x
 }
