@@ -308,3 +308,68 @@ func TestStoreErrorsSurface(t *testing.T) {
 		t.Errorf("failed walks left cache entries: %+v", st)
 	}
 }
+
+// precheckBook has an arrow that can only ever lead to users, beside a
+// stored relation that also holds bots, and a stored relation whose
+// subject sets can only hold bots.
+const precheckBook = `
+type user
+type bot
+type crew {
+  relation member: bot
+}
+type folder {
+  relation viewer: user
+}
+type doc {
+  relation parent: folder
+  relation reader: user | bot | crew#member
+  relation viewer = reader | parent#viewer
+}
+`
+
+// The arrow precheck skips an arrow whose far side can never hold the
+// subject: a bot is never a folder viewer, so its check reads no parent.
+// A user's check walks the same arrow, so the test tells the two apart.
+func TestArrowPrecheckSkipsUnreachableArrow(t *testing.T) {
+	base := newSnap(t, precheckBook, "doc:1#parent@folder:f", "folder:f#viewer@user:u", "doc:1#reader@bot:b")
+	c := New(Options{CacheSize: -1})
+	parentReads := func(q string, want bool) int {
+		t.Helper()
+		snap := newCountingSnap(base)
+		if checkQ(t, c, snap, q) != want {
+			t.Fatalf("%s: want %v", q, want)
+		}
+		return snap.reads["subjects:parent"] + snap.reads["subjectsof:parent"]
+	}
+	if n := parentReads("doc:1#viewer@bot:other", false); n != 0 {
+		t.Errorf("a bot's check read the parent arrow %d times; it can never lead to a bot", n)
+	}
+	if n := parentReads("doc:1#viewer@user:u", true); n == 0 {
+		t.Error("a user's check did not read the parent arrow")
+	}
+}
+
+// A check on a stored relation whose subject sets can never hold the
+// subject (a leaf for that subject) is the one read of the subject's own
+// tuple, with no scan of its subject sets, whichever path of the walker
+// answers it.
+func TestStoredLeafIsOneRead(t *testing.T) {
+	base := newSnap(t, precheckBook, "doc:1#reader@crew:c#member", "crew:c#member@bot:b")
+	c := New(Options{CacheSize: -1})
+	snap := newCountingSnap(base)
+	if checkQ(t, c, snap, "doc:1#reader@user:u") {
+		t.Fatal("user:u is no reader")
+	}
+	if snap.total() != 1 || snap.reads["has:reader"] != 1 {
+		t.Errorf("a leaf check read %v; want one has:reader", snap.reads)
+	}
+	// The bot's check must look through the crew, so it reads more.
+	snap = newCountingSnap(base)
+	if !checkQ(t, c, snap, "doc:1#reader@bot:b") {
+		t.Fatal("bot:b reads doc:1 through its crew")
+	}
+	if snap.total() < 2 {
+		t.Errorf("a check through a subject set read only %v", snap.reads)
+	}
+}
