@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -9,11 +10,16 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// tupleChangesOptions are the flags of tuple changes; sinceSet says
+// --since was given.
+type tupleChangesOptions struct {
+	since    revisionValue
+	sinceSet bool
+	limit    int
+}
+
 func newTupleChangesCmd(e *env) *cobra.Command {
-	var (
-		since = revisionValue{zero: "from where the log starts"}
-		limit int
-	)
+	o := tupleChangesOptions{since: revisionValue{zero: "from where the log starts"}}
 	cmd := &cobra.Command{
 		Use:   "changes [--since REVISION] [--limit N]",
 		Short: "Print the tuple writes and deletes committed after a revision",
@@ -30,72 +36,74 @@ revision printed, which is said on stderr (or as "next_since" in JSON).`,
   docket tuple changes --since 41 --limit 1000 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if limit < 0 {
-				return withHint("use 0 for no limit", "--limit %d: must not be negative", limit)
-			}
-			snap, err := e.snapshot(ctx, 0)
-			if err != nil {
-				return err
-			}
-			if since.rev > snap.Revision() {
-				return withHint(fmt.Sprintf("the latest is %d", snap.Revision()),
-					"--since %d: revision not written yet", since.rev)
-			}
-			s, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			changes, err := s.Changes(ctx, since.rev, limit)
-			var trimmed *store.TrimmedError
-			if errors.As(err, &trimmed) && !cmd.Flags().Changed("since") {
-				// Without --since, "from the start" is from where the
-				// log starts now.
-				since.rev = trimmed.From - 1
-				changes, err = s.Changes(ctx, since.rev, limit)
-			}
-			if errors.Is(err, tuples.ErrChangesTrimmed) {
-				return withHint("the log was trimmed ('docket tuple trim-changes'); ask from where it starts, or read the tuples themselves with 'docket tuple export'",
-					"%v", err)
-			}
-			if err != nil {
-				return fmt.Errorf("read changes after revision %d: %w", since.rev, err)
-			}
-			// More may follow only when the page was cut at the limit.
-			var next tuples.Revision
-			if limit > 0 && len(changes) >= limit && changes[len(changes)-1].Revision < snap.Revision() {
-				next = changes[len(changes)-1].Revision
-			}
-			if e.json() {
-				type changeJSON struct {
-					Revision tuples.Revision `json:"revision"`
-					Kind     string          `json:"kind"`
-					Tuple    string          `json:"tuple"`
-				}
-				out := make([]changeJSON, len(changes))
-				for i, c := range changes {
-					out[i] = changeJSON{c.Revision, changeKind(c.Kind), c.Tuple.String()}
-				}
-				v := map[string]any{"revision": snap.Revision(), "changes": out}
-				if next > 0 {
-					v["next_since"] = next
-				}
-				return writeJSON(e.stdout, v)
-			}
-			for _, c := range changes {
-				if _, err := fmt.Fprintf(e.stdout, "%d %s %s\n", c.Revision, changeKind(c.Kind), c.Tuple); err != nil {
-					return err
-				}
-			}
-			if next > 0 {
-				fmt.Fprintf(e.stderr, "more after revision %d: docket tuple changes --since %d\n", next, next)
-			}
-			return nil
+			o.sinceSet = cmd.Flags().Changed("since")
+			return e.runTupleChanges(cmd.Context(), &o)
 		},
 	}
-	cmd.Flags().Var(&since, "since", "print changes committed after this revision (default: from where the log starts)")
-	cmd.Flags().IntVar(&limit, "limit", 0, "stop after about N changes, at a revision boundary (0 = no limit)")
+	cmd.Flags().Var(&o.since, "since", "print changes committed after this revision (default: from where the log starts)")
+	cmd.Flags().IntVar(&o.limit, "limit", 0, "stop after about N changes, at a revision boundary (0 = no limit)")
 	return cmd
+}
+
+// runTupleChanges prints the change log after --since, a page at a time.
+func (e *env) runTupleChanges(ctx context.Context, o *tupleChangesOptions) error {
+	if o.limit < 0 {
+		return withHint("use 0 for no limit", "--limit %d: must not be negative", o.limit)
+	}
+	snap, err := e.snapshot(ctx, 0)
+	if err != nil {
+		return err
+	}
+	if o.since.rev > snap.Revision() {
+		return withHint(fmt.Sprintf("the latest is %d", snap.Revision()),
+			"--since %d: revision not written yet", o.since.rev)
+	}
+	svc := e.service()
+	changes, err := svc.Changes(ctx, o.since.rev, o.limit)
+	var trimmed *store.TrimmedError
+	if errors.As(err, &trimmed) && !o.sinceSet {
+		// Without --since, "from the start" is from where the
+		// log starts now.
+		o.since.rev = trimmed.From - 1
+		changes, err = svc.Changes(ctx, o.since.rev, o.limit)
+	}
+	if errors.Is(err, tuples.ErrChangesTrimmed) {
+		return withHint("the log was trimmed ('docket tuple trim-changes'); ask from where it starts, or read the tuples themselves with 'docket tuple export'",
+			"%v", err)
+	}
+	if err != nil {
+		return fmt.Errorf("read changes after revision %d: %w", o.since.rev, err)
+	}
+	// More may follow only when the page was cut at the o.limit.
+	var next tuples.Revision
+	if o.limit > 0 && len(changes) >= o.limit && changes[len(changes)-1].Revision < snap.Revision() {
+		next = changes[len(changes)-1].Revision
+	}
+	if e.json() {
+		type changeJSON struct {
+			Revision tuples.Revision `json:"revision"`
+			Kind     string          `json:"kind"`
+			Tuple    string          `json:"tuple"`
+		}
+		out := make([]changeJSON, len(changes))
+		for i, c := range changes {
+			out[i] = changeJSON{c.Revision, changeKind(c.Kind), c.Tuple.String()}
+		}
+		v := map[string]any{"revision": snap.Revision(), "changes": out}
+		if next > 0 {
+			v["next_since"] = next
+		}
+		return writeJSON(e.stdout, v)
+	}
+	for _, c := range changes {
+		if _, err := fmt.Fprintf(e.stdout, "%d %s %s\n", c.Revision, changeKind(c.Kind), c.Tuple); err != nil {
+			return err
+		}
+	}
+	if next > 0 {
+		fmt.Fprintf(e.stderr, "more after revision %d: docket tuple changes --since %d\n", next, next)
+	}
+	return nil
 }
 
 func newTupleTrimChangesCmd(e *env) *cobra.Command {
@@ -111,39 +119,40 @@ The trim is a write of its own and makes a revision.`,
 		Example: `  docket tuple trim-changes --before 5000`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if before.rev == 0 {
-				return withHint("give the first revision to keep, e.g. --before 5000", "--before is required")
-			}
-			snap, err := e.snapshot(ctx, 0)
-			if err != nil {
-				return err
-			}
-			if before.rev > snap.Revision() {
-				return withHint(fmt.Sprintf("the latest is %d", snap.Revision()), "--before %d: revision not written yet", before.rev)
-			}
-			s, err := e.openStore()
-			if err != nil {
-				return err
-			}
-			n, err := s.TrimChanges(ctx, before.rev)
-			if err != nil {
-				return err
-			}
-			if e.json() {
-				latest, err := s.Snapshot(ctx, 0)
-				if err != nil {
-					return err
-				}
-				defer latest.Close()
-				return writeJSON(e.stdout, map[string]any{"revision": latest.Revision(), "dropped": n, "before": before.rev})
-			}
-			_, err = fmt.Fprintf(e.stdout, "dropped %d change%s of revisions before %d\n", n, plural(n), before.rev)
-			return err
+			return e.runTrimChanges(cmd.Context(), before.rev)
 		},
 	}
 	cmd.Flags().Var(&before, "before", "keep the change log from this revision on")
 	return cmd
+}
+
+// runTrimChanges drops the change log of the revisions below before.
+func (e *env) runTrimChanges(ctx context.Context, before tuples.Revision) error {
+	if before == 0 {
+		return withHint("give the first revision to keep, e.g. --before 5000", "--before is required")
+	}
+	snap, err := e.snapshot(ctx, 0)
+	if err != nil {
+		return err
+	}
+	if before > snap.Revision() {
+		return withHint(fmt.Sprintf("the latest is %d", snap.Revision()), "--before %d: revision not written yet", before)
+	}
+	svc := e.service()
+	n, err := svc.TrimChanges(ctx, before)
+	if err != nil {
+		return err
+	}
+	if e.json() {
+		latest, err := svc.Reader(ctx, 0)
+		if err != nil {
+			return err
+		}
+		defer latest.Close()
+		return writeJSON(e.stdout, map[string]any{"revision": latest.Revision(), "dropped": n, "before": before})
+	}
+	_, err = fmt.Fprintf(e.stdout, "dropped %d change%s of revisions before %d\n", n, plural(n), before)
+	return err
 }
 
 func changeKind(k tuples.ChangeKind) string {

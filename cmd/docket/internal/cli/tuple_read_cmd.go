@@ -1,20 +1,24 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/docketdb/docket/tuples"
 	"github.com/spf13/cobra"
 )
 
+// tupleReadOptions are the flags of tuple read.
+type tupleReadOptions struct {
+	ff      filterFlags
+	partial string
+	limit   int
+	cursor  string
+	at      revisionValue
+}
+
 func newTupleReadCmd(e *env) *cobra.Command {
-	var (
-		ff      filterFlags
-		partial string
-		limit   int
-		cursor  string
-		at      revisionValue
-	)
+	var o tupleReadOptions
 	cmd := &cobra.Command{
 		Use:   "read [PARTIAL_TUPLE] [--FILTER VALUE...]",
 		Short: "List stored tuples matching a filter",
@@ -30,85 +34,90 @@ the cursor to continue from is printed on stderr (and as next_cursor in JSON).`,
   docket tuple read --limit 100 --cursor CURSOR_FROM_PREVIOUS_PAGE`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			f := ff.f
-			if partial != "" {
-				args = append(args, partial)
-			}
-			if len(args) > 1 {
-				return withHint("give the partial tuple once, as the argument or as --filter", "both a partial tuple argument and --filter given")
-			}
-			if len(args) == 1 {
-				p, err := parsePartial(args[0])
-				if err != nil {
-					return err
-				}
-				if f, err = mergeFilter(p, ff.f); err != nil {
-					return err
-				}
-			}
-			if limit < 0 {
-				return withHint("use 0 for no limit", "--limit %d: must not be negative", limit)
-			}
-			snap, err := e.snapshot(ctx, at.rev)
-			if err != nil {
-				return err
-			}
-			what := ""
-			if len(args) == 1 {
-				what = args[0]
-			}
-			if err := checkFilter(snap.Schema(), filterWhat(what, f), f); err != nil {
-				return err
-			}
-			// Text streams page by page; only JSON, printed as one
-			// document, keeps the tuples.
-			var all []tuples.Tuple
-			n, next := 0, cursor
-			for {
-				page := limit - n
-				if limit == 0 || page > 10000 {
-					page = 10000
-				}
-				ts, after, err := snap.Read(ctx, f, next, page)
-				if err != nil {
-					return fmt.Errorf("read tuples: %w", err)
-				}
-				next, n = after, n+len(ts)
-				if e.json() {
-					all = append(all, ts...)
-				} else {
-					for _, t := range ts {
-						fmt.Fprintln(e.stdout, t.String())
-					}
-				}
-				if next == "" || (limit > 0 && n >= limit) {
-					break
-				}
-			}
-			if e.json() {
-				out := struct {
-					Revision   tuples.Revision `json:"revision"`
-					Tuples     []jsonTuple     `json:"tuples"`
-					NextCursor string          `json:"next_cursor,omitempty"`
-				}{Revision: snap.Revision(), Tuples: make([]jsonTuple, len(all)), NextCursor: next}
-				for i, t := range all {
-					out.Tuples[i] = toJSONTuple(t)
-				}
-				return writeJSON(e.stdout, out)
-			}
-			if next != "" {
-				fmt.Fprintf(e.stderr, "more tuples: continue with --cursor %s\n", next)
-			}
-			return nil
+			return e.runTupleRead(cmd.Context(), &o, args)
 		},
 	}
-	ff.add(cmd)
-	cmd.Flags().StringVar(&partial, "filter", "", "only tuples matching this partial tuple (as the argument)")
-	cmd.Flags().IntVar(&limit, "limit", 0, "print at most N tuples (0 = all)")
-	cmd.Flags().StringVar(&cursor, "cursor", "", "continue after the page that printed this cursor")
-	addAtFlag(cmd, &at)
+	o.ff.add(cmd)
+	cmd.Flags().StringVar(&o.partial, "filter", "", "only tuples matching this partial tuple (as the argument)")
+	cmd.Flags().IntVar(&o.limit, "limit", 0, "print at most N tuples (0 = all)")
+	cmd.Flags().StringVar(&o.cursor, "cursor", "", "continue after the page that printed this cursor")
+	addAtFlag(cmd, &o.at)
 	return cmd
+}
+
+// runTupleRead prints the tuples matching the partial tuple of args and
+// the filter flags, a page at a time.
+func (e *env) runTupleRead(ctx context.Context, o *tupleReadOptions, args []string) error {
+	f := o.ff.f
+	if o.partial != "" {
+		args = append(args, o.partial)
+	}
+	if len(args) > 1 {
+		return withHint("give the partial tuple once, as the argument or as --filter", "both a partial tuple argument and --filter given")
+	}
+	if len(args) == 1 {
+		p, err := parsePartial(args[0])
+		if err != nil {
+			return err
+		}
+		if f, err = mergeFilter(p, o.ff.f); err != nil {
+			return err
+		}
+	}
+	if o.limit < 0 {
+		return withHint("use 0 for no limit", "--limit %d: must not be negative", o.limit)
+	}
+	r, err := e.reader(ctx, o.at.rev)
+	if err != nil {
+		return err
+	}
+	what := ""
+	if len(args) == 1 {
+		what = args[0]
+	}
+	if err := checkFilter(r.Schema(), filterWhat(what, f), f); err != nil {
+		return err
+	}
+	// Text streams page by page; only JSON, printed as one
+	// document, keeps the tuples.
+	var all []tuples.Tuple
+	n, next := 0, o.cursor
+	for {
+		page := o.limit - n
+		if o.limit == 0 || page > 10000 {
+			page = 10000
+		}
+		ts, after, err := r.Read(ctx, f, next, page)
+		if err != nil {
+			return fmt.Errorf("read tuples: %w", err)
+		}
+		next, n = after, n+len(ts)
+		if e.json() {
+			all = append(all, ts...)
+		} else {
+			for _, t := range ts {
+				fmt.Fprintln(e.stdout, t.String())
+			}
+		}
+		if next == "" || (o.limit > 0 && n >= o.limit) {
+			break
+		}
+	}
+	if e.json() {
+		out := struct {
+			Revision   tuples.Revision `json:"revision"`
+			Tuples     []jsonTuple     `json:"tuples"`
+			NextCursor string          `json:"next_cursor,omitempty"`
+		}{Revision: r.Revision(), Tuples: make([]jsonTuple, len(all)), NextCursor: next}
+		for i, t := range all {
+			out.Tuples[i] = toJSONTuple(t)
+		}
+		return writeJSON(e.stdout, out)
+	}
+	if next != "" {
+		fmt.Fprintf(e.stderr, "more tuples: continue with --cursor %s\n", next)
+	}
+	return nil
 }
 
 func newTupleExportCmd(e *env) *cobra.Command {
