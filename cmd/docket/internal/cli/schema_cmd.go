@@ -48,57 +48,63 @@ a file cannot be read.`,
   docket schema check schemas/*/*.rebac`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			invalid, failed := false, false
-			var report []fileDiagnostics
-			for _, path := range args {
-				src, err := os.ReadFile(path)
-				if err != nil {
-					fmt.Fprintln(e.stderr, "error: "+fileError(path, err).Error())
-					failed = true
-					continue
-				}
-				fd := fileDiagnostics{File: path, Valid: true, Diagnostics: []diagnosticJSON{}}
-				s, err := schema.Load(path, src)
-				var list schema.ErrorList
-				switch {
-				case errors.As(err, &list):
-					fd.Valid, invalid = false, true
-					fd.add(list)
-				case err != nil:
-					return err
-				default:
-					fd.add(s.Warnings)
-				}
-				report = append(report, fd)
-				if !e.json() {
-					for _, d := range fd.Diagnostics {
-						fmt.Fprintln(e.stderr, d.text)
-					}
-					if fd.Valid {
-						// A line per valid file, so a run that found
-						// nothing wrong says so rather than staying mute.
-						ok := path + ": ok"
-						if n := len(fd.Diagnostics); n > 0 {
-							ok += fmt.Sprintf(" (%d warning%s)", n, plural(n))
-						}
-						fmt.Fprintln(e.stdout, ok)
-					}
-				}
-			}
-			if e.json() {
-				if err := writeJSON(e.stdout, map[string]any{"files": nonNil(report)}); err != nil {
-					return err
-				}
-			}
-			switch {
-			case failed:
-				return exitStatus(exitFailure)
-			case invalid:
-				return exitStatus(exitNo)
-			}
-			return nil
+			return e.runSchemaCheck(args)
+
 		},
 	}
+}
+
+// runSchemaCheck reports the diagnostics of each schema file.
+func (e *env) runSchemaCheck(paths []string) error {
+	invalid, failed := false, false
+	var report []fileDiagnostics
+	for _, path := range paths {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "error: "+fileError(path, err).Error())
+			failed = true
+			continue
+		}
+		fd := fileDiagnostics{File: path, Valid: true, Diagnostics: []diagnosticJSON{}}
+		s, err := schema.Load(path, src)
+		var list schema.ErrorList
+		switch {
+		case errors.As(err, &list):
+			fd.Valid, invalid = false, true
+			fd.add(list)
+		case err != nil:
+			return err
+		default:
+			fd.add(s.Warnings)
+		}
+		report = append(report, fd)
+		if !e.json() {
+			for _, d := range fd.Diagnostics {
+				fmt.Fprintln(e.stderr, d.text)
+			}
+			if fd.Valid {
+				// A line per valid file, so a run that found
+				// nothing wrong says so rather than staying mute.
+				ok := path + ": ok"
+				if n := len(fd.Diagnostics); n > 0 {
+					ok += fmt.Sprintf(" (%d warning%s)", n, plural(n))
+				}
+				fmt.Fprintln(e.stdout, ok)
+			}
+		}
+	}
+	if e.json() {
+		if err := writeJSON(e.stdout, map[string]any{"files": nonNil(report)}); err != nil {
+			return err
+		}
+	}
+	switch {
+	case failed:
+		return exitStatus(exitFailure)
+	case invalid:
+		return exitStatus(exitNo)
+	}
+	return nil
 }
 
 // fileDiagnostics is one file's result in `schema check --output json`.
@@ -131,8 +137,11 @@ func (f *fileDiagnostics) add(ds []schema.Diagnostic) {
 	}
 }
 
+// schemaFmtOptions are the flags of schema fmt.
+type schemaFmtOptions struct{ write, list bool }
+
 func newSchemaFmtCmd(e *env) *cobra.Command {
-	var write, list bool
+	var o schemaFmtOptions
 	cmd := &cobra.Command{
 		Use:   "fmt [-w] [-l] FILE...",
 		Short: "Print schema files in canonical form, or rewrite them",
@@ -149,67 +158,73 @@ of files whose formatting differs instead of their contents.`,
   docket schema fmt -l schemas/*/*.rebac`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			invalid, failed := false, false
-			for _, path := range args {
-				src, err := os.ReadFile(path)
-				if err != nil {
-					fmt.Fprintln(e.stderr, "error: "+fileError(path, err).Error())
-					failed = true
-					continue
-				}
-				// Printing needs only a parse; rewriting a file needs it
-				// to be valid, so that fmt -w never blesses a broken file.
-				var out string
-				if write {
-					s, err := schema.Load(path, src)
-					if err != nil {
-						for _, l := range errorLines(err) {
-							fmt.Fprintln(e.stderr, l)
-						}
-						invalid = true
-						continue
-					}
-					out = s.Text()
-				} else {
-					f, err := schema.Parse(path, src)
-					if err != nil {
-						for _, l := range errorLines(err) {
-							fmt.Fprintln(e.stderr, l)
-						}
-						invalid = true
-						continue
-					}
-					out = schema.Format(f)
-				}
-				changed := !bytes.Equal(src, []byte(out))
-				if list && changed {
-					fmt.Fprintln(e.stdout, path)
-				}
-				if write {
-					if changed {
-						if err := writeFileAtomic(path, []byte(out)); err != nil {
-							fmt.Fprintln(e.stderr, "error: "+err.Error())
-							failed = true
-						}
-					}
-					continue
-				}
-				if !list {
-					fmt.Fprint(e.stdout, out)
-				}
-			}
-			switch {
-			case failed:
-				return exitStatus(exitFailure)
-			case invalid:
-				return exitStatus(exitNo)
-			}
-			return nil
+			return e.runSchemaFmt(&o, args)
+
 		},
 	}
-	cmd.Flags().BoolVarP(&write, "write", "w", false, "rewrite files in place when their formatting differs")
-	cmd.Flags().BoolVarP(&list, "list", "l", false, "print the names of files whose formatting differs")
+	cmd.Flags().BoolVarP(&o.write, "write", "w", false, "rewrite files in place when their formatting differs")
+	cmd.Flags().BoolVarP(&o.list, "list", "l", false, "print the names of files whose formatting differs")
 	return cmd
+}
+
+// runSchemaFmt prints each schema file in canonical form, or rewrites it.
+func (e *env) runSchemaFmt(o *schemaFmtOptions, paths []string) error {
+	invalid, failed := false, false
+	for _, path := range paths {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "error: "+fileError(path, err).Error())
+			failed = true
+			continue
+		}
+		// Printing needs only a parse; rewriting a file needs it
+		// to be valid, so that fmt -w never blesses a broken file.
+		var out string
+		if o.write {
+			s, err := schema.Load(path, src)
+			if err != nil {
+				for _, l := range errorLines(err) {
+					fmt.Fprintln(e.stderr, l)
+				}
+				invalid = true
+				continue
+			}
+			out = s.Text()
+		} else {
+			f, err := schema.Parse(path, src)
+			if err != nil {
+				for _, l := range errorLines(err) {
+					fmt.Fprintln(e.stderr, l)
+				}
+				invalid = true
+				continue
+			}
+			out = schema.Format(f)
+		}
+		changed := !bytes.Equal(src, []byte(out))
+		if o.list && changed {
+			fmt.Fprintln(e.stdout, path)
+		}
+		if o.write {
+			if changed {
+				if err := writeFileAtomic(path, []byte(out)); err != nil {
+					fmt.Fprintln(e.stderr, "error: "+err.Error())
+					failed = true
+				}
+			}
+			continue
+		}
+		if !o.list {
+			fmt.Fprint(e.stdout, out)
+		}
+	}
+	switch {
+	case failed:
+		return exitStatus(exitFailure)
+	case invalid:
+		return exitStatus(exitNo)
+	}
+	return nil
 }
 
 // writeFileAtomic replaces path with data through a temporary file in the
