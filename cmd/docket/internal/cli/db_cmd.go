@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/docketdb/docket/store/badger"
@@ -36,47 +37,53 @@ Run it after restoring a backup, after a crash, or on a schedule.`,
   docket --db /srv/docket.db db verify -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if e.memory {
-				return withHint("point --db at a database", "--memory: an in-memory store has nothing to verify")
-			}
-			if err := e.existingDatabase(); err != nil {
-				return err
-			}
-			r, err := badger.Verify(cmd.Context(), e.dbPath)
-			if err != nil {
-				return err
-			}
-			if e.json() {
-				problems := r.Problems
-				if problems == nil {
-					problems = []string{}
-				}
-				if err := writeJSON(e.stdout, map[string]any{
-					"revision": r.Revision, "tables": r.Tables, "tuples": r.Tuples,
-					"changes": r.Changes, "changes_from": r.LogFrom, "ok": len(r.Problems) == 0, "problems": problems,
-					"tables_only": r.TablesOnly,
-				}); err != nil {
-					return err
-				}
-			} else {
-				for _, p := range r.Problems {
-					fmt.Fprintln(e.stdout, p)
-				}
-				status := "ok"
-				if n := len(r.Problems); n > 0 {
-					status = fmt.Sprintf("%d problem%s found; restore a backup or re-import an export", n, plural(n))
-				}
-				if r.TablesOnly {
-					fmt.Fprintf(e.stdout, "database at %s: %d tables checked, tuples not read: %s\n", e.dbPath, r.Tables, status)
-				} else {
-					fmt.Fprintf(e.stdout, "database at %s, revision %d: %d tables, %d tuples, %d changes checked: %s\n",
-						e.dbPath, r.Revision, r.Tables, r.Tuples, r.Changes, status)
-				}
-			}
-			if len(r.Problems) > 0 {
-				return exitStatus(exitNo)
-			}
-			return nil
+			return e.runDBVerify(cmd.Context())
+
 		},
 	}
+}
+
+// runDBVerify checks the whole database and reports what is wrong.
+func (e *env) runDBVerify(ctx context.Context) error {
+	if e.memory {
+		return withHint("point --db at a database", "--memory: an in-memory store has nothing to verify")
+	}
+	if err := e.existingDatabase(); err != nil {
+		return err
+	}
+	r, err := badger.Verify(ctx, e.dbPath)
+	if err != nil {
+		return err
+	}
+	if e.json() {
+		problems := r.Problems
+		if problems == nil {
+			problems = []string{}
+		}
+		if err := writeJSON(e.stdout, map[string]any{
+			"revision": r.Revision, "tables": r.Tables, "tuples": r.Tuples,
+			"changes": r.Changes, "changes_from": r.LogFrom, "ok": len(r.Problems) == 0, "problems": problems,
+			"tables_only": r.TablesOnly,
+		}); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range r.Problems {
+			fmt.Fprintln(e.stdout, p)
+		}
+		status := "ok"
+		if n := len(r.Problems); n > 0 {
+			status = fmt.Sprintf("%d problem%s found; restore a backup or re-import an export", n, plural(n))
+		}
+		if r.TablesOnly {
+			fmt.Fprintf(e.stdout, "database at %s: %d tables checked, tuples not read: %s\n", e.dbPath, r.Tables, status)
+		} else {
+			fmt.Fprintf(e.stdout, "database at %s, revision %d: %d tables, %d tuples, %d changes checked: %s\n",
+				e.dbPath, r.Revision, r.Tables, r.Tuples, r.Changes, status)
+		}
+	}
+	if len(r.Problems) > 0 {
+		return exitStatus(exitNo)
+	}
+	return nil
 }

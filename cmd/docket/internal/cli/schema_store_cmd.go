@@ -39,45 +39,49 @@ the write would be accepted (0) or refused (1).`,
   docket --db /var/lib/docket schema write casebook.rebac`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			path := args[0]
-			src, err := os.ReadFile(path)
-			if err != nil {
-				return fileError(path, err)
-			}
-			next, err := schema.Load(path, src)
-			if err != nil {
-				return &negative{err: err}
-			}
-			for _, w := range next.Warnings {
-				fmt.Fprintln(e.stderr, w.String())
-			}
-			if dryRun {
-				return e.schemaDryRun(ctx, next)
-			}
-			s, err := e.createStore()
-			if err != nil {
-				return err
-			}
-			var old *schema.Schema
-			if snap, err := e.openSnapshot(ctx, s, 0); err == nil {
-				old = snap.Schema()
-				// Writing the stored schema again, as a deploy script
-				// does on every run, changes nothing: no revision.
-				if old != nil && old.Text() == next.Text() {
-					return e.printSchemaWrite(fmt.Sprintf("schema unchanged at revision %d", snap.Revision()),
-						snap.Revision(), next, nil, false)
-				}
-			}
-			rev, err := s.WriteSchema(ctx, path, src)
-			if err != nil {
-				return orphanError(ctx, s, next, err)
-			}
-			return e.printSchemaWrite(fmt.Sprintf("schema written at revision %d", rev), rev, next, schema.Diff(old, next), old == nil)
+			return e.runSchemaWrite(cmd.Context(), args[0], dryRun)
+
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list the changes and check the stored tuples, but write nothing")
 	return cmd
+}
+
+// runSchemaWrite stores the schema file at path, or with dryRun says what storing it would change.
+func (e *env) runSchemaWrite(ctx context.Context, path string, dryRun bool) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return fileError(path, err)
+	}
+	next, err := schema.Load(path, src)
+	if err != nil {
+		return &negative{err: err}
+	}
+	for _, w := range next.Warnings {
+		fmt.Fprintln(e.stderr, w.String())
+	}
+	if dryRun {
+		return e.schemaDryRun(ctx, next)
+	}
+	s, err := e.createStore()
+	if err != nil {
+		return err
+	}
+	var old *schema.Schema
+	if snap, err := e.openSnapshot(ctx, s, 0); err == nil {
+		old = snap.Schema()
+		// Writing the stored schema again, as a deploy script
+		// does on every run, changes nothing: no revision.
+		if old != nil && old.Text() == next.Text() {
+			return e.printSchemaWrite(fmt.Sprintf("schema unchanged at revision %d", snap.Revision()),
+				snap.Revision(), next, nil, false)
+		}
+	}
+	rev, err := s.WriteSchema(ctx, path, src)
+	if err != nil {
+		return orphanError(ctx, s, next, err)
+	}
+	return e.printSchemaWrite(fmt.Sprintf("schema written at revision %d", rev), rev, next, schema.Diff(old, next), old == nil)
 }
 
 // schemaDryRun reports what writing next would change, and whether the
