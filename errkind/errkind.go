@@ -47,6 +47,13 @@ var (
 	ErrClosed = errors.New("store is closed")
 	// ErrDepth: a walk went deeper than the depth limit.
 	ErrDepth = errors.New("depth limit exceeded")
+	// ErrUnavailable: a shared datastore cannot be reached (down,
+	// restarting, refusing connections, or the connection broke); the
+	// request may be retried once it is back.
+	ErrUnavailable = errors.New("datastore unavailable")
+	// ErrTimeout: a shared datastore cancelled a statement at its
+	// timeout.
+	ErrTimeout = errors.New("datastore statement timed out")
 )
 
 // Kind is a class of failure, named after the gRPC code it maps to.
@@ -126,6 +133,8 @@ var kinds = []struct {
 	{ErrLocked, Unavailable},
 	{ErrClosed, Unavailable},
 	{ErrDepth, ResourceExhausted},
+	{ErrUnavailable, Unavailable},
+	{ErrTimeout, DeadlineExceeded},
 	{context.Canceled, Canceled},
 	{context.DeadlineExceeded, DeadlineExceeded},
 }

@@ -1,11 +1,13 @@
 // Package store keeps tuples and the schema at revisions, on a Backend:
-// store/badger (persistent, the default) or store/memory.
+// store/badger (persistent, the default), store/memory, or store/postgres
+// (a SQL database several processes share).
 //
 // # Stores
 //
-// Store has two backends with one behaviour, held to it by the
+// Store has three backends with one behaviour, held to it by the
 // conformance suite of store/storetest: badger.Open (persistent, the
-// default) and memory.New (go-memdb). Every successful write is a new revision, one more than the
+// default), memory.New (go-memdb) and postgres.Open (PostgreSQL, and by
+// design CockroachDB and YugabyteDB; see that package). Every successful write is a new revision, one more than the
 // last; a Snapshot reads at the latest revision or at any revision still
 // held, and never sees part of a write. A revision above the latest is
 // refused with ErrFutureRevision.
