@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/tuples"
@@ -59,7 +60,11 @@ func (t tokens) decode(what, tok string) (tuples.Revision, error) {
 func (s *Server) snapshot(ctx context.Context, c *pb.Consistency) (tuples.Snapshot, error) {
 	var rev tuples.Revision
 	switch r := c.GetRequirement().(type) {
-	case nil, *pb.Consistency_MinimizeLatency, *pb.Consistency_FullyConsistent:
+	case *pb.Consistency_MinimizeLatency:
+		if s.shared {
+			return s.recentSnapshot(ctx)
+		}
+	case nil, *pb.Consistency_FullyConsistent:
 		// One server owns its store, so the latest revision is both the
 		// freshest and the one its cache already holds answers for.
 	case *pb.Consistency_AtLeastAsFresh:
@@ -98,4 +103,29 @@ func (s *Server) open(ctx context.Context, rev tuples.Revision) (tuples.Snapshot
 		return nil, err
 	}
 	return countingSnapshot{Snapshot: snap, m: s.metrics}, nil
+}
+
+// recentSnapshot serves minimize_latency on a shared store: a revision
+// learned within the refresh interval, which the store opens without
+// asking the database for its latest and whose answers the checker's
+// cache already holds, or else the latest, learned anew.
+func (s *Server) recentSnapshot(ctx context.Context) (tuples.Snapshot, error) {
+	s.recentMu.Lock()
+	rev, fresh := s.recent, time.Since(s.recentAt) < s.refresh
+	s.recentMu.Unlock()
+	if rev > 0 && fresh {
+		if snap, err := s.open(ctx, rev); err == nil {
+			return snap, nil
+		}
+	}
+	snap, err := s.open(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	s.recentMu.Lock()
+	if snap.Revision() >= s.recent {
+		s.recent, s.recentAt = snap.Revision(), time.Now()
+	}
+	s.recentMu.Unlock()
+	return snap, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/docketdb/docket/errkind"
 	"net/http"
 	"strings"
 
@@ -68,8 +69,10 @@ func codeOf(err error) connect.Code {
 		errors.Is(err, tuples.ErrNoSchema),
 		errors.Is(err, check.ErrNoSchema):
 		return connect.CodeFailedPrecondition
-	case errors.Is(err, tuples.ErrLocked):
+	case errors.Is(err, tuples.ErrLocked), errors.Is(err, errkind.ErrUnavailable):
 		return connect.CodeUnavailable
+	case errors.Is(err, errkind.ErrTimeout):
+		return connect.CodeDeadlineExceeded
 	}
 	return connect.CodeInternal
 }

@@ -584,6 +584,14 @@ func (n native) watch(ctx context.Context, m *pb.WatchRequest, send func(*pb.Wat
 	}
 	ticker := time.NewTicker(beat)
 	defer ticker.Stop()
+	// On a shared store other processes write too, and only the change
+	// log tells of their writes: poll it.
+	var poll <-chan time.Time
+	if s.shared {
+		pt := time.NewTicker(s.poll)
+		defer pt.Stop()
+		poll = pt.C
+	}
 	for {
 		// Take the signal before reading the log, so that a write
 		// landing in between wakes the wait below.
@@ -619,6 +627,7 @@ func (n native) watch(ctx context.Context, m *pb.WatchRequest, send func(*pb.Wat
 		case <-s.stopping:
 			return connect.NewError(connect.CodeUnavailable, errors.New("server shutting down; resume the watch from the last revision received"))
 		case <-signal:
+		case <-poll:
 		case <-ticker.C:
 			rev, err := latest()
 			if err != nil {

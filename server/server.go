@@ -24,6 +24,7 @@ import (
 	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/gen/docket/v1/docketv1connect"
 	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/tuples"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -46,6 +47,15 @@ type Options struct {
 	Version string
 	// MetricsOnMain serves /metrics on the main handler too.
 	MetricsOnMain bool
+	// Shared says that other processes write to the store too (a SQL
+	// datastore shared by replicas): minimize_latency then reads at a
+	// revision refreshed every LatestRefresh rather than asking the store
+	// for its latest on every request, and Watch polls the store's change
+	// log every WatchPoll for the others' writes.
+	Shared bool
+	// LatestRefresh (default 100ms) and WatchPoll (default 100ms) tune a
+	// shared store; see Shared.
+	LatestRefresh, WatchPoll time.Duration
 }
 
 // compressMinBytes is the smallest answer sent compressed to a client
@@ -55,7 +65,16 @@ const compressMinBytes = 4 << 10
 // Server answers requests over one store. Create it with New; it is safe
 // for concurrent use.
 type Server struct {
-	store   store.Store
+	store store.Store
+	// shared: other processes write to the store (Options.Shared).
+	shared        bool
+	refresh, poll time.Duration
+	// recent is a latest revision learned at recentAt, for
+	// minimize_latency on a shared store.
+	recentMu sync.Mutex
+	recent   tuples.Revision
+	recentAt time.Time
+
 	tokens  tokens
 	backend string
 	keys    *Keys
@@ -96,6 +115,15 @@ func New(o Options) (*Server, error) {
 		version:  o.Version,
 		stopping: make(chan struct{}),
 		written:  make(chan struct{}),
+		shared:   o.Shared,
+		refresh:  o.LatestRefresh,
+		poll:     o.WatchPoll,
+	}
+	if s.refresh <= 0 {
+		s.refresh = 100 * time.Millisecond
+	}
+	if s.poll <= 0 {
+		s.poll = 100 * time.Millisecond
 	}
 	if s.checker == nil {
 		s.checker = check.New(check.Options{MaxDepth: s.limits.MaxDepth})

@@ -6,7 +6,13 @@ import (
 	"os/signal"
 	"strings"
 	"testing"
+
+	"github.com/docketdb/docket/internal/pgtest"
 )
+
+// pg is the PostgreSQL cluster of the tests of the SQL datastore, started
+// by the first of them.
+var pg = pgtest.New()
 
 // childArgsEnv, when set in the environment, makes the test binary run
 // docket with those arguments (space-separated) on its own standard
@@ -22,5 +28,5 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	os.Exit(pg.Run(m))
 }

@@ -15,6 +15,9 @@ func (e *env) remoteStore() (*client.Store, error) {
 	if e.memory {
 		return nil, withHint("drop one of them", "--server and --memory contradict each other")
 	}
+	if e.datastore != "" {
+		return nil, withHint("drop one of them (or unset $DOCKET_DATASTORE)", "--server and --datastore contradict each other: the server chooses its own store")
+	}
 	cons, err := parseConsistency(e.consistency)
 	if err != nil {
 		return nil, err

@@ -55,7 +55,12 @@ type env struct {
 	dbPath   string
 	memory   bool
 	readOnly bool
-	output   choice
+	// datastore is the URL of a SQL datastore (--datastore), which
+	// replaces --db.
+	datastore string
+	// migrate applies the datastore's missing migrations on open.
+	migrate bool
+	output  choice
 	// readOnlyWhy says why a store was opened read-only without
 	// --read-only, for the error of a write.
 	readOnlyWhy string
@@ -280,6 +285,9 @@ failed assertion), 2 an error.`,
 			if e.memory && e.readOnly {
 				return withHint("give one of them", "--memory and --read-only both given: an in-memory store starts empty")
 			}
+			if e.datastore != "" && e.readOnly {
+				return withHint("drop --read-only; give the datastore's user read-only privileges instead", "--read-only applies to a Badger database (--db), not to --datastore")
+			}
 			return nil
 		},
 	}
@@ -312,6 +320,7 @@ failed assertion), 2 an error.`,
 	pf.StringVar(&e.dbPath, "db", defaultDB, "path of the Badger database directory; $DOCKET_DB sets the default")
 	pf.BoolVar(&e.memory, "memory", false, "use an empty in-memory store instead of --db (lost on exit)")
 	pf.BoolVar(&e.readOnly, "read-only", false, "open --db without writing to it (read-only media, snapshots); automatic where its directory is not writable")
+	pf.StringVar(&e.datastore, "datastore", e.getenv("DOCKET_DATASTORE"), "use the SQL datastore at this postgres://USER:PASS@HOST:PORT/DB URL instead of --db; $DOCKET_DATASTORE sets the default")
 	pf.VarP(&e.output, "output", "o", "output format: text or json")
 	pf.StringVar(&e.server, "server", e.getenv("DOCKET_SERVER"), "talk to the docket server at this URL instead of opening a store; $DOCKET_SERVER sets the default")
 	pf.StringVar(&e.token, "token", e.getenv("DOCKET_TOKEN"), "the bearer key for --server; $DOCKET_TOKEN sets the default")
@@ -326,6 +335,7 @@ failed assertion), 2 an error.`,
 		newPlaygroundCmd(e),
 		newServeCmd(e),
 		newDBCmd(e),
+		newDatastoreCmd(e),
 	)
 	addStoreCommands(root, e)
 	return root

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/docketdb/docket/server"
+	storepkg "github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/postgres"
 	"github.com/spf13/cobra"
 )
 
@@ -24,6 +26,9 @@ type serveFlags struct {
 	addr, keysFile, tlsCert, tlsKey, metricsAddr string
 	noAuth                                       bool
 	grace                                        time.Duration
+	// The SQL datastore's: migrate on start, and garbage collection.
+	migrate           bool
+	gcWindow, gcEvery time.Duration
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -44,9 +49,15 @@ on a loopback --addr.
 
 The server prints the address it listens on once ready. On SIGTERM or SIGINT it
 stops accepting, lets requests in flight finish (up to --grace), closes the
-store and exits 0.`,
+store and exits 0.
+
+With --datastore the store is a SQL datastore that several servers may share:
+each answers at the revisions the others wrote, learns of their writes from
+the datastore's change log, and collects the datastore's garbage in the
+background (--gc-window, --gc-interval).`,
 		Example: `  docket serve --db ./docket.db --keys-file keys.txt
-  docket serve --memory --no-auth --addr 127.0.0.1:7070`,
+  docket serve --memory --no-auth --addr 127.0.0.1:7070
+  docket serve --datastore postgres://docket:secret@db:5432/docket --migrate --keys-file keys.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return e.serve(cmd.Context(), f) },
 	}
@@ -58,6 +69,9 @@ store and exits 0.`,
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM); with --tls-cert")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address instead of on --addr")
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "how long requests in flight may take to finish on shutdown")
+	fl.BoolVar(&f.migrate, "migrate", false, "with --datastore, create or upgrade the datastore's tables before serving")
+	fl.DurationVar(&f.gcWindow, "gc-window", time.Hour, "with --datastore, how long a revision stays readable after the next one commits")
+	fl.DurationVar(&f.gcEvery, "gc-interval", time.Minute, "with --datastore, how often garbage is collected (0: never)")
 	return cmd
 }
 
@@ -107,12 +121,34 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 	// A server lives long and answers from a hot working set: Badger's
 	// own default block cache, not the small one of one-off commands.
 	e.cacheMB = serveCacheMB
+	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	if f.migrate && e.datastore == "" {
+		return withHint("add --datastore URL, or drop --migrate", "--migrate applies to a SQL datastore only")
+	}
+	var dsID string
+	if e.datastore != "" && e.shared == nil {
+		if e.memory {
+			return withHint("drop one of them", "--datastore and --memory contradict each other")
+		}
+		b, err := e.openDatastoreBackend(ctx, postgres.Options{Migrate: f.migrate, GCWindow: f.gcWindow, GCInterval: f.gcEvery, Logger: log})
+		if err != nil {
+			return err
+		}
+		if dsID, err = b.StoreID(ctx); err != nil {
+			b.Close()
+			return datastoreError(err)
+		}
+		e.opened = storepkg.New(b, storepkg.Options{})
+	}
 	store, err := e.createStore()
 	if err != nil {
 		return err
 	}
 	id, backend := server.NewStoreID(), "memory"
-	if !e.memory && e.shared == nil {
+	switch {
+	case dsID != "":
+		id, backend = dsID, "postgres"
+	case !e.memory && e.shared == nil:
 		backend = "badger"
 		if id, err = server.DirStoreID(e.dbPath); err != nil {
 			return err
@@ -130,10 +166,10 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 		}
 		defer mln.Close()
 	}
-	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	srv, err := server.New(server.Options{
 		Store: store, StoreID: id, Backend: backend, Keys: keys, Logger: log,
 		Version: buildVersion().Version, MetricsOnMain: mln == nil,
+		Shared: dsID != "",
 	})
 	if err != nil {
 		return err

@@ -53,6 +53,17 @@ func (e *env) open(create bool) (store.Store, error) {
 		e.opened = r
 		return r, nil
 	}
+	if e.datastore != "" {
+		if e.memory {
+			return nil, withHint("drop one of them", "--datastore and --memory contradict each other")
+		}
+		s, err = e.openDatastore()
+		if err != nil {
+			return nil, err
+		}
+		e.opened = s
+		return s, nil
+	}
 	if e.memory {
 		s, err = memory.New()
 	} else {
@@ -199,6 +210,8 @@ func (e *env) noSchema(rev tuples.Revision) error {
 	switch {
 	case e.server != "":
 		where = "store of the server at " + e.server
+	case e.datastore != "":
+		where = "datastore"
 	case e.memory || e.shared != nil:
 		where = "in-memory store"
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/docketdb/docket/cmd/docket/internal/validate"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/badger"
+	"github.com/docketdb/docket/store/postgres"
 	"github.com/spf13/cobra"
 )
 
@@ -20,7 +21,9 @@ func newValidateCmd(e *env) *cobra.Command {
 		Long: `Run each validation file on a fresh, empty store (the database at --db is
 never touched): an in-memory one, or with --store badger a Badger database
 in a temporary directory, removed afterwards, so the rules are proved on the
-embedded store operators run. For each file: load its schema (schema: or schema_file:), write its tuples
+embedded store operators run. With --datastore URL each file runs on the SQL
+datastore instead, in a schema (namespace) of its own in that database,
+dropped afterwards. For each file: load its schema (schema: or schema_file:), write its tuples
 (tuples: or tuples_file:; paths are relative to the file), then test its
 assertions (allowed / denied checks) and its exhaustive expectations
 (expected.subjects, expected.resources).
@@ -33,7 +36,8 @@ relations is an error, reported with its position.
 Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
 		Example: `  docket validate schemas/casebook/team_based.yaml
   docket validate schemas/*/*.yaml
-  docket validate --store badger schemas/*/*.yaml`,
+  docket validate --store badger schemas/*/*.yaml
+  docket validate --datastore postgres://docket:secret@db:5432/docket schemas/*/*.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			passed, failed, broken := 0, 0, 0
@@ -43,7 +47,14 @@ Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
 			}
 			var results []fileResult
 			for _, path := range args {
-				rep, err := validate.Run(cmd.Context(), path, kind.opener())
+				open := kind.opener()
+				if e.datastore != "" {
+					open = func() (store.Store, error) {
+						s, err := postgres.OpenScratch(cmd.Context(), e.datastore)
+						return s, datastoreError(err)
+					}
+				}
+				rep, err := validate.Run(cmd.Context(), path, open)
 				if err != nil {
 					lines := errorLines(err)
 					for _, l := range lines {

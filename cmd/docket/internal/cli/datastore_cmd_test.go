@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestDatastoreCommands runs the command line on a SQL datastore: it
+// refuses unmigrated tables with the command to run, migrates, and then
+// writes, checks, imports, exports and lists changes as on --db.
+func TestDatastoreCommands(t *testing.T) {
+	url := pg.Database(t)
+	dir := t.TempDir()
+	ds := func(args ...string) result {
+		t.Helper()
+		return run(t, append([]string{"--datastore", url}, args...)...)
+	}
+	schema := writeFile(t, dir, "case.rebac", testSchema)
+	r := ds("schema", "write", schema)
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "not at this version", "docket datastore migrate")
+
+	r = ds("datastore", "migrate")
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "applied migration 1; datastore at version 1")
+	r = ds("datastore", "migrate")
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "datastore already at version 1")
+
+	ds("schema", "write", schema).want(t, 0)
+	ds("tuple", "write", "case:1#assignee@user:alice", "case:1#access_list@team:east#member", "team:east#member@user:bob").want(t, 0)
+	ds("check", "case:1#viewer@user:bob").want(t, 0)
+	ds("check", "case:1#viewer@user:mallory").want(t, 1)
+	ds("tuple", "import", writeFile(t, dir, "more.tuples", "case:2#assignee@user:carol\ncase:3#public@user:*\n")).want(t, 0)
+	ds("check", "case:3#viewer@user:anyone").want(t, 0)
+	r = ds("tuple", "export")
+	r.want(t, 0)
+	if n := strings.Count(r.stdout, "\n"); n != 5 {
+		t.Errorf("export printed %d tuples, want 5:\n%s", n, r.stdout)
+	}
+	r = ds("tuple", "changes", "--since", "0")
+	r.want(t, 0)
+	contains(t, "changes", r.stdout, "case:2#assignee@user:carol")
+	r = ds("datastore", "gc")
+	r.want(t, 0)
+	contains(t, "gc", r.stdout, "oldest revision held")
+
+	// Another datastore flag spelling: the environment variable.
+	var out, errb strings.Builder
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string {
+		if k == "DOCKET_DATASTORE" {
+			return url
+		}
+		return ""
+	}}
+	if code := e.run(context.Background(), []string{"check", "case:2#viewer@user:carol"}); code != 0 {
+		t.Errorf("check through $DOCKET_DATASTORE: exit %d: %s", code, errb.String())
+	}
+}
+
+func TestDatastoreErrors(t *testing.T) {
+	r := run(t, "--datastore", "postgres://docket:secret@127.0.0.1:1/none?connect_timeout=2", "check", "case:1#viewer@user:bob")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "datastore unavailable", "check that the database is running")
+	lacks(t, "stderr", r.stderr, "secret", "goroutine")
+	r = run(t, "--datastore", "postgres://x@127.0.0.1:1/db", "--memory", "check", "case:1#viewer@user:bob")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "contradict")
+	r = run(t, "datastore", "migrate")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "add --datastore")
+	r = run(t, "serve", "--memory", "--no-auth", "--migrate")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "--migrate applies to a SQL datastore only")
+	r = run(t, "--server", "http://127.0.0.1:1", "--datastore", "postgres://x@127.0.0.1:1/db", "check", "case:1#viewer@user:bob")
+	r.want(t, 2)
+	contains(t, "stderr", r.stderr, "--server and --datastore contradict")
+}
+
+// TestValidateOnDatastore runs the seed schemas' validation files on the
+// SQL datastore, each in a schema of its own, and checks that none is left.
+func TestValidateOnDatastore(t *testing.T) {
+	url := pg.Database(t)
+	files, err := filepath.Glob("../../../../schemas/casebook/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no validation files: %v", err)
+	}
+	want := run(t, append([]string{"validate"}, files...)...)
+	r := run(t, append([]string{"validate", "--datastore", url}, files...)...)
+	if r.code != want.code || r.stdout != want.stdout {
+		t.Fatalf("validate on the datastore: exit %d\n%s\nwant exit %d\n%s\nstderr: %s", r.code, r.stdout, want.code, want.stdout, r.stderr)
+	}
+	contains(t, "summary", r.stdout, " passed, ")
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var left int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'docket_scratch_%'`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d scratch schemas left behind (%v)", left, err)
+	}
+}
