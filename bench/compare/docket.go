@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/badger"
 	"github.com/docketdb/docket/store/memory"
+	"github.com/docketdb/docket/store/postgres"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -24,12 +26,19 @@ type docketEngine struct {
 	cacheSize int
 }
 
-func newDocket(ctx context.Context, backend string, cacheSize int) (*docketEngine, error) {
+func newDocket(ctx context.Context, backend string, cacheSize int, pgURI string) (*docketEngine, error) {
 	e := &docketEngine{backend: backend, cacheSize: cacheSize, chk: check.New(check.Options{CacheSize: cacheSize})}
 	var err error
-	if backend == "memory" {
+	switch backend {
+	case "memory":
 		e.store, err = memory.New()
-	} else {
+	case "postgres":
+		if pgURI == "" {
+			return nil, errors.New("docket postgres: no -postgres URI (run.sh starts a server and passes one)")
+		}
+		// A schema of its own in SpiceDB's database, dropped on Close.
+		e.store, err = postgres.OpenScratch(ctx, pgURI)
+	default:
 		if e.dir, err = os.MkdirTemp("", "docket-compare-"); err != nil {
 			return nil, err
 		}

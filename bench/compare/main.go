@@ -45,9 +45,9 @@ type options struct {
 func run() error {
 	var o options
 	size := flag.String("size", "100k", "casebook size in tuples")
-	engines := flag.String("engines", "docket-badger,docket-memory,openfga-sqlite,openfga-memory,spicedb-memory,spicedb-postgres", "engines to compare")
+	engines := flag.String("engines", "docket-badger,docket-memory,docket-postgres,openfga-sqlite,openfga-memory,spicedb-memory,spicedb-postgres", "engines to compare")
 	flag.Uint64Var(&o.seed, "seed", 1, "generator seed")
-	flag.StringVar(&o.pgURI, "postgres", os.Getenv("COMPARE_POSTGRES"), "PostgreSQL URI for spicedb-postgres")
+	flag.StringVar(&o.pgURI, "postgres", os.Getenv("COMPARE_POSTGRES"), "PostgreSQL URI for spicedb-postgres and docket-postgres")
 	flag.IntVar(&o.rounds, "rounds", 3, "timing rounds; engines take turns within each")
 	flag.DurationVar(&o.slot, "slot", time.Second, "time per engine, query kind and round")
 	flag.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "concurrent callers while timing")
@@ -113,9 +113,9 @@ func open(ctx context.Context, name string, o options) (engine, error) {
 	switch kind {
 	case "docket":
 		if loopback {
-			return newDocketServer(ctx, backend, o.cache)
+			return newDocketServer(ctx, backend, o.cache, o.pgURI)
 		}
-		return newDocket(ctx, backend, o.cache)
+		return newDocket(ctx, backend, o.cache, o.pgURI)
 	case "openfga":
 		return newOpenFGA(ctx, backend, loopback)
 	case "spicedb":
