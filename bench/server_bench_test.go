@@ -45,10 +45,18 @@ func serve(b *testing.B, d *dataset, c *check.Checker) string {
 	return "http://" + ln.Addr().String()
 }
 
-// connClient is a gRPC client on a connection of its own.
-func connClient(b *testing.B, url string) *client.Client {
+// protocols are the client's two ways of calling: gRPC (HTTP/2, h2c) and
+// Connect's protocol with protobuf (HTTP/1.1, the client's default).
+var protocols = []struct {
+	name string
+	grpc bool
+}{{"grpc", true}, {"connect", false}}
+
+// connClient is a client with a transport of its own, so its calls use
+// connections no other client shares.
+func connClient(b *testing.B, url string, grpc bool) *client.Client {
 	b.Helper()
-	c, err := client.New(url, client.Options{Token: benchKey, GRPC: true})
+	c, err := client.New(url, client.Options{Token: benchKey, GRPC: grpc})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -77,7 +85,6 @@ func BenchmarkServer(b *testing.B) {
 	ctx := context.Background()
 	nocache := check.New(check.Options{CacheSize: -1})
 	url := serve(b, d, nocache)
-	one := connClient(b, url)
 
 	for _, label := range []string{"direct", "negative"} {
 		qs := d.checks(label)
@@ -89,47 +96,25 @@ func BenchmarkServer(b *testing.B) {
 			})
 			reportCPU(b, cpu, b.N)
 		})
-		b.Run("check/"+label+"/grpc/nocache", func(b *testing.B) {
-			cpu := cpuTime()
-			latency(b, func(i int) error {
-				_, err := one.DocketServiceClient.Check(ctx, checkRequest(qs[i%len(qs)]))
-				return err
+		for _, p := range protocols {
+			one := connClient(b, url, p.grpc)
+			b.Run("check/"+label+"/"+p.name+"/nocache", func(b *testing.B) {
+				cpu := cpuTime()
+				latency(b, func(i int) error {
+					_, err := one.DocketServiceClient.Check(ctx, checkRequest(qs[i%len(qs)]))
+					return err
+				})
+				reportCPU(b, cpu, b.N)
 			})
-			reportCPU(b, cpu, b.N)
-		})
+		}
 	}
 
 	all := d.checks("")
-	b.Run("check/all/grpc-16conn/cache", func(b *testing.B) {
-		cached := serve(b, d, check.New(check.Options{}))
-		const conns = 16
-		clients := make([]*client.Client, conns)
-		for i := range clients {
-			clients[i] = connClient(b, cached)
-		}
-		// Warm the cache as a running server's would be.
-		for _, q := range all {
-			if _, err := clients[0].DocketServiceClient.Check(ctx, checkRequest(q)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		var next, conn atomic.Int64
-		b.SetParallelism(conns / max(1, runtimeProcs()))
-		b.ResetTimer()
-		start, cpu := time.Now(), cpuTime()
-		b.RunParallel(func(pb *testing.PB) {
-			c := clients[int(conn.Add(1)-1)%conns]
-			for pb.Next() {
-				q := all[int(next.Add(1))%len(all)]
-				if _, err := c.DocketServiceClient.Check(ctx, checkRequest(q)); err != nil {
-					b.Error(err)
-					return
-				}
-			}
+	for _, p := range protocols {
+		b.Run("check/all/"+p.name+"-16conn/cache", func(b *testing.B) {
+			parallelChecks(b, d, all, p.grpc)
 		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "checks/s")
-		reportCPU(b, cpu, b.N)
-	})
+	}
 
 	// CheckBatch of 1,000 checks of every label: in process and through
 	// the server, cache off; and through a server with the default cache,
@@ -153,26 +138,65 @@ func BenchmarkServer(b *testing.B) {
 		})
 		reportCPU(b, cpu, b.N)
 	})
-	b.Run("batch-1000/grpc/nocache", func(b *testing.B) {
-		cpu := cpuTime()
-		latency(b, func(int) error {
-			_, err := one.CheckBatch(ctx, connect.NewRequest(req))
-			return err
+	cached := serve(b, d, check.New(check.Options{}))
+	for _, p := range protocols {
+		one := connClient(b, url, p.grpc)
+		b.Run("batch-1000/"+p.name+"/nocache", func(b *testing.B) {
+			cpu := cpuTime()
+			latency(b, func(int) error {
+				_, err := one.CheckBatch(ctx, connect.NewRequest(req))
+				return err
+			})
+			reportCPU(b, cpu, b.N)
 		})
-		reportCPU(b, cpu, b.N)
-	})
-	b.Run("batch-1000/grpc/cache", func(b *testing.B) {
-		c := connClient(b, serve(b, d, check.New(check.Options{})))
-		if _, err := c.CheckBatch(ctx, connect.NewRequest(req)); err != nil {
+		b.Run("batch-1000/"+p.name+"/cache", func(b *testing.B) {
+			c := connClient(b, cached, p.grpc)
+			if _, err := c.CheckBatch(ctx, connect.NewRequest(req)); err != nil {
+				b.Fatal(err)
+			}
+			cpu := cpuTime()
+			latency(b, func(int) error {
+				_, err := c.CheckBatch(ctx, connect.NewRequest(req))
+				return err
+			})
+			reportCPU(b, cpu, b.N)
+		})
+	}
+}
+
+// parallelChecks times checks from 16 clients at once, each on its own
+// connection, against a server with the default cache, warmed by one
+// pass over the checks as a running server's would be.
+func parallelChecks(b *testing.B, d *dataset, all []check.Query, grpc bool) {
+	ctx := context.Background()
+	cached := serve(b, d, check.New(check.Options{}))
+	const conns = 16
+	clients := make([]*client.Client, conns)
+	for i := range clients {
+		clients[i] = connClient(b, cached, grpc)
+	}
+	// Warm the cache as a running server's would be.
+	for _, q := range all {
+		if _, err := clients[0].DocketServiceClient.Check(ctx, checkRequest(q)); err != nil {
 			b.Fatal(err)
 		}
-		cpu := cpuTime()
-		latency(b, func(int) error {
-			_, err := c.CheckBatch(ctx, connect.NewRequest(req))
-			return err
-		})
-		reportCPU(b, cpu, b.N)
+	}
+	var next, conn atomic.Int64
+	b.SetParallelism(conns / max(1, runtimeProcs()))
+	b.ResetTimer()
+	start, cpu := time.Now(), cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		c := clients[int(conn.Add(1)-1)%conns]
+		for pb.Next() {
+			q := all[int(next.Add(1))%len(all)]
+			if _, err := c.DocketServiceClient.Check(ctx, checkRequest(q)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
 	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "checks/s")
+	reportCPU(b, cpu, b.N)
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

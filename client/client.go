@@ -1,6 +1,6 @@
 // Package client is the Go client of `docket serve`: the generated
 // DocketService client with bearer keys, consistency helpers and
-// transports that speak HTTP/2 with and without TLS. Applications that
+// transports chosen for each protocol. Applications that
 // embed the store use check/ and tuples/ directly instead.
 package client
 
@@ -50,7 +50,7 @@ func New(baseURL string, o Options) (*Client, error) {
 	}
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: transport(u.Scheme == "https", o.TLS)}
+		hc = &http.Client{Transport: transport(u.Scheme == "https", o.GRPC, o.TLS)}
 	}
 	// Small requests go uncompressed: compressing a check costs more
 	// than it saves on any network.
@@ -62,22 +62,29 @@ func New(baseURL string, o Options) (*Client, error) {
 	return &Client{DocketServiceClient: docketv1connect.NewDocketServiceClient(hc, base, opts...), base: base}, nil
 }
 
-// transport speaks HTTP/2: over TLS for https, cleartext (h2c) for
-// http, which gRPC needs and the server offers.
-func transport(secure bool, cfg *tls.Config) *http.Transport {
+// transport picks the HTTP version for the protocol. gRPC needs HTTP/2:
+// over TLS for https, cleartext (h2c) for http. Connect's protocol works
+// over either, and HTTP/1.1 costs less per call: a request and its answer
+// on a connection of their own, where HTTP/2 adds frames, flushes and, in
+// Go's server, a goroutine per request and per header write; over
+// loopback a check costs about half (docs/server.md, Performance).
+// Concurrent calls each take an idle connection of the pool, or open one.
+func transport(secure, grpc bool, cfg *tls.Config) *http.Transport {
 	t := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     cfg,
 		TLSHandshakeTimeout: 10 * time.Second,
 		IdleConnTimeout:     90 * time.Second,
-		MaxIdleConnsPerHost: 64,
+		MaxIdleConnsPerHost: 256,
 	}
 	t.Protocols = new(http.Protocols)
-	if secure {
-		t.Protocols.SetHTTP2(true)
+	switch {
+	case !grpc:
 		t.Protocols.SetHTTP1(true)
-	} else {
+	case secure:
+		t.Protocols.SetHTTP2(true)
+	default:
 		t.Protocols.SetUnencryptedHTTP2(true)
 	}
 	return t
