@@ -13,7 +13,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"connectrpc.com/connect"
 	"github.com/docketdb/docket/check"
@@ -289,6 +288,9 @@ func (s *Server) complete(r *azRequest) error {
 	return s.sizes(r)
 }
 
+// azFields are AuthZEN's names for a query's parts.
+var azFields = fields{"resource.type", "action.name", "subject.type", "subject.relation"}
+
 // azQuery maps an evaluation to a check; a reason is given instead when
 // the schema cannot hold the answer (an unknown type or relation), which
 // AuthZEN answers as a deny. Properties and context take part once
@@ -303,8 +305,8 @@ func azQuery(snap tuples.Snapshot, r *azRequest) (check.Query, string) {
 		Relation: r.Action.Name,
 		Subject:  tuples.Subject{Type: r.Subject.Type, ID: r.Subject.ID},
 	}
-	if err := checkNames(sch, "resource", q.Object, q.Relation, &q.Subject); err != nil {
-		return q, strings.Replace(err.Error(), "relation", "action.name", 1)
+	if err := checkNames(sch, azFields, q.Object, q.Relation, &q.Subject); err != nil {
+		return q, err.Error()
 	}
 	if q.Object.ID == tuples.Wildcard {
 		return q, "resource.id: a resource needs a concrete id, not *"
@@ -552,7 +554,7 @@ func (s *Server) azSearchSubject(ctx context.Context, body []byte) (any, error) 
 	}
 	sch := snap.Schema()
 	obj := tuples.Object{Type: r.Resource.Type, ID: r.Resource.ID}
-	if sch == nil || sch.Type(r.Subject.Type) == nil || checkNames(sch, "resource", obj, r.Action.Name, nil) != nil {
+	if sch == nil || sch.Type(r.Subject.Type) == nil || checkNames(sch, azFields, obj, r.Action.Name, nil) != nil {
 		return emptySearch(), nil
 	}
 	found, err := s.checker.LookupSubjects(ctx, snap, check.SubjectQuery{Object: obj, Relation: r.Action.Name, Type: r.Subject.Type})
@@ -611,7 +613,7 @@ func (s *Server) azSearchResource(ctx context.Context, body []byte) (any, error)
 	}
 	sch := snap.Schema()
 	subj := tuples.Subject{Type: r.Subject.Type, ID: r.Subject.ID}
-	if sch == nil || checkNames(sch, "resource", tuples.Object{Type: r.Resource.Type}, r.Action.Name, &subj) != nil {
+	if sch == nil || checkNames(sch, azFields, tuples.Object{Type: r.Resource.Type}, r.Action.Name, &subj) != nil {
 		return emptySearch(), nil
 	}
 	q := check.ResourceQuery{Subject: subj, Type: r.Resource.Type, Relation: r.Action.Name, Limit: limit + 1}
@@ -659,7 +661,7 @@ func (s *Server) azSearchAction(ctx context.Context, body []byte) (any, error) {
 	sch := snap.Schema()
 	obj := tuples.Object{Type: r.Resource.Type, ID: r.Resource.ID}
 	subj := tuples.Subject{Type: r.Subject.Type, ID: r.Subject.ID}
-	if sch == nil || checkNames(sch, "resource", obj, "", &subj) != nil || obj.ID == tuples.Wildcard {
+	if sch == nil || checkNames(sch, azFields, obj, "", &subj) != nil || obj.ID == tuples.Wildcard {
 		return emptySearch(), nil
 	}
 	// Relations in declaration order; the token resumes after an index.

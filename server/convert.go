@@ -99,25 +99,39 @@ func noConditionContext(what string, c *structpb.Struct) error {
 	return nil
 }
 
+// fields are the request's names for the parts of a query, as errors
+// about them name them.
+type fields struct{ objectType, relation, subjectType, subjectRelation string }
+
+// nativeFields are the native API's field names, under prefix
+// ("items[3].") and with object called objectName ("object", "resource").
+func nativeFields(prefix, objectName string) fields {
+	return fields{prefix + objectName + ".type", prefix + "relation", prefix + "subject.type", prefix + "subject.relation"}
+}
+
 // checkNames reports a type or relation the schema does not have, with
 // did-you-mean; relation "" and subj nil skip those parts.
-func checkNames(sch *schema.Schema, what string, obj tuples.Object, relation string, subj *tuples.Subject) error {
-	t := sch.Type(obj.Type)
-	if t == nil {
-		return unknownType(sch, what+".type", obj.Type)
+func checkNames(sch *schema.Schema, f fields, obj tuples.Object, relation string, subj *tuples.Subject) error {
+	t, err := sch.ResolveType(obj.Type)
+	if err != nil {
+		return unknownName(f.objectType, err)
 	}
-	if relation != "" && t.Relation(relation) == nil {
-		return unknownRelation(t, "relation", relation)
+	if relation != "" {
+		if _, err := t.ResolveRelation(relation); err != nil {
+			return unknownName(f.relation, err)
+		}
 	}
 	if subj == nil {
 		return nil
 	}
-	st := sch.Type(subj.Type)
-	if st == nil {
-		return unknownType(sch, "subject.type", subj.Type)
+	st, err := sch.ResolveType(subj.Type)
+	if err != nil {
+		return unknownName(f.subjectType, err)
 	}
-	if subj.Relation != "" && st.Relation(subj.Relation) == nil {
-		return unknownRelation(st, "subject.relation", subj.Relation)
+	if subj.Relation != "" {
+		if _, err := st.ResolveRelation(subj.Relation); err != nil {
+			return unknownName(f.subjectRelation, err)
+		}
 	}
 	return nil
 }

@@ -1,19 +1,14 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"github.com/docketdb/docket/errkind"
 	"net/http"
-	"strings"
 
 	"connectrpc.com/connect"
-	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/expand"
 	"github.com/docketdb/docket/schema"
-	"github.com/docketdb/docket/store"
-	"github.com/docketdb/docket/tuples"
 )
 
 // inputError is a request the caller must change: a malformed field, a
@@ -36,45 +31,24 @@ func overLimit(format string, args ...any) error {
 	return &limitError{msg: fmt.Sprintf(format, args...)}
 }
 
-// codeOf maps an error to the code the caller sees. Everything not named
-// here is Internal: the server's fault, logged in full.
+// codeOf maps an error to the code the caller sees: the server's own
+// errors here, every other through errkind's one table of kinds. An error
+// of no kind is Internal: the server's fault, logged in full.
 func codeOf(err error) connect.Code {
 	var (
-		in    *inputError
-		lim   *limitError
-		val   *tuples.ValidationError
-		parse *tuples.ParseError
-		imp   *store.InputError
-		diags schema.ErrorList
-		depth *check.DepthError
-		ce    *connect.Error
+		in  *inputError
+		lim *limitError
+		ce  *connect.Error
 	)
 	switch {
 	case errors.As(err, &ce):
 		return ce.Code()
-	case errors.Is(err, context.Canceled):
-		return connect.CodeCanceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return connect.CodeDeadlineExceeded
-	case errors.As(err, &in), errors.As(err, &val), errors.As(err, &parse), errors.As(err, &imp), errors.As(err, &diags):
+	case errors.As(err, &in):
 		return connect.CodeInvalidArgument
-	case errors.As(err, &lim), errors.As(err, &depth), errors.Is(err, expand.ErrTooLarge):
+	case errors.As(err, &lim), errors.Is(err, expand.ErrTooLarge):
 		return connect.CodeResourceExhausted
-	case errors.Is(err, tuples.ErrExists):
-		return connect.CodeAlreadyExists
-	case errors.Is(err, tuples.ErrPrecondition),
-		errors.Is(err, tuples.ErrRevisionGone),
-		errors.Is(err, tuples.ErrChangesTrimmed),
-		errors.Is(err, tuples.ErrFutureRevision),
-		errors.Is(err, tuples.ErrNoSchema),
-		errors.Is(err, check.ErrNoSchema):
-		return connect.CodeFailedPrecondition
-	case errors.Is(err, tuples.ErrLocked), errors.Is(err, errkind.ErrUnavailable):
-		return connect.CodeUnavailable
-	case errors.Is(err, errkind.ErrTimeout):
-		return connect.CodeDeadlineExceeded
 	}
-	return connect.CodeInternal
+	return connect.Code(errkind.Of(err).Status().GRPC)
 }
 
 // toConnect turns an error into the one a handler returns: its code, and
@@ -124,23 +98,44 @@ func httpStatus(code connect.Code) int {
 	return http.StatusInternalServerError
 }
 
-// unknownType and unknownRelation say which name the schema lacks, with
-// the nearest name when one is a plausible typo and the names it has.
-func unknownType(s *schema.Schema, what, name string) error {
-	return badInput("%s: unknown type %q; %s", what, name, didYouMean(name, s.TypeNames(), "types in the schema"))
+// nameError is a name the schema lacks, as a request field held it: the
+// field, then the schema's own error phrased for the caller, with the
+// names that exist. It unwraps to the *schema.NameError, so it is of
+// errkind.ErrUnknownName's kind.
+type nameError struct {
+	field string
+	err   *schema.NameError
 }
 
-func unknownRelation(t *schema.Type, what, name string) error {
-	names := t.RelationNames()
-	if len(names) == 0 {
-		return badInput("%s: type %s has no relation %q; it declares none", what, t.Name, name)
+func (e *nameError) Error() string {
+	n := e.err
+	var s string
+	if n.Relation {
+		s = fmt.Sprintf("%s: type %s has no relation %q; ", e.field, n.Type, n.Name)
+		if len(n.Known) == 0 {
+			return s + "it declares none"
+		}
+	} else {
+		s = fmt.Sprintf("%s: unknown type %q; ", e.field, n.Name)
 	}
-	return badInput("%s: type %s has no relation %q; %s", what, t.Name, name, didYouMean(name, names, "relations of "+t.Name))
+	listed := "types in the schema"
+	if n.Relation {
+		listed = "relations of " + n.Type
+	}
+	if n.Suggestion != "" {
+		return s + fmt.Sprintf("did you mean %q? (%s: %s)", n.Suggestion, listed, n.KnownList())
+	}
+	return s + listed + ": " + n.KnownList()
 }
 
-func didYouMean(name string, names []string, listed string) string {
-	if near := schema.Closest(name, names); near != "" {
-		return fmt.Sprintf("did you mean %q? (%s: %s)", near, listed, strings.Join(names, ", "))
+func (e *nameError) Unwrap() error { return e.err }
+
+// unknownName names field in a name error of schema's resolvers; any
+// other error is returned as it is.
+func unknownName(field string, err error) error {
+	var n *schema.NameError
+	if errors.As(err, &n) {
+		return &nameError{field: field, err: n}
 	}
-	return listed + ": " + strings.Join(names, ", ")
+	return err
 }

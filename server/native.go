@@ -84,7 +84,7 @@ func (s *Server) query(snap tuples.Snapshot, what string, o *pb.ObjectRef, relat
 	if err != nil {
 		return check.Query{}, err
 	}
-	if err := checkNames(sch, what+"object", obj, relation, &subj); err != nil {
+	if err := checkNames(sch, nativeFields(what, "object"), obj, relation, &subj); err != nil {
 		return check.Query{}, err
 	}
 	return check.Query{Object: obj, Relation: relation, Subject: subj}, nil
@@ -161,7 +161,7 @@ func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesReques
 	if m.ResourceType == "" || m.Relation == "" {
 		return badInput("resource_type and relation are both needed")
 	}
-	if err := checkNames(sch, "resource", tuples.Object{Type: m.ResourceType}, m.Relation, &subj); err != nil {
+	if err := checkNames(sch, fields{"resource_type", "relation", "subject.type", "subject.relation"}, tuples.Object{Type: m.ResourceType}, m.Relation, &subj); err != nil {
 		return err
 	}
 	key := m.ResourceType + "#" + m.Relation + "@" + subj.String()
@@ -209,16 +209,13 @@ func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest,
 	if m.Relation == "" {
 		return badInput("relation is empty")
 	}
-	if err := checkNames(sch, "object", obj, m.Relation, nil); err != nil {
+	if err := checkNames(sch, nativeFields("", "object"), obj, m.Relation, nil); err != nil {
 		return err
 	}
 	if m.SubjectType != "" {
-		st := sch.Type(m.SubjectType)
-		if st == nil {
-			return unknownType(sch, "subject_type", m.SubjectType)
-		}
-		if m.SubjectRelation != "" && st.Relation(m.SubjectRelation) == nil {
-			return unknownRelation(st, "subject_relation", m.SubjectRelation)
+		subj := tuples.Subject{Type: m.SubjectType, Relation: m.SubjectRelation}
+		if err := checkNames(sch, fields{subjectType: "subject_type", subjectRelation: "subject_relation"}, obj, "", &subj); err != nil {
+			return err
 		}
 	} else if m.SubjectRelation != "" {
 		return badInput("subject_relation needs subject_type")
@@ -296,7 +293,7 @@ func (n native) expand(ctx context.Context, m *pb.ExpandRequest) (*pb.ExpandResp
 	if m.Relation == "" {
 		return nil, badInput("relation is empty")
 	}
-	if err := checkNames(sch, "object", obj, m.Relation, nil); err != nil {
+	if err := checkNames(sch, nativeFields("", "object"), obj, m.Relation, nil); err != nil {
 		return nil, err
 	}
 	extra, err := s.contextual("contextual_tuples", m.ContextualTuples)

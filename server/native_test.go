@@ -3,11 +3,13 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -452,6 +454,56 @@ func TestConsistency(t *testing.T) {
 	wantCode(t, "another store's token", err, connect.CodeInvalidArgument, "another store")
 	_, _, err = ts.ro.Check(ctx, "record:c", "write", "user:old", client.AtExactSnapshot("bm9wZQ"))
 	wantCode(t, "a malformed token", err, connect.CodeInvalidArgument, "not a Docket consistency token")
+
+	// A token of this store naming a revision not written yet is out of
+	// range, for either requirement.
+	raw, err := base64.RawURLEncoding.DecodeString(after.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := string(raw[:strings.LastIndexByte(string(raw), ':')])
+	future := base64.RawURLEncoding.EncodeToString([]byte(store + ":" + strconv.FormatUint(after.Number+100, 10)))
+	_, _, err = ts.ro.Check(ctx, "record:c", "write", "user:old", client.AtLeastAsFresh(future))
+	wantCode(t, "at least as fresh as a future revision", err, connect.CodeOutOfRange, "newer than the latest")
+	_, _, err = ts.ro.Check(ctx, "record:c", "write", "user:old", client.AtExactSnapshot(future))
+	wantCode(t, "exactly a future revision", err, connect.CodeOutOfRange, "not written yet")
+}
+
+// TestUnknownNames: a name the schema lacks is InvalidArgument naming the
+// request's field, with the nearest name and the names there are.
+func TestUnknownNames(t *testing.T) {
+	ts := startServer(t)
+	ts.seed(t, fixture...)
+	ctx := context.Background()
+	_, err := ts.rw.DocketServiceClient.Check(ctx, connect.NewRequest(&pb.CheckRequest{Object: obj("recrd", "1"), Relation: "read", Subject: user("bob")}))
+	wantCode(t, "unknown object type", err, connect.CodeInvalidArgument, `object.type: unknown type "recrd"; did you mean "record"? (types in the schema: `)
+	_, err = ts.rw.DocketServiceClient.Check(ctx, connect.NewRequest(&pb.CheckRequest{Object: obj("record", "1"), Relation: "read", Subject: &pb.SubjectRef{Type: "team", Id: "east", Relation: "membr"}}))
+	wantCode(t, "unknown subject relation", err, connect.CodeInvalidArgument, `subject.relation: type team has no relation "membr"; did you mean "member"? (relations of team: member)`)
+	_, err = ts.rw.DocketServiceClient.Check(ctx, connect.NewRequest(&pb.CheckRequest{Object: obj("record", "1"), Relation: "read", Subject: &pb.SubjectRef{Type: "user", Id: "bob", Relation: "x"}}))
+	wantCode(t, "a relation of a type that declares none", err, connect.CodeInvalidArgument, `subject.relation: type user has no relation "x"; it declares none`)
+	_, err = ts.rw.DocketServiceClient.Check(ctx, connect.NewRequest(&pb.CheckRequest{Object: obj("record", "1"), Relation: "zzz", Subject: user("bob")}))
+	wantCode(t, "a relation nothing is near", err, connect.CodeInvalidArgument, `relation: type record has no relation "zzz"; relations of record: owner, reader, banned, read, write, delete`)
+	br, err := ts.rw.CheckBatch(ctx, connect.NewRequest(&pb.CheckBatchRequest{Items: []*pb.CheckBatchItem{
+		{Object: obj("record", "record-1"), Relation: "read", Subject: user("bob")},
+		{Object: obj("record", "record-1"), Relation: "raed", Subject: user("bob")},
+	}}))
+	if err != nil || !br.Msg.Results[0].Allowed || !strings.HasPrefix(br.Msg.Results[1].Error, `items[1].relation: type record has no relation "raed"; did you mean "read"?`) {
+		t.Fatalf("batch with an unknown relation: %v %v", br, err)
+	}
+	st, err := ts.rw.LookupResources(ctx, connect.NewRequest(&pb.LookupResourcesRequest{Subject: user("bob"), ResourceType: "recor", Relation: "read"}))
+	if err == nil {
+		for st.Receive() {
+		}
+		err = st.Err()
+	}
+	wantCode(t, "lookup of an unknown type", err, connect.CodeInvalidArgument, `resource_type: unknown type "recor"; did you mean "record"?`)
+	ss, err := ts.rw.LookupSubjects(ctx, connect.NewRequest(&pb.LookupSubjectsRequest{Object: obj("record", "record-1"), Relation: "read", SubjectType: "tem", SubjectRelation: "member"}))
+	if err == nil {
+		for ss.Receive() {
+		}
+		err = ss.Err()
+	}
+	wantCode(t, "lookup of an unknown subject type", err, connect.CodeInvalidArgument, `subject_type: unknown type "tem"; did you mean "team"?`)
 }
 
 // TestWatch: changes arrive in order, one message per revision; a watch
