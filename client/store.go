@@ -425,6 +425,8 @@ func remoteError(err error) error {
 		sentinel = tuples.ErrRevisionGone
 	case ce.Code() == connect.CodeFailedPrecondition && strings.Contains(msg, tuples.ErrChangesTrimmed.Error()):
 		sentinel = tuples.ErrChangesTrimmed
+	case ce.Code() == connect.CodeOutOfRange && strings.Contains(msg, tuples.ErrFutureRevision.Error()):
+		sentinel = tuples.ErrFutureRevision
 	}
 	if sentinel == nil {
 		return &RemoteError{Code: ce.Code(), Msg: msg}
