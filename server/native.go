@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -130,7 +133,7 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 		qs = append(qs, q)
 		at = append(at, i)
 	}
-	rs, err := s.checker.CheckBatch(ctx, snap, qs)
+	rs, err := s.checkConcurrently(ctx, snap, qs, at)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +141,92 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 		out.Results[at[j]].Allowed = r.Allowed
 	}
 	return out, nil
+}
+
+// minChunk is the fewest checks worth a piece of a batch of their own:
+// below it, the walk memo that a piece's checks share saves more than a
+// second core gains.
+const minChunk = 64
+
+// checkConcurrently answers qs on snap with up to GOMAXPROCS goroutines,
+// each taking the next contiguous piece of the batch until none is left,
+// each piece one CheckBatch with a walk memo of its own (a snapshot is
+// safe for concurrent reads); the answers are the same as one
+// CheckBatch's, in order. Pieces are several per goroutine, so that a
+// run of costly checks in one part of the batch does not leave the other
+// goroutines idle. The first error ends the others and names its item:
+// at[j] is the request's index of qs[j].
+func (s *Server) checkConcurrently(ctx context.Context, snap tuples.Snapshot, qs []check.Query, at []int) ([]check.Result, error) {
+	procs := runtime.GOMAXPROCS(0)
+	size := max(minChunk, len(qs)/(4*procs))
+	pieces := (len(qs) + size - 1) / size
+	if procs == 1 || pieces <= 1 {
+		rs, err := s.checker.CheckBatch(ctx, snap, qs)
+		if err != nil {
+			return nil, s.failedItem(ctx, snap, qs, at, err)
+		}
+		return rs, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make([]check.Result, len(qs))
+	errs := make([]error, pieces)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(procs, pieces) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= pieces || ctx.Err() != nil {
+					return
+				}
+				lo, hi := i*size, min((i+1)*size, len(qs))
+				rs, err := s.checker.CheckBatch(ctx, snap, qs[lo:hi])
+				if err != nil {
+					errs[i] = s.failedItem(ctx, snap, qs[lo:hi], at[lo:hi], err)
+					cancel()
+					return
+				}
+				copy(out[lo:hi], rs)
+			}
+		})
+	}
+	wg.Wait()
+	// The first piece's error in order, unless it is only the
+	// cancellation another piece's error caused.
+	var first error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case first == nil, errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled):
+			first = err
+		}
+	}
+	if first != nil {
+		return nil, first
+	}
+	if err := ctx.Err(); err != nil {
+		// Cut off before every piece was answered.
+		return nil, err
+	}
+	return out, nil
+}
+
+// failedItem names the item of a batch that failed with err (a walk too
+// deep, a failed read): CheckBatch numbers queries within its own slice,
+// which is neither the chunk's place nor the request's. The checks are
+// asked again one at a time until one fails, which costs time only on
+// this path; a batch cut off by its context is reported as it is.
+func (s *Server) failedItem(ctx context.Context, snap tuples.Snapshot, qs []check.Query, at []int, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	for j, q := range qs {
+		if _, qerr := s.checker.Check(ctx, snap, q); qerr != nil {
+			return fmt.Errorf("items[%d]: %w", at[j], qerr)
+		}
+	}
+	return err
 }
 
 func (n native) LookupResources(ctx context.Context, req *connect.Request[pb.LookupResourcesRequest], stream *connect.ServerStream[pb.LookupResourcesResponse]) error {
