@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"iter"
+	"sync"
+	"time"
 
 	"github.com/docketdb/docket/check"
 	"github.com/docketdb/docket/store"
@@ -21,10 +23,51 @@ type metrics struct {
 	// Per-kind children, looked up once: the read counters sit on the
 	// checker's hot path.
 	readHas, readSubjects, readReverse, readTuples prometheus.Counter
+	// endpoints hold each path's series, so that a request finds them
+	// without hashing its labels; other is every path not named.
+	endpoints map[string]*endpoint
+	other     *endpoint
 }
 
-func newMetrics(st store.Store, checker *check.Checker) *metrics {
-	m := &metrics{registry: prometheus.NewRegistry()}
+// endpoint is one method's series. They are made on first use, so that
+// /metrics lists only the methods called, as the vectors alone would.
+type endpoint struct {
+	m       *metrics
+	method  string
+	once    sync.Once
+	latency prometheus.Observer
+	// outcomes maps an outcome to its docket_requests_total counter;
+	// outcomes are codes and HTTP statuses, a bounded set.
+	outcomes sync.Map
+}
+
+// endpoint returns the series of path, those of "other" for a path the
+// server does not serve, so that scanning random paths cannot grow the
+// series.
+func (m *metrics) endpoint(path string) *endpoint {
+	if e, ok := m.endpoints[path]; ok {
+		return e
+	}
+	return m.other
+}
+
+// observe counts a request with its outcome and duration.
+func (e *endpoint) observe(outcome string, took time.Duration) {
+	e.once.Do(func() { e.latency = e.m.latency.WithLabelValues(e.method) })
+	e.latency.Observe(took.Seconds())
+	c, ok := e.outcomes.Load(outcome)
+	if !ok {
+		c, _ = e.outcomes.LoadOrStore(outcome, e.m.requests.WithLabelValues(e.method, outcome))
+	}
+	c.(prometheus.Counter).Inc()
+}
+
+func newMetrics(st store.Store, checker *check.Checker, paths []string) *metrics {
+	m := &metrics{registry: prometheus.NewRegistry(), endpoints: map[string]*endpoint{}}
+	for _, p := range paths {
+		m.endpoints[p] = &endpoint{m: m, method: p}
+	}
+	m.other = &endpoint{m: m, method: "other"}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "docket_requests_total",
 		Help: "Requests answered, by method and outcome (a gRPC code name, or the HTTP status for plain HTTP endpoints).",

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,7 +84,6 @@ type Server struct {
 	limits  Limits
 	version string
 	metrics *metrics
-	paths   map[string]bool
 
 	handler http.Handler
 	ready   atomic.Bool
@@ -131,8 +131,7 @@ func New(o Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.metrics = newMetrics(s.store, s.checker)
-	s.paths = endpointPaths()
+	s.metrics = newMetrics(s.store, s.checker, endpointPaths())
 
 	opts := connect.WithHandlerOptions(
 		connect.WithInterceptors(outcomeInterceptor{}, authInterceptor{s}),
@@ -265,15 +264,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
-			info.outcome = fmt.Sprint(status)
+			info.outcome = strconv.Itoa(status)
 		}
 		elapsed := time.Since(start)
-		method := info.method
-		if !s.paths[method] {
-			method = "other"
-		}
-		s.metrics.requests.WithLabelValues(method, info.outcome).Inc()
-		s.metrics.latency.WithLabelValues(method).Observe(elapsed.Seconds())
+		s.metrics.endpoint(info.method).observe(info.outcome, elapsed)
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", info.method),
 			slog.String("outcome", info.outcome),
@@ -286,18 +280,18 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 
 // endpointPaths are the paths the metrics name; any other path counts as
 // "other", so that scanning for random paths cannot grow the series.
-func endpointPaths() map[string]bool {
-	paths := map[string]bool{}
+func endpointPaths() []string {
+	var paths []string
 	for _, p := range []string{
 		"/healthz", "/readyz", "/metrics", authzenMetadata,
 		authzenEvaluation, authzenEvaluations, authzenSearchSubject, authzenSearchResource, authzenSearchAction,
 		"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
 	} {
-		paths[p] = true
+		paths = append(paths, p)
 	}
 	sd := pb.File_docket_v1_docket_proto.Services().ByName("DocketService")
 	for i := range sd.Methods().Len() {
-		paths["/"+string(sd.FullName())+"/"+string(sd.Methods().Get(i).Name())] = true
+		paths = append(paths, "/"+string(sd.FullName())+"/"+string(sd.Methods().Get(i).Name()))
 	}
 	return paths
 }
