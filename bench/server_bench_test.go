@@ -87,6 +87,20 @@ func BenchmarkServer(b *testing.B) {
 	nocache := check.New(check.Options{CacheSize: -1})
 	url := serve(b, d, nocache)
 
+	// The floor of a call: Stats opens a snapshot and walks nothing, so
+	// its cost is the protocol's, the middleware's and the store's
+	// per-request work.
+	for _, p := range protocols {
+		one := connClient(b, url, p.grpc)
+		b.Run("stats/"+p.name, func(b *testing.B) {
+			cpu := cpuTime()
+			latency(b, func(int) error {
+				_, err := one.Stats(ctx, connect.NewRequest(&pb.StatsRequest{}))
+				return err
+			})
+			reportCPU(b, cpu, b.N)
+		})
+	}
 	for _, label := range []string{"direct", "negative"} {
 		qs := d.checks(label)
 		b.Run("check/"+label+"/inprocess/nocache", func(b *testing.B) {
