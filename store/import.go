@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/docketdb/docket/errkind"
@@ -73,7 +75,53 @@ type ImportOptions struct {
 // ImportResult reports what Import did.
 type ImportResult struct {
 	Revision tuples.Revision
-	Tuples   int
+	// Tuples counts the distinct tuples of the input; Duplicates the
+	// lines that repeat a tuple of an earlier line (the last one wins).
+	Tuples     int
+	Duplicates int
+	// Unchanged says every tuple was stored already: nothing was
+	// written, and Revision is the latest, not a new one.
+	Unchanged bool
+}
+
+// duplicateCounter counts the lines of an input that repeat an earlier
+// tuple, in 8 bytes a line however large the input. It only counts: each
+// line is handed to the backend (a repeat is written again, and logged,
+// at the same revision), so that what is stored and logged never depends
+// on how the input was cut into chunks. Two different tuples whose
+// 64-bit hashes collide (about one chance in 10^7 for ten million lines)
+// would be counted as one repeat, which changes the reported count only.
+type duplicateCounter struct {
+	seed   maphash.Seed
+	hashes []uint64
+}
+
+func newDuplicateCounter() *duplicateCounter {
+	return &duplicateCounter{seed: maphash.MakeSeed()}
+}
+
+// add counts t.
+func (d *duplicateCounter) add(t tuples.Tuple) {
+	k := t.Key()
+	var h maphash.Hash
+	h.SetSeed(d.seed)
+	for _, f := range [...]string{k.ObjectType, k.ObjectID, k.Relation, k.SubjectType, k.SubjectID, k.SubjectRelation} {
+		h.WriteString(f)
+		h.WriteByte(0)
+	}
+	d.hashes = append(d.hashes, h.Sum64())
+}
+
+// duplicates returns how many of the lines added repeat an earlier one.
+func (d *duplicateCounter) duplicates() int {
+	slices.Sort(d.hashes)
+	n := 0
+	for i := 1; i < len(d.hashes); i++ {
+		if d.hashes[i] == d.hashes[i-1] {
+			n++
+		}
+	}
+	return n
 }
 
 // maxLineLen bounds a line of an import; maxTupleLen is the longest a
@@ -186,20 +234,23 @@ func (s *store) dryRunImport(ctx context.Context, sc *bufio.Scanner, name string
 	var errs inputErrors
 	lr := &lineReader{sc: sc, name: name, format: format, schema: snap.Schema(), errs: &errs}
 	n := 0
+	dups := newDuplicateCounter()
 	for {
-		_, ok, err := lr.next(ctx)
+		t, ok, err := lr.next(ctx)
 		if err != nil {
 			return ImportResult{}, err
 		}
 		if !ok {
 			break
 		}
+		dups.add(t)
 		n++
 	}
 	if errs.total > 0 {
 		return ImportResult{}, errs.err()
 	}
-	return ImportResult{Revision: snap.Revision(), Tuples: n}, nil
+	d := dups.duplicates()
+	return ImportResult{Revision: snap.Revision(), Tuples: n - d, Duplicates: d}, nil
 }
 
 // Import reads the input in chunks, checking each line against the
@@ -238,6 +289,16 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	}
 
 	lr := &lineReader{sc: sc, name: name, format: format, schema: sch, errs: &errs}
+	// An import of tuples all stored already changes nothing and makes no
+	// revision. Lines are looked up only until the first one that is not
+	// stored: a fresh import pays one read, a repeated one reads what it
+	// would otherwise write again.
+	latest, err := s.b.Reader(ctx, 0)
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
+	}
+	defer latest.Close()
+	unchanged := true
 
 	// The backend takes chunks in a goroutine of its own, so that reading
 	// the next chunk overlaps with storing this one. The channel is
@@ -275,6 +336,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	size := min(s.importChunk, 4096)
 	var chunk []tuples.Change
 	total := 0
+	dups := newDuplicateCounter()
 	for {
 		t, ok, err := lr.next(ctx)
 		if err != nil {
@@ -298,7 +360,20 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 				chunk = make([]tuples.Change, 0, size)
 			}
 			chunk = append(chunk, tuples.Change{Kind: tuples.ChangeWrite, Tuple: t})
+			dups.add(t)
 			total++
+			if unchanged {
+				// A tuple that carries more than its key (a condition, an
+				// expiry) is taken for a change: what it carries may differ
+				// from what is stored.
+				if t != t.Key().Tuple() {
+					unchanged = false
+				} else if stored, err := latest.Has(ctx, t.Object(), t.Relation, t.Subject()); err != nil {
+					return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
+				} else if !stored {
+					unchanged = false
+				}
+			}
 		}
 		if len(chunk) > 0 && (len(chunk) == cap(chunk) || !ok) {
 			select {
@@ -324,6 +399,11 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	if err := stop(); err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 	}
+	if unchanged {
+		ld.Abort()
+		d := dups.duplicates()
+		return ImportResult{Revision: latest.Revision(), Tuples: total - d, Duplicates: d, Unchanged: true}, nil
+	}
 	var progress func(int)
 	if opts.Progress != nil {
 		progress = func(done int) { opts.Progress(done, total) }
@@ -332,7 +412,8 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 	}
-	return ImportResult{Revision: rev, Tuples: total}, nil
+	d := dups.duplicates()
+	return ImportResult{Revision: rev, Tuples: total - d, Duplicates: d}, nil
 }
 
 // Export writes every tuple at rev in format, one a line, paging through

@@ -71,6 +71,7 @@ var tests = []struct {
 	{"ImportExportRoundTrip", 1000, false, testRoundTrip},
 	{"ImportErrors", 1000, false, testImportErrors},
 	{"ImportJSONLinesTwoObjectsOnALine", 1000, false, testImportJSONLinesTwoObjects},
+	{"ImportDuplicates", 1000, false, testImportDuplicates},
 	{"StreamedImport", 1000, true, testStreamedImport},
 	{"StreamedImportBadLastChunk", 1000, true, testStreamedImportBadLastChunk},
 	{"Changes", 1000, false, testChanges},
@@ -819,6 +820,24 @@ func testImportJSONLinesTwoObjects(t *testing.T, ctx context.Context, s store.St
 	}
 }
 
+// A tuple given twice is stored and counted once, and the repeat is
+// reported as such.
+func testImportDuplicates(t *testing.T, ctx context.Context, s store.Store, be Backend) {
+	setup(t, ctx, s)
+	in := "doc:1#viewer@user:ana\ndoc:2#viewer@user:bob\ndoc:1#viewer@user:ana\n"
+	dry, err := s.Import(ctx, strings.NewReader(in), store.ImportOptions{Name: "dup.tuples", DryRun: true})
+	if err != nil || dry.Tuples != 2 || dry.Duplicates != 1 {
+		t.Fatalf("dry run: %+v %v, want 2 tuples and 1 repeat", dry, err)
+	}
+	res, err := s.Import(ctx, strings.NewReader(in), store.ImportOptions{Name: "dup.tuples"})
+	if err != nil || res.Tuples != 2 || res.Duplicates != 1 {
+		t.Fatalf("import: %+v %v, want 2 tuples and 1 repeat", res, err)
+	}
+	if got := all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{}); len(got) != 2 {
+		t.Fatalf("stored %v, want the two tuples", got)
+	}
+}
+
 func testChanges(t *testing.T, ctx context.Context, s store.Store, be Backend) {
 	r1 := setup(t, ctx, s, "doc:1#viewer@user:ana", "doc:1#viewer@user:bob")
 	r2 := write(t, ctx, s, tuples.OpDelete, "doc:1#viewer@user:ana", "doc:1#viewer@user:absent")
@@ -960,8 +979,9 @@ func testStreamedImport(t *testing.T, ctx context.Context, s store.Store, be Bac
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Tuples != 2301 {
-		t.Fatalf("imported %d tuples, want every line: 2301", res.Tuples)
+	// The second fixture and the last line repeat earlier lines.
+	if res.Tuples != 2000 || res.Duplicates != 301 {
+		t.Fatalf("imported %d tuples and %d repeats, want 2000 and 301", res.Tuples, res.Duplicates)
 	}
 	noLeftovers(t, be, s, true)
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"time"
 
@@ -94,9 +95,12 @@ it is not drawn when standard error is not a terminal, or with --quiet.`,
 				return err
 			}
 			if dryRun {
-				return e.printDryRun("import", res.Tuples, res.Revision, nil)
+				return e.printDryRun("import", res.Tuples, res.Revision, nil, duplicateNote(res))
 			}
-			return e.printWrite("imported", res.Tuples, res.Revision)
+			if res.Unchanged {
+				return e.printUnchanged("imported", res.Revision, fmt.Sprintf("all %d already stored", res.Tuples), duplicateNote(res))
+			}
+			return e.printWrite("imported", res.Tuples, res.Revision, duplicateNote(res))
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not draw a progress bar")

@@ -79,3 +79,27 @@ func TestImportProgressFollowsStderr(t *testing.T) {
 		}
 	}
 }
+
+// A file with one tuple twice once reported two tuples imported.
+func TestImportCountsDuplicateLines(t *testing.T) {
+	f := newFixture(t)
+	p := writeFile(t, f.dir, "dup.tuples", "case:30#assignee@user:zoe\ncase:30#assignee@user:zoe\ncase:31#assignee@user:zoe\n")
+	r := f.run("tuple", "import", "--dry-run", p)
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "would import 2 tuples", "(1 duplicate line)")
+	r = f.run("tuple", "import", p)
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "imported 2 tuples", "(1 duplicate line)")
+	// Again: every tuple is stored, so nothing changes and no revision
+	// is made.
+	before := f.run("tuple", "changes", "-o", "json").stdout
+	r = f.run("-o", "json", "tuple", "write", "-f", p)
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, `"duplicate_lines": 1`, `"new_revision": false`)
+	r = f.run("tuple", "import", p)
+	r.want(t, 0)
+	contains(t, "stdout", r.stdout, "imported 0 tuples: all 2 already stored; no new revision")
+	if f.run("tuple", "changes", "-o", "json").stdout != before {
+		t.Error("an import of stored tuples made a revision")
+	}
+}

@@ -102,6 +102,12 @@ func (e *env) importFile(ctx context.Context, path string, format tuples.Format,
 
 // writeNote is a count printed after a write's summary when it is not
 // zero: "(2 already stored)", and in JSON under key.
+// duplicateNote counts the lines of an import that repeated an earlier
+// tuple.
+func duplicateNote(res store.ImportResult) writeNote {
+	return writeNote{"duplicate_lines", res.Duplicates, "duplicate line" + plural(res.Duplicates)}
+}
+
 type writeNote struct {
 	key   string
 	n     int
@@ -265,9 +271,12 @@ func (e *env) runTupleWrite(ctx context.Context, o *tupleWriteOptions, args []st
 			return err
 		}
 		if o.dryRun {
-			return e.printDryRun("write", res.Tuples, res.Revision, nil)
+			return e.printDryRun("write", res.Tuples, res.Revision, nil, duplicateNote(res))
 		}
-		return e.printWrite("wrote", res.Tuples, res.Revision)
+		if res.Unchanged {
+			return e.printUnchanged("wrote", res.Revision, fmt.Sprintf("all %d already stored", res.Tuples), duplicateNote(res))
+		}
+		return e.printWrite("wrote", res.Tuples, res.Revision, duplicateNote(res))
 	}
 	ts := make([]tuples.Tuple, 0, len(args))
 	var problems []string
