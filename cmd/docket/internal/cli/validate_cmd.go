@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -40,70 +41,77 @@ Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
   docket validate --datastore postgres://docket:secret@db:5432/docket schemas/*/*.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			passed, failed, broken := 0, 0, 0
-			type fileResult struct {
-				*validate.Report
-				Errors []string `json:"errors,omitempty"`
-			}
-			var results []fileResult
-			for _, path := range args {
-				open := kind.opener()
-				if e.datastore != "" {
-					open = func() (store.Store, error) {
-						s, err := postgres.OpenScratch(cmd.Context(), e.datastore)
-						return s, datastoreError(err)
-					}
-				}
-				rep, err := validate.Run(cmd.Context(), path, open)
-				if err != nil {
-					lines := errorLines(err)
-					for _, l := range lines {
-						fmt.Fprintln(e.stderr, "error: "+l)
-					}
-					results = append(results, fileResult{Report: &validate.Report{File: path, Failures: []validate.Failure{}}, Errors: lines})
-					broken++
-					continue
-				}
-				passed += rep.Passed
-				failed += len(rep.Failures)
-				results = append(results, fileResult{Report: rep})
-				if rep.Failures == nil {
-					rep.Failures = []validate.Failure{}
-				}
-				if e.json() {
-					continue
-				}
-				for _, f := range rep.Failures {
-					fmt.Fprintf(e.stdout, "%s: FAIL %s\n  expected %s, got %s\n", f.Pos, f.Assertion, f.Expected, f.Got)
-					if f.Explanation != "" {
-						for _, l := range strings.Split(f.Explanation, "\n") {
-							fmt.Fprintln(e.stdout, "  "+l)
-						}
-					}
-				}
-			}
-			if e.json() {
-				if err := writeJSON(e.stdout, map[string]any{"passed": passed, "failed": failed, "files": results}); err != nil {
-					return err
-				}
-			} else {
-				summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
-				if broken > 0 {
-					summary += fmt.Sprintf(", %d file%s with errors", broken, plural(broken))
-				}
-				fmt.Fprintln(e.stdout, summary)
-			}
-			switch {
-			case broken > 0:
-				return exitStatus(exitFailure)
-			case failed > 0:
-				return exitStatus(exitNo)
-			}
-			return nil
+			return e.runValidate(cmd.Context(), kind, args)
+
 		},
 	}
 	cmd.Flags().Var(&kind, "store", "store each file runs on: memory, or badger (a temporary Badger database)")
 	return cmd
+}
+
+// runValidate runs each validation file on a fresh store of its own and
+// reports the failures and a summary.
+func (e *env) runValidate(ctx context.Context, kind storeKind, paths []string) error {
+	passed, failed, broken := 0, 0, 0
+	type fileResult struct {
+		*validate.Report
+		Errors []string `json:"errors,omitempty"`
+	}
+	var results []fileResult
+	for _, path := range paths {
+		open := kind.opener()
+		if e.datastore != "" {
+			open = func() (store.Store, error) {
+				s, err := postgres.OpenScratch(ctx, e.datastore)
+				return s, datastoreError(err)
+			}
+		}
+		rep, err := validate.Run(ctx, path, open)
+		if err != nil {
+			lines := errorLines(err)
+			for _, l := range lines {
+				fmt.Fprintln(e.stderr, "error: "+l)
+			}
+			results = append(results, fileResult{Report: &validate.Report{File: path, Failures: []validate.Failure{}}, Errors: lines})
+			broken++
+			continue
+		}
+		passed += rep.Passed
+		failed += len(rep.Failures)
+		results = append(results, fileResult{Report: rep})
+		if rep.Failures == nil {
+			rep.Failures = []validate.Failure{}
+		}
+		if e.json() {
+			continue
+		}
+		for _, f := range rep.Failures {
+			fmt.Fprintf(e.stdout, "%s: FAIL %s\n  expected %s, got %s\n", f.Pos, f.Assertion, f.Expected, f.Got)
+			if f.Explanation != "" {
+				for _, l := range strings.Split(f.Explanation, "\n") {
+					fmt.Fprintln(e.stdout, "  "+l)
+				}
+			}
+		}
+	}
+	if e.json() {
+		if err := writeJSON(e.stdout, map[string]any{"passed": passed, "failed": failed, "files": results}); err != nil {
+			return err
+		}
+	} else {
+		summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+		if broken > 0 {
+			summary += fmt.Sprintf(", %d file%s with errors", broken, plural(broken))
+		}
+		fmt.Fprintln(e.stdout, summary)
+	}
+	switch {
+	case broken > 0:
+		return exitStatus(exitFailure)
+	case failed > 0:
+		return exitStatus(exitNo)
+	}
+	return nil
 }
 
 // storeKind is the --store flag of validate; a bad value is rejected while
