@@ -261,7 +261,7 @@ func (c *Cluster) Restart(ctx context.Context) error {
 	cmd := c.command(context.Background(), "postgres", "-D", c.data(),
 		"-p", strconv.Itoa(c.port), "-c", "listen_addresses=127.0.0.1",
 		"-c", "unix_socket_directories=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=64MB")
+		"-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=256MB", "-c", "max_wal_size=2GB")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// If the test binary dies, so does the server.
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL

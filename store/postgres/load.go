@@ -2,18 +2,29 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // load is a bulk write: one transaction that claims the next revision
 // (holding off other writers), COPYs each chunk into the change log at
-// that revision and, on Commit, adds the tuples the log names and no live
-// row holds. Nothing is visible before the commit; an abort, or the
-// process dying, rolls all of it back.
+// that revision and adds its tuples. Nothing is visible before the
+// commit; an abort, or the process dying, rolls all of it back.
+//
+// Tuples reach docket_tuples in one of two ways. While the table held no
+// row when the load began and no chunk has repeated a tuple, a chunk is
+// COPYed straight into it, created at the load's revision: the primary
+// key then refuses a tuple named twice (same fields, same revision), and
+// no live row can already hold one. Otherwise, from the first chunk that
+// cannot go straight in, chunks go only into the change log and Commit
+// adds, in one statement, the tuples they name that no live row holds,
+// once each. The straight path skips the per-row probe of the primary
+// key that the second one makes, which is most of its cost.
 type load struct {
 	b      *Backend
 	tx     pgx.Tx
@@ -21,7 +32,12 @@ type load struct {
 	schema store.SchemaText
 	head   head // the claim's, at the revision before rev
 	seq    int
-	done   bool
+	// straight is true while chunks are COPYed into docket_tuples;
+	// planned is the sequence number of the last change added that way:
+	// Commit adds the tuples of the changes after it.
+	straight bool
+	planned  int
+	done     bool
 }
 
 func (b *Backend) Load(ctx context.Context) (store.Loader, error) {
@@ -50,6 +66,14 @@ func (b *Backend) startLoad(ctx context.Context) (*load, error) {
 		// requests; the import as a whole is bounded by its context.
 		_, err = tx.Exec(ctx, `SET LOCAL statement_timeout = 0`)
 	}
+	// Any row at all, live or awaiting garbage collection, sends the
+	// load down the checked path; no other writer can add one before
+	// the load commits, since each first claims the revision row the
+	// load holds.
+	var empty bool
+	if err == nil {
+		err = tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM docket_tuples)`).Scan(&empty)
+	}
 	if err != nil {
 		tx.Rollback(context.WithoutCancel(ctx))
 		return nil, classify("begin an import", err)
@@ -59,15 +83,30 @@ func (b *Backend) startLoad(ctx context.Context) (*load, error) {
 		tx.Rollback(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	return &load{b: b, tx: tx, rev: rev, schema: st, head: h}, nil
+	return &load{b: b, tx: tx, rev: rev, schema: st, head: h, straight: empty}, nil
 }
 
 func (l *load) Schema(context.Context) (store.SchemaText, error) { return l.schema, nil }
 
-// Add COPYs a chunk into the change log.
+var (
+	changeColumns = []string{"revision", "seq", "kind", "object_type", "object_id", "relation", "subject_type", "subject_id", "subject_relation"}
+	tupleColumns  = []string{"object_type", "object_id", "relation", "subject_type", "subject_id", "subject_relation", "created_rev"}
+)
+
+// Add COPYs a chunk into the change log and, on the straight path, into
+// docket_tuples.
 func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 	if l.done {
 		return fmt.Errorf("import: add after the load ended")
+	}
+	if l.straight {
+		ok, err := l.copyTuples(ctx, changes)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			l.straight = false
+		}
 	}
 	rev, seq := int64(l.rev), l.seq
 	i := 0
@@ -81,32 +120,71 @@ func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 		seq++
 		return []any{rev, int32(seq), int16(c.Kind), t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation}, nil
 	})
-	_, err := l.tx.CopyFrom(ctx, pgx.Identifier{"docket_changes"},
-		[]string{"revision", "seq", "kind", "object_type", "object_id", "relation", "subject_type", "subject_id", "subject_relation"}, src)
-	if err != nil {
+	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{"docket_changes"}, changeColumns, src); err != nil {
 		return classify("import: copy into the datastore", err)
+	}
+	if l.straight {
+		l.planned = seq
 	}
 	l.seq = seq
 	return nil
 }
 
-// Commit adds the loaded tuples and commits the revision.
+// copyTuples COPYs a chunk into docket_tuples behind a savepoint; ok is
+// false, with nothing of the chunk kept, when the chunk repeats a tuple
+// already loaded (its own or an earlier chunk's).
+func (l *load) copyTuples(ctx context.Context, changes []tuples.Change) (ok bool, err error) {
+	if _, err := l.tx.Exec(ctx, `SAVEPOINT docket_chunk`); err != nil {
+		return false, classify("import: copy into the datastore", err)
+	}
+	rev := int64(l.rev)
+	i := 0
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(changes) {
+			return nil, nil
+		}
+		t := &changes[i].Tuple
+		i++
+		return []any{t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation, rev}, nil
+	})
+	_, err = l.tx.CopyFrom(ctx, pgx.Identifier{"docket_tuples"}, tupleColumns, src)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation: a tuple named twice
+		if _, rerr := l.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT docket_chunk`); rerr != nil {
+			return false, classify("import: copy into the datastore", rerr)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, classify("import: copy into the datastore", err)
+	}
+	if _, err := l.tx.Exec(ctx, `RELEASE SAVEPOINT docket_chunk`); err != nil {
+		return false, classify("import: copy into the datastore", err)
+	}
+	return true, nil
+}
+
+// Commit adds the tuples the straight path did not and commits the
+// revision.
 func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision, error) {
 	defer l.Abort()
 	if l.done {
 		return 0, fmt.Errorf("import: commit after the load ended")
 	}
-	// NOT EXISTS: a stored tuple stays as it is (imports touch); ON
-	// CONFLICT: an input may name a tuple twice, and its second row
-	// meets the first on the primary key (same fields, same revision).
-	_, err := l.tx.Exec(ctx, `INSERT INTO docket_tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation, created_rev)
-		SELECT c.object_type, c.object_id, c.relation, c.subject_type, c.subject_id, c.subject_relation, c.revision
-		FROM docket_changes c
-		WHERE c.revision = $1 AND NOT EXISTS (SELECT 1 FROM docket_tuples t WHERE t.deleted_rev IS NULL
-			AND t.object_type = c.object_type AND t.object_id = c.object_id AND t.relation = c.relation
-			AND t.subject_type = c.subject_type AND t.subject_id = c.subject_id AND t.subject_relation = c.subject_relation)
-		ON CONFLICT (object_type, object_id, relation, subject_type, subject_id, subject_relation, created_rev) DO NOTHING`,
-		int64(l.rev))
+	var err error
+	if l.seq > l.planned {
+		// NOT EXISTS: a stored tuple stays as it is (imports touch), and
+		// so does one a straight chunk added; DISTINCT: an input may name
+		// a tuple twice. Sorted, the primary key grows at its end.
+		_, err = l.tx.Exec(ctx, `INSERT INTO docket_tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation, created_rev)
+			SELECT DISTINCT c.object_type, c.object_id, c.relation, c.subject_type, c.subject_id, c.subject_relation, c.revision
+			FROM docket_changes c
+			WHERE c.revision = $1 AND c.seq > $2 AND NOT EXISTS (SELECT 1 FROM docket_tuples t WHERE t.deleted_rev IS NULL
+				AND t.object_type = c.object_type AND t.object_id = c.object_id AND t.relation = c.relation
+				AND t.subject_type = c.subject_type AND t.subject_id = c.subject_id AND t.subject_relation = c.subject_relation)
+			ORDER BY 1, 2, 3, 4, 5, 6`,
+			int64(l.rev), l.planned)
+	}
 	if err == nil {
 		_, err = l.tx.Exec(ctx, `INSERT INTO docket_revisions (revision, committed_at) VALUES ($1, now())`, int64(l.rev))
 	}
@@ -117,6 +195,9 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 		return 0, classify("import: commit", err)
 	}
 	l.done = true
+	if l.b.loaded != nil {
+		l.b.loaded(l.planned, l.seq)
+	}
 	if progress != nil {
 		progress(l.seq)
 	}

@@ -129,7 +129,8 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 	if _, err := pool.Exec(ctx, migrationsTable); err != nil {
 		// Two IF NOT EXISTS creations racing: the loser fails on one
 		// of the catalog's unique indexes, and the table is there.
-		if _, verr := Version(ctx, pool); verr != nil || unavailable(err) {
+		// Any other failure (a timeout, say) leaves no table.
+		if !migrationsTableExists(ctx, pool) || unavailable(err) {
 			return nil, classify("create the migrations table", err)
 		}
 	}
@@ -150,6 +151,16 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 		}
 	}
 	return applied, nil
+}
+
+// migrationsTableExists reports whether docket_migrations can be read.
+func migrationsTableExists(ctx context.Context, pool *pgxpool.Pool) bool {
+	rows, err := pool.Query(ctx, `SELECT 1 FROM docket_migrations LIMIT 1`)
+	if err != nil {
+		return false
+	}
+	rows.Close()
+	return rows.Err() == nil
 }
 
 // apply runs one migration unless it is applied already.

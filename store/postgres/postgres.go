@@ -243,6 +243,9 @@ type Backend struct {
 	// beforeCommit, set by tests, runs between a write's statements and
 	// its commit.
 	beforeCommit func()
+	// loaded, set by tests, hears of each committed load how many of
+	// its changes went straight into docket_tuples, of how many.
+	loaded func(straight, total int)
 }
 
 // head is the state every reader's bounds come from.
