@@ -492,11 +492,24 @@ func TestRoundTrips(t *testing.T) {
 	count("snapshot at the latest", 1, func() { sn = storetest.Snap(t, ctx, s, 0) })
 	count("snapshot at a known revision", 0, func() { storetest.Snap(t, ctx, s, rev) })
 	count("has", 1, func() { storetest.Has(t, ctx, sn, "doc:1#viewer@user:ana") })
-	count("subjects", 1, func() {
-		for _, err := range sn.Subjects(ctx, tuples.Object{Type: "doc", ID: "1"}, "viewer", tuples.SubjectFilter{}) {
+	subjects := func(sn tuples.Snapshot, obj tuples.Object, f tuples.SubjectFilter) []tuples.Subject {
+		var out []tuples.Subject
+		for s, err := range sn.Subjects(ctx, obj, "member", f) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			out = append(out, s)
+		}
+		return out
+	}
+	team := tuples.Object{Type: "team", ID: "t"}
+	count("subjects", 1, func() { subjects(sn, team, tuples.SubjectFilter{}) })
+	// The snapshot read each object whole: more of its questions are free.
+	count("has, subjects, again", 0, func() {
+		storetest.Has(t, ctx, sn, "doc:1#viewer@team:t#member")
+		storetest.Has(t, ctx, sn, "doc:1#owner@user:ana")
+		if got := subjects(sn, team, tuples.SubjectFilter{Type: "user", Plain: true}); len(got) != 1 || got[0].ID != "bob" {
+			t.Errorf("the members of team:t = %v, want user:bob", got)
 		}
 	})
 	count("reverse", 1, func() {
@@ -504,6 +517,52 @@ func TestRoundTrips(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+		}
+	})
+	// An object with more rows than a snapshot keeps is asked each
+	// question: on first use, one round trip more.
+	var big []string
+	for i := range objectRowsMax + 1 {
+		big = append(big, fmt.Sprintf("team:big#member@user:u%d", i))
+	}
+	rev2 := storetest.Write(t, ctx, s, tuples.OpTouch, big...)
+	sn2 := storetest.Snap(t, ctx, s, rev2)
+	bigTeam := tuples.Object{Type: "team", ID: "big"}
+	count("subjects of a large object", 2, func() {
+		if got := subjects(sn2, bigTeam, tuples.SubjectFilter{}); len(got) != objectRowsMax+1 {
+			t.Errorf("%d members of team:big, want %d", len(got), objectRowsMax+1)
+		}
+	})
+	count("two has on a large object, one each", 2, func() {
+		if !storetest.Has(t, ctx, sn2, "team:big#member@user:u7") || storetest.Has(t, ctx, sn2, "team:big#member@user:ana") {
+			t.Error("has on team:big answered wrongly")
+		}
+	})
+	var wide []string
+	for i := range objectRowsMax + 1 {
+		wide = append(wide, fmt.Sprintf("doc:w%d#viewer@user:wide", i))
+	}
+	rev2 = storetest.Write(t, ctx, s, tuples.OpTouch, wide...)
+	sn3 := storetest.Snap(t, ctx, s, rev2)
+	count("reverse of a subject with many objects", 2, func() {
+		n := 0
+		for _, err := range sn3.Reverse(ctx, tuples.Subject{Type: "user", ID: "wide"}, "doc", "viewer") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if n != objectRowsMax+1 {
+			t.Errorf("user:wide views %d docs, want %d", n, objectRowsMax+1)
+		}
+	})
+	rev = rev2
+	count("reverse of a subject read before", 0, func() {
+		for o, err := range sn.Reverse(ctx, tuples.Subject{Type: "user", ID: "ana"}, "doc", "owner") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Errorf("user:ana owns %v, which was never written", o)
 		}
 	})
 	// begin, claim, one Has per tuple, the staged statements, commit.

@@ -393,7 +393,7 @@ func (b *Backend) Reader(ctx context.Context, rev tuples.Revision) (store.Reader
 		return nil, err
 	}
 	b.pin(rev)
-	r := &reader{q: b.pool, rev: rev, schema: st}
+	r := &reader{q: b.pool, rev: rev, schema: st, objects: newObjectCache()}
 	r.release = func() { b.unpin(rev) }
 	return r, nil
 }

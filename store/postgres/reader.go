@@ -31,6 +31,9 @@ type reader struct {
 	schema  store.SchemaText
 	release func()
 	closed  atomic.Bool
+	// objects, when set, keeps the objects the reader has read whole
+	// (snapshots; a write transaction's reader asks each question).
+	objects *objectCache
 }
 
 func (r *reader) Revision() tuples.Revision { return r.rev }
@@ -56,6 +59,9 @@ func (r *reader) Has(ctx context.Context, obj tuples.Object, relation string, su
 	if err := r.open(); err != nil {
 		return false, err
 	}
+	if rows, ok, err := r.rowsOf(ctx, obj); err != nil || ok {
+		return err == nil && hasRow(rows, relation, subj), err
+	}
 	var one int
 	err := r.q.QueryRow(ctx, `SELECT 1 FROM docket_tuples
 		WHERE object_type = $2 AND object_id = $3 AND relation = $4
@@ -74,6 +80,17 @@ func (r *reader) Subjects(ctx context.Context, obj tuples.Object, relation strin
 	return func(yield func(tuples.Subject, error) bool) {
 		if err := r.open(); err != nil {
 			yield(tuples.Subject{}, err)
+			return
+		}
+		if rows, ok, err := r.rowsOf(ctx, obj); err != nil {
+			yield(tuples.Subject{}, err)
+			return
+		} else if ok {
+			for _, x := range relationRows(rows, relation) {
+				if f.Matches(x.subject) && !yield(x.subject, nil) {
+					return
+				}
+			}
 			return
 		}
 		var where strings.Builder
@@ -128,6 +145,17 @@ func (r *reader) Reverse(ctx context.Context, subj tuples.Subject, objectType, r
 	return func(yield func(tuples.Object, error) bool) {
 		if err := r.open(); err != nil {
 			yield(tuples.Object{}, err)
+			return
+		}
+		if rows, ok, err := r.subjectRowsOf(ctx, subj); err != nil {
+			yield(tuples.Object{}, err)
+			return
+		} else if ok {
+			for _, x := range typeRelationRows(rows, objectType, relation) {
+				if !yield(tuples.Object{Type: objectType, ID: x.objectID}, nil) {
+					return
+				}
+			}
 			return
 		}
 		base := `SELECT object_id FROM docket_tuples
