@@ -2,8 +2,14 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/docketdb/docket/bench/gen"
 	"github.com/docketdb/docket/check"
@@ -122,3 +128,157 @@ func BenchmarkPostgresLookup(b *testing.B) {
 		b.ReportMetric(float64(be.Queries()-before)/float64(b.N), "queries/op")
 	})
 }
+
+// BenchmarkPostgresReplicas runs the whole check list on one, two and
+// three replicas on one database: each replica a backend of its own (its
+// own connection pool) with a checker of its own, as separate `docket
+// serve` processes have, the work spread over them round robin by four
+// workers, each check on a snapshot of its own. It reports checks/s of
+// wall clock, the database round trips per check and the share of the
+// CPU time (this process's and the database server's for this
+// database's connections) that the database spent. With the cache on,
+// every replica first answers the list once, so the timed checks are
+// all answered from its cache and make no round trip.
+//
+//	go test -run '^$' -bench PostgresReplicas -benchtime 2000x ./bench/
+func BenchmarkPostgresReplicas(b *testing.B) {
+	spec := gen.Spec{Shape: gen.ShapeCasebook, Size: benchSize(b), Seed: 1}
+	url := pg.Database(b)
+	first, err := postgres.OpenBackend(context.Background(), url, postgres.Options{Migrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := store.New(first, store.Options{})
+	b.Cleanup(func() { st.Close() })
+	d, err := loadInto(context.Background(), st, spec)
+	if err != nil {
+		b.Fatalf("load %s into postgres: %v", spec.Name(), err)
+	}
+	b.Cleanup(func() { d.snap.Close() })
+	qs := d.checks("")
+	rev := d.snap.Revision()
+	ctx := context.Background()
+	const workers = 4
+	for _, cache := range []struct {
+		name string
+		size int
+	}{{"nocache", -1}, {"cache", 0}} {
+		for n := 1; n <= 3; n++ {
+			b.Run(fmt.Sprintf("%s/replicas=%d", cache.name, n), func(b *testing.B) {
+				type replica struct {
+					be *postgres.Backend
+					st store.Store
+					c  *check.Checker
+				}
+				rs := make([]replica, n)
+				for i := range rs {
+					be, err := postgres.OpenBackend(ctx, url, postgres.Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					rs[i] = replica{be: be, st: store.New(be, store.Options{}), c: check.New(check.Options{CacheSize: cache.size})}
+					defer rs[i].st.Close()
+				}
+				one := func(r replica, q check.Query) error {
+					sn, err := r.st.Snapshot(ctx, rev)
+					if err != nil {
+						return err
+					}
+					defer sn.Close()
+					_, err = r.c.Check(ctx, sn, q)
+					return err
+				}
+				if cache.size >= 0 {
+					for _, r := range rs {
+						for _, q := range qs {
+							if err := one(r, q); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+				}
+				queries := func() (n int64) {
+					for _, r := range rs {
+						n += r.be.Queries()
+					}
+					return n
+				}
+				before, dbBefore, ownBefore := queries(), dbCPU(b, rs[0].be), ownCPU()
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				errs := make(chan error, workers)
+				b.ResetTimer()
+				for range workers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							i := next.Add(1) - 1
+							if i >= int64(b.N) {
+								return
+							}
+							if err := one(rs[i%int64(n)], qs[i%int64(len(qs))]); err != nil {
+								errs <- err
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.StopTimer()
+				select {
+				case err := <-errs:
+					b.Fatal(err)
+				default:
+				}
+				db, own := dbCPU(b, rs[0].be)-dbBefore, ownCPU()-ownBefore
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
+				b.ReportMetric(float64(queries()-before)/float64(b.N), "queries/op")
+				if db+own > 0 {
+					b.ReportMetric(100*float64(db)/float64(db+own), "db-cpu-%")
+				}
+			})
+		}
+	}
+}
+
+// dbCPU is the CPU time the database server's processes serving the
+// benchmark's database have used (they run on this machine): read from
+// /proc for each connection's process. Connections stay open in the
+// pools between the two reads, so the difference is the run's.
+func dbCPU(b *testing.B, be *postgres.Backend) time.Duration {
+	b.Helper()
+	rows, err := be.Pool().Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var total time.Duration
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			b.Fatal(err)
+		}
+		total += procCPU(pid)
+	}
+	return total
+}
+
+// procCPU is a process's user and system CPU time from /proc, 0 when it
+// cannot be read.
+func procCPU(pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ = 100
+}
+
+func ownCPU() time.Duration { return procCPU(os.Getpid()) }
