@@ -32,6 +32,10 @@ type Options struct {
 	// the subject's memberships does, instead of up from the subject. The
 	// answers are the same; it is there to compare the two.
 	DownwardOnly bool
+	// IgnoreIndex reads the subject's memberships level by level even
+	// where the store keeps a membership index (tuples.GroupIndex). The
+	// answers are the same; it is there to compare the two.
+	IgnoreIndex bool
 }
 
 // Checker evaluates queries. It is safe for concurrent use; all per-query
@@ -42,12 +46,13 @@ type Checker struct {
 	plans    plans
 	walkers  sync.Pool
 	downward bool
+	noIndex  bool
 	nested   nestedCounters
 }
 
 // New returns a Checker.
 func New(o Options) *Checker {
-	c := &Checker{maxDepth: o.MaxDepth, downward: o.DownwardOnly}
+	c := &Checker{maxDepth: o.MaxDepth, downward: o.DownwardOnly, noIndex: o.IgnoreIndex}
 	if c.maxDepth <= 0 {
 		c.maxDepth = DefaultMaxDepth
 	}
@@ -72,6 +77,12 @@ type Stats struct {
 	// than the bound, whose checks walked down from the group instead.
 	NestedUpward    uint64 `json:"nested_upward"`
 	NestedFallbacks uint64 `json:"nested_fallbacks"`
+	// NestedIndexed counts the memberships read from the store's
+	// membership index; NestedIndexFallbacks those it could not answer
+	// (a group over the index's bound, or the index not built), read
+	// level by level instead.
+	NestedIndexed        uint64 `json:"nested_indexed"`
+	NestedIndexFallbacks uint64 `json:"nested_index_fallbacks"`
 }
 
 // Stats returns the counters; the cache's are zero when it is off.
@@ -82,6 +93,8 @@ func (c *Checker) Stats() Stats {
 	}
 	s.NestedUpward = c.nested.upward.Load()
 	s.NestedFallbacks = c.nested.fallbacks.Load()
+	s.NestedIndexed = c.nested.indexed.Load()
+	s.NestedIndexFallbacks = c.nested.indexFallbacks.Load()
 	return s
 }
 
@@ -184,7 +197,7 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 	w.ctx, w.snap, w.sch = ctx, snap, sch
 	w.plan = c.plans.get(sch)
 	w.maxDepth = c.maxDepth
-	w.downward, w.nestedStats = c.downward, &c.nested
+	w.downward, w.noIndex, w.nestedStats = c.downward, c.noIndex, &c.nested
 	w.cache = nil
 	if useCache {
 		w.cache = c.cache

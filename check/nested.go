@@ -75,6 +75,11 @@ type memberships struct {
 type nestedCounters struct {
 	upward    atomic.Uint64
 	fallbacks atomic.Uint64
+	// indexed counts memberships read from the store's index;
+	// indexFallbacks those the index could not answer (a group over its
+	// bound, or the relation's index not built), read level by level.
+	indexed        atomic.Uint64
+	indexFallbacks atomic.Uint64
 }
 
 // nested decides nesting relation r on obj from the subject's
@@ -190,6 +195,13 @@ func (w *walker) membershipsOf(r *schema.Relation) (*memberships, error) {
 			w.nestedStats.fallbacks.Add(1)
 		}
 	}
+	if !m.overflow && !m.done && !w.noIndex {
+		if gi, ok := w.snap.(tuples.GroupIndex); ok {
+			if err := w.fromIndex(gi, m); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if w.groups == nil {
 		w.groups = make(map[membershipKey]*memberships)
 	}
@@ -240,4 +252,49 @@ func (w *walker) groupsOf(m *memberships, s tuples.Subject, next []tuples.Object
 		}
 	}
 	return next, nil
+}
+
+// fromIndex completes m, which holds the groups storing the subject, from
+// the store's membership index (tuples.GroupIndex): every group above
+// them, with the shortest chain, in one read per group. The index is kept
+// in the same revision as the tuples, so the chains are those the level
+// by level search would find. When a group is not indexed (over the
+// index's bound, or the relation's index not built), m is left as it was
+// and the search goes on level by level.
+func (w *walker) fromIndex(gi tuples.GroupIndex, m *memberships) error {
+	rows := make([][]tuples.GroupAbove, len(m.frontier))
+	for i, g := range m.frontier {
+		above, indexed, err := gi.GroupsAbove(w.ctx, g, m.rel.Name)
+		if err != nil {
+			return fmt.Errorf("read the %s groups above %s: %w", m.rel, g, err)
+		}
+		if !indexed {
+			if w.nestedStats != nil {
+				w.nestedStats.indexFallbacks.Add(1)
+			}
+			return nil
+		}
+		rows[i] = above
+	}
+	typ := m.rel.Type.Name
+	for _, row := range rows {
+		for _, a := range row {
+			o := tuples.Object{Type: typ, ID: a.ID}
+			if l, ok := m.chain[o]; !ok || int32(a.Chain) < l {
+				m.chain[o] = int32(a.Chain)
+			}
+		}
+		if len(m.chain) > nestedBound {
+			m.overflow = true
+			if w.nestedStats != nil {
+				w.nestedStats.fallbacks.Add(1)
+			}
+			return nil
+		}
+	}
+	m.frontier, m.done = nil, true
+	if w.nestedStats != nil {
+		w.nestedStats.indexed.Add(1)
+	}
+	return nil
 }

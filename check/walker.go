@@ -150,6 +150,7 @@ type walker struct {
 	groups      map[membershipKey]*memberships
 	nestedStats *nestedCounters
 	downward    bool
+	noIndex     bool
 }
 
 // query answers one query, with its explanation when asked.

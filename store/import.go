@@ -335,6 +335,9 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	// allocates little, and no chunk is ever copied to grow.
 	size := min(s.importChunk, 4096)
 	var chunk []tuples.Change
+	// edges are the input's subject sets of indexed nesting relations,
+	// from which the index changes are derived before the commit.
+	var edges []tuples.Change
 	total := 0
 	dups := newDuplicateCounter()
 	for {
@@ -374,6 +377,11 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 					unchanged = false
 				}
 			}
+			if t.SubjectRelation != "" && t.SubjectRelation == t.Relation && t.SubjectType == t.ObjectType {
+				if r := sch.Relation(t.ObjectType, t.Relation); r != nil && r.GroupIndexed() {
+					edges = append(edges, tuples.Change{Kind: tuples.ChangeWrite, Tuple: t})
+				}
+			}
 		}
 		if len(chunk) > 0 && (len(chunk) == cap(chunk) || !ok) {
 			select {
@@ -403,6 +411,9 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		ld.Abort()
 		d := dups.duplicates()
 		return ImportResult{Revision: latest.Revision(), Tuples: total - d, Duplicates: d, Unchanged: true}, nil
+	}
+	if err := loadIndex(ctx, s.index, ld, sch, edges); err != nil {
+		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 	}
 	var progress func(int)
 	if opts.Progress != nil {

@@ -31,7 +31,7 @@ func (s *store) WriteSchema(ctx context.Context, filename string, text []byte) (
 			}
 		}
 		tx.SetSchema(canonical)
-		return nil
+		return schemaIndexChanges(ctx, s.index, tx, next)
 	})
 	if err != nil {
 		return 0, err

@@ -91,6 +91,14 @@ type Options struct {
 	// ImportChunk is the most tuples Import checks and hands to the
 	// backend at a time (default 262144); the input is never held whole.
 	ImportChunk int
+	// IndexBound is the most groups above one group that the membership
+	// index records (default DefaultIndexBound); a group with more is
+	// left to the checker's walk.
+	IndexBound int
+	// IndexRecompute is the most rows of the index one write recomputes
+	// (default DefaultIndexRecompute); a write that needs more drops the
+	// relation's index until it is built again.
+	IndexRecompute int
 }
 
 // DefaultImportChunk is Options.ImportChunk's default.
@@ -101,13 +109,21 @@ func New(b Backend, opts Options) Store {
 	if opts.ImportChunk <= 0 {
 		opts.ImportChunk = DefaultImportChunk
 	}
-	return &store{b: b, importChunk: opts.ImportChunk, compiled: make(map[tuples.Revision]*schema.Schema)}
+	if opts.IndexBound <= 0 {
+		opts.IndexBound = DefaultIndexBound
+	}
+	if opts.IndexRecompute <= 0 {
+		opts.IndexRecompute = DefaultIndexRecompute
+	}
+	return &store{b: b, importChunk: opts.ImportChunk, compiled: make(map[tuples.Revision]*schema.Schema),
+		index: indexLimits{bound: opts.IndexBound, recompute: opts.IndexRecompute}}
 }
 
 // store is the backend-independent half of a Store.
 type store struct {
 	b           Backend
 	importChunk int
+	index       indexLimits
 
 	// compiled caches the schemas read from the backend, by the revision
 	// that wrote them: a stored schema never changes, so compiling it
@@ -204,7 +220,7 @@ func (s *store) Write(ctx context.Context, b tuples.Batch) (tuples.Revision, err
 			return ErrNoCommit
 		}
 		tx.Write(changes)
-		return nil
+		return maintainIndex(ctx, s.index, tx, sch, changes)
 	})
 	return c.Revision, err
 }
@@ -291,7 +307,8 @@ func (s *store) DeleteMatching(ctx context.Context, f tuples.Filter) (tuples.Rev
 	}
 	var n int
 	c, err := s.b.Update(ctx, func(ctx context.Context, tx Txn) error {
-		if _, err := s.writable(ctx, tx); err != nil {
+		sch, err := s.writable(ctx, tx)
+		if err != nil {
 			return err
 		}
 		var changes []tuples.Change
@@ -314,7 +331,7 @@ func (s *store) DeleteMatching(ctx context.Context, f tuples.Filter) (tuples.Rev
 			return ErrNoCommit
 		}
 		tx.Write(changes)
-		return nil
+		return maintainIndex(ctx, s.index, tx, sch, changes)
 	})
 	if err != nil {
 		return 0, 0, err

@@ -559,7 +559,7 @@ func (e *engine) apply(ctx context.Context, c *kv.Commit) (tuples.Revision, erro
 	if err := e.ensureSpace(commitBytes(c) + e.lowLevelsBytes()); err != nil {
 		return 0, err
 	}
-	bulk := len(c.Changes) > atomicLimit
+	bulk := len(c.Changes)+len(c.Index) > atomicLimit
 	rev, err := e.write(ctx, c, bulk)
 	err = spaceError(e.path, err)
 	if !bulk && errors.Is(err, badger.ErrTxnTooBig) {
@@ -606,6 +606,8 @@ func (e *engine) write(ctx context.Context, c *kv.Commit, bulk bool) (tuples.Rev
 		if err := e.put(ctx, p, rev, c); err != nil {
 			return 0, err
 		}
+	} else if err := e.putIndexAt(ctx, rev, c.Index); err != nil {
+		return 0, err
 	}
 	if bulk && !streamed {
 		if err := wb.Flush(); err != nil {
@@ -675,6 +677,9 @@ func (e *engine) put(ctx context.Context, p put, rev tuples.Revision, c *kv.Comm
 		if err != nil {
 			return fmt.Errorf("write %s: %w", *t, err)
 		}
+	}
+	if err := putIndex(ctx, p, c.Index); err != nil {
+		return err
 	}
 	for _, chunk := range changeChunks(c.Changes, rev) {
 		if err := p.set(chunk.key, chunk.value); err != nil {

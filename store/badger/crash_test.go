@@ -101,6 +101,9 @@ func TestCrashImport(t *testing.T) {
 		for i := range n {
 			fmt.Fprintf(&b, "doc:f%d_%d#viewer@user:u%d\n", k, i, i%1000)
 		}
+		for _, e := range indexEdges(k, 30) {
+			fmt.Fprintln(&b, e)
+		}
 		files[k] = filepath.Join(t.TempDir(), fmt.Sprintf("f%d.tuples", k))
 		if err := os.WriteFile(files[k], []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
@@ -143,6 +146,7 @@ func TestCrashImport(t *testing.T) {
 			t.Fatalf("open after kill %d: %v", k, err)
 		}
 		got := counts(s)
+		indexInStep(t, ctx, s)
 		for j := 0; j <= k; j++ {
 			want := n
 			if j == k && got[j] == 0 {
@@ -158,6 +162,7 @@ func TestCrashImport(t *testing.T) {
 		if again := counts(s); again[k] != got[k] {
 			t.Fatalf("a write after kill %d exposed %d tuples of the interrupted import", k, again[k])
 		}
+		indexInStep(t, ctx, s)
 		if got[k] == 0 {
 			interrupted++
 			f, err := os.Open(files[k])
@@ -171,6 +176,7 @@ func TestCrashImport(t *testing.T) {
 			if again := counts(s); again[k] != n {
 				t.Fatalf("re-run import %d shows %d of %d", k, again[k], n)
 			}
+			indexInStep(t, ctx, s)
 		}
 		s.Close()
 	}
@@ -275,6 +281,9 @@ func TestCrashStreamedImport(t *testing.T) {
 	for i := range n {
 		fmt.Fprintf(&b, "doc:s%d#viewer@user:u%d\n", i, i%1000)
 	}
+	for _, e := range indexEdges(0, 40) {
+		fmt.Fprintln(&b, e)
+	}
 	file := filepath.Join(t.TempDir(), "streamed.tuples")
 	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -317,6 +326,7 @@ func TestCrashStreamedImport(t *testing.T) {
 					before.Revision(), after.Revision(), len(before.Tuples()), len(after.Tuples()), len(before.Changes()), len(after.Changes()))
 			}
 			noLeftovers(t, s, false)
+			indexInStep(t, ctx, s)
 			rev := write(t, ctx, s, tuples.OpTouch, "doc:0#owner@user:after")
 			after := stateOf(t, ctx, s)
 			if rev != before.Revision()+1 || len(after.Tuples()) != len(before.Tuples())+1 || len(after.Changes()) != len(before.Changes())+1 {
@@ -332,11 +342,14 @@ func TestCrashStreamedImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := len(all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{})); got != len(after.Tuples())+n {
-				t.Fatalf("re-run import: %d tuples, want %d", got, len(after.Tuples())+n)
+			if got := len(all(t, ctx, snap(t, ctx, s, 0), tuples.Filter{})); got != len(after.Tuples())+n+40 {
+				t.Fatalf("re-run import: %d tuples, want %d", got, len(after.Tuples())+n+40)
 			}
-			if cs, err := s.Changes(ctx, rev, 0); err != nil || len(cs) != n || cs[0].Revision != res.Revision {
-				t.Fatalf("re-run import logged %d changes (%v), want %d at %d", len(cs), err, n, res.Revision)
+			if cs, err := s.Changes(ctx, rev, 0); err != nil || len(cs) != n+40 || cs[0].Revision != res.Revision {
+				t.Fatalf("re-run import logged %d changes (%v), want %d at %d", len(cs), err, n+40, res.Revision)
+			}
+			if groups := indexInStep(t, ctx, s); groups < 41 {
+				t.Fatalf("re-run import: %d teams in the index's check, want at least 41", groups)
 			}
 			noLeftovers(t, s, false)
 		})

@@ -114,7 +114,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var so store.Options
+			so := store.Options{IndexBound: o.IndexBound, IndexRecompute: o.IndexRecompute}
 			if o.SmallImports {
 				so.ImportChunk = 100
 				e.loadHold, e.spillFanIn = 250, 3

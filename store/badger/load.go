@@ -55,6 +55,7 @@ const (
 type load struct {
 	e        *engine
 	held     [][]tuples.Change
+	index    []store.IndexChange
 	n        int // changes held or spilled
 	sp       *spill
 	released bool
@@ -113,7 +114,7 @@ func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision, error) {
 	defer l.Abort()
 	if l.sp == nil {
-		c := &kv.Commit{Changes: slices.Concat(l.held...), Progress: progress}
+		c := &kv.Commit{Changes: slices.Concat(l.held...), Progress: progress, Index: l.index}
 		l.held = nil
 		return l.e.apply(ctx, c)
 	}
@@ -130,6 +131,9 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 		return 0, err
 	}
 	err = spaceError(e.path, e.streamLoad(ctx, rev, parts, progress))
+	if err == nil {
+		err = spaceError(e.path, e.putIndexAt(ctx, rev, l.index))
+	}
 	if err == nil && e.beforePublish != nil {
 		e.beforePublish()
 	}
@@ -154,7 +158,7 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 }
 
 func (l *load) Abort() {
-	l.held = nil
+	l.held, l.index = nil, nil
 	if l.sp != nil {
 		l.sp.remove()
 		l.sp = nil

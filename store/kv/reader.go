@@ -32,6 +32,7 @@ type Reader struct {
 	rev     tuples.Revision
 	release func()
 	closed  atomic.Bool
+	states  indexStates
 }
 
 // NewReader returns the reads of v, a view at rev; Close calls release

@@ -20,6 +20,8 @@ type Commit struct {
 	Trimmed int
 	// Progress, when set, is told how many changes are written so far.
 	Progress func(done int)
+	// Index holds the membership index's changes, in the same revision.
+	Index []store.IndexChange
 }
 
 // Txn is the store.Txn of a key-value backend: the reads of the latest

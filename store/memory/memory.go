@@ -230,6 +230,9 @@ func (e *memEngine) apply(ctx context.Context, c *kv.Commit) (tuples.Revision, e
 			c.Progress(i + 1)
 		}
 	}
+	if err := applyIndex(txn, c.Index); err != nil {
+		return 0, err
+	}
 	txn.Commit()
 	if c.Progress != nil {
 		c.Progress(len(c.Changes))
@@ -353,6 +356,7 @@ func (v memView) Scan(ctx context.Context, prefix, start []byte, fn func([]byte)
 type memLoad struct {
 	e        *memEngine
 	chunks   [][]tuples.Change
+	index    []store.IndexChange
 	released bool
 }
 
@@ -381,13 +385,13 @@ func (l *memLoad) Commit(ctx context.Context, progress func(int)) (tuples.Revisi
 	defer l.Abort()
 	// Joined once here: growing one slice chunk by chunk would copy it
 	// many times.
-	c := &kv.Commit{Changes: slices.Concat(l.chunks...), Progress: progress}
+	c := &kv.Commit{Changes: slices.Concat(l.chunks...), Progress: progress, Index: l.index}
 	l.chunks = nil
 	return l.e.apply(ctx, c)
 }
 
 func (l *memLoad) Abort() {
-	l.chunks = nil
+	l.chunks, l.index = nil, nil
 	if !l.released {
 		l.released = true
 		l.e.wmu.Unlock()

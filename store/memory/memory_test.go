@@ -16,7 +16,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var so store.Options
+			so := store.Options{IndexBound: o.IndexBound, IndexRecompute: o.IndexRecompute}
 			if o.SmallImports {
 				so.ImportChunk = 100
 			}

@@ -44,6 +44,9 @@ type Options struct {
 	// large import takes: chunks of 100 tuples (store.Options.ImportChunk)
 	// and whatever the backend does beyond what it holds in memory.
 	SmallImports bool
+	// IndexBound and IndexRecompute, when set, are the store's bounds of
+	// the membership index (store.Options).
+	IndexBound, IndexRecompute int
 }
 
 // tests is the suite; small marks the tests that want SmallImports.
@@ -96,6 +99,7 @@ func Run(t *testing.T, b Backend) {
 			c.run(t, context.Background(), s, b)
 		})
 	}
+	runIndexTests(t, b)
 }
 
 func setup(t *testing.T, ctx context.Context, s store.Store, lines ...string) tuples.Revision {

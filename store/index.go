@@ -1,0 +1,744 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
+)
+
+// The membership index of nesting relations (schema.Relation.GroupIndexed,
+// such as `team#member: user | team#member`): for each group, every group
+// above it, transitively, with the length of the shortest chain of subject
+// sets between them (Zanzibar's GROUP2GROUP, read upwards). A subject's
+// direct groups (MEMBER2GROUP) are the reverse tuple keys every backend
+// already keeps, so "is u in team T" is a read of u's groups and of their
+// rows. The index is derived from the tuples in the same transaction that
+// writes them, here in the shared layer, through the optional methods of
+// IndexTxn and IndexLoader: a backend that implements them keeps an index
+// exactly in step with its tuples at every revision, and one that does not
+// keeps none, its snapshots answering GroupsAbove with indexed false so
+// that the checker walks.
+//
+// Bounds keep writes cheap whatever the shape. A group with more than
+// Options.IndexBound groups above it, or a chain longer than
+// MaxIndexChain, keeps an overflow marker instead of a row (the checker
+// walks for subjects in it). A write whose nesting edges would make more
+// than Options.IndexRecompute rows to recompute drops the relation's
+// index in that same revision (the checker walks from then on) until it
+// is built again (BuildIndex, `docket db index build`).
+
+const (
+	// DefaultIndexBound is Options.IndexBound's default.
+	DefaultIndexBound = 1024
+	// MaxIndexChain is the longest chain a row records.
+	MaxIndexChain = 254
+	// DefaultIndexRecompute is Options.IndexRecompute's default.
+	DefaultIndexRecompute = 50_000
+)
+
+// indexLimits are a store's bounds of the index.
+type indexLimits struct{ bound, recompute int }
+
+// IndexChange is one change to the membership index, as a backend stores
+// it. Group "" is the relation's state entry: present while the index of
+// Type#Relation is maintained. Above "" is the overflow marker of Group.
+type IndexChange struct {
+	Delete         bool
+	Type, Relation string
+	Group, Above   string
+	Chain          int
+}
+
+// IndexReads are the index reads of a backend's reader, at its revision.
+type IndexReads interface {
+	tuples.GroupIndex
+	// GroupIndexState reports whether the index of typ#rel is maintained.
+	GroupIndexState(ctx context.Context, typ, rel string) (bool, error)
+	// GroupIndexRow reads group's row as stored, whatever the state, and
+	// whether it holds the overflow marker instead.
+	GroupIndexRow(ctx context.Context, typ, rel, group string) (row []tuples.GroupAbove, overflow bool, err error)
+	// GroupIndexEntries iterates every stored entry of typ#rel (the
+	// state entry excluded), in key order.
+	GroupIndexEntries(ctx context.Context, typ, rel string) iter.Seq2[IndexChange, error]
+	// GroupIndexRelations lists the relations whose index is maintained.
+	GroupIndexRelations(ctx context.Context) ([]IndexedRelation, error)
+}
+
+// IndexedRelation names a relation whose index is maintained.
+type IndexedRelation struct{ Type, Relation string }
+
+// IndexTxn is what a Txn of a backend that keeps the index implements.
+type IndexTxn interface {
+	IndexReads
+	// WriteGroupIndex stages index changes in the transaction.
+	WriteGroupIndex(changes []IndexChange)
+}
+
+// IndexLoader is what a Loader of a backend that keeps the index
+// implements: the index changes of a bulk load are derived before its
+// Commit, from the revision it builds on, and committed with it.
+type IndexLoader interface {
+	// Base opens a reader at the revision the load builds on; it
+	// implements IndexReads.
+	Base(ctx context.Context) (Reader, error)
+	WriteGroupIndex(changes []IndexChange)
+}
+
+// GroupsAbove answers from the backend's index when it keeps one.
+func (s *snapshot) GroupsAbove(ctx context.Context, group tuples.Object, relation string) ([]tuples.GroupAbove, bool, error) {
+	ix, ok := s.Reader.(tuples.GroupIndex)
+	if !ok {
+		return nil, false, nil
+	}
+	return ix.GroupsAbove(ctx, group, relation)
+}
+
+// edge is a stored subject set of a nesting relation: parent#rel holds
+// child#rel.
+type edge struct{ parent, child string }
+
+// indexUpdate derives the index changes of one nesting relation from a
+// batch of tuple changes, reading the revision the batch builds on.
+type indexUpdate struct {
+	ctx      context.Context
+	lim      indexLimits
+	r        tuples.Reads
+	ix       IndexReads
+	typ, rel string
+	// added and removed are the edges the batch really changes.
+	added, removed map[edge]bool
+	parents        map[string][]string // new parents, memoised
+	rows           map[string]rowRead  // stored rows, memoised
+}
+
+type rowRead struct {
+	row      []tuples.GroupAbove
+	overflow bool
+}
+
+// entries are the stored entries of group g's row.
+func (r rowRead) entries(typ, rel, g string) []IndexChange {
+	var out []IndexChange
+	if r.overflow {
+		out = append(out, IndexChange{Type: typ, Relation: rel, Group: g})
+	}
+	for _, a := range r.row {
+		out = append(out, IndexChange{Type: typ, Relation: rel, Group: g, Above: a.ID, Chain: a.Chain})
+	}
+	return out
+}
+
+// indexChanges derives the index changes of changes (planned against r,
+// the revision they build on) for every indexed relation of sch.
+func indexChanges(ctx context.Context, lim indexLimits, r tuples.Reads, ix IndexReads, sch *schema.Schema, changes []tuples.Change) ([]IndexChange, error) {
+	if sch == nil {
+		return nil, nil
+	}
+	var out []IndexChange
+	for _, rel := range sch.Relations {
+		if !rel.GroupIndexed() {
+			continue
+		}
+		typ := rel.Type.Name
+		var edges []tuples.Change
+		for _, c := range changes {
+			t := c.Tuple
+			if t.ObjectType == typ && t.Relation == rel.Name && t.SubjectType == typ && t.SubjectRelation == rel.Name {
+				edges = append(edges, c)
+			}
+		}
+		if len(edges) == 0 {
+			continue
+		}
+		on, err := ix.GroupIndexState(ctx, typ, rel.Name)
+		if err != nil {
+			return nil, err
+		}
+		if !on {
+			continue
+		}
+		u := &indexUpdate{ctx: ctx, lim: lim, r: r, ix: ix, typ: typ, rel: rel.Name,
+			added: map[edge]bool{}, removed: map[edge]bool{}, parents: map[string][]string{}, rows: map[string]rowRead{}}
+		for _, c := range edges {
+			t := c.Tuple
+			e := edge{parent: t.ObjectID, child: t.SubjectID}
+			had, err := r.Has(ctx, t.Object(), t.Relation, t.Subject())
+			if err != nil {
+				return nil, err
+			}
+			delete(u.added, e)
+			delete(u.removed, e)
+			switch {
+			case c.Kind == tuples.ChangeWrite && !had:
+				u.added[e] = true
+			case c.Kind == tuples.ChangeDelete && had:
+				u.removed[e] = true
+			}
+		}
+		if len(u.added) == 0 && len(u.removed) == 0 {
+			continue
+		}
+		ch, err := u.changes()
+		if err != nil {
+			return nil, fmt.Errorf("membership index of %s: %w", rel, err)
+		}
+		out = append(out, ch...)
+	}
+	return out, nil
+}
+
+// changes recomputes the rows of every group below a changed edge, in the
+// graph before the batch or after it: only those rows can change.
+func (u *indexUpdate) changes() ([]IndexChange, error) {
+	affected, err := u.below()
+	if err != nil {
+		return nil, err
+	}
+	if affected == nil {
+		return u.drop()
+	}
+	groups := make([]string, 0, len(affected))
+	for g := range affected {
+		groups = append(groups, g)
+	}
+	slices.Sort(groups)
+	var out []IndexChange
+	for _, g := range groups {
+		if err := u.ctx.Err(); err != nil {
+			return nil, err
+		}
+		row, overflow, err := u.newRow(g, affected)
+		if err != nil {
+			return nil, err
+		}
+		sr, err := u.storedRow(g)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, diffRow(u.typ, u.rel, g, sr.entries(u.typ, u.rel, g), row, overflow)...)
+	}
+	return out, nil
+}
+
+// below returns the groups at or below the child of a changed edge, in
+// the old graph and the new one; nil when there are more than the
+// limit.
+func (u *indexUpdate) below() (map[string]bool, error) {
+	seen := map[string]bool{}
+	var stack []string
+	for e := range u.added {
+		stack = append(stack, e.child)
+	}
+	for e := range u.removed {
+		stack = append(stack, e.child)
+	}
+	for _, g := range stack {
+		seen[g] = true
+	}
+	f := tuples.SubjectFilter{Sets: true, Type: u.typ, Relation: u.rel}
+	for len(stack) > 0 {
+		g := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		visit := func(c string) {
+			if !seen[c] {
+				seen[c] = true
+				stack = append(stack, c)
+			}
+		}
+		// Old children, deleted ones included; then the added ones.
+		for s, err := range u.r.Subjects(u.ctx, tuples.Object{Type: u.typ, ID: g}, u.rel, f) {
+			if err != nil {
+				return nil, err
+			}
+			visit(s.ID)
+		}
+		for e := range u.added {
+			if e.parent == g {
+				visit(e.child)
+			}
+		}
+		if len(seen) > u.lim.recompute {
+			return nil, nil
+		}
+	}
+	return seen, nil
+}
+
+// parentsOf returns g's parents after the batch.
+func (u *indexUpdate) parentsOf(g string) ([]string, error) {
+	if p, ok := u.parents[g]; ok {
+		return p, nil
+	}
+	var ps []string
+	for o, err := range u.r.Reverse(u.ctx, tuples.Subject{Type: u.typ, ID: g, Relation: u.rel}, u.typ, u.rel) {
+		if err != nil {
+			return nil, err
+		}
+		if !u.removed[edge{parent: o.ID, child: g}] {
+			ps = append(ps, o.ID)
+		}
+	}
+	for e := range u.added {
+		if e.child == g {
+			ps = append(ps, e.parent)
+		}
+	}
+	u.parents[g] = ps
+	return ps, nil
+}
+
+// storedRow reads (once) the row of a group whose row the batch leaves
+// as it is.
+func (u *indexUpdate) storedRow(g string) (rowRead, error) {
+	if r, ok := u.rows[g]; ok {
+		return r, nil
+	}
+	row, overflow, err := u.ix.GroupIndexRow(u.ctx, u.typ, u.rel, g)
+	if err != nil {
+		return rowRead{}, err
+	}
+	r := rowRead{row: row, overflow: overflow}
+	u.rows[g] = r
+	return r, nil
+}
+
+// newRow computes g's row after the batch: a shortest-path search up
+// from g, in order of distance. A group of affected is expanded through
+// its new parents; any other group's stored row is still right (nothing
+// above it changed, or it would be affected), so its entries are added at
+// once, shifted by its distance, and the groups they name, which are
+// above it and so unaffected too, need no expansion of their own unless
+// reached more cheaply another way.
+func (u *indexUpdate) newRow(g string, affected map[string]bool) (row []tuples.GroupAbove, overflow bool, err error) {
+	dist := map[string]int{g: 0}
+	viaRow := map[string]bool{}
+	buckets := [][]string{{g}}
+	relax := func(h string, d int, fromRow bool) {
+		if old, ok := dist[h]; ok && old <= d {
+			return
+		}
+		dist[h] = d
+		viaRow[h] = fromRow
+		for len(buckets) <= d {
+			buckets = append(buckets, nil)
+		}
+		buckets[d] = append(buckets[d], h)
+	}
+	for d := 0; d < len(buckets); d++ {
+		for i := 0; i < len(buckets[d]); i++ {
+			h := buckets[d][i]
+			if dist[h] != d {
+				continue // reached more cheaply since
+			}
+			if len(dist)-1 > u.lim.bound || d > MaxIndexChain {
+				return nil, true, nil
+			}
+			if affected[h] {
+				ps, err := u.parentsOf(h)
+				if err != nil {
+					return nil, false, err
+				}
+				for _, p := range ps {
+					relax(p, d+1, false)
+				}
+				continue
+			}
+			if viaRow[h] {
+				continue // its row is inside the row that reached it
+			}
+			sr, err := u.storedRow(h)
+			if err != nil {
+				return nil, false, err
+			}
+			if sr.overflow {
+				return nil, true, nil
+			}
+			for _, a := range sr.row {
+				relax(a.ID, d+a.Chain, true)
+			}
+		}
+		buckets[d] = nil
+	}
+	delete(dist, g)
+	if len(dist) > u.lim.bound {
+		return nil, true, nil
+	}
+	for h, d := range dist {
+		if d > MaxIndexChain {
+			return nil, true, nil
+		}
+		row = append(row, tuples.GroupAbove{ID: h, Chain: d})
+	}
+	slices.SortFunc(row, func(a, b tuples.GroupAbove) int { return cmp.Compare(a.ID, b.ID) })
+	return row, false, nil
+}
+
+// diffRow turns a group's stored entries into its new row (or overflow
+// marker).
+func diffRow(typ, rel, g string, old []IndexChange, row []tuples.GroupAbove, overflow bool) []IndexChange {
+	want := map[IndexChange]bool{}
+	if overflow {
+		want[IndexChange{Type: typ, Relation: rel, Group: g}] = true
+	} else {
+		for _, a := range row {
+			want[IndexChange{Type: typ, Relation: rel, Group: g, Above: a.ID, Chain: a.Chain}] = true
+		}
+	}
+	var out []IndexChange
+	for _, o := range old {
+		if !want[o] {
+			o.Delete = true
+			out = append(out, o)
+		}
+		delete(want, o)
+	}
+	if overflow {
+		if want[IndexChange{Type: typ, Relation: rel, Group: g}] {
+			out = append(out, IndexChange{Type: typ, Relation: rel, Group: g})
+		}
+		return out
+	}
+	for _, a := range row {
+		c := IndexChange{Type: typ, Relation: rel, Group: g, Above: a.ID, Chain: a.Chain}
+		if want[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// drop removes the relation's index: its state entry and every entry.
+func (u *indexUpdate) drop() ([]IndexChange, error) {
+	return dropIndex(u.ctx, u.ix, u.typ, u.rel)
+}
+
+func dropIndex(ctx context.Context, ix IndexReads, typ, rel string) ([]IndexChange, error) {
+	out := []IndexChange{{Delete: true, Type: typ, Relation: rel}}
+	for c, err := range ix.GroupIndexEntries(ctx, typ, rel) {
+		if err != nil {
+			return nil, err
+		}
+		c.Delete = true
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// buildIndex computes the whole index of typ#rel from its tuples, as the
+// changes that replace whatever is stored and turn its state on.
+func buildIndex(ctx context.Context, bound int, r tuples.Reads, ix IndexReads, typ, rel string) ([]IndexChange, error) {
+	parents := map[string][]string{}
+	f := tuples.Filter{ObjectType: typ, Relation: rel, SubjectType: typ, SubjectRelation: rel}
+	cursor := ""
+	for {
+		ts, next, err := r.Read(ctx, f, cursor, 10000)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			parents[t.SubjectID] = append(parents[t.SubjectID], t.ObjectID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	want := map[IndexChange]bool{}
+	var order []IndexChange
+	for g := range parents {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		row, overflow := rowFromParents(g, parents, bound)
+		if overflow {
+			c := IndexChange{Type: typ, Relation: rel, Group: g}
+			want[c] = true
+			order = append(order, c)
+			continue
+		}
+		for _, a := range row {
+			c := IndexChange{Type: typ, Relation: rel, Group: g, Above: a.ID, Chain: a.Chain}
+			want[c] = true
+			order = append(order, c)
+		}
+	}
+	var out []IndexChange
+	for c, err := range ix.GroupIndexEntries(ctx, typ, rel) {
+		if err != nil {
+			return nil, err
+		}
+		if want[c] {
+			delete(want, c) // stored already, as it should be
+			continue
+		}
+		c.Delete = true
+		out = append(out, c)
+	}
+	for _, c := range order {
+		if want[c] {
+			out = append(out, c)
+		}
+	}
+	return append(out, IndexChange{Type: typ, Relation: rel}), nil
+}
+
+// rowFromParents is a breadth-first search up from g over parents.
+func rowFromParents(g string, parents map[string][]string, bound int) ([]tuples.GroupAbove, bool) {
+	dist := map[string]int{g: 0}
+	frontier := []string{g}
+	var row []tuples.GroupAbove
+	for d := 1; len(frontier) > 0; d++ {
+		var next []string
+		for _, h := range frontier {
+			for _, p := range parents[h] {
+				if _, ok := dist[p]; ok {
+					continue
+				}
+				dist[p] = d
+				if d > MaxIndexChain || len(dist)-1 > bound {
+					return nil, true
+				}
+				row = append(row, tuples.GroupAbove{ID: p, Chain: d})
+				next = append(next, p)
+			}
+		}
+		frontier = next
+	}
+	slices.SortFunc(row, func(a, b tuples.GroupAbove) int { return cmp.Compare(a.ID, b.ID) })
+	return row, false
+}
+
+// maintainIndex stages, in tx, the index changes of changes, when the
+// backend keeps an index.
+func maintainIndex(ctx context.Context, lim indexLimits, tx Txn, sch *schema.Schema, changes []tuples.Change) error {
+	it, ok := tx.(IndexTxn)
+	if !ok {
+		return nil
+	}
+	out, err := indexChanges(ctx, lim, tx, it, sch, changes)
+	if err != nil {
+		return err
+	}
+	if len(out) > 0 {
+		it.WriteGroupIndex(out)
+	}
+	return nil
+}
+
+// schemaIndexChanges stages the index changes of a schema change: a
+// relation that becomes indexed is built from its tuples, one that stops
+// being indexed (no longer nesting, or its subjects may now carry a
+// condition or an expiry) loses its index.
+func schemaIndexChanges(ctx context.Context, lim indexLimits, tx Txn, next *schema.Schema) error {
+	it, ok := tx.(IndexTxn)
+	if !ok {
+		return nil
+	}
+	var out []IndexChange
+	for _, rel := range next.Relations {
+		if !rel.GroupIndexed() {
+			continue
+		}
+		on, err := it.GroupIndexState(ctx, rel.Type.Name, rel.Name)
+		if err != nil {
+			return err
+		}
+		if on {
+			continue
+		}
+		ch, err := buildIndex(ctx, lim.bound, tx, it, rel.Type.Name, rel.Name)
+		if err != nil {
+			return fmt.Errorf("build the membership index of %s: %w", rel, err)
+		}
+		out = append(out, ch...)
+	}
+	indexed, err := it.GroupIndexRelations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ir := range indexed {
+		r := next.Relation(ir.Type, ir.Relation)
+		if r != nil && r.GroupIndexed() {
+			continue
+		}
+		ch, err := dropIndex(ctx, it, ir.Type, ir.Relation)
+		if err != nil {
+			return fmt.Errorf("drop the membership index of %s#%s: %w", ir.Type, ir.Relation, err)
+		}
+		out = append(out, ch...)
+	}
+	if len(out) > 0 {
+		it.WriteGroupIndex(out)
+	}
+	return nil
+}
+
+// IndexStatus describes the membership index of one nesting relation at
+// a revision.
+type IndexStatus struct {
+	Type, Relation string
+	// Maintained: the index is built and kept in step with the tuples;
+	// otherwise the checker walks (`docket db index build` builds it).
+	Maintained bool
+	// Groups counts the groups with a row, Entries the entries of all
+	// rows, Overflowed the groups above the bound, left to the walk.
+	Groups, Entries, Overflowed int
+}
+
+// Indexer is implemented by the stores of this package: the membership
+// index's status and its building, for an existing store.
+type Indexer interface {
+	// IndexStatus reports the index of every nesting relation of the
+	// schema at rev (0 = latest), and whether the backend keeps one.
+	IndexStatus(ctx context.Context, rev tuples.Revision) (st []IndexStatus, supported bool, err error)
+	// BuildIndex builds the index of every nesting relation whose index
+	// is not maintained, one revision per relation, so an interrupted
+	// build resumes where it stopped: relations already built are kept.
+	// progress, when set, is told each relation as it is built.
+	BuildIndex(ctx context.Context, progress func(IndexStatus)) ([]IndexStatus, error)
+}
+
+func (s *store) IndexStatus(ctx context.Context, rev tuples.Revision) ([]IndexStatus, bool, error) {
+	r, err := s.b.Reader(ctx, rev)
+	if err != nil {
+		return nil, false, err
+	}
+	defer r.Close()
+	ix, ok := r.(IndexReads)
+	if !ok {
+		return nil, false, nil
+	}
+	sch, err := s.schemaOf(ctx, r)
+	if err != nil || sch == nil {
+		return nil, true, err
+	}
+	var out []IndexStatus
+	for _, rel := range sch.Relations {
+		if !rel.GroupIndexed() {
+			continue
+		}
+		st, err := indexStatus(ctx, ix, rel.Type.Name, rel.Name)
+		if err != nil {
+			return nil, true, err
+		}
+		out = append(out, st)
+	}
+	return out, true, nil
+}
+
+func indexStatus(ctx context.Context, ix IndexReads, typ, rel string) (IndexStatus, error) {
+	st := IndexStatus{Type: typ, Relation: rel}
+	on, err := ix.GroupIndexState(ctx, typ, rel)
+	if err != nil {
+		return st, err
+	}
+	st.Maintained = on
+	last := ""
+	for c, err := range ix.GroupIndexEntries(ctx, typ, rel) {
+		if err != nil {
+			return st, err
+		}
+		if c.Above == "" {
+			st.Overflowed++
+			continue
+		}
+		st.Entries++
+		if c.Group != last {
+			st.Groups++
+			last = c.Group
+		}
+	}
+	return st, nil
+}
+
+func (s *store) BuildIndex(ctx context.Context, progress func(IndexStatus)) ([]IndexStatus, error) {
+	var done []IndexStatus
+	for {
+		var built *IndexStatus
+		_, err := s.b.Update(ctx, func(ctx context.Context, tx Txn) error {
+			built = nil
+			it, ok := tx.(IndexTxn)
+			if !ok {
+				return fmt.Errorf("this backend keeps no membership index")
+			}
+			sch, err := s.schemaOf(ctx, tx)
+			if err != nil || sch == nil {
+				if err == nil {
+					err = ErrNoCommit
+				}
+				return err
+			}
+			for _, rel := range sch.Relations {
+				if !rel.GroupIndexed() {
+					continue
+				}
+				on, err := it.GroupIndexState(ctx, rel.Type.Name, rel.Name)
+				if err != nil {
+					return err
+				}
+				if on {
+					continue
+				}
+				ch, err := buildIndex(ctx, s.index.bound, tx, it, rel.Type.Name, rel.Name)
+				if err != nil {
+					return fmt.Errorf("build the membership index of %s: %w", rel, err)
+				}
+				it.WriteGroupIndex(ch)
+				st := IndexStatus{Type: rel.Type.Name, Relation: rel.Name, Maintained: true}
+				for _, c := range ch {
+					switch {
+					case c.Delete || c.Group == "":
+					case c.Above == "":
+						st.Overflowed++
+					default:
+						st.Entries++
+					}
+				}
+				built = &st
+				return nil
+			}
+			return ErrNoCommit
+		})
+		if err != nil {
+			return done, err
+		}
+		if built == nil {
+			return done, nil
+		}
+		done = append(done, *built)
+		if progress != nil {
+			progress(*built)
+		}
+	}
+}
+
+// loadIndex hands a bulk load the index changes of its edges, derived
+// from the revision it builds on.
+func loadIndex(ctx context.Context, lim indexLimits, ld Loader, sch *schema.Schema, edges []tuples.Change) error {
+	il, ok := ld.(IndexLoader)
+	if !ok || len(edges) == 0 {
+		return nil
+	}
+	base, err := il.Base(ctx)
+	if err != nil {
+		return err
+	}
+	defer base.Close()
+	ix, ok := base.(IndexReads)
+	if !ok {
+		return nil
+	}
+	out, err := indexChanges(ctx, lim, base, ix, sch, edges)
+	if err != nil {
+		return err
+	}
+	if len(out) > 0 {
+		il.WriteGroupIndex(out)
+	}
+	return nil
+}

@@ -1,0 +1,40 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/kv"
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// applyIndex stages the membership index's changes in txn: each entry is
+// a row of the tuples table whose keys, of the index's own tags, no
+// tuple scan ever reaches, so it is versioned with the tuples for free.
+func applyIndex(txn *memdb.Txn, changes []store.IndexChange) error {
+	for i := range changes {
+		k := kv.IndexKey(nil, &changes[i])
+		row := &memRow{fwd: k, rev: k}
+		var err error
+		if changes[i].Delete {
+			if err = txn.Delete(memTable, row); err == memdb.ErrNotFound {
+				err = nil
+			}
+		} else {
+			err = txn.Insert(memTable, row)
+		}
+		if err != nil {
+			return fmt.Errorf("write the membership index: %w", err)
+		}
+	}
+	return nil
+}
+
+// Base reads the revision the load builds on.
+func (l *memLoad) Base(context.Context) (store.Reader, error) { return l.e.latestReader(), nil }
+
+// WriteGroupIndex takes the load's index changes.
+func (l *memLoad) WriteGroupIndex(changes []store.IndexChange) {
+	l.index = append(l.index, changes...)
+}

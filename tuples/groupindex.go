@@ -1,0 +1,26 @@
+package tuples
+
+import "context"
+
+// GroupAbove is one group above another in a nesting relation: the
+// group ID holds the other through Chain subject sets in a row (1: it
+// stores the other group's subject set itself), Chain being the shortest
+// such chain.
+type GroupAbove struct {
+	ID    string
+	Chain int
+}
+
+// GroupIndex is what a snapshot that keeps a membership index of nesting
+// relations (`team#member: user | team#member`) offers: for a group, every
+// group above it, as maintained in the same revision as the tuples it is
+// derived from.
+type GroupIndex interface {
+	// GroupsAbove returns the groups of group's type whose relation holds
+	// group#relation through one or more subject sets, each with the
+	// shortest chain; a group is not above itself unless a cycle leads
+	// back to it, and then is left out too. indexed is false when the
+	// snapshot keeps no index of the relation, or group is above the
+	// index's bound: the caller walks the tuples instead.
+	GroupsAbove(ctx context.Context, group Object, relation string) (above []GroupAbove, indexed bool, err error)
+}
