@@ -108,6 +108,14 @@ func newMetrics(st store.Store, checker *check.Checker, paths []string) *metrics
 			Name: "docket_checker_nested_fallbacks_total",
 			Help: "Subjects in more groups of a nesting relation than the bound, whose checks walked down from the group instead.",
 		}, func() float64 { return float64(checker.Stats().NestedFallbacks) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "docket_checker_nested_indexed_total",
+			Help: "Subjects whose groups in a nesting relation the checker read from the store's membership index.",
+		}, func() float64 { return float64(checker.Stats().NestedIndexed) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "docket_checker_nested_index_fallbacks_total",
+			Help: "Subjects whose groups the membership index could not answer (a group over its bound, or the index not built), read level by level instead.",
+		}, func() float64 { return float64(checker.Stats().NestedIndexFallbacks) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "docket_store_revision",
 			Help: "The latest committed revision of the store.",

@@ -33,6 +33,12 @@
 // given, from the reverse index when the subject type is, and otherwise
 // scans; its cursor is the last key returned.
 //
+// The membership index of nesting relations (index.go) is kept by the
+// key-value backends as keys without values of two more tags: G (the
+// index of a relation is maintained) and g (a group, a group above it,
+// the shortest chain), written in the revision of the tuples they derive
+// from.
+//
 // # Badger
 //
 // Badger runs in managed mode: a revision is the commit timestamp of its

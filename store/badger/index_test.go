@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	badger "github.com/dgraph-io/badger/v4"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 )
@@ -80,4 +81,98 @@ func indexInStep(t *testing.T, ctx context.Context, s store.Store) int {
 		}
 	}
 	return len(groups)
+}
+
+// TestIndexBuildExisting: a database written before the index existed
+// (its index keys removed here) has none: the index reports it, reads of
+// it say not indexed, and BuildIndex builds it, exactly, in a revision of
+// its own; built again, nothing changes.
+func TestIndexBuildExisting(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openBadger(t, dir)
+	setup(t, ctx, s, fixture...)
+	var lines []string
+	for k := range 3 {
+		lines = append(lines, indexEdges(k, 12)...)
+	}
+	write(t, ctx, s, tuples.OpTouch, lines...)
+	// As an older database: no index keys at all.
+	_, head := s.e.bounds()
+	txn := s.e.db.NewTransactionAt(uint64(head), true)
+	removed := 0
+	for _, tag := range []byte{'g', 'G'} {
+		it := txn.NewIterator(badgerIteratorOptions([]byte{tag, 0}))
+		var keys [][]byte
+		for it.Rewind(); it.Valid(); it.Next() {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+		it.Close()
+		for _, k := range keys {
+			if err := txn.Delete(k); err != nil {
+				t.Fatal(err)
+			}
+			removed++
+		}
+	}
+	if err := txn.CommitAt(uint64(head), nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if removed < 30 {
+		t.Fatalf("removed %d index keys; the writes made fewer than expected", removed)
+	}
+
+	s = openBadger(t, dir)
+	defer s.Close()
+	ix := s.Store.(store.Indexer)
+	st, supported, err := ix.IndexStatus(ctx, 0)
+	if err != nil || !supported || len(st) != 1 || st[0].Maintained {
+		t.Fatalf("status of a database without the index: %+v, %v, %v", st, supported, err)
+	}
+	sn := snap(t, ctx, s, 0)
+	if _, indexed, err := sn.(tuples.GroupIndex).GroupsAbove(ctx, tuples.Object{Type: "team", ID: "f0_5"}, "member"); indexed || err != nil {
+		t.Fatalf("a group answered from an index not built (%v)", err)
+	}
+	before := sn.Revision()
+	sn.Close()
+	var told []store.IndexStatus
+	built, err := ix.BuildIndex(ctx, func(s store.IndexStatus) { told = append(told, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(built) != 1 || len(told) != 1 || !built[0].Maintained || built[0].Entries == 0 {
+		t.Fatalf("built %+v, told %+v", built, told)
+	}
+	if after := latest(t, ctx, s); after != before+1 {
+		t.Fatalf("build: revision %d -> %d, want one revision", before, after)
+	}
+	indexInStep(t, ctx, s)
+	st, _, err = ix.IndexStatus(ctx, 0)
+	if err != nil || !st[0].Maintained || st[0].Entries != built[0].Entries {
+		t.Fatalf("status after the build: %+v, %v", st, err)
+	}
+	// The old revision still has no index.
+	old := snap(t, ctx, s, before)
+	if _, indexed, _ := old.(tuples.GroupIndex).GroupsAbove(ctx, tuples.Object{Type: "team", ID: "f0_5"}, "member"); indexed {
+		t.Fatal("the revision before the build answers from the index")
+	}
+	old.Close()
+	if again, err := ix.BuildIndex(ctx, nil); err != nil || len(again) != 0 {
+		t.Fatalf("a second build built %+v (%v)", again, err)
+	}
+	// Writes keep it in step from then on.
+	write(t, ctx, s, tuples.OpDelete, indexEdges(1, 12)[3])
+	indexInStep(t, ctx, s)
+}
+
+func latest(t *testing.T, ctx context.Context, s store.Store) tuples.Revision {
+	t.Helper()
+	sn := snap(t, ctx, s, 0)
+	defer sn.Close()
+	return sn.Revision()
+}
+
+func badgerIteratorOptions(prefix []byte) badger.IteratorOptions {
+	return badger.IteratorOptions{Prefix: prefix}
 }

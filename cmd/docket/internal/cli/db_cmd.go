@@ -15,7 +15,7 @@ func newDBCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newDBVerifyCmd(e))
+	cmd.AddCommand(newDBVerifyCmd(e), newDBIndexCmd(e))
 	return cmd
 }
 
