@@ -9,9 +9,10 @@ import (
 )
 
 // BenchmarkNestedWalk times the casebook's checks on Badger, cache off,
-// with nesting relations (team#member) walked up from the subject's
-// memberships (the default) and down from the group, alternately, so that
-// one run compares the two:
+// with the subject's memberships in nesting relations (team#member) read
+// from the store's membership index (the default), read level by level up
+// from the subject, and walked down from the group, alternately, so that
+// one run compares the three:
 //
 //	go test ./bench -run '^$' -bench NestedWalk -count 6
 func BenchmarkNestedWalk(b *testing.B) {
@@ -20,10 +21,10 @@ func BenchmarkNestedWalk(b *testing.B) {
 	for _, label := range d.labels() {
 		qs := d.checks(label)
 		for _, walk := range []struct {
-			name string
-			down bool
-		}{{"up", false}, {"down", true}} {
-			c := check.New(check.Options{CacheSize: -1, DownwardOnly: walk.down})
+			name              string
+			down, ignoreIndex bool
+		}{{"index", false, false}, {"up", false, true}, {"down", true, false}} {
+			c := check.New(check.Options{CacheSize: -1, DownwardOnly: walk.down, IgnoreIndex: walk.ignoreIndex})
 			d.verify(b, c)
 			b.Run(label+"/"+walk.name, func(b *testing.B) {
 				ctx := context.Background()

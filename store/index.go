@@ -110,10 +110,13 @@ type indexUpdate struct {
 	r        tuples.Reads
 	ix       IndexReads
 	typ, rel string
-	// added and removed are the edges the batch really changes.
-	added, removed map[edge]bool
-	parents        map[string][]string // new parents, memoised
-	rows           map[string]rowRead  // stored rows, memoised
+	// added and removed are the edges the batch really changes;
+	// addedBelow and addedAbove index the added ones by parent and by
+	// child (an import may add tens of thousands).
+	added, removed         map[edge]bool
+	addedBelow, addedAbove map[string][]string
+	parents                map[string][]string // new parents, memoised
+	rows                   map[string]rowRead  // stored rows, memoised
 }
 
 type rowRead struct {
@@ -182,6 +185,11 @@ func indexChanges(ctx context.Context, lim indexLimits, r tuples.Reads, ix Index
 		}
 		if len(u.added) == 0 && len(u.removed) == 0 {
 			continue
+		}
+		u.addedBelow, u.addedAbove = map[string][]string{}, map[string][]string{}
+		for e := range u.added {
+			u.addedBelow[e.parent] = append(u.addedBelow[e.parent], e.child)
+			u.addedAbove[e.child] = append(u.addedAbove[e.child], e.parent)
 		}
 		ch, err := u.changes()
 		if err != nil {
@@ -257,10 +265,8 @@ func (u *indexUpdate) below() (map[string]bool, error) {
 			}
 			visit(s.ID)
 		}
-		for e := range u.added {
-			if e.parent == g {
-				visit(e.child)
-			}
+		for _, c := range u.addedBelow[g] {
+			visit(c)
 		}
 		if len(seen) > u.lim.recompute {
 			return nil, nil
@@ -283,11 +289,7 @@ func (u *indexUpdate) parentsOf(g string) ([]string, error) {
 			ps = append(ps, o.ID)
 		}
 	}
-	for e := range u.added {
-		if e.child == g {
-			ps = append(ps, e.parent)
-		}
-	}
+	ps = append(ps, u.addedAbove[g]...)
 	u.parents[g] = ps
 	return ps, nil
 }

@@ -35,7 +35,7 @@ type config struct {
 	workers                        int
 	lookupShare                    int
 	cacheSize                      int
-	downward                       bool
+	downward, ignoreIndex          bool
 }
 
 func main() {
@@ -61,6 +61,7 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&c.lookupShare, "lookup-percent", 2, "percent of operations that are lookups (half resources, half subjects)")
 	fs.IntVar(&c.cacheSize, "cache", 0, "checker cache entries: 0 = default, -1 = off")
 	fs.BoolVar(&c.downward, "downward", false, "walk nested groups down from the group instead of up from the subject (to compare)")
+	fs.BoolVar(&c.ignoreIndex, "no-index", false, "read the subject's nested groups level by level, not from the store's membership index (to compare)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func run(args []string, out io.Writer) error {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	defer snap.Close()
-	chk := check.New(check.Options{CacheSize: c.cacheSize, DownwardOnly: c.downward})
+	chk := check.New(check.Options{CacheSize: c.cacheSize, DownwardOnly: c.downward, IgnoreIndex: c.ignoreIndex})
 	if err := verify(ctx, chk, snap, ds.queries); err != nil {
 		return err
 	}
