@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/docketdb/docket/query"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
@@ -106,7 +107,7 @@ func (e *env) schemaDryRun(ctx context.Context, next *schema.Schema) error {
 		rev = snap.Revision()
 	}
 	if old != nil {
-		found, err := orphans(ctx, snap, next, 5)
+		found, err := query.Orphans(ctx, snap, next, 5)
 		if err != nil {
 			return err
 		}
@@ -165,38 +166,11 @@ func orphanError(ctx context.Context, s store.Store, next *schema.Schema, werr e
 	if snap.Schema() == nil {
 		return werr
 	}
-	found, err := orphans(ctx, snap, next, 5)
+	found, err := query.Orphans(ctx, snap, next, 5)
 	if err != nil || len(found) == 0 {
 		return werr
 	}
 	return fmt.Errorf("%w\ntuples in the way include: %s", werr, strings.Join(found, ", "))
-}
-
-// orphans returns up to show stored tuples that next would not accept.
-func orphans(ctx context.Context, snap tuples.Snapshot, next *schema.Schema, show int) ([]string, error) {
-	var found []string
-	for _, r := range snap.Schema().Relations {
-		if !r.Stored || len(found) == show {
-			continue
-		}
-		cursor := ""
-		for len(found) < show {
-			ts, nextCursor, err := snap.Read(ctx, tuples.Filter{ObjectType: r.Type.Name, Relation: r.Name}, cursor, 1000)
-			if err != nil {
-				return nil, fmt.Errorf("read stored tuples of %s: %w", r, err)
-			}
-			for _, t := range ts {
-				if tuples.Validate(t, next) != nil && len(found) < show {
-					found = append(found, t.String())
-				}
-			}
-			if nextCursor == "" {
-				break
-			}
-			cursor = nextCursor
-		}
-	}
-	return found, nil
 }
 
 func newSchemaShowCmd(e *env) *cobra.Command {
