@@ -89,13 +89,18 @@ type IndexLoader interface {
 	WriteGroupIndex(changes []IndexChange)
 }
 
-// GroupsAbove answers from the backend's index when it keeps one.
-func (s *snapshot) GroupsAbove(ctx context.Context, group tuples.Object, relation string) ([]tuples.GroupAbove, bool, error) {
-	ix, ok := s.Reader.(tuples.GroupIndex)
-	if !ok {
-		return nil, false, nil
-	}
-	return ix.GroupsAbove(ctx, group, relation)
+// indexedSnapshot is the snapshot of a backend that keeps the index: only
+// it offers tuples.GroupIndex, so that the checker counts as fallbacks
+// only the groups an index could not answer, not every group of a backend
+// without one.
+type indexedSnapshot struct {
+	snapshot
+	ix tuples.GroupIndex
+}
+
+// GroupsAbove answers from the backend's index.
+func (s *indexedSnapshot) GroupsAbove(ctx context.Context, group tuples.Object, relation string) ([]tuples.GroupAbove, bool, error) {
+	return s.ix.GroupsAbove(ctx, group, relation)
 }
 
 // edge is a stored subject set of a nesting relation: parent#rel holds

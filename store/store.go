@@ -186,6 +186,9 @@ func (s *store) Snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snaps
 		r.Close()
 		return nil, err
 	}
+	if ix, ok := r.(tuples.GroupIndex); ok {
+		return &indexedSnapshot{snapshot: snapshot{Reader: r, schema: sch}, ix: ix}, nil
+	}
 	return &snapshot{Reader: r, schema: sch}, nil
 }
 
