@@ -22,10 +22,12 @@ const (
 	// whole; an object with more is asked one question at a time, as it
 	// would be without the cache.
 	objectRowsMax = 256
-	// objectsMax bounds how many objects one snapshot keeps (a long
-	// batch of checks on one snapshot reads many); beyond it, objects
-	// not yet read are asked one question at a time.
+	// objectsMax bounds how many objects, and how many subjects, one
+	// snapshot keeps (a long batch of checks on one snapshot reads
+	// many), and rowsMax how many rows in all, a few MB; beyond either,
+	// objects and subjects not yet read are asked one question at a time.
 	objectsMax = 4096
+	rowsMax    = 1 << 16
 )
 
 // relSubject is a row of an object: a relation and a subject.
@@ -59,10 +61,20 @@ type objectCache struct {
 	mu sync.Mutex
 	m  map[tuples.Object]*objectRows
 	s  map[tuples.Subject]*subjectRows
+	// rows counts the rows kept in m and s.
+	rows int
+	// maxEntries and maxRows are objectsMax and rowsMax but in tests.
+	maxEntries, maxRows int
 }
 
-func newObjectCache() *objectCache {
-	return &objectCache{m: make(map[tuples.Object]*objectRows), s: make(map[tuples.Subject]*subjectRows)}
+func newObjectCache(maxEntries, maxRows int) *objectCache {
+	if maxEntries <= 0 {
+		maxEntries = objectsMax
+	}
+	if maxRows <= 0 {
+		maxRows = rowsMax
+	}
+	return &objectCache{m: make(map[tuples.Object]*objectRows), s: make(map[tuples.Subject]*subjectRows), maxEntries: maxEntries, maxRows: maxRows}
 }
 
 // rowsOf returns every row of obj, reading them in one statement on
@@ -75,7 +87,7 @@ func (r *reader) rowsOf(ctx context.Context, obj tuples.Object) (rows []relSubje
 	}
 	c.mu.Lock()
 	e, found := c.m[obj]
-	full := len(c.m) >= objectsMax
+	full := len(c.m) >= c.maxEntries || c.rows >= c.maxRows
 	c.mu.Unlock()
 	if found {
 		return e.rows, !e.many, nil
@@ -101,8 +113,9 @@ func (r *reader) rowsOf(ctx context.Context, obj tuples.Object) (rows []relSubje
 		e = &objectRows{many: true}
 	}
 	c.mu.Lock()
-	if len(c.m) < objectsMax {
+	if _, dup := c.m[obj]; !dup && len(c.m) < c.maxEntries && c.rows < c.maxRows {
 		c.m[obj] = e
+		c.rows += len(e.rows)
 	}
 	c.mu.Unlock()
 	return e.rows, !e.many, nil
@@ -147,7 +160,7 @@ func (r *reader) subjectRowsOf(ctx context.Context, subj tuples.Subject) (rows [
 	}
 	c.mu.Lock()
 	e, found := c.s[subj]
-	full := len(c.s) >= objectsMax
+	full := len(c.s) >= c.maxEntries || c.rows >= c.maxRows
 	c.mu.Unlock()
 	if found {
 		return e.rows, !e.many, nil
@@ -171,8 +184,9 @@ func (r *reader) subjectRowsOf(ctx context.Context, subj tuples.Subject) (rows [
 		e = &subjectRows{many: true}
 	}
 	c.mu.Lock()
-	if len(c.s) < objectsMax {
+	if _, dup := c.s[subj]; !dup && len(c.s) < c.maxEntries && c.rows < c.maxRows {
 		c.s[subj] = e
+		c.rows += len(e.rows)
 	}
 	c.mu.Unlock()
 	return e.rows, !e.many, nil

@@ -246,6 +246,9 @@ type Backend struct {
 	// loaded, set by tests, hears of each committed load how many of
 	// its changes went straight into docket_tuples, of how many.
 	loaded func(straight, total int)
+	// cacheEntries and cacheRows, set by tests, bound what a snapshot
+	// keeps of objects and subjects below the defaults.
+	cacheEntries, cacheRows int
 }
 
 // head is the state every reader's bounds come from.
@@ -393,7 +396,7 @@ func (b *Backend) Reader(ctx context.Context, rev tuples.Revision) (store.Reader
 		return nil, err
 	}
 	b.pin(rev)
-	r := &reader{q: b.pool, rev: rev, schema: st, objects: newObjectCache()}
+	r := &reader{q: b.pool, rev: rev, schema: st, objects: newObjectCache(b.cacheEntries, b.cacheRows)}
 	r.release = func() { b.unpin(rev) }
 	return r, nil
 }
