@@ -24,8 +24,8 @@ import (
 type Options struct {
 	// Token is the bearer key sent with every call ("" sends none).
 	Token string
-	// GRPC speaks the gRPC protocol instead of Connect's (both are
-	// answered on the same port).
+	// GRPC speaks the gRPC protocol, over HTTP/2, instead of Connect's,
+	// over HTTP/1.1 (both are answered on the same port; see transport).
 	GRPC bool
 	// HTTPClient replaces the default transport.
 	HTTPClient *http.Client
