@@ -379,3 +379,50 @@ func TestIndexAgreement(t *testing.T) {
 	}
 	t.Logf("%d histories, %d triples agree across check (with the index), expand and lookups", n, compared)
 }
+
+// TestIndexPathologicalShapes: a team inside more teams than the index's
+// bound is left to the walk, which answers, and says so in the stats; a
+// 40-deep chain is answered from the index, and the depth limit still
+// applies to it.
+func TestIndexPathologicalShapes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var lines []string
+	for i := range 1100 {
+		lines = append(lines, fmt.Sprintf("team:w%d#member@team:z#member", i))
+	}
+	lines = append(lines, "team:z#member@user:ann")
+	for i := 0; i+1 < 40; i++ {
+		lines = append(lines, fmt.Sprintf("team:c%d#member@team:c%d#member", i, i+1))
+	}
+	lines = append(lines, "team:c39#member@user:bob")
+	snap := newSnap(t, nestedIndexSchema, lines...)
+
+	c := New(Options{CacheSize: -1})
+	for _, q := range []struct {
+		query string
+		want  bool
+	}{
+		{"team:w1099#member@user:ann", true},
+		{"team:w7#member@user:bob", false},
+		{"team:c0#member@user:bob", true},
+		{"team:c0#member@user:ann", false},
+		{"team:c20#member@team:c39#member", true},
+	} {
+		o, rel, _ := strings.Cut(q.query, "#")
+		rel, sub, _ := strings.Cut(rel, "@")
+		r, err := c.Check(ctx, snap, Query{Object: mustObject(t, o), Relation: rel, Subject: mustSubject(t, sub)})
+		if err != nil || r.Allowed != q.want {
+			t.Fatalf("%s = %v (%v), want %v", q.query, r.Allowed, err, q.want)
+		}
+	}
+	st := c.Stats()
+	if st.NestedIndexFallbacks == 0 || st.NestedIndexed == 0 {
+		t.Fatalf("stats %+v: want memberships both from the index and past its bound", st)
+	}
+	// The chain from c0 to bob is 40 relations deep.
+	shallow := New(Options{CacheSize: -1, MaxDepth: 30})
+	if _, err := shallow.Check(ctx, snap, Query{Object: mustObject(t, "team:c0"), Relation: "member", Subject: mustSubject(t, "user:bob")}); !errors.Is(err, errkind.ErrDepth) {
+		t.Fatalf("a 40-deep chain under a depth limit of 30: %v, want the depth error", err)
+	}
+}
