@@ -122,6 +122,16 @@ type engine struct {
 	// broken is set when a failed bulk write could not be undone; writes
 	// are refused until the database is reopened, which undoes it.
 	broken error
+
+	// schema is the schema text in force from its revision on, so that a
+	// reader at or above that revision need not seek for it (a seek and a
+	// copy on every request of a server). It is filled on open and after
+	// each schema write, and schemaOK is false from the start of a schema
+	// write until it is published: readers then seek, as they do below
+	// the cached revision.
+	schemaMu sync.Mutex
+	schema   store.SchemaText
+	schemaOK bool
 }
 
 // checkDir refuses paths that cannot hold a Docket database. It reports
@@ -283,6 +293,12 @@ func (e *engine) init(existed bool) error {
 			return fmt.Errorf("recover database at %s: %w", e.path, err)
 		}
 	}
+	// A bare view: the open holds no pins to release.
+	st, err := (&reader{v: &view{e: e, txn: e.db.NewTransactionAt(uint64(e.latest), false)}}).seekSchema()
+	if err != nil {
+		return err
+	}
+	e.schema, e.schemaOK = st, true
 	return nil
 }
 
@@ -434,9 +450,22 @@ type reader struct {
 // schema keys are written at their own revision, so a read at rev sees
 // only those up to rev, and the last in key order is the one in force.
 func (r *reader) Schema(context.Context) (store.SchemaText, error) {
-	if r.v.e.db.IsClosed() {
+	e := r.v.e
+	if e.db.IsClosed() {
 		return store.SchemaText{}, store.ErrClosed
 	}
+	e.schemaMu.Lock()
+	st, ok := e.schema, e.schemaOK
+	e.schemaMu.Unlock()
+	if ok && r.Revision() >= st.Revision {
+		return st, nil
+	}
+	return r.seekSchema()
+}
+
+// seekSchema reads the schema in force at the reader's revision from the
+// database.
+func (r *reader) seekSchema() (store.SchemaText, error) {
 	it := r.v.txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Prefix: prefixSchema, Reverse: true})
 	defer it.Close()
 	// In reverse, Seek goes to the last key at or before its argument.
@@ -559,6 +588,11 @@ func (e *engine) apply(ctx context.Context, c *kv.Commit) (tuples.Revision, erro
 	if err := e.ensureSpace(commitBytes(c) + e.lowLevelsBytes()); err != nil {
 		return 0, err
 	}
+	if c.Schema != "" {
+		e.schemaMu.Lock()
+		e.schemaOK = false
+		e.schemaMu.Unlock()
+	}
 	bulk := len(c.Changes)+len(c.Index) > atomicLimit
 	rev, err := e.write(ctx, c, bulk)
 	err = spaceError(e.path, err)
@@ -573,6 +607,11 @@ func (e *engine) apply(ctx context.Context, c *kv.Commit) (tuples.Revision, erro
 			e.broken = rerr
 			return 0, fmt.Errorf("%w; undoing it failed too (reopen the database to recover): %v", err, rerr)
 		}
+	}
+	if err == nil && c.Schema != "" {
+		e.schemaMu.Lock()
+		e.schema, e.schemaOK = store.SchemaText{Revision: rev, Text: c.Schema}, true
+		e.schemaMu.Unlock()
 	}
 	return rev, err
 }
