@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 
 	"github.com/docketdb/docket/schema"
@@ -749,3 +750,99 @@ func loadIndex(ctx context.Context, lim indexLimits, ld Loader, sch *schema.Sche
 	}
 	return nil
 }
+
+// VerifyIndex compares the membership index stored at r's revision with
+// the one r's tuples make, for every maintained relation of sch, and
+// describes each difference: a row entry that is missing, stale or of the
+// wrong chain, or the index of a relation sch does not index. An overflow
+// marker is never wrong (the checker walks that group), only an entry of
+// its group beside it.
+func VerifyIndex(ctx context.Context, r Reader, sch *schema.Schema) ([]string, error) {
+	ix, ok := r.(IndexReads)
+	if !ok || sch == nil {
+		return nil, nil
+	}
+	var problems []string
+	indexed, err := ix.GroupIndexRelations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, ir := range indexed {
+		rel := sch.Relation(ir.Type, ir.Relation)
+		if rel == nil || !rel.GroupIndexed() {
+			problems = append(problems, fmt.Sprintf("membership index of %s#%s: kept, but the schema does not index the relation", ir.Type, ir.Relation))
+			continue
+		}
+		want, err := buildIndex(ctx, math.MaxInt, r, emptyIndex{}, ir.Type, ir.Relation)
+		if err != nil {
+			return nil, err
+		}
+		rows := map[string]map[string]int{}
+		for _, c := range want {
+			if c.Group == "" {
+				continue
+			}
+			if rows[c.Group] == nil {
+				rows[c.Group] = map[string]int{}
+			}
+			rows[c.Group][c.Above] = c.Chain
+		}
+		got := map[string]map[string]int{}
+		overflow := map[string]bool{}
+		for c, err := range ix.GroupIndexEntries(ctx, ir.Type, ir.Relation) {
+			if err != nil {
+				return nil, err
+			}
+			if c.Above == "" {
+				overflow[c.Group] = true
+				continue
+			}
+			if got[c.Group] == nil {
+				got[c.Group] = map[string]int{}
+			}
+			got[c.Group][c.Above] = c.Chain
+		}
+		name := ir.Type + "#" + ir.Relation
+		for g, row := range got {
+			if overflow[g] {
+				problems = append(problems, fmt.Sprintf("membership index of %s: %s:%s has an overflow marker and %d entries beside it", name, ir.Type, g, len(row)))
+				continue
+			}
+			for a, chain := range row {
+				switch w, ok := rows[g][a]; {
+				case !ok:
+					problems = append(problems, fmt.Sprintf("membership index of %s: %s:%s is indexed under %s:%s, which the tuples do not nest it in", name, ir.Type, g, ir.Type, a))
+				case w != chain:
+					problems = append(problems, fmt.Sprintf("membership index of %s: %s:%s under %s:%s at chain %d; the tuples make it %d", name, ir.Type, g, ir.Type, a, chain, w))
+				}
+			}
+		}
+		for g, row := range rows {
+			if overflow[g] {
+				continue
+			}
+			for a := range row {
+				if _, ok := got[g][a]; !ok {
+					problems = append(problems, fmt.Sprintf("membership index of %s: %s:%s is nested in %s:%s, which the index misses", name, ir.Type, g, ir.Type, a))
+				}
+			}
+		}
+	}
+	return problems, nil
+}
+
+// emptyIndex reads as an index holding nothing, so that buildIndex lists
+// every entry the tuples make.
+type emptyIndex struct{}
+
+func (emptyIndex) GroupsAbove(context.Context, tuples.Object, string) ([]tuples.GroupAbove, bool, error) {
+	return nil, false, nil
+}
+func (emptyIndex) GroupIndexState(context.Context, string, string) (bool, error) { return false, nil }
+func (emptyIndex) GroupIndexRow(context.Context, string, string, string) ([]tuples.GroupAbove, bool, error) {
+	return nil, false, nil
+}
+func (emptyIndex) GroupIndexEntries(context.Context, string, string) iter.Seq2[IndexChange, error] {
+	return func(func(IndexChange, error) bool) {}
+}
+func (emptyIndex) GroupIndexRelations(context.Context) ([]IndexedRelation, error) { return nil, nil }

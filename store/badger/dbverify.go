@@ -47,7 +47,8 @@ func (r *VerifyReport) problem(format string, args ...any) {
 // against the schema, and the change log replayed against the tuples of
 // the latest revision (a tuple whose last logged change is a write must
 // be stored, one whose last is a delete must not, and while the log is
-// untrimmed every stored tuple must have been logged). It writes nothing
+// untrimmed every stored tuple must have been logged), and the membership
+// index against the tuples it derives from. It writes nothing
 // unless the database was not closed cleanly, when it opens it writable
 // so that the interrupted write is undone first, as any open does. The
 // error is for failures to verify at all; damage found is in Problems.
@@ -180,6 +181,19 @@ func Verify(ctx context.Context, path string) (*VerifyReport, error) {
 				r.problem("%s: stored, but the change log never recorded it", t)
 			}
 		}
+	}
+	// The membership index against the tuples it derives from.
+	ir := e.reader(r.Revision)
+	e.mu.Lock()
+	e.pins[r.Revision]++
+	e.mu.Unlock()
+	problems, err := store.VerifyIndex(ctx, ir, sch)
+	ir.Close()
+	if err != nil {
+		r.problem("the membership index cannot be read: %v", err)
+	}
+	for _, p := range problems {
+		r.problem("%s", p)
 	}
 	if e.db.MaxVersion() > uint64(r.Revision) && e.readOnly {
 		r.problem("entries above the latest revision %d are left by an interrupted write; the next writable open removes them", r.Revision)

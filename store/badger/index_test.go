@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/kv"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -175,4 +177,42 @@ func latest(t *testing.T, ctx context.Context, s store.Store) tuples.Revision {
 
 func badgerIteratorOptions(prefix []byte) badger.IteratorOptions {
 	return badger.IteratorOptions{Prefix: prefix}
+}
+
+// TestVerifyIndex: db verify checks the membership index against the
+// tuples: none of a healthy store's, and a missing, a stale and a wrong
+// entry by name.
+func TestVerifyIndex(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openBadger(t, dir)
+	setup(t, ctx, s, indexEdges(0, 5)...)
+	s.Close()
+	r, err := Verify(ctx, dir)
+	if err != nil || len(r.Problems) != 0 {
+		t.Fatalf("healthy store: %+v, %v", r, err)
+	}
+	key := func(g, above string, chain int) []byte {
+		return kv.IndexKey(nil, &store.IndexChange{Type: "team", Relation: "member", Group: g, Above: above, Chain: chain})
+	}
+	corrupt(t, dir,
+		[][]byte{key("f0_4", "nowhere", 1), key("f0_3", "root", 9)},
+		[][]byte{key("f0_4", "f0_0", 4), key("f0_3", "root", 4)})
+	r, err = Verify(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(r.Problems, "\n")
+	for _, want := range []string{
+		"team:f0_4 is indexed under team:nowhere, which the tuples do not nest it in",
+		"team:f0_3 under team:root at chain 9; the tuples make it 4",
+		"team:f0_4 is nested in team:f0_0, which the index misses",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("verify does not say %q:\n%s", want, got)
+		}
+	}
+	if len(r.Problems) != 3 {
+		t.Errorf("%d problems, want 3:\n%s", len(r.Problems), got)
+	}
 }

@@ -25,8 +25,9 @@ func newDBVerifyCmd(e *env) *cobra.Command {
 		Short: "Read the whole database and report any damage",
 		Long: `Read every table of the database at --db and check every block against its
 checksum; check that every tuple's forward key has its reverse key and back,
-that every tuple fits the schema, and that the change log, replayed, agrees
-with the tuples of the latest revision. Each problem is printed on a line of
+that every tuple fits the schema, that the change log, replayed, agrees
+with the tuples of the latest revision, and that the membership index of
+nested groups is what the tuples make it. Each problem is printed on a line of
 its own; the exit status is 0 when none is found, 1 when some are, 2 when
 the database cannot be read at all.
 
