@@ -102,6 +102,9 @@ func (s *Server) open(ctx context.Context, rev tuples.Revision) (tuples.Snapshot
 	if err != nil {
 		return nil, err
 	}
+	if ix, ok := snap.(tuples.GroupIndex); ok {
+		return countingIndexedSnapshot{countingSnapshot: countingSnapshot{Snapshot: snap, m: s.metrics}, ix: ix}, nil
+	}
 	return countingSnapshot{Snapshot: snap, m: s.metrics}, nil
 }
 

@@ -152,6 +152,19 @@ func (c countingSnapshot) Reverse(ctx context.Context, subj tuples.Subject, obje
 	return c.Snapshot.Reverse(ctx, subj, objectType, relation)
 }
 
+// countingIndexedSnapshot is a countingSnapshot of a store that keeps the
+// membership index, which it passes on to the checker; a read of a group's
+// row counts as a reverse read.
+type countingIndexedSnapshot struct {
+	countingSnapshot
+	ix tuples.GroupIndex
+}
+
+func (c countingIndexedSnapshot) GroupsAbove(ctx context.Context, group tuples.Object, relation string) ([]tuples.GroupAbove, bool, error) {
+	c.m.readReverse.Inc()
+	return c.ix.GroupsAbove(ctx, group, relation)
+}
+
 // A set-at-a-time read counts as one read of its kind: one round trip.
 
 func (c countingSnapshot) HasAny(ctx context.Context, objs []tuples.Object, relation string, subjs []tuples.Subject) (bool, error) {

@@ -70,6 +70,11 @@ func TestHealthReflectionMetrics(t *testing.T) {
 	if _, _, err := ts.ro.Check(context.Background(), "record:record-1", "read", "user:bob", nil); err != nil {
 		t.Fatal(err)
 	}
+	// Through team:east: the checker reads carol's teams from the store's
+	// membership index, which the server's snapshots pass on.
+	if allowed, _, err := ts.ro.Check(context.Background(), "record:record-3", "read", "user:carol", nil); err != nil || !allowed {
+		t.Fatalf("carol through team:east: %v, %v", allowed, err)
+	}
 	res, err = ts.http.Get(ts.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +89,9 @@ func TestHealthReflectionMetrics(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	if !strings.Contains(string(b), "docket_checker_nested_indexed_total") || strings.Contains(string(b), "docket_checker_nested_indexed_total 0\n") {
+		t.Errorf("/metrics counts no membership read from the index:\n%s", grepLines(string(b), "nested"))
 	}
 	// Random paths do not make series of their own.
 	_, _ = ts.http.Get(ts.url + "/no/such/path/" + server.NewStoreID())
@@ -286,4 +294,15 @@ func TestNativeLimits(t *testing.T) {
 	if _, _, err := ts.ro.Check(ctx, "record:record-1", "read", "user:bob", nil); err != nil {
 		t.Fatalf("after refusals: %v", err)
 	}
+}
+
+// grepLines returns the lines of text that contain sub.
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
