@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
@@ -108,6 +109,9 @@ type Query struct {
 	// Context holds contextual tuples: treated as stored for this query
 	// only, never written.
 	Context []tuples.Tuple
+	// RequestContext holds condition parameters for the tuples' conditions;
+	// a tuple's stored context wins over it, key by key.
+	RequestContext condition.Context
 }
 
 // String returns "type:id#relation@subject".
@@ -122,8 +126,7 @@ func (q Query) String() string {
 // condition parameters the request did not supply, Allowed is false, and
 // Missing names the parameters. ValidUntil, when not zero, is when the
 // answer may change without a write: the earliest expiry among the tuples
-// it rests on. Until tuples carry conditions and expiries, every answer is
-// allowed or denied and valid until the next write.
+// it rests on (every expiring tuple the walk read).
 type Result struct {
 	Allowed     bool         `json:"allowed"`
 	Conditional bool         `json:"conditional,omitempty"`
@@ -161,7 +164,9 @@ func (c *Checker) CheckBatch(ctx context.Context, snap tuples.Snapshot, qs []Que
 	defer c.end(w)
 	out := make([]Result, len(qs))
 	for i, q := range qs {
-		if len(q.Context) > 0 {
+		// Queries that may meet conditions are answered on their own:
+		// what one learns about conditional tuples is its own.
+		if len(q.Context) > 0 || w.withConds {
 			out[i], err = c.Check(ctx, snap, q)
 		} else {
 			out[i], err = w.query(q)
@@ -198,8 +203,12 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 	w.plan = c.plans.get(sch)
 	w.maxDepth = c.maxDepth
 	w.downward, w.noIndex, w.nestedStats = c.downward, c.noIndex, &c.nested
+	w.withConds = w.plan.conds
+	w.now = tuples.NowOf(snap)
 	w.cache = nil
-	if useCache {
+	if useCache && !w.withConds {
+		// Answers that rest on conditions or expiries are not cached:
+		// they depend on the request's context and clock.
 		w.cache = c.cache
 	}
 	w.rev = snap.Revision()
@@ -226,6 +235,7 @@ func (c *Checker) end(w *walker) {
 		clear(w.groups)
 	}
 	w.ctx, w.snap, w.sch, w.plan, w.cache = nil, nil, nil, nil, nil
+	w.reqCtx, w.withConds, w.condTrue = nil, false, false
 	c.walkers.Put(w)
 }
 

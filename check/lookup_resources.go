@@ -50,6 +50,9 @@ func (c *Checker) LookupResources(ctx context.Context, snap tuples.Snapshot, q R
 		return fail(err)
 	}
 	defer c.end(w)
+	if cr := conditionedRelation(w.sch); cr != nil {
+		return fail(errLookupConditions(cr))
+	}
 	target := w.sch.Relation(q.Type, q.Relation)
 	if target == nil {
 		return fail(fmt.Errorf("unknown relation %s#%s", q.Type, q.Relation))

@@ -61,6 +61,9 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 		return fail(err)
 	}
 	defer c.end(w)
+	if cr := conditionedRelation(w.sch); cr != nil {
+		return fail(errLookupConditions(cr))
+	}
 	target, err := resolveRelation(w.sch, q.Object, q.Relation)
 	if err != nil {
 		return fail(err)

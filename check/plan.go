@@ -29,6 +29,8 @@ type plan struct {
 	// ops finds the plan of a compiled node, for explanations, which walk
 	// the compiled expressions.
 	ops map[schema.Node]*op
+	// conds: some relation's tuples may carry conditions or expiries.
+	conds bool
 }
 
 type opKind uint8
@@ -95,6 +97,7 @@ func newPlan(sch *schema.Schema, order planOrder) *plan {
 	for _, r := range sch.Relations {
 		b.relation(r)
 	}
+	b.p.conds = hasConditions(sch)
 	return b.p
 }
 

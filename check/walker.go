@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
@@ -74,6 +76,9 @@ type nodeKey struct {
 	obj  tuples.Object
 	rel  int
 	subj tuples.Subject
+	// cond is how conditional tuples count below the node (see
+	// conditions.go); always false in a schema without conditions.
+	cond bool
 }
 
 // level is the next level of a fan-out: the subject sets stored in
@@ -151,6 +156,15 @@ type walker struct {
 	nestedStats *nestedCounters
 	downward    bool
 	noIndex     bool
+
+	// withConds: the schema has relations whose tuples may carry
+	// conditions or expiries; condTrue, conds, reqCtx and now are the
+	// state of their evaluation (see conditions.go).
+	withConds bool
+	condTrue  bool
+	conds     conditionAccounts
+	reqCtx    condition.Context
+	now       time.Time
 }
 
 // query answers one query, with its explanation when asked.
@@ -162,11 +176,29 @@ func (w *walker) query(q Query) (Result, error) {
 	if err = w.setSubject(q.Subject); err != nil {
 		return Result{}, fmt.Errorf("check %s: %w", q, err)
 	}
+	w.reqCtx = q.RequestContext
+	w.conds.reset()
+	w.condTrue = false
 	v, err := w.top(q.Object, r)
 	if err != nil {
 		return Result{}, fmt.Errorf("check %s: %w", q, err)
 	}
 	res := Result{Allowed: v == yes}
+	if w.conds.seen && v != yes {
+		// Some tuple was conditional: walk again counting conditional
+		// tuples the other way (conditions.go).
+		w.condTrue = true
+		v2, err := w.top(q.Object, r)
+		w.condTrue = false
+		if err != nil {
+			return Result{}, fmt.Errorf("check %s: %w", q, err)
+		}
+		if v2 == yes {
+			res.Conditional = true
+			res.Missing = slices.Sorted(slices.Values(w.conds.missing))
+		}
+	}
+	res.ValidUntil = w.conds.until
 	if q.Explain {
 		if res.Explanation, err = w.explain(q, r, v); err != nil {
 			return Result{}, fmt.Errorf("explain %s: %w", q, err)
@@ -264,7 +296,7 @@ func (w *walker) check(obj tuples.Object, r *schema.Relation) (tri, error) {
 	if !w.reaches(r) {
 		return no, nil
 	}
-	k := nodeKey{obj: obj, rel: r.ID, subj: w.sub.Subject}
+	k := nodeKey{obj: obj, rel: r.ID, subj: w.sub.Subject, cond: w.condTrue}
 	switch m := w.memo[k]; {
 	case m == memoTrue:
 		return yes, nil
@@ -278,7 +310,7 @@ func (w *walker) check(obj tuples.Object, r *schema.Relation) (tri, error) {
 	if me >= w.maxDepth {
 		return no, w.depthError(k)
 	}
-	if !w.downward && nesting(r) {
+	if !w.downward && nesting(r) && !r.HasConditions() {
 		v, handled, err := w.nested(obj, r, me)
 		if err != nil {
 			return no, err
@@ -372,14 +404,18 @@ func (w *walker) direct(obj tuples.Object, r *schema.Relation) (bool, error) {
 	if len(w.notDirect) > 0 && w.notDirect[objRel{obj: obj, rel: r.ID}] {
 		return false, nil
 	}
+	has := w.has
+	if r.HasConditions() {
+		has = w.hasHolding
+	}
 	if w.storable(r) {
-		ok, err := w.has(obj, r.Name, w.sub.Subject)
+		ok, err := has(obj, r.Name, w.sub.Subject)
 		if err != nil || ok {
 			return ok, err
 		}
 	}
 	if w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
-		return w.has(obj, r.Name, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
+		return has(obj, r.Name, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
 	}
 	return false, nil
 }
@@ -459,6 +495,16 @@ func (w *walker) setsIn(obj tuples.Object, r, set *schema.Relation) ([]tuples.Ob
 		return xs, nil
 	}
 	f := tuples.SubjectFilter{Sets: true, Type: set.Type.Name, Relation: set.Name}
+	if r.HasConditions() {
+		subs, err := w.subjectsHolding(obj, r.Name, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range subs {
+			xs = append(xs, tuples.Object{Type: x.Type, ID: x.ID})
+		}
+		return xs, nil
+	}
 	for x, err := range w.snap.Subjects(w.ctx, obj, r.Name, f) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
@@ -478,7 +524,9 @@ func (w *walker) setsIn(obj tuples.Object, r, set *schema.Relation) ([]tuples.Ob
 // object whose node is decided, on the path, or the query subject itself
 // is left out.
 func (w *walker) prefetch(objs []tuples.Object, r *schema.Relation) error {
-	if len(objs) < 2 || !r.Stored || !w.reaches(r) {
+	if len(objs) < 2 || !r.Stored || !w.reaches(r) || r.HasConditions() {
+		// A relation whose tuples may carry conditions is read with its
+		// payloads, one object at a time (conditions.go).
 		return nil
 	}
 	if !w.downward && nesting(r) {
@@ -493,7 +541,7 @@ func (w *walker) prefetch(objs []tuples.Object, r *schema.Relation) error {
 		if w.sub.kind == subjectSet && w.sub.rel == r && w.sub.ID == x.ID {
 			continue
 		}
-		if w.memo[nodeKey{obj: x, rel: r.ID, subj: w.sub.Subject}] != 0 || w.notDirect[objRel{obj: x, rel: r.ID}] {
+		if w.memo[nodeKey{obj: x, rel: r.ID, subj: w.sub.Subject, cond: w.condTrue}] != 0 || w.notDirect[objRel{obj: x, rel: r.ID}] {
 			continue
 		}
 		todo = append(todo, x)
@@ -668,8 +716,19 @@ func (w *walker) junction(obj tuples.Object, args []*op, decisive tri) (tri, err
 func (w *walker) exclude(obj tuples.Object, o *op) (tri, error) {
 	var base, sub tri
 	var err error
+	subtract := func() (tri, error) {
+		if !w.withConds {
+			return w.eval(obj, o.subtract)
+		}
+		// The subtracted side takes away: conditional tuples count the
+		// other way there (conditions.go).
+		w.condTrue = !w.condTrue
+		v, err := w.eval(obj, o.subtract)
+		w.condTrue = !w.condTrue
+		return v, err
+	}
 	if o.subtractFirst {
-		if sub, err = w.eval(obj, o.subtract); err != nil || sub == yes {
+		if sub, err = subtract(); err != nil || sub == yes {
 			return no, err
 		}
 		if base, err = w.eval(obj, o.base); err != nil || base == no {
@@ -679,7 +738,7 @@ func (w *walker) exclude(obj tuples.Object, o *op) (tri, error) {
 		if base, err = w.eval(obj, o.base); err != nil || base == no {
 			return no, err
 		}
-		if sub, err = w.eval(obj, o.subtract); err != nil || sub == yes {
+		if sub, err = subtract(); err != nil || sub == yes {
 			return no, err
 		}
 	}
@@ -702,7 +761,21 @@ func (w *walker) arrow(obj tuples.Object, a *op) (tri, error) {
 		return no, err
 	}
 	var xs []tuples.Object
-	for x, err := range tuples.Hop(w.ctx, w.snap, obj, a.rel) {
+	hop := tuples.Hop(w.ctx, w.snap, obj, a.rel)
+	if a.rel.HasConditions() {
+		subs, err := w.hopHolding(obj, a.rel)
+		if err != nil {
+			return no, err
+		}
+		hop = func(yield func(tuples.Subject, error) bool) {
+			for _, x := range subs {
+				if !yield(x, nil) {
+					return
+				}
+			}
+		}
+	}
+	for x, err := range hop {
 		if err != nil {
 			return no, fmt.Errorf("read %s#%s: %w", obj, a.rel.Name, err)
 		}

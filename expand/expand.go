@@ -43,6 +43,13 @@ type Node struct {
 	// Truncated marks a subject-set leaf left unexpanded because the depth
 	// bound was reached: its members are not shown.
 	Truncated bool `json:"truncated,omitempty"`
+	// Condition, Context and Expires are what a leaf's tuple carries: the
+	// condition its membership depends on, the stored part of the
+	// condition's context (JSON), and when the tuple expires. Empty for a
+	// plain tuple. Expansion shows them; it does not evaluate them.
+	Condition string `json:"condition,omitempty"`
+	Context   string `json:"context,omitempty"`
+	Expires   string `json:"expires,omitempty"`
 }
 
 // Options tune Expand.
@@ -138,6 +145,24 @@ func (e *expander) relation(obj tuples.Object, r *schema.Relation, level int) (*
 	n, err := e.node(&Node{Kind: Union, Label: label})
 	if err != nil {
 		return nil, err
+	}
+	if r.HasConditions() {
+		// Read with the payloads, to show them on the leaves.
+		for t, err := range e.snap.SubjectsOf(e.ctx, []tuples.Object{obj}, r.Name, tuples.SubjectFilter{}) {
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", label, err)
+			}
+			leaf, err := e.leaf(t.Subject(), label, level)
+			if err != nil {
+				return nil, err
+			}
+			leaf.Condition, leaf.Context = t.Payload.Condition, t.Payload.Context
+			if !t.Payload.Expires.IsZero() {
+				leaf.Expires = tuples.FormatExpiry(t.Payload.Expires)
+			}
+			n.Children = append(n.Children, leaf)
+		}
+		return n, nil
 	}
 	for s, err := range e.snap.Subjects(e.ctx, obj, r.Name, tuples.SubjectFilter{}) {
 		if err != nil {

@@ -148,3 +148,26 @@ type doc {
 		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestExpandShowsConditionsOnLeaves(t *testing.T) {
+	snap, closeStore, err := fixture.Load(context.Background(), `type user
+condition c(x int) { x > 0 }
+type doc {
+  relation viewer: user | user with c | user with expiration
+}
+`, `doc:1#viewer@user:a[c:{"x":1}]`, "doc:1#viewer@user:b[expiration:2999-01-01T00:00:00Z]", "doc:1#viewer@user:p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	n, err := Expand(context.Background(), snap, tuples.Object{Type: "doc", ID: "1"}, "viewer", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := n.String()
+	for _, want := range []string{`user:a[c:{"x":1}]  [doc:1#viewer]`, "user:b[expiration:2999-01-01T00:00:00Z]  [doc:1#viewer]", "user:p  [doc:1#viewer]"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("expansion lacks %q:\n%s", want, got)
+		}
+	}
+}

@@ -17,7 +17,7 @@ func (n *Node) String() string {
 func (n *Node) line() string {
 	switch n.Kind {
 	case Leaf:
-		s := n.Subject.String() + "  [" + n.Label + "]"
+		s := n.Subject.String() + n.payload() + "  [" + n.Label + "]"
 		if n.Truncated {
 			s += " (not expanded: depth bound)"
 		}
@@ -26,6 +26,22 @@ func (n *Node) line() string {
 		return n.Subject.String() + "  [" + n.Label + "] (cycle: already expanded above)"
 	}
 	return string(n.Kind) + " " + n.Label
+}
+
+// payload is the bracket suffix of a leaf's tuple, as tuples are written.
+func (n *Node) payload() string {
+	s := ""
+	if n.Condition != "" {
+		s = "[" + n.Condition
+		if n.Context != "" {
+			s += ":" + n.Context
+		}
+		s += "]"
+	}
+	if n.Expires != "" {
+		s += "[expiration:" + n.Expires + "]"
+	}
+	return s
 }
 
 func (n *Node) write(b *strings.Builder, indent int) {

@@ -181,7 +181,7 @@ func (r *lineReader) next(ctx context.Context) (t tuples.Tuple, ok bool, err err
 				r.errs.add("%s:%d:%d: this line is a JSON object, not a tuple; read JSON lines with --format jsonl (or name the file .jsonl)", r.name, r.line, lead+1)
 				continue
 			}
-			t, err = tuples.Parse(r.text.String(text))
+			t, _, err = tuples.ParseWithPayload(r.text.String(text))
 		} else {
 			t, err = tuples.ParseJSONLine(text)
 		}
@@ -427,8 +427,10 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	return ImportResult{Revision: rev, Tuples: total - d, Duplicates: d}, nil
 }
 
-// Export writes every tuple at rev in format, one a line, paging through
-// the snapshot in the forward index's order.
+// Export writes every tuple at rev in format, one a line, with its
+// condition and expiry, paging through the snapshot in the forward
+// index's order; tuples expired at the request's clock are left out, as
+// every read leaves them out.
 func (s *store) Export(ctx context.Context, w io.Writer, rev tuples.Revision, format tuples.Format) (int, error) {
 	if format == 0 {
 		format = tuples.FormatText
@@ -436,6 +438,7 @@ func (s *store) Export(ctx context.Context, w io.Writer, rev tuples.Revision, fo
 	if format != tuples.FormatText && format != tuples.FormatJSONL {
 		return 0, fmt.Errorf("export: unknown format %d", format)
 	}
+	ctx, _ = s.clocked(ctx)
 	r, err := s.b.Reader(ctx, rev)
 	if err != nil {
 		return 0, err
@@ -450,7 +453,7 @@ func (s *store) Export(ctx context.Context, w io.Writer, rev tuples.Revision, fo
 		}
 		for _, t := range ts {
 			if format == tuples.FormatText {
-				bw.WriteString(t.String())
+				bw.WriteString(t.Text())
 			} else {
 				line, err := tuples.MarshalJSONLine(t)
 				if err != nil {

@@ -67,11 +67,13 @@ func compatible(ctx context.Context, cur tuples.Reads, old, next *schema.Schema)
 			}
 			continue
 		}
+		if err := payloadsStayValid(ctx, cur, r, nr, next); err != nil {
+			errs = append(errs, err)
+		}
 		for _, a := range r.Allowed {
 			// A form `with NAME` admits only tuples carrying that
-			// condition, and the stores keep no tuple payloads yet: every
-			// stored tuple is plain, and is accounted for by the plain
-			// forms.
+			// condition; those, and every tuple carrying a payload, are
+			// checked by payloadsStayValid. Here: plain tuples.
 			if a.Condition != nil || allowedIn(nr, next, a) {
 				continue
 			}
@@ -85,7 +87,8 @@ func compatible(ctx context.Context, cur tuples.Reads, old, next *schema.Schema)
 			default:
 				keep = func(t tuples.Tuple) bool { return t.SubjectRelation == "" && t.SubjectID != tuples.Wildcard }
 			}
-			n, err := count(ctx, cur, f, keep)
+			plain := func(t tuples.Tuple) bool { return t.Payload.IsZero() && (keep == nil || keep(t)) }
+			n, err := count(ctx, cur, f, plain)
 			if err != nil {
 				return err
 			}
@@ -104,6 +107,69 @@ func compatible(ctx context.Context, cur tuples.Reads, old, next *schema.Schema)
 		return fmt.Errorf("schema not written: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// payloadsStayValid checks the tuples of r that carry a condition or an
+// expiry against next, when next changes what r allows or the parameters
+// of a condition r names: a condition dropped or renamed, a parameter's
+// type changed, `with expiration` removed. The reads are raw (the write
+// transaction carries no clock), so expired tuples not yet collected are
+// checked too: a request clock before their expiry still sees them.
+func payloadsStayValid(ctx context.Context, cur tuples.Reads, r, nr *schema.Relation, next *schema.Schema) error {
+	conditional := false
+	for _, a := range r.Allowed {
+		if a.Condition != nil || a.Expiration {
+			conditional = true
+		}
+	}
+	if !conditional || samePayloadForms(r, nr, next) {
+		return nil
+	}
+	f := tuples.Filter{ObjectType: r.Type.Name, Relation: r.Name}
+	n, first, cursor := 0, error(nil), ""
+	for {
+		ts, nextCursor, err := cur.Read(ctx, f, cursor, 10000)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			if t.Payload.IsZero() {
+				continue
+			}
+			if err := tuples.Validate(t, next); err != nil {
+				if n++; first == nil {
+					first = err
+				}
+			}
+		}
+		if nextCursor == "" {
+			break
+		}
+		cursor = nextCursor
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("relation %s: %d tuples with a condition or expiry would no longer be valid, the first: %v; delete or rewrite them first (%s lists them)",
+		r, n, first, readCommand(f))
+}
+
+// samePayloadForms reports whether nr allows exactly the subject forms r
+// does, and every condition they name keeps its parameters and types.
+func samePayloadForms(r, nr *schema.Relation, next *schema.Schema) bool {
+	if r.AllowedString() != nr.AllowedString() {
+		return false
+	}
+	for _, a := range r.Allowed {
+		if a.Condition == nil {
+			continue
+		}
+		nc := next.Condition(a.Condition.Name)
+		if nc == nil || nc.Signature() != a.Condition.Signature() {
+			return false
+		}
+	}
+	return true
 }
 
 // allowedIn reports whether nr (of schema next) accepts the subject form a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
@@ -99,6 +100,9 @@ type Options struct {
 	// (default DefaultIndexRecompute); a write that needs more drops the
 	// relation's index until it is built again.
 	IndexRecompute int
+	// Now is the clock snapshots and writes judge expiry by when the
+	// request sets none (tuples.WithClock); time.Now when nil.
+	Now func() time.Time
 }
 
 // DefaultImportChunk is Options.ImportChunk's default.
@@ -115,7 +119,10 @@ func New(b Backend, opts Options) Store {
 	if opts.IndexRecompute <= 0 {
 		opts.IndexRecompute = DefaultIndexRecompute
 	}
-	return &store{b: b, importChunk: opts.ImportChunk, compiled: make(map[tuples.Revision]*schema.Schema),
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &store{b: b, importChunk: opts.ImportChunk, now: opts.Now, compiled: make(map[tuples.Revision]*schema.Schema),
 		index: indexLimits{bound: opts.IndexBound, recompute: opts.IndexRecompute}}
 }
 
@@ -124,6 +131,7 @@ type store struct {
 	b           Backend
 	importChunk int
 	index       indexLimits
+	now         func() time.Time
 
 	// compiled caches the schemas read from the backend, by the revision
 	// that wrote them: a stored schema never changes, so compiling it
@@ -169,14 +177,35 @@ func (s *store) schemaOf(ctx context.Context, r interface {
 type snapshot struct {
 	Reader
 	schema *schema.Schema
+	now    time.Time
 }
 
 func (s *snapshot) Schema() *schema.Schema { return s.schema }
+
+// Now is the clock the snapshot hides expired tuples by.
+func (s *snapshot) Now() time.Time { return s.now }
+
+// Get returns one stored tuple with its payload.
+func (s *snapshot) Get(ctx context.Context, k tuples.Key) (tuples.Tuple, bool, error) {
+	return tuples.Get(ctx, s.Reader, k)
+}
+
+// clocked returns ctx with the clock of the request: the one it carries
+// (tuples.WithClock), else the store's current time, read once here so
+// that every read of one snapshot or write judges expiry alike.
+func (s *store) clocked(ctx context.Context) (context.Context, time.Time) {
+	if now, ok := tuples.ClockFrom(ctx); ok {
+		return ctx, now
+	}
+	now := s.now()
+	return tuples.WithClock(ctx, now), now
+}
 
 func (s *store) Snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	ctx, now := s.clocked(ctx)
 	r, err := s.b.Reader(ctx, rev)
 	if err != nil {
 		return nil, err
@@ -187,9 +216,9 @@ func (s *store) Snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snaps
 		return nil, err
 	}
 	if ix, ok := r.(tuples.GroupIndex); ok {
-		return &indexedSnapshot{snapshot: snapshot{Reader: r, schema: sch}, ix: ix}, nil
+		return &indexedSnapshot{snapshot: snapshot{Reader: r, schema: sch, now: now}, ix: ix}, nil
 	}
-	return &snapshot{Reader: r, schema: sch}, nil
+	return &snapshot{Reader: r, schema: sch, now: now}, nil
 }
 
 // writable returns the schema a write validates against; it fails with
@@ -208,6 +237,7 @@ func (s *store) writable(ctx context.Context, r interface {
 }
 
 func (s *store) Write(ctx context.Context, b tuples.Batch) (tuples.Revision, error) {
+	ctx, _ = s.clocked(ctx)
 	c, err := s.b.Update(ctx, func(ctx context.Context, tx Txn) error {
 		sch, err := s.writable(ctx, tx)
 		if err != nil {
@@ -258,28 +288,37 @@ func plan(ctx context.Context, cur tuples.Reads, sch *schema.Schema, b tuples.Ba
 		}
 	}
 	// present tracks each touched tuple's state as the batch goes on;
-	// initial is its state before the batch; last is the tuple the last
-	// operation on a key wrote.
+	// initial is the tuple stored before the batch (absent, or expired at
+	// the write's clock, when its key is not in had); last is the tuple
+	// the last operation on a key wrote, and wroteAt the operation.
 	present := make(map[tuples.Key]bool, len(b.Ops))
-	initial := make(map[tuples.Key]bool, len(b.Ops))
+	had := make(map[tuples.Key]bool, len(b.Ops))
+	initial := make(map[tuples.Key]tuples.Tuple, len(b.Ops))
 	last := make(map[tuples.Key]tuples.Tuple, len(b.Ops))
+	wroteAt := make(map[tuples.Key]int, len(b.Ops))
 	order := make([]tuples.Key, 0, len(b.Ops))
-	for _, op := range b.Ops {
+	for i, op := range b.Ops {
 		t, k := op.Tuple, op.Tuple.Key()
-		had, seen := present[k]
+		was, seen := present[k]
 		if !seen {
-			ok, err := cur.Has(ctx, t.Object(), t.Relation, t.Subject())
+			stored, ok, err := tuples.Get(ctx, cur, k)
 			if err != nil {
 				return nil, err
 			}
-			had = ok
-			initial[k] = ok
+			was = ok
+			had[k], initial[k] = ok, stored
 			order = append(order, k)
 		}
-		last[k] = t
+		if op.Kind != tuples.OpDelete {
+			if j, ok := wroteAt[k]; ok && !last[k].Payload.Equal(t.Payload) {
+				return nil, fmt.Errorf("nothing written: operations %d and %d write %s with different conditions or expiries (%s and %s); write each tuple once: %w",
+					j+1, i+1, k, describePayload(last[k].Payload), describePayload(t.Payload), errkind.ErrInvalid)
+			}
+			last[k], wroteAt[k] = t, i
+		}
 		switch op.Kind {
 		case tuples.OpCreate:
-			if had {
+			if was {
 				return nil, fmt.Errorf("nothing written: %s: %w", t, ErrExists)
 			}
 			present[k] = true
@@ -292,16 +331,26 @@ func plan(ctx context.Context, cur tuples.Reads, sch *schema.Schema, b tuples.Ba
 	changes := make([]tuples.Change, 0, len(order))
 	for _, k := range order {
 		switch {
-		case present[k] && initial[k]:
-			// Stored before and after: nothing changes, and nothing is
-			// logged, so a batch of such touches makes no revision.
+		case present[k] && had[k] && initial[k].Payload.Equal(last[k].Payload):
+			// Stored before and after, carrying the same: nothing
+			// changes, and nothing is logged, so a batch of such touches
+			// makes no revision.
 		case present[k]:
+			// New, or replacing what the tuple carried.
 			changes = append(changes, tuples.Change{Kind: tuples.ChangeWrite, Tuple: last[k]})
-		case initial[k]:
+		case had[k]:
 			changes = append(changes, tuples.Change{Kind: tuples.ChangeDelete, Tuple: k.Tuple()})
 		}
 	}
 	return changes, nil
+}
+
+// describePayload names what a tuple carries, for messages.
+func describePayload(p tuples.Payload) string {
+	if p.IsZero() {
+		return "none"
+	}
+	return p.String()
 }
 
 func (s *store) DeleteMatching(ctx context.Context, f tuples.Filter) (tuples.Revision, int, error) {

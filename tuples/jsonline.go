@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/docketdb/docket/condition"
 )
 
 // jsonLineShape is how a JSON-lines tuple is written, quoted in errors.
@@ -21,8 +23,9 @@ type JSONLineError struct {
 func (e *JSONLineError) Error() string { return fmt.Sprintf("column %d: %s", e.Column, e.Msg) }
 
 // ParseJSONLine reads a line that must hold exactly one JSON object with
-// the string fields object, relation and subject, and nothing else but
-// whitespace. It walks the tokens itself, rather than decoding into a
+// the string fields object, relation and subject, optionally condition
+// (a name), context (an object, with condition) and expiration (an RFC
+// 3339 string), and nothing else but whitespace. It walks the tokens itself, rather than decoding into a
 // struct, so that a second value on the line, a repeated field or a field
 // of the wrong type is an error naming the field and the column, never
 // silently dropped or reported in terms of Go types.
@@ -48,10 +51,11 @@ func ParseJSONLine(b []byte) (Tuple, error) {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return fail(0, "a line must hold one JSON object, not %s: %s", jsonKind(tok), jsonLineShape)
 	}
-	var fields [3]string
-	var seen [3]bool
-	var valueAt [3]int64 // where each value's opening quote is
-	names := [3]string{"object", "relation", "subject"}
+	var fields [6]string
+	var seen [6]bool
+	var valueAt [6]int64 // where each value's opening quote is
+	names := [6]string{"object", "relation", "subject", "condition", "context", "expiration"}
+	const ctxField = 4
 	for dec.More() {
 		at := dec.InputOffset()
 		tok, err := dec.Token()
@@ -60,17 +64,29 @@ func ParseJSONLine(b []byte) (Tuple, error) {
 		}
 		key := tok.(string) // object keys are always strings
 		i := 0
-		for i < 3 && names[i] != key {
+		for i < len(names) && names[i] != key {
 			i++
 		}
-		if i == 3 {
-			return fail(skipSpaceComma(b, at), "unknown field %q; a tuple object has only \"object\", \"relation\" and \"subject\"", key)
+		if i == len(names) {
+			return fail(skipSpaceComma(b, at), "unknown field %q; a tuple object has \"object\", \"relation\", \"subject\" and optionally \"condition\", \"context\", \"expiration\"", key)
 		}
 		if seen[i] {
 			return fail(skipSpaceComma(b, at), "field %q given twice", key)
 		}
 		seen[i] = true
 		at = dec.InputOffset()
+		if i == ctxField {
+			valueAt[i] = skipSpaceColon(b, at)
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return syntax(err)
+			}
+			if len(raw) == 0 || raw[0] != '{' {
+				return fail(valueAt[i], "\"context\" must be a JSON object of the condition's parameters")
+			}
+			fields[i] = string(raw)
+			continue
+		}
 		tok, err = dec.Token()
 		if err != nil {
 			return syntax(err)
@@ -89,7 +105,7 @@ func ParseJSONLine(b []byte) (Tuple, error) {
 	if rest := bytes.TrimLeft(b[end:], " \t\r"); len(rest) > 0 {
 		return fail(int64(len(b)-len(rest)), "more after the tuple object; a line holds exactly one JSON object")
 	}
-	for i, name := range names {
+	for i, name := range names[:3] {
 		if !seen[i] || fields[i] == "" {
 			return fail(end-1, "missing %q; write %s", name, jsonLineShape)
 		}
@@ -119,8 +135,36 @@ func ParseJSONLine(b []byte) (Tuple, error) {
 	if err != nil {
 		return field(2, err)
 	}
+	var p Payload
+	if seen[3] {
+		if fields[3] == "" {
+			return fail(valueAt[3], "\"condition\" is empty; leave it out for a tuple without a condition")
+		}
+		pp := parser{in: fields[3]}
+		if !validName(&pp, 0, len(fields[3])) {
+			return field(3, pp.err)
+		}
+		p.Condition = fields[3]
+	}
+	if seen[ctxField] {
+		if p.Condition == "" {
+			return fail(valueAt[ctxField], "\"context\" without \"condition\"; a context belongs to a condition")
+		}
+		ctx, err := condition.DecodeContext([]byte(fields[ctxField]), condition.MaxStoredContextBytes)
+		if err != nil {
+			return fail(valueAt[ctxField], "\"context\": %v", err)
+		}
+		p.Context = string(ctx.Encode())
+	}
+	if seen[5] {
+		exp, err := ParseExpiry(fields[5])
+		if err != nil {
+			return fail(valueAt[5], "\"expiration\": %v", err)
+		}
+		p.Expires = exp
+	}
 	return Tuple{ObjectType: obj.Type, ObjectID: obj.ID, Relation: fields[1],
-		SubjectType: subj.Type, SubjectID: subj.ID, SubjectRelation: subj.Relation}, nil
+		SubjectType: subj.Type, SubjectID: subj.ID, SubjectRelation: subj.Relation, Payload: p}, nil
 }
 
 // jsonKind names the JSON kind of a token for an error message.

@@ -14,12 +14,12 @@ func TestParse(t *testing.T) {
 		in   string
 		want Tuple
 	}{
-		{"doc:1#viewer@user:ana", Tuple{"doc", "1", "viewer", "user", "ana", ""}},
-		{"doc:1#viewer@team:east#member", Tuple{"doc", "1", "viewer", "team", "east", "member"}},
-		{"doc:1#viewer@user:*", Tuple{"doc", "1", "viewer", "user", "*", ""}},
-		{"doc:a@b.org#viewer@user:ana@example.org", Tuple{"doc", "a@b.org", "viewer", "user", "ana@example.org", ""}},
-		{"doc:urn:x:1#viewer@user:Zoë_名", Tuple{"doc", "urn:x:1", "viewer", "user", "Zoë_名", ""}},
-		{"doc:" + long + "#viewer@user:" + long, Tuple{"doc", long, "viewer", "user", long, ""}},
+		{"doc:1#viewer@user:ana", Tuple{ObjectType: "doc", ObjectID: "1", Relation: "viewer", SubjectType: "user", SubjectID: "ana", SubjectRelation: ""}},
+		{"doc:1#viewer@team:east#member", Tuple{ObjectType: "doc", ObjectID: "1", Relation: "viewer", SubjectType: "team", SubjectID: "east", SubjectRelation: "member"}},
+		{"doc:1#viewer@user:*", Tuple{ObjectType: "doc", ObjectID: "1", Relation: "viewer", SubjectType: "user", SubjectID: "*", SubjectRelation: ""}},
+		{"doc:a@b.org#viewer@user:ana@example.org", Tuple{ObjectType: "doc", ObjectID: "a@b.org", Relation: "viewer", SubjectType: "user", SubjectID: "ana@example.org", SubjectRelation: ""}},
+		{"doc:urn:x:1#viewer@user:Zoë_名", Tuple{ObjectType: "doc", ObjectID: "urn:x:1", Relation: "viewer", SubjectType: "user", SubjectID: "Zoë_名", SubjectRelation: ""}},
+		{"doc:" + long + "#viewer@user:" + long, Tuple{ObjectType: "doc", ObjectID: long, Relation: "viewer", SubjectType: "user", SubjectID: long, SubjectRelation: ""}},
 	}
 	for _, c := range good {
 		got, err := Parse(c.in)
@@ -139,11 +139,11 @@ func TestValidate(t *testing.T) {
 	}
 	// Tuples built in code are checked as strictly as parsed ones.
 	built := []Tuple{
-		{"doc", "a b", "viewer", "user", "ana", ""},
-		{"doc", "*", "viewer", "user", "ana", ""},
-		{"doc", "1", "viewer", "user", "", ""},
-		{"doc", "1", "viewer", "user", "a\x00b", ""},
-		{"doc", "1", "viewer", "user", "*", "member"},
+		{"doc", "a b", "viewer", "user", "ana", "", Payload{}},
+		{"doc", "*", "viewer", "user", "ana", "", Payload{}},
+		{"doc", "1", "viewer", "user", "", "", Payload{}},
+		{"doc", "1", "viewer", "user", "a\x00b", "", Payload{}},
+		{"doc", "1", "viewer", "user", "*", "member", Payload{}},
 	}
 	for _, b := range built {
 		if err := Validate(b, s); err == nil {

@@ -84,6 +84,7 @@ func ParseWithPayload(s string) (Tuple, Payload, error) {
 	if err != nil {
 		return Tuple{}, Payload{}, err
 	}
+	t.Payload = p
 	return t, p, nil
 }
 
@@ -118,7 +119,7 @@ func parseSuffix(s string, i int) (Payload, error) {
 		}
 		name := s[i:end]
 		if end == len(s) {
-			return Payload{}, fail(open, "the `[` is never closed; write [CONDITION], [CONDITION:{JSON}] or [expiration:TIME]")
+			return Payload{}, fail(open, "the `[` is never closed; write [CONDITION], [CONDITION:{JSON}] or [expiration:TIME] (ids may not contain `[` or `]`)")
 		}
 		if name == "expiration" {
 			if seenExp {

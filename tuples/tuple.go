@@ -4,12 +4,12 @@ package tuples
 // object (SubjectRelation == ""), a subject set (SubjectRelation set) or a
 // wildcard (SubjectID == "*").
 //
-// A tuple's identity is its Key. What a tuple carries besides (a condition
-// with its context, an expiry, as conditions add them) is not part of it:
-// two tuples with one key are one tuple, and writing the key again
-// replaces what it carries. So compare and index tuples by Key, never
-// with == or as map keys, which stop compiling or stop meaning identity
-// once a tuple carries a context.
+// A tuple's identity is its Key. What a tuple carries besides (Payload: a
+// condition with its context, an expiry) is not part of it: two tuples
+// with one key are one tuple, and writing the key again with another
+// payload replaces it. So compare and index tuples by Key, never with ==
+// or as map keys, which compare payloads too (and expiries by their time
+// zone).
 type Tuple struct {
 	ObjectType      string
 	ObjectID        string
@@ -17,6 +17,8 @@ type Tuple struct {
 	SubjectType     string
 	SubjectID       string
 	SubjectRelation string
+	// Payload is what the tuple carries; zero for a plain tuple.
+	Payload Payload
 }
 
 // Key is a tuple's identity: its object, relation and subject. It is
@@ -34,6 +36,15 @@ type Key struct {
 func (t Tuple) Key() Key {
 	return Key{ObjectType: t.ObjectType, ObjectID: t.ObjectID, Relation: t.Relation,
 		SubjectType: t.SubjectType, SubjectID: t.SubjectID, SubjectRelation: t.SubjectRelation}
+}
+
+// Text returns the text form with the payload's bracket suffix, as
+// exports and imports write it: object#relation@subject[...][...].
+func (t Tuple) Text() string {
+	if t.Payload.IsZero() {
+		return t.String()
+	}
+	return t.String() + t.Payload.String()
 }
 
 // Tuple returns the plain tuple of the key, carrying nothing.

@@ -27,12 +27,13 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("%s: %s", e.Tuple, e.Msg)
 }
 
-// Validate checks a tuple against a schema before it is written: the ids
-// and names must be well formed, the type and relation must exist, the
-// relation must be stored, and the subject must be one the relation
-// allows.
+// Validate checks a tuple, with the payload it carries, against a schema
+// before it is written: the ids and names must be well formed, the type
+// and relation must exist, the relation must be stored, and the subject
+// must be one the relation allows, with the tuple's condition and expiry
+// (see ValidateWithPayload).
 func Validate(t Tuple, s *schema.Schema) error {
-	return ValidateWithPayload(t, Payload{}, s)
+	return ValidateWithPayload(t, t.Payload, s)
 }
 
 // ValidateWithPayload is Validate for a tuple carrying a payload: the

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -408,7 +409,7 @@ func (e *engine) Head(context.Context) (oldest, latest tuples.Revision, err erro
 	return oldest, latest, nil
 }
 
-func (e *engine) Reader(_ context.Context, rev tuples.Revision) (store.Reader, error) {
+func (e *engine) Reader(ctx context.Context, rev tuples.Revision) (store.Reader, error) {
 	if e.db.IsClosed() {
 		return nil, store.ErrClosed
 	}
@@ -428,16 +429,18 @@ func (e *engine) Reader(_ context.Context, rev tuples.Revision) (store.Reader, e
 	}
 	e.pins[rev]++
 	e.mu.Unlock()
-	return e.reader(rev), nil
+	now, _ := tuples.ClockFrom(ctx)
+	return e.reader(rev, now), nil
 }
 
-// reader reads at rev, which the caller has pinned.
-func (e *engine) reader(rev tuples.Revision) *reader {
+// reader reads at rev, which the caller has pinned, hiding the tuples
+// expired at now.
+func (e *engine) reader(rev tuples.Revision, now time.Time) *reader {
 	v := &view{e: e, txn: e.db.NewTransactionAt(uint64(rev), false)}
 	// The read transaction is left to the collector: in managed mode
 	// discarding it only marks it, and would panic under a scan still
 	// open.
-	return &reader{Reader: kv.NewReader(v, rev, func() { e.unpin(rev) }), v: v}
+	return &reader{Reader: kv.NewReader(v, rev, now, func() { e.unpin(rev) }), v: v}
 }
 
 // reader is a store.Reader: the key-value reads, and the schema.
@@ -486,12 +489,12 @@ func (r *reader) seekSchema() (store.SchemaText, error) {
 
 // latestReader pins and opens a reader at the latest revision, for a
 // writer holding wmu: nothing can commit under it.
-func (e *engine) latestReader() *reader {
+func (e *engine) latestReader(now time.Time) *reader {
 	e.mu.Lock()
 	rev := e.latest
 	e.pins[rev]++
 	e.mu.Unlock()
-	return e.reader(rev)
+	return e.reader(rev, now)
 }
 
 func (e *engine) Update(ctx context.Context, fn func(context.Context, store.Txn) error) (store.Committed, error) {
@@ -500,7 +503,8 @@ func (e *engine) Update(ctx context.Context, fn func(context.Context, store.Txn)
 	}
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
-	r := e.latestReader()
+	now, _ := tuples.ClockFrom(ctx)
+	r := e.latestReader(now)
 	defer r.Close()
 	c := &kv.Commit{}
 	tx := &kv.Txn{Reader: r, C: c, From: e.changesFrom}
@@ -688,6 +692,9 @@ func (e *engine) publish(txn *badger.Txn, rev tuples.Revision) error {
 // put writes a commit's tuple keys, change log and schema through p.
 func (e *engine) put(ctx context.Context, p put, rev tuples.Revision, c *kv.Commit) error {
 	var a arena
+	if err := kv.CheckConflicts(c.Changes); err != nil {
+		return err
+	}
 	if c.Schema != "" {
 		if err := p.set(revKey(prefixSchema, rev, 0), []byte(c.Schema)); err != nil {
 			return fmt.Errorf("write schema: %w", err)
@@ -707,8 +714,9 @@ func (e *engine) put(ctx context.Context, p put, rev tuples.Revision, c *kv.Comm
 		rk := kv.ReverseKey(a.alloc(kv.KeyLen(t)), t)
 		var err error
 		if c.Changes[i].Kind == tuples.ChangeWrite {
-			if err = p.set(fk, nil); err == nil {
-				err = p.set(rk, nil)
+			v := kv.Value(t)
+			if err = p.set(fk, v); err == nil {
+				err = p.set(rk, v)
 			}
 		} else if err = p.del(fk); err == nil {
 			err = p.del(rk)
@@ -799,7 +807,8 @@ type changeChunk struct{ key, value []byte }
 
 // changeChunks encodes the change log of a revision: entries
 // c 0 <rev:8> <seq:4>, each a run of (kind byte, uvarint length, forward
-// key).
+// key), and, when the kind has logPayload set, (uvarint length, the
+// tuple's payload) after it.
 func changeChunks(changes []tuples.Change, rev tuples.Revision) iter.Seq2[int, changeChunk] {
 	return func(yield func(int, changeChunk) bool) {
 		var buf [512]byte
@@ -821,17 +830,30 @@ func changeKey(rev tuples.Revision, seq uint32) []byte {
 // scratch space for the keys.
 func appendChanges(v []byte, changes []tuples.Change, buf *[512]byte) []byte {
 	for i := range changes {
-		fk := kv.ForwardKey(buf[:0], &changes[i].Tuple)
-		v = append(v, byte(changes[i].Kind))
+		t := &changes[i].Tuple
+		fk := kv.ForwardKey(buf[:0], t)
+		kind := byte(changes[i].Kind)
+		if !t.Payload.IsZero() {
+			kind |= logPayload
+		}
+		v = append(v, kind)
 		v = binary.AppendUvarint(v, uint64(len(fk)))
 		v = append(v, fk...)
+		if kind&logPayload != 0 {
+			v = binary.AppendUvarint(v, uint64(tuples.PayloadLen(t.Payload)))
+			v = tuples.AppendPayload(v, t.Payload)
+		}
 	}
 	return v
 }
 
+// logPayload marks a change-log record that carries the tuple's payload.
+const logPayload = 0x80
+
 func decodeChanges(rev tuples.Revision, v []byte, out []tuples.Change) ([]tuples.Change, error) {
 	for len(v) > 0 {
-		kind := tuples.ChangeKind(v[0])
+		kind := tuples.ChangeKind(v[0] &^ logPayload)
+		withPayload := v[0]&logPayload != 0
 		n, w := binary.Uvarint(v[1:])
 		if w <= 0 || uint64(len(v)-1-w) < n || (kind != tuples.ChangeWrite && kind != tuples.ChangeDelete) {
 			return nil, errors.New("malformed change-log entry")
@@ -840,8 +862,18 @@ func decodeChanges(rev tuples.Revision, v []byte, out []tuples.Change) ([]tuples
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, tuples.Change{Revision: rev, Kind: kind, Tuple: t})
 		v = v[1+w+int(n):]
+		if withPayload {
+			n, w := binary.Uvarint(v)
+			if w <= 0 || uint64(len(v)-w) < n {
+				return nil, errors.New("malformed change-log entry")
+			}
+			if t.Payload, err = tuples.DecodePayload(v[w : w+int(n)]); err != nil {
+				return nil, err
+			}
+			v = v[w+int(n):]
+		}
+		out = append(out, tuples.Change{Revision: rev, Kind: kind, Tuple: t})
 	}
 	return out, nil
 }
@@ -899,21 +931,28 @@ type view struct {
 	txn *badger.Txn
 }
 
-func (v *view) Has(key []byte) (bool, error) {
+func (v *view) Get(key []byte) ([]byte, bool, error) {
 	if v.e.db.IsClosed() {
-		return false, store.ErrClosed
+		return nil, false, store.ErrClosed
 	}
-	_, err := v.txn.Get(key)
+	item, err := v.txn.Get(key)
 	if err == nil {
-		return true, nil
+		if item.ValueSize() == 0 { // a plain tuple: nothing to copy
+			return nil, true, nil
+		}
+		val, err := item.ValueCopy(nil)
+		if err != nil {
+			return nil, false, fmt.Errorf("read: %w", err)
+		}
+		return val, true, nil
 	}
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return false, nil
+		return nil, false, nil
 	}
-	return false, fmt.Errorf("read: %w", err)
+	return nil, false, fmt.Errorf("read: %w", err)
 }
 
-func (v *view) Scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
+func (v *view) Scan(ctx context.Context, prefix, start []byte, fn func(key, value []byte) (bool, error)) error {
 	if v.e.db.IsClosed() {
 		return store.ErrClosed
 	}
@@ -929,7 +968,20 @@ func (v *view) Scan(ctx context.Context, prefix, start []byte, fn func([]byte) (
 				return err
 			}
 		}
-		if ok, err := fn(it.Item().Key()); err != nil || !ok {
+		item := it.Item()
+		var ok bool
+		var err error
+		if item.ValueSize() == 0 {
+			ok, err = fn(item.Key(), nil)
+		} else if verr := item.Value(func(b []byte) error {
+			// Payloads are small and stored inline: this reads no value
+			// log, and plain tuples never get here.
+			ok, err = fn(item.Key(), b)
+			return nil
+		}); verr != nil {
+			return fmt.Errorf("read: %w", verr)
+		}
+		if err != nil || !ok {
 			return err
 		}
 	}

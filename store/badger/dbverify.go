@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -84,7 +85,7 @@ func Verify(ctx context.Context, path string) (*VerifyReport, error) {
 	defer e.Close()
 	_, r.Revision = e.bounds()
 	var sch *schema.Schema
-	lr := e.latestReader()
+	lr := e.latestReader(time.Time{})
 	st, err := lr.Schema(ctx)
 	lr.Close()
 	switch {

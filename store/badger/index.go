@@ -3,6 +3,7 @@ package badger
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/kv"
@@ -62,7 +63,7 @@ func (e *engine) putIndexAt(ctx context.Context, rev tuples.Revision, changes []
 
 // Base reads the revision the load builds on; the load holds the writer
 // lock, so nothing commits under it.
-func (l *load) Base(context.Context) (store.Reader, error) { return l.e.latestReader(), nil }
+func (l *load) Base(context.Context) (store.Reader, error) { return l.e.latestReader(time.Time{}), nil }
 
 // WriteGroupIndex takes the load's index changes.
 func (l *load) WriteGroupIndex(changes []store.IndexChange) {

@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/kv"
 	"github.com/docketdb/docket/tuples"
@@ -45,9 +47,10 @@ const (
 	// holds a bulk load's files: on the same disk as the tables built
 	// from them, and never in a tmpfs that would hold them in memory.
 	spillDirName = "import.spill"
-	// maxKeyLen bounds a spilled key read back: longer means the file is
-	// damaged. Keys hold at most two ids and four names.
-	maxKeyLen = 2*tuples.MaxIDLen + 4*tuples.MaxNameLen + 7
+	// maxKeyLen bounds a spilled item read back: longer means the file
+	// is damaged. Keys hold at most two ids and four names; a value holds
+	// a condition's name, a stored context and an expiry.
+	maxKeyLen = 2*tuples.MaxIDLen + 4*tuples.MaxNameLen + 7 + 1 + condition.MaxStoredContextBytes + tuples.MaxNameLen + 32
 )
 
 // load is a bulk load; it holds the engine's writer lock from Load until
@@ -82,7 +85,7 @@ func (l *load) release() {
 }
 
 func (l *load) Schema(ctx context.Context) (store.SchemaText, error) {
-	r := l.e.latestReader()
+	r := l.e.latestReader(time.Time{})
 	defer r.Close()
 	return r.Schema(ctx)
 }
@@ -200,7 +203,7 @@ func newSpill(dir string, fanIn int) (*spill, error) {
 		return nil, fmt.Errorf("bulk load: %w", err)
 	}
 	s := &spill{dir: dir, fanIn: max(fanIn, 2),
-		fams: [2]*spillFamily{{key: kv.ForwardKey}, {key: kv.ReverseKey}}}
+		fams: [2]*spillFamily{{key: forwardItem}, {key: reverseItem}}}
 	f, err := os.Create(filepath.Join(dir, "changes"))
 	if err != nil {
 		s.remove()
@@ -242,7 +245,7 @@ func (s *spill) add(ctx context.Context, changes []tuples.Change) error {
 	}
 	s.runs += len(s.fams)
 	for i := range changes {
-		s.bytes += int64(3*kv.KeyLen(&changes[i].Tuple) + 16)
+		s.bytes += int64(3*kv.ItemLen(&changes[i].Tuple) + 16)
 	}
 	err := s.appendLog(changes)
 	wg.Wait()
@@ -265,7 +268,7 @@ func (s *spill) appendLog(changes []tuples.Change) error {
 func (f *spillFamily) writeRun(name string, changes []tuples.Change) error {
 	size := 0
 	for i := range changes {
-		size += kv.KeyLen(&changes[i].Tuple)
+		size += kv.ItemLen(&changes[i].Tuple)
 	}
 	// Sized up front: the keys point into buf, which must not move.
 	if cap(f.buf) < size {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -67,7 +68,7 @@ func (e *engine) stream(ctx context.Context, rev tuples.Revision, c *kv.Commit) 
 	for _, fam := range []struct {
 		out *[][]byte
 		key func([]byte, *tuples.Tuple) []byte
-	}{{&fks, kv.ForwardKey}, {&rks, kv.ReverseKey}} {
+	}{{&fks, forwardItem}, {&rks, reverseItem}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -75,7 +76,7 @@ func (e *engine) stream(ctx context.Context, rev tuples.Revision, c *kv.Commit) 
 			keys := make([][]byte, len(c.Changes))
 			for i := range c.Changes {
 				t := &c.Changes[i].Tuple
-				keys[i] = fam.key(a.alloc(kv.KeyLen(t)), t)
+				keys[i] = fam.key(a.alloc(kv.ItemLen(t)), t)
 			}
 			kv.SortKeys(keys, make([][]byte, len(keys)))
 			*fam.out = slices.CompactFunc(keys, bytes.Equal)
@@ -92,6 +93,11 @@ func (e *engine) stream(ctx context.Context, rev tuples.Revision, c *kv.Commit) 
 	}, c.Progress)
 }
 
+// forwardItem and reverseItem append a tuple's item (its key and value,
+// see kv.SplitItem) to b: bulk loads sort keys and values together.
+func forwardItem(b []byte, t *tuples.Tuple) []byte { return kv.AppendValue(kv.ForwardKey(b, t), t) }
+func reverseItem(b []byte, t *tuples.Tuple) []byte { return kv.AppendValue(kv.ReverseKey(b, t), t) }
+
 // keySource yields keys in ascending order, each with its value, and a
 // nil key at the end. Both are valid only until the next call.
 type keySource interface {
@@ -99,7 +105,8 @@ type keySource interface {
 }
 
 // streamPart is one stream of a bulk load; tuples says its keys are tuple
-// keys, counted for progress (two to a tuple).
+// items (key and value, see kv.SplitItem), counted for progress (two to a
+// tuple).
 type streamPart struct {
 	src    keySource
 	tuples bool
@@ -186,7 +193,7 @@ func (e *engine) streamLoad(ctx context.Context, rev tuples.Revision, parts []st
 			if p.tuples {
 				cnt = count
 			}
-			if err := streamOne(ctx, sw, uint32(i+1), rev, p.src, cnt, e.ensureSpace); err != nil {
+			if err := streamOne(ctx, sw, uint32(i+1), rev, p.src, p.tuples, cnt, e.ensureSpace); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
@@ -210,7 +217,7 @@ func (e *engine) streamLoad(ctx context.Context, rev tuples.Revision, parts []st
 // streamOne writes one source as stream id. A key below the one before
 // it would make Badger panic in a goroutine of its own, so it is refused
 // here.
-func streamOne(ctx context.Context, sw *badger.StreamWriter, id uint32, rev tuples.Revision, src keySource, count func(int), room func(int64) error) error {
+func streamOne(ctx context.Context, sw *badger.StreamWriter, id uint32, rev tuples.Revision, src keySource, items bool, count func(int), room func(int64) error) error {
 	buf := z.NewBuffer(5<<20, "docket.import")
 	defer buf.Release()
 	pending := 0
@@ -231,7 +238,7 @@ func streamOne(ctx context.Context, sw *badger.StreamWriter, id uint32, rev tupl
 		pending = 0
 		return ctx.Err()
 	}
-	var last []byte
+	var last, lastVal []byte
 	for {
 		k, v, err := src.next()
 		if err != nil {
@@ -240,15 +247,22 @@ func streamOne(ctx context.Context, sw *badger.StreamWriter, id uint32, rev tupl
 		if k == nil {
 			break
 		}
+		if items {
+			k, v = kv.SplitItem(k)
+		}
 		if last != nil {
 			switch c := bytes.Compare(k, last); {
 			case c == 0:
+				if !bytes.Equal(v, lastVal) {
+					return conflict(k, lastVal, v)
+				}
 				continue
 			case c < 0:
 				return fmt.Errorf("bulk load: key %q after %q: keys out of order", k, last)
 			}
 		}
 		last = append(last[:0], k...)
+		lastVal = append(lastVal[:0], v...)
 		encodeKV(buf, k, v, uint64(rev), id)
 		// Bounded by bytes too: change-log values are tens of KB each,
 		// and Badger decodes a whole buffer into memory at once.
@@ -259,6 +273,23 @@ func streamOne(ctx context.Context, sw *badger.StreamWriter, id uint32, rev tupl
 		}
 	}
 	return send()
+}
+
+// conflict reports a bulk load holding one tuple twice with different
+// payloads, found where its items meet in key order.
+func conflict(key, a, b []byte) error {
+	t, err := kv.DecodeKey(key)
+	if err != nil {
+		return fmt.Errorf("bulk load: %w", err)
+	}
+	ta, tb := t, t
+	var ea, eb error
+	ta.Payload, ea = tuples.DecodePayload(a)
+	tb.Payload, eb = tuples.DecodePayload(b)
+	if err := errors.Join(ea, eb); err != nil {
+		return fmt.Errorf("bulk load: %w", err)
+	}
+	return &kv.ConflictError{A: ta, B: tb}
 }
 
 // encodeKV appends a badger pb.KV {key, value, version, stream_id} in

@@ -82,7 +82,7 @@ func (s *Reader) GroupIndexState(ctx context.Context, typ, rel string) (bool, er
 	if ok {
 		return on, nil
 	}
-	on, err := s.v.Has(AppendFields(nil, TagIndexState, typ, rel))
+	_, on, err := s.v.Get(AppendFields(nil, TagIndexState, typ, rel))
 	if err != nil {
 		return false, fmt.Errorf("read the index state of %s#%s: %w", typ, rel, err)
 	}
@@ -103,7 +103,7 @@ func (s *Reader) GroupIndexRow(ctx context.Context, typ, rel, group string) ([]t
 	prefix := PrefixKey(TagGroupIndex, typ, rel, group)
 	var row []tuples.GroupAbove
 	overflow := false
-	err := s.v.Scan(ctx, prefix, nil, func(k []byte) (bool, error) {
+	err := s.v.Scan(ctx, prefix, nil, func(k, _ []byte) (bool, error) {
 		rest := k[len(prefix):]
 		if len(rest) < 2 || rest[len(rest)-2] != Sep {
 			return false, fmt.Errorf("malformed index key %q", k)
@@ -148,7 +148,7 @@ func (s *Reader) GroupIndexEntries(ctx context.Context, typ, rel string) iter.Se
 			return
 		}
 		prefix := PrefixKey(TagGroupIndex, typ, rel)
-		err := s.v.Scan(ctx, prefix, nil, func(k []byte) (bool, error) {
+		err := s.v.Scan(ctx, prefix, nil, func(k, _ []byte) (bool, error) {
 			c, err := decodeIndexEntry(k, len(prefix), typ, rel)
 			if err != nil {
 				return false, err
@@ -167,7 +167,7 @@ func (s *Reader) GroupIndexRelations(ctx context.Context) ([]store.IndexedRelati
 		return nil, err
 	}
 	var out []store.IndexedRelation
-	err := s.v.Scan(ctx, []byte{TagIndexState, Sep}, nil, func(k []byte) (bool, error) {
+	err := s.v.Scan(ctx, []byte{TagIndexState, Sep}, nil, func(k, _ []byte) (bool, error) {
 		f := bytes.Split(k[2:], []byte{Sep})
 		if len(f) != 2 {
 			return false, fmt.Errorf("malformed index state key %q", k)

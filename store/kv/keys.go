@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -175,4 +176,100 @@ func byteAt(k []byte, i int) int {
 		return int(k[i]) + 1
 	}
 	return 0
+}
+
+// Value returns the value a tuple's keys store: its payload's stored
+// form, nil for a plain tuple.
+func Value(t *tuples.Tuple) []byte {
+	if t.Payload.IsZero() {
+		return nil
+	}
+	return tuples.AppendPayload(nil, t.Payload)
+}
+
+// ConflictError is a bulk write that holds one tuple twice with different
+// payloads: which one to keep would be a guess, so nothing is written.
+type ConflictError struct{ A, B tuples.Tuple }
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s is given twice with different conditions or expiries (%s and %s); give each tuple once",
+		e.A.Key(), describePayload(e.A.Payload), describePayload(e.B.Payload))
+}
+
+// Is makes a ConflictError an invalid input.
+func (e *ConflictError) Is(target error) bool { return target == errkind.ErrInvalid }
+
+func describePayload(p tuples.Payload) string {
+	if p.IsZero() {
+		return "plain"
+	}
+	return p.String()
+}
+
+// CheckConflicts refuses writes of one tuple with different payloads in
+// one commit. Commits of plain tuples only, the common case, cost one
+// pass and no memory.
+func CheckConflicts(changes []tuples.Change) error {
+	any := false
+	for i := range changes {
+		if !changes[i].Tuple.Payload.IsZero() {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return nil
+	}
+	seen := make(map[tuples.Key]int, len(changes))
+	for i := range changes {
+		c := &changes[i]
+		if c.Kind != tuples.ChangeWrite {
+			continue
+		}
+		k := c.Tuple.Key()
+		if j, ok := seen[k]; ok {
+			if !changes[j].Tuple.Payload.Equal(c.Tuple.Payload) {
+				return &ConflictError{A: changes[j].Tuple, B: c.Tuple}
+			}
+			continue
+		}
+		seen[k] = i
+	}
+	return nil
+}
+
+// Bulk loads sort a tuple's key and value together, as one item: the key,
+// then, for a tuple with a payload, a separator and the value. A key holds
+// exactly six separators, so the seventh starts the value; and since a
+// key that is a prefix of another ends in a separator followed there by a
+// name's letter, items sort as their keys do, with one key's items in a
+// row.
+
+// ItemLen is the length of t's forward (or reverse) item.
+func ItemLen(t *tuples.Tuple) int {
+	if t.Payload.IsZero() {
+		return KeyLen(t)
+	}
+	return KeyLen(t) + 1 + tuples.PayloadLen(t.Payload)
+}
+
+// AppendValue appends t's value to an item whose key b ends with.
+func AppendValue(b []byte, t *tuples.Tuple) []byte {
+	if t.Payload.IsZero() {
+		return b
+	}
+	return tuples.AppendPayload(append(b, Sep), t.Payload)
+}
+
+// SplitItem splits an item into its key and value.
+func SplitItem(item []byte) (key, value []byte) {
+	n := 0
+	for i, c := range item {
+		if c == Sep {
+			if n++; n == 7 {
+				return item[:i], item[i+1:]
+			}
+		}
+	}
+	return item, nil
 }

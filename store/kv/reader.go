@@ -7,21 +7,27 @@ import (
 	"fmt"
 	"iter"
 	"sync/atomic"
+	"time"
 
 	"github.com/docketdb/docket/internal/arena"
 	"github.com/docketdb/docket/tuples"
 )
 
 // View is a key-value backend's read view at one revision, in terms of
-// keys (see keys.go).
+// keys (see keys.go). A tuple's forward and reverse keys both hold its
+// payload (tuples.AppendPayload) as their value, empty for a plain tuple,
+// so that every read, forward or reverse, decides whether a tuple has
+// expired without a second lookup.
 type View interface {
-	// Has reports whether key is stored.
-	Has(key []byte) (bool, error)
-	// Scan calls fn with each stored key that starts with prefix, in
-	// order, beginning at the first key >= start (start nil: at prefix),
-	// until fn returns false or an error. The key is valid only during
-	// the call.
-	Scan(ctx context.Context, prefix, start []byte, fn func(key []byte) (bool, error)) error
+	// Get returns the value stored under key and whether key is stored.
+	// The value is nil for a plain tuple and valid only until the next
+	// call on the view.
+	Get(key []byte) (value []byte, found bool, err error)
+	// Scan calls fn with each stored key that starts with prefix, and its
+	// value, in order, beginning at the first key >= start (start nil: at
+	// prefix), until fn returns false or an error. Key and value are
+	// valid only during the call.
+	Scan(ctx context.Context, prefix, start []byte, fn func(key, value []byte) (bool, error)) error
 }
 
 // Reader answers the tuple reads of a snapshot from a View: the key
@@ -30,19 +36,30 @@ type View interface {
 type Reader struct {
 	v       View
 	rev     tuples.Revision
+	now     time.Time
 	release func()
 	closed  atomic.Bool
 	states  indexStates
 }
 
-// NewReader returns the reads of v, a view at rev; Close calls release
-// once, to unpin the view.
-func NewReader(v View, rev tuples.Revision, release func()) *Reader {
-	return &Reader{v: v, rev: rev, release: release}
+// NewReader returns the reads of v, a view at rev that hides tuples
+// expired at now (the zero time hides none: a raw read, for garbage
+// collection and checks of the files); Close calls release once, to unpin
+// the view.
+func NewReader(v View, rev tuples.Revision, now time.Time, release func()) *Reader {
+	return &Reader{v: v, rev: rev, now: now, release: release}
 }
 
 // Revision is the revision the reader reads at.
 func (s *Reader) Revision() tuples.Revision { return s.rev }
+
+// Now is the clock the reader judges expiry by.
+func (s *Reader) Now() time.Time { return s.now }
+
+// visible reports whether a stored value's tuple exists at the clock.
+func (s *Reader) visible(value []byte) bool {
+	return len(value) == 0 || !tuples.ExpiredValue(value, s.now)
+}
 
 // Close releases the view's pin; reads fail with tuples.ErrSnapshotClosed from
 // then on. It is idempotent.
@@ -51,15 +68,6 @@ func (s *Reader) Close() error {
 		s.release()
 	}
 	return nil
-}
-
-// ScanAll calls fn with every forward key, in order: the whole store at
-// the reader's revision, for exports.
-func (s *Reader) ScanAll(ctx context.Context, fn func(key []byte) (bool, error)) error {
-	if err := s.open(); err != nil {
-		return err
-	}
-	return s.v.Scan(ctx, []byte{TagForward, Sep}, nil, fn)
 }
 
 // open fails once the snapshot is closed: its revision may be compacted
@@ -78,7 +86,25 @@ func (s *Reader) Has(ctx context.Context, obj tuples.Object, relation string, su
 	t := tuples.Tuple{ObjectType: obj.Type, ObjectID: obj.ID, Relation: relation, SubjectType: subj.Type, SubjectID: subj.ID, SubjectRelation: subj.Relation}
 	// The key escapes through the view interface, so it is allocated
 	// either way; sized to fit, it is a third of a fixed buffer.
-	return s.v.Has(ForwardKey(make([]byte, 0, KeyLen(&t)), &t))
+	v, ok, err := s.v.Get(ForwardKey(make([]byte, 0, KeyLen(&t)), &t))
+	return ok && s.visible(v), err
+}
+
+// Get returns the tuple stored under k with its payload, unless it has
+// expired at the reader's clock.
+func (s *Reader) Get(ctx context.Context, k tuples.Key) (tuples.Tuple, bool, error) {
+	if err := s.open(); err != nil {
+		return tuples.Tuple{}, false, err
+	}
+	t := k.Tuple()
+	v, ok, err := s.v.Get(ForwardKey(make([]byte, 0, KeyLen(&t)), &t))
+	if err != nil || !ok || !s.visible(v) {
+		return tuples.Tuple{}, false, err
+	}
+	if t.Payload, err = tuples.DecodePayload(v); err != nil {
+		return tuples.Tuple{}, false, fmt.Errorf("read %s: %w", k, err)
+	}
+	return t, true, nil
 }
 
 func (s *Reader) Subjects(ctx context.Context, obj tuples.Object, relation string, f tuples.SubjectFilter) iter.Seq2[tuples.Subject, error] {
@@ -87,21 +113,8 @@ func (s *Reader) Subjects(ctx context.Context, obj tuples.Object, relation strin
 			yield(tuples.Subject{}, err)
 			return
 		}
-		// One allocation for both: the object's range and, with a type
-		// filter, the narrower range of that subject type.
-		n := 5 + len(obj.Type) + len(obj.ID) + len(relation)
-		prefix := make([]byte, 0, n+len(f.Type)+1)
-		prefix = AppendFields(prefix, TagForward, obj.Type, obj.ID, relation)
-		prefix = append(prefix, Sep)
-		if f.Type != "" {
-			prefix = append(append(prefix, f.Type...), Sep)
-		}
 		d := subjectDecoder{f: f}
-		err := s.v.Scan(ctx, prefix, nil, func(k []byte) (bool, error) {
-			sub, ok, err := d.decode(k, n)
-			if err != nil || !ok {
-				return err == nil, err
-			}
+		err := s.subjects(ctx, obj, relation, &d, func(sub tuples.Subject, _ []byte) (bool, error) {
 			return yield(sub, nil), nil
 		})
 		if err != nil {
@@ -110,21 +123,56 @@ func (s *Reader) Subjects(ctx context.Context, obj tuples.Object, relation strin
 	}
 }
 
+// subjects scans the subjects of obj#relation that pass d's filter and
+// have not expired, calling fn with each and its stored value.
+func (s *Reader) subjects(ctx context.Context, obj tuples.Object, relation string, d *subjectDecoder, fn func(tuples.Subject, []byte) (bool, error)) error {
+	// One allocation for both: the object's range and, with a type
+	// filter, the narrower range of that subject type.
+	n := 5 + len(obj.Type) + len(obj.ID) + len(relation)
+	prefix := make([]byte, 0, n+len(d.f.Type)+1)
+	prefix = AppendFields(prefix, TagForward, obj.Type, obj.ID, relation)
+	prefix = append(prefix, Sep)
+	if d.f.Type != "" {
+		prefix = append(append(prefix, d.f.Type...), Sep)
+	}
+	return s.v.Scan(ctx, prefix, nil, func(k, v []byte) (bool, error) {
+		if !s.visible(v) {
+			return true, nil
+		}
+		sub, ok, err := d.decode(k, n)
+		if err != nil || !ok {
+			return err == nil, err
+		}
+		return fn(sub, v)
+	})
+}
+
 func (s *Reader) Reverse(ctx context.Context, subj tuples.Subject, objectType, relation string) iter.Seq2[tuples.Object, error] {
 	return func(yield func(tuples.Object, error) bool) {
 		if err := s.open(); err != nil {
 			yield(tuples.Object{}, err)
 			return
 		}
-		prefix := PrefixKey(TagReverse, subj.Type, subj.ID, subj.Relation, objectType, relation)
 		var ids arena.Strings
-		err := s.v.Scan(ctx, prefix, nil, func(k []byte) (bool, error) {
-			return yield(tuples.Object{Type: objectType, ID: ids.String(k[len(prefix):])}, nil), nil
+		err := s.reverse(ctx, subj, objectType, relation, func(id, _ []byte) (bool, error) {
+			return yield(tuples.Object{Type: objectType, ID: ids.String(id)}, nil), nil
 		})
 		if err != nil {
 			yield(tuples.Object{}, err)
 		}
 	}
+}
+
+// reverse scans the ids of the objects of objectType that store subj in
+// relation and have not expired, calling fn with each and its value.
+func (s *Reader) reverse(ctx context.Context, subj tuples.Subject, objectType, relation string, fn func(id, value []byte) (bool, error)) error {
+	prefix := PrefixKey(TagReverse, subj.Type, subj.ID, subj.Relation, objectType, relation)
+	return s.v.Scan(ctx, prefix, nil, func(k, v []byte) (bool, error) {
+		if !s.visible(v) {
+			return true, nil
+		}
+		return fn(k[len(prefix):], v)
+	})
 }
 
 // subjectDecoder turns the forward keys of one object#relation into
@@ -206,14 +254,20 @@ func (s *Reader) Read(ctx context.Context, f tuples.Filter, cursor string, limit
 	var out []tuples.Tuple
 	var last []byte
 	more := false
-	err := s.v.Scan(ctx, prefix, start, func(k []byte) (bool, error) {
+	err := s.v.Scan(ctx, prefix, start, func(k, v []byte) (bool, error) {
 		if limit > 0 && len(out) == limit {
 			more = true
 			return false, nil
 		}
+		if !s.visible(v) {
+			return true, nil
+		}
 		t, err := DecodeKey(k)
 		if err != nil {
 			return false, err
+		}
+		if t.Payload, err = tuples.DecodePayload(v); err != nil {
+			return false, fmt.Errorf("read %s: %w", t, err)
 		}
 		if f.Matches(t) {
 			out = append(out, t)

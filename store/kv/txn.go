@@ -50,3 +50,8 @@ func (t *Txn) TrimChanges(before tuples.Revision) { t.C.TrimBefore = before }
 
 // ChangesFrom returns the first revision the change log holds.
 func (t *Txn) ChangesFrom(ctx context.Context) (tuples.Revision, error) { return t.From(ctx) }
+
+// Get returns one tuple of the latest revision with its payload.
+func (t *Txn) Get(ctx context.Context, k tuples.Key) (tuples.Tuple, bool, error) {
+	return tuples.Get(ctx, t.Reader, k)
+}

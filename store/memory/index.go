@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/kv"
@@ -32,7 +33,9 @@ func applyIndex(txn *memdb.Txn, changes []store.IndexChange) error {
 }
 
 // Base reads the revision the load builds on.
-func (l *memLoad) Base(context.Context) (store.Reader, error) { return l.e.latestReader(), nil }
+func (l *memLoad) Base(context.Context) (store.Reader, error) {
+	return l.e.latestReader(time.Time{}), nil
+}
 
 // WriteGroupIndex takes the load's index changes.
 func (l *memLoad) WriteGroupIndex(changes []store.IndexChange) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/kv"
@@ -52,6 +53,7 @@ func NewBackend(opts Options) (store.Backend, error) {
 // an empty subject relation.
 type memRow struct {
 	fwd, rev []byte
+	val      []byte // the payload, nil for a plain tuple
 }
 
 type keyIndexer struct{ reverse bool }
@@ -126,7 +128,7 @@ func (e *memEngine) Head(context.Context) (oldest, latest tuples.Revision, err e
 // Reader needs no pin: a version is a value the reader holds, so dropping
 // it from the engine's list only lets the collector have it once no
 // reader refers to it.
-func (e *memEngine) Reader(_ context.Context, rev tuples.Revision) (store.Reader, error) {
+func (e *memEngine) Reader(ctx context.Context, rev tuples.Revision) (store.Reader, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.closed {
@@ -142,18 +144,19 @@ func (e *memEngine) Reader(_ context.Context, rev tuples.Revision) (store.Reader
 	case rev < e.oldest:
 		return nil, store.GoneError(rev, e.oldest)
 	}
-	return e.readerAt(rev), nil
+	now, _ := tuples.ClockFrom(ctx)
+	return e.readerAt(rev, now), nil
 }
 
 // readerAt reads the version at rev; the caller holds mu and has checked
 // that rev is held.
-func (e *memEngine) readerAt(rev tuples.Revision) *memReader {
+func (e *memEngine) readerAt(rev tuples.Revision, now time.Time) *memReader {
 	i := sort.Search(len(e.texts), func(i int) bool { return e.texts[i].Revision > rev }) - 1
 	var st store.SchemaText
 	if i >= 0 {
 		st = e.texts[i]
 	}
-	return &memReader{Reader: kv.NewReader(memView{db: e.versions[rev-e.oldest]}, rev, nil), schema: st}
+	return &memReader{Reader: kv.NewReader(memView{db: e.versions[rev-e.oldest]}, rev, now, nil), schema: st}
 }
 
 // memReader is a store.Reader on one version, with the schema in force.
@@ -164,10 +167,10 @@ type memReader struct {
 
 func (r *memReader) Schema(context.Context) (store.SchemaText, error) { return r.schema, nil }
 
-func (e *memEngine) latestReader() *memReader {
+func (e *memEngine) latestReader(now time.Time) *memReader {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.readerAt(e.oldest + tuples.Revision(len(e.versions)) - 1)
+	return e.readerAt(e.oldest+tuples.Revision(len(e.versions))-1, now)
 }
 
 func (e *memEngine) Update(ctx context.Context, fn func(context.Context, store.Txn) error) (store.Committed, error) {
@@ -179,7 +182,8 @@ func (e *memEngine) Update(ctx context.Context, fn func(context.Context, store.T
 	if closed {
 		return store.Committed{}, store.ErrClosed
 	}
-	r := e.latestReader()
+	now, _ := tuples.ClockFrom(ctx)
+	r := e.latestReader(now)
 	c := &kv.Commit{}
 	tx := &kv.Txn{Reader: r, C: c, From: e.changesFrom}
 	if err := fn(ctx, tx); err != nil {
@@ -207,6 +211,9 @@ func (e *memEngine) apply(ctx context.Context, c *kv.Commit) (tuples.Revision, e
 		return 0, store.ErrClosed
 	}
 	// One transaction for the whole commit: memdb applies it at once.
+	if err := kv.CheckConflicts(c.Changes); err != nil {
+		return 0, err
+	}
 	txn := e.db.Txn(true)
 	defer txn.Abort()
 	for i, ch := range c.Changes {
@@ -216,7 +223,7 @@ func (e *memEngine) apply(ctx context.Context, c *kv.Commit) (tuples.Revision, e
 			}
 		}
 		t := ch.Tuple
-		row := &memRow{fwd: kv.ForwardKey(nil, &t), rev: kv.ReverseKey(nil, &t)}
+		row := &memRow{fwd: kv.ForwardKey(nil, &t), rev: kv.ReverseKey(nil, &t), val: tuples.AppendPayload(nil, t.Payload)}
 		var err error
 		if ch.Kind == tuples.ChangeWrite {
 			err = txn.Insert(memTable, row)
@@ -298,15 +305,18 @@ func (e *memEngine) Close() error {
 // memView is a kv.View on one immutable version.
 type memView struct{ db *memdb.MemDB }
 
-func (v memView) Has(key []byte) (bool, error) {
+func (v memView) Get(key []byte) ([]byte, bool, error) {
 	raw, err := v.db.Txn(false).First(memTable, "id", key)
 	if err != nil {
-		return false, fmt.Errorf("read: %w", err)
+		return nil, false, fmt.Errorf("read: %w", err)
 	}
-	return raw != nil, nil
+	if raw == nil {
+		return nil, false, nil
+	}
+	return raw.(*memRow).val, true, nil
 }
 
-func (v memView) Scan(ctx context.Context, prefix, start []byte, fn func([]byte) (bool, error)) error {
+func (v memView) Scan(ctx context.Context, prefix, start []byte, fn func(key, value []byte) (bool, error)) error {
 	txn := v.db.Txn(false)
 	reverse := prefix[0] == kv.TagReverse
 	var it memdb.ResultIterator
@@ -344,7 +354,7 @@ func (v memView) Scan(ctx context.Context, prefix, start []byte, fn func([]byte)
 		if !bytes.HasPrefix(k, prefix) {
 			return nil
 		}
-		if ok, err := fn(k); err != nil || !ok {
+		if ok, err := fn(k, r.val); err != nil || !ok {
 			return err
 		}
 	}
@@ -373,7 +383,7 @@ func (e *memEngine) Load(context.Context) (store.Loader, error) {
 }
 
 func (l *memLoad) Schema(context.Context) (store.SchemaText, error) {
-	return l.e.latestReader().schema, nil
+	return l.e.latestReader(time.Time{}).schema, nil
 }
 
 func (l *memLoad) Add(_ context.Context, changes []tuples.Change) error {

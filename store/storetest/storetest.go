@@ -84,6 +84,14 @@ var tests = []struct {
 	{"SetReads", 1000, false, testSetReads},
 	{"RevisionGone", 3, false, testRevisionGone},
 	{"SnapshotPinned", 2, false, testSnapshotPinned},
+	{"PayloadWriteReplace", 1000, false, testPayloadWriteReplace},
+	{"PayloadExpiry", 1000, false, testPayloadExpiry},
+	{"PayloadImportExport", 1000, false, testPayloadImportExport},
+	{"PayloadStreamedImport", 1000, true, testPayloadImportExport},
+	{"PayloadImportConflict", 1000, false, testPayloadImportConflict},
+	{"PayloadStreamedImportConflict", 1000, true, testPayloadImportConflict},
+	{"PayloadSchemaWrite", 1000, false, testPayloadSchemaWrite},
+	{"CollectExpired", 1000, false, testCollectExpired},
 }
 
 // Run runs the suite against b, each test on a store of its own.
@@ -155,7 +163,7 @@ func all(t *testing.T, ctx context.Context, sn tuples.Snapshot, f tuples.Filter)
 	}
 	out := make([]string, len(ts))
 	for i, x := range ts {
-		out[i] = x.String()
+		out[i] = x.Text()
 	}
 	sort.Strings(out)
 	return out
@@ -1319,7 +1327,7 @@ type doc {
 
 func mustParse(t testing.TB, s string) tuples.Tuple {
 	t.Helper()
-	tp, err := tuples.Parse(s)
+	tp, _, err := tuples.ParseWithPayload(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -160,7 +160,7 @@ func TestBadInputCatalogue(t *testing.T) {
 		{args: []string{"tuple", "import", "{dir}/two.jsonl"}, code: 2, want: "two.jsonl:1:63: more after the tuple object; a line holds exactly one JSON object"},
 		{args: []string{"tuple", "import", "{dir}/comma.jsonl"}, code: 2, want: "comma.jsonl:1:63: more after the tuple object"},
 		{args: []string{"tuple", "import", "{dir}/garbage.jsonl"}, code: 2, want: "garbage.jsonl:1:64: more after the tuple object"},
-		{args: []string{"tuple", "import", "{dir}/unknownfield.json"}, code: 2, want: `unknownfield.json:1:63: unknown field "caveat"; a tuple object has only "object", "relation" and "subject"`},
+		{args: []string{"tuple", "import", "{dir}/unknownfield.json"}, code: 2, want: `unknownfield.json:1:63: unknown field "caveat"; a tuple object has "object", "relation", "subject" and optionally "condition", "context", "expiration"`},
 		{args: []string{"tuple", "import", "{dir}/number.jsonl"}, code: 2, want: `number.jsonl:1:52: "subject" must be a string, not a number`},
 		{args: []string{"tuple", "import", "{dir}/repeated.jsonl"}, code: 2, want: `repeated.jsonl:1:20: field "object" given twice`},
 		{args: []string{"tuple", "import", "{dir}/missing.jsonl"}, code: 2, want: `missing.jsonl:1:41: missing "subject"`},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -131,22 +132,32 @@ func describeFilter(f tuples.Filter) string {
 // parseTupleArg parses a tuple given on the command line, naming the
 // argument when it is malformed.
 func parseTupleArg(i int, s string) (tuples.Tuple, error) {
-	t, err := tuples.Parse(s)
+	t, _, err := tuples.ParseWithPayload(s)
 	if err != nil {
-		return t, argParseError(ordinal(i), s, err, "write OBJECT#RELATION@SUBJECT, e.g. case:1#assignee@user:alice")
+		return t, argParseError(ordinal(i), s, err, "write OBJECT#RELATION@SUBJECT, e.g. case:1#assignee@user:alice, optionally with [CONDITION:{JSON}] and [expiration:RFC3339]")
 	}
 	return t, nil
 }
 
 // jsonTuple is a tuple in the JSON-lines form of import and export.
 type jsonTuple struct {
-	Object   string `json:"object"`
-	Relation string `json:"relation"`
-	Subject  string `json:"subject"`
+	Object     string          `json:"object"`
+	Relation   string          `json:"relation"`
+	Subject    string          `json:"subject"`
+	Condition  string          `json:"condition,omitempty"`
+	Context    json.RawMessage `json:"context,omitempty"`
+	Expiration string          `json:"expiration,omitempty"`
 }
 
 func toJSONTuple(t tuples.Tuple) jsonTuple {
-	return jsonTuple{Object: t.Object().String(), Relation: t.Relation, Subject: t.Subject().String()}
+	j := jsonTuple{Object: t.Object().String(), Relation: t.Relation, Subject: t.Subject().String(), Condition: t.Payload.Condition}
+	if t.Payload.Context != "" {
+		j.Context = json.RawMessage(t.Payload.Context)
+	}
+	if !t.Payload.Expires.IsZero() {
+		j.Expiration = tuples.FormatExpiry(t.Payload.Expires)
+	}
+	return j
 }
 
 // checkFilter refuses a filter naming a type or relation the schema does

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
@@ -87,7 +88,7 @@ func (e *env) runTupleChanges(ctx context.Context, o *tupleChangesOptions) error
 		}
 		out := make([]changeJSON, len(changes))
 		for i, c := range changes {
-			out[i] = changeJSON{c.Revision, changeKind(c.Kind), c.Tuple.String()}
+			out[i] = changeJSON{c.Revision, changeKind(c.Kind), c.Tuple.Text()}
 		}
 		v := map[string]any{"revision": snap.Revision(), "changes": out}
 		if next > 0 {
@@ -96,7 +97,7 @@ func (e *env) runTupleChanges(ctx context.Context, o *tupleChangesOptions) error
 		return writeJSON(e.stdout, v)
 	}
 	for _, c := range changes {
-		if _, err := fmt.Fprintf(e.stdout, "%d %s %s\n", c.Revision, changeKind(c.Kind), c.Tuple); err != nil {
+		if _, err := fmt.Fprintf(e.stdout, "%d %s %s\n", c.Revision, changeKind(c.Kind), c.Tuple.Text()); err != nil {
 			return err
 		}
 	}
@@ -153,6 +154,53 @@ func (e *env) runTrimChanges(ctx context.Context, before tuples.Revision) error 
 	}
 	_, err = fmt.Fprintf(e.stdout, "dropped %d change%s of revisions before %d\n", n, plural(n), before)
 	return err
+}
+
+func newTupleGCCmd(e *env) *cobra.Command {
+	var before string
+	cmd := &cobra.Command{
+		Use:   "gc [--before RFC3339]",
+		Short: "Delete expired tuples, to reclaim space",
+		Long: `Delete every tuple whose expiry is at or before --before (default: now), in
+one revision. Expired tuples are invisible to every read already, so no answer
+at a clock at or after --before changes; the change log records the deletes,
+and snapshots of earlier revisions keep the tuples, as they keep every deleted
+tuple. Until collected, an expired tuple still answers a read with an earlier
+--now. With nothing to delete it writes no revision.`,
+		Example: `  docket tuple gc
+  docket tuple gc --before 2027-01-01T00:00:00Z`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			at := time.Now()
+			if before != "" {
+				t, err := tuples.ParseExpiry(before)
+				if err != nil {
+					return withHint("write --before 2027-01-15T00:00:00Z (RFC 3339, UTC or with an offset)", "--before: %v", err)
+				}
+				at = t
+			}
+			s, err := e.openStore()
+			if err != nil {
+				return err
+			}
+			c, ok := s.(store.Collector)
+			if !ok {
+				return withHint("run it where the database is, without --server", "this store does not collect expired tuples")
+			}
+			rev, n, err := c.CollectExpired(ctx, at)
+			if err != nil {
+				return err
+			}
+			if e.json() {
+				return writeJSON(e.stdout, map[string]any{"revision": rev, "deleted": n, "before": tuples.FormatExpiry(at)})
+			}
+			_, err = fmt.Fprintf(e.stdout, "deleted %d expired tuple%s (expired at or before %s) at revision %d\n", n, plural(n), tuples.FormatExpiry(at), rev)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&before, "before", "", "delete tuples expired at or before this RFC 3339 time (default: now)")
+	return cmd
 }
 
 func changeKind(k tuples.ChangeKind) string {

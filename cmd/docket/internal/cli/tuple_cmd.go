@@ -42,7 +42,7 @@ against the stored schema before it is written; a write is all or nothing.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newTupleWriteCmd(e), newTupleDeleteCmd(e), newTupleReadCmd(e),
-		newTupleImportCmd(e), newTupleExportCmd(e), newTupleChangesCmd(e), newTupleTrimChangesCmd(e))
+		newTupleImportCmd(e), newTupleExportCmd(e), newTupleChangesCmd(e), newTupleTrimChangesCmd(e), newTupleGCCmd(e))
 	return cmd
 }
 
@@ -182,27 +182,36 @@ func (e *env) printUnchanged(verb string, rev tuples.Revision, why string, notes
 
 // unique drops repeats, keeping the first of each, so that a tuple named
 // twice is counted once.
-func unique(ts []tuples.Tuple) []tuples.Tuple {
-	seen := make(map[tuples.Key]bool, len(ts))
+func unique(ts []tuples.Tuple) ([]tuples.Tuple, error) {
+	seen := make(map[tuples.Key]int, len(ts))
 	out := ts[:0]
-	for _, t := range ts {
-		if !seen[t.Key()] {
-			seen[t.Key()] = true
+	for i, t := range ts {
+		j, ok := seen[t.Key()]
+		if !ok {
+			seen[t.Key()] = i
 			out = append(out, t)
+			continue
+		}
+		if !ts[j].Payload.Equal(t.Payload) {
+			return nil, fmt.Errorf("nothing written: %s and %s are both %s, with different conditions or expiries; give each tuple once",
+				ordinal(j), ordinal(i), t.Key())
 		}
 	}
-	return out
+	return out, nil
 }
 
-// storedAmong returns the tuples of ts stored at snap.
-func storedAmong(ctx context.Context, snap tuples.Snapshot, ts []tuples.Tuple) ([]tuples.Tuple, error) {
+// storedAmong returns the tuples of ts stored at snap; with samePayload,
+// only those carrying there what they carry in ts: a tuple stored with
+// another condition or expiry is not among them, as writing it replaces
+// the stored one.
+func storedAmong(ctx context.Context, snap tuples.Snapshot, ts []tuples.Tuple, samePayload bool) ([]tuples.Tuple, error) {
 	var stored []tuples.Tuple
 	for _, t := range ts {
-		ok, err := snap.Has(ctx, t.Object(), t.Relation, t.Subject())
+		got, ok, err := tuples.Get(ctx, snap, t.Key())
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		if ok && (!samePayload || got.Payload.Equal(t.Payload)) {
 			stored = append(stored, t)
 		}
 	}
@@ -300,12 +309,14 @@ func (e *env) runTupleWrite(ctx context.Context, o *tupleWriteOptions, args []st
 	if len(problems) > 0 {
 		return fmt.Errorf("nothing written: %s", strings.Join(problems, "\n"))
 	}
-	ts = unique(ts)
+	if ts, err = unique(ts); err != nil {
+		return err
+	}
 	b := tuples.Batch{Ops: make([]tuples.Op, len(ts))}
 	for i, t := range ts {
 		b.Ops[i] = tuples.Op{Kind: tuples.OpTouch, Tuple: t}
 	}
-	stored, err := storedAmong(ctx, r.Snapshot(), ts)
+	stored, err := storedAmong(ctx, r.Snapshot(), ts, true)
 	if err != nil {
 		return err
 	}
@@ -432,8 +443,12 @@ func (e *env) runTupleDelete(ctx context.Context, o *tupleDeleteOptions, args []
 	if len(problems) > 0 {
 		return fmt.Errorf("nothing deleted: %s", strings.Join(problems, "\n"))
 	}
-	ts = unique(ts)
-	stored, err := storedAmong(ctx, r.Snapshot(), ts)
+	// A delete names tuples by key: whatever they carry goes with them.
+	for i := range ts {
+		ts[i].Payload = tuples.Payload{}
+	}
+	ts, _ = unique(ts)
+	stored, err := storedAmong(ctx, r.Snapshot(), ts, false)
 	if err != nil {
 		return err
 	}

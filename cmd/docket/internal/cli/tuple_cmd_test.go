@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -36,7 +37,7 @@ func TestTupleWriteAndRead(t *testing.T) {
 		Tuples []jsonTuple `json:"tuples"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Tuples) != 1 ||
-		out.Tuples[0] != (jsonTuple{Object: "case:1", Relation: "access_list", Subject: "team:east#member"}) {
+		!reflect.DeepEqual(out.Tuples[0], jsonTuple{Object: "case:1", Relation: "access_list", Subject: "team:east#member"}) {
 		t.Errorf("json read: %v %s", err, r.stdout)
 	}
 }

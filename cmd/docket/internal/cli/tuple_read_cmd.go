@@ -96,7 +96,7 @@ func (e *env) runTupleRead(ctx context.Context, o *tupleReadOptions, args []stri
 			all = append(all, ts...)
 		} else {
 			for _, t := range ts {
-				fmt.Fprintln(e.stdout, t.String())
+				fmt.Fprintln(e.stdout, t.Text())
 			}
 		}
 		if next == "" || (o.limit > 0 && n >= o.limit) {

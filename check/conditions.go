@@ -1,0 +1,158 @@
+package check
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/docketdb/docket/condition"
+	"github.com/docketdb/docket/errkind"
+	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
+)
+
+// Tuples with conditions make answers four-valued at the edges: allowed,
+// denied, conditional (on parameters neither the tuple's stored context
+// nor the request's holds), or an error. Inside the walk a conditional
+// tuple is a Kleene unknown that no cycle rule settles. The walker gets
+// Kleene's answer without a fourth value in its memo: it walks twice, the
+// first time counting every conditional tuple as absent where a tuple
+// grants and as present where it takes away (under the subtracted side
+// of an exclusion), the second time the other way round. Union,
+// intersection and exclusion are monotone in the granting leaves and
+// antitone in the subtracted ones, so the first walk's answer is the
+// least the tuples could give and the second's the most: allowed when
+// the first says yes, denied when the second says no, conditional
+// otherwise. A walk that meets no conditional tuple is the only one.
+//
+// condTrue is the current counting (it flips under a subtracted side),
+// and is part of the memo key, so that one node answered under both
+// countings is remembered under each.
+
+// hasConditions reports whether the schema has a relation whose tuples
+// may carry a condition or an expiry.
+func hasConditions(sch *schema.Schema) bool {
+	for _, r := range sch.Relations {
+		if r.Stored && r.HasConditions() {
+			return true
+		}
+	}
+	return false
+}
+
+// conditionAccounts is what the walk learnt from tuples' payloads.
+type conditionAccounts struct {
+	// seen: some tuple's condition was conditional.
+	seen    bool
+	missing []string
+	// until is the earliest expiry among the tuples read, zero for none.
+	until time.Time
+}
+
+func (a *conditionAccounts) reset() { a.seen, a.missing, a.until = false, a.missing[:0], time.Time{} }
+
+// holds decides whether a stored tuple counts as present in this walk:
+// a plain one does; one with a condition does when the condition allows,
+// does not when it denies, and when it is conditional counts as condTrue
+// says. Every expiry read bounds the answer's validity.
+func (w *walker) holds(t tuples.Tuple) (bool, error) {
+	p := t.Payload
+	if !p.Expires.IsZero() && (w.conds.until.IsZero() || p.Expires.Before(w.conds.until)) {
+		w.conds.until = p.Expires
+	}
+	if p.Condition == "" {
+		return true, nil
+	}
+	res, err := p.Evaluate(w.sch, w.reqCtx, w.now)
+	if err != nil {
+		return false, fmt.Errorf("tuple %s: %w", t.Text(), err)
+	}
+	switch res.Outcome {
+	case condition.Allowed:
+		return true, nil
+	case condition.Denied:
+		return false, nil
+	}
+	w.conds.seen = true
+	for _, m := range res.Missing {
+		if !slices.Contains(w.conds.missing, m) {
+			w.conds.missing = append(w.conds.missing, m)
+		}
+	}
+	return w.condTrue, nil
+}
+
+// hasHolding is has for a relation whose tuples may carry payloads.
+func (w *walker) hasHolding(obj tuples.Object, rel string, s tuples.Subject) (bool, error) {
+	if err := w.ctx.Err(); err != nil {
+		return false, err
+	}
+	t, ok, err := tuples.Get(w.ctx, w.snap, tuples.New(obj, rel, s).Key())
+	if err != nil {
+		return false, fmt.Errorf("read %s#%s@%s: %w", obj, rel, s, err)
+	}
+	if !ok {
+		return false, nil
+	}
+	return w.holds(t)
+}
+
+// subjectsHolding lists the subjects stored in obj#rel, narrowed by f,
+// whose tuples count as present.
+func (w *walker) subjectsHolding(obj tuples.Object, rel string, f tuples.SubjectFilter) ([]tuples.Subject, error) {
+	var out []tuples.Subject
+	for t, err := range w.snap.SubjectsOf(w.ctx, []tuples.Object{obj}, rel, f) {
+		if err != nil {
+			return nil, fmt.Errorf("read %s#%s: %w", obj, rel, err)
+		}
+		ok, err := w.holds(t)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, t.Subject())
+		}
+	}
+	return out, nil
+}
+
+// hopHolding is tuples.Hop for a tupleset whose tuples may carry
+// payloads: the objects of the subjects whose tuples count as present,
+// each once.
+func (w *walker) hopHolding(obj tuples.Object, r *schema.Relation) ([]tuples.Subject, error) {
+	subs, err := w.subjectsHolding(obj, r.Name, tuples.SubjectFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var out []tuples.Subject
+	seen := map[tuples.Object]bool{}
+	for _, x := range subs {
+		o := tuples.Object{Type: x.Type, ID: x.ID}
+		if x.ID == tuples.Wildcard || seen[o] {
+			continue
+		}
+		seen[o] = true
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// conditionedRelation returns a stored relation of sch that allows a
+// subject `with NAME`, or nil. Lookups do not evaluate conditions yet:
+// they refuse such schemas rather than list a member whose condition
+// would deny it.
+func conditionedRelation(sch *schema.Schema) *schema.Relation {
+	for _, r := range sch.Relations {
+		for _, a := range r.Allowed {
+			if a.Condition != nil {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// errLookupConditions refuses a lookup on a schema with conditions.
+func errLookupConditions(r *schema.Relation) error {
+	return fmt.Errorf("relation %s allows subjects with a condition, which lookups do not evaluate yet; check each candidate with a check instead: %w", r, errkind.ErrInvalid)
+}

@@ -1,0 +1,230 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docketdb/docket/condition"
+	"github.com/docketdb/docket/internal/fixture"
+	"github.com/docketdb/docket/tuples"
+)
+
+// condSchema has one relation per operator over conditioned leaves: a and
+// b hold user:u with condition c (allowed at x > 0, denied at x <= 0,
+// conditional without x) or y (the same over y).
+const condSchema = `type user
+
+condition cx(x int) { x > 0 }
+condition cy(y int) { y > 0 }
+
+type team {
+  relation member: user | user with cx
+}
+
+type doc {
+  relation a: user | user with cx | user with expiration
+  relation b: user | user with cy
+  relation t: team#member | team#member with cy
+  relation u = a | b
+  relation i = a & b
+  relation e = a - b
+  relation via = t
+}
+`
+
+type fourValued int
+
+const (
+	fvDenied fourValued = iota
+	fvAllowed
+	fvConditional
+)
+
+func (v fourValued) String() string { return [...]string{"denied", "allowed", "conditional"}[v] }
+
+func answer(r Result) fourValued {
+	switch {
+	case r.Allowed:
+		return fvAllowed
+	case r.Conditional:
+		return fvConditional
+	}
+	return fvDenied
+}
+
+func reqCtx(t *testing.T, js string) condition.Context {
+	t.Helper()
+	c, err := condition.DecodeContext([]byte(js), condition.MaxRequestContextBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func condSnap(t *testing.T, now time.Time, lines ...string) tuples.Snapshot {
+	t.Helper()
+	snap, closeStore, err := fixture.Load(tuples.WithClock(context.Background(), now), condSchema, lines...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeStore() })
+	return snap
+}
+
+func TestConditionTruthTables(t *testing.T) {
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	kleeneOr := func(a, b fourValued) fourValued {
+		switch {
+		case a == fvAllowed || b == fvAllowed:
+			return fvAllowed
+		case a == fvConditional || b == fvConditional:
+			return fvConditional
+		}
+		return fvDenied
+	}
+	kleeneAnd := func(a, b fourValued) fourValued {
+		switch {
+		case a == fvDenied || b == fvDenied:
+			return fvDenied
+		case a == fvConditional || b == fvConditional:
+			return fvConditional
+		}
+		return fvAllowed
+	}
+	kleeneMinus := func(a, b fourValued) fourValued {
+		switch {
+		case a == fvDenied || b == fvAllowed:
+			return fvDenied
+		case a == fvAllowed && b == fvDenied:
+			return fvAllowed
+		}
+		return fvConditional
+	}
+	// absent is a fourth leaf state: no tuple at all (denied).
+	states := []string{"absent", `[cx:{"x":1}]`, `[cx:{"x":0}]`, "[cx]"}
+	value := []fourValued{fvDenied, fvAllowed, fvDenied, fvConditional}
+	c := New(Options{CacheSize: -1})
+	ctx := context.Background()
+	for ia, sa := range states {
+		for ib, sb := range states {
+			var lines []string
+			if sa != "absent" {
+				lines = append(lines, "doc:1#a@user:u"+sa)
+			}
+			if sb != "absent" {
+				lines = append(lines, "doc:1#b@user:u"+strings.ReplaceAll(strings.ReplaceAll(sb, "cx", "cy"), `"x"`, `"y"`))
+			}
+			snap := condSnap(t, now, lines...)
+			a, b := value[ia], value[ib]
+			for _, rel := range []struct {
+				name string
+				want fourValued
+			}{{"a", a}, {"b", b}, {"u", kleeneOr(a, b)}, {"i", kleeneAnd(a, b)}, {"e", kleeneMinus(a, b)}} {
+				q := query(t, "doc:1#"+rel.name+"@user:u")
+				r, err := c.Check(ctx, snap, q)
+				if err != nil {
+					t.Fatalf("%v: %v", lines, err)
+				}
+				if got := answer(r); got != rel.want {
+					t.Errorf("a=%s b=%s: %s is %v, want %v", sa, sb, rel.name, got, rel.want)
+				}
+				if r.Conditional && len(r.Missing) == 0 {
+					t.Errorf("a=%s b=%s: %s conditional without missing parameters", sa, sb, rel.name)
+				}
+				if r.Conditional && r.Allowed {
+					t.Errorf("conditional and allowed at once")
+				}
+				// The request context settles every condition: the
+				// conditional leaves take its value, stored ones keep
+				// theirs (stored values win).
+				for _, x := range []int{0, 1} {
+					q.RequestContext = reqCtx(t, fmt.Sprintf(`{"x":%d,"y":%d}`, x, x))
+					r, err := c.Check(ctx, snap, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					settle := func(v fourValued) fourValued {
+						if v == fvConditional {
+							return []fourValued{fvDenied, fvAllowed}[x]
+						}
+						return v
+					}
+					sa2, sb2 := settle(a), settle(b)
+					want := map[string]fourValued{"a": sa2, "b": sb2, "u": kleeneOr(sa2, sb2), "i": kleeneAnd(sa2, sb2), "e": kleeneMinus(sa2, sb2)}[rel.name]
+					if got := answer(r); got != want {
+						t.Errorf("a=%s b=%s x=%d: %s is %v, want %v", sa, sb, x, rel.name, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestConditionMissingAndSubjectSets(t *testing.T) {
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	snap := condSnap(t, now, "doc:1#t@team:x#member[cy]", "team:x#member@user:u[cx]", "team:x#member@user:v")
+	c := New(Options{})
+	ctx := context.Background()
+	r, err := c.Check(ctx, snap, query(t, "doc:1#via@user:u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Allowed || !r.Conditional || !slices.Equal(r.Missing, []string{"x", "y"}) {
+		t.Errorf("through a conditional set and a conditional member: %+v, want conditional on x and y", r)
+	}
+	q := query(t, "doc:1#via@user:u")
+	q.RequestContext = reqCtx(t, `{"x":1,"y":1}`)
+	if r, err = c.Check(ctx, snap, q); err != nil || !r.Allowed {
+		t.Errorf("with x and y: %+v %v", r, err)
+	}
+	q.RequestContext = reqCtx(t, `{"y":1}`)
+	if r, err = c.Check(ctx, snap, q); err != nil || r.Allowed || !slices.Equal(r.Missing, []string{"x"}) {
+		t.Errorf("with y only: %+v %v, want conditional on x", r, err)
+	}
+	// A value of the wrong type is an error, never a denial.
+	q.RequestContext = reqCtx(t, `{"x":"one","y":1}`)
+	if _, err = c.Check(ctx, snap, q); err == nil {
+		t.Error("a string for an int parameter was not an error")
+	}
+	// The cached checker gives the same answers: such answers are not
+	// served from its cache.
+	for range 2 {
+		if r, err := c.Check(ctx, snap, query(t, "doc:1#via@user:v")); err != nil || r.Allowed || !r.Conditional {
+			t.Errorf("v through the conditional set: %+v %v", r, err)
+		}
+	}
+}
+
+func TestExpiryBoundsTheAnswer(t *testing.T) {
+	exp := time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)
+	line := "doc:1#a@user:u[expiration:2027-01-15T00:00:00Z]"
+	c := New(Options{})
+	ctx := context.Background()
+	before := condSnap(t, exp.Add(-time.Second), line, "doc:2#a@user:u[expiration:2027-02-01T00:00:00Z]")
+	r, err := c.Check(ctx, before, query(t, "doc:1#u@user:u"))
+	if err != nil || !r.Allowed || !r.ValidUntil.Equal(exp) {
+		t.Fatalf("before the expiry: %+v %v, want allowed until %v", r, err, exp)
+	}
+	// The same revision's tuples at a clock after the expiry: the
+	// checker's cache must not answer from the earlier walk.
+	after := condSnap(t, exp, line)
+	if r, err = c.Check(ctx, after, query(t, "doc:1#a@user:u")); err != nil || r.Allowed {
+		t.Fatalf("at the expiry: %+v %v, want denied", r, err)
+	}
+}
+
+func TestLookupsRefuseConditions(t *testing.T) {
+	snap := condSnap(t, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), `doc:1#a@user:u[cx:{"x":0}]`)
+	c := New(Options{})
+	_, err := c.LookupResources(context.Background(), snap, ResourceQuery{Type: "doc", Relation: "a", Subject: mustSubject(t, "user:u")}, func(tuples.Object) bool { return true })
+	if err == nil || !strings.Contains(err.Error(), "lookups do not evaluate yet") {
+		t.Errorf("lookup resources over a condition: %v", err)
+	}
+	if _, err := c.LookupSubjects(context.Background(), snap, SubjectQuery{Object: mustObject(t, "doc:1"), Relation: "a", Type: "user"}); err == nil {
+		t.Error("lookup subjects over a condition answered")
+	}
+}

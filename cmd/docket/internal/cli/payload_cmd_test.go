@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/docketdb/docket/store/memory"
+)
+
+func TestTuplesWithPayloads(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "c.rebac", conditionSchema)
+	s, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	runOn(t, s, "", "schema", "write", p).want(t, 0)
+
+	deny := `case:1#deny_list@user:bob[under_review:{"review_ends":"2027-01-15T00:00:00Z"}][expiration:2027-01-15T00:00:00Z]`
+	runOn(t, s, "", "tuple", "write", deny, "case:1#deny_list@user:ana[under_review][expiration:2020-01-01T00:00:00Z]").want(t, 0)
+	// Read and export show the payload; the tuple expired in 2020 is gone.
+	r := runOn(t, s, "", "tuple", "read", "case:1")
+	r.want(t, 0)
+	if r.stdout != deny+"\n" {
+		t.Errorf("read printed %q, want the live tuple with its payload", r.stdout)
+	}
+	r = runOn(t, s, "", "tuple", "export", "--format", "jsonl")
+	r.want(t, 0)
+	contains(t, "export", r.stdout, `"condition":"under_review","context":{"review_ends":"2027-01-15T00:00:00Z"},"expiration":"2027-01-15T00:00:00Z"`)
+	// Writing it again as it is changes nothing; with another context it
+	// replaces the stored one.
+	r = runOn(t, s, "", "tuple", "write", deny)
+	r.want(t, 0)
+	contains(t, "rewrite", r.stdout+r.stderr, "already stored")
+	other := strings.Replace(deny, "2027-01-15T00:00:00Z\"}", "2027-02-01T00:00:00Z\"}", 1)
+	runOn(t, s, "", "tuple", "write", other).want(t, 0)
+	if got := runOn(t, s, "", "tuple", "read", "case:1").stdout; got != other+"\n" {
+		t.Errorf("after the replace, read printed %q", got)
+	}
+	// The change log shows payloads.
+	contains(t, "changes", runOn(t, s, "", "tuple", "changes").stdout, "write "+other)
+
+	// Bad input: each a clear error, nothing written.
+	before := runOn(t, s, "", "tuple", "export").stdout
+	for _, c := range []struct{ arg, want string }{
+		{"case:1#assignee@user:eve[under_review]", "does not allow subject user with under_review"},
+		{`case:1#deny_list@user:eve[under_review:{"review_ends":5}]`, "review_ends"},
+		{`case:1#deny_list@user:eve[under_review:[1]]`, "context"},
+		{"case:1#deny_list@user:eve[under_review][expiration:soon]", "not an RFC 3339 time"},
+		{`case:1#deny_list@user:eve[under_review:{"x":1}]`, "has no parameter x"},
+		{"case:1#deny_list@user:eve[nosuch]", `unknown condition "nosuch"`},
+	} {
+		r := runOn(t, s, "", "tuple", "write", "case:2#assignee@user:fine", c.arg)
+		r.want(t, 2)
+		contains(t, c.arg, r.stderr, c.want)
+	}
+	r = runOn(t, s, "", "tuple", "write", deny, other)
+	r.want(t, 2)
+	contains(t, "conflict", r.stderr, "argument 1 and argument 2 are both case:1#deny_list@user:bob")
+	if after := runOn(t, s, "", "tuple", "export").stdout; after != before {
+		t.Errorf("refused writes changed the store:\n%s\nwas:\n%s", after, before)
+	}
+
+	// Garbage collection deletes what has expired, and only that.
+	r = runOn(t, s, "", "tuple", "gc", "--before", "yesterday")
+	r.want(t, 2)
+	contains(t, "gc --before", r.stderr, "--before", "RFC 3339")
+	r = runOn(t, s, "", "tuple", "gc", "--before", "2026-01-01T00:00:00Z")
+	r.want(t, 0)
+	contains(t, "gc", r.stdout, "deleted 1 expired tuple ")
+	r = runOn(t, s, "", "tuple", "gc", "--before", "2026-01-01T00:00:00Z", "-o", "json")
+	r.want(t, 0)
+	contains(t, "gc json", r.stdout, `"deleted": 0`)
+	if got := runOn(t, s, "", "tuple", "read", "case:1").stdout; got != other+"\n" {
+		t.Errorf("gc changed what is read: %q", got)
+	}
+}
