@@ -83,6 +83,9 @@ const (
 	ExitOK      = 0
 	ExitNo      = 1
 	ExitFailure = 2
+	// ExitConditional: an answer that depends on condition parameters
+	// the request did not give (none denied): not allowed, not denied.
+	ExitConditional = 3
 )
 
 // Status is what each transport reports for a kind.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/expand"
 	"github.com/docketdb/docket/schema"
@@ -141,6 +142,10 @@ type CheckRequest struct {
 	With []tuples.Tuple
 	// MaxDepth overrides the service's depth limit; 0 keeps it.
 	MaxDepth int
+	// Context holds the conditions' parameters for these checks; a
+	// tuple's stored values win. The clock that decides expiry is the
+	// Reader's (tuples.WithClock on the context it was opened with).
+	Context condition.Context
 }
 
 // CheckResult is the answer to one check; see check.Result for the
@@ -172,6 +177,9 @@ func (r *Reader) Check(ctx context.Context, req CheckRequest) ([]CheckResult, er
 			return nil, fmt.Errorf("check %d (%s): subject: %w", i+1, q, err)
 		}
 		q.Explain = q.Explain || req.Explain
+		if q.RequestContext == nil {
+			q.RequestContext = req.Context
+		}
 		if len(req.With) > 0 {
 			q.Context = req.With
 		}
@@ -448,7 +456,17 @@ func Orphans(ctx context.Context, snap tuples.Snapshot, next *schema.Schema, sho
 // IsDenied reports whether any result is denied.
 func IsDenied(rs []CheckResult) bool {
 	for _, r := range rs {
-		if !r.Allowed {
+		if !r.Allowed && !r.Conditional {
+			return true
+		}
+	}
+	return false
+}
+
+// IsConditional reports whether any answer is conditional.
+func IsConditional(rs []CheckResult) bool {
+	for _, r := range rs {
+		if r.Conditional {
 			return true
 		}
 	}

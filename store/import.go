@@ -140,6 +140,8 @@ type lineReader struct {
 	format tuples.Format
 	schema *schema.Schema
 	errs   *inputErrors
+	// plain refuses tuples with payloads: the backend keeps none.
+	plain bool
 	line   int
 	// text holds the lines the tuples' strings point into: one
 	// allocation per block of lines rather than one per line.
@@ -198,6 +200,10 @@ func (r *lineReader) next(ctx context.Context) (t tuples.Tuple, ok bool, err err
 			}
 			continue
 		}
+		if r.plain && !t.Payload.IsZero() {
+			r.errs.add("%s:%d: %v", r.name, r.line, errNoPayloads(t))
+			continue
+		}
 		if err := tuples.Validate(t, r.schema); err != nil {
 			var ve *tuples.ValidationError
 			if errors.As(err, &ve) {
@@ -232,7 +238,7 @@ func (s *store) dryRunImport(ctx context.Context, sc *bufio.Scanner, name string
 		return ImportResult{}, fmt.Errorf("write a schema before writing tuples: %w", ErrNoSchema)
 	}
 	var errs inputErrors
-	lr := &lineReader{sc: sc, name: name, format: format, schema: snap.Schema(), errs: &errs}
+	lr := &lineReader{sc: sc, name: name, format: format, schema: snap.Schema(), errs: &errs, plain: !s.payloads}
 	n := 0
 	dups := newDuplicateCounter()
 	for {
@@ -288,7 +294,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		return ImportResult{}, err
 	}
 
-	lr := &lineReader{sc: sc, name: name, format: format, schema: sch, errs: &errs}
+	lr := &lineReader{sc: sc, name: name, format: format, schema: sch, errs: &errs, plain: !s.payloads}
 	// An import of tuples all stored already changes nothing and makes no
 	// revision. Lines are looked up only until the first one that is not
 	// stored: a fresh import pays one read, a repeated one reads what it
@@ -371,9 +377,11 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 				// from what is stored.
 				if t != t.Key().Tuple() {
 					unchanged = false
-				} else if stored, err := latest.Has(ctx, t.Object(), t.Relation, t.Subject()); err != nil {
+				} else if stored, ok, err := tuples.Get(ctx, latest, t.Key()); err != nil {
 					return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
-				} else if !stored {
+				} else if !ok || !stored.Payload.IsZero() {
+					// Absent, or stored carrying something the plain
+					// line replaces.
 					unchanged = false
 				}
 			}

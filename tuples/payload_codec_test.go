@@ -63,11 +63,11 @@ func TestDecodePayloadRefusesDamage(t *testing.T) {
 	good := AppendPayload(nil, Payload{Condition: "c", Context: `{"a":1}`, Expires: time.Unix(5, 0)})
 	for _, b := range [][]byte{
 		{0xff},
-		{0x01},                 // no version bit
+		{0x01},                                 // no version bit
 		{payloadVersion | payloadExpiry, 1, 2}, // short expiry
-		{payloadVersion | payloadCond, 5, 'a'},  // name longer than the value
-		{payloadVersion | payloadCond, 0},       // empty name
-		{payloadVersion, 1},                     // bytes left over
+		{payloadVersion | payloadCond, 5, 'a'}, // name longer than the value
+		{payloadVersion | payloadCond, 0},      // empty name
+		{payloadVersion, 1},                    // bytes left over
 		good[:len(good)-12],
 	} {
 		if _, err := DecodePayload(b); err == nil {

@@ -24,6 +24,7 @@ type checkOptions struct {
 	file     string
 	at       revisionValue
 	maxDepth int
+	cond     conditionFlags
 }
 
 func newCheckCmd(e *env) *cobra.Command {
@@ -45,7 +46,14 @@ run are answered at one revision.
 --with adds contextual tuples, treated as stored for these checks only and
 never written. --at answers as of an earlier revision.
 
-Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
+Tuples may carry conditions and expiries. --context (or --context-file) gives
+the conditions' parameters as a JSON object; a tuple's stored values win. An
+answer that depends on parameters neither gives is "conditional (missing
+...)": not allowed, and not denied either. --now sets the clock that decides
+which tuples have expired.
+
+Exit status: 0 when every check is allowed, 1 when any is denied, 3 when none
+is denied but some is conditional, 2 on error.`,
 		Example: `  docket check case:1#viewer@user:alice
   docket check --explain case:1#viewer@user:bob
   docket check case:1#viewer@user:alice case:1#editor@user:alice
@@ -72,6 +80,7 @@ Exit status: 0 when every check is allowed, 1 when any is denied, 2 on error.`,
 	addWithFlag(cmd, &o.with, "these checks")
 	addMaxDepthFlag(cmd, &o.maxDepth)
 	addAtFlag(cmd, &o.at)
+	addConditionFlags(cmd, &o.cond)
 	return cmd
 }
 
@@ -92,6 +101,10 @@ func (e *env) runCheck(ctx context.Context, o *checkOptions, args []string) erro
 		for i, a := range args {
 			sources = append(sources, querySource{text: a, what: ordinal(i)})
 		}
+	}
+	ctx, reqCtx, err := o.cond.apply(ctx)
+	if err != nil {
+		return err
 	}
 	r, err := e.reader(ctx, o.at.rev)
 	if err != nil {
@@ -120,7 +133,7 @@ func (e *env) runCheck(ctx context.Context, o *checkOptions, args []string) erro
 	if len(qs) == 0 {
 		return withHint("write one OBJECT#RELATION@SUBJECT a line", "%s: no checks in the file", file)
 	}
-	results, err := r.Check(ctx, query.CheckRequest{Checks: qs, Explain: o.explain, With: ctxTuples, MaxDepth: o.maxDepth})
+	results, err := r.Check(ctx, query.CheckRequest{Checks: qs, Explain: o.explain, With: ctxTuples, MaxDepth: o.maxDepth, Context: reqCtx})
 	if err != nil {
 		var de *check.DepthError
 		if errors.As(err, &de) {
@@ -136,8 +149,14 @@ func (e *env) runCheck(ctx context.Context, o *checkOptions, args []string) erro
 	} else {
 		for i, res := range results {
 			verdict := "denied"
-			if res.Allowed {
+			switch {
+			case res.Allowed:
 				verdict = "allowed"
+			case res.Conditional:
+				verdict = describeMissing(res.Missing)
+			}
+			if !res.ValidUntil.IsZero() {
+				verdict += " (until " + untilTime(res.ValidUntil) + ", when a tuple it rests on expires)"
 			}
 			if len(res.Excluded) > 0 {
 				q := qs[i]
@@ -157,6 +176,9 @@ func (e *env) runCheck(ctx context.Context, o *checkOptions, args []string) erro
 	}
 	if query.IsDenied(results) {
 		return exitStatus(exitNo)
+	}
+	if query.IsConditional(results) {
+		return exitStatus(exitConditional)
 	}
 	return nil
 }

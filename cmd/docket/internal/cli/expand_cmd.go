@@ -17,6 +17,7 @@ type expandOptions struct {
 	with   []string
 	at     revisionValue
 	format choice
+	now    nowFlag
 }
 
 func newExpandCmd(e *env) *cobra.Command {
@@ -51,6 +52,7 @@ team west were on its access list?"`,
 	cmd.Flags().IntVar(&o.depth, "depth", 0, "expand nested subject sets this many levels (0 = show them as leaves)")
 	addWithFlag(cmd, &o.with, "this expansion")
 	addAtFlag(cmd, &o.at)
+	addNowFlag(cmd, &o.now)
 	return cmd
 }
 
@@ -58,6 +60,10 @@ team west were on its access list?"`,
 func (e *env) runExpand(ctx context.Context, o *expandOptions, objRel string) error {
 	if o.depth < 0 {
 		return withHint("use 0 to show subject sets as leaves", "--depth %d: must not be negative", o.depth)
+	}
+	ctx, err := o.now.apply(ctx)
+	if err != nil {
+		return err
 	}
 	r, obj, rel, err := e.objectRelationAt(ctx, o.at.rev, objRel)
 	if err != nil {

@@ -34,6 +34,7 @@ type resourcesOptions struct {
 	cursor   string
 	with     []string
 	at       revisionValue
+	now      nowFlag
 	maxDepth int
 }
 
@@ -63,6 +64,7 @@ silently. --with adds contextual tuples for this lookup only, as for check.`,
 	addWithFlag(cmd, &o.with, "this lookup")
 	addMaxDepthFlag(cmd, &o.maxDepth)
 	addAtFlag(cmd, &o.at)
+	addNowFlag(cmd, &o.now)
 	return cmd
 }
 
@@ -78,6 +80,9 @@ func (e *env) runLookupResources(ctx context.Context, o *resourcesOptions, subjA
 	}
 	typ, rel, err := parseTypeRelation("argument 2", typeRel)
 	if err != nil {
+		return err
+	}
+	if ctx, err = o.now.apply(ctx); err != nil {
 		return err
 	}
 	r, err := e.reader(ctx, o.at.rev)
@@ -125,6 +130,7 @@ type subjectsOptions struct {
 	typ      string
 	with     []string
 	at       revisionValue
+	now      nowFlag
 	maxDepth int
 	limit    int
 	cursor   string
@@ -157,6 +163,7 @@ for this lookup only, as for check.`,
 	addWithFlag(cmd, &o.with, "this lookup")
 	addMaxDepthFlag(cmd, &o.maxDepth)
 	addAtFlag(cmd, &o.at)
+	addNowFlag(cmd, &o.now)
 	return cmd
 }
 
@@ -168,6 +175,9 @@ func (e *env) runLookupSubjects(ctx context.Context, o *subjectsOptions, objRel 
 	}
 	after, err := decodeSubjectCursor(o.cursor)
 	if err != nil {
+		return err
+	}
+	if ctx, err = o.now.apply(ctx); err != nil {
 		return err
 	}
 	r, obj, rel, err := e.objectRelationAt(ctx, o.at.rev, objRel)

@@ -76,3 +76,66 @@ func TestTuplesWithPayloads(t *testing.T) {
 		t.Errorf("gc changed what is read: %q", got)
 	}
 }
+
+func TestCheckWithConditionsAndClock(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "c.rebac", conditionSchema)
+	s, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	runOn(t, s, "", "schema", "write", p).want(t, 0)
+	runOn(t, s, "", "tuple", "write", "case:1#assignee@user:bob", "case:1#assignee@user:ana",
+		`case:1#deny_list@user:bob[under_review:{"review_ends":"2027-01-15T00:00:00Z"}][expiration:2027-02-01T00:00:00Z]`).want(t, 0)
+
+	// No `now` parameter: the deny entry is conditional, so is the answer.
+	r := runOn(t, s, "", "check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z")
+	r.want(t, 3)
+	contains(t, "conditional check", r.stdout, "conditional (missing now)")
+	r = runOn(t, s, "", "check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z", "-o", "json")
+	r.want(t, 3)
+	contains(t, "conditional json", r.stdout, `"conditional": true`, `"missing": [`, `"valid_until": "2027-02-01T00:00:00Z"`)
+	// Under review: denied; review over: allowed.
+	r = runOn(t, s, "", "check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z", "--context", `{"now":"2027-01-10T00:00:00Z"}`)
+	r.want(t, 1)
+	contains(t, "under review", r.stdout, "denied")
+	ctxFile := writeFile(t, dir, "ctx.json", `{"now":"2027-01-20T00:00:00Z"}`)
+	r = runOn(t, s, "", "check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z", "--context-file", ctxFile)
+	r.want(t, 0)
+	contains(t, "review over", r.stdout, "allowed")
+	// After the entry expires it no longer exists: allowed without any
+	// parameter.
+	r = runOn(t, s, "", "check", "case:1#viewer@user:bob", "--now", "2027-02-01T00:00:00Z")
+	r.want(t, 0)
+	// Mixed: one denied wins the exit status over a conditional one.
+	r = runOn(t, s, "", "check", "case:1#viewer@user:bob", "case:1#viewer@user:eve", "--now", "2027-01-01T00:00:00Z")
+	r.want(t, 1)
+	contains(t, "mixed", r.stdout, "case:1#viewer@user:bob conditional (missing now)", "case:1#viewer@user:eve denied")
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--context", `[1]`}, "--context"},
+		{[]string{"--context", `{"now":5}`}, "now"},
+		{[]string{"--context", `{not json`}, "--context"},
+		{[]string{"--now", "yesterday"}, "--now"},
+		{[]string{"--context", "{}", "--context-file", ctxFile}, "both --context and --context-file"},
+		{[]string{"--context-file", dir + "/none.json"}, "--context-file"},
+	} {
+		r := runOn(t, s, "", append([]string{"check", "case:1#viewer@user:bob"}, c.args...)...)
+		r.want(t, 2)
+		contains(t, strings.Join(c.args, " "), r.stderr, c.want)
+	}
+	// --now on the reads that take a clock.
+	r = runOn(t, s, "", "expand", "case:1#deny_list", "--now", "2027-01-01T00:00:00Z")
+	r.want(t, 0)
+	contains(t, "expand", r.stdout, `user:bob[under_review:{"review_ends":"2027-01-15T00:00:00Z"}][expiration:2027-02-01T00:00:00Z]`)
+	r = runOn(t, s, "", "expand", "case:1#deny_list", "--now", "2027-03-01T00:00:00Z")
+	r.want(t, 0)
+	if strings.Contains(r.stdout, "user:bob") {
+		t.Errorf("expand after the expiry shows the entry:\n%s", r.stdout)
+	}
+	runOn(t, s, "", "expand", "case:1#deny_list", "--now", "soon").want(t, 2)
+}

@@ -49,7 +49,7 @@ type doc struct {
 	keyAt map[string]*yaml.Node
 }
 
-var knownKeys = []string{"schema", "schema_file", "tuples", "tuples_file", "assertions", "expected"}
+var knownKeys = []string{"schema", "schema_file", "tuples", "tuples_file", "now", "context", "assertions", "expected"}
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 	"gopkg.in/yaml.v3"
@@ -18,6 +19,9 @@ type runner struct {
 	sch     *schema.Schema
 	checker *check.Checker
 	report  *Report
+	// context is the file's context: key, the request context of every
+	// assertion without its own ` with {JSON}`.
+	context condition.Context
 }
 
 type job func(ctx context.Context) error
@@ -45,14 +49,14 @@ func (r *runner) plan() ([]job, error) {
 		jobs = append(jobs, j)
 	}
 	if n := r.keys["assertions"]; n != nil {
-		ps, err := r.pairs(n, "assertions", "write allowed: [...] and denied: [...]")
+		ps, err := r.pairs(n, "assertions", "write allowed: [...], denied: [...] and conditional: [...]")
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range ps {
 			k, v := p[0], p[1]
-			if k.Value != "allowed" && k.Value != "denied" {
-				errs = append(errs, r.errAt(k, "use allowed: or denied:", "unknown assertion kind %q", k.Value))
+			if k.Value != "allowed" && k.Value != "denied" && k.Value != "conditional" {
+				errs = append(errs, r.errAt(k, "use allowed:, denied: or conditional:", "unknown assertion kind %q", k.Value))
 				continue
 			}
 			items, err := r.scalars(v, "assertions."+k.Value)
@@ -61,7 +65,7 @@ func (r *runner) plan() ([]job, error) {
 				continue
 			}
 			for _, it := range items {
-				add(r.assertion(k.Value == "allowed", it))
+				add(r.assertion(k.Value, it))
 			}
 		}
 	}
@@ -134,8 +138,30 @@ func (r *runner) names(n *yaml.Node, obj tuples.Object, relation string, subj *t
 
 func (r *runner) pos(n *yaml.Node) string { return fmt.Sprintf("%s:%d", r.path, n.Line) }
 
-func (r *runner) assertion(allowed bool, it *yaml.Node) (job, error) {
-	t, err := tuples.Parse(it.Value)
+// outcome names a check's answer as assertions do.
+func outcome(res check.Result) string {
+	switch {
+	case res.Allowed:
+		return "allowed"
+	case res.Conditional:
+		if len(res.Missing) > 0 {
+			return "conditional (missing " + strings.Join(res.Missing, ", ") + ")"
+		}
+		return "conditional"
+	}
+	return "denied"
+}
+
+func (r *runner) assertion(kind string, it *yaml.Node) (job, error) {
+	text, reqCtx, col, err := splitWith(it.Value, r.context)
+	if err != nil {
+		at := *it
+		if it.Style == 0 {
+			at.Column += col
+		}
+		return nil, r.errAt(&at, `end a check with ' with {"PARAM": VALUE}', one JSON object`, "context: %v", err)
+	}
+	t, err := tuples.Parse(text)
 	if err != nil {
 		return nil, r.parseError(it, err)
 	}
@@ -143,17 +169,14 @@ func (r *runner) assertion(allowed bool, it *yaml.Node) (job, error) {
 	if err := r.names(it, t.Object(), t.Relation, &subj); err != nil {
 		return nil, err
 	}
-	want, kind := "denied", "denied"
-	if allowed {
-		want, kind = "allowed", "allowed"
-	}
+	want := kind
 	return func(ctx context.Context) error {
-		q := check.Query{Object: t.Object(), Relation: t.Relation, Subject: subj}
+		q := check.Query{Object: t.Object(), Relation: t.Relation, Subject: subj, RequestContext: reqCtx}
 		res, err := r.checker.Check(ctx, r.snap, q)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.pos(it), err)
 		}
-		if res.Allowed == allowed {
+		if got := outcome(res); got == want || (want == "conditional" && res.Conditional) {
 			r.report.Passed++
 			return nil
 		}
@@ -162,10 +185,7 @@ func (r *runner) assertion(allowed bool, it *yaml.Node) (job, error) {
 		if res, err = r.checker.Check(ctx, r.snap, q); err != nil {
 			return fmt.Errorf("%s: %w", r.pos(it), err)
 		}
-		got := "denied"
-		if res.Allowed {
-			got = "allowed"
-		}
+		got := outcome(res)
 		r.report.Failures = append(r.report.Failures, Failure{
 			Pos: r.pos(it), Assertion: kind + ": " + it.Value, Expected: want, Got: got,
 			Explanation: res.Explanation.String(),

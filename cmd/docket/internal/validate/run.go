@@ -75,6 +75,13 @@ func (d *doc) run(ctx context.Context, open OpenStore) (rep *Report, err error) 
 			err = fmt.Errorf("%s: close store: %w", path, cerr)
 		}
 	}()
+	if ctx, err = d.clock(ctx); err != nil {
+		return nil, err
+	}
+	reqCtx, err := d.fileContext()
+	if err != nil {
+		return nil, err
+	}
 	sch, err := d.loadSchema(ctx, st)
 	if err != nil {
 		return nil, err
@@ -88,7 +95,7 @@ func (d *doc) run(ctx context.Context, open OpenStore) (rep *Report, err error) 
 	}
 	defer snap.Close()
 	r := &runner{doc: d, snap: snap, sch: snap.Schema(), checker: check.New(check.Options{}),
-		report: &Report{File: path}}
+		report: &Report{File: path}, context: reqCtx}
 	// Every expectation is parsed and name-checked before any runs, so a
 	// typo is an error rather than a failure among passes.
 	jobs, err := r.plan()
@@ -194,12 +201,21 @@ func (d *doc) loadTuples(ctx context.Context, st store.Store, sch *schema.Schema
 	}
 	var errs ErrorList
 	b := tuples.Batch{Ops: make([]tuples.Op, 0, len(items))}
+	seen := map[tuples.Key]*yaml.Node{}
 	for _, it := range items {
-		t, err := tuples.Parse(it.Value)
+		t, _, err := tuples.ParseWithPayload(it.Value)
 		if err != nil {
 			errs = append(errs, d.parseError(it, err))
 			continue
 		}
+		if prev := seen[t.Key()]; prev != nil {
+			pt, _, _ := tuples.ParseWithPayload(prev.Value)
+			if !pt.Payload.Equal(t.Payload) {
+				errs = append(errs, d.errAt(it, "give each tuple once", "%s is given again with another condition or expiry (first at line %d)", t.Key(), prev.Line))
+				continue
+			}
+		}
+		seen[t.Key()] = it
 		if err := tuples.Validate(t, sch); err != nil {
 			errs = append(errs, d.errAt(it, "", "%v", err))
 			continue

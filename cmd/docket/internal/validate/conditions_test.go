@@ -1,0 +1,105 @@
+package validate
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// designFile is the validation file of the language design, with a clock,
+// a default context, checks with their own context and conditional
+// assertions.
+const designFile = `schema: |
+  type user
+  type team {
+    relation member: user
+  }
+  condition under_review(now timestamp, review_ends timestamp) {
+    now < review_ends
+  }
+  condition from_network(client_ip ipaddress, allowed_cidr string) {
+    client_ip.in_cidr(allowed_cidr)
+  }
+  type case {
+    relation assignee: user
+    relation deny_list: user | team#member | user with under_review
+    relation viewer = assignee - deny_list
+    relation viewer_on_site: user with from_network
+    relation temporary: user with expiration
+  }
+now: 2026-12-01T00:00:00Z
+context: {client_ip: "10.1.2.3"}
+tuples:
+  - case:1#assignee@user:bob
+  - case:1#assignee@user:ana
+  - case:1#deny_list@user:bob[under_review:{"review_ends":"2027-01-15T00:00:00Z"}]
+  - case:1#viewer_on_site@user:eve[from_network:{"allowed_cidr":"10.1.0.0/16"}]
+  - case:1#viewer_on_site@user:ana[from_network:{"allowed_cidr":"192.168.0.0/16"}]
+  - case:1#temporary@user:old[expiration:2026-11-30T00:00:00Z]
+  - case:1#temporary@user:new[expiration:2026-12-02T00:00:00Z]
+assertions:
+  allowed:
+    - case:1#viewer@user:ana
+    - 'case:1#viewer@user:bob with {"now": "2027-02-01T00:00:00Z"}'
+    - case:1#viewer_on_site@user:eve
+    - case:1#temporary@user:new
+  denied:
+    - 'case:1#viewer@user:bob with {"now": "2027-01-01T00:00:00Z"}'
+    - case:1#viewer_on_site@user:ana
+    - case:1#temporary@user:old
+  conditional:
+    - case:1#viewer@user:bob
+    - 'case:1#viewer_on_site@user:eve with {"client_ip": null}'
+`
+
+func TestValidationFileWithConditions(t *testing.T) {
+	rep, err := RunSource(context.Background(), "design.yaml", []byte(designFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failures) > 0 || rep.Passed != 9 {
+		t.Fatalf("passed %d, failures %+v", rep.Passed, rep.Failures)
+	}
+	// Moving the clock past the expiry turns the temporary grant off.
+	later := strings.Replace(designFile, "now: 2026-12-01T00:00:00Z", "now: 2026-12-03T00:00:00Z", 1)
+	if rep, err = RunSource(context.Background(), "later.yaml", []byte(later), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0].Assertion, "case:1#temporary@user:new") || rep.Failures[0].Got != "denied" {
+		t.Fatalf("after the expiry: %+v", rep.Failures)
+	}
+	// A conditional answer is a failure of an allowed or denied assertion.
+	wrong := strings.Replace(designFile, "  conditional:\n    - case:1#viewer@user:bob\n", "  conditional:\n", 1)
+	wrong = strings.Replace(wrong, "    - case:1#viewer@user:ana\n", "    - case:1#viewer@user:ana\n    - case:1#viewer@user:bob\n", 1)
+	if rep, err = RunSource(context.Background(), "wrong.yaml", []byte(wrong), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failures) != 1 || rep.Failures[0].Got != "conditional (missing now)" {
+		t.Fatalf("a conditional answer asserted allowed: %+v", rep.Failures)
+	}
+}
+
+func TestValidationFileConditionErrors(t *testing.T) {
+	for _, c := range []struct{ edit, with, want string }{
+		{"now: 2026-12-01T00:00:00Z", "now: tomorrow", "now: expiration \"tomorrow\" is not an RFC 3339 time"},
+		{"now: 2026-12-01T00:00:00Z", "now: [1]", "now must be a time"},
+		{`context: {client_ip: "10.1.2.3"}`, "context: [1]", "context must be a mapping"},
+		{`context: {client_ip: "10.1.2.3"}`, "context: {client_ip: 5}", ""}, // a wrong type is an error of the check that uses it
+		{`'case:1#viewer@user:bob with {"now": "2027-02-01T00:00:00Z"}'`, `'case:1#viewer@user:bob with {"now": }'`, "context:"},
+		{"  - case:1#assignee@user:ana\n", "  - case:1#assignee@user:ana\n  - case:1#deny_list@user:bob[under_review]\n", "given again with another condition or expiry (first at line"},
+		{"  - case:1#assignee@user:ana\n", "  - case:1#assignee@user:ana[under_review]\n", "does not allow subject user with under_review"},
+	} {
+		src := strings.Replace(designFile, c.edit, c.with, 1)
+		if src == designFile {
+			t.Fatalf("edit %q did not apply", c.edit)
+		}
+		_, err := RunSource(context.Background(), "bad.yaml", []byte(src), nil)
+		if err == nil {
+			t.Errorf("%s: accepted", c.with)
+			continue
+		}
+		if c.want != "" && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.with, err, c.want)
+		}
+	}
+}
