@@ -142,7 +142,7 @@ type lineReader struct {
 	errs   *inputErrors
 	// plain refuses tuples with payloads: the backend keeps none.
 	plain bool
-	line   int
+	line  int
 	// text holds the lines the tuples' strings point into: one
 	// allocation per block of lines rather than one per line.
 	text arena.Strings
