@@ -73,7 +73,8 @@ func DecodePayload(b []byte) (Payload, error) {
 		return p, nil
 	}
 	flags := b[0]
-	if flags&^payloadKnownBit != 0 || flags&payloadVersion == 0 {
+	if flags&^payloadKnownBit != 0 || flags&payloadVersion == 0 || flags&(payloadExpiry|payloadCond) == 0 {
+		// A plain tuple stores nothing, never a bare version byte.
 		return p, fmt.Errorf("%w: unknown flags %#x", errBadPayload, flags)
 	}
 	rest := b[1:]
