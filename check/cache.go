@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
@@ -42,6 +43,15 @@ type cacheEntry struct {
 	key     cacheKey
 	allowed bool
 	ref     bool
+	// The answer holds for clocks in [from, until): from is the clock it
+	// was computed at (a tuple expired then may exist at an earlier
+	// clock), until the earliest expiry it rests on (zero: no expiry).
+	from, until time.Time
+}
+
+// holdsAt reports whether the entry answers at clock now.
+func (e *cacheEntry) holdsAt(now time.Time) bool {
+	return !now.Before(e.from) && (e.until.IsZero() || now.Before(e.until))
 }
 
 func newCache(size int) *cache {
@@ -65,13 +75,16 @@ func (c *cache) shard(k *cacheKey) *cacheShard {
 	return &c.shards[h.Sum64()%cacheShards]
 }
 
-func (c *cache) get(k *cacheKey) (allowed, ok bool) {
+func (c *cache) get(k *cacheKey, now time.Time) (allowed bool, until time.Time, ok bool) {
 	s := c.shard(k)
 	s.mu.Lock()
 	i, ok := s.index[*k]
+	if ok && !s.entries[i].holdsAt(now) {
+		ok = false
+	}
 	if ok {
 		s.entries[i].ref = true
-		allowed = s.entries[i].allowed
+		allowed, until = s.entries[i].allowed, s.entries[i].until
 	}
 	s.mu.Unlock()
 	if ok {
@@ -79,20 +92,20 @@ func (c *cache) get(k *cacheKey) (allowed, ok bool) {
 	} else {
 		c.misses.Add(1)
 	}
-	return allowed, ok
+	return allowed, until, ok
 }
 
-func (c *cache) put(k *cacheKey, allowed bool) {
+func (c *cache) put(k *cacheKey, allowed bool, from, until time.Time) {
 	s := c.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if i, ok := s.index[*k]; ok {
-		s.entries[i].allowed = allowed
+		s.entries[i].allowed, s.entries[i].from, s.entries[i].until = allowed, from, until
 		return
 	}
 	if len(s.entries) < s.limit {
 		s.index[*k] = len(s.entries)
-		s.entries = append(s.entries, cacheEntry{key: *k, allowed: allowed})
+		s.entries = append(s.entries, cacheEntry{key: *k, allowed: allowed, from: from, until: until})
 		return
 	}
 	// Second chance: skip entries used since the hand last passed.
@@ -101,7 +114,7 @@ func (c *cache) put(k *cacheKey, allowed bool) {
 		s.hand = (s.hand + 1) % len(s.entries)
 	}
 	delete(s.index, s.entries[s.hand].key)
-	s.entries[s.hand] = cacheEntry{key: *k, allowed: allowed}
+	s.entries[s.hand] = cacheEntry{key: *k, allowed: allowed, from: from, until: until}
 	s.index[*k] = s.hand
 	s.hand = (s.hand + 1) % len(s.entries)
 }

@@ -206,9 +206,11 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 	w.withConds = w.plan.conds
 	w.now = tuples.NowOf(snap)
 	w.cache = nil
-	if useCache && !w.withConds {
-		// Answers that rest on conditions or expiries are not cached:
-		// they depend on the request's context and clock.
+	if useCache && !w.plan.condForms {
+		// Answers that may rest on conditions are not cached: they
+		// depend on the request's context. Answers over expiring tuples
+		// are, for the clocks from the one they were computed at to the
+		// earliest expiry they rest on.
 		w.cache = c.cache
 	}
 	w.rev = snap.Revision()

@@ -51,15 +51,24 @@ type conditionAccounts struct {
 
 func (a *conditionAccounts) reset() { a.seen, a.missing, a.until = false, a.missing[:0], time.Time{} }
 
+// bound lowers the answer's validity to t (zero: no bound).
+func (a *conditionAccounts) bound(t time.Time) {
+	if !t.IsZero() && (a.until.IsZero() || t.Before(a.until)) {
+		a.until = t
+	}
+}
+
+// hasConditionForms reports whether some stored relation allows a subject
+// `with NAME`: answers may then depend on the request's context.
+func hasConditionForms(sch *schema.Schema) bool { return conditionedRelation(sch) != nil }
+
 // holds decides whether a stored tuple counts as present in this walk:
 // a plain one does; one with a condition does when the condition allows,
 // does not when it denies, and when it is conditional counts as condTrue
 // says. Every expiry read bounds the answer's validity.
 func (w *walker) holds(t tuples.Tuple) (bool, error) {
 	p := t.Payload
-	if !p.Expires.IsZero() && (w.conds.until.IsZero() || p.Expires.Before(w.conds.until)) {
-		w.conds.until = p.Expires
-	}
+	w.conds.bound(p.Expires)
 	if p.Condition == "" {
 		return true, nil
 	}

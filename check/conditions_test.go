@@ -10,6 +10,7 @@ import (
 
 	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/internal/fixture"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -226,5 +227,52 @@ func TestLookupsRefuseConditions(t *testing.T) {
 	}
 	if _, err := c.LookupSubjects(context.Background(), snap, SubjectQuery{Object: mustObject(t, "doc:1"), Relation: "a", Type: "user"}); err == nil {
 		t.Error("lookup subjects over a condition answered")
+	}
+}
+
+func TestCacheRespectsExpiry(t *testing.T) {
+	ctx := context.Background()
+	st, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.WriteSchema(ctx, "e.rebac", []byte("type user\ntype doc {\n  relation viewer: user | user with expiration\n}\n")); err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)
+	tp, _, _ := tuples.ParseWithPayload("doc:1#viewer@user:u[expiration:2027-01-15T00:00:00Z]")
+	if _, err := st.Write(ctx, tuples.Batch{Ops: []tuples.Op{{Kind: tuples.OpTouch, Tuple: tp}}}); err != nil {
+		t.Fatal(err)
+	}
+	c := New(Options{}) // with its cross-query cache
+	at := func(now time.Time) Result {
+		t.Helper()
+		snap, err := st.Snapshot(tuples.WithClock(ctx, now), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Close()
+		r, err := c.Check(ctx, snap, query(t, "doc:1#viewer@user:u"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		now  time.Time
+		want bool
+	}{
+		{exp.Add(-time.Hour), true},
+		{exp.Add(-time.Minute), true}, // from the cache, still valid
+		{exp, false},                  // past the cached answer's validity
+		{exp.Add(-2 * time.Hour), true},
+	} {
+		if r := at(tc.now); r.Allowed != tc.want || (r.Allowed && !r.ValidUntil.Equal(exp)) {
+			t.Errorf("at %v: %+v, want allowed=%v until %v", tc.now, r, tc.want, exp)
+		}
+	}
+	if s := c.Stats(); s.CacheHits == 0 {
+		t.Errorf("the expiring answer was never served from the cache: %+v", s)
 	}
 }

@@ -29,8 +29,10 @@ type plan struct {
 	// ops finds the plan of a compiled node, for explanations, which walk
 	// the compiled expressions.
 	ops map[schema.Node]*op
-	// conds: some relation's tuples may carry conditions or expiries.
-	conds bool
+	// conds: some relation's tuples may carry conditions or expiries;
+	// condForms: some carry conditions, so answers may depend on the
+	// request's context.
+	conds, condForms bool
 }
 
 type opKind uint8
@@ -98,6 +100,7 @@ func newPlan(sch *schema.Schema, order planOrder) *plan {
 		b.relation(r)
 	}
 	b.p.conds = hasConditions(sch)
+	b.p.condForms = hasConditionForms(sch)
 	return b.p
 }
 

@@ -226,7 +226,8 @@ func (w *walker) top(obj tuples.Object, r *schema.Relation) (tri, error) {
 	var ck cacheKey
 	if w.cache != nil {
 		ck = cacheKey{sch: w.sch, rev: w.rev, node: nodeKey{obj: obj, rel: r.ID, subj: w.sub.Subject}}
-		if allowed, ok := w.cache.get(&ck); ok {
+		if allowed, until, ok := w.cache.get(&ck, w.now); ok {
+			w.conds.bound(until)
 			if allowed {
 				return yes, nil
 			}
@@ -238,7 +239,9 @@ func (w *walker) top(obj tuples.Object, r *schema.Relation) (tri, error) {
 		return no, err
 	}
 	if w.cache != nil && v != unknown {
-		w.cache.put(&ck, v == yes)
+		// The walk's earliest expiry bounds this answer: a query's walker
+		// answers that query alone when the schema has expiries.
+		w.cache.put(&ck, v == yes, w.now, w.conds.until)
 	}
 	return v, nil
 }

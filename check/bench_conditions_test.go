@@ -1,0 +1,109 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/badger"
+	"github.com/docketdb/docket/tuples"
+)
+
+const benchCondSchema = `type user
+
+condition cx(x int) { x > 0 }
+
+type doc {
+  relation viewer: user
+  relation cviewer: user | user with cx
+}
+`
+
+// BenchmarkCheckCondition compares, uncached on Badger, a check through
+// one plain tuple in a relation without conditions (plain), a plain tuple
+// in a relation that allows them (plain_allowing), a tuple whose stored
+// context decides its condition (conditioned), and one whose condition
+// takes its parameter from the request (conditioned_request). The store
+// holds DOCKET_BENCH_N tuples (default 100000), a tenth of the cviewer
+// ones conditioned.
+func BenchmarkCheckCondition(b *testing.B) {
+	n := 100000
+	if v := os.Getenv("DOCKET_BENCH_N"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	st, err := badger.Open(b.TempDir(), badger.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.WriteSchema(ctx, "bench.rebac", []byte(benchCondSchema)); err != nil {
+		b.Fatal(err)
+	}
+	var in bytes.Buffer
+	for i := range n {
+		switch {
+		case i%2 == 0:
+			fmt.Fprintf(&in, "doc:d%d#viewer@user:u%d\n", i, i%10000)
+		case i%20 == 1:
+			fmt.Fprintf(&in, "doc:d%d#cviewer@user:u%d[cx:{\"x\":1}]\n", i, i%10000)
+		case i%20 == 3:
+			fmt.Fprintf(&in, "doc:d%d#cviewer@user:u%d[cx]\n", i, i%10000)
+		default:
+			fmt.Fprintf(&in, "doc:d%d#cviewer@user:u%d\n", i, i%10000)
+		}
+	}
+	if _, err := st.Import(ctx, &in, store.ImportOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	snap, err := st.Snapshot(ctx, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer snap.Close()
+	reqX, err := decodeCtx(`{"x":1}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Probes spread over the store, so that reads are not of one block.
+	probes := func(rel string, first int, request bool) []Query {
+		var qs []Query
+		for i := first; i < n; i += 20 * 97 {
+			q := Query{Object: tuples.Object{Type: "doc", ID: "d" + strconv.Itoa(i)}, Relation: rel,
+				Subject: tuples.Subject{Type: "user", ID: "u" + strconv.Itoa(i%10000)}}
+			if request {
+				q.RequestContext = reqX
+			}
+			qs = append(qs, q)
+		}
+		return qs
+	}
+	c := New(Options{CacheSize: -1})
+	for _, bc := range []struct {
+		name string
+		qs   []Query
+	}{
+		{"plain", probes("viewer", 0, false)},
+		{"plain_allowing", probes("cviewer", 5, false)},
+		{"conditioned", probes("cviewer", 1, false)},
+		{"conditioned_request", probes("cviewer", 3, true)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				q := bc.qs[i%len(bc.qs)]
+				r, err := c.Check(ctx, snap, q)
+				if err != nil || !r.Allowed {
+					b.Fatalf("%s: %+v %v", q, r, err)
+				}
+			}
+		})
+	}
+}
