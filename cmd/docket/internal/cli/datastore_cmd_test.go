@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,9 +86,22 @@ func TestDatastoreErrors(t *testing.T) {
 // SQL datastore, each in a schema of its own, and checks that none is left.
 func TestValidateOnDatastore(t *testing.T) {
 	url := pg.Database(t)
-	files, err := filepath.Glob("../../../../schemas/casebook/*.yaml")
-	if err != nil || len(files) == 0 {
+	all, err := filepath.Glob("../../../../schemas/casebook/*.yaml")
+	if err != nil || len(all) == 0 {
 		t.Fatalf("no validation files: %v", err)
+	}
+	// The SQL datastore keeps no conditions or expiries yet and refuses
+	// tuples carrying them (store.StoresPayloads): files with such tuples
+	// run on the embedded stores only.
+	var files []string
+	for _, f := range all {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(src), "[expiration:") {
+			files = append(files, f)
+		}
 	}
 	want := run(t, append([]string{"validate"}, files...)...)
 	r := run(t, append([]string{"validate", "--datastore", url}, files...)...)
