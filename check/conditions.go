@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/docketdb/docket/condition"
@@ -164,4 +165,40 @@ func conditionedRelation(sch *schema.Schema) *schema.Relation {
 // errLookupConditions refuses a lookup on a schema with conditions.
 func errLookupConditions(r *schema.Relation) error {
 	return fmt.Errorf("relation %s allows subjects with a condition, which lookups do not evaluate yet; check each candidate with a check instead: %w", r, errkind.ErrInvalid)
+}
+
+// explainHolding is hasHolding for explanations: whether the tuple
+// obj#rel@s counts as present, and, when it carries a payload, what it
+// carries and which values its condition saw.
+func (w *walker) explainHolding(obj tuples.Object, rel string, s tuples.Subject) (bool, string, error) {
+	t, ok, err := tuples.Get(w.ctx, w.snap, tuples.New(obj, rel, s).Key())
+	if err != nil || !ok {
+		return false, "", err
+	}
+	held, err := w.holds(t)
+	if err != nil || !held {
+		return false, "", err
+	}
+	return true, w.payloadNote(t), nil
+}
+
+// payloadNote describes what a tuple carries for an explanation: its
+// suffix and, for a condition, the values of its parameters that the
+// evaluation saw (stored ones winning) and its outcome.
+func (w *walker) payloadNote(t tuples.Tuple) string {
+	p := t.Payload
+	if p.IsZero() {
+		return ""
+	}
+	note := p.String()
+	if c := w.sch.Condition(p.Condition); c != nil {
+		stored, _ := tuples.DecodePayloadContext(p)
+		res, err := p.Evaluate(w.sch, w.reqCtx, w.now)
+		outcome := "error"
+		if err == nil {
+			outcome = res.Outcome.String()
+		}
+		note += fmt.Sprintf(" (condition %s with %s: %s)", p.Condition, strings.Join(c.Program.Seen(stored, w.reqCtx), ", "), outcome)
+	}
+	return note
 }

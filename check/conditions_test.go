@@ -276,3 +276,25 @@ func TestCacheRespectsExpiry(t *testing.T) {
 		t.Errorf("the expiring answer was never served from the cache: %+v", s)
 	}
 }
+
+func TestExplanationNamesTheCondition(t *testing.T) {
+	snap := condSnap(t, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), `doc:1#a@user:u[cx:{"x":2}]`, "doc:1#b@user:v[cy]")
+	c := New(Options{})
+	q := query(t, "doc:1#u@user:u")
+	q.Explain = true
+	r, err := c.Check(context.Background(), snap, q)
+	if err != nil || !r.Allowed {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if got := r.Explanation.String(); !strings.Contains(got, `doc:1#a@user:u[cx:{"x":2}] (condition cx with x=2: allowed)`) {
+		t.Errorf("explanation does not say which condition decided:\n%s", got)
+	}
+	q = query(t, "doc:1#u@user:v")
+	q.Explain, q.RequestContext = true, reqCtx(t, `{"y":3}`)
+	if r, err = c.Check(context.Background(), snap, q); err != nil || !r.Allowed {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if got := r.Explanation.String(); !strings.Contains(got, "(condition cy with y=3: allowed)") {
+		t.Errorf("explanation does not show the request's value:\n%s", got)
+	}
+}

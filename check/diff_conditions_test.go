@@ -123,7 +123,7 @@ func openCondStore(t *testing.T, onBadger bool, text string, lines []string) tup
 // was tried, and a conditional answer must name x.
 func TestDifferentialConditions(t *testing.T) {
 	t.Parallel()
-	n := diffCases(t, 60)
+	n := diffCases(t, 40)
 	ctx := context.Background()
 	checks, mismatches, conditionals, undecided := 0, 0, 0, 0
 	fail := func(format string, args ...any) {

@@ -228,15 +228,24 @@ func (d *deriver) node(obj tuples.Object, r *schema.Relation, budget int) ([]Ste
 
 func (d *deriver) stored(obj tuples.Object, r *schema.Relation, budget int) ([]Step, error) {
 	w := d.w
+	// A relation whose tuples may carry conditions counts only the
+	// tuples that hold, and says which condition decided, with what.
+	has := func(obj tuples.Object, rel string, s tuples.Subject) (bool, string, error) {
+		ok, err := w.has(obj, rel, s)
+		return ok, "", err
+	}
+	if r.HasConditions() {
+		has = w.explainHolding
+	}
 	if w.storable(r) {
-		if ok, err := w.has(obj, r.Name, w.sub.Subject); err != nil || ok {
-			return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, w.sub.Subject)}}, err
+		if ok, note, err := has(obj, r.Name, w.sub.Subject); err != nil || ok {
+			return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, w.sub.Subject) + note}}, err
 		}
 	}
 	if w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
 		wild := tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard}
-		if ok, err := w.has(obj, r.Name, wild); err != nil || ok {
-			return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, wild)}}, err
+		if ok, note, err := has(obj, r.Name, wild); err != nil || ok {
+			return []Step{{Kind: StepTuple, Text: tupleText(obj, r.Name, wild) + note}}, err
 		}
 	}
 	var best []Step
@@ -245,7 +254,21 @@ func (d *deriver) stored(obj tuples.Object, r *schema.Relation, budget int) ([]S
 			continue
 		}
 		f := tuples.SubjectFilter{Sets: true, Type: set.Type.Name, Relation: set.Name}
-		for x, err := range w.snap.Subjects(w.ctx, obj, r.Name, f) {
+		sets := w.snap.Subjects(w.ctx, obj, r.Name, f)
+		if r.HasConditions() {
+			held, err := w.subjectsHolding(obj, r.Name, f)
+			if err != nil {
+				return nil, err
+			}
+			sets = func(yield func(tuples.Subject, error) bool) {
+				for _, x := range held {
+					if !yield(x, nil) {
+						return
+					}
+				}
+			}
+		}
+		for x, err := range sets {
 			if err != nil {
 				return nil, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
 			}
@@ -273,7 +296,21 @@ func (d *deriver) expr(obj tuples.Object, n schema.Node, budget int, inner bool)
 		return d.node(obj, n.Relation, budget)
 	case *schema.Arrow:
 		var best []Step
-		for x, err := range tuples.Hop(w.ctx, w.snap, obj, n.Tupleset) {
+		hop := tuples.Hop(w.ctx, w.snap, obj, n.Tupleset)
+		if n.Tupleset.HasConditions() {
+			held, err := w.hopHolding(obj, n.Tupleset)
+			if err != nil {
+				return nil, false, err
+			}
+			hop = func(yield func(tuples.Subject, error) bool) {
+				for _, x := range held {
+					if !yield(x, nil) {
+						return
+					}
+				}
+			}
+		}
+		for x, err := range hop {
 			if err != nil {
 				return nil, false, fmt.Errorf("read %s#%s: %w", obj, n.Tupleset.Name, err)
 			}
