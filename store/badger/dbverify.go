@@ -184,10 +184,11 @@ func Verify(ctx context.Context, path string) (*VerifyReport, error) {
 		}
 	}
 	// The membership index against the tuples it derives from.
-	ir := e.reader(r.Revision)
 	e.mu.Lock()
 	e.pins[r.Revision]++
 	e.mu.Unlock()
+	now, _ := tuples.ClockFrom(ctx)
+	ir := e.reader(r.Revision, now)
 	problems, err := store.VerifyIndex(ctx, ir, sch)
 	ir.Close()
 	if err != nil {
