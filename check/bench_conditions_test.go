@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/badger"
@@ -86,6 +87,37 @@ func BenchmarkCheckCondition(b *testing.B) {
 		return qs
 	}
 	c := New(Options{CacheSize: -1})
+	plain, conditioned := probes("viewer", 0, false), probes("cviewer", 1, false)
+	run := func(b *testing.B, qs []Query, i int) {
+		q := qs[i%len(qs)]
+		r, err := c.Check(ctx, snap, q)
+		if err != nil || !r.Allowed {
+			b.Fatalf("%s: %+v %v", q, r, err)
+		}
+	}
+	// On a busy machine, or while Badger compacts after the load, runs
+	// apart are not comparable: this one alternates short rounds of both
+	// and reports the ratio.
+	b.Run("ConditionedOverPlain", func(b *testing.B) {
+		var tc, tp time.Duration
+		const round = 200
+		for r := 0; b.Loop(); r++ {
+			start := time.Now()
+			for i := range round {
+				run(b, conditioned, r*round+i)
+			}
+			mid := time.Now()
+			for i := range round {
+				run(b, plain, r*round+i)
+			}
+			tc += mid.Sub(start)
+			tp += time.Since(mid)
+		}
+		calls := float64(b.N * round)
+		b.ReportMetric(float64(tc.Nanoseconds())/calls, "ns/conditioned")
+		b.ReportMetric(float64(tp.Nanoseconds())/calls, "ns/plain")
+		b.ReportMetric(float64(tc)/float64(tp), "ratio")
+	})
 	for _, bc := range []struct {
 		name string
 		qs   []Query
