@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/docketdb/docket/cmd/docket/internal/validate"
 	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/tuples"
@@ -94,4 +95,15 @@ func (f *nowFlag) apply(ctx context.Context) (context.Context, error) {
 	c := conditionFlags{now: f.now}
 	ctx, _, err := c.apply(ctx)
 	return ctx, err
+}
+
+// overrides parses the flags for validate: a clock over every file's
+// now:, and parameters over every file's context:.
+func (f *conditionFlags) overrides() (validate.Overrides, error) {
+	ctx, c, err := f.apply(context.Background())
+	if err != nil {
+		return validate.Overrides{}, err
+	}
+	now, _ := tuples.ClockFrom(ctx)
+	return validate.Overrides{Now: now, Context: c}, nil
 }

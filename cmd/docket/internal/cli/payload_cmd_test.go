@@ -139,3 +139,14 @@ func TestCheckWithConditionsAndClock(t *testing.T) {
 	}
 	runOn(t, s, "", "expand", "case:1#deny_list", "--now", "soon").want(t, 2)
 }
+
+func TestValidateNowOverridesTheFiles(t *testing.T) {
+	under := "../../../../schemas/casebook/review_under_way.yaml"
+	run(t, "validate", under).want(t, 0)
+	// After the review the deny-list entries are gone: its denials fail.
+	r := run(t, "validate", "--now", "2027-02-01T00:00:00Z", under)
+	r.want(t, 1)
+	contains(t, "validate --now", r.stdout, "case:k1#view@user:wes")
+	run(t, "validate", "--now", "later", under).want(t, 2)
+	run(t, "validate", "--context", "[]", under).want(t, 2)
+}

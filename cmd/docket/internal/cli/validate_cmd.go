@@ -16,6 +16,7 @@ import (
 
 func newValidateCmd(e *env) *cobra.Command {
 	kind := storeKind("memory")
+	var cond conditionFlags
 	cmd := &cobra.Command{
 		Use:   "validate FILE.yaml...",
 		Short: "Run validation files: a schema, tuples and the answers expected",
@@ -34,6 +35,10 @@ checker answered and its explanation; a summary "N passed, M failed" ends
 the run. A file that cannot be read, is malformed, or names unknown types or
 relations is an error, reported with its position.
 
+Files may pin the clock (now:) and give condition parameters (context:, and
+a check's own ' with {JSON}'); --now replaces every file's clock, and
+--context (or --context-file) is merged over every file's context:.
+
 Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
 		Example: `  docket validate schemas/casebook/team_based.yaml
   docket validate schemas/*/*.yaml
@@ -41,17 +46,21 @@ Exit status: 0 when everything passed, 1 when anything failed, 2 on error.`,
   docket validate --datastore postgres://docket:secret@db:5432/docket schemas/*/*.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.runValidate(cmd.Context(), kind, args)
-
+			ov, err := cond.overrides()
+			if err != nil {
+				return err
+			}
+			return e.runValidate(cmd.Context(), kind, args, ov)
 		},
 	}
 	cmd.Flags().Var(&kind, "store", "store each file runs on: memory, or badger (a temporary Badger database)")
+	addConditionFlags(cmd, &cond)
 	return cmd
 }
 
 // runValidate runs each validation file on a fresh store of its own and
 // reports the failures and a summary.
-func (e *env) runValidate(ctx context.Context, kind storeKind, paths []string) error {
+func (e *env) runValidate(ctx context.Context, kind storeKind, paths []string, ov validate.Overrides) error {
 	passed, failed, broken := 0, 0, 0
 	type fileResult struct {
 		*validate.Report
@@ -66,7 +75,7 @@ func (e *env) runValidate(ctx context.Context, kind storeKind, paths []string) e
 				return s, datastoreError(err)
 			}
 		}
-		rep, err := validate.Run(ctx, path, open)
+		rep, err := validate.RunWith(ctx, path, open, ov)
 		if err != nil {
 			lines := errorLines(err)
 			for _, l := range lines {

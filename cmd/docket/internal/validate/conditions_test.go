@@ -2,8 +2,12 @@ package validate
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/docketdb/docket/condition"
 )
 
 // designFile is the validation file of the language design, with a clock,
@@ -101,5 +105,36 @@ func TestValidationFileConditionErrors(t *testing.T) {
 		if c.want != "" && !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want %q", c.with, err, c.want)
 		}
+	}
+}
+
+func TestOverridesReplaceClockAndMergeContext(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/design.yaml"
+	if err := os.WriteFile(path, []byte(designFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ip, err := condition.DecodeContext([]byte(`{"client_ip":"192.168.1.1"}`), condition.MaxRequestContextBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := RunWith(context.Background(), path, nil, Overrides{Context: ip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// eve's network no longer matches and ana's now does.
+	var got []string
+	for _, f := range rep.Failures {
+		got = append(got, f.Assertion)
+	}
+	if len(got) != 2 || !strings.Contains(strings.Join(got, "\n"), "viewer_on_site@user:eve") || !strings.Contains(strings.Join(got, "\n"), "viewer_on_site@user:ana") {
+		t.Errorf("with client_ip overridden, failures %q", got)
+	}
+	rep, err = RunWith(context.Background(), path, nil, Overrides{Now: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0].Assertion, "temporary@user:new") {
+		t.Errorf("with the clock overridden, failures %+v", rep.Failures)
 	}
 }

@@ -47,6 +47,8 @@ type doc struct {
 	lines []string // the raw file, for block scalar indentation
 	keys  map[string]*yaml.Node
 	keyAt map[string]*yaml.Node
+	// overrides are the command line's clock and context.
+	overrides Overrides
 }
 
 var knownKeys = []string{"schema", "schema_file", "tuples", "tuples_file", "now", "context", "assertions", "expected"}

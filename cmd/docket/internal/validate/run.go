@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/memory"
@@ -43,10 +45,24 @@ type OpenStore func() (store.Store, error)
 // (unreadable, malformed, naming unknown types or relations) or the store;
 // expectations that do not hold are Failures in the report.
 func Run(ctx context.Context, path string, open OpenStore) (rep *Report, err error) {
+	return RunWith(ctx, path, open, Overrides{})
+}
+
+// Overrides are what the command line sets over every file: a clock in
+// place of the file's now:, and condition parameters merged over its
+// context: (a check's own ` with {JSON}` still wins).
+type Overrides struct {
+	Now     time.Time
+	Context condition.Context
+}
+
+// RunWith is Run with overrides.
+func RunWith(ctx context.Context, path string, open OpenStore, ov Overrides) (*Report, error) {
 	d, err := readDoc(path)
 	if err != nil {
 		return nil, err
 	}
+	d.overrides = ov
 	return d.run(ctx, open)
 }
 
@@ -78,9 +94,22 @@ func (d *doc) run(ctx context.Context, open OpenStore) (rep *Report, err error) 
 	if ctx, err = d.clock(ctx); err != nil {
 		return nil, err
 	}
+	if !d.overrides.Now.IsZero() {
+		ctx = tuples.WithClock(ctx, d.overrides.Now)
+	}
 	reqCtx, err := d.fileContext()
 	if err != nil {
 		return nil, err
+	}
+	if len(d.overrides.Context) > 0 {
+		merged := condition.Context{}
+		for k, v := range reqCtx {
+			merged[k] = v
+		}
+		for k, v := range d.overrides.Context {
+			merged[k] = v
+		}
+		reqCtx = merged
 	}
 	sch, err := d.loadSchema(ctx, st)
 	if err != nil {
