@@ -12,8 +12,8 @@ import (
 type GCResult struct {
 	// Horizon is the oldest revision held once the collection is done.
 	Horizon tuples.Revision
-	// Tuples, Revisions and Schemas count the rows swept.
-	Tuples, Revisions, Schemas int
+	// Tuples, IndexEntries, Revisions and Schemas count the rows swept.
+	Tuples, IndexEntries, Revisions, Schemas int
 }
 
 // CollectGarbage removes what no held revision reads, in two phases that
@@ -83,6 +83,21 @@ func (b *Backend) sweep(ctx context.Context, horizon int64, res *GCResult) error
 			return classify("garbage collection: sweep tuples", err)
 		}
 		res.Tuples += int(tag.RowsAffected())
+		if tag.RowsAffected() < int64(b.opts.GCBatch) {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	for {
+		tag, err := b.pool.Exec(ctx, `DELETE FROM docket_group_index WHERE (object_type, relation, group_id, above_id, chain, created_rev) IN
+			(SELECT object_type, relation, group_id, above_id, chain, created_rev
+			 FROM docket_group_index WHERE deleted_rev <= $1 LIMIT $2)`, horizon, b.opts.GCBatch)
+		if err != nil {
+			return classify("garbage collection: sweep the membership index", err)
+		}
+		res.IndexEntries += int(tag.RowsAffected())
 		if tag.RowsAffected() < int64(b.opts.GCBatch) {
 			break
 		}

@@ -37,7 +37,9 @@ type load struct {
 	// Commit adds the tuples of the changes after it.
 	straight bool
 	planned  int
-	done     bool
+	// index holds the membership index changes staged for the commit.
+	index []store.IndexChange
+	done  bool
 }
 
 func (b *Backend) Load(ctx context.Context) (store.Loader, error) {
@@ -184,6 +186,11 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 				AND t.subject_type = c.subject_type AND t.subject_id = c.subject_id AND t.subject_relation = c.subject_relation)
 			ORDER BY 1, 2, 3, 4, 5, 6`,
 			int64(l.rev), l.planned)
+	}
+	if err == nil && len(l.index) > 0 {
+		var batch pgx.Batch
+		queueIndex(&batch, l.rev, l.index)
+		err = l.tx.SendBatch(ctx, &batch).Close()
 	}
 	if err == nil {
 		_, err = l.tx.Exec(ctx, `INSERT INTO docket_revisions (revision, committed_at) VALUES ($1, now())`, int64(l.rev))

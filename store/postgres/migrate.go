@@ -87,6 +87,19 @@ CREATE TABLE docket_changes (
 	PRIMARY KEY (revision, seq)
 );
 `},
+	{2, "the membership index of nesting relations, at revisions", `
+CREATE TABLE docket_group_index (
+	object_type TEXT COLLATE "C" NOT NULL,
+	relation    TEXT COLLATE "C" NOT NULL,
+	group_id    TEXT COLLATE "C" NOT NULL,
+	above_id    TEXT COLLATE "C" NOT NULL,
+	chain       SMALLINT NOT NULL,
+	created_rev BIGINT NOT NULL,
+	deleted_rev BIGINT,
+	PRIMARY KEY (object_type, relation, group_id, above_id, chain, created_rev)
+);
+CREATE INDEX docket_group_index_deleted ON docket_group_index (deleted_rev) WHERE deleted_rev IS NOT NULL;
+`},
 }
 
 // SchemaVersion is the version of Docket's tables this build reads and

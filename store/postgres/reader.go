@@ -34,6 +34,8 @@ type reader struct {
 	// objects, when set, keeps the objects the reader has read whole
 	// (snapshots; a write transaction's reader asks each question).
 	objects *objectCache
+	// states caches which relations' membership index is maintained.
+	states indexStates
 }
 
 func (r *reader) Revision() tuples.Revision { return r.rev }

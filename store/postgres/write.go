@@ -36,6 +36,8 @@ type txn struct {
 	changes []tuples.Change
 	schema  string
 	trim    tuples.Revision
+	// index holds the membership index changes staged.
+	index []store.IndexChange
 }
 
 func (t *txn) Write(changes []tuples.Change) {
@@ -95,7 +97,7 @@ func (b *Backend) update(ctx context.Context, fn func(context.Context, store.Txn
 		}
 		return store.Committed{}, err
 	}
-	trimmed, err := b.stage(ctx, tx, rev, t.changes, t.schema, t.trim)
+	trimmed, err := b.stage(ctx, tx, rev, t.changes, t.index, t.schema, t.trim)
 	if err != nil {
 		return store.Committed{}, err
 	}
@@ -122,13 +124,14 @@ func (b *Backend) cachedHorizon() tuples.Revision {
 // applyChunk is how many changes one statement of a write carries.
 const applyChunk = 20000
 
-// stage writes a transaction's changes, schema and trim at rev, batching
+// stage writes a transaction's changes, index changes, schema and trim at rev, batching
 // the statements into as few round trips as it can.
-func (b *Backend) stage(ctx context.Context, tx pgx.Tx, rev tuples.Revision, changes []tuples.Change, schema string, trim tuples.Revision) (int, error) {
+func (b *Backend) stage(ctx context.Context, tx pgx.Tx, rev tuples.Revision, changes []tuples.Change, index []store.IndexChange, schema string, trim tuples.Revision) (int, error) {
 	var batch pgx.Batch
 	for off := 0; off < len(changes); off += applyChunk {
 		queueChanges(&batch, rev, changes[off:min(off+applyChunk, len(changes))], off)
 	}
+	queueIndex(&batch, rev, index)
 	if schema != "" {
 		batch.Queue(`INSERT INTO docket_schemas (revision, text) VALUES ($1, $2)`, int64(rev), schema)
 	}

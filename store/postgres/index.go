@@ -1,0 +1,250 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sync"
+
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/tuples"
+	"github.com/jackc/pgx/v5"
+)
+
+// The membership index (store/index.go) is kept in docket_group_index,
+// at revisions as tuples are: a row per entry with created_rev and
+// deleted_rev, written in the transaction that writes the tuples it is
+// derived from. An entry is (object_type, relation, group_id, above_id,
+// chain); the state entry of a relation, present while its index is
+// maintained, has group_id and above_id '' and chain 0, and a group's
+// overflow marker above_id '' and chain 0.
+
+// indexStates caches, per reader, which relations' index is maintained:
+// a reader's revision never changes, so neither does the answer.
+type indexStates struct {
+	mu sync.Mutex
+	on map[[2]string]bool
+}
+
+func (s *indexStates) get(typ, rel string) (on, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	on, ok = s.on[[2]string{typ, rel}]
+	return on, ok
+}
+
+func (s *indexStates) set(typ, rel string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.on == nil {
+		s.on = make(map[[2]string]bool)
+	}
+	s.on[[2]string{typ, rel}] = on
+}
+
+// GroupIndexState reports whether the index of typ#rel is maintained.
+func (r *reader) GroupIndexState(ctx context.Context, typ, rel string) (bool, error) {
+	if err := r.open(); err != nil {
+		return false, err
+	}
+	if on, ok := r.states.get(typ, rel); ok {
+		return on, nil
+	}
+	var on bool
+	err := r.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM docket_group_index
+		WHERE object_type = $2 AND relation = $3 AND group_id = '' AND above_id = '' AND `+visible+`)`,
+		int64(r.rev), typ, rel).Scan(&on)
+	if err != nil {
+		return false, classify(fmt.Sprintf("read the index state of %s#%s", typ, rel), err)
+	}
+	r.states.set(typ, rel, on)
+	return on, nil
+}
+
+// indexRow reads group's row and, in the same statement, the relation's
+// state entry (group "").
+func (r *reader) indexRow(ctx context.Context, typ, rel, group string) (row []tuples.GroupAbove, overflow, on bool, err error) {
+	rows, err := r.q.Query(ctx, `SELECT group_id, above_id, chain FROM docket_group_index
+		WHERE object_type = $2 AND relation = $3 AND group_id IN ('', $4) AND `+visible+`
+		ORDER BY group_id, above_id, chain`, int64(r.rev), typ, rel, group)
+	if err != nil {
+		return nil, false, false, classify(fmt.Sprintf("read the index row of %s:%s#%s", typ, group, rel), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, above string
+		var chain int16
+		if err := rows.Scan(&g, &above, &chain); err != nil {
+			return nil, false, false, classify(fmt.Sprintf("read the index row of %s:%s#%s", typ, group, rel), err)
+		}
+		switch {
+		case g == "":
+			on = true
+		case above == "":
+			overflow = true
+		default:
+			row = append(row, tuples.GroupAbove{ID: above, Chain: int(chain)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, false, classify(fmt.Sprintf("read the index row of %s:%s#%s", typ, group, rel), err)
+	}
+	r.states.set(typ, rel, on)
+	return row, overflow, on, nil
+}
+
+// GroupIndexRow reads group's row as stored.
+func (r *reader) GroupIndexRow(ctx context.Context, typ, rel, group string) ([]tuples.GroupAbove, bool, error) {
+	if err := r.open(); err != nil {
+		return nil, false, err
+	}
+	row, overflow, _, err := r.indexRow(ctx, typ, rel, group)
+	return row, overflow, err
+}
+
+// GroupsAbove answers from group's row, when the relation's index is
+// maintained and group is not over the bound: one statement, or none
+// when the reader knows the relation is not indexed.
+func (r *reader) GroupsAbove(ctx context.Context, group tuples.Object, relation string) ([]tuples.GroupAbove, bool, error) {
+	if err := r.open(); err != nil {
+		return nil, false, err
+	}
+	if on, ok := r.states.get(group.Type, relation); ok && !on {
+		return nil, false, nil
+	}
+	row, overflow, on, err := r.indexRow(ctx, group.Type, relation, group.ID)
+	if err != nil || !on || overflow {
+		return nil, false, err
+	}
+	return row, true, nil
+}
+
+// GroupIndexEntries iterates every entry of typ#rel but the state
+// entry, in key order.
+func (r *reader) GroupIndexEntries(ctx context.Context, typ, rel string) iter.Seq2[store.IndexChange, error] {
+	return func(yield func(store.IndexChange, error) bool) {
+		if err := r.open(); err != nil {
+			yield(store.IndexChange{}, err)
+			return
+		}
+		got, err := collect(ctx, r.q, `SELECT group_id, above_id, chain FROM docket_group_index
+			WHERE object_type = $2 AND relation = $3 AND group_id <> '' AND `+visible+`
+			ORDER BY group_id, above_id, chain`, []any{int64(r.rev), typ, rel}, func(rows pgx.Rows) (store.IndexChange, error) {
+			c := store.IndexChange{Type: typ, Relation: rel}
+			var chain int16
+			err := rows.Scan(&c.Group, &c.Above, &chain)
+			c.Chain = int(chain)
+			return c, err
+		})
+		if err != nil {
+			yield(store.IndexChange{}, classify(fmt.Sprintf("read the index of %s#%s", typ, rel), err))
+			return
+		}
+		for _, c := range got {
+			if !yield(c, nil) {
+				return
+			}
+		}
+	}
+}
+
+// GroupIndexRelations lists the relations whose index is maintained.
+func (r *reader) GroupIndexRelations(ctx context.Context) ([]store.IndexedRelation, error) {
+	if err := r.open(); err != nil {
+		return nil, err
+	}
+	out, err := collect(ctx, r.q, `SELECT object_type, relation FROM docket_group_index
+		WHERE group_id = '' AND above_id = '' AND `+visible+`
+		ORDER BY object_type, relation`, []any{int64(r.rev)}, func(rows pgx.Rows) (store.IndexedRelation, error) {
+		var ir store.IndexedRelation
+		err := rows.Scan(&ir.Type, &ir.Relation)
+		return ir, err
+	})
+	if err != nil {
+		return nil, classify("read the indexed relations", err)
+	}
+	return out, nil
+}
+
+// WriteGroupIndex stages index changes in the transaction.
+func (t *txn) WriteGroupIndex(changes []store.IndexChange) {
+	t.index = append(t.index, changes...)
+}
+
+// Base opens a reader at the revision the load builds on, through the
+// pool: that revision is committed, and the load's own rows, at the next
+// one, are not visible at it.
+func (l *load) Base(ctx context.Context) (store.Reader, error) {
+	return l.b.Reader(ctx, l.head.latest)
+}
+
+// WriteGroupIndex stages index changes for the load's commit.
+func (l *load) WriteGroupIndex(changes []store.IndexChange) {
+	l.index = append(l.index, changes...)
+}
+
+// indexKey is an entry's key as stored.
+type indexKey struct {
+	typ, rel, group, above string
+	chain                  int16
+}
+
+// queueIndex queues the statements that apply index changes at rev, of
+// which the last for an entry wins (as the key-value backends apply them
+// in order): deletes close the live entry, writes add one unless it is
+// live.
+func queueIndex(batch *pgx.Batch, rev tuples.Revision, changes []store.IndexChange) {
+	if len(changes) == 0 {
+		return
+	}
+	last := make(map[indexKey]bool, len(changes)) // entry -> deleted
+	var order []indexKey
+	for _, c := range changes {
+		k := indexKey{c.Type, c.Relation, c.Group, c.Above, int16(c.Chain)}
+		if c.Group == "" || c.Above == "" {
+			k.chain = 0 // state entries and overflow markers have no chain
+		}
+		if _, seen := last[k]; !seen {
+			order = append(order, k)
+		}
+		last[k] = c.Delete
+	}
+	var d, w [4][]string
+	var dchain, wchain []int16
+	for _, k := range order {
+		f := [4]string{k.typ, k.rel, k.group, k.above}
+		chain := k.chain
+		if last[k] {
+			for i := range f {
+				d[i] = append(d[i], f[i])
+			}
+			dchain = append(dchain, chain)
+		} else {
+			for i := range f {
+				w[i] = append(w[i], f[i])
+			}
+			wchain = append(wchain, chain)
+		}
+	}
+	if len(dchain) > 0 {
+		batch.Queue(`UPDATE docket_group_index x SET deleted_rev = $1
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[]) AS d(ot, rel, g, a, chain)
+			WHERE x.deleted_rev IS NULL AND x.object_type = d.ot AND x.relation = d.rel
+			AND x.group_id = d.g AND x.above_id = d.a AND x.chain = d.chain`,
+			int64(rev), d[0], d[1], d[2], d[3], dchain)
+	}
+	if len(wchain) > 0 {
+		batch.Queue(`INSERT INTO docket_group_index (object_type, relation, group_id, above_id, chain, created_rev)
+			SELECT w.ot, w.rel, w.g, w.a, w.chain, $1::bigint
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[]) AS w(ot, rel, g, a, chain)
+			WHERE NOT EXISTS (SELECT 1 FROM docket_group_index x WHERE x.deleted_rev IS NULL
+				AND x.object_type = w.ot AND x.relation = w.rel AND x.group_id = w.g AND x.above_id = w.a AND x.chain = w.chain)`,
+			int64(rev), w[0], w[1], w[2], w[3], wchain)
+	}
+}
+
+var (
+	_ store.IndexReads  = (*reader)(nil)
+	_ store.IndexTxn    = (*txn)(nil)
+	_ store.IndexLoader = (*load)(nil)
+)
