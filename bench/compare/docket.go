@@ -24,6 +24,11 @@ type docketEngine struct {
 	chk     *check.Checker
 	// cacheSize as in check.Options: -1 off, 0 default.
 	cacheSize int
+	// perQuery opens a snapshot per query at the loaded revision, as a
+	// server's request does: a SQL datastore's snapshot keeps the rows
+	// it read, so one snapshot for the whole run would answer later
+	// queries from memory.
+	perQuery bool
 }
 
 func newDocket(ctx context.Context, backend string, cacheSize int, pgURI string) (*docketEngine, error) {
@@ -38,6 +43,7 @@ func newDocket(ctx context.Context, backend string, cacheSize int, pgURI string)
 		}
 		// A schema of its own in SpiceDB's database, dropped on Close.
 		e.store, err = postgres.OpenScratch(ctx, pgURI)
+		e.perQuery = true
 	default:
 		if e.dir, err = os.MkdirTemp("", "docket-compare-"); err != nil {
 			return nil, err
@@ -83,20 +89,47 @@ func (e *docketEngine) Load(ctx context.Context, ts []tuples.Tuple) error {
 	return err
 }
 
+// snapshot returns the snapshot a query reads and its release.
+func (e *docketEngine) snapshot(ctx context.Context) (tuples.Snapshot, func(), error) {
+	if !e.perQuery {
+		return e.snap, func() {}, nil
+	}
+	sn, err := e.store.Snapshot(ctx, e.snap.Revision())
+	if err != nil {
+		return nil, nil, err
+	}
+	return sn, func() { sn.Close() }, nil
+}
+
 func (e *docketEngine) Check(ctx context.Context, q gen.Query) (bool, error) {
-	r, err := e.chk.Check(ctx, e.snap, check.Query{Object: q.Object, Relation: q.Relation, Subject: q.Subject})
+	sn, done, err := e.snapshot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	r, err := e.chk.Check(ctx, sn, check.Query{Object: q.Object, Relation: q.Relation, Subject: q.Subject})
 	return r.Allowed, err
 }
 
 func (e *docketEngine) Resources(ctx context.Context, q gen.Query) ([]string, error) {
+	sn, done, err := e.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	var ids []string
-	_, err := e.chk.LookupResources(ctx, e.snap, check.ResourceQuery{Subject: q.Subject, Type: q.Type, Relation: q.Relation},
+	_, err = e.chk.LookupResources(ctx, sn, check.ResourceQuery{Subject: q.Subject, Type: q.Type, Relation: q.Relation},
 		func(o tuples.Object) bool { ids = append(ids, o.ID); return true })
 	return ids, err
 }
 
 func (e *docketEngine) Subjects(ctx context.Context, q gen.Query) ([]string, error) {
-	rs, err := e.chk.LookupSubjects(ctx, e.snap, check.SubjectQuery{Object: q.Object, Relation: q.Relation, Type: q.Type})
+	sn, done, err := e.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rs, err := e.chk.LookupSubjects(ctx, sn, check.SubjectQuery{Object: q.Object, Relation: q.Relation, Type: q.Type})
 	ids := make([]string, 0, len(rs))
 	for _, r := range rs {
 		// A wildcard is compared as "*" alone: the peers report the
