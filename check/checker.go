@@ -49,6 +49,8 @@ type Checker struct {
 	downward bool
 	noIndex  bool
 	nested   nestedCounters
+	// bound holds tuples' stored contexts decoded for their conditions.
+	bound boundContexts
 }
 
 // New returns a Checker.
@@ -205,6 +207,7 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 	w.downward, w.noIndex, w.nestedStats = c.downward, c.noIndex, &c.nested
 	w.withConds = w.plan.conds
 	w.now = tuples.NowOf(snap)
+	w.bound = &c.bound
 	w.cache = nil
 	if useCache && !w.plan.condForms {
 		// Answers that may rest on conditions are not cached: they
@@ -237,7 +240,8 @@ func (c *Checker) end(w *walker) {
 		clear(w.groups)
 	}
 	w.ctx, w.snap, w.sch, w.plan, w.cache = nil, nil, nil, nil, nil
-	w.reqCtx, w.withConds, w.condTrue = nil, false, false
+	w.reqCtx, w.withConds, w.condTrue, w.bound = nil, false, false, nil
+	clear(w.reqBound)
 	c.walkers.Put(w)
 }
 

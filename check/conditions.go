@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docketdb/docket/condition"
@@ -73,7 +74,7 @@ func (w *walker) holds(t tuples.Tuple) (bool, error) {
 	if p.Condition == "" {
 		return true, nil
 	}
-	res, err := p.Evaluate(w.sch, w.reqCtx, w.now)
+	res, err := w.evaluate(p)
 	if err != nil {
 		return false, fmt.Errorf("tuple %s: %w", t.Text(), err)
 	}
@@ -201,4 +202,66 @@ func (w *walker) payloadNote(t tuples.Tuple) string {
 		note += fmt.Sprintf(" (condition %s with %s: %s)", p.Condition, strings.Join(c.Program.Seen(stored, w.reqCtx), ", "), outcome)
 	}
 	return note
+}
+
+// boundContexts keeps the stored contexts of tuples decoded and typed for
+// their condition, so that a tuple read by many checks is decoded once: a
+// bounded map, emptied when full. The key is the compiled condition (a
+// schema's own) and the context's canonical JSON; what it holds is never
+// changed once stored.
+type boundContexts struct {
+	mu sync.Mutex
+	m  map[boundKey]condition.Values
+}
+
+type boundKey struct {
+	c   *schema.Condition
+	ctx string
+}
+
+// maxBoundContexts bounds boundContexts.
+const maxBoundContexts = 1 << 14
+
+func (b *boundContexts) get(c *schema.Condition, p tuples.Payload) (condition.Values, error) {
+	k := boundKey{c: c, ctx: p.Context}
+	b.mu.Lock()
+	v, ok := b.m[k]
+	b.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	stored, err := tuples.DecodePayloadContext(p)
+	if err != nil {
+		return condition.Values{}, fmt.Errorf("stored context of condition %s: %w", p.Condition, err)
+	}
+	v = c.Program.Bind(stored)
+	b.mu.Lock()
+	if b.m == nil || len(b.m) >= maxBoundContexts {
+		b.m = make(map[boundKey]condition.Values)
+	}
+	b.m[k] = v
+	b.mu.Unlock()
+	return v, nil
+}
+
+// evaluate is tuples.Payload.Evaluate with the stored context bound once
+// per checker and the request's once per query.
+func (w *walker) evaluate(p tuples.Payload) (condition.Result, error) {
+	c := w.sch.Condition(p.Condition)
+	if c == nil {
+		return condition.Result{}, fmt.Errorf("tuple condition %s is not declared in the schema", p.Condition)
+	}
+	stored, err := w.bound.get(c, p)
+	if err != nil {
+		return condition.Result{}, err
+	}
+	req, ok := w.reqBound[c]
+	if !ok {
+		req = c.Program.Bind(w.reqCtx)
+		if w.reqBound == nil {
+			w.reqBound = make(map[*schema.Condition]condition.Values)
+		}
+		w.reqBound[c] = req
+	}
+	return c.Program.EvalBound(stored, req)
 }

@@ -165,6 +165,10 @@ type walker struct {
 	conds     conditionAccounts
 	reqCtx    condition.Context
 	now       time.Time
+	// bound is the checker's; reqBound the request context bound per
+	// condition, for this query.
+	bound    *boundContexts
+	reqBound map[*schema.Condition]condition.Values
 }
 
 // query answers one query, with its explanation when asked.
@@ -177,6 +181,7 @@ func (w *walker) query(q Query) (Result, error) {
 		return Result{}, fmt.Errorf("check %s: %w", q, err)
 	}
 	w.reqCtx = q.RequestContext
+	clear(w.reqBound)
 	w.conds.reset()
 	w.condTrue = false
 	v, err := w.top(q.Object, r)
