@@ -138,3 +138,35 @@ func TestOverridesReplaceClockAndMergeContext(t *testing.T) {
 		t.Errorf("with the clock overridden, failures %+v", rep.Failures)
 	}
 }
+
+func TestExpectationMapForm(t *testing.T) {
+	const file = `schema: |
+  type user
+  type doc {
+    relation viewer: user | user with expiration
+  }
+now: 2027-01-01T00:00:00Z
+tuples:
+  - doc:1#viewer@user:a
+  - doc:1#viewer@user:b[expiration:2026-12-31T00:00:00Z]
+expected:
+  subjects:
+    doc:1#viewer: {allowed: [user:a], conditional: []}
+  resources:
+    user:a: {doc#viewer: {allowed: [doc:1]}}
+`
+	rep, err := RunSource(context.Background(), "map.yaml", []byte(file), nil)
+	if err != nil || rep.Passed != 2 || len(rep.Failures) != 0 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	wrong := strings.Replace(file, "{allowed: [user:a], conditional: []}", "{allowed: [user:a, user:b]}", 1)
+	if rep, err = RunSource(context.Background(), "map.yaml", []byte(wrong), nil); err != nil || len(rep.Failures) != 1 {
+		t.Fatalf("an expired member listed as allowed: %+v %v", rep, err)
+	}
+	for _, bad := range []string{"{allowed: [user:a], conditional: [user:b]}", "{allowed: [user:a], maybe: []}"} {
+		src := strings.Replace(file, "{allowed: [user:a], conditional: []}", bad, 1)
+		if _, err := RunSource(context.Background(), "map.yaml", []byte(src), nil); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

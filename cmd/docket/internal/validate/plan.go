@@ -218,6 +218,10 @@ func (r *runner) subjects(k, v *yaml.Node) (job, error) {
 			return nil, err
 		}
 	}
+	v, err = r.definite(v, "expected.subjects."+k.Value)
+	if err != nil {
+		return nil, err
+	}
 	items, err := r.scalars(v, "expected.subjects."+k.Value)
 	if err != nil {
 		return nil, err
@@ -268,6 +272,10 @@ func (r *runner) resources(sk, k, v *yaml.Node) (job, error) {
 	if err := r.names(k, tuples.Object{Type: typ}, rel, nil); err != nil {
 		return nil, err
 	}
+	v, err = r.definite(v, "expected.resources")
+	if err != nil {
+		return nil, err
+	}
 	items, err := r.scalars(v, "expected.resources")
 	if err != nil {
 		return nil, err
@@ -295,6 +303,45 @@ func (r *runner) resources(sk, k, v *yaml.Node) (job, error) {
 			return check.Query{Object: o, Relation: rel, Subject: subj}, err == nil
 		})
 	}, nil
+}
+
+// definite reads an expectation's value: a list (the definite members),
+// or a mapping {allowed: [...], conditional: [...]}, whose allowed list is
+// the definite members. Lookups answer only schemas without `with NAME`
+// forms (they refuse the others), where no member is conditional: the
+// conditional list must then be empty, and a member listed there is an
+// error, never a silent pass.
+func (r *runner) definite(v *yaml.Node, what string) (*yaml.Node, error) {
+	if v.Kind != yaml.MappingNode {
+		return v, nil
+	}
+	const hint = "write a list of members, or {allowed: [...], conditional: [...]}"
+	var allowed *yaml.Node
+	ps, err := r.pairs(v, what, hint)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		switch p[0].Value {
+		case "allowed":
+			allowed = p[1]
+		case "conditional":
+			items, err := r.scalars(p[1], what+".conditional")
+			if err != nil {
+				return nil, err
+			}
+			if len(items) > 0 {
+				return nil, r.errAt(items[0], "lookups do not report conditional members yet: assert each with conditional: under assertions",
+					"%s: conditional members cannot be listed yet", what)
+			}
+		default:
+			return nil, r.errAt(p[0], hint, "unknown key %q", p[0].Value)
+		}
+	}
+	if allowed == nil {
+		return &yaml.Node{Kind: yaml.SequenceNode, Line: v.Line, Column: v.Column}, nil
+	}
+	return allowed, nil
 }
 
 func difference(missing, extra []string) string {
