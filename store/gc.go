@@ -66,7 +66,9 @@ func (s *store) CollectExpired(ctx context.Context, before time.Time) (tuples.Re
 			return ErrNoCommit
 		}
 		tx.Write(changes)
-		return nil
+		// Deletions like any other: the membership index keeps no edge
+		// of a tuple that is gone.
+		return maintainIndex(ctx, s.index, tx, sch, changes)
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("collect expired tuples: %w", err)
