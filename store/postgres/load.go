@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/kv"
 	"github.com/docketdb/docket/tuples"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -39,7 +40,10 @@ type load struct {
 	planned  int
 	// index holds the membership index changes staged for the commit.
 	index []store.IndexChange
-	done  bool
+	// payloads is set once a change carried a payload: only then can the
+	// input hold one tuple twice carrying different ones.
+	payloads bool
+	done     bool
 }
 
 func (b *Backend) Load(ctx context.Context) (store.Loader, error) {
@@ -91,8 +95,8 @@ func (b *Backend) startLoad(ctx context.Context) (*load, error) {
 func (l *load) Schema(context.Context) (store.SchemaText, error) { return l.schema, nil }
 
 var (
-	changeColumns = []string{"revision", "seq", "kind", "object_type", "object_id", "relation", "subject_type", "subject_id", "subject_relation"}
-	tupleColumns  = []string{"object_type", "object_id", "relation", "subject_type", "subject_id", "subject_relation", "created_rev"}
+	changeColumns = []string{"revision", "seq", "kind", "object_type", "object_id", "relation", "subject_type", "subject_id", "subject_relation", "payload", "expires_at"}
+	tupleColumns  = []string{"object_type", "object_id", "relation", "subject_type", "subject_id", "subject_relation", "created_rev", "payload", "expires_at"}
 )
 
 // Add COPYs a chunk into the change log and, on the straight path, into
@@ -100,6 +104,9 @@ var (
 func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 	if l.done {
 		return fmt.Errorf("import: add after the load ended")
+	}
+	for i := 0; i < len(changes) && !l.payloads; i++ {
+		l.payloads = !changes[i].Tuple.Payload.IsZero()
 	}
 	if l.straight {
 		ok, err := l.copyTuples(ctx, changes)
@@ -120,7 +127,8 @@ func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 		t := &c.Tuple
 		i++
 		seq++
-		return []any{rev, int32(seq), int16(c.Kind), t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation}, nil
+		return []any{rev, int32(seq), int16(c.Kind), t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation,
+			tuples.AppendPayload([]byte{}, t.Payload), expiresAt(t.Payload)}, nil
 	})
 	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{"docket_changes"}, changeColumns, src); err != nil {
 		return classify("import: copy into the datastore", err)
@@ -147,7 +155,8 @@ func (l *load) copyTuples(ctx context.Context, changes []tuples.Change) (ok bool
 		}
 		t := &changes[i].Tuple
 		i++
-		return []any{t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation, rev}, nil
+		return []any{t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation, rev,
+			tuples.AppendPayload([]byte{}, t.Payload), expiresAt(t.Payload)}, nil
 	})
 	_, err = l.tx.CopyFrom(ctx, pgx.Identifier{"docket_tuples"}, tupleColumns, src)
 	var pe *pgconn.PgError
@@ -173,13 +182,30 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 	if l.done {
 		return 0, fmt.Errorf("import: commit after the load ended")
 	}
+	if l.payloads {
+		if err := l.conflict(ctx); err != nil {
+			return 0, err
+		}
+	}
 	var err error
 	if l.seq > l.planned {
-		// NOT EXISTS: a stored tuple stays as it is (imports touch), and
-		// so does one a straight chunk added; DISTINCT: an input may name
-		// a tuple twice. Sorted, the primary key grows at its end.
-		_, err = l.tx.Exec(ctx, `INSERT INTO docket_tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation, created_rev)
-			SELECT DISTINCT c.object_type, c.object_id, c.relation, c.subject_type, c.subject_id, c.subject_relation, c.revision
+		// A stored tuple carrying another payload than the input's is
+		// replaced: its live row is closed at this revision (rows this
+		// load added carry the input's payload already).
+		_, err = l.tx.Exec(ctx, `UPDATE docket_tuples t SET deleted_rev = $1
+			FROM docket_changes c
+			WHERE c.revision = $1 AND c.seq > $2 AND t.deleted_rev IS NULL AND t.created_rev < $1
+			AND t.object_type = c.object_type AND t.object_id = c.object_id AND t.relation = c.relation
+			AND t.subject_type = c.subject_type AND t.subject_id = c.subject_id AND t.subject_relation = c.subject_relation
+			AND t.payload <> c.payload`, int64(l.rev), l.planned)
+	}
+	if err == nil && l.seq > l.planned {
+		// NOT EXISTS: a stored tuple carrying the same stays as it is
+		// (imports touch), and so does one a straight chunk added;
+		// DISTINCT: an input may name a tuple twice (carrying the same,
+		// as conflict checked). Sorted, the primary key grows at its end.
+		_, err = l.tx.Exec(ctx, `INSERT INTO docket_tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation, created_rev, payload, expires_at)
+			SELECT DISTINCT c.object_type, c.object_id, c.relation, c.subject_type, c.subject_id, c.subject_relation, c.revision, c.payload, c.expires_at
 			FROM docket_changes c
 			WHERE c.revision = $1 AND c.seq > $2 AND NOT EXISTS (SELECT 1 FROM docket_tuples t WHERE t.deleted_rev IS NULL
 				AND t.object_type = c.object_type AND t.object_id = c.object_id AND t.relation = c.relation
@@ -210,6 +236,34 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 	}
 	l.b.learn(head{latest: l.rev, changesFrom: l.head.changesFrom, horizon: l.b.cachedHorizon(), maxSchema: l.head.maxSchema})
 	return l.rev, nil
+}
+
+// conflict refuses a load that names one tuple twice carrying different
+// payloads: which one to keep would be a guess.
+func (l *load) conflict(ctx context.Context) error {
+	var t tuples.Tuple
+	var ps [][]byte
+	err := l.tx.QueryRow(ctx, `SELECT object_type, object_id, relation, subject_type, subject_id, subject_relation, (array_agg(DISTINCT payload))[1:2]
+		FROM docket_changes WHERE revision = $1
+		GROUP BY object_type, object_id, relation, subject_type, subject_id, subject_relation
+		HAVING count(DISTINCT payload) > 1 LIMIT 1`, int64(l.rev)).Scan(&t.ObjectType, &t.ObjectID, &t.Relation, &t.SubjectType, &t.SubjectID, &t.SubjectRelation, &ps)
+	if err == pgx.ErrNoRows {
+		return nil
+	}
+	if err != nil {
+		return classify("import: check the input for conflicting tuples", err)
+	}
+	if len(ps) != 2 {
+		return fmt.Errorf("import: the conflict check of %s read %d payloads", t.Key(), len(ps))
+	}
+	a, b := t, t
+	if err := decodePayload(&a, ps[0]); err != nil {
+		return err
+	}
+	if err := decodePayload(&b, ps[1]); err != nil {
+		return err
+	}
+	return &kv.ConflictError{A: a, B: b}
 }
 
 // Abort rolls the load back; harmless after Commit.

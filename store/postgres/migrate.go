@@ -100,6 +100,15 @@ CREATE TABLE docket_group_index (
 );
 CREATE INDEX docket_group_index_deleted ON docket_group_index (deleted_rev) WHERE deleted_rev IS NOT NULL;
 `},
+	// payload is tuples.AppendPayload's form of what a tuple carries, empty
+	// for a plain tuple; expires_at repeats its expiry in Unix nanoseconds
+	// (NULL for none) so that reads filter expired rows in SQL.
+	{3, "tuples' conditions, contexts and expiries, in the tuples and the change log", `
+ALTER TABLE docket_tuples ADD COLUMN payload BYTEA NOT NULL DEFAULT '';
+ALTER TABLE docket_tuples ADD COLUMN expires_at BIGINT;
+ALTER TABLE docket_changes ADD COLUMN payload BYTEA NOT NULL DEFAULT '';
+ALTER TABLE docket_changes ADD COLUMN expires_at BIGINT;
+`},
 }
 
 // SchemaVersion is the version of Docket's tables this build reads and

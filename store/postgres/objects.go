@@ -98,9 +98,9 @@ func (r *reader) rowsOf(ctx context.Context, obj tuples.Object) (rows []relSubje
 	// Ordered as the key-value backends' forward index and Subjects'
 	// own query (COLLATE "C" compares bytes, as Go compares strings).
 	got, err := collect(ctx, r.q, `SELECT relation, subject_type, subject_id, subject_relation FROM docket_tuples
-		WHERE object_type = $2 AND object_id = $3 AND `+visible+`
+		WHERE object_type = $2 AND object_id = $3 AND `+visible+unexpired(4)+`
 		ORDER BY relation, subject_type, subject_id, subject_relation LIMIT `+strconv.Itoa(objectRowsMax+1),
-		[]any{int64(r.rev), obj.Type, obj.ID}, func(rows pgx.Rows) (relSubject, error) {
+		[]any{int64(r.rev), obj.Type, obj.ID, r.now}, func(rows pgx.Rows) (relSubject, error) {
 			var x relSubject
 			err := rows.Scan(&x.relation, &x.subject.Type, &x.subject.ID, &x.subject.Relation)
 			return x, err
@@ -169,9 +169,9 @@ func (r *reader) subjectRowsOf(ctx context.Context, subj tuples.Subject) (rows [
 		return nil, false, nil
 	}
 	got, err := collect(ctx, r.q, `SELECT object_type, relation, object_id FROM docket_tuples
-		WHERE subject_type = $2 AND subject_id = $3 AND subject_relation = $4 AND `+visible+`
+		WHERE subject_type = $2 AND subject_id = $3 AND subject_relation = $4 AND `+visible+unexpired(5)+`
 		ORDER BY object_type, relation, object_id LIMIT `+strconv.Itoa(objectRowsMax+1),
-		[]any{int64(r.rev), subj.Type, subj.ID, subj.Relation}, func(rows pgx.Rows) (typeRelObject, error) {
+		[]any{int64(r.rev), subj.Type, subj.ID, subj.Relation, r.now}, func(rows pgx.Rows) (typeRelObject, error) {
 			var x typeRelObject
 			err := rows.Scan(&x.objectType, &x.relation, &x.objectID)
 			return x, err

@@ -396,7 +396,7 @@ func (b *Backend) Reader(ctx context.Context, rev tuples.Revision) (store.Reader
 		return nil, err
 	}
 	b.pin(rev)
-	r := &reader{q: b.pool, rev: rev, schema: st, objects: newObjectCache(b.cacheEntries, b.cacheRows)}
+	r := &reader{q: b.pool, rev: rev, now: clockNanos(ctx), schema: st, objects: newObjectCache(b.cacheEntries, b.cacheRows)}
 	r.release = func() { b.unpin(rev) }
 	return r, nil
 }

@@ -26,8 +26,11 @@ const page = 1000
 // reader reads at one revision, through the pool (a snapshot) or a write
 // transaction.
 type reader struct {
-	q       querier
-	rev     tuples.Revision
+	q   querier
+	rev tuples.Revision
+	// now is the clock, in Unix nanoseconds, that rows expired at or
+	// before are hidden by (clockNanos).
+	now     int64
 	schema  store.SchemaText
 	release func()
 	closed  atomic.Bool
@@ -67,8 +70,8 @@ func (r *reader) Has(ctx context.Context, obj tuples.Object, relation string, su
 	var one int
 	err := r.q.QueryRow(ctx, `SELECT 1 FROM docket_tuples
 		WHERE object_type = $2 AND object_id = $3 AND relation = $4
-		AND subject_type = $5 AND subject_id = $6 AND subject_relation = $7 AND `+visible+` LIMIT 1`,
-		int64(r.rev), obj.Type, obj.ID, relation, subj.Type, subj.ID, subj.Relation).Scan(&one)
+		AND subject_type = $5 AND subject_id = $6 AND subject_relation = $7 AND `+visible+unexpired(8)+` LIMIT 1`,
+		int64(r.rev), obj.Type, obj.ID, relation, subj.Type, subj.ID, subj.Relation, r.now).Scan(&one)
 	if err == pgx.ErrNoRows {
 		return false, nil
 	}
@@ -96,7 +99,7 @@ func (r *reader) Subjects(ctx context.Context, obj tuples.Object, relation strin
 			return
 		}
 		var where strings.Builder
-		args := []any{int64(r.rev), obj.Type, obj.ID, relation}
+		args := []any{int64(r.rev), obj.Type, obj.ID, relation, r.now}
 		if f.Type != "" {
 			args = append(args, f.Type)
 			fmt.Fprintf(&where, " AND subject_type = $%d", len(args))
@@ -112,7 +115,7 @@ func (r *reader) Subjects(ctx context.Context, obj tuples.Object, relation strin
 		}
 		n := len(args)
 		base := `SELECT subject_type, subject_id, subject_relation FROM docket_tuples
-			WHERE object_type = $2 AND object_id = $3 AND relation = $4 AND ` + visible + where.String()
+			WHERE object_type = $2 AND object_id = $3 AND relation = $4 AND ` + visible + unexpired(5) + where.String()
 		var after *tuples.Subject
 		for {
 			sql, a := base, args
@@ -162,13 +165,13 @@ func (r *reader) Reverse(ctx context.Context, subj tuples.Subject, objectType, r
 		}
 		base := `SELECT object_id FROM docket_tuples
 			WHERE subject_type = $2 AND subject_id = $3 AND subject_relation = $4
-			AND object_type = $5 AND relation = $6 AND ` + visible
-		args := []any{int64(r.rev), subj.Type, subj.ID, subj.Relation, objectType, relation}
+			AND object_type = $5 AND relation = $6 AND ` + visible + unexpired(7)
+		args := []any{int64(r.rev), subj.Type, subj.ID, subj.Relation, objectType, relation, r.now}
 		after := ""
 		for {
 			sql, a := base, args
 			if after != "" {
-				sql += " AND object_id > $7"
+				sql += " AND object_id > $8"
 				a = append(append([]any(nil), args...), after)
 			}
 			sql += " ORDER BY object_id LIMIT " + strconv.Itoa(page)
@@ -230,7 +233,7 @@ func (r *reader) Read(ctx context.Context, f tuples.Filter, cursor string, limit
 	if f.ObjectType == "" && f.SubjectType != "" {
 		tag, cols = kv.TagReverse, reverseCols
 	}
-	args := []any{int64(r.rev)}
+	args := []any{int64(r.rev), r.now}
 	var where strings.Builder
 	for _, c := range []struct{ col, v string }{
 		{"object_type", f.ObjectType}, {"object_id", f.ObjectID}, {"relation", f.Relation},
@@ -263,8 +266,8 @@ func (r *reader) Read(ctx context.Context, f tuples.Filter, cursor string, limit
 		}
 		fmt.Fprintf(&where, " AND (%s) > (%s)", strings.Join(cols, ", "), strings.Join(ph, ", "))
 	}
-	sql := `SELECT object_type, object_id, relation, subject_type, subject_id, subject_relation
-		FROM docket_tuples WHERE ` + visible + where.String() + " ORDER BY " + strings.Join(cols, ", ")
+	sql := `SELECT object_type, object_id, relation, subject_type, subject_id, subject_relation, payload
+		FROM docket_tuples WHERE ` + visible + unexpired(2) + where.String() + " ORDER BY " + strings.Join(cols, ", ")
 	if limit > 0 {
 		sql += " LIMIT " + strconv.Itoa(limit+1)
 	}
@@ -287,8 +290,12 @@ func (r *reader) Read(ctx context.Context, f tuples.Filter, cursor string, limit
 	return ts, next, nil
 }
 
+// scanTuple scans a tuple's six fields and its payload.
 func scanTuple(rows pgx.Rows) (tuples.Tuple, error) {
 	var t tuples.Tuple
-	err := rows.Scan(&t.ObjectType, &t.ObjectID, &t.Relation, &t.SubjectType, &t.SubjectID, &t.SubjectRelation)
-	return t, err
+	var p []byte
+	if err := rows.Scan(&t.ObjectType, &t.ObjectID, &t.Relation, &t.SubjectType, &t.SubjectID, &t.SubjectRelation, &p); err != nil {
+		return t, err
+	}
+	return t, decodePayload(&t, p)
 }

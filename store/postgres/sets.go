@@ -32,8 +32,8 @@ func (r *reader) HasAny(ctx context.Context, objs []tuples.Object, relation stri
 				CROSS JOIN unnest($4::text[], $5::text[], $6::text[]) AS s(st, sid, srel)
 				CROSS JOIN LATERAL (SELECT 1 FROM docket_tuples t WHERE t.object_type = o.ot AND t.object_id = o.oid AND t.relation = $7
 					AND t.subject_type = s.st AND t.subject_id = s.sid AND t.subject_relation = s.srel
-					AND `+visibleT+` LIMIT 1) AS hit
-				LIMIT 1`, int64(r.rev), ot, oid, st, sid, srel, relation).Scan(&one)
+					AND `+visibleT+unexpiredT(8)+` LIMIT 1) AS hit
+				LIMIT 1`, int64(r.rev), ot, oid, st, sid, srel, relation, r.now).Scan(&one)
 			if err == nil {
 				return true, nil
 			}
@@ -76,19 +76,22 @@ func (r *reader) SubjectsOf(ctx context.Context, objs []tuples.Object, relation 
 			ot, oid := objectColumns(objs[o:min(o+setChunk, len(objs))])
 			// LATERAL ... OFFSET 0 keeps the subquery from being merged
 			// into a join: one index range per object.
-			got, err := collect(ctx, r.q, `SELECT o.ot, o.oid, x.subject_type, x.subject_id, x.subject_relation
+			got, err := collect(ctx, r.q, `SELECT o.ot, o.oid, x.subject_type, x.subject_id, x.subject_relation, x.payload
 				FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS o(ot, oid, n)
-				CROSS JOIN LATERAL (SELECT t.subject_type, t.subject_id, t.subject_relation FROM docket_tuples t
-					WHERE t.object_type = o.ot AND t.object_id = o.oid AND t.relation = $4 AND `+visibleT+`
+				CROSS JOIN LATERAL (SELECT t.subject_type, t.subject_id, t.subject_relation, t.payload FROM docket_tuples t
+					WHERE t.object_type = o.ot AND t.object_id = o.oid AND t.relation = $4 AND `+visibleT+unexpiredT(9)+`
 					AND ($5 = '' OR t.subject_type = $5)
 					AND (NOT $6 OR t.subject_relation = '')
 					AND (NOT $7 OR (t.subject_relation <> '' AND ($8 = '' OR t.subject_relation = $8)))
 					OFFSET 0) AS x
 				ORDER BY o.n, x.subject_type, x.subject_id, x.subject_relation`,
-				[]any{int64(r.rev), ot, oid, relation, f.Type, f.Plain, f.Sets, f.Relation}, func(rows pgx.Rows) (tuples.Tuple, error) {
+				[]any{int64(r.rev), ot, oid, relation, f.Type, f.Plain, f.Sets, f.Relation, r.now}, func(rows pgx.Rows) (tuples.Tuple, error) {
 					t := tuples.Tuple{Relation: relation}
-					err := rows.Scan(&t.ObjectType, &t.ObjectID, &t.SubjectType, &t.SubjectID, &t.SubjectRelation)
-					return t, err
+					var p []byte
+					if err := rows.Scan(&t.ObjectType, &t.ObjectID, &t.SubjectType, &t.SubjectID, &t.SubjectRelation, &p); err != nil {
+						return t, err
+					}
+					return t, decodePayload(&t, p)
 				})
 			if err != nil {
 				yield(tuples.Tuple{}, classify("read the subjects of many objects", err))
@@ -113,17 +116,20 @@ func (r *reader) ObjectsOf(ctx context.Context, subjs []tuples.Subject, objectTy
 		}
 		for s := 0; s < len(subjs); s += setChunk {
 			st, sid, srel := subjectColumns(subjs[s:min(s+setChunk, len(subjs))])
-			got, err := collect(ctx, r.q, `SELECT s.st, s.sid, s.srel, x.object_id
+			got, err := collect(ctx, r.q, `SELECT s.st, s.sid, s.srel, x.object_id, x.payload
 				FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS s(st, sid, srel, n)
-				CROSS JOIN LATERAL (SELECT t.object_id FROM docket_tuples t
+				CROSS JOIN LATERAL (SELECT t.object_id, t.payload FROM docket_tuples t
 					WHERE t.subject_type = s.st AND t.subject_id = s.sid AND t.subject_relation = s.srel
-					AND t.object_type = $5 AND t.relation = $6 AND `+visibleT+`
+					AND t.object_type = $5 AND t.relation = $6 AND `+visibleT+unexpiredT(7)+`
 					OFFSET 0) AS x
 				ORDER BY s.n, x.object_id`,
-				[]any{int64(r.rev), st, sid, srel, objectType, relation}, func(rows pgx.Rows) (tuples.Tuple, error) {
+				[]any{int64(r.rev), st, sid, srel, objectType, relation, r.now}, func(rows pgx.Rows) (tuples.Tuple, error) {
 					t := tuples.Tuple{ObjectType: objectType, Relation: relation}
-					err := rows.Scan(&t.SubjectType, &t.SubjectID, &t.SubjectRelation, &t.ObjectID)
-					return t, err
+					var p []byte
+					if err := rows.Scan(&t.SubjectType, &t.SubjectID, &t.SubjectRelation, &t.ObjectID, &p); err != nil {
+						return t, err
+					}
+					return t, decodePayload(&t, p)
 				})
 			if err != nil {
 				yield(tuples.Tuple{}, classify("read the objects of many subjects", err))

@@ -90,7 +90,7 @@ func (b *Backend) update(ctx context.Context, fn func(context.Context, store.Txn
 	if err != nil {
 		return store.Committed{}, err
 	}
-	t := &txn{reader: &reader{q: tx, rev: h.latest, schema: st}, tx: tx, from: h.changesFrom}
+	t := &txn{reader: &reader{q: tx, rev: h.latest, now: clockNanos(ctx), schema: st}, tx: tx, from: h.changesFrom}
 	if err := fn(ctx, t); err != nil {
 		if errors.Is(err, store.ErrNoCommit) {
 			return store.Committed{Revision: h.latest}, nil
@@ -162,41 +162,42 @@ func (b *Backend) stage(ctx context.Context, tx pgx.Tx, rev tuples.Revision, cha
 
 // queueChanges queues the statements that apply changes (at most one per
 // tuple, as the store plans them) at rev and log them from sequence
-// number seq: deletes close the live row, writes add a row unless one is
-// live (a touch of a stored tuple changes nothing but the log).
+// number seq: deletes close the live row, and so do writes of a tuple
+// whose live row carries another payload (a replace); writes then add a
+// row unless one is live (a touch of a stored tuple carrying the same
+// changes nothing but the log).
 func queueChanges(batch *pgx.Batch, rev tuples.Revision, changes []tuples.Change, seq int) {
 	var cols [6][]string
-	var dcols [6][]string
 	kinds := make([]int16, len(changes))
+	payloads := make([][]byte, len(changes))
+	expires := make([]*int64, len(changes))
 	for i := range changes {
 		t := &changes[i].Tuple
 		f := [6]string{t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation}
 		kinds[i] = int16(changes[i].Kind)
 		for j := range f {
 			cols[j] = append(cols[j], f[j])
-			if changes[i].Kind == tuples.ChangeDelete {
-				dcols[j] = append(dcols[j], f[j])
-			}
 		}
+		payloads[i] = tuples.AppendPayload([]byte{}, t.Payload)
+		expires[i] = expiresAt(t.Payload)
 	}
-	if len(dcols[0]) > 0 {
-		batch.Queue(`UPDATE docket_tuples t SET deleted_rev = $1
-			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS d(ot, oid, rel, st, sid, srel)
-			WHERE t.deleted_rev IS NULL AND t.object_type = d.ot AND t.object_id = d.oid AND t.relation = d.rel
-			AND t.subject_type = d.st AND t.subject_id = d.sid AND t.subject_relation = d.srel`,
-			int64(rev), dcols[0], dcols[1], dcols[2], dcols[3], dcols[4], dcols[5])
-	}
-	batch.Queue(`INSERT INTO docket_tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation, created_rev)
-		SELECT w.ot, w.oid, w.rel, w.st, w.sid, w.srel, $1
-		FROM unnest($2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS w(kind, ot, oid, rel, st, sid, srel)
+	batch.Queue(`UPDATE docket_tuples t SET deleted_rev = $1
+		FROM unnest($2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[]) AS d(kind, ot, oid, rel, st, sid, srel, payload)
+		WHERE t.deleted_rev IS NULL AND t.object_type = d.ot AND t.object_id = d.oid AND t.relation = d.rel
+		AND t.subject_type = d.st AND t.subject_id = d.sid AND t.subject_relation = d.srel
+		AND (d.kind <> 1 OR t.payload <> d.payload)`,
+		int64(rev), kinds, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], payloads)
+	batch.Queue(`INSERT INTO docket_tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation, created_rev, payload, expires_at)
+		SELECT w.ot, w.oid, w.rel, w.st, w.sid, w.srel, $1, w.payload, w.exp
+		FROM unnest($2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::bigint[]) AS w(kind, ot, oid, rel, st, sid, srel, payload, exp)
 		WHERE w.kind = 1 AND NOT EXISTS (SELECT 1 FROM docket_tuples t WHERE t.deleted_rev IS NULL
 			AND t.object_type = w.ot AND t.object_id = w.oid AND t.relation = w.rel
 			AND t.subject_type = w.st AND t.subject_id = w.sid AND t.subject_relation = w.srel)`,
-		int64(rev), kinds, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
-	batch.Queue(`INSERT INTO docket_changes (revision, seq, kind, object_type, object_id, relation, subject_type, subject_id, subject_relation)
-		SELECT $1, $2 + c.n, c.kind, c.ot, c.oid, c.rel, c.st, c.sid, c.srel
-		FROM unnest($3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY AS c(kind, ot, oid, rel, st, sid, srel, n)`,
-		int64(rev), int64(seq), kinds, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+		int64(rev), kinds, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], payloads, expires)
+	batch.Queue(`INSERT INTO docket_changes (revision, seq, kind, object_type, object_id, relation, subject_type, subject_id, subject_relation, payload, expires_at)
+		SELECT $1, $2 + c.n, c.kind, c.ot, c.oid, c.rel, c.st, c.sid, c.srel, c.payload, c.exp
+		FROM unnest($3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bigint[]) WITH ORDINALITY AS c(kind, ot, oid, rel, st, sid, srel, payload, exp, n)`,
+		int64(rev), int64(seq), kinds, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], payloads, expires)
 }
 
 // Changes reads the log after rev. The common case of a poll, nothing
@@ -223,7 +224,7 @@ func (b *Backend) Changes(ctx context.Context, after tuples.Revision, limit int)
 		}
 		// The read refuses to answer (no rows) if a trim past after+1
 		// committed since the head was read; the loop then reports it.
-		cs, err := collect(ctx, b.pool, `SELECT c.revision, c.kind, c.object_type, c.object_id, c.relation, c.subject_type, c.subject_id, c.subject_relation
+		cs, err := collect(ctx, b.pool, `SELECT c.revision, c.kind, c.object_type, c.object_id, c.relation, c.subject_type, c.subject_id, c.subject_relation, c.payload
 			FROM docket_changes c
 			WHERE c.revision > $1 AND c.revision <= $2
 			AND c.revision <= COALESCE((SELECT x.revision FROM docket_changes x WHERE x.revision > $1 ORDER BY x.revision, x.seq OFFSET ($3::bigint - 1) LIMIT 1), $2)
@@ -232,10 +233,13 @@ func (b *Backend) Changes(ctx context.Context, after tuples.Revision, limit int)
 			var c tuples.Change
 			var rev int64
 			var kind int16
+			var p []byte
 			t := &c.Tuple
-			err := rows.Scan(&rev, &kind, &t.ObjectType, &t.ObjectID, &t.Relation, &t.SubjectType, &t.SubjectID, &t.SubjectRelation)
+			if err := rows.Scan(&rev, &kind, &t.ObjectType, &t.ObjectID, &t.Relation, &t.SubjectType, &t.SubjectID, &t.SubjectRelation, &p); err != nil {
+				return c, err
+			}
 			c.Revision, c.Kind = tuples.Revision(rev), tuples.ChangeKind(kind)
-			return c, err
+			return c, decodePayload(t, p)
 		})
 		if err != nil {
 			return nil, classify(fmt.Sprintf("read the changes after revision %d", after), err)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,10 +26,10 @@ func TestDatastoreCommands(t *testing.T) {
 
 	r = ds("datastore", "migrate")
 	r.want(t, 0)
-	contains(t, "stdout", r.stdout, "applied migrations 1, 2; datastore at version 2")
+	contains(t, "stdout", r.stdout, "applied migrations 1, 2, 3; datastore at version 3")
 	r = ds("datastore", "migrate")
 	r.want(t, 0)
-	contains(t, "stdout", r.stdout, "datastore already at version 2")
+	contains(t, "stdout", r.stdout, "datastore already at version 3")
 
 	ds("schema", "write", schema).want(t, 0)
 	ds("tuple", "write", "case:1#assignee@user:alice", "case:1#access_list@team:east#member", "team:east#member@user:bob").want(t, 0)
@@ -90,21 +89,8 @@ func TestValidateOnDatastore(t *testing.T) {
 	if err != nil || len(all) == 0 {
 		t.Fatalf("no validation files: %v", err)
 	}
-	// The SQL datastore keeps no conditions or expiries yet and refuses
-	// tuples carrying them (store.StoresPayloads): files with such tuples
-	// run on the embedded stores only.
-	var files []string
-	for _, f := range all {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(string(src), "[expiration:") {
-			files = append(files, f)
-		}
-	}
-	want := run(t, append([]string{"validate"}, files...)...)
-	r := run(t, append([]string{"validate", "--datastore", url}, files...)...)
+	want := run(t, append([]string{"validate"}, all...)...)
+	r := run(t, append([]string{"validate", "--datastore", url}, all...)...)
 	if r.code != want.code || r.stdout != want.stdout {
 		t.Fatalf("validate on the datastore: exit %d\n%s\nwant exit %d\n%s\nstderr: %s", r.code, r.stdout, want.code, want.stdout, r.stderr)
 	}
@@ -141,4 +127,27 @@ func TestDatastoreIndex(t *testing.T) {
 	r = ds("db", "index", "status")
 	r.want(t, 0)
 	contains(t, "status", r.stdout, "team#member: maintained, 1 groups with 1 entries, 0 over the bound")
+}
+
+// TestDatastoreExpiry stores an expiring tuple on the SQL datastore,
+// checks it either side of its expiry and collects it with tuple gc.
+func TestDatastoreExpiry(t *testing.T) {
+	url := pg.Database(t)
+	dir := t.TempDir()
+	ds := func(args ...string) result {
+		t.Helper()
+		return run(t, append([]string{"--datastore", url}, args...)...)
+	}
+	ds("datastore", "migrate").want(t, 0)
+	ds("schema", "write", writeFile(t, dir, "team.rebac", "type user\n\ntype team {\n  relation member: user with expiration\n}\n")).want(t, 0)
+	ds("tuple", "write", "team:t#member@user:ana[expiration:2027-01-15T00:00:00Z]").want(t, 0)
+	ds("check", "--now", "2027-01-14T23:59:59Z", "team:t#member@user:ana").want(t, 0)
+	ds("check", "--now", "2027-01-15T00:00:00Z", "team:t#member@user:ana").want(t, 1)
+	r := ds("tuple", "gc", "--before", "2027-01-16T00:00:00Z")
+	r.want(t, 0)
+	contains(t, "gc", r.stdout, "deleted 1 expired tuple")
+	ds("check", "--now", "2027-01-01T00:00:00Z", "team:t#member@user:ana").want(t, 1)
+	r = ds("tuple", "changes", "--since", "0")
+	r.want(t, 0)
+	contains(t, "changes", r.stdout, "team:t#member@user:ana[expiration:2027-01-15T00:00:00Z]")
 }
