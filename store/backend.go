@@ -75,7 +75,9 @@ type SchemaText struct {
 type Txn interface {
 	Reader
 	// Write stages tuple changes, at most one per tuple, already planned
-	// and validated. The slice is the backend's from then on.
+	// and validated, each with its payload (condition, context, expiry),
+	// which the backend stores with the tuple and hides once expired at a
+	// reader's clock. The slice is the backend's from then on.
 	Write(changes []tuples.Change)
 	// SetSchema stages a new canonical schema text.
 	SetSchema(text string)

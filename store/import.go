@@ -140,9 +140,7 @@ type lineReader struct {
 	format tuples.Format
 	schema *schema.Schema
 	errs   *inputErrors
-	// plain refuses tuples with payloads: the backend keeps none.
-	plain bool
-	line  int
+	line   int
 	// text holds the lines the tuples' strings point into: one
 	// allocation per block of lines rather than one per line.
 	text arena.Strings
@@ -200,10 +198,6 @@ func (r *lineReader) next(ctx context.Context) (t tuples.Tuple, ok bool, err err
 			}
 			continue
 		}
-		if r.plain && !t.Payload.IsZero() {
-			r.errs.add("%s:%d: %v", r.name, r.line, errNoPayloads(t))
-			continue
-		}
 		if err := tuples.Validate(t, r.schema); err != nil {
 			var ve *tuples.ValidationError
 			if errors.As(err, &ve) {
@@ -238,7 +232,7 @@ func (s *store) dryRunImport(ctx context.Context, sc *bufio.Scanner, name string
 		return ImportResult{}, fmt.Errorf("write a schema before writing tuples: %w", ErrNoSchema)
 	}
 	var errs inputErrors
-	lr := &lineReader{sc: sc, name: name, format: format, schema: snap.Schema(), errs: &errs, plain: !s.payloads}
+	lr := &lineReader{sc: sc, name: name, format: format, schema: snap.Schema(), errs: &errs}
 	n := 0
 	dups := newDuplicateCounter()
 	for {
@@ -294,7 +288,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		return ImportResult{}, err
 	}
 
-	lr := &lineReader{sc: sc, name: name, format: format, schema: sch, errs: &errs, plain: !s.payloads}
+	lr := &lineReader{sc: sc, name: name, format: format, schema: sch, errs: &errs}
 	// An import of tuples all stored already changes nothing and makes no
 	// revision. Lines are looked up only until the first one that is not
 	// stored: a fresh import pays one read, a repeated one reads what it

@@ -122,27 +122,8 @@ func New(b Backend, opts Options) Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	ps, _ := b.(PayloadStorer)
-	return &store{b: b, importChunk: opts.ImportChunk, now: opts.Now, payloads: ps != nil && ps.StoresPayloads(),
+	return &store{b: b, importChunk: opts.ImportChunk, now: opts.Now,
 		compiled: make(map[tuples.Revision]*schema.Schema), index: indexLimits{bound: opts.IndexBound, recompute: opts.IndexRecompute}}
-}
-
-// PayloadStorer is implemented by backends that store what tuples carry
-// (conditions, contexts, expiries). A Store over a backend that does not
-// refuses to write such tuples, so that none is ever stored plain.
-type PayloadStorer interface {
-	StoresPayloads() bool
-}
-
-// StoresPayloads reports whether s keeps tuples' conditions and expiries.
-func StoresPayloads(s Store) bool {
-	st, ok := s.(*store)
-	return ok && st.payloads
-}
-
-// errNoPayloads refuses a tuple with a payload on a backend without them.
-func errNoPayloads(t tuples.Tuple) error {
-	return fmt.Errorf("%s: this store's backend does not keep conditions or expiries yet; write the tuple plain or use another backend: %w", t.Text(), errkind.ErrInvalid)
 }
 
 // store is the backend-independent half of a Store.
@@ -151,7 +132,6 @@ type store struct {
 	importChunk int
 	index       indexLimits
 	now         func() time.Time
-	payloads    bool // the backend stores payloads (PayloadStorer)
 
 	// compiled caches the schemas read from the backend, by the revision
 	// that wrote them: a stored schema never changes, so compiling it
@@ -262,13 +242,6 @@ func (s *store) Write(ctx context.Context, b tuples.Batch) (tuples.Revision, err
 		sch, err := s.writable(ctx, tx)
 		if err != nil {
 			return err
-		}
-		if !s.payloads {
-			for _, op := range b.Ops {
-				if !op.Tuple.Payload.IsZero() {
-					return fmt.Errorf("nothing written: %w", errNoPayloads(op.Tuple))
-				}
-			}
 		}
 		changes, err := plan(ctx, tx, sch, b)
 		if err != nil {

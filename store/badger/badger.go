@@ -1006,7 +1006,3 @@ func (l badgerLogger) Warningf(f string, a ...any) {
 
 func (badgerLogger) Infof(string, ...any)  {}
 func (badgerLogger) Debugf(string, ...any) {}
-
-// StoresPayloads reports that tuples' conditions and expiries are kept,
-// as the value of their keys (see store/kv).
-func (e *engine) StoresPayloads() bool { return true }

@@ -407,7 +407,3 @@ func (l *memLoad) Abort() {
 		l.e.wmu.Unlock()
 	}
 }
-
-// StoresPayloads reports that tuples' conditions and expiries are kept,
-// as the value of their keys (see store/kv).
-func (e *memEngine) StoresPayloads() bool { return true }

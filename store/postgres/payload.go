@@ -9,10 +9,6 @@ import (
 	"github.com/docketdb/docket/tuples"
 )
 
-// StoresPayloads reports that tuples' conditions and expiries are kept,
-// in docket_tuples.payload and docket_tuples.expires_at (migration 3).
-func (b *Backend) StoresPayloads() bool { return true }
-
 // Unix nanoseconds cover the years 1678 to 2262; an expiry beyond them is
 // clamped, which orders it the same against every clock within them.
 var (

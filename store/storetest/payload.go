@@ -57,29 +57,6 @@ func setupPayload(t *testing.T, ctx context.Context, s store.Store, lines ...str
 	return write(t, at(ctx, clock0), s, tuples.OpTouch, lines...)
 }
 
-// needPayloads skips a test on a backend that keeps no payloads, after
-// checking that such a store refuses them rather than storing them plain.
-func needPayloads(t *testing.T, ctx context.Context, s store.Store) {
-	t.Helper()
-	if store.StoresPayloads(s) {
-		return
-	}
-	setupPayload(t, ctx, s, "doc:1#owner@user:keep")
-	before := stateOf(t, ctx, s)
-	var b tuples.Batch
-	b.Ops = []tuples.Op{{Kind: tuples.OpTouch, Tuple: mustParse(t, `doc:1#viewer@user:ana[tier:{"level":2}]`)}}
-	if _, err := s.Write(ctx, b); !errors.Is(err, errkind.ErrInvalid) {
-		t.Fatalf("a store without payloads took a conditioned tuple: %v", err)
-	}
-	if _, err := s.Import(ctx, strings.NewReader("team:t#member@user:a[expiration:2030-01-01T00:00:00Z]\n"), store.ImportOptions{}); !errors.Is(err, errkind.ErrInvalid) {
-		t.Fatalf("a store without payloads imported an expiring tuple: %v", err)
-	}
-	if !stateOf(t, ctx, s).equal(before) {
-		t.Fatal("a refused payload write changed the store")
-	}
-	t.Skip("the backend keeps no conditions or expiries: the store refuses them (checked)")
-}
-
 func getTuple(t *testing.T, ctx context.Context, sn tuples.Snapshot, key string) (tuples.Tuple, bool) {
 	t.Helper()
 	got, ok, err := tuples.Get(ctx, sn, mustParse(t, key).Key())
@@ -90,7 +67,6 @@ func getTuple(t *testing.T, ctx context.Context, sn tuples.Snapshot, key string)
 }
 
 func testPayloadWriteReplace(t *testing.T, ctx context.Context, s store.Store, be Backend) {
-	needPayloads(t, ctx, s)
 	const (
 		plain = "doc:1#viewer@user:ana"
 		tier2 = `doc:1#viewer@user:ana[tier:{"level":2}]`
@@ -190,7 +166,6 @@ func testPayloadWriteReplace(t *testing.T, ctx context.Context, s store.Store, b
 }
 
 func testPayloadExpiry(t *testing.T, ctx context.Context, s store.Store, be Backend) {
-	needPayloads(t, ctx, s)
 	exp := tuples.FormatExpiry(clockE)
 	member := "team:t#member@user:ana[expiration:" + exp + "]"
 	viewer := "doc:1#viewer@team:t#member[expiration:" + exp + "]"
@@ -312,7 +287,6 @@ func payloadInput(n int) string {
 }
 
 func testPayloadImportExport(t *testing.T, ctx context.Context, s store.Store, be Backend) {
-	needPayloads(t, ctx, s)
 	setupPayload(t, ctx, s)
 	input := payloadInput(1500) + payloadInput(40) // repeats, equal payloads
 	// A raw clock, so that every tuple is exported whatever its expiry.
@@ -373,7 +347,6 @@ func testPayloadImportExport(t *testing.T, ctx context.Context, s store.Store, b
 }
 
 func testPayloadImportConflict(t *testing.T, ctx context.Context, s store.Store, be Backend) {
-	needPayloads(t, ctx, s)
 	setupPayload(t, ctx, s, "doc:1#owner@user:keep")
 	before := stateOf(t, ctx, s)
 	for _, dup := range []string{
@@ -395,7 +368,6 @@ func testPayloadImportConflict(t *testing.T, ctx context.Context, s store.Store,
 }
 
 func testPayloadSchemaWrite(t *testing.T, ctx context.Context, s store.Store, be Backend) {
-	needPayloads(t, ctx, s)
 	setupPayload(t, ctx, s, "team:t#member@user:ana[expiration:2030-01-01T00:00:00Z]", `doc:1#viewer@user:ana[tier:{"level":2}]`)
 	for _, c := range []struct{ name, from, to string }{
 		{"with expiration dropped", "user | user with expiration | team#member", "user | team#member"},
@@ -421,7 +393,6 @@ func testPayloadSchemaWrite(t *testing.T, ctx context.Context, s store.Store, be
 }
 
 func testCollectExpired(t *testing.T, ctx context.Context, s store.Store, be Backend) {
-	needPayloads(t, ctx, s)
 	setupPayload(t, ctx, s)
 	if _, err := s.Import(ctx, strings.NewReader(payloadInput(700)), store.ImportOptions{}); err != nil {
 		t.Fatal(err)
