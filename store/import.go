@@ -366,18 +366,14 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 			dups.add(t)
 			total++
 			if unchanged {
-				// A tuple that carries more than its key (a condition, an
-				// expiry) is taken for a change: what it carries may differ
-				// from what is stored.
-				if t != t.Key().Tuple() {
-					unchanged = false
-				} else if stored, ok, err := tuples.Get(ctx, latest, t.Key()); err != nil {
+				// Unchanged only while each line is stored as it is given,
+				// payload and all: a line that is absent, or that replaces
+				// what its tuple carries, is a change, as for a write.
+				stored, ok, err := tuples.Get(ctx, latest, t.Key())
+				if err != nil {
 					return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
-				} else if !ok || !stored.Payload.IsZero() {
-					// Absent, or stored carrying something the plain
-					// line replaces.
-					unchanged = false
 				}
+				unchanged = ok && stored.Payload.Equal(t.Payload)
 			}
 			if t.SubjectRelation != "" && t.SubjectRelation == t.Relation && t.SubjectType == t.ObjectType {
 				if r := sch.Relation(t.ObjectType, t.Relation); r != nil && r.GroupIndexed() {

@@ -137,6 +137,11 @@ func testPayloadWriteReplace(t *testing.T, ctx context.Context, s store.Store, b
 	}
 	// Delete removes it with whatever it carries.
 	write(t, ctx, s, tuples.OpTouch, tier2)
+	// An import of the tuple as it is stored, payload and all, changes
+	// nothing and makes no revision.
+	if res, err := s.Import(ctx, strings.NewReader(tier2+"\n"), store.ImportOptions{}); err != nil || !res.Unchanged {
+		t.Fatalf("importing %s as stored: %+v %v, want unchanged", tier2, res, err)
+	}
 	rd := write(t, ctx, s, tuples.OpDelete, plain)
 	if has(t, ctx, snap(t, ctx, s, 0), plain) {
 		t.Fatal("deleted tuple still there")
