@@ -174,7 +174,7 @@ func (c *Checker) CheckBatch(ctx context.Context, snap tuples.Snapshot, qs []Que
 			out[i], err = w.query(q)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("check batch: query %d: %w", i, err)
+			return nil, fmt.Errorf("batch item %d of %d: %w", i+1, len(qs), err)
 		}
 	}
 	return out, nil
