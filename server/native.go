@@ -671,7 +671,9 @@ func (n native) watch(ctx context.Context, m *pb.WatchRequest, send func(*pb.Wat
 	ticker := time.NewTicker(beat)
 	defer ticker.Stop()
 	// On a shared store other processes write too, and only the change
-	// log tells of their writes: poll it.
+	// log records their writes: poll it. A datastore that notifies
+	// (PostgreSQL's LISTEN/NOTIFY) wakes the loop at once; the poll stays,
+	// since a notification can be lost with its connection.
 	var poll <-chan time.Time
 	if s.shared {
 		pt := time.NewTicker(s.poll)
@@ -682,6 +684,7 @@ func (n native) watch(ctx context.Context, m *pb.WatchRequest, send func(*pb.Wat
 		// Take the signal before reading the log, so that a write
 		// landing in between wakes the wait below.
 		signal := s.writeSignal()
+		notified := s.changeSignal()
 		changes, err := s.store.Changes(ctx, after, watchBatch)
 		if err != nil {
 			return err
@@ -713,6 +716,7 @@ func (n native) watch(ctx context.Context, m *pb.WatchRequest, send func(*pb.Wat
 		case <-s.stopping:
 			return connect.NewError(connect.CodeUnavailable, errors.New("server shutting down; resume the watch from the last revision received"))
 		case <-signal:
+		case <-notified:
 		case <-poll:
 		case <-ticker.C:
 			rev, err := latest()

@@ -199,6 +199,15 @@ func (s *Server) writeSignal() <-chan struct{} {
 	return s.written
 }
 
+// changeSignal is the store's wake-up for other processes' writes, or
+// nil (see store.ChangeNotifier).
+func (s *Server) changeSignal() <-chan struct{} {
+	if n, ok := s.store.(store.ChangeNotifier); ok {
+		return n.ChangeSignal()
+	}
+	return nil
+}
+
 // BeginShutdown marks the server not ready and ends its watch streams;
 // requests in flight go on.
 func (s *Server) BeginShutdown() {

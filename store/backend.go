@@ -114,3 +114,13 @@ type Loader interface {
 	// harmless after Commit.
 	Abort()
 }
+
+// ChangeNotifier is implemented by a backend that hears of commits made
+// by other processes sharing its database, and by the Store over any
+// backend. ChangeSignal returns a channel closed when a write commits
+// after the call, or nil when the backend cannot tell (a nil channel
+// never fires, so a watcher then relies on polling Changes). It is only
+// a wake-up: Changes stays the record of what was written.
+type ChangeNotifier interface {
+	ChangeSignal() <-chan struct{}
+}

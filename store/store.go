@@ -443,3 +443,11 @@ func (s *store) TrimChanges(ctx context.Context, before tuples.Revision) (int, e
 }
 
 func (s *store) Close() error { return s.b.Close() }
+
+// ChangeSignal forwards the backend's, if it has one (see ChangeNotifier).
+func (s *store) ChangeSignal() <-chan struct{} {
+	if n, ok := s.b.(ChangeNotifier); ok {
+		return n.ChangeSignal()
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/kv"
@@ -220,6 +221,9 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 	}
 	if err == nil {
 		_, err = l.tx.Exec(ctx, `INSERT INTO docket_revisions (revision, committed_at) VALUES ($1, now())`, int64(l.rev))
+	}
+	if err == nil && l.b.notifies {
+		_, err = l.tx.Exec(ctx, notifySQL, strconv.FormatInt(int64(l.rev), 10))
 	}
 	if err != nil {
 		return 0, classify("import: write the tuples", err)

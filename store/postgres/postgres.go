@@ -66,6 +66,10 @@ type Options struct {
 	// bounds check at an explicit revision without asking the database
 	// (default 250ms). Reads at the latest revision always ask.
 	HeadTTL time.Duration
+	// NoNotify turns off the LISTEN/NOTIFY wake-up of watchers: writes
+	// announce nothing and ChangeSignal is nil, so watchers rely on
+	// polling the change log alone.
+	NoNotify bool
 }
 
 func (o *Options) defaults() {
@@ -246,6 +250,11 @@ type Backend struct {
 	// loaded, set by tests, hears of each committed load how many of
 	// its changes went straight into docket_tuples, of how many.
 	loaded func(straight, total int)
+	// notifies: the database has pg_notify (probed at open), so writes
+	// announce their revisions; notify wakes this process's watchers.
+	notifies bool
+	notify   notifier
+
 	// cacheEntries and cacheRows, set by tests, bound what a snapshot
 	// keeps of objects and subjects below the defaults.
 	cacheEntries, cacheRows int
@@ -270,6 +279,9 @@ func NewBackend(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Backend
 		return nil, err
 	}
 	b := &Backend{pool: pool, opts: opts, pins: make(map[tuples.Revision]int), stop: make(chan struct{})}
+	if err := b.probeNotify(ctx); err != nil {
+		return nil, err
+	}
 	if opts.GCInterval > 0 {
 		b.stopWG.Add(1)
 		go b.collectLoop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
@@ -136,6 +137,9 @@ func (b *Backend) stage(ctx context.Context, tx pgx.Tx, rev tuples.Revision, cha
 		batch.Queue(`INSERT INTO docket_schemas (revision, text) VALUES ($1, $2)`, int64(rev), schema)
 	}
 	batch.Queue(`INSERT INTO docket_revisions (revision, committed_at) VALUES ($1, now())`, int64(rev))
+	if b.notifies {
+		batch.Queue(notifySQL, strconv.FormatInt(int64(rev), 10))
+	}
 	trimmedAt := -1
 	if trim > 0 {
 		trimmedAt = batch.Len()
