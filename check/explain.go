@@ -1,7 +1,9 @@
 package check
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/docketdb/docket/schema"
@@ -228,6 +230,9 @@ func (d *deriver) node(obj tuples.Object, r *schema.Relation, budget int) ([]Ste
 
 func (d *deriver) stored(obj tuples.Object, r *schema.Relation, budget int) ([]Step, error) {
 	w := d.w
+	if p, handled, err := d.nestedPath(obj, r, budget); err != nil || handled {
+		return p, err
+	}
 	// A relation whose tuples may carry conditions counts only the
 	// tuples that hold, and says which condition decided, with what.
 	has := func(obj tuples.Object, rel string, s tuples.Subject) (bool, string, error) {
@@ -480,4 +485,115 @@ func (w *walker) denyExpr(obj tuples.Object, n schema.Node, depth int) (*Denial,
 		d.Reason = "undetermined: it depends on itself through a cycle, so it is denied"
 	}
 	return d, nil
+}
+
+// nestedPath names a shortest granting path of nesting relation r on obj
+// from the query subject's memberships, the ones the check answered from
+// (nested.go): the membership index's rows, or the groups read level by
+// level, completed here if the check stopped early. chain[g] is the
+// length of the shortest chain from g down to a group storing the
+// subject, so from obj, at chain c, some subject set stored in obj is a
+// group at chain c-1, down to a group at chain 0 that stores the subject
+// or its type's wildcard: c+1 stored tuples, each one read to name it,
+// and no group outside the subject's memberships visited. Walking down
+// over every group below obj, as the search by depth does, would read the
+// whole subtree of a large tree for the same path.
+//
+// handled is false when the memberships do not apply (the relation's
+// tuples may carry conditions, the walk is downward only, the subject is
+// in more groups than the bound, or a tuple the chain promises is not
+// found), and the caller searches as for any stored relation.
+func (d *deriver) nestedPath(obj tuples.Object, r *schema.Relation, budget int) (path []Step, handled bool, err error) {
+	w := d.w
+	if w.downward || !nesting(r) || r.HasConditions() {
+		return nil, false, nil
+	}
+	m, err := w.membershipsOf(r)
+	if err != nil {
+		return nil, false, err
+	}
+	for !m.done && !m.overflow {
+		if err := w.grow(m); err != nil {
+			return nil, false, err
+		}
+	}
+	if m.overflow {
+		return nil, false, nil
+	}
+	c, ok := m.chain[obj]
+	if !ok || int(c)+1 > budget {
+		// No chain reaches the subject, or none within the budget:
+		// every chain from obj stays inside r, so none is shorter.
+		return nil, true, nil
+	}
+	levels := make(map[int32][]tuples.Object)
+	for g, l := range m.chain {
+		if l < c {
+			levels[l] = append(levels[l], g)
+		}
+	}
+	for _, gs := range levels {
+		slices.SortFunc(gs, func(a, b tuples.Object) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	cur := obj
+	for l := c; l > 0; l-- {
+		next, found, err := d.nextDown(cur, r, m, levels[l-1], l-1)
+		if err != nil {
+			return nil, false, err
+		}
+		if !found {
+			return nil, false, nil
+		}
+		s := tuples.Subject{Type: next.Type, ID: next.ID, Relation: r.Name}
+		path = append(path, Step{Kind: StepTuple, Text: tupleText(cur, r.Name, s)})
+		cur = next
+	}
+	var last []tuples.Subject
+	if w.storable(r) {
+		last = append(last, w.sub.Subject)
+	}
+	if w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
+		last = append(last, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
+	}
+	for _, s := range last {
+		ok, err := w.has(cur, r.Name, s)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			return append(path, Step{Kind: StepTuple, Text: tupleText(cur, r.Name, s)}), true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// pointReads is how many candidate groups nextDown tries one by one
+// before it scans the subject sets stored in the group instead.
+const pointReads = 8
+
+// nextDown finds a group at chain l among candidates (sorted) whose
+// subject set obj stores: a point read per candidate when they are few,
+// otherwise one scan of obj's subject sets, checked against the chain.
+func (d *deriver) nextDown(obj tuples.Object, r *schema.Relation, m *memberships, candidates []tuples.Object, l int32) (tuples.Object, bool, error) {
+	w := d.w
+	if len(candidates) <= pointReads {
+		for _, g := range candidates {
+			ok, err := w.has(obj, r.Name, tuples.Subject{Type: g.Type, ID: g.ID, Relation: r.Name})
+			if err != nil || ok {
+				return g, ok, err
+			}
+		}
+		return tuples.Object{}, false, nil
+	}
+	f := tuples.SubjectFilter{Sets: true, Type: r.Type.Name, Relation: r.Name}
+	for x, err := range w.snap.Subjects(w.ctx, obj, r.Name, f) {
+		if err != nil {
+			return tuples.Object{}, false, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
+		}
+		g := tuples.Object{Type: x.Type, ID: x.ID}
+		if cl, ok := m.chain[g]; ok && cl == l {
+			return g, true, nil
+		}
+	}
+	return tuples.Object{}, false, nil
 }
