@@ -18,6 +18,8 @@ import (
 	"connectrpc.com/connect"
 	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/gen/docket/v1/docketv1connect"
+	"github.com/docketdb/docket/internal/wire"
+	"github.com/docketdb/docket/tuples"
 )
 
 // Options configure a Client.
@@ -167,22 +169,15 @@ func Subject(s string) (*pb.SubjectRef, error) {
 	return &pb.SubjectRef{Type: o.Type, Id: o.Id, Relation: rel}, nil
 }
 
-// Tuple builds a tuple from "type:id#relation@subject".
+// Tuple builds a tuple from its text form, "type:id#relation@subject",
+// with an optional [CONDITION], [CONDITION:{JSON}] and
+// [expiration:RFC3339] suffix, as `docket tuple write` takes it.
 func Tuple(s string) (*pb.Tuple, error) {
-	left, subj, ok := strings.Cut(s, "@")
-	obj, rel, ok2 := strings.Cut(left, "#")
-	if !ok || !ok2 || rel == "" {
-		return nil, fmt.Errorf("tuple %q: write TYPE:ID#RELATION@SUBJECT", s)
-	}
-	o, err := Object(obj)
+	t, _, err := tuples.ParseWithPayload(s)
 	if err != nil {
 		return nil, fmt.Errorf("tuple %q: %w", s, err)
 	}
-	sr, err := Subject(subj)
-	if err != nil {
-		return nil, fmt.Errorf("tuple %q: %w", s, err)
-	}
-	return &pb.Tuple{Object: o, Relation: rel, Subject: sr}, nil
+	return wire.Tuple(t)
 }
 
 // Check asks whether subject holds relation on object ("type:id",

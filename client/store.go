@@ -10,10 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"connectrpc.com/connect"
-	"github.com/docketdb/docket/errkind"
 	pb "github.com/docketdb/docket/gen/docket/v1"
+	"github.com/docketdb/docket/internal/wire"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
@@ -92,7 +93,14 @@ func (s *Store) Snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snaps
 			return nil, remoteError(err)
 		}
 	}
-	snap := &snapshot{s: s, rev: res.Msg.Revision}
+	// The clock is the caller's (tuples.WithClock), else this machine's
+	// time, read once, so that every read of the snapshot judges expiry
+	// alike, as a local snapshot does.
+	now, ok := tuples.ClockFrom(ctx)
+	if !ok {
+		now = time.Now()
+	}
+	snap := &snapshot{s: s, rev: res.Msg.Revision, now: now}
 	if res.Msg.Text != "" {
 		if snap.sch, err = s.compile(res.Msg.Text); err != nil {
 			return nil, err
@@ -118,19 +126,12 @@ func (s *Store) compile(text string) (*schema.Schema, error) {
 	return sch, nil
 }
 
-func toPB(t tuples.Tuple) *pb.Tuple {
-	return &pb.Tuple{
-		Object:   &pb.ObjectRef{Type: t.ObjectType, Id: t.ObjectID},
-		Relation: t.Relation,
-		Subject:  &pb.SubjectRef{Type: t.SubjectType, Id: t.SubjectID, Relation: t.SubjectRelation},
+func fromPB(t *pb.Tuple) (tuples.Tuple, error) {
+	out, err := wire.FromTuple("tuple", t)
+	if err != nil {
+		return tuples.Tuple{}, fmt.Errorf("the server sent a tuple this client cannot read: %w", err)
 	}
-}
-
-func fromPB(t *pb.Tuple) tuples.Tuple {
-	return tuples.Tuple{
-		ObjectType: t.GetObject().GetType(), ObjectID: t.GetObject().GetId(), Relation: t.GetRelation(),
-		SubjectType: t.GetSubject().GetType(), SubjectID: t.GetSubject().GetId(), SubjectRelation: t.GetSubject().GetRelation(),
-	}
+	return out, nil
 }
 
 func filterPB(f tuples.Filter) *pb.Filter {
@@ -144,7 +145,11 @@ func (s *Store) Write(ctx context.Context, b tuples.Batch) (tuples.Revision, err
 	req := &pb.WriteRequest{}
 	for _, op := range b.Ops {
 		kind := map[tuples.OpKind]pb.WriteOp_Kind{tuples.OpCreate: pb.WriteOp_KIND_CREATE, tuples.OpTouch: pb.WriteOp_KIND_TOUCH, tuples.OpDelete: pb.WriteOp_KIND_DELETE}[op.Kind]
-		req.Ops = append(req.Ops, &pb.WriteOp{Kind: kind, Tuple: toPB(op.Tuple)})
+		t, err := wire.Tuple(op.Tuple)
+		if err != nil {
+			return 0, err
+		}
+		req.Ops = append(req.Ops, &pb.WriteOp{Kind: kind, Tuple: t})
 	}
 	for _, p := range b.Preconditions {
 		req.Preconditions = append(req.Preconditions, &pb.Precondition{Filter: filterPB(p.Filter), MustMatch: p.MustMatch})
@@ -270,7 +275,11 @@ func (s *Store) Changes(ctx context.Context, after tuples.Revision, limit int) (
 			if c.Kind == pb.Change_KIND_DELETE {
 				kind = tuples.ChangeDelete
 			}
-			out = append(out, tuples.Change{Revision: tuples.Revision(m.Revision.GetNumber()), Kind: kind, Tuple: fromPB(c.Tuple)})
+			t, err := fromPB(c.Tuple)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, tuples.Change{Revision: tuples.Revision(m.Revision.GetNumber()), Kind: kind, Tuple: t})
 		}
 		if tuples.Revision(m.Revision.GetNumber()) >= tuples.Revision(res.Msg.Revision.GetNumber()) {
 			break
@@ -289,16 +298,35 @@ func (s *Store) TrimChanges(context.Context, tuples.Revision) (int, error) {
 // Close releases nothing: the server owns the store.
 func (s *Store) Close() error { return nil }
 
-// snapshot reads one exact revision of the server's store.
+// snapshot reads one exact revision of the server's store, at one clock:
+// every read asks the server to leave out the tuples expired at now.
 type snapshot struct {
 	s   *Store
 	rev *pb.Revision
 	sch *schema.Schema
+	now time.Time
 }
 
 func (sn *snapshot) Revision() tuples.Revision { return tuples.Revision(sn.rev.GetNumber()) }
 func (sn *snapshot) Schema() *schema.Schema    { return sn.sch }
 func (sn *snapshot) Close() error              { return nil }
+
+// Now is the clock the snapshot's reads judge expiry by.
+func (sn *snapshot) Now() time.Time { return sn.now }
+
+// Get returns the tuple stored under k with its payload.
+func (sn *snapshot) Get(ctx context.Context, k tuples.Key) (tuples.Tuple, bool, error) {
+	f := tuples.Filter{ObjectType: k.ObjectType, ObjectID: k.ObjectID, Relation: k.Relation, SubjectType: k.SubjectType, SubjectID: k.SubjectID, SubjectRelation: k.SubjectRelation}
+	for t, err := range sn.readPages(ctx, f) {
+		if err != nil {
+			return tuples.Tuple{}, false, err
+		}
+		if t.Key() == k {
+			return t, true, nil
+		}
+	}
+	return tuples.Tuple{}, false, nil
+}
 
 // readPages yields every tuple matching f at the snapshot's revision.
 func (sn *snapshot) readPages(ctx context.Context, f tuples.Filter) iter.Seq2[tuples.Tuple, error] {
@@ -370,57 +398,66 @@ func (sn *snapshot) Reverse(ctx context.Context, subj tuples.Subject, objectType
 	}
 }
 
-// The set-at-a-time reads loop over the one-object reads: the native API
-// has no batch read yet.
+// The set-at-a-time reads read one object or subject at a time (the
+// native API has no batch read yet), as tuples with their payloads, which
+// the checker evaluates.
 
 func (sn *snapshot) HasAny(ctx context.Context, objs []tuples.Object, relation string, subjs []tuples.Subject) (bool, error) {
 	return tuples.LoopHasAny(ctx, sn, objs, relation, subjs)
 }
 
-func (sn *snapshot) SubjectsOf(ctx context.Context, objs []tuples.Object, relation string, f tuples.SubjectFilter) iter.Seq2[tuples.Tuple, error] {
-	return tuples.LoopSubjectsOf(ctx, sn, objs, relation, f)
+func (sn *snapshot) SubjectsOf(ctx context.Context, objs []tuples.Object, relation string, sf tuples.SubjectFilter) iter.Seq2[tuples.Tuple, error] {
+	return func(yield func(tuples.Tuple, error) bool) {
+		for _, o := range objs {
+			f := tuples.Filter{ObjectType: o.Type, ObjectID: o.ID, Relation: relation, SubjectType: sf.Type}
+			if sf.Sets {
+				f.SubjectRelation = sf.Relation
+			}
+			for t, err := range sn.readPages(ctx, f) {
+				if err != nil {
+					yield(tuples.Tuple{}, err)
+					return
+				}
+				if sf.Matches(t.Subject()) && !yield(t, nil) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func (sn *snapshot) ObjectsOf(ctx context.Context, subjs []tuples.Subject, objectType, relation string) iter.Seq2[tuples.Tuple, error] {
-	return tuples.LoopObjectsOf(ctx, sn, subjs, objectType, relation)
+	return func(yield func(tuples.Tuple, error) bool) {
+		for _, subj := range subjs {
+			f := tuples.Filter{ObjectType: objectType, Relation: relation, SubjectType: subj.Type, SubjectID: subj.ID, SubjectRelation: subj.Relation}
+			for t, err := range sn.readPages(ctx, f) {
+				if err != nil {
+					yield(tuples.Tuple{}, err)
+					return
+				}
+				if t.SubjectRelation == subj.Relation && !yield(t, nil) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func (sn *snapshot) Read(ctx context.Context, f tuples.Filter, cursor string, limit int) ([]tuples.Tuple, string, error) {
-	if r := sn.conditioned(f); r != nil {
-		// The API does not carry a tuple's condition yet: read plain, a
-		// conditioned tuple would count as granted.
-		return nil, "", fmt.Errorf("relation %s allows subjects with a condition, which the native API does not carry yet; run this on the server's host without --server: %w", r, errkind.ErrInvalid)
-	}
 	res, err := sn.s.c.DocketServiceClient.Read(ctx, connect.NewRequest(&pb.ReadRequest{
 		Consistency: AtExactSnapshot(sn.rev.GetToken()), Filter: filterPB(f), Limit: uint32(max(limit, 0)), Cursor: cursor,
+		Now: wire.Timestamp(sn.now),
 	}))
 	if err != nil {
 		return nil, "", remoteError(err)
 	}
 	out := make([]tuples.Tuple, len(res.Msg.Tuples))
 	for i, t := range res.Msg.Tuples {
-		out[i] = fromPB(t)
+		if out[i], err = fromPB(t); err != nil {
+			return nil, "", err
+		}
 	}
 	return out, res.Msg.NextCursor, nil
-}
-
-// conditioned returns a relation f may read whose subjects may carry a
-// condition, or nil.
-func (sn *snapshot) conditioned(f tuples.Filter) *schema.Relation {
-	if sn.sch == nil {
-		return nil
-	}
-	for _, r := range sn.sch.Relations {
-		if (f.ObjectType != "" && r.Type.Name != f.ObjectType) || (f.Relation != "" && r.Name != f.Relation) {
-			continue
-		}
-		for _, a := range r.Allowed {
-			if a.Condition != nil {
-				return r
-			}
-		}
-	}
-	return nil
 }
 
 // remoteError keeps the server's message and, where the code says which,

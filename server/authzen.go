@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
 
 	"connectrpc.com/connect"
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -291,19 +293,85 @@ func (s *Server) complete(r *azRequest) error {
 // azFields are AuthZEN's names for a query's parts.
 var azFields = fields{"resource.type", "action.name", "subject.type", "subject.relation"}
 
+// azContext is the condition context of an AuthZEN request: the keys of
+// `context` as they are, and each property of the subject, the resource
+// and the action as subject_NAME, resource_NAME and action_NAME. A
+// property wins over a key of `context` with the same name: it is the more
+// specific of the two. fields names, for each parameter, the request field
+// it came from, so that an error about its value points there.
+type azContext struct {
+	ctx    condition.Context
+	fields map[string]string
+}
+
+func azConditionContext(r *azRequest) (azContext, error) {
+	var out azContext
+	add := func(field, prefix string, o jsonObject) error {
+		if len(o) == 0 {
+			return nil
+		}
+		// The request's size is bounded by sizes; this only reads it.
+		c, err := condition.DecodeContext(o, math.MaxInt)
+		if err != nil {
+			return azBad("%s: %v", field, err)
+		}
+		if out.ctx == nil {
+			out.ctx, out.fields = condition.Context{}, map[string]string{}
+		}
+		for k, v := range c {
+			out.ctx[prefix+k] = v
+			out.fields[prefix+k] = field + "." + k
+		}
+		return nil
+	}
+	if err := add("context", "", r.Context); err != nil {
+		return azContext{}, err
+	}
+	if r.Subject != nil {
+		if err := add("subject.properties", "subject_", r.Subject.Properties); err != nil {
+			return azContext{}, err
+		}
+	}
+	if r.Resource != nil {
+		if err := add("resource.properties", "resource_", r.Resource.Properties); err != nil {
+			return azContext{}, err
+		}
+	}
+	if r.Action != nil {
+		if err := add("action.properties", "action_", r.Action.Properties); err != nil {
+			return azContext{}, err
+		}
+	}
+	return out, nil
+}
+
+// valueError is a 400 naming the request field whose value a condition
+// refused (of the wrong type for its parameter), or err as it is.
+func (c azContext) valueError(err error) error {
+	var ve *condition.ValueError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	field := c.fields[ve.Param]
+	if field == "" {
+		field = "context." + ve.Param
+	}
+	return azBad("%s: %v", field, ve)
+}
+
 // azQuery maps an evaluation to a check; a reason is given instead when
 // the schema cannot hold the answer (an unknown type or relation), which
-// AuthZEN answers as a deny. Properties and context take part once
-// conditions do; until then they are accepted and do not change answers.
-func azQuery(snap tuples.Snapshot, r *azRequest) (check.Query, string) {
+// AuthZEN answers as a deny.
+func azQuery(snap tuples.Snapshot, r *azRequest, c azContext) (check.Query, string) {
 	sch := snap.Schema()
 	if sch == nil {
 		return check.Query{}, "no schema written"
 	}
 	q := check.Query{
-		Object:   tuples.Object{Type: r.Resource.Type, ID: r.Resource.ID},
-		Relation: r.Action.Name,
-		Subject:  tuples.Subject{Type: r.Subject.Type, ID: r.Subject.ID},
+		Object:         tuples.Object{Type: r.Resource.Type, ID: r.Resource.ID},
+		Relation:       r.Action.Name,
+		Subject:        tuples.Subject{Type: r.Subject.Type, ID: r.Subject.ID},
+		RequestContext: c.ctx,
 	}
 	if err := checkNames(sch, azFields, q.Object, q.Relation, &q.Subject); err != nil {
 		return q, err.Error()
@@ -332,16 +400,46 @@ func (s *Server) azEvaluation(ctx context.Context, body []byte) (any, error) {
 	return s.decide(ctx, snap, &r)
 }
 
+// decide answers one evaluation. A value a condition refuses is the
+// caller's error (400).
 func (s *Server) decide(ctx context.Context, snap tuples.Snapshot, r *azRequest) (azDecision, error) {
-	q, reason := azQuery(snap, r)
+	c, err := azConditionContext(r)
+	if err != nil {
+		return azDecision{}, err
+	}
+	q, reason := azQuery(snap, r, c)
 	if reason != "" {
 		return azDecision{Decision: false, Context: map[string]any{"reason": reason}}, nil
 	}
 	res, err := s.checker.Check(ctx, snap, q)
 	if err != nil {
-		return azDecision{}, err
+		return azDecision{}, c.valueError(err)
 	}
-	return azDecision{Decision: res.Allowed}, nil
+	return verdict(res), nil
+}
+
+// decideItem is decide for an item of an evaluations request: the
+// caller's errors are answered in place.
+func (s *Server) decideItem(ctx context.Context, snap tuples.Snapshot, r *azRequest) (azDecision, error) {
+	d, err := s.decide(ctx, snap, r)
+	if _, ok := errors.AsType[*azStatusError](err); ok {
+		return itemError(err), nil
+	}
+	return d, err
+}
+
+// verdict is the decision of a check. A conditional answer is a deny
+// whose context names the condition parameters it lacks:
+// {"decision": false, "context": {"conditional": true, "missing": [...]}}.
+func verdict(res check.Result) azDecision {
+	if res.Conditional {
+		missing := res.Missing
+		if missing == nil {
+			missing = []string{}
+		}
+		return azDecision{Context: map[string]any{"conditional": true, "missing": missing}}
+	}
+	return azDecision{Decision: res.Allowed}
 }
 
 // Evaluation semantics of an evaluations request.
@@ -416,7 +514,12 @@ func (s *Server) azEvaluations(ctx context.Context, body []byte) (any, error) {
 				out[i] = itemError(problems[i])
 				continue
 			}
-			q, reason := azQuery(snap, &items[i])
+			c, err := azConditionContext(&items[i])
+			if err != nil {
+				out[i] = itemError(err)
+				continue
+			}
+			q, reason := azQuery(snap, &items[i], c)
 			if reason != "" {
 				out[i] = azDecision{Context: map[string]any{"reason": reason}}
 				continue
@@ -425,11 +528,21 @@ func (s *Server) azEvaluations(ctx context.Context, body []byte) (any, error) {
 			at = append(at, i)
 		}
 		rs, err := s.checker.CheckBatch(ctx, snap, qs)
+		if _, ok := errors.AsType[*condition.ValueError](err); ok {
+			// An item's value a condition refuses: ask the items one at a
+			// time, so that the one at fault is answered in place.
+			for _, i := range at {
+				if out[i], err = s.decideItem(ctx, snap, &items[i]); err != nil {
+					return nil, err
+				}
+			}
+			return map[string]any{"evaluations": out}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
 		for j, res := range rs {
-			out[at[j]] = azDecision{Decision: res.Allowed}
+			out[at[j]] = verdict(res)
 		}
 		return map[string]any{"evaluations": out}, nil
 	}
@@ -437,7 +550,7 @@ func (s *Server) azEvaluations(ctx context.Context, body []byte) (any, error) {
 		var d azDecision
 		if problems[i] != nil {
 			d = itemError(problems[i])
-		} else if d, err = s.decide(ctx, snap, &items[i]); err != nil {
+		} else if d, err = s.decideItem(ctx, snap, &items[i]); err != nil {
 			return nil, err
 		}
 		if (semantic == denyOnFirstDeny && !d.Decision) || (semantic == permitOnFirstPermit && d.Decision) {
@@ -671,14 +784,19 @@ func (s *Server) azSearchAction(ctx context.Context, body []byte) (any, error) {
 			return nil, azBad("page.token: not a token this server issued")
 		}
 	}
+	c, err := azConditionContext(&r.azRequest)
+	if err != nil {
+		return nil, err
+	}
 	rels := sch.Type(obj.Type).RelationNames()
 	var qs []check.Query
 	for _, rel := range rels[min(start, len(rels)):] {
-		qs = append(qs, check.Query{Object: obj, Relation: rel, Subject: subj})
+		qs = append(qs, check.Query{Object: obj, Relation: rel, Subject: subj, RequestContext: c.ctx})
 	}
+	// A conditional answer is not allowed, so it is left out as a deny.
 	rs, err := s.checker.CheckBatch(ctx, snap, qs)
 	if err != nil {
-		return nil, err
+		return nil, c.valueError(err)
 	}
 	out := emptySearch()
 	for j, res := range rs {

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
+	"sort"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -32,5 +34,38 @@ func (jsonCodec) Unmarshal(b []byte, m any) error {
 		// An empty body is the empty message, as in Connect's own codec.
 		return nil
 	}
-	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(b, msg)
+	opts := protojson.UnmarshalOptions{DiscardUnknown: true}
+	if err := opts.Unmarshal(b, msg); err != nil {
+		if field := badField(opts, b, msg); field != "" {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// badField names the top-level field of a JSON request that does not
+// decode (protojson's errors give only a position), by decoding each
+// field alone; "" when none fails alone. It runs only on a failed
+// request.
+func badField(opts protojson.UnmarshalOptions, b []byte, msg proto.Message) string {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(b, &top) != nil {
+		return ""
+	}
+	keys := make([]string, 0, len(top))
+	for k := range top {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		one, err := json.Marshal(map[string]json.RawMessage{k: top[k]})
+		if err != nil {
+			continue
+		}
+		if opts.Unmarshal(one, msg.ProtoReflect().New().Interface()) != nil {
+			return k
+		}
+	}
+	return ""
 }

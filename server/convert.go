@@ -1,14 +1,19 @@
 package server
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/docketdb/docket/condition"
 	pb "github.com/docketdb/docket/gen/docket/v1"
+	"github.com/docketdb/docket/internal/wire"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func toObject(what string, o *pb.ObjectRef) (tuples.Object, error) {
@@ -35,22 +40,14 @@ func toSubject(what string, s *pb.SubjectRef) (tuples.Subject, error) {
 	return tuples.Subject{Type: s.Type, ID: s.Id, Relation: s.Relation}, nil
 }
 
+// toTuple reads a tuple of a request, with its condition, stored context
+// and expiry; the store validates them against the schema.
 func toTuple(what string, t *pb.Tuple) (tuples.Tuple, error) {
-	if t == nil {
-		return tuples.Tuple{}, badInput("%s is missing", what)
-	}
-	obj, err := toObject(what+".object", t.Object)
+	out, err := wire.FromTuple(what, t)
 	if err != nil {
-		return tuples.Tuple{}, err
+		return tuples.Tuple{}, &inputError{msg: strings.TrimSuffix(err.Error(), ": "+wire.ErrMissing.Error())}
 	}
-	if t.Relation == "" {
-		return tuples.Tuple{}, badInput("%s.relation is empty", what)
-	}
-	subj, err := toSubject(what+".subject", t.Subject)
-	if err != nil {
-		return tuples.Tuple{}, err
-	}
-	return tuples.New(obj, t.Relation, subj), nil
+	return out, nil
 }
 
 func fromObject(o tuples.Object) *pb.ObjectRef { return &pb.ObjectRef{Type: o.Type, Id: o.ID} }
@@ -59,9 +56,8 @@ func fromSubject(s tuples.Subject) *pb.SubjectRef {
 	return &pb.SubjectRef{Type: s.Type, Id: s.ID, Relation: s.Relation}
 }
 
-func fromTuple(t tuples.Tuple) *pb.Tuple {
-	return &pb.Tuple{Object: fromObject(t.Object()), Relation: t.Relation, Subject: fromSubject(t.Subject())}
-}
+// fromTuple is the message of a stored tuple, payload and all.
+func fromTuple(t tuples.Tuple) (*pb.Tuple, error) { return wire.Tuple(t) }
 
 func toFilter(f *pb.Filter) tuples.Filter {
 	if f == nil {
@@ -89,14 +85,39 @@ func (s *Server) contextual(what string, ts []*pb.Tuple) ([]tuples.Tuple, error)
 	return out, nil
 }
 
-// noConditionContext refuses a condition context: this server evaluates
-// no conditions, and ignoring values a caller sent for them would answer
-// a different question than the one asked.
-func noConditionContext(what string, c *structpb.Struct) error {
-	if len(c.GetFields()) > 0 {
-		return badInput("%s: this server evaluates no conditions, so it takes no condition context; leave it empty", what)
+// requestContext decodes a query's condition context, within the
+// server's limit; what names the field in errors.
+func (s *Server) requestContext(what string, c *structpb.Struct) (condition.Context, error) {
+	ctx, err := wire.ContextFromStruct(what, c, s.limits.MaxContextBytes)
+	if err != nil {
+		return nil, &inputError{msg: err.Error()}
 	}
-	return nil
+	return ctx, nil
+}
+
+// clocked returns ctx carrying the clock a query's now asks for, under
+// which the snapshot it opens hides the tuples expired at that clock;
+// unset, the store's current time decides.
+func clocked(ctx context.Context, what string, now *timestamppb.Timestamp) (context.Context, error) {
+	t, err := wire.Time(what, now)
+	if err != nil {
+		return ctx, &inputError{msg: err.Error()}
+	}
+	if t.IsZero() {
+		return ctx, nil
+	}
+	return tuples.WithClock(ctx, t), nil
+}
+
+// contextError names the request's context in the error of a condition
+// that was handed a value of the wrong type: the caller's to fix. Stored
+// contexts are checked when written, so the value came with the request.
+func contextError(what string, err error) error {
+	var ve *condition.ValueError
+	if errors.As(err, &ve) {
+		return &inputError{msg: what + ": " + ve.Error()}
+	}
+	return err
 }
 
 // fields are the request's names for the parts of a query, as errors

@@ -15,19 +15,26 @@ import (
 
 // fuzzServer is a server without a listener: the fuzz targets feed its
 // handler directly, many thousand requests a second.
-func fuzzServer(f *testing.F) http.Handler {
+func fuzzServer(f *testing.F) http.Handler { return fuzzServerOf(f, testSchema, authzenFixture) }
+
+// fuzzServerOf is fuzzServer over another schema and tuples (text form,
+// payloads and all).
+func fuzzServerOf(f *testing.F, schemaText string, fixture []string) http.Handler {
 	st, err := memory.New()
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { st.Close() })
 	ctx := context.Background()
-	if _, err := st.WriteSchema(ctx, "test.rebac", []byte(testSchema)); err != nil {
+	if _, err := st.WriteSchema(ctx, "test.rebac", []byte(schemaText)); err != nil {
 		f.Fatal(err)
 	}
 	var b tuples.Batch
-	for _, s := range authzenFixture {
-		t, _ := tuples.Parse(s)
+	for _, s := range fixture {
+		t, _, err := tuples.ParseWithPayload(s)
+		if err != nil {
+			f.Fatal(err)
+		}
 		b.Ops = append(b.Ops, tuples.Op{Kind: tuples.OpTouch, Tuple: t})
 	}
 	if _, err := st.Write(ctx, b); err != nil {
@@ -100,6 +107,37 @@ func FuzzNativeJSON(f *testing.F) {
 		w := post(h, "/docket.v1.DocketService/"+m, "application/json", body)
 		if w.Code >= 500 {
 			t.Fatalf("%s %q: %d %s", m, body, w.Code, w.Body.String())
+		}
+	})
+}
+
+// FuzzConditionContexts: condition contexts, clocks and payloads in
+// every JSON decoder that takes them (AuthZEN properties and context, the
+// native API's context, now and tuple payloads) are answered with a
+// result or a client error, never a 5xx.
+func FuzzConditionContexts(f *testing.F) {
+	h := fuzzServerOf(f, condSchema, condFixture)
+	for _, s := range []string{
+		`{"subject":{"type":"user","id":"eve","properties":{"level":3}},"action":{"name":"read"},"resource":{"type":"doc","id":"d2","properties":{"level":2}}}`,
+		`{"subject":{"type":"user","id":"eve","properties":{"level":"x"}},"action":{"name":"read","properties":{"a":null}},"resource":{"type":"doc","id":"d2","properties":{"level":1e300}},"context":{"subject_level":[1]}}`,
+		`{"subject":{"type":"user","id":"bob"},"action":{"name":"read"},"resource":{"type":"doc","id":"d1"},"context":{"client_ip":"10.0.0.1/8"}}`,
+		`{"subject":{"type":"user","id":"eve"},"action":{"name":"read"},"evaluations":[{"resource":{"type":"doc","id":"d2","properties":{"level":9007199254740993}}},{}]}`,
+		`{"object":{"type":"doc","id":"d1"},"relation":"read","subject":{"type":"user","id":"bob"},"context":{"client_ip":"10.1.1.1"},"now":"2029-01-01T00:00:00Z"}`,
+		`{"object":{"type":"doc","id":"d1"},"relation":"read","subject":{"type":"user","id":"dan"},"context":{"now":"yesterday"},"now":"0001-01-01T00:00:00Z"}`,
+		`{"items":[{"object":{"type":"doc","id":"d2"},"relation":"read","subject":{"type":"user","id":"eve"},"context":{"subject_level":1.5,"resource_level":-1}}],"now":"9999-12-31T23:59:59Z"}`,
+		`{"ops":[{"kind":"KIND_TOUCH","tuple":{"object":{"type":"doc","id":"x"},"relation":"reader","subject":{"type":"user","id":"y"},"condition":"from_network","context":{"network":{"a":[]}},"expiration":"2030-01-01T00:00:00Z"}}]}`,
+		`{"filter":{"objectType":"doc"},"now":"1970-01-01T00:00:00Z"}`,
+		`{"context":{"":{"":[null,true,"",0]}}}`, `{"now":12}`, `{"context":[]}`,
+	} {
+		f.Add(s, 0)
+	}
+	paths := []string{"/access/v1/evaluation", "/access/v1/evaluations", "/access/v1/search/action",
+		"/docket.v1.DocketService/Check", "/docket.v1.DocketService/CheckBatch", "/docket.v1.DocketService/Write", "/docket.v1.DocketService/Read"}
+	f.Fuzz(func(t *testing.T, body string, which int) {
+		path := paths[uint(which)%uint(len(paths))]
+		w := post(h, path, "application/json", body)
+		if w.Code >= 500 {
+			t.Fatalf("%s %q: %d %s", path, body, w.Code, w.Body.String())
 		}
 	})
 }

@@ -15,9 +15,11 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/docketdb/docket/check"
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/expand"
 	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/gen/docket/v1/docketv1connect"
+	"github.com/docketdb/docket/internal/wire"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
@@ -37,7 +39,11 @@ func (n native) Check(ctx context.Context, req *connect.Request[pb.CheckRequest]
 
 func (n native) check(ctx context.Context, m *pb.CheckRequest) (*pb.CheckResponse, error) {
 	s := n.s
-	if err := noConditionContext("context", m.Context); err != nil {
+	reqCtx, err := s.requestContext("context", m.Context)
+	if err != nil {
+		return nil, err
+	}
+	if ctx, err = clocked(ctx, "now", m.Now); err != nil {
 		return nil, err
 	}
 	snap, err := s.snapshot(ctx, m.Consistency)
@@ -52,12 +58,13 @@ func (n native) check(ctx context.Context, m *pb.CheckRequest) (*pb.CheckRespons
 	if q.Context, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
 		return nil, err
 	}
-	q.Explain = m.Explain
+	q.Explain, q.RequestContext = m.Explain, reqCtx
 	r, err := s.checker.Check(ctx, snap, q)
 	if err != nil {
-		return nil, err
+		return nil, contextError("context", err)
 	}
-	out := &pb.CheckResponse{Revision: s.tokens.revision(snap.Revision()), Allowed: r.Allowed}
+	out := &pb.CheckResponse{Revision: s.tokens.revision(snap.Revision()), Allowed: r.Allowed,
+		Conditional: r.Conditional, Missing: r.Missing, ValidUntil: wire.Timestamp(r.ValidUntil)}
 	if m.Explain && r.Explanation != nil {
 		out.ExplanationText = r.Explanation.String()
 		b, err := json.Marshal(r.Explanation)
@@ -103,6 +110,10 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 	if len(m.Items) > s.limits.MaxBatch {
 		return nil, overLimit("items: %d checks; at most %d per batch", len(m.Items), s.limits.MaxBatch)
 	}
+	ctx, err := clocked(ctx, "now", m.Now)
+	if err != nil {
+		return nil, err
+	}
 	snap, err := s.snapshot(ctx, m.Consistency)
 	if err != nil {
 		return nil, err
@@ -121,7 +132,7 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 		what := fmt.Sprintf("items[%d].", i)
 		q, err := s.query(snap, what, it.GetObject(), it.GetRelation(), it.GetSubject())
 		if err == nil {
-			err = noConditionContext(what+"context", it.GetContext())
+			q.RequestContext, err = s.requestContext(what+"context", it.GetContext())
 		}
 		if err == nil {
 			q.Context, err = s.contextual(what+"contextual_tuples", it.GetContextualTuples())
@@ -134,11 +145,37 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 		at = append(at, i)
 	}
 	rs, err := s.checkConcurrently(ctx, snap, qs, at)
+	if _, ok := errors.AsType[*condition.ValueError](err); ok {
+		// A context value of the wrong type is its item's fault: ask the
+		// checks one at a time and answer that item in place.
+		rs, err = s.checkEach(ctx, snap, qs, at, out.Results)
+	}
 	if err != nil {
 		return nil, err
 	}
 	for j, r := range rs {
-		out.Results[at[j]].Allowed = r.Allowed
+		res := out.Results[at[j]]
+		res.Allowed, res.Conditional, res.Missing, res.ValidUntil = r.Allowed, r.Conditional, r.Missing, wire.Timestamp(r.ValidUntil)
+	}
+	return out, nil
+}
+
+// checkEach answers qs one at a time, answering in place (in results, at
+// the request's index at[j]) each whose context a condition refuses; the
+// result of such a query is the zero one, which the caller's copy leaves
+// denied beside its error.
+func (s *Server) checkEach(ctx context.Context, snap tuples.Snapshot, qs []check.Query, at []int, results []*pb.CheckBatchResult) ([]check.Result, error) {
+	out := make([]check.Result, len(qs))
+	for j, q := range qs {
+		r, err := s.checker.Check(ctx, snap, q)
+		if _, ok := errors.AsType[*condition.ValueError](err); ok {
+			results[at[j]].Error = contextError(fmt.Sprintf("items[%d].context", at[j]), err).Error()
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("items[%d]: %w", at[j], err)
+		}
+		out[j] = r
 	}
 	return out, nil
 }
@@ -235,7 +272,13 @@ func (n native) LookupResources(ctx context.Context, req *connect.Request[pb.Loo
 
 func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesRequest, send func(*pb.LookupResourcesResponse) error) error {
 	s := n.s
-	if err := noConditionContext("context", m.Context); err != nil {
+	// The context is checked now; a schema whose tuples carry no
+	// conditions reads none of it, and lookups refuse the others.
+	if _, err := s.requestContext("context", m.Context); err != nil {
+		return err
+	}
+	ctx, err := clocked(ctx, "now", m.Now)
+	if err != nil {
 		return err
 	}
 	snap, sch, err := s.readAt(ctx, m.Consistency)
@@ -283,7 +326,13 @@ func (n native) LookupSubjects(ctx context.Context, req *connect.Request[pb.Look
 
 func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest, send func(*pb.LookupSubjectsResponse) error) error {
 	s := n.s
-	if err := noConditionContext("context", m.Context); err != nil {
+	// The context is checked now; a schema whose tuples carry no
+	// conditions reads none of it, and lookups refuse the others.
+	if _, err := s.requestContext("context", m.Context); err != nil {
+		return err
+	}
+	ctx, err := clocked(ctx, "now", m.Now)
+	if err != nil {
 		return err
 	}
 	snap, sch, err := s.readAt(ctx, m.Consistency)
@@ -370,6 +419,10 @@ func (n native) Expand(ctx context.Context, req *connect.Request[pb.ExpandReques
 
 func (n native) expand(ctx context.Context, m *pb.ExpandRequest) (*pb.ExpandResponse, error) {
 	s := n.s
+	ctx, err := clocked(ctx, "now", m.Now)
+	if err != nil {
+		return nil, err
+	}
 	snap, sch, err := s.readAt(ctx, m.Consistency)
 	if err != nil {
 		return nil, err
@@ -402,21 +455,40 @@ func (n native) expand(ctx context.Context, m *pb.ExpandRequest) (*pb.ExpandResp
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ExpandResponse{Revision: s.tokens.revision(rev), Tree: fromNode(tree), Text: tree.String()}, nil
+	pbTree, err := fromNode(tree)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ExpandResponse{Revision: s.tokens.revision(rev), Tree: pbTree, Text: tree.String()}, nil
 }
 
-func fromNode(n *expand.Node) *pb.ExpandNode {
+func fromNode(n *expand.Node) (*pb.ExpandNode, error) {
 	if n == nil {
-		return nil
+		return nil, nil
 	}
-	out := &pb.ExpandNode{Kind: string(n.Kind), Label: n.Label, Truncated: n.Truncated}
+	out := &pb.ExpandNode{Kind: string(n.Kind), Label: n.Label, Truncated: n.Truncated, Condition: n.Condition}
 	if n.Subject != nil {
 		out.Subject = fromSubject(*n.Subject)
 	}
-	for _, c := range n.Children {
-		out.Children = append(out.Children, fromNode(c))
+	var err error
+	if out.Context, err = wire.StructFromJSON(n.Context); err != nil {
+		return nil, fmt.Errorf("expand leaf %s: stored context: %w", n.Label, err)
 	}
-	return out
+	if n.Expires != "" {
+		exp, err := tuples.ParseExpiry(n.Expires)
+		if err != nil {
+			return nil, fmt.Errorf("expand leaf %s: %w", n.Label, err)
+		}
+		out.Expiration = wire.Timestamp(exp)
+	}
+	for _, c := range n.Children {
+		pc, err := fromNode(c)
+		if err != nil {
+			return nil, err
+		}
+		out.Children = append(out.Children, pc)
+	}
+	return out, nil
 }
 
 func (n native) Write(ctx context.Context, req *connect.Request[pb.WriteRequest]) (*connect.Response[pb.WriteResponse], error) {
@@ -501,6 +573,9 @@ func (n native) read(ctx context.Context, m *pb.ReadRequest) (*pb.ReadResponse, 
 	if err != nil {
 		return nil, err
 	}
+	if ctx, err = clocked(ctx, "now", m.Now); err != nil {
+		return nil, err
+	}
 	snap, err := s.snapshot(ctx, m.Consistency)
 	if err != nil {
 		return nil, err
@@ -512,7 +587,9 @@ func (n native) read(ctx context.Context, m *pb.ReadRequest) (*pb.ReadResponse, 
 	}
 	out := &pb.ReadResponse{Revision: s.tokens.revision(snap.Revision()), Tuples: make([]*pb.Tuple, len(ts))}
 	for i, t := range ts {
-		out.Tuples[i] = fromTuple(t)
+		if out.Tuples[i], err = fromTuple(t); err != nil {
+			return nil, err
+		}
 	}
 	if next != "" {
 		out.NextCursor = encodeCursor("rd1", key, next)
@@ -698,7 +775,11 @@ func (n native) watch(ctx context.Context, m *pb.WatchRequest, send func(*pb.Wat
 				if changes[i].Kind == tuples.ChangeDelete {
 					kind = pb.Change_KIND_DELETE
 				}
-				msg.Changes = append(msg.Changes, &pb.Change{Kind: kind, Tuple: fromTuple(changes[i].Tuple)})
+				t, err := fromTuple(changes[i].Tuple)
+				if err != nil {
+					return err
+				}
+				msg.Changes = append(msg.Changes, &pb.Change{Kind: kind, Tuple: t})
 			}
 			if err := send(msg); err != nil {
 				return err

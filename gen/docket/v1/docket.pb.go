@@ -15,6 +15,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -297,10 +298,22 @@ func (x *SubjectRef) GetRelation() string {
 
 // A relation tuple, object#relation@subject.
 type Tuple struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Object        *ObjectRef             `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
-	Relation      string                 `protobuf:"bytes,2,opt,name=relation,proto3" json:"relation,omitempty"`
-	Subject       *SubjectRef            `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Object   *ObjectRef             `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Relation string                 `protobuf:"bytes,2,opt,name=relation,proto3" json:"relation,omitempty"`
+	Subject  *SubjectRef            `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The schema condition the tuple holds under; empty for none. The
+	// relation must allow the subject `with` it.
+	Condition string `protobuf:"bytes,4,opt,name=condition,proto3" json:"condition,omitempty"`
+	// The part of the condition's context stored with the tuple (written
+	// with it, read back with it); its values win over a query's context.
+	// Only with a condition. Numbers travel as doubles: integers are exact
+	// up to 2^53.
+	Context *structpb.Struct `protobuf:"bytes,5,opt,name=context,proto3" json:"context,omitempty"`
+	// When the tuple stops existing; unset for never. From that instant on
+	// every read leaves it out. Only where the relation allows `with
+	// expiration`.
+	Expiration    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expiration,proto3" json:"expiration,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -352,6 +365,27 @@ func (x *Tuple) GetRelation() string {
 func (x *Tuple) GetSubject() *SubjectRef {
 	if x != nil {
 		return x.Subject
+	}
+	return nil
+}
+
+func (x *Tuple) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+func (x *Tuple) GetContext() *structpb.Struct {
+	if x != nil {
+		return x.Context
+	}
+	return nil
+}
+
+func (x *Tuple) GetExpiration() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Expiration
 	}
 	return nil
 }
@@ -546,10 +580,14 @@ type CheckRequest struct {
 	Explain bool `protobuf:"varint,5,opt,name=explain,proto3" json:"explain,omitempty"`
 	// Contextual tuples: treated as stored for this check only.
 	ContextualTuples []*Tuple `protobuf:"bytes,6,rep,name=contextual_tuples,json=contextualTuples,proto3" json:"contextual_tuples,omitempty"`
-	// The condition context: values for the parameters of conditions met
-	// on the way. Kept for conditions; a non-empty context is refused until
-	// the server evaluates conditions.
-	Context       *structpb.Struct `protobuf:"bytes,7,opt,name=context,proto3" json:"context,omitempty"`
+	// The condition context: values for the parameters of the conditions
+	// met on the way; a tuple's stored values win, key by key. At most 64 KiB
+	// as JSON (Limits.MaxContextBytes).
+	Context *structpb.Struct `protobuf:"bytes,7,opt,name=context,proto3" json:"context,omitempty"`
+	// The clock that decides which tuples have expired; unset: the server's
+	// current time. An earlier clock sees tuples that have expired since,
+	// as an earlier revision sees tuples deleted since.
+	Now           *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=now,proto3" json:"now,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -633,6 +671,13 @@ func (x *CheckRequest) GetContext() *structpb.Struct {
 	return nil
 }
 
+func (x *CheckRequest) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
+}
+
 type CheckResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Revision *Revision              `protobuf:"bytes,1,opt,name=revision,proto3" json:"revision,omitempty"`
@@ -641,8 +686,15 @@ type CheckResponse struct {
 	// asked for.
 	ExplanationText string `protobuf:"bytes,3,opt,name=explanation_text,json=explanationText,proto3" json:"explanation_text,omitempty"`
 	ExplanationJson string `protobuf:"bytes,4,opt,name=explanation_json,json=explanationJson,proto3" json:"explanation_json,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// A conditional answer (allowed false, and not a deny either): it
+	// depends on condition parameters the context lacked, named in missing.
+	Missing     []string `protobuf:"bytes,5,rep,name=missing,proto3" json:"missing,omitempty"`
+	Conditional bool     `protobuf:"varint,6,opt,name=conditional,proto3" json:"conditional,omitempty"`
+	// When set, the answer may change at this instant without a write: the
+	// earliest expiry among the tuples it rests on.
+	ValidUntil    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckResponse) Reset() {
@@ -701,6 +753,27 @@ func (x *CheckResponse) GetExplanationJson() string {
 		return x.ExplanationJson
 	}
 	return ""
+}
+
+func (x *CheckResponse) GetMissing() []string {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+func (x *CheckResponse) GetConditional() bool {
+	if x != nil {
+		return x.Conditional
+	}
+	return false
+}
+
+func (x *CheckResponse) GetValidUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ValidUntil
+	}
+	return nil
 }
 
 type CheckBatchItem struct {
@@ -780,9 +853,11 @@ func (x *CheckBatchItem) GetContext() *structpb.Struct {
 }
 
 type CheckBatchRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Consistency   *Consistency           `protobuf:"bytes,1,opt,name=consistency,proto3" json:"consistency,omitempty"`
-	Items         []*CheckBatchItem      `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Consistency *Consistency           `protobuf:"bytes,1,opt,name=consistency,proto3" json:"consistency,omitempty"`
+	Items       []*CheckBatchItem      `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// The clock of every item, as in CheckRequest.now.
+	Now           *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=now,proto3" json:"now,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -831,12 +906,23 @@ func (x *CheckBatchRequest) GetItems() []*CheckBatchItem {
 	return nil
 }
 
+func (x *CheckBatchRequest) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
+}
+
 type CheckBatchResult struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Allowed bool                   `protobuf:"varint,1,opt,name=allowed,proto3" json:"allowed,omitempty"`
 	// Set, and allowed false, when this item could not be answered (an
 	// unknown type, say); the other items are still answered.
-	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// As in CheckResponse.
+	Missing       []string               `protobuf:"bytes,3,rep,name=missing,proto3" json:"missing,omitempty"`
+	Conditional   bool                   `protobuf:"varint,4,opt,name=conditional,proto3" json:"conditional,omitempty"`
+	ValidUntil    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -883,6 +969,27 @@ func (x *CheckBatchResult) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *CheckBatchResult) GetMissing() []string {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+func (x *CheckBatchResult) GetConditional() bool {
+	if x != nil {
+		return x.Conditional
+	}
+	return false
+}
+
+func (x *CheckBatchResult) GetValidUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ValidUntil
+	}
+	return nil
 }
 
 type CheckBatchResponse struct {
@@ -946,11 +1053,13 @@ type LookupResourcesRequest struct {
 	// At most this many objects (0 = all).
 	Limit uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
 	// Resume after the object that carried this cursor.
-	Cursor           string           `protobuf:"bytes,6,opt,name=cursor,proto3" json:"cursor,omitempty"`
-	ContextualTuples []*Tuple         `protobuf:"bytes,7,rep,name=contextual_tuples,json=contextualTuples,proto3" json:"contextual_tuples,omitempty"`
-	Context          *structpb.Struct `protobuf:"bytes,8,opt,name=context,proto3" json:"context,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	Cursor           string   `protobuf:"bytes,6,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	ContextualTuples []*Tuple `protobuf:"bytes,7,rep,name=contextual_tuples,json=contextualTuples,proto3" json:"contextual_tuples,omitempty"`
+	// As in CheckRequest.
+	Context       *structpb.Struct       `protobuf:"bytes,8,opt,name=context,proto3" json:"context,omitempty"`
+	Now           *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=now,proto3" json:"now,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LookupResourcesRequest) Reset() {
@@ -1039,13 +1148,24 @@ func (x *LookupResourcesRequest) GetContext() *structpb.Struct {
 	return nil
 }
 
+func (x *LookupResourcesRequest) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
+}
+
 type LookupResourcesResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Revision *Revision              `protobuf:"bytes,1,opt,name=revision,proto3" json:"revision,omitempty"`
 	Object   *ObjectRef             `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
 	// Pass back as cursor (with the same consistency token) to resume after
 	// this object.
-	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Cursor string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// A conditional member: the subject holds the relation on it only if
+	// the condition parameters named in missing allow.
+	Missing       []string `protobuf:"bytes,4,rep,name=missing,proto3" json:"missing,omitempty"`
+	Conditional   bool     `protobuf:"varint,5,opt,name=conditional,proto3" json:"conditional,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1101,6 +1221,20 @@ func (x *LookupResourcesResponse) GetCursor() string {
 	return ""
 }
 
+func (x *LookupResourcesResponse) GetMissing() []string {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+func (x *LookupResourcesResponse) GetConditional() bool {
+	if x != nil {
+		return x.Conditional
+	}
+	return false
+}
+
 type LookupSubjectsRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Consistency *Consistency           `protobuf:"bytes,1,opt,name=consistency,proto3" json:"consistency,omitempty"`
@@ -1109,13 +1243,15 @@ type LookupSubjectsRequest struct {
 	// Only subjects of this type ("" = any).
 	SubjectType string `protobuf:"bytes,4,opt,name=subject_type,json=subjectType,proto3" json:"subject_type,omitempty"`
 	// Only subject sets type:id#subject_relation.
-	SubjectRelation  string           `protobuf:"bytes,5,opt,name=subject_relation,json=subjectRelation,proto3" json:"subject_relation,omitempty"`
-	Limit            uint32           `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
-	Cursor           string           `protobuf:"bytes,7,opt,name=cursor,proto3" json:"cursor,omitempty"`
-	ContextualTuples []*Tuple         `protobuf:"bytes,8,rep,name=contextual_tuples,json=contextualTuples,proto3" json:"contextual_tuples,omitempty"`
-	Context          *structpb.Struct `protobuf:"bytes,9,opt,name=context,proto3" json:"context,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	SubjectRelation  string   `protobuf:"bytes,5,opt,name=subject_relation,json=subjectRelation,proto3" json:"subject_relation,omitempty"`
+	Limit            uint32   `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
+	Cursor           string   `protobuf:"bytes,7,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	ContextualTuples []*Tuple `protobuf:"bytes,8,rep,name=contextual_tuples,json=contextualTuples,proto3" json:"contextual_tuples,omitempty"`
+	// As in CheckRequest.
+	Context       *structpb.Struct       `protobuf:"bytes,9,opt,name=context,proto3" json:"context,omitempty"`
+	Now           *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=now,proto3" json:"now,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LookupSubjectsRequest) Reset() {
@@ -1211,13 +1347,23 @@ func (x *LookupSubjectsRequest) GetContext() *structpb.Struct {
 	return nil
 }
 
+func (x *LookupSubjectsRequest) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
+}
+
 type LookupSubjectsResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Revision *Revision              `protobuf:"bytes,1,opt,name=revision,proto3" json:"revision,omitempty"`
 	Subject  *SubjectRef            `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
 	// For a wildcard: the subjects of its type still left out.
-	Excluded      []*SubjectRef `protobuf:"bytes,3,rep,name=excluded,proto3" json:"excluded,omitempty"`
-	Cursor        string        `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Excluded []*SubjectRef `protobuf:"bytes,3,rep,name=excluded,proto3" json:"excluded,omitempty"`
+	Cursor   string        `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// A conditional member, as in LookupResourcesResponse.
+	Missing       []string `protobuf:"bytes,5,rep,name=missing,proto3" json:"missing,omitempty"`
+	Conditional   bool     `protobuf:"varint,6,opt,name=conditional,proto3" json:"conditional,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1280,6 +1426,20 @@ func (x *LookupSubjectsResponse) GetCursor() string {
 	return ""
 }
 
+func (x *LookupSubjectsResponse) GetMissing() []string {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+func (x *LookupSubjectsResponse) GetConditional() bool {
+	if x != nil {
+		return x.Conditional
+	}
+	return false
+}
+
 type ExpandRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Consistency *Consistency           `protobuf:"bytes,1,opt,name=consistency,proto3" json:"consistency,omitempty"`
@@ -1290,8 +1450,11 @@ type ExpandRequest struct {
 	Recursive        bool     `protobuf:"varint,4,opt,name=recursive,proto3" json:"recursive,omitempty"`
 	Depth            uint32   `protobuf:"varint,5,opt,name=depth,proto3" json:"depth,omitempty"`
 	ContextualTuples []*Tuple `protobuf:"bytes,6,rep,name=contextual_tuples,json=contextualTuples,proto3" json:"contextual_tuples,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// As in CheckRequest. Expand takes no condition context: it shows each
+	// leaf's condition and stored context without evaluating them.
+	Now           *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=now,proto3" json:"now,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExpandRequest) Reset() {
@@ -1366,14 +1529,25 @@ func (x *ExpandRequest) GetContextualTuples() []*Tuple {
 	return nil
 }
 
+func (x *ExpandRequest) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
+}
+
 type ExpandNode struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// union, intersection, exclusion, leaf, cycle (as the CLI prints).
-	Kind          string        `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Label         string        `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
-	Subject       *SubjectRef   `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
-	Children      []*ExpandNode `protobuf:"bytes,4,rep,name=children,proto3" json:"children,omitempty"`
-	Truncated     bool          `protobuf:"varint,5,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	Kind      string        `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Label     string        `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Subject   *SubjectRef   `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	Children  []*ExpandNode `protobuf:"bytes,4,rep,name=children,proto3" json:"children,omitempty"`
+	Truncated bool          `protobuf:"varint,5,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// What a leaf's tuple carries, as in Tuple.
+	Condition     string                 `protobuf:"bytes,6,opt,name=condition,proto3" json:"condition,omitempty"`
+	Context       *structpb.Struct       `protobuf:"bytes,7,opt,name=context,proto3" json:"context,omitempty"`
+	Expiration    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expiration,proto3" json:"expiration,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1441,6 +1615,27 @@ func (x *ExpandNode) GetTruncated() bool {
 		return x.Truncated
 	}
 	return false
+}
+
+func (x *ExpandNode) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+func (x *ExpandNode) GetContext() *structpb.Struct {
+	if x != nil {
+		return x.Context
+	}
+	return nil
+}
+
+func (x *ExpandNode) GetExpiration() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Expiration
+	}
+	return nil
 }
 
 type ExpandResponse struct {
@@ -1894,7 +2089,9 @@ type ReadRequest struct {
 	Limit uint32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
 	// From a previous response's next_cursor; pass the same consistency
 	// (at_exact_snapshot of the first page's revision) to page one snapshot.
-	Cursor        string `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Cursor string `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// As in CheckRequest: tuples expired at this clock are left out.
+	Now           *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=now,proto3" json:"now,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1955,6 +2152,13 @@ func (x *ReadRequest) GetCursor() string {
 		return x.Cursor
 	}
 	return ""
+}
+
+func (x *ReadRequest) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
 }
 
 type ReadResponse struct {
@@ -2844,7 +3048,7 @@ var File_docket_v1_docket_proto protoreflect.FileDescriptor
 
 const file_docket_v1_docket_proto_rawDesc = "" +
 	"\n" +
-	"\x16docket/v1/docket.proto\x12\tdocket.v1\x1a\x1cgoogle/protobuf/struct.proto\"/\n" +
+	"\x16docket/v1/docket.proto\x12\tdocket.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
 	"\tObjectRef\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"L\n" +
@@ -2852,11 +3056,16 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"SubjectRef\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1a\n" +
-	"\brelation\x18\x03 \x01(\tR\brelation\"\x94\x01\n" +
+	"\brelation\x18\x03 \x01(\tR\brelation\"\x8f\x02\n" +
 	"\x05Tuple\x12,\n" +
 	"\x06object\x18\x01 \x01(\v2\x14.docket.v1.ObjectRefR\x06object\x12\x1a\n" +
 	"\brelation\x18\x02 \x01(\tR\brelation\x12/\n" +
-	"\asubject\x18\x03 \x01(\v2\x15.docket.v1.SubjectRefR\asubjectJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06J\x04\b\x06\x10\a\"\xd1\x01\n" +
+	"\asubject\x18\x03 \x01(\v2\x15.docket.v1.SubjectRefR\asubject\x12\x1c\n" +
+	"\tcondition\x18\x04 \x01(\tR\tcondition\x121\n" +
+	"\acontext\x18\x05 \x01(\v2\x17.google.protobuf.StructR\acontext\x12:\n" +
+	"\n" +
+	"expiration\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expiration\"\xd1\x01\n" +
 	"\vConsistency\x12+\n" +
 	"\x10minimize_latency\x18\x01 \x01(\bH\x00R\x0fminimizeLatency\x12+\n" +
 	"\x11at_least_as_fresh\x18\x02 \x01(\tH\x00R\x0eatLeastAsFresh\x12,\n" +
@@ -2865,7 +3074,7 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\vrequirement\"8\n" +
 	"\bRevision\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
-	"\x06number\x18\x02 \x01(\x04R\x06number\"\xcf\x02\n" +
+	"\x06number\x18\x02 \x01(\x04R\x06number\"\xfd\x02\n" +
 	"\fCheckRequest\x128\n" +
 	"\vconsistency\x18\x01 \x01(\v2\x16.docket.v1.ConsistencyR\vconsistency\x12,\n" +
 	"\x06object\x18\x02 \x01(\v2\x14.docket.v1.ObjectRefR\x06object\x12\x1a\n" +
@@ -2873,27 +3082,37 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\asubject\x18\x04 \x01(\v2\x15.docket.v1.SubjectRefR\asubject\x12\x18\n" +
 	"\aexplain\x18\x05 \x01(\bR\aexplain\x12=\n" +
 	"\x11contextual_tuples\x18\x06 \x03(\v2\x10.docket.v1.TupleR\x10contextualTuples\x121\n" +
-	"\acontext\x18\a \x01(\v2\x17.google.protobuf.StructR\acontext\"\xb6\x01\n" +
+	"\acontext\x18\a \x01(\v2\x17.google.protobuf.StructR\acontext\x12,\n" +
+	"\x03now\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xa9\x02\n" +
 	"\rCheckResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x12\x18\n" +
 	"\aallowed\x18\x02 \x01(\bR\aallowed\x12)\n" +
 	"\x10explanation_text\x18\x03 \x01(\tR\x0fexplanationText\x12)\n" +
-	"\x10explanation_json\x18\x04 \x01(\tR\x0fexplanationJsonJ\x04\b\x05\x10\x06\"\xfd\x01\n" +
+	"\x10explanation_json\x18\x04 \x01(\tR\x0fexplanationJson\x12\x18\n" +
+	"\amissing\x18\x05 \x03(\tR\amissing\x12 \n" +
+	"\vconditional\x18\x06 \x01(\bR\vconditional\x12;\n" +
+	"\vvalid_until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"validUntil\"\xfd\x01\n" +
 	"\x0eCheckBatchItem\x12,\n" +
 	"\x06object\x18\x01 \x01(\v2\x14.docket.v1.ObjectRefR\x06object\x12\x1a\n" +
 	"\brelation\x18\x02 \x01(\tR\brelation\x12/\n" +
 	"\asubject\x18\x03 \x01(\v2\x15.docket.v1.SubjectRefR\asubject\x12=\n" +
 	"\x11contextual_tuples\x18\x04 \x03(\v2\x10.docket.v1.TupleR\x10contextualTuples\x121\n" +
-	"\acontext\x18\x05 \x01(\v2\x17.google.protobuf.StructR\acontext\"~\n" +
+	"\acontext\x18\x05 \x01(\v2\x17.google.protobuf.StructR\acontext\"\xac\x01\n" +
 	"\x11CheckBatchRequest\x128\n" +
 	"\vconsistency\x18\x01 \x01(\v2\x16.docket.v1.ConsistencyR\vconsistency\x12/\n" +
-	"\x05items\x18\x02 \x03(\v2\x19.docket.v1.CheckBatchItemR\x05items\"H\n" +
+	"\x05items\x18\x02 \x03(\v2\x19.docket.v1.CheckBatchItemR\x05items\x12,\n" +
+	"\x03now\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xbb\x01\n" +
 	"\x10CheckBatchResult\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05errorJ\x04\b\x03\x10\x04\"|\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12\x18\n" +
+	"\amissing\x18\x03 \x03(\tR\amissing\x12 \n" +
+	"\vconditional\x18\x04 \x01(\bR\vconditional\x12;\n" +
+	"\vvalid_until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"validUntil\"|\n" +
 	"\x12CheckBatchResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x125\n" +
-	"\aresults\x18\x02 \x03(\v2\x1b.docket.v1.CheckBatchResultR\aresults\"\xe4\x02\n" +
+	"\aresults\x18\x02 \x03(\v2\x1b.docket.v1.CheckBatchResultR\aresults\"\x92\x03\n" +
 	"\x16LookupResourcesRequest\x128\n" +
 	"\vconsistency\x18\x01 \x01(\v2\x16.docket.v1.ConsistencyR\vconsistency\x12/\n" +
 	"\asubject\x18\x02 \x01(\v2\x15.docket.v1.SubjectRefR\asubject\x12#\n" +
@@ -2902,11 +3121,14 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\x05limit\x18\x05 \x01(\rR\x05limit\x12\x16\n" +
 	"\x06cursor\x18\x06 \x01(\tR\x06cursor\x12=\n" +
 	"\x11contextual_tuples\x18\a \x03(\v2\x10.docket.v1.TupleR\x10contextualTuples\x121\n" +
-	"\acontext\x18\b \x01(\v2\x17.google.protobuf.StructR\acontext\"\x96\x01\n" +
+	"\acontext\x18\b \x01(\v2\x17.google.protobuf.StructR\acontext\x12,\n" +
+	"\x03now\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xcc\x01\n" +
 	"\x17LookupResourcesResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x12,\n" +
 	"\x06object\x18\x02 \x01(\v2\x14.docket.v1.ObjectRefR\x06object\x12\x16\n" +
-	"\x06cursor\x18\x03 \x01(\tR\x06cursorJ\x04\b\x04\x10\x05\"\x89\x03\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\x12\x18\n" +
+	"\amissing\x18\x04 \x03(\tR\amissing\x12 \n" +
+	"\vconditional\x18\x05 \x01(\bR\vconditional\"\xb7\x03\n" +
 	"\x15LookupSubjectsRequest\x128\n" +
 	"\vconsistency\x18\x01 \x01(\v2\x16.docket.v1.ConsistencyR\vconsistency\x12,\n" +
 	"\x06object\x18\x02 \x01(\v2\x14.docket.v1.ObjectRefR\x06object\x12\x1a\n" +
@@ -2916,26 +3138,36 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\x05limit\x18\x06 \x01(\rR\x05limit\x12\x16\n" +
 	"\x06cursor\x18\a \x01(\tR\x06cursor\x12=\n" +
 	"\x11contextual_tuples\x18\b \x03(\v2\x10.docket.v1.TupleR\x10contextualTuples\x121\n" +
-	"\acontext\x18\t \x01(\v2\x17.google.protobuf.StructR\acontext\"\xcb\x01\n" +
+	"\acontext\x18\t \x01(\v2\x17.google.protobuf.StructR\acontext\x12,\n" +
+	"\x03now\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\x81\x02\n" +
 	"\x16LookupSubjectsResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x12/\n" +
 	"\asubject\x18\x02 \x01(\v2\x15.docket.v1.SubjectRefR\asubject\x121\n" +
 	"\bexcluded\x18\x03 \x03(\v2\x15.docket.v1.SubjectRefR\bexcluded\x12\x16\n" +
-	"\x06cursor\x18\x04 \x01(\tR\x06cursorJ\x04\b\x05\x10\x06\"\x86\x02\n" +
+	"\x06cursor\x18\x04 \x01(\tR\x06cursor\x12\x18\n" +
+	"\amissing\x18\x05 \x03(\tR\amissing\x12 \n" +
+	"\vconditional\x18\x06 \x01(\bR\vconditional\"\xb4\x02\n" +
 	"\rExpandRequest\x128\n" +
 	"\vconsistency\x18\x01 \x01(\v2\x16.docket.v1.ConsistencyR\vconsistency\x12,\n" +
 	"\x06object\x18\x02 \x01(\v2\x14.docket.v1.ObjectRefR\x06object\x12\x1a\n" +
 	"\brelation\x18\x03 \x01(\tR\brelation\x12\x1c\n" +
 	"\trecursive\x18\x04 \x01(\bR\trecursive\x12\x14\n" +
 	"\x05depth\x18\x05 \x01(\rR\x05depth\x12=\n" +
-	"\x11contextual_tuples\x18\x06 \x03(\v2\x10.docket.v1.TupleR\x10contextualTuples\"\xb8\x01\n" +
+	"\x11contextual_tuples\x18\x06 \x03(\v2\x10.docket.v1.TupleR\x10contextualTuples\x12,\n" +
+	"\x03now\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xc5\x02\n" +
 	"\n" +
 	"ExpandNode\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12/\n" +
 	"\asubject\x18\x03 \x01(\v2\x15.docket.v1.SubjectRefR\asubject\x121\n" +
 	"\bchildren\x18\x04 \x03(\v2\x15.docket.v1.ExpandNodeR\bchildren\x12\x1c\n" +
-	"\ttruncated\x18\x05 \x01(\bR\ttruncated\"\x80\x01\n" +
+	"\ttruncated\x18\x05 \x01(\bR\ttruncated\x12\x1c\n" +
+	"\tcondition\x18\x06 \x01(\tR\tcondition\x121\n" +
+	"\acontext\x18\a \x01(\v2\x17.google.protobuf.StructR\acontext\x12:\n" +
+	"\n" +
+	"expiration\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expiration\"\x80\x01\n" +
 	"\x0eExpandResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x12)\n" +
 	"\x04tree\x18\x02 \x01(\v2\x15.docket.v1.ExpandNodeR\x04tree\x12\x12\n" +
@@ -2971,12 +3203,13 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\x06filter\x18\x01 \x01(\v2\x11.docket.v1.FilterR\x06filter\"c\n" +
 	"\x16DeleteMatchingResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x12\x18\n" +
-	"\adeleted\x18\x02 \x01(\x04R\adeleted\"\xa0\x01\n" +
+	"\adeleted\x18\x02 \x01(\x04R\adeleted\"\xce\x01\n" +
 	"\vReadRequest\x128\n" +
 	"\vconsistency\x18\x01 \x01(\v2\x16.docket.v1.ConsistencyR\vconsistency\x12)\n" +
 	"\x06filter\x18\x02 \x01(\v2\x11.docket.v1.FilterR\x06filter\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\rR\x05limit\x12\x16\n" +
-	"\x06cursor\x18\x04 \x01(\tR\x06cursor\"\x8a\x01\n" +
+	"\x06cursor\x18\x04 \x01(\tR\x06cursor\x12,\n" +
+	"\x03now\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\x8a\x01\n" +
 	"\fReadResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x12(\n" +
 	"\x06tuples\x18\x02 \x03(\v2\x10.docket.v1.TupleR\x06tuples\x12\x1f\n" +
@@ -3121,103 +3354,116 @@ var file_docket_v1_docket_proto_goTypes = []any{
 	(*StatsRequest)(nil),            // 42: docket.v1.StatsRequest
 	(*StatsResponse)(nil),           // 43: docket.v1.StatsResponse
 	(*structpb.Struct)(nil),         // 44: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),   // 45: google.protobuf.Timestamp
 }
 var file_docket_v1_docket_proto_depIdxs = []int32{
 	3,  // 0: docket.v1.Tuple.object:type_name -> docket.v1.ObjectRef
 	4,  // 1: docket.v1.Tuple.subject:type_name -> docket.v1.SubjectRef
-	6,  // 2: docket.v1.CheckRequest.consistency:type_name -> docket.v1.Consistency
-	3,  // 3: docket.v1.CheckRequest.object:type_name -> docket.v1.ObjectRef
-	4,  // 4: docket.v1.CheckRequest.subject:type_name -> docket.v1.SubjectRef
-	5,  // 5: docket.v1.CheckRequest.contextual_tuples:type_name -> docket.v1.Tuple
-	44, // 6: docket.v1.CheckRequest.context:type_name -> google.protobuf.Struct
-	7,  // 7: docket.v1.CheckResponse.revision:type_name -> docket.v1.Revision
-	3,  // 8: docket.v1.CheckBatchItem.object:type_name -> docket.v1.ObjectRef
-	4,  // 9: docket.v1.CheckBatchItem.subject:type_name -> docket.v1.SubjectRef
-	5,  // 10: docket.v1.CheckBatchItem.contextual_tuples:type_name -> docket.v1.Tuple
-	44, // 11: docket.v1.CheckBatchItem.context:type_name -> google.protobuf.Struct
-	6,  // 12: docket.v1.CheckBatchRequest.consistency:type_name -> docket.v1.Consistency
-	10, // 13: docket.v1.CheckBatchRequest.items:type_name -> docket.v1.CheckBatchItem
-	7,  // 14: docket.v1.CheckBatchResponse.revision:type_name -> docket.v1.Revision
-	12, // 15: docket.v1.CheckBatchResponse.results:type_name -> docket.v1.CheckBatchResult
-	6,  // 16: docket.v1.LookupResourcesRequest.consistency:type_name -> docket.v1.Consistency
-	4,  // 17: docket.v1.LookupResourcesRequest.subject:type_name -> docket.v1.SubjectRef
-	5,  // 18: docket.v1.LookupResourcesRequest.contextual_tuples:type_name -> docket.v1.Tuple
-	44, // 19: docket.v1.LookupResourcesRequest.context:type_name -> google.protobuf.Struct
-	7,  // 20: docket.v1.LookupResourcesResponse.revision:type_name -> docket.v1.Revision
-	3,  // 21: docket.v1.LookupResourcesResponse.object:type_name -> docket.v1.ObjectRef
-	6,  // 22: docket.v1.LookupSubjectsRequest.consistency:type_name -> docket.v1.Consistency
-	3,  // 23: docket.v1.LookupSubjectsRequest.object:type_name -> docket.v1.ObjectRef
-	5,  // 24: docket.v1.LookupSubjectsRequest.contextual_tuples:type_name -> docket.v1.Tuple
-	44, // 25: docket.v1.LookupSubjectsRequest.context:type_name -> google.protobuf.Struct
-	7,  // 26: docket.v1.LookupSubjectsResponse.revision:type_name -> docket.v1.Revision
-	4,  // 27: docket.v1.LookupSubjectsResponse.subject:type_name -> docket.v1.SubjectRef
-	4,  // 28: docket.v1.LookupSubjectsResponse.excluded:type_name -> docket.v1.SubjectRef
-	6,  // 29: docket.v1.ExpandRequest.consistency:type_name -> docket.v1.Consistency
-	3,  // 30: docket.v1.ExpandRequest.object:type_name -> docket.v1.ObjectRef
-	5,  // 31: docket.v1.ExpandRequest.contextual_tuples:type_name -> docket.v1.Tuple
-	4,  // 32: docket.v1.ExpandNode.subject:type_name -> docket.v1.SubjectRef
-	19, // 33: docket.v1.ExpandNode.children:type_name -> docket.v1.ExpandNode
-	7,  // 34: docket.v1.ExpandResponse.revision:type_name -> docket.v1.Revision
-	19, // 35: docket.v1.ExpandResponse.tree:type_name -> docket.v1.ExpandNode
-	21, // 36: docket.v1.Precondition.filter:type_name -> docket.v1.Filter
-	1,  // 37: docket.v1.WriteOp.kind:type_name -> docket.v1.WriteOp.Kind
-	5,  // 38: docket.v1.WriteOp.tuple:type_name -> docket.v1.Tuple
-	23, // 39: docket.v1.WriteRequest.ops:type_name -> docket.v1.WriteOp
-	22, // 40: docket.v1.WriteRequest.preconditions:type_name -> docket.v1.Precondition
-	7,  // 41: docket.v1.WriteResponse.revision:type_name -> docket.v1.Revision
-	21, // 42: docket.v1.DeleteMatchingRequest.filter:type_name -> docket.v1.Filter
-	7,  // 43: docket.v1.DeleteMatchingResponse.revision:type_name -> docket.v1.Revision
-	6,  // 44: docket.v1.ReadRequest.consistency:type_name -> docket.v1.Consistency
-	21, // 45: docket.v1.ReadRequest.filter:type_name -> docket.v1.Filter
-	7,  // 46: docket.v1.ReadResponse.revision:type_name -> docket.v1.Revision
-	5,  // 47: docket.v1.ReadResponse.tuples:type_name -> docket.v1.Tuple
-	0,  // 48: docket.v1.ImportRequest.format:type_name -> docket.v1.TupleFormat
-	7,  // 49: docket.v1.ImportResponse.revision:type_name -> docket.v1.Revision
-	6,  // 50: docket.v1.ExportRequest.consistency:type_name -> docket.v1.Consistency
-	0,  // 51: docket.v1.ExportRequest.format:type_name -> docket.v1.TupleFormat
-	7,  // 52: docket.v1.ExportResponse.revision:type_name -> docket.v1.Revision
-	2,  // 53: docket.v1.Change.kind:type_name -> docket.v1.Change.Kind
-	5,  // 54: docket.v1.Change.tuple:type_name -> docket.v1.Tuple
-	7,  // 55: docket.v1.WatchResponse.revision:type_name -> docket.v1.Revision
-	35, // 56: docket.v1.WatchResponse.changes:type_name -> docket.v1.Change
-	6,  // 57: docket.v1.ReadSchemaRequest.consistency:type_name -> docket.v1.Consistency
-	7,  // 58: docket.v1.ReadSchemaResponse.revision:type_name -> docket.v1.Revision
-	7,  // 59: docket.v1.WriteSchemaResponse.revision:type_name -> docket.v1.Revision
-	40, // 60: docket.v1.WriteSchemaResponse.changes:type_name -> docket.v1.SchemaChange
-	7,  // 61: docket.v1.StatsResponse.revision:type_name -> docket.v1.Revision
-	8,  // 62: docket.v1.DocketService.Check:input_type -> docket.v1.CheckRequest
-	11, // 63: docket.v1.DocketService.CheckBatch:input_type -> docket.v1.CheckBatchRequest
-	14, // 64: docket.v1.DocketService.LookupResources:input_type -> docket.v1.LookupResourcesRequest
-	16, // 65: docket.v1.DocketService.LookupSubjects:input_type -> docket.v1.LookupSubjectsRequest
-	18, // 66: docket.v1.DocketService.Expand:input_type -> docket.v1.ExpandRequest
-	24, // 67: docket.v1.DocketService.Write:input_type -> docket.v1.WriteRequest
-	26, // 68: docket.v1.DocketService.DeleteMatching:input_type -> docket.v1.DeleteMatchingRequest
-	28, // 69: docket.v1.DocketService.Read:input_type -> docket.v1.ReadRequest
-	30, // 70: docket.v1.DocketService.Import:input_type -> docket.v1.ImportRequest
-	32, // 71: docket.v1.DocketService.Export:input_type -> docket.v1.ExportRequest
-	34, // 72: docket.v1.DocketService.Watch:input_type -> docket.v1.WatchRequest
-	37, // 73: docket.v1.DocketService.ReadSchema:input_type -> docket.v1.ReadSchemaRequest
-	39, // 74: docket.v1.DocketService.WriteSchema:input_type -> docket.v1.WriteSchemaRequest
-	42, // 75: docket.v1.DocketService.Stats:input_type -> docket.v1.StatsRequest
-	9,  // 76: docket.v1.DocketService.Check:output_type -> docket.v1.CheckResponse
-	13, // 77: docket.v1.DocketService.CheckBatch:output_type -> docket.v1.CheckBatchResponse
-	15, // 78: docket.v1.DocketService.LookupResources:output_type -> docket.v1.LookupResourcesResponse
-	17, // 79: docket.v1.DocketService.LookupSubjects:output_type -> docket.v1.LookupSubjectsResponse
-	20, // 80: docket.v1.DocketService.Expand:output_type -> docket.v1.ExpandResponse
-	25, // 81: docket.v1.DocketService.Write:output_type -> docket.v1.WriteResponse
-	27, // 82: docket.v1.DocketService.DeleteMatching:output_type -> docket.v1.DeleteMatchingResponse
-	29, // 83: docket.v1.DocketService.Read:output_type -> docket.v1.ReadResponse
-	31, // 84: docket.v1.DocketService.Import:output_type -> docket.v1.ImportResponse
-	33, // 85: docket.v1.DocketService.Export:output_type -> docket.v1.ExportResponse
-	36, // 86: docket.v1.DocketService.Watch:output_type -> docket.v1.WatchResponse
-	38, // 87: docket.v1.DocketService.ReadSchema:output_type -> docket.v1.ReadSchemaResponse
-	41, // 88: docket.v1.DocketService.WriteSchema:output_type -> docket.v1.WriteSchemaResponse
-	43, // 89: docket.v1.DocketService.Stats:output_type -> docket.v1.StatsResponse
-	76, // [76:90] is the sub-list for method output_type
-	62, // [62:76] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	44, // 2: docket.v1.Tuple.context:type_name -> google.protobuf.Struct
+	45, // 3: docket.v1.Tuple.expiration:type_name -> google.protobuf.Timestamp
+	6,  // 4: docket.v1.CheckRequest.consistency:type_name -> docket.v1.Consistency
+	3,  // 5: docket.v1.CheckRequest.object:type_name -> docket.v1.ObjectRef
+	4,  // 6: docket.v1.CheckRequest.subject:type_name -> docket.v1.SubjectRef
+	5,  // 7: docket.v1.CheckRequest.contextual_tuples:type_name -> docket.v1.Tuple
+	44, // 8: docket.v1.CheckRequest.context:type_name -> google.protobuf.Struct
+	45, // 9: docket.v1.CheckRequest.now:type_name -> google.protobuf.Timestamp
+	7,  // 10: docket.v1.CheckResponse.revision:type_name -> docket.v1.Revision
+	45, // 11: docket.v1.CheckResponse.valid_until:type_name -> google.protobuf.Timestamp
+	3,  // 12: docket.v1.CheckBatchItem.object:type_name -> docket.v1.ObjectRef
+	4,  // 13: docket.v1.CheckBatchItem.subject:type_name -> docket.v1.SubjectRef
+	5,  // 14: docket.v1.CheckBatchItem.contextual_tuples:type_name -> docket.v1.Tuple
+	44, // 15: docket.v1.CheckBatchItem.context:type_name -> google.protobuf.Struct
+	6,  // 16: docket.v1.CheckBatchRequest.consistency:type_name -> docket.v1.Consistency
+	10, // 17: docket.v1.CheckBatchRequest.items:type_name -> docket.v1.CheckBatchItem
+	45, // 18: docket.v1.CheckBatchRequest.now:type_name -> google.protobuf.Timestamp
+	45, // 19: docket.v1.CheckBatchResult.valid_until:type_name -> google.protobuf.Timestamp
+	7,  // 20: docket.v1.CheckBatchResponse.revision:type_name -> docket.v1.Revision
+	12, // 21: docket.v1.CheckBatchResponse.results:type_name -> docket.v1.CheckBatchResult
+	6,  // 22: docket.v1.LookupResourcesRequest.consistency:type_name -> docket.v1.Consistency
+	4,  // 23: docket.v1.LookupResourcesRequest.subject:type_name -> docket.v1.SubjectRef
+	5,  // 24: docket.v1.LookupResourcesRequest.contextual_tuples:type_name -> docket.v1.Tuple
+	44, // 25: docket.v1.LookupResourcesRequest.context:type_name -> google.protobuf.Struct
+	45, // 26: docket.v1.LookupResourcesRequest.now:type_name -> google.protobuf.Timestamp
+	7,  // 27: docket.v1.LookupResourcesResponse.revision:type_name -> docket.v1.Revision
+	3,  // 28: docket.v1.LookupResourcesResponse.object:type_name -> docket.v1.ObjectRef
+	6,  // 29: docket.v1.LookupSubjectsRequest.consistency:type_name -> docket.v1.Consistency
+	3,  // 30: docket.v1.LookupSubjectsRequest.object:type_name -> docket.v1.ObjectRef
+	5,  // 31: docket.v1.LookupSubjectsRequest.contextual_tuples:type_name -> docket.v1.Tuple
+	44, // 32: docket.v1.LookupSubjectsRequest.context:type_name -> google.protobuf.Struct
+	45, // 33: docket.v1.LookupSubjectsRequest.now:type_name -> google.protobuf.Timestamp
+	7,  // 34: docket.v1.LookupSubjectsResponse.revision:type_name -> docket.v1.Revision
+	4,  // 35: docket.v1.LookupSubjectsResponse.subject:type_name -> docket.v1.SubjectRef
+	4,  // 36: docket.v1.LookupSubjectsResponse.excluded:type_name -> docket.v1.SubjectRef
+	6,  // 37: docket.v1.ExpandRequest.consistency:type_name -> docket.v1.Consistency
+	3,  // 38: docket.v1.ExpandRequest.object:type_name -> docket.v1.ObjectRef
+	5,  // 39: docket.v1.ExpandRequest.contextual_tuples:type_name -> docket.v1.Tuple
+	45, // 40: docket.v1.ExpandRequest.now:type_name -> google.protobuf.Timestamp
+	4,  // 41: docket.v1.ExpandNode.subject:type_name -> docket.v1.SubjectRef
+	19, // 42: docket.v1.ExpandNode.children:type_name -> docket.v1.ExpandNode
+	44, // 43: docket.v1.ExpandNode.context:type_name -> google.protobuf.Struct
+	45, // 44: docket.v1.ExpandNode.expiration:type_name -> google.protobuf.Timestamp
+	7,  // 45: docket.v1.ExpandResponse.revision:type_name -> docket.v1.Revision
+	19, // 46: docket.v1.ExpandResponse.tree:type_name -> docket.v1.ExpandNode
+	21, // 47: docket.v1.Precondition.filter:type_name -> docket.v1.Filter
+	1,  // 48: docket.v1.WriteOp.kind:type_name -> docket.v1.WriteOp.Kind
+	5,  // 49: docket.v1.WriteOp.tuple:type_name -> docket.v1.Tuple
+	23, // 50: docket.v1.WriteRequest.ops:type_name -> docket.v1.WriteOp
+	22, // 51: docket.v1.WriteRequest.preconditions:type_name -> docket.v1.Precondition
+	7,  // 52: docket.v1.WriteResponse.revision:type_name -> docket.v1.Revision
+	21, // 53: docket.v1.DeleteMatchingRequest.filter:type_name -> docket.v1.Filter
+	7,  // 54: docket.v1.DeleteMatchingResponse.revision:type_name -> docket.v1.Revision
+	6,  // 55: docket.v1.ReadRequest.consistency:type_name -> docket.v1.Consistency
+	21, // 56: docket.v1.ReadRequest.filter:type_name -> docket.v1.Filter
+	45, // 57: docket.v1.ReadRequest.now:type_name -> google.protobuf.Timestamp
+	7,  // 58: docket.v1.ReadResponse.revision:type_name -> docket.v1.Revision
+	5,  // 59: docket.v1.ReadResponse.tuples:type_name -> docket.v1.Tuple
+	0,  // 60: docket.v1.ImportRequest.format:type_name -> docket.v1.TupleFormat
+	7,  // 61: docket.v1.ImportResponse.revision:type_name -> docket.v1.Revision
+	6,  // 62: docket.v1.ExportRequest.consistency:type_name -> docket.v1.Consistency
+	0,  // 63: docket.v1.ExportRequest.format:type_name -> docket.v1.TupleFormat
+	7,  // 64: docket.v1.ExportResponse.revision:type_name -> docket.v1.Revision
+	2,  // 65: docket.v1.Change.kind:type_name -> docket.v1.Change.Kind
+	5,  // 66: docket.v1.Change.tuple:type_name -> docket.v1.Tuple
+	7,  // 67: docket.v1.WatchResponse.revision:type_name -> docket.v1.Revision
+	35, // 68: docket.v1.WatchResponse.changes:type_name -> docket.v1.Change
+	6,  // 69: docket.v1.ReadSchemaRequest.consistency:type_name -> docket.v1.Consistency
+	7,  // 70: docket.v1.ReadSchemaResponse.revision:type_name -> docket.v1.Revision
+	7,  // 71: docket.v1.WriteSchemaResponse.revision:type_name -> docket.v1.Revision
+	40, // 72: docket.v1.WriteSchemaResponse.changes:type_name -> docket.v1.SchemaChange
+	7,  // 73: docket.v1.StatsResponse.revision:type_name -> docket.v1.Revision
+	8,  // 74: docket.v1.DocketService.Check:input_type -> docket.v1.CheckRequest
+	11, // 75: docket.v1.DocketService.CheckBatch:input_type -> docket.v1.CheckBatchRequest
+	14, // 76: docket.v1.DocketService.LookupResources:input_type -> docket.v1.LookupResourcesRequest
+	16, // 77: docket.v1.DocketService.LookupSubjects:input_type -> docket.v1.LookupSubjectsRequest
+	18, // 78: docket.v1.DocketService.Expand:input_type -> docket.v1.ExpandRequest
+	24, // 79: docket.v1.DocketService.Write:input_type -> docket.v1.WriteRequest
+	26, // 80: docket.v1.DocketService.DeleteMatching:input_type -> docket.v1.DeleteMatchingRequest
+	28, // 81: docket.v1.DocketService.Read:input_type -> docket.v1.ReadRequest
+	30, // 82: docket.v1.DocketService.Import:input_type -> docket.v1.ImportRequest
+	32, // 83: docket.v1.DocketService.Export:input_type -> docket.v1.ExportRequest
+	34, // 84: docket.v1.DocketService.Watch:input_type -> docket.v1.WatchRequest
+	37, // 85: docket.v1.DocketService.ReadSchema:input_type -> docket.v1.ReadSchemaRequest
+	39, // 86: docket.v1.DocketService.WriteSchema:input_type -> docket.v1.WriteSchemaRequest
+	42, // 87: docket.v1.DocketService.Stats:input_type -> docket.v1.StatsRequest
+	9,  // 88: docket.v1.DocketService.Check:output_type -> docket.v1.CheckResponse
+	13, // 89: docket.v1.DocketService.CheckBatch:output_type -> docket.v1.CheckBatchResponse
+	15, // 90: docket.v1.DocketService.LookupResources:output_type -> docket.v1.LookupResourcesResponse
+	17, // 91: docket.v1.DocketService.LookupSubjects:output_type -> docket.v1.LookupSubjectsResponse
+	20, // 92: docket.v1.DocketService.Expand:output_type -> docket.v1.ExpandResponse
+	25, // 93: docket.v1.DocketService.Write:output_type -> docket.v1.WriteResponse
+	27, // 94: docket.v1.DocketService.DeleteMatching:output_type -> docket.v1.DeleteMatchingResponse
+	29, // 95: docket.v1.DocketService.Read:output_type -> docket.v1.ReadResponse
+	31, // 96: docket.v1.DocketService.Import:output_type -> docket.v1.ImportResponse
+	33, // 97: docket.v1.DocketService.Export:output_type -> docket.v1.ExportResponse
+	36, // 98: docket.v1.DocketService.Watch:output_type -> docket.v1.WatchResponse
+	38, // 99: docket.v1.DocketService.ReadSchema:output_type -> docket.v1.ReadSchemaResponse
+	41, // 100: docket.v1.DocketService.WriteSchema:output_type -> docket.v1.WriteSchemaResponse
+	43, // 101: docket.v1.DocketService.Stats:output_type -> docket.v1.StatsResponse
+	88, // [88:102] is the sub-list for method output_type
+	74, // [74:88] is the sub-list for method input_type
+	74, // [74:74] is the sub-list for extension type_name
+	74, // [74:74] is the sub-list for extension extendee
+	0,  // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_docket_v1_docket_proto_init() }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/docketdb/docket/server"
+	"github.com/docketdb/docket/store/memory"
 )
 
 // serveFixture serves the fixture's store on a real listener on
@@ -109,4 +110,64 @@ func TestClientMode(t *testing.T) {
 	contains(t, "consistency without a server", local.stderr, "client mode only")
 	down := runOn(t, nil, "", "--server", "http://127.0.0.1:1", "check", "case:1#viewer@user:bob")
 	down.want(t, exitFailure)
+}
+
+// TestClientModeConditions: with conditioned and expiring tuples, every
+// command prints in client mode what it prints on the store directly:
+// checks with --context, --context-file and --now (conditional answers
+// included), lookups, expand, reads, exports and the change log. The
+// tuples are written through the server.
+func TestClientModeConditions(t *testing.T) {
+	dir := t.TempDir()
+	s, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	f := &fixture{t: t, store: s, dir: dir}
+	url := serveFixture(t, f)
+	remote := func(args ...string) result {
+		t.Helper()
+		return runOn(t, nil, "", append([]string{"--server", url, "--token", "rw-key"}, args...)...)
+	}
+	remote("schema", "write", writeFile(t, dir, "c.rebac", conditionSchema)).want(t, 0)
+	remote("tuple", "write", "case:1#assignee@user:bob", "case:1#assignee@user:ana", "case:2#assignee@user:bob",
+		`case:1#deny_list@user:bob[under_review:{"review_ends":"2027-01-15T00:00:00Z"}][expiration:2027-02-01T00:00:00Z]`,
+		`case:2#deny_list@user:bob[under_review:{"review_ends":"2026-01-01T00:00:00Z"}][expiration:2027-01-01T00:00:00Z]`,
+		"case:1#deny_list@user:ana[under_review][expiration:2020-01-01T00:00:00Z]").want(t, 0)
+	ctxFile := writeFile(t, dir, "ctx.json", `{"now":"2027-01-20T00:00:00Z"}`)
+	for _, args := range [][]string{
+		{"check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z"},
+		{"check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z", "-o", "json"},
+		{"check", "--explain", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z"},
+		{"check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z", "--context", `{"now":"2027-01-10T00:00:00Z"}`},
+		{"check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z", "--context-file", ctxFile},
+		{"check", "-o", "json", "--explain", "case:1#viewer@user:bob", "case:2#viewer@user:bob", "case:1#viewer@user:ana", "--now", "2026-12-01T00:00:00Z"},
+		{"check", "case:2#viewer@user:bob", "--now", "2027-01-01T00:00:00Z"},
+		{"check", "case:1#viewer@user:bob", "--now", "2027-02-01T00:00:00Z"},
+		{"check", "case:1#viewer@user:bob", "--context", `{"now":5}`, "--now", "2027-01-01T00:00:00Z"},
+		{"check", "case:1#viewer@user:bob", "--context", `[1]`},
+		{"check", "case:1#viewer@user:bob", "--now", "tomorrow"},
+		{"expand", "case:1#deny_list", "--now", "2026-12-01T00:00:00Z"},
+		{"expand", "-o", "json", "case:1#viewer", "--now", "2026-12-01T00:00:00Z"},
+		{"lookup", "resources", "user:bob", "case#viewer", "--now", "2026-12-01T00:00:00Z"},
+		{"lookup", "subjects", "case:1#deny_list", "--now", "2026-12-01T00:00:00Z"},
+		{"tuple", "read"},
+		{"tuple", "read", "-o", "json", "--relation", "deny_list"},
+		{"tuple", "export"},
+		{"tuple", "export", "--format", "jsonl"},
+		{"tuple", "changes"},
+	} {
+		local := f.run(args...)
+		got := remote(args...)
+		if got.stdout != local.stdout || got.code != local.code || got.stderr != local.stderr {
+			t.Errorf("docket %s:\nlocal (exit %d):\n%s%s\nclient mode (exit %d):\n%s%s", strings.Join(args, " "), local.code, local.stdout, local.stderr, got.code, got.stdout, got.stderr)
+		}
+	}
+	// The conditional check is the one its exit status says.
+	remote("check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z").want(t, exitConditional)
+	// An import through the server keeps payloads.
+	remote("tuple", "import", writeFile(t, dir, "more.txt", "case:3#deny_list@user:cy[under_review:{\"review_ends\":\"2030-01-01T00:00:00Z\"}]\ncase:3#assignee@user:cy\n")).want(t, 0)
+	r := f.run("check", "case:3#viewer@user:cy", "--context", `{"now":"2029-01-01T00:00:00Z"}`)
+	r.want(t, exitNo)
 }
