@@ -256,25 +256,16 @@ func (w *walker) groupsOf(m *memberships, s tuples.Subject, next []tuples.Object
 
 // fromIndex completes m, which holds the groups storing the subject, from
 // the store's membership index (tuples.GroupIndex): every group above
-// them, with the shortest chain, in one read per group. The index is kept
+// them, with the shortest chain, in one read (one per group where the
+// snapshot cannot batch them: tuples.GroupIndexBatch). The index is kept
 // in the same revision as the tuples, so the chains are those the level
 // by level search would find. When a group is not indexed (over the
 // index's bound, or the relation's index not built), m is left as it was
 // and the search goes on level by level.
 func (w *walker) fromIndex(gi tuples.GroupIndex, m *memberships) error {
-	rows := make([][]tuples.GroupAbove, len(m.frontier))
-	for i, g := range m.frontier {
-		above, indexed, err := gi.GroupsAbove(w.ctx, g, m.rel.Name)
-		if err != nil {
-			return fmt.Errorf("read the %s groups above %s: %w", m.rel, g, err)
-		}
-		if !indexed {
-			if w.nestedStats != nil {
-				w.nestedStats.indexFallbacks.Add(1)
-			}
-			return nil
-		}
-		rows[i] = above
+	rows, err := w.indexRows(gi, m)
+	if err != nil || rows == nil {
+		return err
 	}
 	typ := m.rel.Type.Name
 	for _, row := range rows {
@@ -297,4 +288,38 @@ func (w *walker) fromIndex(gi tuples.GroupIndex, m *memberships) error {
 		w.nestedStats.indexed.Add(1)
 	}
 	return nil
+}
+
+// indexRows reads the index rows of m's frontier, in one read when the
+// snapshot offers it (tuples.GroupIndexBatch); nil rows when a group is
+// not indexed, counted as a fallback.
+func (w *walker) indexRows(gi tuples.GroupIndex, m *memberships) ([][]tuples.GroupAbove, error) {
+	fellBack := func() ([][]tuples.GroupAbove, error) {
+		if w.nestedStats != nil {
+			w.nestedStats.indexFallbacks.Add(1)
+		}
+		return nil, nil
+	}
+	if b, ok := gi.(tuples.GroupIndexBatch); ok && len(m.frontier) > 1 {
+		rows, indexed, err := b.GroupsAboveEach(w.ctx, m.frontier, m.rel.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read the %s groups above %d groups: %w", m.rel, len(m.frontier), err)
+		}
+		if !indexed {
+			return fellBack()
+		}
+		return rows, nil
+	}
+	rows := make([][]tuples.GroupAbove, len(m.frontier))
+	for i, g := range m.frontier {
+		above, indexed, err := gi.GroupsAbove(w.ctx, g, m.rel.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read the %s groups above %s: %w", m.rel, g, err)
+		}
+		if !indexed {
+			return fellBack()
+		}
+		rows[i] = above
+	}
+	return rows, nil
 }

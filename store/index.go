@@ -104,6 +104,23 @@ func (s *indexedSnapshot) GroupsAbove(ctx context.Context, group tuples.Object, 
 	return s.ix.GroupsAbove(ctx, group, relation)
 }
 
+// GroupsAboveEach answers in one read where the backend can, and group
+// by group otherwise.
+func (s *indexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.Object, relation string) ([][]tuples.GroupAbove, bool, error) {
+	if b, ok := s.ix.(tuples.GroupIndexBatch); ok {
+		return b.GroupsAboveEach(ctx, groups, relation)
+	}
+	rows := make([][]tuples.GroupAbove, len(groups))
+	for i, g := range groups {
+		row, indexed, err := s.ix.GroupsAbove(ctx, g, relation)
+		if err != nil || !indexed {
+			return nil, false, err
+		}
+		rows[i] = row
+	}
+	return rows, true, nil
+}
+
 // edge is a stored subject set of a nesting relation: parent#rel holds
 // child#rel.
 type edge struct{ parent, child string }

@@ -24,3 +24,13 @@ type GroupIndex interface {
 	// index's bound: the caller walks the tuples instead.
 	GroupsAbove(ctx context.Context, group Object, relation string) (above []GroupAbove, indexed bool, err error)
 }
+
+// GroupIndexBatch is a GroupIndex that reads the rows of several groups
+// in one step, which a networked store answers in one round trip instead
+// of one per group.
+type GroupIndexBatch interface {
+	// GroupsAboveEach is GroupsAbove for each of groups, all of one type,
+	// rows[i] answering groups[i]; indexed is false when any of them
+	// could not be answered from the index (rows is then nil).
+	GroupsAboveEach(ctx context.Context, groups []Object, relation string) (rows [][]GroupAbove, indexed bool, err error)
+}

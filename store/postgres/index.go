@@ -119,6 +119,70 @@ func (r *reader) GroupsAbove(ctx context.Context, group tuples.Object, relation 
 	return row, true, nil
 }
 
+// GroupsAboveEach answers several groups of one type in one statement,
+// which also reads the relation's state entry.
+func (r *reader) GroupsAboveEach(ctx context.Context, groups []tuples.Object, relation string) ([][]tuples.GroupAbove, bool, error) {
+	if err := r.open(); err != nil {
+		return nil, false, err
+	}
+	if len(groups) == 0 {
+		return nil, true, nil
+	}
+	typ := groups[0].Type
+	if on, ok := r.states.get(typ, relation); ok && !on {
+		return nil, false, nil
+	}
+	ids := make([]string, 0, len(groups)+1)
+	ids = append(ids, "")
+	at := make(map[string]int, len(groups))
+	for i, g := range groups {
+		if g.Type != typ {
+			return nil, false, fmt.Errorf("read the index rows of %s#%s: groups of two types (%s and %s)", typ, relation, typ, g.Type)
+		}
+		if _, dup := at[g.ID]; !dup {
+			at[g.ID] = i
+			ids = append(ids, g.ID)
+		}
+	}
+	what := fmt.Sprintf("read the index rows of %d %s#%s groups", len(groups), typ, relation)
+	rows, err := r.q.Query(ctx, `SELECT group_id, above_id, chain FROM docket_group_index
+		WHERE object_type = $2 AND relation = $3 AND group_id = ANY($4::text[]) AND `+visible+`
+		ORDER BY group_id, above_id, chain`, int64(r.rev), typ, relation, ids)
+	if err != nil {
+		return nil, false, classify(what, err)
+	}
+	defer rows.Close()
+	byID := make(map[string][]tuples.GroupAbove, len(at))
+	on, overflow := false, false
+	for rows.Next() {
+		var g, above string
+		var chain int16
+		if err := rows.Scan(&g, &above, &chain); err != nil {
+			return nil, false, classify(what, err)
+		}
+		switch {
+		case g == "":
+			on = true
+		case above == "":
+			overflow = true
+		default:
+			byID[g] = append(byID[g], tuples.GroupAbove{ID: above, Chain: int(chain)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, classify(what, err)
+	}
+	r.states.set(typ, relation, on)
+	if !on || overflow {
+		return nil, false, nil
+	}
+	out := make([][]tuples.GroupAbove, len(groups))
+	for i, g := range groups {
+		out[i] = byID[g.ID]
+	}
+	return out, true, nil
+}
+
 // GroupIndexEntries iterates every entry of typ#rel but the state
 // entry, in key order.
 func (r *reader) GroupIndexEntries(ctx context.Context, typ, rel string) iter.Seq2[store.IndexChange, error] {

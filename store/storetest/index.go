@@ -282,7 +282,59 @@ func checkIndexAt(t *testing.T, ctx context.Context, s store.Store, rev tuples.R
 	if maintained && (st.Entries != entries || st.Overflowed != overflowed) {
 		t.Fatalf("revision %d: status %+v; want %d entries, %d overflowed (stale entries left?)", rev, st, entries, overflowed)
 	}
+	checkIndexBatch(t, ctx, gi, rev)
 	return maintained, overflowed
+}
+
+// checkIndexBatch: where the snapshot reads several groups' rows at once
+// (tuples.GroupIndexBatch), it answers as GroupsAbove does one group at a
+// time, for every team and for a few subsets with repeats.
+func checkIndexBatch(t *testing.T, ctx context.Context, gi tuples.GroupIndex, rev tuples.Revision) {
+	t.Helper()
+	b, ok := gi.(tuples.GroupIndexBatch)
+	if !ok {
+		return
+	}
+	var all []tuples.Object
+	for i := range indexTeams {
+		all = append(all, tuples.Object{Type: "team", ID: fmt.Sprintf("t%d", i)})
+	}
+	sets := [][]tuples.Object{all, all[:1], {all[3], all[1], all[3]}, all[indexTeams/2:]}
+	for _, groups := range sets {
+		rows, indexed, err := b.GroupsAboveEach(ctx, groups, "member")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIndexed := true
+		var want [][]tuples.GroupAbove
+		for _, g := range groups {
+			row, ok, err := gi.GroupsAbove(ctx, g, "member")
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantIndexed = wantIndexed && ok
+			want = append(want, row)
+		}
+		if indexed != wantIndexed {
+			t.Fatalf("revision %d: GroupsAboveEach(%v) indexed %v, one group at a time %v", rev, groups, indexed, wantIndexed)
+		}
+		if !indexed {
+			continue
+		}
+		if len(rows) != len(groups) {
+			t.Fatalf("revision %d: GroupsAboveEach(%v) returned %d rows", rev, groups, len(rows))
+		}
+		for i := range groups {
+			got := slices.Clone(rows[i])
+			w := slices.Clone(want[i])
+			for _, x := range [][]tuples.GroupAbove{got, w} {
+				slices.SortFunc(x, func(a, b tuples.GroupAbove) int { return cmp.Compare(a.ID, b.ID) })
+			}
+			if !slices.Equal(got, w) {
+				t.Fatalf("revision %d: GroupsAboveEach row of %s = %v, one at a time %v", rev, groups[i], got, w)
+			}
+		}
+	}
 }
 
 // groupsAbove is the reference: the groups above g with their shortest
