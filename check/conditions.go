@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/docketdb/docket/condition"
-	"github.com/docketdb/docket/errkind"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 )
@@ -149,9 +148,7 @@ func (w *walker) hopHolding(obj tuples.Object, r *schema.Relation) ([]tuples.Sub
 }
 
 // conditionedRelation returns a stored relation of sch that allows a
-// subject `with NAME`, or nil. Lookups do not evaluate conditions yet:
-// they refuse such schemas rather than list a member whose condition
-// would deny it.
+// subject `with NAME`, or nil.
 func conditionedRelation(sch *schema.Schema) *schema.Relation {
 	for _, r := range sch.Relations {
 		for _, a := range r.Allowed {
@@ -161,11 +158,6 @@ func conditionedRelation(sch *schema.Schema) *schema.Relation {
 		}
 	}
 	return nil
-}
-
-// errLookupConditions refuses a lookup on a schema with conditions.
-func errLookupConditions(r *schema.Relation) error {
-	return fmt.Errorf("relation %s allows subjects with a condition, which lookups do not evaluate yet; check each candidate with a check instead: %w", r, errkind.ErrInvalid)
 }
 
 // explainHolding is hasHolding for explanations: whether the tuple

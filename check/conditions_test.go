@@ -218,15 +218,123 @@ func TestExpiryBoundsTheAnswer(t *testing.T) {
 	}
 }
 
-func TestLookupsRefuseConditions(t *testing.T) {
-	snap := condSnap(t, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), `doc:1#a@user:u[cx:{"x":0}]`)
+// TestLookupsReportConditionalMembers pins the lookups' four-valued
+// answers over each operator: certain members apart from conditional
+// ones, each with what it misses, the request's context settling them.
+func TestLookupsReportConditionalMembers(t *testing.T) {
+	ctx := context.Background()
+	snap := condSnap(t, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		`doc:1#a@user:u[cx]`, `doc:1#b@user:u[cy]`, // u conditional on x in a, on y in b
+		`doc:1#a@user:v`, `doc:1#b@user:v[cy]`, // v: certain in a, conditional in b
+		`doc:1#a@user:w[cx:{"x":1}]`, // w: stored context allows
+		`doc:1#a@user:z[cx:{"x":0}]`, // z: stored context denies, whatever the request says
+		`doc:2#a@user:u[cx]`, `doc:2#b@user:u`,
+		`doc:3#a@user:u[expiration:2026-12-31T00:00:00Z]`, // expired
+		"doc:4#t@team:t1#member", `team:t1#member@user:u[cx]`,
+	)
 	c := New(Options{})
-	_, err := c.LookupResources(context.Background(), snap, ResourceQuery{Type: "doc", Relation: "a", Subject: mustSubject(t, "user:u")}, func(tuples.Object) bool { return true })
-	if err == nil || !strings.Contains(err.Error(), "lookups do not evaluate yet") {
-		t.Errorf("lookup resources over a condition: %v", err)
+	subjects := func(rel, reqJSON string) string {
+		t.Helper()
+		q := SubjectQuery{Object: mustObject(t, "doc:1"), Relation: rel, Type: "user"}
+		if reqJSON != "" {
+			q.RequestContext = reqCtx(t, reqJSON)
+		}
+		res, err := c.LookupSubjectResults(ctx, snap, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, r := range res {
+			p := r.String()
+			if r.Conditional {
+				p += "?" + strings.Join(r.Missing, ",")
+			}
+			parts = append(parts, p)
+		}
+		return strings.Join(parts, " ")
 	}
-	if _, err := c.LookupSubjects(context.Background(), snap, SubjectQuery{Object: mustObject(t, "doc:1"), Relation: "a", Type: "user"}); err == nil {
-		t.Error("lookup subjects over a condition answered")
+	for _, tc := range []struct{ rel, req, want string }{
+		{"a", "", "user:u?x user:v user:w"},
+		{"a", `{"x":1}`, "user:u user:v user:w"},
+		{"a", `{"x":0}`, "user:v user:w"},
+		{"u", "", "user:u?x,y user:v user:w"},    // certain by one path wins
+		{"u", `{"y":1}`, "user:u user:v user:w"}, // one side settles it
+		{"i", "", "user:u?x,y user:v?y"},
+		{"e", "", "user:u?x,y user:v?y user:w"}, // certain base minus a conditional side
+		{"e", `{"y":1}`, "user:w"},
+	} {
+		if got := subjects(tc.rel, tc.req); got != tc.want {
+			t.Errorf("lookup subjects doc:1#%s context %s = %q, want %q", tc.rel, tc.req, got, tc.want)
+		}
+		// Each agrees with a check.
+		for _, id := range []string{"u", "v", "w", "z"} {
+			q := query(t, "doc:1#"+tc.rel+"@user:"+id)
+			if tc.req != "" {
+				q.RequestContext = reqCtx(t, tc.req)
+			}
+			r, err := c.Check(ctx, snap, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := subjects(tc.rel, tc.req)
+			want := ""
+			switch {
+			case r.Allowed:
+				want = "user:" + id
+			case r.Conditional:
+				want = "user:" + id + "?" + strings.Join(r.Missing, ",")
+			}
+			if has := slices.Contains(strings.Fields(got), want); want != "" && !has {
+				t.Errorf("check %s = %+v, not in lookup %q", q, r, got)
+			}
+		}
+	}
+	// Certain-only lookups leave conditional members out.
+	if res, err := c.LookupSubjects(ctx, snap, SubjectQuery{Object: mustObject(t, "doc:1"), Relation: "e", Type: "user"}); err != nil || len(res) != 1 || res[0].Subject.ID != "w" {
+		t.Errorf("lookup subjects doc:1#e certain only = %v, %v", res, err)
+	}
+	resources := func(subj, rel, reqJSON string, limit int, cursor string) (string, string) {
+		t.Helper()
+		q := ResourceQuery{Subject: mustSubject(t, subj), Type: "doc", Relation: rel, Limit: limit, Cursor: cursor}
+		if reqJSON != "" {
+			q.RequestContext = reqCtx(t, reqJSON)
+		}
+		var parts []string
+		next, err := c.LookupResourceResults(ctx, snap, q, func(r ResourceResult) bool {
+			p := r.Object.String()
+			if r.Conditional {
+				p += "?" + strings.Join(r.Missing, ",")
+			}
+			parts = append(parts, p)
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(parts, " "), next
+	}
+	if got, _ := resources("user:u", "a", "", 0, ""); got != "doc:1?x doc:2?x" {
+		t.Errorf("lookup resources doc#a for user:u = %q", got)
+	}
+	if got, _ := resources("user:u", "u", "", 0, ""); got != "doc:1?x,y doc:2" {
+		t.Errorf("lookup resources doc#u for user:u = %q", got)
+	}
+	if got, _ := resources("user:u", "via", "", 0, ""); got != "doc:4?x" {
+		t.Errorf("lookup resources doc#via for user:u = %q", got)
+	}
+	if got, _ := resources("user:u", "via", `{"x":1}`, 0, ""); got != "doc:4" {
+		t.Errorf("lookup resources doc#via for user:u with x=1 = %q", got)
+	}
+	// Pages count both kinds.
+	first, next := resources("user:u", "u", "", 1, "")
+	second, last := resources("user:u", "u", "", 1, next)
+	if first != "doc:1?x,y" || second != "doc:2" || last != "" {
+		t.Errorf("pages of one: %q (next %q), %q (next %q)", first, next, second, last)
+	}
+	var certain []string
+	if _, err := c.LookupResources(ctx, snap, ResourceQuery{Subject: mustSubject(t, "user:u"), Type: "doc", Relation: "u"},
+		func(o tuples.Object) bool { certain = append(certain, o.String()); return true }); err != nil || !slices.Equal(certain, []string{"doc:2"}) {
+		t.Errorf("lookup resources certain only = %v, %v", certain, err)
 	}
 }
 

@@ -24,6 +24,23 @@ var diffClock = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 
 var storedLine = regexp.MustCompile(`(?m)^  relation (\w+): (.*)$`)
 
+// withTwoConditions is withConditions with a second condition, cy over
+// y, allowed (with an expiry) on every subject form too.
+func withTwoConditions(text string) string {
+	text = storedLine.ReplaceAllStringFunc(withConditions(text), func(line string) string {
+		m := storedLine.FindStringSubmatch(line)
+		forms := strings.Split(m[2], " | ")
+		out := slices.Clone(forms)
+		for _, f := range forms {
+			if !strings.Contains(f, " with ") {
+				out = append(out, f+" with cy and expiration")
+			}
+		}
+		return "  relation " + m[1] + ": " + strings.Join(out, " | ")
+	})
+	return "condition cy(y int) { y > 0 }\n" + text
+}
+
 // withConditions lets every subject form of a random schema's stored
 // relations carry the condition cx and an expiry, as well as neither.
 func withConditions(text string) string {
@@ -240,4 +257,240 @@ func TestDifferentialConditions(t *testing.T) {
 
 func decodeCtx(js string) (condition.Context, error) {
 	return condition.DecodeContext([]byte(js), condition.MaxRequestContextBytes)
+}
+
+// lookupVerdict is what a lookup says of one subject: a member for
+// certain, conditional with the parameters it misses, or neither.
+type lookupVerdict struct {
+	in, conditional bool
+	missing         string
+}
+
+func verdictOfCheck(r Result) lookupVerdict {
+	if r.Allowed {
+		return lookupVerdict{in: true}
+	}
+	if r.Conditional {
+		return lookupVerdict{conditional: true, missing: strings.Join(r.Missing, ",")}
+	}
+	return lookupVerdict{}
+}
+
+// subjectVerdict reads a lookup-subjects answer (no subject-set filter)
+// for a plain subject or wildcard x: listed, or covered by its type's
+// wildcard and not excluded, certain ones first.
+func subjectVerdict(res []SubjectResult, x tuples.Subject) lookupVerdict {
+	var v lookupVerdict
+	found := func(r SubjectResult) lookupVerdict {
+		if r.Conditional {
+			return lookupVerdict{conditional: true, missing: strings.Join(r.Missing, ",")}
+		}
+		return lookupVerdict{in: true}
+	}
+	for _, r := range res {
+		if r.Subject == x {
+			return found(r)
+		}
+	}
+	for _, r := range res {
+		if r.Subject.ID == tuples.Wildcard && r.Subject.Type == x.Type && x.Relation == "" && x.ID != tuples.Wildcard && !slices.Contains(r.Excluded, x) {
+			if w := found(r); w.in || !v.conditional {
+				v = w
+			}
+		}
+	}
+	return v
+}
+
+// TestDifferentialLookupConditions runs both lookups over the random
+// instances of TestDifferentialConditions (conditions, request contexts
+// with x given or missing, expiries around the clock, both backends) and
+// holds them to checks: every certain member checks allowed, every
+// conditional one checks conditional with the same missing parameters,
+// and nothing that checks allowed or conditional is left out; where x is
+// given, lookups equal the reference's answers too. The certain-only
+// lookups are the certain members, and pages of one stitch together to
+// the whole answer.
+func TestDifferentialLookupConditions(t *testing.T) {
+	t.Parallel()
+	n := diffCases(t, 30)
+	ctx := context.Background()
+	compared, allowed, conditionals, mismatches := 0, 0, 0, 0
+	byMissing := map[string]int{}
+	for i := 0; i < n && mismatches < 5; i++ {
+		rng := rand.New(rand.NewPCG(20261202, uint64(i)))
+		base := genInstance(rng)
+		text := withTwoConditions(base.text)
+		sch, err := schema.Load("random.rebac", []byte(text))
+		if err != nil {
+			t.Fatalf("instance %d: %v\n%s", i, err, text)
+		}
+		lines, kinds, expired := drawPayloads(rng, base.tuples)
+		// Half the conditioned tuples carry cy over y instead of cx, so
+		// that answers miss x, y or both.
+		overY := make([]bool, len(lines))
+		drawn := map[tuples.Tuple]bool{}
+		for j, l := range lines {
+			y, ok := drawn[base.tuples[j]]
+			if !ok {
+				y = rng.IntN(2) == 0
+				drawn[base.tuples[j]] = y
+			}
+			if strings.Contains(l, "[cx") && y {
+				lines[j] = strings.Replace(strings.Replace(l, "[cx", "[cy", 1), `{"x":`, `{"y":`, 1)
+				overY[j] = true
+			}
+		}
+		onBadger := i%2 == 0
+		snap := openCondStore(t, onBadger, text, lines)
+		// exists gives the tuples that exist when x and y are given.
+		exists := func(x, y bool) []tuples.Tuple {
+			var out []tuples.Tuple
+			for j, tp := range base.tuples {
+				if expired[j] || kinds[j] == leafDenied || kinds[j] == leafConditional && !(overY[j] && y || !overY[j] && x) {
+					continue
+				}
+				out = append(out, tp)
+			}
+			return out
+		}
+		universe := newReference(&instance{text: text, sch: sch, objects: base.objects}).universe
+		c := New(Options{MaxDepth: 1000, CacheSize: []int{-1, 0}[i%2]})
+		c.plans.order = planOrder(i % 3)
+		fail := func(format string, args ...any) {
+			t.Helper()
+			mismatches++
+			t.Errorf("instance %d (badger=%v): "+format+"\n%s--- tuples at %s\n%s", append(append([]any{i, onBadger}, args...), text, tuples.FormatExpiry(diffClock), strings.Join(lines, "\n"))...)
+		}
+		for _, x := range []string{"", `"x":0`, `"x":1`, `"y":1`, `"x":1,"y":0`, `"x":0,"y":1`} {
+			var req condition.Context
+			var ref *reference
+			if x != "" {
+				if req, err = decodeCtx("{" + x + "}"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if strings.Contains(x, "x") && strings.Contains(x, "y") {
+				ref = newReference(&instance{text: text, sch: sch, objects: base.objects,
+					tuples: exists(strings.Contains(x, `"x":1`), strings.Contains(x, `"y":1`))})
+			}
+			checkOf := func(obj tuples.Object, rel string, s tuples.Subject) lookupVerdict {
+				t.Helper()
+				r, err := c.Check(ctx, snap, Query{Object: obj, Relation: rel, Subject: s, RequestContext: req})
+				if err != nil {
+					t.Fatalf("instance %d: check %s#%s@%s: %v", i, obj, rel, s, err)
+				}
+				v := verdictOfCheck(r)
+				compared++
+				if v.in {
+					allowed++
+				} else if v.conditional {
+					conditionals++
+					byMissing[v.missing]++
+				}
+				if ref != nil && (v.conditional || v.in != ref.member(obj, rel, s)) {
+					fail("x=%s: check %s#%s@%s = %+v, reference %v", x, obj, rel, s, v, ref.member(obj, rel, s))
+				}
+				return v
+			}
+			for _, r := range sch.Relations {
+				for _, id := range base.objects[r.Type.Name] {
+					obj := tuples.Object{Type: r.Type.Name, ID: id}
+					all, err := c.LookupSubjectResults(ctx, snap, SubjectQuery{Object: obj, Relation: r.Name, RequestContext: req})
+					if err != nil {
+						t.Fatalf("instance %d: lookup subjects %s#%s: %v", i, obj, r.Name, err)
+					}
+					certain, err := c.LookupSubjects(ctx, snap, SubjectQuery{Object: obj, Relation: r.Name, RequestContext: req})
+					if err != nil {
+						t.Fatalf("instance %d: lookup subjects %s#%s: %v", i, obj, r.Name, err)
+					}
+					for _, s := range universe {
+						if s.Relation != "" {
+							continue
+						}
+						want := checkOf(obj, r.Name, s)
+						if got := subjectVerdict(all, s); got != want {
+							fail("x=%q: %s in lookup subjects %s#%s = %+v, check %+v (%v)", x, s, obj, r.Name, got, want, all)
+						}
+						if got := subjectVerdict(certain, s); got.conditional || got.in != want.in {
+							fail("x=%q: %s in certain lookup subjects %s#%s = %+v, check %+v (%v)", x, s, obj, r.Name, got, want, certain)
+						}
+					}
+					// Subject sets, under every filter, on the unsettled
+					// context only (each filter is a lookup).
+					if x != "" {
+						continue
+					}
+					for _, st := range sch.Types {
+						for _, sr := range st.Relations {
+							sets, err := c.LookupSubjectResults(ctx, snap, SubjectQuery{Object: obj, Relation: r.Name, Type: st.Name, SubjectRelation: sr.Name, RequestContext: req})
+							if err != nil {
+								t.Fatalf("instance %d: lookup subjects: %v", i, err)
+							}
+							for _, sid := range base.objects[st.Name] {
+								s := tuples.Subject{Type: st.Name, ID: sid, Relation: sr.Name}
+								if got, want := subjectVerdict(sets, s), checkOf(obj, r.Name, s); got != want {
+									fail("%s in lookup subjects %s#%s@%s#%s = %+v, check %+v", s, obj, r.Name, st.Name, sr.Name, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+			for _, s := range universe {
+				for _, r := range sch.Relations {
+					q := ResourceQuery{Subject: s, Type: r.Type.Name, Relation: r.Name, RequestContext: req}
+					got := map[string]lookupVerdict{}
+					var order []string
+					if _, err := c.LookupResourceResults(ctx, snap, q, func(o ResourceResult) bool {
+						got[o.Object.ID] = verdictOfCheck(Result{Allowed: !o.Conditional, Conditional: o.Conditional, Missing: o.Missing})
+						order = append(order, o.Object.ID)
+						return true
+					}); err != nil {
+						t.Fatalf("instance %d: lookup resources %s#%s for %s: %v", i, r.Type.Name, r.Name, s, err)
+					}
+					var certain []string
+					if _, err := c.LookupResources(ctx, snap, q, func(o tuples.Object) bool { certain = append(certain, o.ID); return true }); err != nil {
+						t.Fatalf("instance %d: lookup resources: %v", i, err)
+					}
+					var wantCertain []string
+					for _, id := range base.objects[r.Type.Name] {
+						want := checkOf(tuples.Object{Type: r.Type.Name, ID: id}, r.Name, s)
+						if got[id] != want {
+							fail("x=%q: %s:%s in lookup resources %s#%s for %s = %+v, check %+v", x, r.Type.Name, id, r.Type.Name, r.Name, s, got[id], want)
+						}
+						if want.in {
+							wantCertain = append(wantCertain, id)
+						}
+					}
+					slices.Sort(wantCertain)
+					if !slices.Equal(certain, wantCertain) {
+						fail("x=%q: certain lookup resources %s#%s for %s = %v, checks allow %v", x, r.Type.Name, r.Name, s, certain, wantCertain)
+					}
+					if !slices.IsSorted(order) {
+						fail("lookup resources out of order: %v", order)
+					}
+					// Pages of one give the same answer.
+					if len(order) > 1 && x == "" {
+						var paged []string
+						cursor := ""
+						for {
+							q.Limit, q.Cursor = 1, cursor
+							if cursor, err = c.LookupResourceResults(ctx, snap, q, func(o ResourceResult) bool { paged = append(paged, o.Object.ID); return true }); err != nil {
+								t.Fatalf("instance %d: paged lookup: %v", i, err)
+							}
+							if cursor == "" {
+								break
+							}
+						}
+						if !slices.Equal(paged, order) {
+							fail("paged lookup resources %s#%s for %s = %v, want %v", r.Type.Name, r.Name, s, paged, order)
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d random instances with conditions and expiries (half on Badger), %d lookup memberships compared with checks (%d allowed, %d conditional: missing %v), %d mismatches",
+		n, compared, allowed, conditionals, byMissing, mismatches)
 }

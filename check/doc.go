@@ -42,6 +42,22 @@
 // changes an answer, unknowns included. A walk deeper than
 // Options.MaxDepth fails with a DepthError naming the path.
 //
+// # Conditions and lookups
+//
+// Tuples may carry a condition and an expiry: a check's Result is then
+// allowed, denied, or Conditional with the Missing parameters (see
+// Result and conditions.go). The lookups answer the same four values per
+// member. LookupResources and LookupSubjects report the members a check
+// allows, leaving conditional ones out (a conditional answer is not
+// allowed). LookupResourceResults yields a ResourceResult per object,
+// in order of id, and LookupSubjectResults returns SubjectResults:
+// each a member for certain, or Conditional with the Missing parameters
+// a check of it reports; limits and cursors count both kinds. Both take
+// ResourceQuery.RequestContext / SubjectQuery.RequestContext, merged
+// under each tuple's stored context as a check's is, and answer at the
+// snapshot's clock. Lookups and checks agree exactly, missing lists
+// included (lookup_conditions.go).
+//
 // Definite answers to whole queries are kept in a bounded cache keyed by
 // the snapshot's schema and revision; queries with contextual tuples
 // bypass it.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 )
@@ -24,10 +25,15 @@ type ResourceQuery struct {
 	// Context holds contextual tuples, treated as stored for this lookup
 	// only, as for Query.Context.
 	Context []tuples.Tuple
+	// RequestContext holds condition parameters, as for
+	// Query.RequestContext.
+	RequestContext condition.Context
 }
 
 // LookupResources yields, in order of object id, the objects of q.Type on
-// which q.Subject holds q.Relation. It returns a non-empty cursor when it
+// which q.Subject holds q.Relation for certain; objects that are members
+// only conditionally (see LookupResourceResults) are left out, as a
+// conditional check is not allowed. It returns a non-empty cursor when it
 // stopped early (limit reached with more to come, or yield returned
 // false); passing it back as q.Cursor continues after the last object
 // yielded.
@@ -36,8 +42,22 @@ type ResourceQuery struct {
 // the subject. One reached along unions, arrows and subject sets alone is
 // yielded as it is; one reached through the base of the target's
 // top-level exclusions is tested against the subtracted sides only; any
-// other is confirmed with a check.
+// other is confirmed with a check. Over a schema with `with NAME` forms
+// every candidate is confirmed with a check (lookup_conditions.go).
 func (c *Checker) LookupResources(ctx context.Context, snap tuples.Snapshot, q ResourceQuery, yield func(tuples.Object) bool) (string, error) {
+	return c.lookupResources(ctx, snap, q, false, func(r ResourceResult) bool { return yield(r.Object) })
+}
+
+// LookupResourceResults is LookupResources reporting conditional members
+// too: it yields, in order of object id, every object on which a check
+// of q.Subject would answer allowed (Conditional false) or conditional
+// (Conditional true, with the check's Missing parameters). Limit and
+// the cursor count both kinds, so pages are stable whatever the mix.
+func (c *Checker) LookupResourceResults(ctx context.Context, snap tuples.Snapshot, q ResourceQuery, yield func(ResourceResult) bool) (string, error) {
+	return c.lookupResources(ctx, snap, q, true, yield)
+}
+
+func (c *Checker) lookupResources(ctx context.Context, snap tuples.Snapshot, q ResourceQuery, withConditional bool, yield func(ResourceResult) bool) (string, error) {
 	fail := func(err error) (string, error) {
 		return "", fmt.Errorf("lookup resources %s#%s for %s: %w", q.Type, q.Relation, q.Subject, err)
 	}
@@ -50,9 +70,7 @@ func (c *Checker) LookupResources(ctx context.Context, snap tuples.Snapshot, q R
 		return fail(err)
 	}
 	defer c.end(w)
-	if cr := conditionedRelation(w.sch); cr != nil {
-		return fail(errLookupConditions(cr))
-	}
+	w.reqCtx = q.RequestContext
 	target := w.sch.Relation(q.Type, q.Relation)
 	if target == nil {
 		return fail(fmt.Errorf("unknown relation %s#%s", q.Type, q.Relation))
@@ -74,21 +92,36 @@ func (c *Checker) LookupResources(ctx context.Context, snap tuples.Snapshot, q R
 		}
 	}
 	slices.Sort(ids)
-	conf := newResourceConfirmer(rw, ids)
+	conds := w.plan.condForms
+	var conf *resourceConfirmer
+	if !conds {
+		conf = newResourceConfirmer(rw, ids)
+	}
 	last, emitted := "", 0
 	for _, id := range ids {
-		obj := tuples.Object{Type: target.Type.Name, ID: id}
-		ok, err := conf.member(obj, rw.found[id])
-		if err != nil {
-			return fail(err)
-		}
-		if !ok {
-			continue
+		res := ResourceResult{Object: tuples.Object{Type: target.Type.Name, ID: id}}
+		if conds {
+			v, err := w.candidate(res.Object, target)
+			if err != nil {
+				return fail(err)
+			}
+			if !v.in && !(withConditional && v.conditional) {
+				continue
+			}
+			res.Conditional, res.Missing = !v.in, v.missing
+		} else {
+			ok, err := conf.member(res.Object, rw.found[id])
+			if err != nil {
+				return fail(err)
+			}
+			if !ok {
+				continue
+			}
 		}
 		if q.Limit > 0 && emitted == q.Limit {
 			return encodeCursor(last), nil
 		}
-		if !yield(obj) {
+		if !yield(res) {
 			return encodeCursor(id), nil
 		}
 		last = id

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/docketdb/docket/condition"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
 )
@@ -20,14 +21,27 @@ type SubjectQuery struct {
 	// Context holds contextual tuples, treated as stored for this lookup
 	// only, as for Query.Context.
 	Context []tuples.Tuple
+	// RequestContext holds condition parameters, as for
+	// Query.RequestContext.
+	RequestContext condition.Context
 }
 
 // SubjectResult is one subject found. For a wildcard, Excluded lists the
 // subjects of its type the relation still leaves out (an exclusion removed
 // them from the wildcard's grant).
+//
+// Conditional marks a member that depends on condition parameters the
+// request did not give, Missing naming them (LookupSubjectResults only).
+// A certain wildcard's Excluded lists every subject of its type that is
+// not a member for certain, conditional ones included (those are also
+// listed as conditional results of their own); a conditional wildcard's
+// lists the subjects that are denied, and a subject conditional on other
+// parameters than its type's conditional wildcard is listed on its own.
 type SubjectResult struct {
-	Subject  tuples.Subject   `json:"subject"`
-	Excluded []tuples.Subject `json:"excluded,omitempty"`
+	Subject     tuples.Subject   `json:"subject"`
+	Excluded    []tuples.Subject `json:"excluded,omitempty"`
+	Conditional bool             `json:"conditional,omitempty"`
+	Missing     []string         `json:"missing,omitempty"`
 }
 
 // String returns the subject, followed by " - " and the excluded ones.
@@ -42,6 +56,14 @@ func (r SubjectResult) String() string {
 	return r.Subject.String() + " - {" + strings.Join(parts, ", ") + "}"
 }
 
+// LookupSubjectResults is LookupSubjects reporting conditional members
+// too, each marked Conditional with the parameters a check of it misses;
+// members for certain are reported as LookupSubjects does. Sorted by
+// subject.
+func (c *Checker) LookupSubjectResults(ctx context.Context, snap tuples.Snapshot, q SubjectQuery) ([]SubjectResult, error) {
+	return c.lookupSubjects(ctx, snap, q, true)
+}
+
 // LookupSubjects returns the subjects holding q.Relation on q.Object,
 // sorted. It walks forward from the object collecting every subject that
 // appears on the way (groups expanded down to their members, both sides of
@@ -49,10 +71,16 @@ func (r SubjectResult) String() string {
 // along unions, arrows and subject sets alone is one; one met in the base
 // of the target's top-level exclusions is one unless a subtracted side
 // holds it (read off the walk where that side has no intersection or
-// exclusion of its own, tested otherwise); any other is checked. A
-// granted wildcard stands for all subjects of its type; those it does not
-// reach are listed as its exclusions instead.
+// exclusion of its own, tested otherwise); any other is checked. Over a
+// schema with `with NAME` forms every subject met is checked
+// (lookup_conditions.go), and only those allowed for certain are
+// returned. A granted wildcard stands for all subjects of its type; those
+// it does not reach are listed as its exclusions instead.
 func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q SubjectQuery) ([]SubjectResult, error) {
+	return c.lookupSubjects(ctx, snap, q, false)
+}
+
+func (c *Checker) lookupSubjects(ctx context.Context, snap tuples.Snapshot, q SubjectQuery, withConditional bool) ([]SubjectResult, error) {
 	fail := func(err error) ([]SubjectResult, error) {
 		return nil, fmt.Errorf("lookup subjects %s#%s: %w", q.Object, q.Relation, err)
 	}
@@ -61,9 +89,8 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 		return fail(err)
 	}
 	defer c.end(w)
-	if cr := conditionedRelation(w.sch); cr != nil {
-		return fail(errLookupConditions(cr))
-	}
+	w.reqCtx = q.RequestContext
+	conds := w.plan.condForms
 	target, err := resolveRelation(w.sch, q.Object, q.Relation)
 	if err != nil {
 		return fail(err)
@@ -89,34 +116,37 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 	plain, sets := sw.sorted()
 	// confirm decides one subject: those the walk proved need no check,
 	// and those in the base of the target's top-level exclusions only a
-	// test of the subtracted sides.
-	confirm := func(s tuples.Subject, m subjectState) (bool, error) {
+	// test of the subtracted sides; over conditions each is checked.
+	confirm := func(s tuples.Subject, m subjectState) (verdict, error) {
 		if err = w.setSubject(s); err != nil {
-			return false, err
+			return verdict{}, err
+		}
+		if conds {
+			return w.candidate(q.Object, target)
 		}
 		switch m.m {
 		case reachProven:
-			return true, nil
+			return verdict{in: true}, nil
 		case reachGuarded:
 			v, err := sw.subtracted(s, m)
 			if err != nil {
-				return false, err
+				return verdict{}, err
 			}
 			switch v {
 			case no:
-				return true, nil
+				return verdict{in: true}, nil
 			case yes:
-				return false, nil
+				return verdict{}, nil
 			}
 		default:
 			// Whatever the base says, a subject the walk found in a
 			// subtracted side is refused.
 			if sw.inExact(s, m) {
-				return false, nil
+				return verdict{}, nil
 			}
 		}
 		v, err := w.top(q.Object, target)
-		return v == yes, err
+		return verdict{in: v == yes}, err
 	}
 
 	var out []SubjectResult
@@ -125,47 +155,68 @@ func (c *Checker) LookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 			if s.Type != q.Type || s.Relation != q.SubjectRelation {
 				continue
 			}
-			ok, err := confirm(s, sw.setState(s))
+			v, err := confirm(s, sw.setState(s))
 			if err != nil {
 				return fail(err)
 			}
-			if ok {
+			switch {
+			case v.in:
 				out = append(out, SubjectResult{Subject: s})
+			case v.conditional && withConditional:
+				out = append(out, SubjectResult{Subject: s, Conditional: true, Missing: v.missing})
 			}
 		}
 		return out, nil
 	}
 	// Wildcards first: a granted one replaces the subjects of its type.
 	// They are always checked: the walk's bookkeeping is for the plain
-	// subjects they may leave out.
-	granted := map[string]int{}
+	// subjects they may leave out. A conditional one (reported only when
+	// asked) stands for the subjects of its type conditional on the same
+	// parameters.
+	granted, condWild := map[string]int{}, map[string]int{}
 	for _, s := range plain {
 		if s.ID != tuples.Wildcard || (filterType != nil && s.Type != q.Type) {
 			continue
 		}
-		ok, err := confirm(s, subjectState{m: reachCandidate})
+		v, err := confirm(s, subjectState{m: reachCandidate})
 		if err != nil {
 			return fail(err)
 		}
-		if ok {
+		switch {
+		case v.in:
 			granted[s.Type] = len(out)
 			out = append(out, SubjectResult{Subject: s})
+		case v.conditional && withConditional:
+			condWild[s.Type] = len(out)
+			out = append(out, SubjectResult{Subject: s, Conditional: true, Missing: v.missing})
 		}
 	}
 	for _, s := range plain {
 		if s.ID == tuples.Wildcard || (filterType != nil && s.Type != q.Type) {
 			continue
 		}
-		ok, err := confirm(s, sw.plain[s])
+		v, err := confirm(s, sw.plain[s])
 		if err != nil {
 			return fail(err)
 		}
 		i, wild := granted[s.Type]
 		switch {
-		case wild && !ok:
+		case wild && !v.in:
 			out[i].Excluded = append(out[i].Excluded, s)
-		case !wild && ok:
+		case !wild && v.in:
 			out = append(out, SubjectResult{Subject: s})
+		}
+		if !withConditional || v.in {
+			continue
+		}
+		j, cw := condWild[s.Type]
+		switch {
+		case v.conditional && cw && sameMissing(v.missing, out[j].Missing):
+			// The conditional wildcard stands for it.
+		case v.conditional:
+			out = append(out, SubjectResult{Subject: s, Conditional: true, Missing: v.missing})
+		case cw:
+			out[j].Excluded = append(out[j].Excluded, s)
 		}
 	}
 	slices.SortFunc(out, func(a, b SubjectResult) int { return compareSubjects(a.Subject, b.Subject) })

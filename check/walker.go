@@ -182,21 +182,36 @@ func (w *walker) query(q Query) (Result, error) {
 	}
 	w.reqCtx = q.RequestContext
 	clear(w.reqBound)
-	w.conds.reset()
-	w.condTrue = false
-	v, err := w.top(q.Object, r)
+	res, v, err := w.answer(q.Object, r)
 	if err != nil {
 		return Result{}, fmt.Errorf("check %s: %w", q, err)
 	}
-	res := Result{Allowed: v == yes}
+	if q.Explain {
+		if res.Explanation, err = w.explain(q, r, v); err != nil {
+			return Result{}, fmt.Errorf("explain %s: %w", q, err)
+		}
+	}
+	return res, nil
+}
+
+// answer decides r on obj for the walker's subject, four-valued: the
+// first walk counts conditional tuples against the subject; when it does
+// not grant and met a conditional tuple, a second walk counts them for
+// it (conditions.go). v is the first walk's answer, which explanations
+// follow.
+func (w *walker) answer(obj tuples.Object, r *schema.Relation) (res Result, v tri, err error) {
+	w.conds.reset()
+	w.condTrue = false
+	if v, err = w.top(obj, r); err != nil {
+		return Result{}, no, err
+	}
+	res.Allowed = v == yes
 	if w.conds.seen && v != yes {
-		// Some tuple was conditional: walk again counting conditional
-		// tuples the other way (conditions.go).
 		w.condTrue = true
-		v2, err := w.top(q.Object, r)
+		v2, err := w.top(obj, r)
 		w.condTrue = false
 		if err != nil {
-			return Result{}, fmt.Errorf("check %s: %w", q, err)
+			return Result{}, no, err
 		}
 		if v2 == yes {
 			res.Conditional = true
@@ -204,12 +219,7 @@ func (w *walker) query(q Query) (Result, error) {
 		}
 	}
 	res.ValidUntil = w.conds.until
-	if q.Explain {
-		if res.Explanation, err = w.explain(q, r, v); err != nil {
-			return Result{}, fmt.Errorf("explain %s: %w", q, err)
-		}
-	}
-	return res, nil
+	return res, v, nil
 }
 
 // setSubject resolves the query subject and, when it changes, forgets

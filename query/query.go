@@ -213,7 +213,7 @@ func (r *Reader) Check(ctx context.Context, req CheckRequest) ([]CheckResult, er
 // the wildcard (user:* - {user:bob}).
 func (r *Reader) wildcardExclusions(ctx context.Context, maxDepth int, q check.Query) ([]string, error) {
 	subs, err := r.svc.checkerFor(maxDepth).LookupSubjects(ctx, r.snap,
-		check.SubjectQuery{Object: q.Object, Relation: q.Relation, Type: q.Subject.Type, Context: q.Context})
+		check.SubjectQuery{Object: q.Object, Relation: q.Relation, Type: q.Subject.Type, Context: q.Context, RequestContext: q.RequestContext})
 	if err != nil {
 		return nil, err
 	}
@@ -241,27 +241,52 @@ type ResourcesRequest struct {
 	Cursor   string
 	With     []tuples.Tuple
 	MaxDepth int
+	// Context holds the conditions' parameters, as for CheckRequest.
+	Context condition.Context
 }
 
-// LookupResources yields the objects of req's page in order of id and
-// returns the cursor of the next page, "" when there is none.
+// LookupResources yields the objects of req's page on which the subject
+// holds the relation for certain, in order of id, and returns the cursor
+// of the next page, "" when there is none. Conditional members are left
+// out; LookupResourceResults reports them.
 func (r *Reader) LookupResources(ctx context.Context, req ResourcesRequest, yield func(tuples.Object) bool) (string, error) {
+	if err := r.resourcesRequest(req); err != nil {
+		return "", err
+	}
+	return r.svc.checkerFor(req.MaxDepth).LookupResources(ctx, r.snap, req.query(), yield)
+}
+
+// LookupResourceResults is LookupResources reporting conditional members
+// too: each object of the page is a member for certain or, marked
+// Conditional, depends on the parameters its Missing names (see
+// check.LookupResourceResults). The page's limit counts both.
+func (r *Reader) LookupResourceResults(ctx context.Context, req ResourcesRequest, yield func(check.ResourceResult) bool) (string, error) {
+	if err := r.resourcesRequest(req); err != nil {
+		return "", err
+	}
+	return r.svc.checkerFor(req.MaxDepth).LookupResourceResults(ctx, r.snap, req.query(), yield)
+}
+
+func (req ResourcesRequest) query() check.ResourceQuery {
+	return check.ResourceQuery{
+		Subject: req.Subject, Type: req.Type, Relation: req.Relation, Limit: req.Limit, Cursor: req.Cursor,
+		Context: req.With, RequestContext: req.Context,
+	}
+}
+
+// resourcesRequest checks req's limit and names.
+func (r *Reader) resourcesRequest(req ResourcesRequest) error {
 	if req.Limit < 0 {
-		return "", fmt.Errorf("limit %d: must not be negative: %w", req.Limit, errkind.ErrInvalid)
+		return fmt.Errorf("limit %d: must not be negative: %w", req.Limit, errkind.ErrInvalid)
 	}
 	sch := r.Schema()
 	if _, err := sch.ResolveRelation(req.Type, req.Relation); err != nil {
-		return "", err
+		return err
 	}
 	if err := ResolveSubject(sch, req.Subject); err != nil {
-		return "", fmt.Errorf("subject: %w", err)
+		return fmt.Errorf("subject: %w", err)
 	}
-	if err := r.Contextual(req.With); err != nil {
-		return "", err
-	}
-	return r.svc.checkerFor(req.MaxDepth).LookupResources(ctx, r.snap, check.ResourceQuery{
-		Subject: req.Subject, Type: req.Type, Relation: req.Relation, Limit: req.Limit, Cursor: req.Cursor, Context: req.With,
-	}, yield)
+	return r.Contextual(req.With)
 }
 
 // SubjectsRequest asks who holds Relation on Object, narrowed to subjects
@@ -273,25 +298,48 @@ type SubjectsRequest struct {
 	SubjectRelation string
 	With            []tuples.Tuple
 	MaxDepth        int
+	// Context holds the conditions' parameters, as for CheckRequest.
+	Context condition.Context
 }
 
-// LookupSubjects lists the subjects of req.
+// LookupSubjects lists the subjects of req that hold the relation for
+// certain; LookupSubjectResults reports conditional ones too.
 func (r *Reader) LookupSubjects(ctx context.Context, req SubjectsRequest) ([]check.SubjectResult, error) {
+	if err := r.subjectsRequest(req); err != nil {
+		return nil, err
+	}
+	return r.svc.checkerFor(req.MaxDepth).LookupSubjects(ctx, r.snap, req.query())
+}
+
+// LookupSubjectResults lists the subjects of req, certain ones and, each
+// marked Conditional with its Missing parameters, conditional ones (see
+// check.LookupSubjectResults).
+func (r *Reader) LookupSubjectResults(ctx context.Context, req SubjectsRequest) ([]check.SubjectResult, error) {
+	if err := r.subjectsRequest(req); err != nil {
+		return nil, err
+	}
+	return r.svc.checkerFor(req.MaxDepth).LookupSubjectResults(ctx, r.snap, req.query())
+}
+
+func (req SubjectsRequest) query() check.SubjectQuery {
+	return check.SubjectQuery{
+		Object: req.Object, Relation: req.Relation, Type: req.Type, SubjectRelation: req.SubjectRelation,
+		Context: req.With, RequestContext: req.Context,
+	}
+}
+
+// subjectsRequest checks req's names.
+func (r *Reader) subjectsRequest(req SubjectsRequest) error {
 	sch := r.Schema()
 	if _, err := sch.ResolveRelation(req.Object.Type, req.Relation); err != nil {
-		return nil, err
+		return err
 	}
 	if req.Type != "" {
 		if err := ResolveSubject(sch, tuples.Subject{Type: req.Type, Relation: req.SubjectRelation}); err != nil {
-			return nil, fmt.Errorf("subject type: %w", err)
+			return fmt.Errorf("subject type: %w", err)
 		}
 	}
-	if err := r.Contextual(req.With); err != nil {
-		return nil, err
-	}
-	return r.svc.checkerFor(req.MaxDepth).LookupSubjects(ctx, r.snap, check.SubjectQuery{
-		Object: req.Object, Relation: req.Relation, Type: req.Type, SubjectRelation: req.SubjectRelation, Context: req.With,
-	})
+	return r.Contextual(req.With)
 }
 
 // ExpandRequest asks for the tree of Relation on Object.

@@ -34,7 +34,7 @@ type resourcesOptions struct {
 	cursor   string
 	with     []string
 	at       revisionValue
-	now      nowFlag
+	cond     conditionFlags
 	maxDepth int
 }
 
@@ -47,12 +47,23 @@ func newLookupResourcesCmd(e *env) *cobra.Command {
 including objects granted to everyone through a wildcard. With --limit N at
 most N are printed; when more remain, the cursor to continue from is printed
 on stderr (and as next_cursor in JSON), so a result is never cut short
-silently. --with adds contextual tuples for this lookup only, as for check.`,
+silently. --with adds contextual tuples for this lookup only, as for check.
+
+Tuples may carry conditions and expiries. --context (or --context-file) gives
+the conditions' parameters, as for check; an object on which the subject holds
+the relation only if parameters neither gives allow it is printed with
+"conditional (missing ...)" after it, in its place in the order (JSON: in the
+conditional list, with missing). --now sets the clock that decides which
+tuples have expired.
+
+Exit status: 0 when every object printed is a member for certain, 3 when some
+is conditional, 2 on error.`,
 		Example: `  docket lookup resources user:alice case#viewer
   docket lookup resources team:east#member case#viewer
   docket lookup resources user:alice case#viewer --limit 100
   docket lookup resources user:alice case#viewer --limit 100 --cursor CURSOR
-  docket lookup resources user:carol case#viewer --with case:9#assignee@user:carol`,
+  docket lookup resources user:carol case#viewer --with case:9#assignee@user:carol
+  docket lookup resources user:bob case#viewer --context '{"now":"2027-01-20T00:00:00Z"}'`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: e.completeArgs(shapeSubject, shapeTypeRelation),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -64,7 +75,7 @@ silently. --with adds contextual tuples for this lookup only, as for check.`,
 	addWithFlag(cmd, &o.with, "this lookup")
 	addMaxDepthFlag(cmd, &o.maxDepth)
 	addAtFlag(cmd, &o.at)
-	addNowFlag(cmd, &o.now)
+	addConditionFlags(cmd, &o.cond)
 	return cmd
 }
 
@@ -82,7 +93,8 @@ func (e *env) runLookupResources(ctx context.Context, o *resourcesOptions, subjA
 	if err != nil {
 		return err
 	}
-	if ctx, err = o.now.apply(ctx); err != nil {
+	ctx, reqCtx, err := o.cond.apply(ctx)
+	if err != nil {
 		return err
 	}
 	r, err := e.reader(ctx, o.at.rev)
@@ -99,28 +111,47 @@ func (e *env) runLookupResources(ctx context.Context, o *resourcesOptions, subjA
 	if err != nil {
 		return err
 	}
+	// conditionalResource is one conditional member, in JSON.
+	type conditionalResource struct {
+		Resource string   `json:"resource"`
+		Missing  []string `json:"missing"`
+	}
 	var found []string
-	next, err := r.LookupResources(ctx, query.ResourcesRequest{
-		Subject: subj, Type: typ, Relation: rel, Limit: o.limit, Cursor: o.cursor, With: ctxTuples, MaxDepth: o.maxDepth,
-	}, func(obj tuples.Object) bool {
-		if !e.json() {
-			fmt.Fprintln(e.stdout, obj.String())
+	var conditional []conditionalResource
+	next, err := r.LookupResourceResults(ctx, query.ResourcesRequest{
+		Subject: subj, Type: typ, Relation: rel, Limit: o.limit, Cursor: o.cursor, With: ctxTuples, MaxDepth: o.maxDepth, Context: reqCtx,
+	}, func(res check.ResourceResult) bool {
+		if res.Conditional {
+			conditional = append(conditional, conditionalResource{res.Object.String(), nonNil(res.Missing)})
+		} else {
+			found = append(found, res.Object.String())
 		}
-		found = append(found, obj.String())
+		if !e.json() {
+			line := res.Object.String()
+			if res.Conditional {
+				line += " " + describeMissing(res.Missing)
+			}
+			fmt.Fprintln(e.stdout, line)
+		}
 		return true
 	})
 	if err != nil {
 		return err
 	}
 	if e.json() {
-		return writeJSON(e.stdout, struct {
-			Revision   tuples.Revision `json:"revision"`
-			Resources  []string        `json:"resources"`
-			NextCursor string          `json:"next_cursor,omitempty"`
-		}{r.Revision(), nonNil(found), next})
-	}
-	if next != "" {
+		if err := writeJSON(e.stdout, struct {
+			Revision    tuples.Revision       `json:"revision"`
+			Resources   []string              `json:"resources"`
+			Conditional []conditionalResource `json:"conditional"`
+			NextCursor  string                `json:"next_cursor,omitempty"`
+		}{r.Revision(), nonNil(found), nonNil(conditional), next}); err != nil {
+			return err
+		}
+	} else if next != "" {
 		fmt.Fprintf(e.stderr, "more resources: continue with --cursor %s\n", next)
+	}
+	if len(conditional) > 0 {
+		return exitStatus(exitConditional)
 	}
 	return nil
 }
@@ -130,7 +161,7 @@ type subjectsOptions struct {
 	typ      string
 	with     []string
 	at       revisionValue
-	now      nowFlag
+	cond     conditionFlags
 	maxDepth int
 	limit    int
 	cursor   string
@@ -147,7 +178,18 @@ an exclusion still leaves out: user:* - {user:mallory}.
 
 --type user lists only subjects of type user; --type team#member lists the
 subject sets team:ID#member that are reached. --with adds contextual tuples
-for this lookup only, as for check.`,
+for this lookup only, as for check.
+
+Tuples may carry conditions and expiries. --context (or --context-file) gives
+the conditions' parameters, as for check; a subject that holds the relation
+only if parameters neither gives allow it is printed with "conditional
+(missing ...)" after it (JSON: in the conditional list, with missing). A
+conditional wildcard prints as TYPE:* with the subjects it leaves out, then
+"conditional (missing ...)". --now sets the clock that decides which tuples
+have expired.
+
+Exit status: 0 when every subject printed is a member for certain, 3 when some
+is conditional, 2 on error.`,
 		Example: `  docket lookup subjects case:1#viewer
   docket lookup subjects case:1#viewer --type user
   docket lookup subjects case:1#viewer --type team#member --output json`,
@@ -163,7 +205,7 @@ for this lookup only, as for check.`,
 	addWithFlag(cmd, &o.with, "this lookup")
 	addMaxDepthFlag(cmd, &o.maxDepth)
 	addAtFlag(cmd, &o.at)
-	addNowFlag(cmd, &o.now)
+	addConditionFlags(cmd, &o.cond)
 	return cmd
 }
 
@@ -177,7 +219,8 @@ func (e *env) runLookupSubjects(ctx context.Context, o *subjectsOptions, objRel 
 	if err != nil {
 		return err
 	}
-	if ctx, err = o.now.apply(ctx); err != nil {
+	ctx, reqCtx, err := o.cond.apply(ctx)
+	if err != nil {
 		return err
 	}
 	r, obj, rel, err := e.objectRelationAt(ctx, o.at.rev, objRel)
@@ -188,14 +231,14 @@ func (e *env) runLookupSubjects(ctx context.Context, o *subjectsOptions, objRel 
 	if err != nil {
 		return err
 	}
-	req := query.SubjectsRequest{Object: obj, Relation: rel, With: ctxTuples, MaxDepth: o.maxDepth}
+	req := query.SubjectsRequest{Object: obj, Relation: rel, With: ctxTuples, MaxDepth: o.maxDepth, Context: reqCtx}
 	if o.typ != "" {
 		req.Type, req.SubjectRelation, _ = strings.Cut(o.typ, "#")
 		if err := checkNames(r.Schema(), "--type "+o.typ, tuples.Object{Type: req.Type}, req.SubjectRelation, nil); err != nil {
 			return err
 		}
 	}
-	res, err := r.LookupSubjects(ctx, req)
+	res, err := r.LookupSubjectResults(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -216,18 +259,37 @@ func (e *env) runLookupSubjects(ctx context.Context, o *subjectsOptions, objRel 
 		res = res[:o.limit]
 		next = encodeSubjectCursor(res[o.limit-1].Subject.String())
 	}
-	if e.json() {
-		return writeJSON(e.stdout, struct {
-			Revision   tuples.Revision       `json:"revision"`
-			Subjects   []check.SubjectResult `json:"subjects"`
-			NextCursor string                `json:"next_cursor,omitempty"`
-		}{r.Revision(), nonNil(res), next})
-	}
+	var certain, conditional []check.SubjectResult
 	for _, s := range res {
-		fmt.Fprintln(e.stdout, s.String())
+		if s.Conditional {
+			conditional = append(conditional, s)
+		} else {
+			certain = append(certain, s)
+		}
 	}
-	if next != "" {
-		fmt.Fprintf(e.stderr, "more subjects: continue with --cursor %s\n", next)
+	if e.json() {
+		if err := writeJSON(e.stdout, struct {
+			Revision    tuples.Revision       `json:"revision"`
+			Subjects    []check.SubjectResult `json:"subjects"`
+			Conditional []check.SubjectResult `json:"conditional"`
+			NextCursor  string                `json:"next_cursor,omitempty"`
+		}{r.Revision(), nonNil(certain), nonNil(conditional), next}); err != nil {
+			return err
+		}
+	} else {
+		for _, s := range res {
+			line := s.String()
+			if s.Conditional {
+				line += " " + describeMissing(s.Missing)
+			}
+			fmt.Fprintln(e.stdout, line)
+		}
+		if next != "" {
+			fmt.Fprintf(e.stderr, "more subjects: continue with --cursor %s\n", next)
+		}
+	}
+	if len(conditional) > 0 {
+		return exitStatus(exitConditional)
 	}
 	return nil
 }

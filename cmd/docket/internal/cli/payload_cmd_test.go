@@ -150,3 +150,110 @@ func TestValidateNowOverridesTheFiles(t *testing.T) {
 	run(t, "validate", "--now", "later", under).want(t, 2)
 	run(t, "validate", "--context", "[]", under).want(t, 2)
 }
+
+func TestLookupsWithConditions(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "c.rebac", conditionSchema)
+	s, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	runOn(t, s, "", "schema", "write", p).want(t, 0)
+	runOn(t, s, "", "tuple", "write", "case:1#assignee@user:bob", "case:1#assignee@user:ana", "case:2#assignee@user:bob",
+		"case:3#assignee@user:bob", "case:3#deny_list@user:bob",
+		`case:1#deny_list@user:bob[under_review:{"review_ends":"2027-01-15T00:00:00Z"}][expiration:2027-02-01T00:00:00Z]`).want(t, 0)
+	clock := []string{"--now", "2027-01-01T00:00:00Z"}
+
+	// Without `now`, bob's view of case:1 is conditional: listed apart,
+	// exit status 3.
+	r := runOn(t, s, "", append([]string{"lookup", "resources", "user:bob", "case#viewer"}, clock...)...)
+	r.want(t, 3)
+	if r.stdout != "case:1 conditional (missing now)\ncase:2\n" {
+		t.Errorf("lookup resources printed %q", r.stdout)
+	}
+	r = runOn(t, s, "", append([]string{"lookup", "resources", "user:bob", "case#viewer", "-o", "json"}, clock...)...)
+	r.want(t, 3)
+	contains(t, "resources json", r.stdout, `"resources": [
+    "case:2"
+  ]`, `"conditional": [
+    {
+      "resource": "case:1",
+      "missing": [
+        "now"
+      ]
+    }
+  ]`)
+	// Pages of one count both kinds.
+	r = runOn(t, s, "", append([]string{"lookup", "resources", "user:bob", "case#viewer", "--limit", "1"}, clock...)...)
+	r.want(t, 3)
+	if r.stdout != "case:1 conditional (missing now)\n" || !strings.Contains(r.stderr, "--cursor ") {
+		t.Fatalf("first page: %q %q", r.stdout, r.stderr)
+	}
+	cursor := strings.TrimSpace(r.stderr[strings.Index(r.stderr, "--cursor ")+len("--cursor "):])
+	r = runOn(t, s, "", append([]string{"lookup", "resources", "user:bob", "case#viewer", "--limit", "1", "--cursor", cursor}, clock...)...)
+	r.want(t, 0)
+	if r.stdout != "case:2\n" || r.stderr != "" {
+		t.Errorf("second page: %q %q", r.stdout, r.stderr)
+	}
+	// The review over (the request's `now`) or still on, and after the
+	// entry expired.
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--context", `{"now":"2027-01-20T00:00:00Z"}`}, 0, "case:1\ncase:2\n"},
+		{[]string{"--context", `{"now":"2027-01-10T00:00:00Z"}`}, 0, "case:2\n"},
+		{[]string{"--now", "2027-02-01T00:00:00Z"}, 0, "case:1\ncase:2\n"},
+	} {
+		args := append([]string{"lookup", "resources", "user:bob", "case#viewer"}, c.args...)
+		if c.args[0] != "--now" {
+			args = append(args, clock...)
+		}
+		r := runOn(t, s, "", args...)
+		r.want(t, c.code)
+		if r.stdout != c.want {
+			t.Errorf("%v printed %q, want %q", c.args, r.stdout, c.want)
+		}
+	}
+
+	r = runOn(t, s, "", append([]string{"lookup", "subjects", "case:1#viewer"}, clock...)...)
+	r.want(t, 3)
+	if r.stdout != "user:ana\nuser:bob conditional (missing now)\n" {
+		t.Errorf("lookup subjects printed %q", r.stdout)
+	}
+	r = runOn(t, s, "", append([]string{"lookup", "subjects", "case:1#viewer", "-o", "json"}, clock...)...)
+	r.want(t, 3)
+	contains(t, "subjects json", r.stdout, `"subjects": [
+    {
+      "subject": "user:ana"
+    }
+  ]`, `"conditional": [
+    {
+      "subject": "user:bob",
+      "conditional": true,
+      "missing": [
+        "now"
+      ]
+    }
+  ]`)
+	r = runOn(t, s, "", append([]string{"lookup", "subjects", "case:1#viewer", "--context", `{"now":"2027-01-20T00:00:00Z"}`}, clock...)...)
+	r.want(t, 0)
+	if r.stdout != "user:ana\nuser:bob\n" {
+		t.Errorf("lookup subjects with now printed %q", r.stdout)
+	}
+	// Bad parameters are errors naming the flag, as for check.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lookup", "subjects", "case:1#viewer", "--context", `{"now":5}`}, "parameter now: expected timestamp"},
+		{[]string{"lookup", "resources", "user:bob", "case#viewer", "--context", "[1]"}, "--context"},
+		{[]string{"lookup", "resources", "user:bob", "case#viewer", "--now", "soon"}, "--now"},
+	} {
+		r := runOn(t, s, "", c.args...)
+		r.want(t, 2)
+		contains(t, strings.Join(c.args, " "), r.stderr, c.want)
+	}
+}

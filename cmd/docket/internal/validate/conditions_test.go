@@ -54,6 +54,12 @@ assertions:
   conditional:
     - case:1#viewer@user:bob
     - 'case:1#viewer_on_site@user:eve with {"client_ip": null}'
+expected:
+  subjects:
+    case:1#viewer@user: {allowed: [user:ana], conditional: [user:bob]}
+    case:1#viewer_on_site@user: [user:eve]
+  resources:
+    user:bob: {case#viewer: {allowed: [], conditional: [case:1]}}
 `
 
 func TestValidationFileWithConditions(t *testing.T) {
@@ -61,7 +67,7 @@ func TestValidationFileWithConditions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Failures) > 0 || rep.Passed != 9 {
+	if len(rep.Failures) > 0 || rep.Passed != 12 {
 		t.Fatalf("passed %d, failures %+v", rep.Passed, rep.Failures)
 	}
 	// Moving the clock past the expiry turns the temporary grant off.
@@ -122,12 +128,14 @@ func TestOverridesReplaceClockAndMergeContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// eve's network no longer matches and ana's now does.
+	// eve's network no longer matches and ana's now does, for the checks
+	// and for the lookup alike.
 	var got []string
 	for _, f := range rep.Failures {
 		got = append(got, f.Assertion)
 	}
-	if len(got) != 2 || !strings.Contains(strings.Join(got, "\n"), "viewer_on_site@user:eve") || !strings.Contains(strings.Join(got, "\n"), "viewer_on_site@user:ana") {
+	if all := strings.Join(got, "\n"); len(got) != 3 || !strings.Contains(all, "viewer_on_site@user:eve") || !strings.Contains(all, "viewer_on_site@user:ana") ||
+		!strings.Contains(all, "subjects of case:1#viewer_on_site@user") {
 		t.Errorf("with client_ip overridden, failures %q", got)
 	}
 	rep, err = RunWith(context.Background(), path, nil, Overrides{Now: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)})
@@ -163,10 +171,15 @@ expected:
 	if rep, err = RunSource(context.Background(), "map.yaml", []byte(wrong), nil); err != nil || len(rep.Failures) != 1 {
 		t.Fatalf("an expired member listed as allowed: %+v %v", rep, err)
 	}
-	for _, bad := range []string{"{allowed: [user:a], conditional: [user:b]}", "{allowed: [user:a], maybe: []}"} {
-		src := strings.Replace(file, "{allowed: [user:a], conditional: []}", bad, 1)
-		if _, err := RunSource(context.Background(), "map.yaml", []byte(src), nil); err == nil {
-			t.Errorf("%s accepted", bad)
-		}
+	// The conditional list is exhaustive too: an expired member is not
+	// conditional.
+	wrong = strings.Replace(file, "{allowed: [user:a], conditional: []}", "{allowed: [user:a], conditional: [user:b]}", 1)
+	if rep, err = RunSource(context.Background(), "map.yaml", []byte(wrong), nil); err != nil || len(rep.Failures) != 1 ||
+		!strings.Contains(rep.Failures[0].Got, "conditional [] (missing user:b)") {
+		t.Fatalf("an expired member listed as conditional: %+v %v", rep, err)
+	}
+	src := strings.Replace(file, "{allowed: [user:a], conditional: []}", "{allowed: [user:a], maybe: []}", 1)
+	if _, err := RunSource(context.Background(), "map.yaml", []byte(src), nil); err == nil {
+		t.Error("an unknown key of an expectation accepted")
 	}
 }

@@ -218,42 +218,64 @@ func (r *runner) subjects(k, v *yaml.Node) (job, error) {
 			return nil, err
 		}
 	}
-	v, err = r.definite(v, "expected.subjects."+k.Value)
+	allowedNode, condNode, err := r.expectation(v, "expected.subjects."+k.Value)
 	if err != nil {
 		return nil, err
 	}
-	items, err := r.scalars(v, "expected.subjects."+k.Value)
-	if err != nil {
-		return nil, err
-	}
-	want := make([]string, len(items))
-	for i, it := range items {
-		s := strings.TrimPrefix(it.Value, "-")
-		subj, err := tuples.ParseSubject(s)
+	members := func(n *yaml.Node, what string) ([]string, error) {
+		items, err := r.scalars(n, what)
 		if err != nil {
-			return nil, r.errAt(it, "write TYPE:ID, TYPE:ID#RELATION, TYPE:* or -TYPE:ID for a subject a wildcard leaves out", "%v", err)
-		}
-		if err := r.names(it, tuples.Object{Type: subj.Type}, subj.Relation, nil); err != nil {
 			return nil, err
 		}
-		want[i] = it.Value
+		want := make([]string, len(items))
+		for i, it := range items {
+			s := strings.TrimPrefix(it.Value, "-")
+			subj, err := tuples.ParseSubject(s)
+			if err != nil {
+				return nil, r.errAt(it, "write TYPE:ID, TYPE:ID#RELATION, TYPE:* or -TYPE:ID for a subject a wildcard leaves out", "%v", err)
+			}
+			if err := r.names(it, tuples.Object{Type: subj.Type}, subj.Relation, nil); err != nil {
+				return nil, err
+			}
+			want[i] = it.Value
+		}
+		return want, nil
 	}
+	want, err := members(allowedNode, "expected.subjects."+k.Value)
+	if err != nil {
+		return nil, err
+	}
+	var wantCond []string
+	if condNode != nil {
+		if wantCond, err = members(condNode, "expected.subjects."+k.Value+".conditional"); err != nil {
+			return nil, err
+		}
+	}
+	q.RequestContext = r.context
 	return func(ctx context.Context) error {
-		res, err := r.checker.LookupSubjects(ctx, r.snap, q)
+		res, err := r.checker.LookupSubjectResults(ctx, r.snap, q)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.pos(k), err)
 		}
-		var got []string
+		var got, gotCond []string
 		for _, s := range res {
-			got = append(got, s.Subject.String())
+			list := &got
+			if s.Conditional {
+				list = &gotCond
+			}
+			*list = append(*list, s.Subject.String())
 			for _, x := range s.Excluded {
-				got = append(got, "-"+x.String())
+				*list = append(*list, "-"+x.String())
 			}
 		}
-		return r.compareSets(ctx, k, "subjects of "+k.Value, want, got, func(member string) (check.Query, bool) {
+		queryFor := func(member string) (check.Query, bool) {
 			subj, err := tuples.ParseSubject(strings.TrimPrefix(member, "-"))
-			return check.Query{Object: obj, Relation: rel, Subject: subj}, err == nil
-		})
+			return check.Query{Object: obj, Relation: rel, Subject: subj, RequestContext: r.context}, err == nil
+		}
+		if condNode == nil {
+			return r.compareSets(ctx, k, "subjects of "+k.Value, want, got, queryFor)
+		}
+		return r.compareBoth(ctx, k, "subjects of "+k.Value, want, got, wantCond, gotCond, queryFor)
 	}, nil
 }
 
@@ -272,76 +294,133 @@ func (r *runner) resources(sk, k, v *yaml.Node) (job, error) {
 	if err := r.names(k, tuples.Object{Type: typ}, rel, nil); err != nil {
 		return nil, err
 	}
-	v, err = r.definite(v, "expected.resources")
+	allowedNode, condNode, err := r.expectation(v, "expected.resources")
 	if err != nil {
 		return nil, err
 	}
-	items, err := r.scalars(v, "expected.resources")
-	if err != nil {
-		return nil, err
-	}
-	want := make([]string, len(items))
-	for i, it := range items {
-		o, err := tuples.ParseObject(it.Value)
+	objects := func(n *yaml.Node, what string) ([]string, error) {
+		items, err := r.scalars(n, what)
 		if err != nil {
-			return nil, r.errAt(it, "write TYPE:ID", "%v", err)
+			return nil, err
 		}
-		if o.Type != typ {
-			return nil, r.errAt(it, "list objects of type "+typ, "%s is not of type %s", it.Value, typ)
+		want := make([]string, len(items))
+		for i, it := range items {
+			o, err := tuples.ParseObject(it.Value)
+			if err != nil {
+				return nil, r.errAt(it, "write TYPE:ID", "%v", err)
+			}
+			if o.Type != typ {
+				return nil, r.errAt(it, "list objects of type "+typ, "%s is not of type %s", it.Value, typ)
+			}
+			want[i] = o.String()
 		}
-		want[i] = o.String()
+		return want, nil
+	}
+	want, err := objects(allowedNode, "expected.resources")
+	if err != nil {
+		return nil, err
+	}
+	var wantCond []string
+	if condNode != nil {
+		if wantCond, err = objects(condNode, "expected.resources.conditional"); err != nil {
+			return nil, err
+		}
 	}
 	return func(ctx context.Context) error {
-		var got []string
-		_, err := r.checker.LookupResources(ctx, r.snap, check.ResourceQuery{Subject: subj, Type: typ, Relation: rel},
-			func(o tuples.Object) bool { got = append(got, o.String()); return true })
+		var got, gotCond []string
+		_, err := r.checker.LookupResourceResults(ctx, r.snap, check.ResourceQuery{Subject: subj, Type: typ, Relation: rel, RequestContext: r.context},
+			func(o check.ResourceResult) bool {
+				if o.Conditional {
+					gotCond = append(gotCond, o.Object.String())
+				} else {
+					got = append(got, o.Object.String())
+				}
+				return true
+			})
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.pos(k), err)
 		}
-		return r.compareSets(ctx, k, "resources "+k.Value+" of "+sk.Value, want, got, func(member string) (check.Query, bool) {
+		queryFor := func(member string) (check.Query, bool) {
 			o, err := tuples.ParseObject(member)
-			return check.Query{Object: o, Relation: rel, Subject: subj}, err == nil
-		})
+			return check.Query{Object: o, Relation: rel, Subject: subj, RequestContext: r.context}, err == nil
+		}
+		what := "resources " + k.Value + " of " + sk.Value
+		if condNode == nil {
+			return r.compareSets(ctx, k, what, want, got, queryFor)
+		}
+		return r.compareBoth(ctx, k, what, want, got, wantCond, gotCond, queryFor)
 	}, nil
 }
 
-// definite reads an expectation's value: a list (the definite members),
-// or a mapping {allowed: [...], conditional: [...]}, whose allowed list is
-// the definite members. Lookups answer only schemas without `with NAME`
-// forms (they refuse the others), where no member is conditional: the
-// conditional list must then be empty, and a member listed there is an
-// error, never a silent pass.
-func (r *runner) definite(v *yaml.Node, what string) (*yaml.Node, error) {
+// expectation reads an expectation's value: a list (the members for
+// certain; conditional members are not compared), or a mapping
+// {allowed: [...], conditional: [...]}, both exhaustive. cond is nil for
+// the list form; a missing key of the mapping is an empty list.
+func (r *runner) expectation(v *yaml.Node, what string) (allowed, cond *yaml.Node, err error) {
 	if v.Kind != yaml.MappingNode {
-		return v, nil
+		return v, nil, nil
 	}
 	const hint = "write a list of members, or {allowed: [...], conditional: [...]}"
-	var allowed *yaml.Node
 	ps, err := r.pairs(v, what, hint)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	empty := func() *yaml.Node { return &yaml.Node{Kind: yaml.SequenceNode, Line: v.Line, Column: v.Column} }
+	allowed, cond = empty(), empty()
 	for _, p := range ps {
 		switch p[0].Value {
 		case "allowed":
 			allowed = p[1]
 		case "conditional":
-			items, err := r.scalars(p[1], what+".conditional")
-			if err != nil {
-				return nil, err
-			}
-			if len(items) > 0 {
-				return nil, r.errAt(items[0], "lookups do not report conditional members yet: assert each with conditional: under assertions",
-					"%s: conditional members cannot be listed yet", what)
-			}
+			cond = p[1]
 		default:
-			return nil, r.errAt(p[0], hint, "unknown key %q", p[0].Value)
+			return nil, nil, r.errAt(p[0], hint, "unknown key %q", p[0].Value)
 		}
 	}
-	if allowed == nil {
-		return &yaml.Node{Kind: yaml.SequenceNode, Line: v.Line, Column: v.Column}, nil
+	return allowed, cond, nil
+}
+
+// compareBoth records an expectation of the {allowed, conditional} form
+// at k: one pass when both lists match, else one failure naming what
+// differs in each.
+func (r *runner) compareBoth(ctx context.Context, k *yaml.Node, assertion string, want, got, wantCond, gotCond []string,
+	queryFor func(member string) (check.Query, bool)) error {
+	missing, extra := sameSet(want, got)
+	cmissing, cextra := sameSet(wantCond, gotCond)
+	if len(missing)+len(extra)+len(cmissing)+len(cextra) == 0 {
+		r.report.Passed++
+		return nil
 	}
-	return allowed, nil
+	var why []string
+	for _, m := range slices.Concat(missing, extra, cmissing, cextra) {
+		if len(why) == explainLimit {
+			break
+		}
+		q, ok := queryFor(m)
+		if !ok {
+			continue
+		}
+		q.Explain = true
+		res, err := r.checker.Check(ctx, r.snap, q)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.pos(k), err)
+		}
+		why = append(why, outcome(res)+": "+res.Explanation.String())
+	}
+	got2 := "allowed " + listString(got)
+	if len(missing)+len(extra) > 0 {
+		got2 += difference(missing, extra)
+	}
+	got2 += ", conditional " + listString(gotCond)
+	if len(cmissing)+len(cextra) > 0 {
+		got2 += difference(cmissing, cextra)
+	}
+	r.report.Failures = append(r.report.Failures, Failure{
+		Pos: r.pos(k), Assertion: assertion,
+		Expected: "allowed " + listString(want) + ", conditional " + listString(wantCond), Got: got2,
+		Explanation: strings.Join(why, "\n"),
+	})
+	return nil
 }
 
 func difference(missing, extra []string) string {
