@@ -670,9 +670,14 @@ func (s *Server) azSearchSubject(ctx context.Context, body []byte) (any, error) 
 	if sch == nil || sch.Type(r.Subject.Type) == nil || checkNames(sch, azFields, obj, r.Action.Name, nil) != nil {
 		return emptySearch(), nil
 	}
-	found, err := s.checker.LookupSubjects(ctx, snap, check.SubjectQuery{Object: obj, Relation: r.Action.Name, Type: r.Subject.Type})
+	c, err := azConditionContext(&r.azRequest)
 	if err != nil {
 		return nil, err
+	}
+	// Conditional members are not allowed, so they are left out.
+	found, err := s.checker.LookupSubjects(ctx, snap, check.SubjectQuery{Object: obj, Relation: r.Action.Name, Type: r.Subject.Type, RequestContext: c.ctx})
+	if err != nil {
+		return nil, c.valueError(err)
 	}
 	out := emptySearch()
 	for _, f := range found {
@@ -729,7 +734,12 @@ func (s *Server) azSearchResource(ctx context.Context, body []byte) (any, error)
 	if sch == nil || checkNames(sch, azFields, tuples.Object{Type: r.Resource.Type}, r.Action.Name, &subj) != nil {
 		return emptySearch(), nil
 	}
-	q := check.ResourceQuery{Subject: subj, Type: r.Resource.Type, Relation: r.Action.Name, Limit: limit + 1}
+	c, err := azConditionContext(&r.azRequest)
+	if err != nil {
+		return nil, err
+	}
+	// Conditional members are not allowed, so they are left out.
+	q := check.ResourceQuery{Subject: subj, Type: r.Resource.Type, Relation: r.Action.Name, Limit: limit + 1, RequestContext: c.ctx}
 	if after != "" {
 		q.Cursor = check.ResourceCursor(after)
 	}
@@ -743,7 +753,7 @@ func (s *Server) azSearchResource(ctx context.Context, body []byte) (any, error)
 		out.Results = append(out.Results, map[string]any{"type": o.Type, "id": o.ID})
 		return true
 	}); err != nil {
-		return nil, err
+		return nil, c.valueError(err)
 	}
 	if more {
 		out.Page.NextToken = nextToken(snap.Revision(), lastID(out.Results), digest)

@@ -486,6 +486,67 @@ func TestAuthZENConditions(t *testing.T) {
 	}
 }
 
+// TestLookupsOverConditions: the native lookups and the AuthZEN searches
+// evaluate conditions with the request's context and list the members
+// for certain only.
+func TestLookupsOverConditions(t *testing.T) {
+	ts := startServer(t)
+	seedConditions(t, ts)
+	ctx := context.Background()
+	resources := func(reqCtx map[string]any) []string {
+		t.Helper()
+		req := &pb.LookupResourcesRequest{Subject: user("bob"), ResourceType: "doc", Relation: "read"}
+		if reqCtx != nil {
+			req.Context = mustStruct(t, reqCtx)
+		}
+		st, err := ts.rw.DocketServiceClient.LookupResources(ctx, connect.NewRequest(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for st.Receive() {
+			got = append(got, st.Msg().Object.Id)
+		}
+		if err := st.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := resources(nil); len(got) != 0 {
+		t.Errorf("bob's documents without client_ip (conditional): %v", got)
+	}
+	if got := resources(map[string]any{"client_ip": "10.1.2.3"}); !slices.Equal(got, []string{"d1"}) {
+		t.Errorf("bob's documents from 10.1.2.3: %v", got)
+	}
+	st, err := ts.rw.DocketServiceClient.LookupSubjects(ctx, connect.NewRequest(&pb.LookupSubjectsRequest{
+		Object: obj("doc", "d1"), Relation: "read", SubjectType: "user", Context: mustStruct(t, map[string]any{"client_ip": "10.1.2.3"})}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subjects []string
+	for st.Receive() {
+		subjects = append(subjects, st.Msg().Subject.Id)
+	}
+	if err := st.Err(); err != nil || !slices.Equal(subjects, []string{"bob", "carl"}) {
+		t.Errorf("readers of d1 from 10.1.2.3 (dan's ban is conditional on now): %v %v", subjects, err)
+	}
+
+	res := func(body string) []string { t.Helper(); return results(t, ts.authzen(t, searchRes, body), "id") }
+	if got := res(`{"subject":{"type":"user","id":"bob"},"action":{"name":"read"},"resource":{"type":"doc"}}`); len(got) != 0 {
+		t.Errorf("resource search without context listed conditional members: %v", got)
+	}
+	if got := res(`{"subject":{"type":"user","id":"bob"},"action":{"name":"read"},"resource":{"type":"doc"},"context":{"client_ip":"10.1.2.3"}}`); !slices.Equal(got, []string{"d1"}) {
+		t.Errorf("resource search with context: %v", got)
+	}
+	sub := func(body string) []string { t.Helper(); return results(t, ts.authzen(t, searchSubj, body), "id") }
+	if got := sub(`{"subject":{"type":"user"},"action":{"name":"read"},"resource":{"type":"doc","id":"d2"},"context":{"subject_level":3,"resource_level":2}}`); !slices.Equal(got, []string{"alice", "eve"}) {
+		t.Errorf("subject search with context: %v", got)
+	}
+	if got := sub(`{"subject":{"type":"user"},"action":{"name":"read"},"resource":{"type":"doc","id":"d2"}}`); !slices.Equal(got, []string{"alice"}) {
+		t.Errorf("subject search without context: %v", got)
+	}
+}
+
 // fmtProps fills the properties of eve's request, "" for none.
 func fmtProps(format, subject, resource string) string {
 	p := func(s string) string {

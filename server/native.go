@@ -272,12 +272,13 @@ func (n native) LookupResources(ctx context.Context, req *connect.Request[pb.Loo
 
 func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesRequest, send func(*pb.LookupResourcesResponse) error) error {
 	s := n.s
-	// The context is checked now; a schema whose tuples carry no
-	// conditions reads none of it, and lookups refuse the others.
-	if _, err := s.requestContext("context", m.Context); err != nil {
+	// Conditional members are left out: the stream carries members for
+	// certain only.
+	reqCtx, err := s.requestContext("context", m.Context)
+	if err != nil {
 		return err
 	}
-	ctx, err := clocked(ctx, "now", m.Now)
+	ctx, err = clocked(ctx, "now", m.Now)
 	if err != nil {
 		return err
 	}
@@ -301,7 +302,7 @@ func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesReques
 	if err != nil {
 		return err
 	}
-	q := check.ResourceQuery{Subject: subj, Type: m.ResourceType, Relation: m.Relation, Limit: int(m.Limit)}
+	q := check.ResourceQuery{Subject: subj, Type: m.ResourceType, Relation: m.Relation, Limit: int(m.Limit), RequestContext: reqCtx}
 	if after != "" {
 		q.Cursor = check.ResourceCursor(after)
 	}
@@ -326,12 +327,13 @@ func (n native) LookupSubjects(ctx context.Context, req *connect.Request[pb.Look
 
 func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest, send func(*pb.LookupSubjectsResponse) error) error {
 	s := n.s
-	// The context is checked now; a schema whose tuples carry no
-	// conditions reads none of it, and lookups refuse the others.
-	if _, err := s.requestContext("context", m.Context); err != nil {
+	// Conditional members are left out: the stream carries members for
+	// certain only.
+	reqCtx, err := s.requestContext("context", m.Context)
+	if err != nil {
 		return err
 	}
-	ctx, err := clocked(ctx, "now", m.Now)
+	ctx, err = clocked(ctx, "now", m.Now)
 	if err != nil {
 		return err
 	}
@@ -371,7 +373,7 @@ func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest,
 		}
 		after = &a
 	}
-	q := check.SubjectQuery{Object: obj, Relation: m.Relation, Type: m.SubjectType, SubjectRelation: m.SubjectRelation}
+	q := check.SubjectQuery{Object: obj, Relation: m.Relation, Type: m.SubjectType, SubjectRelation: m.SubjectRelation, RequestContext: reqCtx}
 	if q.Context, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
 		return err
 	}
