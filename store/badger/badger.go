@@ -45,6 +45,8 @@ type Options struct {
 	// noChecksums turns off the checks of checksums and tinyBlockCache
 	// all but disables the block cache, for the benchmarks that measure what they cost.
 	noChecksums, tinyBlockCache bool
+	// manifestSlack, when positive, replaces defaultManifestSlack (tests).
+	manifestSlack int
 }
 
 // Key layout besides the tuple keys of keys.go. Fixed-width big-endian
@@ -205,13 +207,34 @@ func openEngine(path string, opts Options) (*engine, error) {
 		// misses on nearly every read of a large store.
 		bo = bo.WithBlockCacheSize(256 << 10)
 	}
-	if existed && !opts.noChecksums {
-		found, err := verifyTables(path, checkBlocks)
-		if err != nil {
+	if existed {
+		man, ok, err := readManifest(path)
+		var de *DamageError
+		switch {
+		case errors.As(err, &de):
+			return nil, de
+		case err != nil:
 			return nil, openError(path, true, err)
 		}
-		if err := damageErr(found); err != nil {
-			return nil, err
+		if ok && !opts.noChecksums {
+			found, err := checkTables(path, man.Manifest, checkBlocks)
+			if err != nil {
+				return nil, openError(path, true, err)
+			}
+			if err := damageErr(found); err != nil {
+				return nil, err
+			}
+		}
+		if ok && !opts.ReadOnly {
+			slack := defaultManifestSlack
+			if opts.manifestSlack > 0 {
+				slack = opts.manifestSlack
+			}
+			if err := prepareWritable(path, man, slack); errors.As(err, &de) {
+				return nil, err
+			} else if err != nil {
+				return nil, openError(path, false, err)
+			}
 		}
 	}
 	db, err := badger.OpenManaged(bo)

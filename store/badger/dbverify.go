@@ -19,6 +19,7 @@ import (
 type VerifyReport struct {
 	Revision tuples.Revision // the latest revision, whose state was checked
 	Tables   int             // tables whose every block was checked
+	Logs     int             // memtable and value-log files whose records were checked
 	Tuples   int             // tuples at the latest revision
 	Changes  int             // change-log entries replayed
 	// LogFrom is the first revision the change log holds.
@@ -44,6 +45,7 @@ func (r *VerifyReport) problem(format string, args ...any) {
 
 // Verify reads the whole Badger database at path and reports what
 // is wrong with it: every table's blocks against their checksums, every
+// record of the memtable and value logs against its checksum, every
 // tuple's forward key against its reverse key and back, every tuple
 // against the schema, and the change log replayed against the tuples of
 // the latest revision (a tuple whose last logged change is a write must
@@ -68,6 +70,14 @@ func Verify(ctx context.Context, path string) (*VerifyReport, error) {
 	}
 	ssts, _ := filepath.Glob(filepath.Join(path, "*.sst"))
 	r.Tables = len(ssts)
+	// The logs a crash left: a writable open, below, would replay them,
+	// truncating a damaged one at the damage without a word.
+	logs, err := verifyLogs(path, true)
+	if err != nil {
+		return nil, openError(path, true, err)
+	}
+	r.Logs = logFiles(path)
+	found = append(found, logs...)
 	for _, d := range found {
 		r.problem("%s %s", d.File, d.What)
 	}

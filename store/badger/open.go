@@ -34,7 +34,8 @@ func openError(path string, readOnly bool, err error) error {
 		return because(store.ErrTooManyFiles, "database at %s: the process may not open more files; raise the limit (ulimit -n) and retry", path)
 	case errno == syscall.ENOSPC || strings.Contains(msg, "no space left on device"):
 		return because(store.ErrNoSpace, "database at %s: no space left on device; free space and retry (nothing was written)", path)
-	case errors.Is(err, badger.ErrTruncateNeeded):
+	case errors.Is(err, badger.ErrTruncateNeeded) || strings.Contains(msg, badger.ErrTruncateNeeded.Error()):
+		// Badger's y.Wrapf keeps only the message of what it wraps.
 		return because(store.ErrNotClosedCleanly, "database at %s was not closed cleanly and cannot be opened read-only until a writable open recovers it", path)
 	case strings.Contains(msg, z.NewFile.Error()):
 		return because(err, "open database at %s: a file was left empty by an interrupted start; open it again", path)

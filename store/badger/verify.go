@@ -58,18 +58,19 @@ const (
 // verifyTables checks every table the manifest lists, returning one
 // DamageError per damaged table.
 func verifyTables(dir string, depth tableCheck) ([]*DamageError, error) {
-	mf, err := os.Open(filepath.Join(dir, "MANIFEST"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	man, ok, err := readManifest(dir)
+	var de *DamageError
+	if errors.As(err, &de) {
+		return []*DamageError{de}, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read MANIFEST: %w", err)
+	if err != nil || !ok {
+		return nil, err
 	}
-	man, _, err := badger.ReplayManifestFile(mf, 0, badger.DefaultOptions(dir))
-	mf.Close()
-	if err != nil {
-		return []*DamageError{{Path: dir, File: "MANIFEST", What: fmt.Sprintf("cannot be read (%v)", err)}}, nil
-	}
+	return checkTables(dir, man.Manifest, depth)
+}
+
+// checkTables checks every table man lists.
+func checkTables(dir string, man badger.Manifest, depth tableCheck) ([]*DamageError, error) {
 	ids := make([]uint64, 0, len(man.Tables))
 	for id := range man.Tables {
 		ids = append(ids, id)
@@ -214,8 +215,8 @@ func damageErr(found []*DamageError) error {
 	}
 	names := make([]string, len(found))
 	for i, d := range found {
-		names[i] = strings.TrimPrefix(d.File, "table ")
+		names[i] = d.File[strings.LastIndexByte(d.File, ' ')+1:] // the file's name, without its kind
 	}
-	return &DamageError{Path: found[0].Path, File: fmt.Sprintf("%d tables (%s)", len(found), strings.Join(names, ", ")),
+	return &DamageError{Path: found[0].Path, File: fmt.Sprintf("%d files (%s)", len(found), strings.Join(names, ", ")),
 		What: "fail their checks"}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/badger"
 	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
@@ -125,4 +127,90 @@ func TestDBVerify(t *testing.T) {
 	r = run(t, "--db", filepath.Join(dir, "nothing"), "db", "verify")
 	r.want(t, 2)
 	contains(t, "stderr", r.stderr, "no database at")
+}
+
+// A process killed after writing leaves its writes in a memtable's log,
+// which the next open replays. Badger takes a record that fails its
+// checksum for the end of the log and drops every write after it; a log
+// damaged so is named instead, by db verify and by every command.
+func TestDamagedMemtableLogIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	live, db := filepath.Join(dir, "live"), filepath.Join(dir, "db")
+	run(t, "--db", live, "schema", "write", writeFile(t, dir, "case.rebac", testSchema)).want(t, 0)
+	s, err := badger.Open(live, badger.Options{BlockCacheMB: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		tu, err := tuples.Parse("case:" + itoa(i) + "#assignee@user:bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Write(context.Background(), tuples.Batch{Ops: []tuples.Op{{Kind: tuples.OpTouch, Tuple: tu}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyOpenDatabase(t, live, db) // as a crash leaves it
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mems, _ := filepath.Glob(filepath.Join(db, "*.mem"))
+	if len(mems) != 1 {
+		t.Fatalf("memtable logs: %v", mems)
+	}
+	f, err := os.OpenFile(mems[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := []byte{0}
+	f.ReadAt(one, 30) // inside the first record, after the file's 20-byte header
+	one[0] ^= 1
+	f.WriteAt(one, 30)
+	f.Close()
+	name := filepath.Base(mems[0])
+
+	r := run(t, "--db", db, "db", "verify")
+	r.want(t, 1)
+	contains(t, "stdout", r.stdout, "memtable log "+name+" fails its checksum at byte 20, and writes logged after it would be lost",
+		"1 problem found; restore a backup")
+	r = run(t, "--db", db, "check", "case:1#viewer@user:bob")
+	r.want(t, 2)
+	if strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("stderr is not one line:\n%s", r.stderr)
+	}
+	contains(t, "stderr", r.stderr, "database damaged: memtable log "+name+" fails its checksum at byte 20", "restore a backup")
+}
+
+// copyOpenDatabase copies the files of an open database as they are. Its
+// logs are sized up front (a value log to 2 GiB); what the few writes of
+// a test wrote lies in their first megabyte, so only that is copied, and
+// the copy is then extended, sparse, to the file's size.
+func copyOpenDatabase(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ent := range entries {
+		in, err := os.Open(filepath.Join(src, ent.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := in.Stat()
+		out, err := os.Create(filepath.Join(dst, ent.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(out, io.NewSectionReader(in, 0, 1<<20)); err != nil {
+			t.Fatal(err)
+		}
+		if err := out.Truncate(fi.Size()); err != nil {
+			t.Fatal(err)
+		}
+		in.Close()
+		out.Close()
+	}
 }

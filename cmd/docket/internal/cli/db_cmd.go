@@ -24,7 +24,7 @@ func newDBVerifyCmd(e *env) *cobra.Command {
 		Use:   "verify",
 		Short: "Read the whole database and report any damage",
 		Long: `Read every table of the database at --db and check every block against its
-checksum; check that every tuple's forward key has its reverse key and back,
+checksum, and every record of its memtable and value logs against its own; check that every tuple's forward key has its reverse key and back,
 that every tuple fits the schema, that the change log, replayed, agrees
 with the tuples of the latest revision, and that the membership index of
 nested groups is what the tuples make it. Each problem is printed on a line of
@@ -62,7 +62,7 @@ func (e *env) runDBVerify(ctx context.Context) error {
 			problems = []string{}
 		}
 		if err := writeJSON(e.stdout, map[string]any{
-			"revision": r.Revision, "tables": r.Tables, "tuples": r.Tuples,
+			"revision": r.Revision, "tables": r.Tables, "logs": r.Logs, "tuples": r.Tuples,
 			"changes": r.Changes, "changes_from": r.LogFrom, "ok": len(r.Problems) == 0, "problems": problems,
 			"tables_only": r.TablesOnly,
 		}); err != nil {
@@ -77,10 +77,10 @@ func (e *env) runDBVerify(ctx context.Context) error {
 			status = fmt.Sprintf("%d problem%s found; restore a backup or re-import an export", n, plural(n))
 		}
 		if r.TablesOnly {
-			fmt.Fprintf(e.stdout, "database at %s: %d tables checked, tuples not read: %s\n", e.dbPath, r.Tables, status)
+			fmt.Fprintf(e.stdout, "database at %s: %d tables and %d logs checked, tuples not read: %s\n", e.dbPath, r.Tables, r.Logs, status)
 		} else {
-			fmt.Fprintf(e.stdout, "database at %s, revision %d: %d tables, %d tuples, %d changes checked: %s\n",
-				e.dbPath, r.Revision, r.Tables, r.Tuples, r.Changes, status)
+			fmt.Fprintf(e.stdout, "database at %s, revision %d: %d tables, %d logs, %d tuples, %d changes checked: %s\n",
+				e.dbPath, r.Revision, r.Tables, r.Logs, r.Tuples, r.Changes, status)
 		}
 	}
 	if len(r.Problems) > 0 {
