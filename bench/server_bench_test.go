@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -43,6 +46,25 @@ func serve(b *testing.B, d *dataset, c *check.Checker) string {
 		<-done
 	})
 	return "http://" + ln.Addr().String()
+}
+
+// bareHTTP starts a net/http server on 127.0.0.1 that reads a request's
+// body and answers 16 bytes, and returns its URL.
+func bareHTTP(b *testing.B) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	answer := bytes.Repeat([]byte("y"), 16)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/proto")
+		_, _ = w.Write(answer)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String() + "/"
 }
 
 // protocols are the client's two ways of calling: gRPC (HTTP/2, h2c) and
@@ -87,6 +109,28 @@ func BenchmarkServer(b *testing.B) {
 	nocache := check.New(check.Options{CacheSize: -1})
 	url := serve(b, d, nocache)
 
+	// The transport's own floor on this machine: a bare net/http server
+	// answering a POST of a check's size with a few bytes, over one
+	// HTTP/1.1 keep-alive connection, as the client's Connect calls go.
+	// What a check through the server costs above this and above the
+	// in-process check is Docket's (Connect, middleware, snapshot).
+	b.Run("baseline/http1", func(b *testing.B) {
+		bare := bareHTTP(b)
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+		body := bytes.Repeat([]byte("x"), 64)
+		cpu := cpuTime()
+		latency(b, func(int) error {
+			res, err := hc.Post(bare, "application/proto", bytes.NewReader(body))
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			return err
+		})
+		reportCPU(b, cpu, b.N)
+	})
+
 	// The floor of a call: Stats opens a snapshot and walks nothing, so
 	// its cost is the protocol's, the middleware's and the store's
 	// per-request work.
@@ -107,6 +151,21 @@ func BenchmarkServer(b *testing.B) {
 			cpu := cpuTime()
 			latency(b, func(i int) error {
 				_, err := nocache.Check(ctx, d.snap, qs[i%len(qs)])
+				return err
+			})
+			reportCPU(b, cpu, b.N)
+		})
+		// As the server does: a snapshot of the latest revision opened
+		// for each check, and closed after it.
+		b.Run("check/"+label+"/inprocess-snapshot/nocache", func(b *testing.B) {
+			cpu := cpuTime()
+			latency(b, func(i int) error {
+				sn, err := d.store.Snapshot(ctx, 0)
+				if err != nil {
+					return err
+				}
+				defer sn.Close()
+				_, err = nocache.Check(ctx, sn, qs[i%len(qs)])
 				return err
 			})
 			reportCPU(b, cpu, b.N)
