@@ -455,8 +455,14 @@ func dropIndex(ctx context.Context, ix IndexReads, typ, rel string) ([]IndexChan
 }
 
 // buildIndex computes the whole index of typ#rel from its tuples, as the
-// changes that replace whatever is stored and turn its state on.
-func buildIndex(ctx context.Context, bound int, r tuples.Reads, ix IndexReads, typ, rel string) ([]IndexChange, error) {
+// changes that replace whatever is stored and turn its state on. tell,
+// when set, is told how far it got: after each page of subject sets read,
+// and every buildProgressRows rows computed.
+func buildIndex(ctx context.Context, bound int, r tuples.Reads, ix IndexReads, typ, rel string, tell func(IndexProgress)) ([]IndexChange, error) {
+	p := IndexProgress{Type: typ, Relation: rel}
+	if tell == nil {
+		tell = func(IndexProgress) {}
+	}
 	parents := map[string][]string{}
 	f := tuples.Filter{ObjectType: typ, Relation: rel, SubjectType: typ, SubjectRelation: rel}
 	cursor := ""
@@ -468,16 +474,22 @@ func buildIndex(ctx context.Context, bound int, r tuples.Reads, ix IndexReads, t
 		for _, t := range ts {
 			parents[t.SubjectID] = append(parents[t.SubjectID], t.ObjectID)
 		}
+		p.Edges += len(ts)
+		tell(p)
 		if next == "" {
 			break
 		}
 		cursor = next
 	}
+	p.Groups = len(parents)
 	want := map[IndexChange]bool{}
 	var order []IndexChange
 	for g := range parents {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if p.Rows++; p.Rows%buildProgressRows == 0 || p.Rows == p.Groups {
+			tell(p)
 		}
 		row, overflow := rowFromParents(g, parents, bound)
 		if overflow {
@@ -511,6 +523,10 @@ func buildIndex(ctx context.Context, bound int, r tuples.Reads, ix IndexReads, t
 	}
 	return append(out, IndexChange{Type: typ, Relation: rel}), nil
 }
+
+// buildProgressRows is how many rows a build computes between two
+// reports of its progress.
+const buildProgressRows = 1000
 
 // rowFromParents is a breadth-first search up from g over parents.
 func rowFromParents(g string, parents map[string][]string, bound int) ([]tuples.GroupAbove, bool) {
@@ -576,7 +592,7 @@ func schemaIndexChanges(ctx context.Context, lim indexLimits, tx Txn, next *sche
 		if on {
 			continue
 		}
-		ch, err := buildIndex(ctx, lim.bound, tx, it, rel.Type.Name, rel.Name)
+		ch, err := buildIndex(ctx, lim.bound, tx, it, rel.Type.Name, rel.Name, nil)
 		if err != nil {
 			return fmt.Errorf("build the membership index of %s: %w", rel, err)
 		}
@@ -623,9 +639,22 @@ type Indexer interface {
 	IndexStatus(ctx context.Context, rev tuples.Revision) (st []IndexStatus, supported bool, err error)
 	// BuildIndex builds the index of every nesting relation whose index
 	// is not maintained, one revision per relation, so an interrupted
-	// build resumes where it stopped: relations already built are kept.
-	// progress, when set, is told each relation as it is built.
-	BuildIndex(ctx context.Context, progress func(IndexStatus)) ([]IndexStatus, error)
+	// build resumes where it stopped: relations already built are kept,
+	// and the one it was building has no index until it is built whole
+	// (its state entry commits with its rows), so checks walk it
+	// meanwhile. progress, when set, is told how each build goes and,
+	// with Built set, each relation once its revision is committed.
+	BuildIndex(ctx context.Context, progress func(IndexProgress)) ([]IndexStatus, error)
+}
+
+// IndexProgress is how far the build of one relation's index got.
+type IndexProgress struct {
+	Type, Relation string
+	// Edges counts the relation's subject sets read so far; Rows the
+	// groups whose rows are computed, of Groups (0 while reading).
+	Edges, Rows, Groups int
+	// Built is set once the relation's index is committed.
+	Built *IndexStatus
 }
 
 func (s *store) IndexStatus(ctx context.Context, rev tuples.Revision) ([]IndexStatus, bool, error) {
@@ -681,7 +710,7 @@ func indexStatus(ctx context.Context, ix IndexReads, typ, rel string) (IndexStat
 	return st, nil
 }
 
-func (s *store) BuildIndex(ctx context.Context, progress func(IndexStatus)) ([]IndexStatus, error) {
+func (s *store) BuildIndex(ctx context.Context, progress func(IndexProgress)) ([]IndexStatus, error) {
 	var done []IndexStatus
 	for {
 		var built *IndexStatus
@@ -709,7 +738,7 @@ func (s *store) BuildIndex(ctx context.Context, progress func(IndexStatus)) ([]I
 				if on {
 					continue
 				}
-				ch, err := buildIndex(ctx, s.index.bound, tx, it, rel.Type.Name, rel.Name)
+				ch, err := buildIndex(ctx, s.index.bound, tx, it, rel.Type.Name, rel.Name, progress)
 				if err != nil {
 					return fmt.Errorf("build the membership index of %s: %w", rel, err)
 				}
@@ -737,7 +766,7 @@ func (s *store) BuildIndex(ctx context.Context, progress func(IndexStatus)) ([]I
 		}
 		done = append(done, *built)
 		if progress != nil {
-			progress(*built)
+			progress(IndexProgress{Type: built.Type, Relation: built.Relation, Built: built})
 		}
 	}
 }
@@ -790,7 +819,7 @@ func VerifyIndex(ctx context.Context, r Reader, sch *schema.Schema) ([]string, e
 			problems = append(problems, fmt.Sprintf("membership index of %s#%s: kept, but the schema does not index the relation", ir.Type, ir.Relation))
 			continue
 		}
-		want, err := buildIndex(ctx, math.MaxInt, r, emptyIndex{}, ir.Type, ir.Relation)
+		want, err := buildIndex(ctx, math.MaxInt, r, emptyIndex{}, ir.Type, ir.Relation, nil)
 		if err != nil {
 			return nil, err
 		}

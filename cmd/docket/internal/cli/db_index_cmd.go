@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/docketdb/docket/store"
 	"github.com/spf13/cobra"
@@ -110,8 +112,11 @@ func newDBIndexBuildCmd(e *env) *cobra.Command {
 maintained, from the tuples of the latest revision, one revision per
 relation: each is visible at once, whole, when its revision commits. If the
 command is interrupted, the relations already built stay built and running it
-again builds the rest. Relations whose index is maintained are left as they
-are. Progress is printed as each relation is built.`,
+again builds the rest; the relation it was building has no index until it is
+built whole, so checks walk it meanwhile, and the run starts it over.
+Relations whose index is maintained are left as they are. Each relation is
+printed once built; on a terminal, stderr shows the subject sets read and
+the rows computed as it goes.`,
 		Example: `  docket db index build`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -119,12 +124,25 @@ are. Progress is printed as each relation is built.`,
 			if err != nil {
 				return err
 			}
-			progress := func(s store.IndexStatus) {
+			// How a build goes is drawn on stderr when it is a terminal;
+			// each relation built is a line on stdout.
+			var bar *indexBuildProgress
+			if e.isTerminal(e.stderr) {
+				bar = &indexBuildProgress{w: e.stderr}
+			}
+			progress := func(p store.IndexProgress) {
+				if p.Built == nil {
+					bar.show(p)
+					return
+				}
+				bar.clear()
 				if !e.json() {
+					s := p.Built
 					fmt.Fprintf(e.stdout, "%s#%s: built, %d entries, %d groups over the bound\n", s.Type, s.Relation, s.Entries, s.Overflowed)
 				}
 			}
 			built, err := ix.BuildIndex(cmd.Context(), progress)
+			bar.clear()
 			if err != nil {
 				return err
 			}
@@ -137,4 +155,35 @@ are. Progress is printed as each relation is built.`,
 			return nil
 		},
 	}
+}
+
+// indexBuildProgress draws the build of one relation's index on one
+// terminal line, at most ten times a second. A nil one draws nothing.
+type indexBuildProgress struct {
+	w     io.Writer
+	last  time.Time
+	drawn bool
+}
+
+func (b *indexBuildProgress) show(p store.IndexProgress) {
+	final := p.Groups > 0 && p.Rows == p.Groups
+	if b == nil || !final && time.Since(b.last) < 100*time.Millisecond {
+		return
+	}
+	b.last = time.Now()
+	name := p.Type + "#" + p.Relation
+	if p.Groups == 0 {
+		fmt.Fprintf(b.w, "\r\033[K%s: reading subject sets, %d so far", name, p.Edges)
+	} else {
+		fmt.Fprintf(b.w, "\r\033[K%s: %d subject sets read; rows of %d of %d groups computed (%d%%)", name, p.Edges, p.Rows, p.Groups, 100*p.Rows/p.Groups)
+	}
+	b.drawn = true
+}
+
+func (b *indexBuildProgress) clear() {
+	if b == nil || !b.drawn {
+		return
+	}
+	fmt.Fprint(b.w, "\r\033[K")
+	b.drawn = false
 }
