@@ -44,6 +44,10 @@ type Options struct {
 	// check.Options.CacheSize does (0 = default, negative = off). A
 	// long-running server keeps it on; a one-shot command turns it off.
 	CacheSize int
+	// Checker, when set, is the checker the service answers with (a
+	// server shares its own, whose cache and counters it reports); its
+	// depth limit must be MaxDepth, and CacheSize is then unused.
+	Checker *check.Checker
 }
 
 // New returns a Service on st. The caller keeps st and closes it.
@@ -51,7 +55,11 @@ func New(st store.Store, opts Options) *Service {
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = check.DefaultMaxDepth
 	}
-	return &Service{store: st, opts: opts, checker: check.New(check.Options{MaxDepth: opts.MaxDepth, CacheSize: opts.CacheSize})}
+	c := opts.Checker
+	if c == nil {
+		c = check.New(check.Options{MaxDepth: opts.MaxDepth, CacheSize: opts.CacheSize})
+	}
+	return &Service{store: st, opts: opts, checker: c}
 }
 
 // Store is the store the service works on.
@@ -188,8 +196,18 @@ func (r *Reader) Check(ctx context.Context, req CheckRequest) ([]CheckResult, er
 	if err := r.Contextual(req.With); err != nil {
 		return nil, err
 	}
-	results, err := r.svc.checkerFor(req.MaxDepth).CheckBatch(ctx, r.snap, qs)
-	if err != nil {
+	var (
+		results []check.Result
+		err     error
+	)
+	if len(qs) == 1 {
+		// One check is not a batch: its errors name the check alone.
+		res, err := r.svc.checkerFor(req.MaxDepth).Check(ctx, r.snap, qs[0])
+		if err != nil {
+			return nil, err
+		}
+		results = []check.Result{res}
+	} else if results, err = r.svc.checkerFor(req.MaxDepth).CheckBatch(ctx, r.snap, qs); err != nil {
 		return nil, err
 	}
 	out := make([]CheckResult, len(results))

@@ -18,6 +18,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/docketdb/docket/check"
 	"github.com/docketdb/docket/condition"
+	"github.com/docketdb/docket/query"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -411,11 +412,11 @@ func (s *Server) decide(ctx context.Context, snap tuples.Snapshot, r *azRequest)
 	if reason != "" {
 		return azDecision{Decision: false, Context: map[string]any{"reason": reason}}, nil
 	}
-	res, err := s.checker.Check(ctx, snap, q)
+	rs, err := s.q.ReaderOn(snap).Check(ctx, query.CheckRequest{Checks: []check.Query{q}})
 	if err != nil {
 		return azDecision{}, c.valueError(err)
 	}
-	return verdict(res), nil
+	return verdict(rs[0]), nil
 }
 
 // decideItem is decide for an item of an evaluations request: the
@@ -431,7 +432,7 @@ func (s *Server) decideItem(ctx context.Context, snap tuples.Snapshot, r *azRequ
 // verdict is the decision of a check. A conditional answer is a deny
 // whose context names the condition parameters it lacks:
 // {"decision": false, "context": {"conditional": true, "missing": [...]}}.
-func verdict(res check.Result) azDecision {
+func verdict(res query.CheckResult) azDecision {
 	if res.Conditional {
 		missing := res.Missing
 		if missing == nil {
@@ -527,7 +528,10 @@ func (s *Server) azEvaluations(ctx context.Context, body []byte) (any, error) {
 			qs = append(qs, q)
 			at = append(at, i)
 		}
-		rs, err := s.checker.CheckBatch(ctx, snap, qs)
+		var rs []query.CheckResult
+		if len(qs) > 0 {
+			rs, err = s.q.ReaderOn(snap).Check(ctx, query.CheckRequest{Checks: qs})
+		}
 		if _, ok := errors.AsType[*condition.ValueError](err); ok {
 			// An item's value a condition refuses: ask the items one at a
 			// time, so that the one at fault is answered in place.
@@ -675,7 +679,7 @@ func (s *Server) azSearchSubject(ctx context.Context, body []byte) (any, error) 
 		return nil, err
 	}
 	// Conditional members are not allowed, so they are left out.
-	found, err := s.checker.LookupSubjects(ctx, snap, check.SubjectQuery{Object: obj, Relation: r.Action.Name, Type: r.Subject.Type, RequestContext: c.ctx})
+	found, err := s.q.ReaderOn(snap).LookupSubjects(ctx, query.SubjectsRequest{Object: obj, Relation: r.Action.Name, Type: r.Subject.Type, Context: c.ctx})
 	if err != nil {
 		return nil, c.valueError(err)
 	}
@@ -739,13 +743,13 @@ func (s *Server) azSearchResource(ctx context.Context, body []byte) (any, error)
 		return nil, err
 	}
 	// Conditional members are not allowed, so they are left out.
-	q := check.ResourceQuery{Subject: subj, Type: r.Resource.Type, Relation: r.Action.Name, Limit: limit + 1, RequestContext: c.ctx}
+	q := query.ResourcesRequest{Subject: subj, Type: r.Resource.Type, Relation: r.Action.Name, Limit: limit + 1, Context: c.ctx}
 	if after != "" {
 		q.Cursor = check.ResourceCursor(after)
 	}
 	out := emptySearch()
 	more := false
-	if _, err := s.checker.LookupResources(ctx, snap, q, func(o tuples.Object) bool {
+	if _, err := s.q.ReaderOn(snap).LookupResources(ctx, q, func(o tuples.Object) bool {
 		if len(out.Results) == limit {
 			more = true
 			return false
@@ -804,9 +808,11 @@ func (s *Server) azSearchAction(ctx context.Context, body []byte) (any, error) {
 		qs = append(qs, check.Query{Object: obj, Relation: rel, Subject: subj, RequestContext: c.ctx})
 	}
 	// A conditional answer is not allowed, so it is left out as a deny.
-	rs, err := s.checker.CheckBatch(ctx, snap, qs)
-	if err != nil {
-		return nil, c.valueError(err)
+	var rs []query.CheckResult
+	if len(qs) > 0 {
+		if rs, err = s.q.ReaderOn(snap).Check(ctx, query.CheckRequest{Checks: qs}); err != nil {
+			return nil, c.valueError(err)
+		}
 	}
 	out := emptySearch()
 	for j, res := range rs {

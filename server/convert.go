@@ -109,6 +109,16 @@ func clocked(ctx context.Context, what string, now *timestamppb.Timestamp) (cont
 	return tuples.WithClock(ctx, t), nil
 }
 
+// contextualError names the request's field in an error about one of
+// its contextual tuples (query numbers them from 1: "contextual tuple 2:
+// ..."); any other error is returned as it is.
+func contextualError(what string, err error) error {
+	if _, ok := errors.AsType[*tuples.ValidationError](err); ok {
+		return &inputError{msg: what + ": " + err.Error()}
+	}
+	return err
+}
+
 // contextError names the request's context in the error of a condition
 // that was handed a value of the wrong type: the caller's to fix. Stored
 // contexts are checked when written, so the value came with the request.

@@ -20,6 +20,7 @@ import (
 	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/gen/docket/v1/docketv1connect"
 	"github.com/docketdb/docket/internal/wire"
+	"github.com/docketdb/docket/query"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
@@ -55,16 +56,20 @@ func (n native) check(ctx context.Context, m *pb.CheckRequest) (*pb.CheckRespons
 	if err != nil {
 		return nil, err
 	}
-	if q.Context, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
+	with, err := s.contextual("contextual_tuples", m.ContextualTuples)
+	if err != nil {
 		return nil, err
 	}
-	q.Explain, q.RequestContext = m.Explain, reqCtx
-	r, err := s.checker.Check(ctx, snap, q)
+	rs, err := s.q.ReaderOn(snap).Check(ctx, query.CheckRequest{Checks: []check.Query{q}, Explain: m.Explain, With: with, Context: reqCtx})
 	if err != nil {
-		return nil, contextError("context", err)
+		return nil, contextError("context", contextualError("contextual_tuples", err))
 	}
+	r := rs[0]
 	out := &pb.CheckResponse{Revision: s.tokens.revision(snap.Revision()), Allowed: r.Allowed,
 		Conditional: r.Conditional, Missing: r.Missing, ValidUntil: wire.Timestamp(r.ValidUntil)}
+	if out.Excluded, err = excludedRefs(r.Excluded); err != nil {
+		return nil, err
+	}
 	if m.Explain && r.Explanation != nil {
 		out.ExplanationText = r.Explanation.String()
 		b, err := json.Marshal(r.Explanation)
@@ -125,6 +130,7 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 	out := &pb.CheckBatchResponse{Revision: s.tokens.revision(snap.Revision()), Results: make([]*pb.CheckBatchResult, len(m.Items))}
 	// A bad item is answered in place; the good ones go to the checker
 	// in one batch, sharing its walk.
+	r := s.q.ReaderOn(snap)
 	qs := make([]check.Query, 0, len(m.Items))
 	at := make([]int, 0, len(m.Items))
 	for i, it := range m.Items {
@@ -137,6 +143,9 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 		if err == nil {
 			q.Context, err = s.contextual(what+"contextual_tuples", it.GetContextualTuples())
 		}
+		if err == nil {
+			err = contextualError(what+"contextual_tuples", r.Contextual(q.Context))
+		}
 		if err != nil {
 			out.Results[i].Error = err.Error()
 			continue
@@ -144,18 +153,38 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 		qs = append(qs, q)
 		at = append(at, i)
 	}
-	rs, err := s.checkConcurrently(ctx, snap, qs, at)
+	rs, err := s.checkConcurrently(ctx, r, qs, at)
 	if _, ok := errors.AsType[*condition.ValueError](err); ok {
 		// A context value of the wrong type is its item's fault: ask the
 		// checks one at a time and answer that item in place.
-		rs, err = s.checkEach(ctx, snap, qs, at, out.Results)
+		rs, err = s.checkEach(ctx, r, qs, at, out.Results)
 	}
 	if err != nil {
 		return nil, err
 	}
-	for j, r := range rs {
+	for j, cr := range rs {
 		res := out.Results[at[j]]
-		res.Allowed, res.Conditional, res.Missing, res.ValidUntil = r.Allowed, r.Conditional, r.Missing, wire.Timestamp(r.ValidUntil)
+		if res.Error != "" {
+			continue
+		}
+		res.Allowed, res.Conditional, res.Missing, res.ValidUntil = cr.Allowed, cr.Conditional, cr.Missing, wire.Timestamp(cr.ValidUntil)
+		if res.Excluded, err = excludedRefs(cr.Excluded); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// excludedRefs are the subjects a wildcard's exclusions remove, as
+// query.CheckResult lists them.
+func excludedRefs(ss []string) ([]*pb.SubjectRef, error) {
+	var out []*pb.SubjectRef
+	for _, x := range ss {
+		sub, err := tuples.ParseSubject(x)
+		if err != nil {
+			return nil, fmt.Errorf("excluded subject %q: %w", x, err)
+		}
+		out = append(out, fromSubject(sub))
 	}
 	return out, nil
 }
@@ -164,10 +193,10 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 // the request's index at[j]) each whose context a condition refuses; the
 // result of such a query is the zero one, which the caller's copy leaves
 // denied beside its error.
-func (s *Server) checkEach(ctx context.Context, snap tuples.Snapshot, qs []check.Query, at []int, results []*pb.CheckBatchResult) ([]check.Result, error) {
-	out := make([]check.Result, len(qs))
-	for j, q := range qs {
-		r, err := s.checker.Check(ctx, snap, q)
+func (s *Server) checkEach(ctx context.Context, r *query.Reader, qs []check.Query, at []int, results []*pb.CheckBatchResult) ([]query.CheckResult, error) {
+	out := make([]query.CheckResult, len(qs))
+	for j := range qs {
+		rs, err := r.Check(ctx, query.CheckRequest{Checks: qs[j : j+1]})
 		if _, ok := errors.AsType[*condition.ValueError](err); ok {
 			results[at[j]].Error = contextError(fmt.Sprintf("items[%d].context", at[j]), err).Error()
 			continue
@@ -175,7 +204,7 @@ func (s *Server) checkEach(ctx context.Context, snap tuples.Snapshot, qs []check
 		if err != nil {
 			return nil, fmt.Errorf("items[%d]: %w", at[j], err)
 		}
-		out[j] = r
+		out[j] = rs[0]
 	}
 	return out, nil
 }
@@ -193,20 +222,23 @@ const minChunk = 64
 // run of costly checks in one part of the batch does not leave the other
 // goroutines idle. The first error ends the others and names its item:
 // at[j] is the request's index of qs[j].
-func (s *Server) checkConcurrently(ctx context.Context, snap tuples.Snapshot, qs []check.Query, at []int) ([]check.Result, error) {
+func (s *Server) checkConcurrently(ctx context.Context, r *query.Reader, qs []check.Query, at []int) ([]query.CheckResult, error) {
+	if len(qs) == 0 {
+		return nil, nil
+	}
 	procs := runtime.GOMAXPROCS(0)
 	size := max(minChunk, len(qs)/(4*procs))
 	pieces := (len(qs) + size - 1) / size
 	if procs == 1 || pieces <= 1 {
-		rs, err := s.checker.CheckBatch(ctx, snap, qs)
+		rs, err := r.Check(ctx, query.CheckRequest{Checks: qs})
 		if err != nil {
-			return nil, s.failedItem(ctx, snap, qs, at, err)
+			return nil, s.failedItem(ctx, r, qs, at, err)
 		}
 		return rs, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := make([]check.Result, len(qs))
+	out := make([]query.CheckResult, len(qs))
 	errs := make([]error, pieces)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -218,9 +250,9 @@ func (s *Server) checkConcurrently(ctx context.Context, snap tuples.Snapshot, qs
 					return
 				}
 				lo, hi := i*size, min((i+1)*size, len(qs))
-				rs, err := s.checker.CheckBatch(ctx, snap, qs[lo:hi])
+				rs, err := r.Check(ctx, query.CheckRequest{Checks: qs[lo:hi]})
 				if err != nil {
-					errs[i] = s.failedItem(ctx, snap, qs[lo:hi], at[lo:hi], err)
+					errs[i] = s.failedItem(ctx, r, qs[lo:hi], at[lo:hi], err)
 					cancel()
 					return
 				}
@@ -254,12 +286,12 @@ func (s *Server) checkConcurrently(ctx context.Context, snap tuples.Snapshot, qs
 // which is neither the chunk's place nor the request's. The checks are
 // asked again one at a time until one fails, which costs time only on
 // this path; a batch cut off by its context is reported as it is.
-func (s *Server) failedItem(ctx context.Context, snap tuples.Snapshot, qs []check.Query, at []int, err error) error {
+func (s *Server) failedItem(ctx context.Context, r *query.Reader, qs []check.Query, at []int, err error) error {
 	if ctx.Err() != nil {
 		return err
 	}
-	for j, q := range qs {
-		if _, qerr := s.checker.Check(ctx, snap, q); qerr != nil {
+	for j := range qs {
+		if _, qerr := r.Check(ctx, query.CheckRequest{Checks: qs[j : j+1]}); qerr != nil {
 			return fmt.Errorf("items[%d]: %w", at[j], qerr)
 		}
 	}
@@ -302,23 +334,23 @@ func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesReques
 	if err != nil {
 		return err
 	}
-	q := check.ResourceQuery{Subject: subj, Type: m.ResourceType, Relation: m.Relation, Limit: int(m.Limit), RequestContext: reqCtx}
+	q := query.ResourcesRequest{Subject: subj, Type: m.ResourceType, Relation: m.Relation, Limit: int(m.Limit), Context: reqCtx}
 	if after != "" {
 		q.Cursor = check.ResourceCursor(after)
 	}
-	if q.Context, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
+	if q.With, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
 		return err
 	}
 	rev := s.tokens.revision(snap.Revision())
 	var sendErr error
-	_, err = s.checker.LookupResources(ctx, snap, q, func(o tuples.Object) bool {
+	_, err = s.q.ReaderOn(snap).LookupResources(ctx, q, func(o tuples.Object) bool {
 		sendErr = send(&pb.LookupResourcesResponse{Revision: rev, Object: fromObject(o), Cursor: encodeCursor("lr1", key, o.ID)})
 		return sendErr == nil
 	})
 	if sendErr != nil {
 		return sendErr
 	}
-	return err
+	return contextualError("contextual_tuples", err)
 }
 
 func (n native) LookupSubjects(ctx context.Context, req *connect.Request[pb.LookupSubjectsRequest], stream *connect.ServerStream[pb.LookupSubjectsResponse]) error {
@@ -373,13 +405,13 @@ func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest,
 		}
 		after = &a
 	}
-	q := check.SubjectQuery{Object: obj, Relation: m.Relation, Type: m.SubjectType, SubjectRelation: m.SubjectRelation, RequestContext: reqCtx}
-	if q.Context, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
+	q := query.SubjectsRequest{Object: obj, Relation: m.Relation, Type: m.SubjectType, SubjectRelation: m.SubjectRelation, Context: reqCtx}
+	if q.With, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
 		return err
 	}
-	found, err := s.checker.LookupSubjects(ctx, snap, q)
+	found, err := s.q.ReaderOn(snap).LookupSubjects(ctx, q)
 	if err != nil {
-		return err
+		return contextualError("contextual_tuples", err)
 	}
 	rev := s.tokens.revision(snap.Revision())
 	sent := 0
@@ -445,17 +477,10 @@ func (n native) expand(ctx context.Context, m *pb.ExpandRequest) (*pb.ExpandResp
 		return nil, err
 	}
 	rev := snap.Revision()
-	if len(extra) > 0 {
-		for i, t := range extra {
-			if err := tuples.Validate(t, sch); err != nil {
-				return nil, fmt.Errorf("contextual_tuples[%d]: %w", i, err)
-			}
-		}
-		snap = tuples.Overlay(snap, extra)
-	}
-	tree, err := expand.Expand(ctx, snap, obj, m.Relation, expand.Options{Recursive: m.Recursive, Depth: int(m.Depth)})
+	tree, err := s.q.ReaderOn(snap).Expand(ctx, query.ExpandRequest{Object: obj, Relation: m.Relation, With: extra,
+		Options: expand.Options{Recursive: m.Recursive, Depth: int(m.Depth)}})
 	if err != nil {
-		return nil, err
+		return nil, contextualError("contextual_tuples", err)
 	}
 	pbTree, err := fromNode(tree)
 	if err != nil {
@@ -533,7 +558,7 @@ func (n native) write(ctx context.Context, m *pb.WriteRequest) (*pb.WriteRespons
 		}
 		b.Preconditions = append(b.Preconditions, tuples.Precondition{Filter: f, MustMatch: p.GetMustMatch()})
 	}
-	rev, err := s.store.Write(ctx, b)
+	rev, err := s.q.Write(ctx, b)
 	if err != nil {
 		return nil, err
 	}
@@ -547,7 +572,7 @@ func (n native) DeleteMatching(ctx context.Context, req *connect.Request[pb.Dele
 	if f == (tuples.Filter{}) {
 		return nil, toConnect(badInput("filter is empty and would delete every tuple; set at least one field"))
 	}
-	rev, deleted, err := s.store.DeleteMatching(ctx, f)
+	rev, deleted, err := s.q.DeleteMatching(ctx, f)
 	if err != nil {
 		return nil, toConnect(err)
 	}
@@ -583,7 +608,7 @@ func (n native) read(ctx context.Context, m *pb.ReadRequest) (*pb.ReadResponse, 
 		return nil, err
 	}
 	defer snap.Close()
-	ts, next, err := snap.Read(ctx, f, inner, limit)
+	ts, next, err := s.q.ReaderOn(snap).Read(ctx, f, inner, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -651,7 +676,7 @@ func (n native) Import(ctx context.Context, stream *connect.ClientStream[pb.Impo
 		}
 		pw.Close()
 	}()
-	res, err := s.store.Import(ctx, pr, store.ImportOptions{Format: f, Name: name})
+	res, err := s.q.Import(ctx, pr, store.ImportOptions{Format: f, Name: name})
 	pr.CloseWithError(errors.New("import ended"))
 	if err != nil {
 		return nil, toConnect(err)
@@ -706,7 +731,7 @@ func (n native) Export(ctx context.Context, req *connect.Request[pb.ExportReques
 	w := &chunkWriter{send: func(b []byte) error {
 		return stream.Send(&pb.ExportResponse{Revision: rev, Data: bytes.Clone(b)})
 	}}
-	if _, err := s.store.Export(ctx, w, snap.Revision(), f); err != nil {
+	if _, err := s.q.Export(ctx, w, snap.Revision(), f); err != nil {
 		return toConnect(err)
 	}
 	return toConnect(w.flush())
@@ -764,7 +789,7 @@ func (n native) watch(ctx context.Context, m *pb.WatchRequest, send func(*pb.Wat
 		// landing in between wakes the wait below.
 		signal := s.writeSignal()
 		notified := s.changeSignal()
-		changes, err := s.store.Changes(ctx, after, watchBatch)
+		changes, err := s.q.Changes(ctx, after, watchBatch)
 		if err != nil {
 			return err
 		}

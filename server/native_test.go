@@ -570,3 +570,38 @@ func TestWatch(t *testing.T) {
 	}
 	st.Close()
 }
+
+// TestWildcardAndContextualInPlace: the server answers through the same
+// query layer as the command line: an allowed wildcard check lists the
+// subjects exclusions still remove, and a batch item whose contextual
+// tuple is invalid is answered in place.
+func TestWildcardAndContextualInPlace(t *testing.T) {
+	ts := startServer(t)
+	ts.seed(t, append(slices.Clone(fixture), "record:record-3#reader@user:*")...)
+	ctx := context.Background()
+	res, err := ts.rw.DocketServiceClient.Check(ctx, connect.NewRequest(&pb.CheckRequest{Object: obj("record", "record-3"), Relation: "read", Subject: &pb.SubjectRef{Type: "user", Id: "*"}}))
+	if err != nil || !res.Msg.Allowed || len(res.Msg.Excluded) != 1 || res.Msg.Excluded[0].Id != "dave" {
+		t.Fatalf("wildcard check: %v %v", res, err)
+	}
+	br, err := ts.rw.DocketServiceClient.CheckBatch(ctx, connect.NewRequest(&pb.CheckBatchRequest{Items: []*pb.CheckBatchItem{
+		{Object: obj("record", "record-3"), Relation: "read", Subject: &pb.SubjectRef{Type: "user", Id: "*"}},
+		{Object: obj("record", "record-2"), Relation: "read", Subject: user("erin"), ContextualTuples: []*pb.Tuple{tup("record:record-2#read@user:erin")}},
+		{Object: obj("record", "record-2"), Relation: "read", Subject: user("erin"), ContextualTuples: []*pb.Tuple{tup("record:record-2#reader@user:erin")}},
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := br.Msg.Results
+	if !rs[0].Allowed || len(rs[0].Excluded) != 1 || rs[0].Excluded[0].Id != "dave" {
+		t.Errorf("batch wildcard item: %v", rs[0])
+	}
+	if rs[1].Allowed || !strings.Contains(rs[1].Error, "items[1].contextual_tuples: contextual tuple 1: ") || !strings.Contains(rs[1].Error, "computed") {
+		t.Errorf("batch item with an invalid contextual tuple: %v", rs[1])
+	}
+	if !rs[2].Allowed || rs[2].Error != "" {
+		t.Errorf("batch item beside it: %v", rs[2])
+	}
+	_, err = ts.rw.DocketServiceClient.Check(ctx, connect.NewRequest(&pb.CheckRequest{Object: obj("record", "record-2"), Relation: "read", Subject: user("erin"),
+		ContextualTuples: []*pb.Tuple{tup("record:record-2#read@user:erin")}}))
+	wantCode(t, "check with an invalid contextual tuple", err, connect.CodeInvalidArgument, "contextual_tuples: contextual tuple 1: ")
+}

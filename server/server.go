@@ -24,6 +24,7 @@ import (
 	"github.com/docketdb/docket/check"
 	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/gen/docket/v1/docketv1connect"
+	"github.com/docketdb/docket/query"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -80,6 +81,9 @@ type Server struct {
 	backend string
 	keys    *Keys
 	checker *check.Checker
+	// q answers queries and applies writes: the layer the command line
+	// uses too, over the same checker.
+	q       *query.Service
 	log     *slog.Logger
 	limits  Limits
 	version string
@@ -131,6 +135,7 @@ func New(o Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.q = query.New(s.store, query.Options{MaxDepth: s.limits.MaxDepth, Checker: s.checker})
 	s.metrics = newMetrics(s.store, s.checker, endpointPaths())
 
 	opts := connect.WithHandlerOptions(

@@ -692,7 +692,11 @@ type CheckResponse struct {
 	Conditional bool     `protobuf:"varint,6,opt,name=conditional,proto3" json:"conditional,omitempty"`
 	// When set, the answer may change at this instant without a write: the
 	// earliest expiry among the tuples it rests on.
-	ValidUntil    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	// For an allowed check of a wildcard subject (type:*): the subjects of
+	// its type that exclusions still remove (the wildcard is granted, but
+	// not to them), as `docket check` reports them.
+	Excluded      []*SubjectRef `protobuf:"bytes,8,rep,name=excluded,proto3" json:"excluded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -772,6 +776,13 @@ func (x *CheckResponse) GetConditional() bool {
 func (x *CheckResponse) GetValidUntil() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ValidUntil
+	}
+	return nil
+}
+
+func (x *CheckResponse) GetExcluded() []*SubjectRef {
+	if x != nil {
+		return x.Excluded
 	}
 	return nil
 }
@@ -923,6 +934,7 @@ type CheckBatchResult struct {
 	Missing       []string               `protobuf:"bytes,3,rep,name=missing,proto3" json:"missing,omitempty"`
 	Conditional   bool                   `protobuf:"varint,4,opt,name=conditional,proto3" json:"conditional,omitempty"`
 	ValidUntil    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	Excluded      []*SubjectRef          `protobuf:"bytes,6,rep,name=excluded,proto3" json:"excluded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -988,6 +1000,13 @@ func (x *CheckBatchResult) GetConditional() bool {
 func (x *CheckBatchResult) GetValidUntil() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ValidUntil
+	}
+	return nil
+}
+
+func (x *CheckBatchResult) GetExcluded() []*SubjectRef {
+	if x != nil {
+		return x.Excluded
 	}
 	return nil
 }
@@ -3083,7 +3102,7 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\aexplain\x18\x05 \x01(\bR\aexplain\x12=\n" +
 	"\x11contextual_tuples\x18\x06 \x03(\v2\x10.docket.v1.TupleR\x10contextualTuples\x121\n" +
 	"\acontext\x18\a \x01(\v2\x17.google.protobuf.StructR\acontext\x12,\n" +
-	"\x03now\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xa9\x02\n" +
+	"\x03now\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xdc\x02\n" +
 	"\rCheckResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x12\x18\n" +
 	"\aallowed\x18\x02 \x01(\bR\aallowed\x12)\n" +
@@ -3092,7 +3111,8 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\amissing\x18\x05 \x03(\tR\amissing\x12 \n" +
 	"\vconditional\x18\x06 \x01(\bR\vconditional\x12;\n" +
 	"\vvalid_until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"validUntil\"\xfd\x01\n" +
+	"validUntil\x121\n" +
+	"\bexcluded\x18\b \x03(\v2\x15.docket.v1.SubjectRefR\bexcluded\"\xfd\x01\n" +
 	"\x0eCheckBatchItem\x12,\n" +
 	"\x06object\x18\x01 \x01(\v2\x14.docket.v1.ObjectRefR\x06object\x12\x1a\n" +
 	"\brelation\x18\x02 \x01(\tR\brelation\x12/\n" +
@@ -3102,14 +3122,15 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\x11CheckBatchRequest\x128\n" +
 	"\vconsistency\x18\x01 \x01(\v2\x16.docket.v1.ConsistencyR\vconsistency\x12/\n" +
 	"\x05items\x18\x02 \x03(\v2\x19.docket.v1.CheckBatchItemR\x05items\x12,\n" +
-	"\x03now\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xbb\x01\n" +
+	"\x03now\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xee\x01\n" +
 	"\x10CheckBatchResult\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x18\n" +
 	"\amissing\x18\x03 \x03(\tR\amissing\x12 \n" +
 	"\vconditional\x18\x04 \x01(\bR\vconditional\x12;\n" +
 	"\vvalid_until\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"validUntil\"|\n" +
+	"validUntil\x121\n" +
+	"\bexcluded\x18\x06 \x03(\v2\x15.docket.v1.SubjectRefR\bexcluded\"|\n" +
 	"\x12CheckBatchResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x125\n" +
 	"\aresults\x18\x02 \x03(\v2\x1b.docket.v1.CheckBatchResultR\aresults\"\x92\x03\n" +
@@ -3369,101 +3390,103 @@ var file_docket_v1_docket_proto_depIdxs = []int32{
 	45, // 9: docket.v1.CheckRequest.now:type_name -> google.protobuf.Timestamp
 	7,  // 10: docket.v1.CheckResponse.revision:type_name -> docket.v1.Revision
 	45, // 11: docket.v1.CheckResponse.valid_until:type_name -> google.protobuf.Timestamp
-	3,  // 12: docket.v1.CheckBatchItem.object:type_name -> docket.v1.ObjectRef
-	4,  // 13: docket.v1.CheckBatchItem.subject:type_name -> docket.v1.SubjectRef
-	5,  // 14: docket.v1.CheckBatchItem.contextual_tuples:type_name -> docket.v1.Tuple
-	44, // 15: docket.v1.CheckBatchItem.context:type_name -> google.protobuf.Struct
-	6,  // 16: docket.v1.CheckBatchRequest.consistency:type_name -> docket.v1.Consistency
-	10, // 17: docket.v1.CheckBatchRequest.items:type_name -> docket.v1.CheckBatchItem
-	45, // 18: docket.v1.CheckBatchRequest.now:type_name -> google.protobuf.Timestamp
-	45, // 19: docket.v1.CheckBatchResult.valid_until:type_name -> google.protobuf.Timestamp
-	7,  // 20: docket.v1.CheckBatchResponse.revision:type_name -> docket.v1.Revision
-	12, // 21: docket.v1.CheckBatchResponse.results:type_name -> docket.v1.CheckBatchResult
-	6,  // 22: docket.v1.LookupResourcesRequest.consistency:type_name -> docket.v1.Consistency
-	4,  // 23: docket.v1.LookupResourcesRequest.subject:type_name -> docket.v1.SubjectRef
-	5,  // 24: docket.v1.LookupResourcesRequest.contextual_tuples:type_name -> docket.v1.Tuple
-	44, // 25: docket.v1.LookupResourcesRequest.context:type_name -> google.protobuf.Struct
-	45, // 26: docket.v1.LookupResourcesRequest.now:type_name -> google.protobuf.Timestamp
-	7,  // 27: docket.v1.LookupResourcesResponse.revision:type_name -> docket.v1.Revision
-	3,  // 28: docket.v1.LookupResourcesResponse.object:type_name -> docket.v1.ObjectRef
-	6,  // 29: docket.v1.LookupSubjectsRequest.consistency:type_name -> docket.v1.Consistency
-	3,  // 30: docket.v1.LookupSubjectsRequest.object:type_name -> docket.v1.ObjectRef
-	5,  // 31: docket.v1.LookupSubjectsRequest.contextual_tuples:type_name -> docket.v1.Tuple
-	44, // 32: docket.v1.LookupSubjectsRequest.context:type_name -> google.protobuf.Struct
-	45, // 33: docket.v1.LookupSubjectsRequest.now:type_name -> google.protobuf.Timestamp
-	7,  // 34: docket.v1.LookupSubjectsResponse.revision:type_name -> docket.v1.Revision
-	4,  // 35: docket.v1.LookupSubjectsResponse.subject:type_name -> docket.v1.SubjectRef
-	4,  // 36: docket.v1.LookupSubjectsResponse.excluded:type_name -> docket.v1.SubjectRef
-	6,  // 37: docket.v1.ExpandRequest.consistency:type_name -> docket.v1.Consistency
-	3,  // 38: docket.v1.ExpandRequest.object:type_name -> docket.v1.ObjectRef
-	5,  // 39: docket.v1.ExpandRequest.contextual_tuples:type_name -> docket.v1.Tuple
-	45, // 40: docket.v1.ExpandRequest.now:type_name -> google.protobuf.Timestamp
-	4,  // 41: docket.v1.ExpandNode.subject:type_name -> docket.v1.SubjectRef
-	19, // 42: docket.v1.ExpandNode.children:type_name -> docket.v1.ExpandNode
-	44, // 43: docket.v1.ExpandNode.context:type_name -> google.protobuf.Struct
-	45, // 44: docket.v1.ExpandNode.expiration:type_name -> google.protobuf.Timestamp
-	7,  // 45: docket.v1.ExpandResponse.revision:type_name -> docket.v1.Revision
-	19, // 46: docket.v1.ExpandResponse.tree:type_name -> docket.v1.ExpandNode
-	21, // 47: docket.v1.Precondition.filter:type_name -> docket.v1.Filter
-	1,  // 48: docket.v1.WriteOp.kind:type_name -> docket.v1.WriteOp.Kind
-	5,  // 49: docket.v1.WriteOp.tuple:type_name -> docket.v1.Tuple
-	23, // 50: docket.v1.WriteRequest.ops:type_name -> docket.v1.WriteOp
-	22, // 51: docket.v1.WriteRequest.preconditions:type_name -> docket.v1.Precondition
-	7,  // 52: docket.v1.WriteResponse.revision:type_name -> docket.v1.Revision
-	21, // 53: docket.v1.DeleteMatchingRequest.filter:type_name -> docket.v1.Filter
-	7,  // 54: docket.v1.DeleteMatchingResponse.revision:type_name -> docket.v1.Revision
-	6,  // 55: docket.v1.ReadRequest.consistency:type_name -> docket.v1.Consistency
-	21, // 56: docket.v1.ReadRequest.filter:type_name -> docket.v1.Filter
-	45, // 57: docket.v1.ReadRequest.now:type_name -> google.protobuf.Timestamp
-	7,  // 58: docket.v1.ReadResponse.revision:type_name -> docket.v1.Revision
-	5,  // 59: docket.v1.ReadResponse.tuples:type_name -> docket.v1.Tuple
-	0,  // 60: docket.v1.ImportRequest.format:type_name -> docket.v1.TupleFormat
-	7,  // 61: docket.v1.ImportResponse.revision:type_name -> docket.v1.Revision
-	6,  // 62: docket.v1.ExportRequest.consistency:type_name -> docket.v1.Consistency
-	0,  // 63: docket.v1.ExportRequest.format:type_name -> docket.v1.TupleFormat
-	7,  // 64: docket.v1.ExportResponse.revision:type_name -> docket.v1.Revision
-	2,  // 65: docket.v1.Change.kind:type_name -> docket.v1.Change.Kind
-	5,  // 66: docket.v1.Change.tuple:type_name -> docket.v1.Tuple
-	7,  // 67: docket.v1.WatchResponse.revision:type_name -> docket.v1.Revision
-	35, // 68: docket.v1.WatchResponse.changes:type_name -> docket.v1.Change
-	6,  // 69: docket.v1.ReadSchemaRequest.consistency:type_name -> docket.v1.Consistency
-	7,  // 70: docket.v1.ReadSchemaResponse.revision:type_name -> docket.v1.Revision
-	7,  // 71: docket.v1.WriteSchemaResponse.revision:type_name -> docket.v1.Revision
-	40, // 72: docket.v1.WriteSchemaResponse.changes:type_name -> docket.v1.SchemaChange
-	7,  // 73: docket.v1.StatsResponse.revision:type_name -> docket.v1.Revision
-	8,  // 74: docket.v1.DocketService.Check:input_type -> docket.v1.CheckRequest
-	11, // 75: docket.v1.DocketService.CheckBatch:input_type -> docket.v1.CheckBatchRequest
-	14, // 76: docket.v1.DocketService.LookupResources:input_type -> docket.v1.LookupResourcesRequest
-	16, // 77: docket.v1.DocketService.LookupSubjects:input_type -> docket.v1.LookupSubjectsRequest
-	18, // 78: docket.v1.DocketService.Expand:input_type -> docket.v1.ExpandRequest
-	24, // 79: docket.v1.DocketService.Write:input_type -> docket.v1.WriteRequest
-	26, // 80: docket.v1.DocketService.DeleteMatching:input_type -> docket.v1.DeleteMatchingRequest
-	28, // 81: docket.v1.DocketService.Read:input_type -> docket.v1.ReadRequest
-	30, // 82: docket.v1.DocketService.Import:input_type -> docket.v1.ImportRequest
-	32, // 83: docket.v1.DocketService.Export:input_type -> docket.v1.ExportRequest
-	34, // 84: docket.v1.DocketService.Watch:input_type -> docket.v1.WatchRequest
-	37, // 85: docket.v1.DocketService.ReadSchema:input_type -> docket.v1.ReadSchemaRequest
-	39, // 86: docket.v1.DocketService.WriteSchema:input_type -> docket.v1.WriteSchemaRequest
-	42, // 87: docket.v1.DocketService.Stats:input_type -> docket.v1.StatsRequest
-	9,  // 88: docket.v1.DocketService.Check:output_type -> docket.v1.CheckResponse
-	13, // 89: docket.v1.DocketService.CheckBatch:output_type -> docket.v1.CheckBatchResponse
-	15, // 90: docket.v1.DocketService.LookupResources:output_type -> docket.v1.LookupResourcesResponse
-	17, // 91: docket.v1.DocketService.LookupSubjects:output_type -> docket.v1.LookupSubjectsResponse
-	20, // 92: docket.v1.DocketService.Expand:output_type -> docket.v1.ExpandResponse
-	25, // 93: docket.v1.DocketService.Write:output_type -> docket.v1.WriteResponse
-	27, // 94: docket.v1.DocketService.DeleteMatching:output_type -> docket.v1.DeleteMatchingResponse
-	29, // 95: docket.v1.DocketService.Read:output_type -> docket.v1.ReadResponse
-	31, // 96: docket.v1.DocketService.Import:output_type -> docket.v1.ImportResponse
-	33, // 97: docket.v1.DocketService.Export:output_type -> docket.v1.ExportResponse
-	36, // 98: docket.v1.DocketService.Watch:output_type -> docket.v1.WatchResponse
-	38, // 99: docket.v1.DocketService.ReadSchema:output_type -> docket.v1.ReadSchemaResponse
-	41, // 100: docket.v1.DocketService.WriteSchema:output_type -> docket.v1.WriteSchemaResponse
-	43, // 101: docket.v1.DocketService.Stats:output_type -> docket.v1.StatsResponse
-	88, // [88:102] is the sub-list for method output_type
-	74, // [74:88] is the sub-list for method input_type
-	74, // [74:74] is the sub-list for extension type_name
-	74, // [74:74] is the sub-list for extension extendee
-	0,  // [0:74] is the sub-list for field type_name
+	4,  // 12: docket.v1.CheckResponse.excluded:type_name -> docket.v1.SubjectRef
+	3,  // 13: docket.v1.CheckBatchItem.object:type_name -> docket.v1.ObjectRef
+	4,  // 14: docket.v1.CheckBatchItem.subject:type_name -> docket.v1.SubjectRef
+	5,  // 15: docket.v1.CheckBatchItem.contextual_tuples:type_name -> docket.v1.Tuple
+	44, // 16: docket.v1.CheckBatchItem.context:type_name -> google.protobuf.Struct
+	6,  // 17: docket.v1.CheckBatchRequest.consistency:type_name -> docket.v1.Consistency
+	10, // 18: docket.v1.CheckBatchRequest.items:type_name -> docket.v1.CheckBatchItem
+	45, // 19: docket.v1.CheckBatchRequest.now:type_name -> google.protobuf.Timestamp
+	45, // 20: docket.v1.CheckBatchResult.valid_until:type_name -> google.protobuf.Timestamp
+	4,  // 21: docket.v1.CheckBatchResult.excluded:type_name -> docket.v1.SubjectRef
+	7,  // 22: docket.v1.CheckBatchResponse.revision:type_name -> docket.v1.Revision
+	12, // 23: docket.v1.CheckBatchResponse.results:type_name -> docket.v1.CheckBatchResult
+	6,  // 24: docket.v1.LookupResourcesRequest.consistency:type_name -> docket.v1.Consistency
+	4,  // 25: docket.v1.LookupResourcesRequest.subject:type_name -> docket.v1.SubjectRef
+	5,  // 26: docket.v1.LookupResourcesRequest.contextual_tuples:type_name -> docket.v1.Tuple
+	44, // 27: docket.v1.LookupResourcesRequest.context:type_name -> google.protobuf.Struct
+	45, // 28: docket.v1.LookupResourcesRequest.now:type_name -> google.protobuf.Timestamp
+	7,  // 29: docket.v1.LookupResourcesResponse.revision:type_name -> docket.v1.Revision
+	3,  // 30: docket.v1.LookupResourcesResponse.object:type_name -> docket.v1.ObjectRef
+	6,  // 31: docket.v1.LookupSubjectsRequest.consistency:type_name -> docket.v1.Consistency
+	3,  // 32: docket.v1.LookupSubjectsRequest.object:type_name -> docket.v1.ObjectRef
+	5,  // 33: docket.v1.LookupSubjectsRequest.contextual_tuples:type_name -> docket.v1.Tuple
+	44, // 34: docket.v1.LookupSubjectsRequest.context:type_name -> google.protobuf.Struct
+	45, // 35: docket.v1.LookupSubjectsRequest.now:type_name -> google.protobuf.Timestamp
+	7,  // 36: docket.v1.LookupSubjectsResponse.revision:type_name -> docket.v1.Revision
+	4,  // 37: docket.v1.LookupSubjectsResponse.subject:type_name -> docket.v1.SubjectRef
+	4,  // 38: docket.v1.LookupSubjectsResponse.excluded:type_name -> docket.v1.SubjectRef
+	6,  // 39: docket.v1.ExpandRequest.consistency:type_name -> docket.v1.Consistency
+	3,  // 40: docket.v1.ExpandRequest.object:type_name -> docket.v1.ObjectRef
+	5,  // 41: docket.v1.ExpandRequest.contextual_tuples:type_name -> docket.v1.Tuple
+	45, // 42: docket.v1.ExpandRequest.now:type_name -> google.protobuf.Timestamp
+	4,  // 43: docket.v1.ExpandNode.subject:type_name -> docket.v1.SubjectRef
+	19, // 44: docket.v1.ExpandNode.children:type_name -> docket.v1.ExpandNode
+	44, // 45: docket.v1.ExpandNode.context:type_name -> google.protobuf.Struct
+	45, // 46: docket.v1.ExpandNode.expiration:type_name -> google.protobuf.Timestamp
+	7,  // 47: docket.v1.ExpandResponse.revision:type_name -> docket.v1.Revision
+	19, // 48: docket.v1.ExpandResponse.tree:type_name -> docket.v1.ExpandNode
+	21, // 49: docket.v1.Precondition.filter:type_name -> docket.v1.Filter
+	1,  // 50: docket.v1.WriteOp.kind:type_name -> docket.v1.WriteOp.Kind
+	5,  // 51: docket.v1.WriteOp.tuple:type_name -> docket.v1.Tuple
+	23, // 52: docket.v1.WriteRequest.ops:type_name -> docket.v1.WriteOp
+	22, // 53: docket.v1.WriteRequest.preconditions:type_name -> docket.v1.Precondition
+	7,  // 54: docket.v1.WriteResponse.revision:type_name -> docket.v1.Revision
+	21, // 55: docket.v1.DeleteMatchingRequest.filter:type_name -> docket.v1.Filter
+	7,  // 56: docket.v1.DeleteMatchingResponse.revision:type_name -> docket.v1.Revision
+	6,  // 57: docket.v1.ReadRequest.consistency:type_name -> docket.v1.Consistency
+	21, // 58: docket.v1.ReadRequest.filter:type_name -> docket.v1.Filter
+	45, // 59: docket.v1.ReadRequest.now:type_name -> google.protobuf.Timestamp
+	7,  // 60: docket.v1.ReadResponse.revision:type_name -> docket.v1.Revision
+	5,  // 61: docket.v1.ReadResponse.tuples:type_name -> docket.v1.Tuple
+	0,  // 62: docket.v1.ImportRequest.format:type_name -> docket.v1.TupleFormat
+	7,  // 63: docket.v1.ImportResponse.revision:type_name -> docket.v1.Revision
+	6,  // 64: docket.v1.ExportRequest.consistency:type_name -> docket.v1.Consistency
+	0,  // 65: docket.v1.ExportRequest.format:type_name -> docket.v1.TupleFormat
+	7,  // 66: docket.v1.ExportResponse.revision:type_name -> docket.v1.Revision
+	2,  // 67: docket.v1.Change.kind:type_name -> docket.v1.Change.Kind
+	5,  // 68: docket.v1.Change.tuple:type_name -> docket.v1.Tuple
+	7,  // 69: docket.v1.WatchResponse.revision:type_name -> docket.v1.Revision
+	35, // 70: docket.v1.WatchResponse.changes:type_name -> docket.v1.Change
+	6,  // 71: docket.v1.ReadSchemaRequest.consistency:type_name -> docket.v1.Consistency
+	7,  // 72: docket.v1.ReadSchemaResponse.revision:type_name -> docket.v1.Revision
+	7,  // 73: docket.v1.WriteSchemaResponse.revision:type_name -> docket.v1.Revision
+	40, // 74: docket.v1.WriteSchemaResponse.changes:type_name -> docket.v1.SchemaChange
+	7,  // 75: docket.v1.StatsResponse.revision:type_name -> docket.v1.Revision
+	8,  // 76: docket.v1.DocketService.Check:input_type -> docket.v1.CheckRequest
+	11, // 77: docket.v1.DocketService.CheckBatch:input_type -> docket.v1.CheckBatchRequest
+	14, // 78: docket.v1.DocketService.LookupResources:input_type -> docket.v1.LookupResourcesRequest
+	16, // 79: docket.v1.DocketService.LookupSubjects:input_type -> docket.v1.LookupSubjectsRequest
+	18, // 80: docket.v1.DocketService.Expand:input_type -> docket.v1.ExpandRequest
+	24, // 81: docket.v1.DocketService.Write:input_type -> docket.v1.WriteRequest
+	26, // 82: docket.v1.DocketService.DeleteMatching:input_type -> docket.v1.DeleteMatchingRequest
+	28, // 83: docket.v1.DocketService.Read:input_type -> docket.v1.ReadRequest
+	30, // 84: docket.v1.DocketService.Import:input_type -> docket.v1.ImportRequest
+	32, // 85: docket.v1.DocketService.Export:input_type -> docket.v1.ExportRequest
+	34, // 86: docket.v1.DocketService.Watch:input_type -> docket.v1.WatchRequest
+	37, // 87: docket.v1.DocketService.ReadSchema:input_type -> docket.v1.ReadSchemaRequest
+	39, // 88: docket.v1.DocketService.WriteSchema:input_type -> docket.v1.WriteSchemaRequest
+	42, // 89: docket.v1.DocketService.Stats:input_type -> docket.v1.StatsRequest
+	9,  // 90: docket.v1.DocketService.Check:output_type -> docket.v1.CheckResponse
+	13, // 91: docket.v1.DocketService.CheckBatch:output_type -> docket.v1.CheckBatchResponse
+	15, // 92: docket.v1.DocketService.LookupResources:output_type -> docket.v1.LookupResourcesResponse
+	17, // 93: docket.v1.DocketService.LookupSubjects:output_type -> docket.v1.LookupSubjectsResponse
+	20, // 94: docket.v1.DocketService.Expand:output_type -> docket.v1.ExpandResponse
+	25, // 95: docket.v1.DocketService.Write:output_type -> docket.v1.WriteResponse
+	27, // 96: docket.v1.DocketService.DeleteMatching:output_type -> docket.v1.DeleteMatchingResponse
+	29, // 97: docket.v1.DocketService.Read:output_type -> docket.v1.ReadResponse
+	31, // 98: docket.v1.DocketService.Import:output_type -> docket.v1.ImportResponse
+	33, // 99: docket.v1.DocketService.Export:output_type -> docket.v1.ExportResponse
+	36, // 100: docket.v1.DocketService.Watch:output_type -> docket.v1.WatchResponse
+	38, // 101: docket.v1.DocketService.ReadSchema:output_type -> docket.v1.ReadSchemaResponse
+	41, // 102: docket.v1.DocketService.WriteSchema:output_type -> docket.v1.WriteSchemaResponse
+	43, // 103: docket.v1.DocketService.Stats:output_type -> docket.v1.StatsResponse
+	90, // [90:104] is the sub-list for method output_type
+	76, // [76:90] is the sub-list for method input_type
+	76, // [76:76] is the sub-list for extension type_name
+	76, // [76:76] is the sub-list for extension extendee
+	0,  // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_docket_v1_docket_proto_init() }
