@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -556,4 +557,71 @@ func fmtProps(format, subject, resource string) string {
 		return `,"properties":` + s
 	}
 	return strings.Replace(strings.Replace(format, "%s", p(subject), 1), "%s", p(resource), 1)
+}
+
+// TestLookupsConditionalMembers: with include_conditional the native
+// lookups stream conditional members too, each marked with what it
+// depends on; a cursor of one kind of request is refused by the other.
+func TestLookupsConditionalMembers(t *testing.T) {
+	ts := startServer(t)
+	seedConditions(t, ts)
+	ctx := context.Background()
+	st, err := ts.rw.DocketServiceClient.LookupResources(ctx, connect.NewRequest(&pb.LookupResourcesRequest{
+		Subject: user("bob"), ResourceType: "doc", Relation: "read", IncludeConditional: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var cursor string
+	for st.Receive() {
+		m := st.Msg()
+		got = append(got, fmt.Sprintf("%s %v %v", m.Object.Id, m.Conditional, m.Missing))
+		cursor = m.Cursor
+	}
+	if err := st.Err(); err != nil || !slices.Equal(got, []string{"d1 true [client_ip]"}) {
+		t.Errorf("bob's documents with conditional ones: %v %v", got, err)
+	}
+	st, err = ts.rw.DocketServiceClient.LookupResources(ctx, connect.NewRequest(&pb.LookupResourcesRequest{
+		Subject: user("bob"), ResourceType: "doc", Relation: "read", Cursor: cursor}))
+	if err == nil {
+		for st.Receive() {
+		}
+		err = st.Err()
+	}
+	wantCode(t, "a cursor of a request with conditional members", err, connect.CodeInvalidArgument, "cursor")
+
+	ss, err := ts.rw.DocketServiceClient.LookupSubjects(ctx, connect.NewRequest(&pb.LookupSubjectsRequest{
+		Object: obj("doc", "d1"), Relation: "read", SubjectType: "user", IncludeConditional: true, Now: at("2029-06-01T00:00:00Z")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for ss.Receive() {
+		m := ss.Msg()
+		got = append(got, fmt.Sprintf("%s %v %v", m.Subject.Id, m.Conditional, m.Missing))
+	}
+	if want := []string{"bob true [client_ip]", "carl false []", "dan true [now]"}; ss.Err() != nil || !slices.Equal(got, want) {
+		t.Errorf("readers of d1 with conditional ones: %v %v, want %v", got, ss.Err(), want)
+	}
+	// Without the flag, only carl for certain.
+	ss, err = ts.rw.DocketServiceClient.LookupSubjects(ctx, connect.NewRequest(&pb.LookupSubjectsRequest{
+		Object: obj("doc", "d1"), Relation: "read", SubjectType: "user", Now: at("2029-06-01T00:00:00Z")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for ss.Receive() {
+		got = append(got, ss.Msg().Subject.Id+fmt.Sprint(ss.Msg().Conditional))
+	}
+	if !slices.Equal(got, []string{"carlfalse"}) {
+		t.Errorf("readers of d1 for certain: %v", got)
+	}
+	ss, err = ts.rw.DocketServiceClient.LookupSubjects(ctx, connect.NewRequest(&pb.LookupSubjectsRequest{
+		Object: obj("doc", "d1"), Relation: "read", SubjectType: "user", Context: mustStruct(t, map[string]any{"client_ip": 3})}))
+	if err == nil {
+		for ss.Receive() {
+		}
+		err = ss.Err()
+	}
+	wantCode(t, "a lookup's context of the wrong type", err, connect.CodeInvalidArgument, "context: condition from_network: parameter client_ip")
 }

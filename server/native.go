@@ -304,8 +304,9 @@ func (n native) LookupResources(ctx context.Context, req *connect.Request[pb.Loo
 
 func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesRequest, send func(*pb.LookupResourcesResponse) error) error {
 	s := n.s
-	// Conditional members are left out: the stream carries members for
-	// certain only.
+	// Conditional members are left out unless include_conditional asks
+	// for them, marked: a caller that reads only the ids then never takes
+	// one for a member.
 	reqCtx, err := s.requestContext("context", m.Context)
 	if err != nil {
 		return err
@@ -329,7 +330,7 @@ func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesReques
 	if err := checkNames(sch, fields{"resource_type", "relation", "subject.type", "subject.relation"}, tuples.Object{Type: m.ResourceType}, m.Relation, &subj); err != nil {
 		return err
 	}
-	key := m.ResourceType + "#" + m.Relation + "@" + subj.String()
+	key := m.ResourceType + "#" + m.Relation + "@" + subj.String() + conditionalKey(m.IncludeConditional)
 	after, err := decodeCursor("cursor", "lr1", key, m.Cursor)
 	if err != nil {
 		return err
@@ -343,14 +344,32 @@ func (n native) lookupResources(ctx context.Context, m *pb.LookupResourcesReques
 	}
 	rev := s.tokens.revision(snap.Revision())
 	var sendErr error
-	_, err = s.q.ReaderOn(snap).LookupResources(ctx, q, func(o tuples.Object) bool {
-		sendErr = send(&pb.LookupResourcesResponse{Revision: rev, Object: fromObject(o), Cursor: encodeCursor("lr1", key, o.ID)})
-		return sendErr == nil
-	})
+	r := s.q.ReaderOn(snap)
+	if m.IncludeConditional {
+		_, err = r.LookupResourceResults(ctx, q, func(res check.ResourceResult) bool {
+			sendErr = send(&pb.LookupResourcesResponse{Revision: rev, Object: fromObject(res.Object), Cursor: encodeCursor("lr1", key, res.Object.ID),
+				Conditional: res.Conditional, Missing: res.Missing})
+			return sendErr == nil
+		})
+	} else {
+		_, err = r.LookupResources(ctx, q, func(o tuples.Object) bool {
+			sendErr = send(&pb.LookupResourcesResponse{Revision: rev, Object: fromObject(o), Cursor: encodeCursor("lr1", key, o.ID)})
+			return sendErr == nil
+		})
+	}
 	if sendErr != nil {
 		return sendErr
 	}
-	return contextualError("contextual_tuples", err)
+	return contextError("context", contextualError("contextual_tuples", err))
+}
+
+// conditionalKey ties a lookup's cursor to whether it lists conditional
+// members, whose pages differ.
+func conditionalKey(include bool) string {
+	if include {
+		return "?conditional"
+	}
+	return ""
 }
 
 func (n native) LookupSubjects(ctx context.Context, req *connect.Request[pb.LookupSubjectsRequest], stream *connect.ServerStream[pb.LookupSubjectsResponse]) error {
@@ -359,8 +378,9 @@ func (n native) LookupSubjects(ctx context.Context, req *connect.Request[pb.Look
 
 func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest, send func(*pb.LookupSubjectsResponse) error) error {
 	s := n.s
-	// Conditional members are left out: the stream carries members for
-	// certain only.
+	// Conditional members are left out unless include_conditional asks
+	// for them, marked: a caller that reads only the ids then never takes
+	// one for a member.
 	reqCtx, err := s.requestContext("context", m.Context)
 	if err != nil {
 		return err
@@ -392,7 +412,7 @@ func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest,
 	} else if m.SubjectRelation != "" {
 		return badInput("subject_relation needs subject_type")
 	}
-	key := obj.String() + "#" + m.Relation + "@" + m.SubjectType + "#" + m.SubjectRelation
+	key := obj.String() + "#" + m.Relation + "@" + m.SubjectType + "#" + m.SubjectRelation + conditionalKey(m.IncludeConditional)
 	afterText, err := decodeCursor("cursor", "ls1", key, m.Cursor)
 	if err != nil {
 		return err
@@ -409,9 +429,13 @@ func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest,
 	if q.With, err = s.contextual("contextual_tuples", m.ContextualTuples); err != nil {
 		return err
 	}
-	found, err := s.q.ReaderOn(snap).LookupSubjects(ctx, q)
+	lookup := s.q.ReaderOn(snap).LookupSubjects
+	if m.IncludeConditional {
+		lookup = s.q.ReaderOn(snap).LookupSubjectResults
+	}
+	found, err := lookup(ctx, q)
 	if err != nil {
-		return contextualError("contextual_tuples", err)
+		return contextError("context", contextualError("contextual_tuples", err))
 	}
 	rev := s.tokens.revision(snap.Revision())
 	sent := 0
@@ -422,7 +446,8 @@ func (n native) lookupSubjects(ctx context.Context, m *pb.LookupSubjectsRequest,
 		if m.Limit > 0 && sent == int(m.Limit) {
 			break
 		}
-		msg := &pb.LookupSubjectsResponse{Revision: rev, Subject: fromSubject(r.Subject), Cursor: encodeCursor("ls1", key, r.Subject.String())}
+		msg := &pb.LookupSubjectsResponse{Revision: rev, Subject: fromSubject(r.Subject), Cursor: encodeCursor("ls1", key, r.Subject.String()),
+			Conditional: r.Conditional, Missing: r.Missing}
 		for _, x := range r.Excluded {
 			msg.Excluded = append(msg.Excluded, fromSubject(x))
 		}

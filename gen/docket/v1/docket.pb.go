@@ -1075,10 +1075,14 @@ type LookupResourcesRequest struct {
 	Cursor           string   `protobuf:"bytes,6,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	ContextualTuples []*Tuple `protobuf:"bytes,7,rep,name=contextual_tuples,json=contextualTuples,proto3" json:"contextual_tuples,omitempty"`
 	// As in CheckRequest.
-	Context       *structpb.Struct       `protobuf:"bytes,8,opt,name=context,proto3" json:"context,omitempty"`
-	Now           *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=now,proto3" json:"now,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Context *structpb.Struct       `protobuf:"bytes,8,opt,name=context,proto3" json:"context,omitempty"`
+	Now     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=now,proto3" json:"now,omitempty"`
+	// Also stream the conditional members, each marked conditional with
+	// the parameters it depends on; without it only members for certain
+	// are streamed. The limit counts both.
+	IncludeConditional bool `protobuf:"varint,10,opt,name=include_conditional,json=includeConditional,proto3" json:"include_conditional,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *LookupResourcesRequest) Reset() {
@@ -1174,6 +1178,13 @@ func (x *LookupResourcesRequest) GetNow() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *LookupResourcesRequest) GetIncludeConditional() bool {
+	if x != nil {
+		return x.IncludeConditional
+	}
+	return false
+}
+
 type LookupResourcesResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Revision *Revision              `protobuf:"bytes,1,opt,name=revision,proto3" json:"revision,omitempty"`
@@ -1181,8 +1192,9 @@ type LookupResourcesResponse struct {
 	// Pass back as cursor (with the same consistency token) to resume after
 	// this object.
 	Cursor string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
-	// A conditional member: the subject holds the relation on it only if
-	// the condition parameters named in missing allow.
+	// A conditional member (only with include_conditional): the subject
+	// holds the relation on it only if the condition parameters named in
+	// missing allow.
 	Missing       []string `protobuf:"bytes,4,rep,name=missing,proto3" json:"missing,omitempty"`
 	Conditional   bool     `protobuf:"varint,5,opt,name=conditional,proto3" json:"conditional,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1267,10 +1279,12 @@ type LookupSubjectsRequest struct {
 	Cursor           string   `protobuf:"bytes,7,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	ContextualTuples []*Tuple `protobuf:"bytes,8,rep,name=contextual_tuples,json=contextualTuples,proto3" json:"contextual_tuples,omitempty"`
 	// As in CheckRequest.
-	Context       *structpb.Struct       `protobuf:"bytes,9,opt,name=context,proto3" json:"context,omitempty"`
-	Now           *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=now,proto3" json:"now,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Context *structpb.Struct       `protobuf:"bytes,9,opt,name=context,proto3" json:"context,omitempty"`
+	Now     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=now,proto3" json:"now,omitempty"`
+	// As in LookupResourcesRequest.
+	IncludeConditional bool `protobuf:"varint,11,opt,name=include_conditional,json=includeConditional,proto3" json:"include_conditional,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *LookupSubjectsRequest) Reset() {
@@ -1371,6 +1385,13 @@ func (x *LookupSubjectsRequest) GetNow() *timestamppb.Timestamp {
 		return x.Now
 	}
 	return nil
+}
+
+func (x *LookupSubjectsRequest) GetIncludeConditional() bool {
+	if x != nil {
+		return x.IncludeConditional
+	}
+	return false
 }
 
 type LookupSubjectsResponse struct {
@@ -3133,7 +3154,7 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\bexcluded\x18\x06 \x03(\v2\x15.docket.v1.SubjectRefR\bexcluded\"|\n" +
 	"\x12CheckBatchResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x125\n" +
-	"\aresults\x18\x02 \x03(\v2\x1b.docket.v1.CheckBatchResultR\aresults\"\x92\x03\n" +
+	"\aresults\x18\x02 \x03(\v2\x1b.docket.v1.CheckBatchResultR\aresults\"\xc3\x03\n" +
 	"\x16LookupResourcesRequest\x128\n" +
 	"\vconsistency\x18\x01 \x01(\v2\x16.docket.v1.ConsistencyR\vconsistency\x12/\n" +
 	"\asubject\x18\x02 \x01(\v2\x15.docket.v1.SubjectRefR\asubject\x12#\n" +
@@ -3143,13 +3164,15 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\x06cursor\x18\x06 \x01(\tR\x06cursor\x12=\n" +
 	"\x11contextual_tuples\x18\a \x03(\v2\x10.docket.v1.TupleR\x10contextualTuples\x121\n" +
 	"\acontext\x18\b \x01(\v2\x17.google.protobuf.StructR\acontext\x12,\n" +
-	"\x03now\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\xcc\x01\n" +
+	"\x03now\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x03now\x12/\n" +
+	"\x13include_conditional\x18\n" +
+	" \x01(\bR\x12includeConditional\"\xcc\x01\n" +
 	"\x17LookupResourcesResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x12,\n" +
 	"\x06object\x18\x02 \x01(\v2\x14.docket.v1.ObjectRefR\x06object\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\tR\x06cursor\x12\x18\n" +
 	"\amissing\x18\x04 \x03(\tR\amissing\x12 \n" +
-	"\vconditional\x18\x05 \x01(\bR\vconditional\"\xb7\x03\n" +
+	"\vconditional\x18\x05 \x01(\bR\vconditional\"\xe8\x03\n" +
 	"\x15LookupSubjectsRequest\x128\n" +
 	"\vconsistency\x18\x01 \x01(\v2\x16.docket.v1.ConsistencyR\vconsistency\x12,\n" +
 	"\x06object\x18\x02 \x01(\v2\x14.docket.v1.ObjectRefR\x06object\x12\x1a\n" +
@@ -3161,7 +3184,8 @@ const file_docket_v1_docket_proto_rawDesc = "" +
 	"\x11contextual_tuples\x18\b \x03(\v2\x10.docket.v1.TupleR\x10contextualTuples\x121\n" +
 	"\acontext\x18\t \x01(\v2\x17.google.protobuf.StructR\acontext\x12,\n" +
 	"\x03now\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"\x81\x02\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x03now\x12/\n" +
+	"\x13include_conditional\x18\v \x01(\bR\x12includeConditional\"\x81\x02\n" +
 	"\x16LookupSubjectsResponse\x12/\n" +
 	"\brevision\x18\x01 \x01(\v2\x13.docket.v1.RevisionR\brevision\x12/\n" +
 	"\asubject\x18\x02 \x01(\v2\x15.docket.v1.SubjectRefR\asubject\x121\n" +
