@@ -183,6 +183,9 @@ func Tuple(s string) (*pb.Tuple, error) {
 // Check asks whether subject holds relation on object ("type:id",
 // "relation", "type:id"), at the given consistency (nil: the server's
 // default), and returns the answer with the revision it was computed at.
+// It sends no condition context: an answer that depends on condition
+// parameters is conditional, which this reports as false; ask
+// DocketServiceClient.Check with a context to learn what it misses.
 func (c *Client) Check(ctx context.Context, object, relation, subject string, cons *pb.Consistency) (bool, *pb.Revision, error) {
 	o, err := Object(object)
 	if err != nil {

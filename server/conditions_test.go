@@ -625,3 +625,38 @@ func TestLookupsConditionalMembers(t *testing.T) {
 	}
 	wantCode(t, "a lookup's context of the wrong type", err, connect.CodeInvalidArgument, "context: condition from_network: parameter client_ip")
 }
+
+// TestConnectJSONConditionalLookups: a lookup with include_conditional
+// over Connect's enveloped JSON, and a contextual tuple carrying a
+// condition, which counts as stored, condition and all.
+func TestConnectJSONConditionalLookups(t *testing.T) {
+	ts := startServer(t)
+	seedConditions(t, ts)
+	msgs := openStream(t, ts, readKey, "LookupSubjects", `{"object":{"type":"doc","id":"d1"},"relation":"read","subjectType":"user","includeConditional":true,"now":"2029-06-01T00:00:00Z","context":{"client_ip":"10.2.2.2"}}`).all()
+	var got []string
+	for _, m := range msgs {
+		v := decode[struct {
+			Subject     struct{ ID string }
+			Conditional bool
+			Missing     []string
+		}](t, m)
+		got = append(got, fmt.Sprintf("%s %v %v", v.Subject.ID, v.Conditional, v.Missing))
+	}
+	if want := []string{"bob false []", "carl false []", "dan true [now]"}; !slices.Equal(got, want) {
+		t.Errorf("LookupSubjects over Connect JSON: %v, want %v", got, want)
+	}
+	for _, c := range []struct {
+		ctx  string
+		want string
+	}{
+		{``, `"allowed":false,"conditional":true,"missing":["client_ip"]`},
+		{`,"context":{"client_ip":"10.3.3.3"}`, `"allowed":true,"conditional":false,"missing":[]`},
+	} {
+		code, out := connectJSON(t, ts, readKey, "Check", `{"object":{"type":"doc","id":"d9"},"relation":"read","subject":{"type":"user","id":"zed"},`+
+			`"contextualTuples":[{"object":{"type":"doc","id":"d9"},"relation":"reader","subject":{"type":"user","id":"zed"},"condition":"from_network","context":{"network":"10.0.0.0/8"}}]`+c.ctx+`}`)
+		body := jsonText(map[string]any{"allowed": out["allowed"], "conditional": out["conditional"], "missing": out["missing"]})
+		if code != 200 || !strings.Contains(body, c.want) {
+			t.Errorf("check with a conditioned contextual tuple%s: %d %v", c.ctx, code, out)
+		}
+	}
+}
