@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docketdb/docket/condition"
+	"github.com/docketdb/docket/expand"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/badger"
@@ -302,6 +304,77 @@ func subjectVerdict(res []SubjectResult, x tuples.Subject) lookupVerdict {
 	return v
 }
 
+// treeVerdict evaluates a fully expanded tree for a plain subject or
+// wildcard x with Kleene's logic, each node's payload (a leaf's tuple, or
+// the hop tuple of a union labelled with one) evaluated under req:
+// allowed, denied or conditional, as checks answer.
+func treeVerdict(sch *schema.Schema, req condition.Context, now time.Time, n *expand.Node, x tuples.Subject) (tri, error) {
+	and := func(a, b tri) tri {
+		switch {
+		case a == no || b == no:
+			return no
+		case a == unknown || b == unknown:
+			return unknown
+		}
+		return yes
+	}
+	holds := yes
+	if n.Condition != "" {
+		res, err := tuples.Payload{Condition: n.Condition, Context: n.Context}.Evaluate(sch, req, now)
+		if err != nil {
+			return no, err
+		}
+		holds = map[condition.Outcome]tri{condition.Allowed: yes, condition.Denied: no, condition.Conditional: unknown}[res.Outcome]
+	}
+	anyChild := func() (tri, error) {
+		var acc anyOf
+		for _, c := range n.Children {
+			v, err := treeVerdict(sch, req, now, c, x)
+			if err != nil {
+				return no, err
+			}
+			if acc.add(v) {
+				break
+			}
+		}
+		return acc.value(), nil
+	}
+	switch n.Kind {
+	case expand.Leaf, expand.Cycle:
+		s := *n.Subject
+		if s == x || s.ID == tuples.Wildcard && x.Type == s.Type && x.Relation == "" {
+			return holds, nil
+		}
+		if n.Kind == expand.Cycle {
+			return no, nil
+		}
+		v, err := anyChild()
+		return and(holds, v), err
+	case expand.Union:
+		v, err := anyChild()
+		return and(holds, v), err
+	case expand.Intersection:
+		v := yes
+		for _, c := range n.Children {
+			cv, err := treeVerdict(sch, req, now, c, x)
+			if err != nil {
+				return no, err
+			}
+			v = and(v, cv)
+		}
+		return v, nil
+	case expand.Exclusion:
+		base, err := treeVerdict(sch, req, now, n.Children[0], x)
+		if err != nil {
+			return no, err
+		}
+		sub, err := treeVerdict(sch, req, now, n.Children[1], x)
+		not := map[tri]tri{yes: no, no: yes, unknown: unknown}[sub]
+		return and(base, not), err
+	}
+	return no, fmt.Errorf("unexpected node kind %s", n.Kind)
+}
+
 // TestDifferentialLookupConditions runs both lookups over the random
 // instances of TestDifferentialConditions (conditions, request contexts
 // with x given or missing, expiries around the clock, both backends) and
@@ -310,13 +383,16 @@ func subjectVerdict(res []SubjectResult, x tuples.Subject) lookupVerdict {
 // and nothing that checks allowed or conditional is left out; where x is
 // given, lookups equal the reference's answers too. The certain-only
 // lookups are the certain members, and pages of one stitch together to
-// the whole answer.
+// the whole answer. Each fully expanded tree, evaluated by the truth
+// tables with its leaves' and hops' payloads (treeVerdict), gives every
+// plain subject the check's answer.
 func TestDifferentialLookupConditions(t *testing.T) {
 	t.Parallel()
 	n := diffCases(t, 30)
 	ctx := context.Background()
 	compared, allowed, conditionals, mismatches := 0, 0, 0, 0
 	byMissing := map[string]int{}
+	var trees [2]int // expanded, too large to expand
 	for i := 0; i < n && mismatches < 5; i++ {
 		rng := rand.New(rand.NewPCG(20261202, uint64(i)))
 		base := genInstance(rng)
@@ -396,6 +472,15 @@ func TestDifferentialLookupConditions(t *testing.T) {
 			for _, r := range sch.Relations {
 				for _, id := range base.objects[r.Type.Name] {
 					obj := tuples.Object{Type: r.Type.Name, ID: id}
+					tree, err := expand.Expand(ctx, snap, obj, r.Name, expand.Options{Recursive: true, Depth: 1000})
+					if errors.Is(err, expand.ErrTooLarge) {
+						tree = nil
+						trees[1]++
+					} else if err != nil {
+						t.Fatalf("instance %d: expand %s#%s: %v", i, obj, r.Name, err)
+					} else {
+						trees[0]++
+					}
 					all, err := c.LookupSubjectResults(ctx, snap, SubjectQuery{Object: obj, Relation: r.Name, RequestContext: req})
 					if err != nil {
 						t.Fatalf("instance %d: lookup subjects %s#%s: %v", i, obj, r.Name, err)
@@ -414,6 +499,16 @@ func TestDifferentialLookupConditions(t *testing.T) {
 						}
 						if got := subjectVerdict(certain, s); got.conditional || got.in != want.in {
 							fail("x=%q: %s in certain lookup subjects %s#%s = %+v, check %+v (%v)", x, s, obj, r.Name, got, want, certain)
+						}
+						if tree == nil {
+							continue
+						}
+						tv, err := treeVerdict(sch, req, diffClock, tree, s)
+						if err != nil {
+							t.Fatalf("instance %d: %v", i, err)
+						}
+						if tv != yes && want.in || tv != unknown && want.conditional || tv != no && !want.in && !want.conditional {
+							fail("x=%q: %s in expanded %s#%s is %v, check %+v\n%s", x, s, obj, r.Name, tv, want, tree)
 						}
 					}
 					// Subject sets, under every filter, on the unsettled
@@ -491,6 +586,6 @@ func TestDifferentialLookupConditions(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d random instances with conditions and expiries (half on Badger), %d lookup memberships compared with checks (%d allowed, %d conditional: missing %v), %d mismatches",
-		n, compared, allowed, conditionals, byMissing, mismatches)
+	t.Logf("%d random instances with conditions and expiries (half on Badger), %d lookup memberships compared with checks (%d allowed, %d conditional: missing %v), %d mismatches; plain subjects also compared in %d expanded trees (%d too large to expand)",
+		n, compared, allowed, conditionals, byMissing, mismatches, trees[0], trees[1])
 }

@@ -46,7 +46,10 @@ type Node struct {
 	// Condition, Context and Expires are what a leaf's tuple carries: the
 	// condition its membership depends on, the stored part of the
 	// condition's context (JSON), and when the tuple expires. Empty for a
-	// plain tuple. Expansion shows them; it does not evaluate them.
+	// plain tuple. A union node labelled with a tuple carries them too:
+	// it is a hop of an arrow through that tuple, and what is below it
+	// holds only while the tuple does. Expansion shows them; it does not
+	// evaluate them.
 	Condition string `json:"condition,omitempty"`
 	Context   string `json:"context,omitempty"`
 	Expires   string `json:"expires,omitempty"`
@@ -250,6 +253,9 @@ func (e *expander) arrow(obj tuples.Object, a *schema.Arrow, label string, level
 	if err := e.ctx.Err(); err != nil {
 		return err
 	}
+	if a.Tupleset.HasConditions() {
+		return e.arrowHolding(obj, a, label, level, add)
+	}
 	for x, err := range tuples.Hop(e.ctx, e.snap, obj, a.Tupleset) {
 		if err != nil {
 			return fmt.Errorf("read %s#%s: %w", obj, a.Tupleset.Name, err)
@@ -258,21 +264,68 @@ func (e *expander) arrow(obj tuples.Object, a *schema.Arrow, label string, level
 		if t == nil || x.ID == tuples.Wildcard || a.Then[t.ID] == nil {
 			continue
 		}
-		xo := tuples.Object{Type: x.Type, ID: x.ID}
-		switch th := a.Then[t.ID].(type) {
-		case *schema.Arrow:
-			if err := e.arrow(xo, th, label, level, add); err != nil {
-				return err
-			}
-		case *schema.Ref:
-			leaf, err := e.leaf(tuples.Subject{Type: x.Type, ID: x.ID, Relation: th.Relation.Name}, label, level)
-			if err != nil {
-				return err
-			}
-			add(leaf)
-		default:
-			return fmt.Errorf("unexpected path step %T in %s", th, label)
+		if err := e.follow(tuples.Object{Type: x.Type, ID: x.ID}, a.Then[t.ID], label, level, add); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// arrowHolding is arrow for a tupleset whose tuples may carry a condition
+// or an expiry. What a hop through such a tuple reaches holds only while
+// the tuple does, so it is added under a union node labelled with the
+// hop's tuple and carrying its payload, as a leaf carries its own; an
+// object reached by a plain tuple is followed as arrow does, once.
+func (e *expander) arrowHolding(obj tuples.Object, a *schema.Arrow, label string, level int, add func(*Node)) error {
+	plain := map[tuples.Object]bool{}
+	for t, err := range e.snap.SubjectsOf(e.ctx, []tuples.Object{obj}, a.Tupleset.Name, tuples.SubjectFilter{}) {
+		if err != nil {
+			return fmt.Errorf("read %s#%s: %w", obj, a.Tupleset.Name, err)
+		}
+		x := t.Subject()
+		typ := e.sch.Type(x.Type)
+		if typ == nil || x.ID == tuples.Wildcard || a.Then[typ.ID] == nil {
+			continue
+		}
+		xo := tuples.Object{Type: x.Type, ID: x.ID}
+		if t.Payload.IsZero() {
+			if plain[xo] {
+				continue
+			}
+			plain[xo] = true
+			if err := e.follow(xo, a.Then[typ.ID], label, level, add); err != nil {
+				return err
+			}
+			continue
+		}
+		hop, err := e.node(&Node{Kind: Union, Label: tuples.New(obj, a.Tupleset.Name, x).String(),
+			Condition: t.Payload.Condition, Context: t.Payload.Context})
+		if err != nil {
+			return err
+		}
+		if !t.Payload.Expires.IsZero() {
+			hop.Expires = tuples.FormatExpiry(t.Payload.Expires)
+		}
+		if err := e.follow(xo, a.Then[typ.ID], label, level, func(c *Node) { hop.Children = append(hop.Children, c) }); err != nil {
+			return err
+		}
+		add(hop)
+	}
+	return nil
+}
+
+// follow adds what the rest of a path, th, reaches from xo.
+func (e *expander) follow(xo tuples.Object, th schema.Node, label string, level int, add func(*Node)) error {
+	switch th := th.(type) {
+	case *schema.Arrow:
+		return e.arrow(xo, th, label, level, add)
+	case *schema.Ref:
+		leaf, err := e.leaf(tuples.Subject{Type: xo.Type, ID: xo.ID, Relation: th.Relation.Name}, label, level)
+		if err != nil {
+			return err
+		}
+		add(leaf)
+		return nil
+	}
+	return fmt.Errorf("unexpected path step %T in %s", th, label)
 }

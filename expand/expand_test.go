@@ -171,3 +171,38 @@ type doc {
 		}
 	}
 }
+
+func TestExpandShowsConditionsOnHops(t *testing.T) {
+	snap, closeStore, err := fixture.Load(context.Background(), `type user
+condition c(x int) { x > 0 }
+type folder {
+  relation viewer: user
+}
+type doc {
+  relation parent: folder | folder with c | folder with expiration
+  relation can_view = parent#viewer
+}
+`, `doc:1#parent@folder:a[c:{"x":1}]`, "doc:1#parent@folder:b[expiration:2999-01-01T00:00:00Z]", "doc:1#parent@folder:p",
+		"folder:a#viewer@user:u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	n, err := Expand(context.Background(), snap, tuples.Object{Type: "doc", ID: "1"}, "can_view", Options{Recursive: true, Depth: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `union parent#viewer
+  union doc:1#parent@folder:a[c:{"x":1}]
+    folder:a#viewer  [parent#viewer]
+      union folder:a#viewer
+        user:u  [folder:a#viewer]
+  union doc:1#parent@folder:b[expiration:2999-01-01T00:00:00Z]
+    folder:b#viewer  [parent#viewer]
+      union folder:b#viewer
+  folder:p#viewer  [parent#viewer]
+    union folder:p#viewer`
+	if got := n.String(); got != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -25,7 +25,7 @@ func (n *Node) line() string {
 	case Cycle:
 		return n.Subject.String() + "  [" + n.Label + "] (cycle: already expanded above)"
 	}
-	return string(n.Kind) + " " + n.Label
+	return string(n.Kind) + " " + n.Label + n.payload()
 }
 
 // payload is the bracket suffix of a leaf's tuple, as tuples are written.
