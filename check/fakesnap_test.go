@@ -44,6 +44,10 @@ func newMapSnap(sch *schema.Schema, rev tuples.Revision, ts []tuples.Tuple) *map
 		bk := backKey{t.Subject(), t.ObjectType, t.Relation}
 		s.back[bk] = append(s.back[bk], t.Object())
 	}
+	// Reverse yields objects in order of id, as every snapshot does.
+	for _, objs := range s.back {
+		slices.SortFunc(objs, func(a, b tuples.Object) int { return compareStrings(a.ID, b.ID) })
+	}
 	return s
 }
 

@@ -81,24 +81,51 @@ func (c *Checker) lookupResources(ctx context.Context, snap tuples.Snapshot, q R
 	if !w.reaches(target) {
 		return "", nil
 	}
+	// A page stops once it is full: the walk's last reads are left to the
+	// end and read as far as the page goes (lookup_stream.go).
 	rw := newResourceWalk(w, target, 0)
+	if q.Limit > 0 {
+		rw.streamTerminal()
+	}
 	if err := rw.run(); err != nil {
 		return fail(err)
 	}
-	ids := make([]string, 0, len(rw.found))
-	for id := range rw.found {
-		if q.Cursor == "" || id > after {
-			ids = append(ids, id)
+	if rw.tooDeep() {
+		// Near the depth limit the chains to each object decide the
+		// error a lookup meets: walked whole, as a check would.
+		rw = newResourceWalk(w, target, 0)
+		if err := rw.run(); err != nil {
+			return fail(err)
 		}
 	}
-	slices.Sort(ids)
+	next, stop := rw.candidates(after, q.Cursor != "")
+	defer stop()
 	conds := w.plan.condForms
 	var conf *resourceConfirmer
 	if !conds {
+		var ids []string
+		for id := range rw.found {
+			if q.Cursor == "" || id > after {
+				ids = append(ids, id)
+			}
+		}
 		conf = newResourceConfirmer(rw, ids)
+		if rw.terminal != nil {
+			// How many guarded objects the streams hold is not known
+			// before they are read: the page's size stands for it.
+			conf.pending = q.Limit
+		}
 	}
 	last, emitted := "", 0
-	for _, id := range ids {
+	for {
+		cand, more, err := next()
+		if err != nil {
+			return fail(err)
+		}
+		if !more {
+			break
+		}
+		id := cand.id
 		res := ResourceResult{Object: tuples.Object{Type: target.Type.Name, ID: id}}
 		if conds {
 			v, err := w.candidate(res.Object, target)
@@ -110,7 +137,7 @@ func (c *Checker) lookupResources(ctx context.Context, snap tuples.Snapshot, q R
 			}
 			res.Conditional, res.Missing = !v.in, v.missing
 		} else {
-			ok, err := conf.member(res.Object, rw.found[id])
+			ok, err := conf.member(res.Object, cand.m)
 			if err != nil {
 				return fail(err)
 			}
@@ -235,6 +262,18 @@ type resourceWalk struct {
 	found map[string]uint8
 	// limit is the most pairs the walk may enter; 0 means no limit.
 	limit int
+
+	// terminal, when set, marks the relations whose pairs the walk leaves
+	// to the end (streamTerminal): their reverse reads are deferred, the
+	// objects reached on them one at a time are singles, and atTarget,
+	// longest and deepest serve reachTarget and tooDeep.
+	terminal []bool
+	deferred []stream
+	streamAt map[streamKey]int
+	singles  map[string]uint8
+	atTarget map[[2]int]uint8
+	longest  []int
+	deepest  int
 }
 
 func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWalk {
@@ -270,6 +309,10 @@ func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWal
 // reached from the pair from (nil for a tuple naming the subject).
 func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8, from *pairKey) error {
 	if !rw.lead[r.ID] {
+		return nil
+	}
+	if rw.streams(r) {
+		rw.deferObject(obj, r, m, from)
 		return nil
 	}
 	k := pairKey{obj: obj, rel: r.ID}
@@ -360,6 +403,10 @@ func (rw *resourceWalk) run() error {
 			}
 		}
 		for _, e := range entries {
+			if rw.streams(r) {
+				rw.deferScan(e, r, r, reachProven, nil)
+				continue
+			}
 			if err := rw.reverse(e, r, func(o tuples.Object) error { return rw.visit(o, r, reachProven, nil) }); err != nil {
 				return err
 			}
@@ -388,12 +435,26 @@ func (rw *resourceWalk) run() error {
 				}
 			case schema.EdgeSubjectSet:
 				set := tuples.Subject{Type: k.obj.Type, ID: k.obj.ID, Relation: from.Name}
+				if rw.streams(e.To) {
+					rw.deferScan(set, e.To, e.To, next, &k)
+					continue
+				}
 				if err := rw.reverse(set, e.To, func(o tuples.Object) error { return rw.visit(o, e.To, next, &k) }); err != nil {
 					return err
 				}
 			case schema.EdgeArrow:
 				cur := []tuples.Object{k.obj}
-				for _, via := range e.Via {
+				for vi, via := range e.Via {
+					if vi == len(e.Via)-1 && rw.streams(e.To) {
+						// The last hop reaches the target's objects.
+						for _, c := range cur {
+							for _, src := range tuples.HopSources(c, via) {
+								rw.deferScan(src, via, e.To, next, &k)
+							}
+						}
+						cur = nil
+						break
+					}
 					seen := map[tuples.Object]bool{}
 					var hop []tuples.Object
 					for _, c := range cur {

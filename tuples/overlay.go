@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"slices"
+	"strings"
 )
 
 // Overlay lays extra tuples over a snapshot, as contextual tuples are
@@ -64,22 +65,37 @@ func (o *overlay) Subjects(ctx context.Context, obj Object, rel string, f Subjec
 	}
 }
 
+// Reverse merges the extra tuples' objects into the snapshot's, in order
+// of object id as a snapshot's Reverse yields them.
 func (o *overlay) Reverse(ctx context.Context, subj Subject, objectType, rel string) iter.Seq2[Object, error] {
 	return func(yield func(Object, error) bool) {
-		var seen []Object
+		var extra []Object
 		for _, t := range o.extra {
 			if t.ObjectType == objectType && t.Relation == rel && t.Subject() == subj {
-				seen = append(seen, t.Object())
-				if !yield(t.Object(), nil) {
-					return
-				}
+				extra = append(extra, t.Object())
 			}
 		}
+		slices.SortFunc(extra, func(a, b Object) int { return strings.Compare(a.ID, b.ID) })
 		for obj, err := range o.Snapshot.Reverse(ctx, subj, objectType, rel) {
-			if err == nil && slices.Contains(seen, obj) {
-				continue
+			if err != nil {
+				yield(Object{}, err)
+				return
 			}
-			if !yield(obj, err) || err != nil {
+			for len(extra) > 0 && extra[0].ID < obj.ID {
+				if !yield(extra[0], nil) {
+					return
+				}
+				extra = extra[1:]
+			}
+			if len(extra) > 0 && extra[0].ID == obj.ID {
+				extra = extra[1:]
+			}
+			if !yield(obj, nil) {
+				return
+			}
+		}
+		for _, obj := range extra {
+			if !yield(obj, nil) {
 				return
 			}
 		}

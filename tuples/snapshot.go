@@ -44,7 +44,9 @@ type Reads interface {
 	// them or narrowed by the filter.
 	Subjects(ctx context.Context, obj Object, relation string, f SubjectFilter) iter.Seq2[Subject, error]
 	// Reverse iterates the objects of objectType that store subj in
-	// relation: the pairs lookup-resources walks backwards.
+	// relation, in order of object id (byte order): the pairs
+	// lookup-resources walks backwards, and merges by id to stop a page
+	// once it is full.
 	Reverse(ctx context.Context, subj Subject, objectType, relation string) iter.Seq2[Object, error]
 	// Read returns tuples matching f, at most limit (0 = no limit),
 	// starting after cursor ("" = from the start); next is "" at the end.
