@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/docketdb/docket/client"
 	pb "github.com/docketdb/docket/gen/docket/v1"
+	"github.com/docketdb/docket/server"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -658,5 +659,68 @@ func TestConnectJSONConditionalLookups(t *testing.T) {
 		if code != 200 || !strings.Contains(body, c.want) {
 			t.Errorf("check with a conditioned contextual tuple%s: %d %v", c.ctx, code, out)
 		}
+	}
+}
+
+// TestExpiredCollected: the server deletes, in the background, the tuples
+// expired longer ago than it keeps them, and no others.
+func TestExpiredCollected(t *testing.T) {
+	readAt := func(ts *testServer, now string) []string {
+		t.Helper()
+		res, err := ts.rw.DocketServiceClient.Read(context.Background(), connect.NewRequest(&pb.ReadRequest{Filter: &pb.Filter{ObjectType: "doc"}, Now: at(now)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tu := range res.Msg.Tuples {
+			out = append(out, tu.Subject.Id)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		keep time.Duration
+		gone bool
+	}{
+		{"kept no longer", 0, true},
+		{"kept a century", 100 * 365 * 24 * time.Hour, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ts := startServer(t, func(o *server.Options) { o.ExpiredEvery, o.ExpiredKeep = 20*time.Millisecond, c.keep })
+			seedConditions(t, ts)
+			wrote, err := ts.rw.Touch(context.Background(), "doc:d7#reader@user:old[expiration:2020-01-01T00:00:00Z]")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.gone {
+				// The pass is a write like any other: Watch tells of it.
+				wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				w, err := ts.rw.DocketServiceClient.Watch(wctx, connect.NewRequest(&pb.WatchRequest{After: wrote.Token}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for w.Receive() && w.Msg().Heartbeat {
+				}
+				if ch := w.Msg().GetChanges(); len(ch) != 1 || ch[0].Kind != pb.Change_KIND_DELETE || ch[0].Tuple.Subject.Id != "old" {
+					t.Errorf("watch after the expired tuple: %v %v", w.Msg(), w.Err())
+				}
+				w.Close()
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for slices.Contains(readAt(ts, "2019-01-01T00:00:00Z"), "old") && time.Now().Before(deadline) {
+				if !c.gone && time.Until(deadline) < 9*time.Second {
+					break // several passes have run and kept it
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got := slices.Contains(readAt(ts, "2019-01-01T00:00:00Z"), "old"); got == c.gone {
+				t.Errorf("the tuple expired in 2020 still stored: %v, want %v", got, !c.gone)
+			}
+			// Tuples expiring later are untouched.
+			if got := readAt(ts, "2029-01-01T00:00:00Z"); !slices.Contains(got, "carl") || !slices.Contains(got, "dan") {
+				t.Errorf("tuples not yet expired were deleted: %v", got)
+			}
+		})
 	}
 }

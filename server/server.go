@@ -58,6 +58,10 @@ type Options struct {
 	// LatestRefresh (default 100ms) and WatchPoll (default 100ms) tune a
 	// shared store; see Shared.
 	LatestRefresh, WatchPoll time.Duration
+	// ExpiredEvery, when positive, is how often Serve deletes the tuples
+	// that expired more than ExpiredKeep ago (a revision a pass that
+	// finds any); zero never does. See collectExpired.
+	ExpiredEvery, ExpiredKeep time.Duration
 }
 
 // compressMinBytes is the smallest answer sent compressed to a client
@@ -71,6 +75,9 @@ type Server struct {
 	// shared: other processes write to the store (Options.Shared).
 	shared        bool
 	refresh, poll time.Duration
+	// expiredEvery and expiredKeep drive the deletion of expired tuples
+	// (Options.ExpiredEvery).
+	expiredEvery, expiredKeep time.Duration
 	// recent is a latest revision learned at recentAt, for
 	// minimize_latency on a shared store.
 	recentMu sync.Mutex
@@ -122,6 +129,9 @@ func New(o Options) (*Server, error) {
 		shared:   o.Shared,
 		refresh:  o.LatestRefresh,
 		poll:     o.WatchPoll,
+
+		expiredEvery: o.ExpiredEvery,
+		expiredKeep:  max(o.ExpiredKeep, 0),
 	}
 	if s.refresh <= 0 {
 		s.refresh = 100 * time.Millisecond
@@ -366,6 +376,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey str
 	hs.Protocols.SetHTTP1(true)
 	hs.Protocols.SetHTTP2(true)
 	hs.Protocols.SetUnencryptedHTTP2(tlsCert == "")
+	// Expired tuples are deleted in the background while the server
+	// serves, and no longer once it stops, before the store closes.
+	gctx, stopGC := context.WithCancel(ctx)
+	gcDone := make(chan struct{})
+	go func() {
+		defer close(gcDone)
+		s.collectExpired(gctx)
+	}()
+	defer func() {
+		stopGC()
+		<-gcDone
+	}()
 	done := make(chan error, 1)
 	go func() {
 		if tlsCert != "" {

@@ -29,6 +29,8 @@ type serveFlags struct {
 	// The SQL datastore's: migrate on start, and garbage collection.
 	migrate           bool
 	gcWindow, gcEvery time.Duration
+	// Deleting expired tuples: how often, and how long after expiring.
+	expiredEvery, expiredKeep time.Duration
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -54,7 +56,11 @@ store and exits 0.
 With --datastore the store is a SQL datastore that several servers may share:
 each answers at the revisions the others wrote, learns of their writes from
 the datastore's change log, and collects the datastore's garbage in the
-background (--gc-window, --gc-interval).`,
+background (--gc-window, --gc-interval).
+
+Tuples that expired more than --expired-gc-keep ago are deleted every
+--expired-gc-interval, in one revision a pass, as 'docket tuple gc' deletes
+them: reads at the current clock answer as before.`,
 		Example: `  docket serve --db ./docket.db --keys-file keys.txt
   docket serve --memory --no-auth --addr 127.0.0.1:7070
   docket serve --datastore postgres://docket:secret@db:5432/docket --migrate --keys-file keys.txt`,
@@ -72,6 +78,8 @@ background (--gc-window, --gc-interval).`,
 	fl.BoolVar(&f.migrate, "migrate", false, "with --datastore, create or upgrade the datastore's tables before serving")
 	fl.DurationVar(&f.gcWindow, "gc-window", time.Hour, "with --datastore, how long a revision stays readable after the next one commits")
 	fl.DurationVar(&f.gcEvery, "gc-interval", time.Minute, "with --datastore, how often garbage is collected (0: never)")
+	fl.DurationVar(&f.expiredEvery, "expired-gc-interval", 10*time.Minute, "how often expired tuples are deleted (0: never)")
+	fl.DurationVar(&f.expiredKeep, "expired-gc-keep", 24*time.Hour, "how long after expiring a tuple is deleted (queries with an earlier --now/now still see it until then)")
 	return cmd
 }
 
@@ -122,6 +130,9 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 	// own default block cache, not the small one of one-off commands.
 	e.cacheMB = serveCacheMB
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	if f.expiredEvery < 0 || f.expiredKeep < 0 {
+		return withHint("give a duration of 0 or more, like 10m or 24h", "--expired-gc-interval and --expired-gc-keep must not be negative")
+	}
 	if f.migrate && e.datastore == "" {
 		return withHint("add --datastore URL, or drop --migrate", "--migrate applies to a SQL datastore only")
 	}
@@ -169,7 +180,7 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 	srv, err := server.New(server.Options{
 		Store: store, StoreID: id, Backend: backend, Keys: keys, Logger: log,
 		Version: buildVersion().Version, MetricsOnMain: mln == nil,
-		Shared: dsID != "",
+		Shared: dsID != "", ExpiredEvery: f.expiredEvery, ExpiredKeep: f.expiredKeep,
 	})
 	if err != nil {
 		return err

@@ -83,6 +83,7 @@ func TestServeRefuses(t *testing.T) {
 		{"bad keys line", []string{"serve", "--memory", "--keys-file", badLine}, []string{"bad-keys:2:"}},
 		{"port in use", []string{"serve", "--memory", "--keys-file", keys, "--addr", busy.Addr().String()}, []string{"listen on " + busy.Addr().String(), "choose another --addr"}},
 		{"TLS cert alone", []string{"serve", "--memory", "--keys-file", keys, "--tls-cert", cert}, []string{"go together"}},
+		{"negative expired-tuple interval", []string{"serve", "--memory", "--keys-file", keys, "--expired-gc-interval", "-1m"}, []string{"--expired-gc-interval and --expired-gc-keep must not be negative"}},
 		{"TLS files that do not match", []string{"serve", "--memory", "--keys-file", keys, "--tls-cert", cert, "--tls-key", otherKey}, []string{"TLS files", "the key is the certificate's own"}},
 	} {
 		t.Run(c.what, func(t *testing.T) {
