@@ -406,3 +406,60 @@ func TestExplanationNamesTheCondition(t *testing.T) {
 		t.Errorf("explanation does not show the request's value:\n%s", got)
 	}
 }
+
+// TestLookupSubjectsConditionalWildcard pins resolved detail 6: a
+// conditional wildcard is reported with the subjects it leaves out, and
+// a certain one leaves out the conditional subjects, listed on their own.
+func TestLookupSubjectsConditionalWildcard(t *testing.T) {
+	ctx := context.Background()
+	const text = `type user
+condition cx(x int) { x > 0 }
+condition cy(y int) { y > 0 }
+type doc {
+  relation public: user:* | user:* with cx
+  relation deny: user | user with cy
+  relation viewer = public - deny
+}
+`
+	load := func(lines ...string) tuples.Snapshot {
+		t.Helper()
+		snap, closeStore, err := fixture.Load(ctx, text, lines...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { closeStore() })
+		return snap
+	}
+	c := New(Options{})
+	show := func(snap tuples.Snapshot) string {
+		t.Helper()
+		res, err := c.LookupSubjectResults(ctx, snap, SubjectQuery{Object: mustObject(t, "doc:1"), Relation: "viewer", Type: "user"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, r := range res {
+			p := r.String()
+			if r.Conditional {
+				p += "?" + strings.Join(r.Missing, ",")
+			}
+			parts = append(parts, p)
+		}
+		return strings.Join(parts, " ")
+	}
+	// A conditional wildcard: bob is denied for certain, carol on y as
+	// well as x, dan on x alone (the wildcard stands for him).
+	snap := load("doc:1#public@user:*[cx]", "doc:1#deny@user:bob", "doc:1#deny@user:carol[cy]", "doc:1#deny@user:dan[cy:{\"y\":0}]")
+	if got, want := show(snap), "user:* - {user:bob}?x user:carol?x,y"; got != want {
+		t.Errorf("conditional wildcard: %q, want %q", got, want)
+	}
+	// A certain wildcard leaves out carol, conditional on y, who is
+	// listed as conditional.
+	snap = load("doc:1#public@user:*", "doc:1#deny@user:bob", "doc:1#deny@user:carol[cy]")
+	if got, want := show(snap), "user:* - {user:bob, user:carol} user:carol?y"; got != want {
+		t.Errorf("certain wildcard: %q, want %q", got, want)
+	}
+	if res, err := c.LookupSubjects(ctx, snap, SubjectQuery{Object: mustObject(t, "doc:1"), Relation: "viewer", Type: "user"}); err != nil || len(res) != 1 || res[0].String() != "user:* - {user:bob, user:carol}" {
+		t.Errorf("certain only: %v %v", res, err)
+	}
+}
