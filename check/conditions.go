@@ -249,7 +249,7 @@ func (w *walker) evaluate(p tuples.Payload) (condition.Result, error) {
 	}
 	req, ok := w.reqBound[c]
 	if !ok {
-		req = c.Program.Bind(w.reqCtx)
+		req = c.Program.BindRequest(w.reqCtx)
 		if w.reqBound == nil {
 			w.reqBound = make(map[*schema.Condition]condition.Values)
 		}

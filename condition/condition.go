@@ -238,7 +238,7 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // request's (stored values win). A value of the wrong type is a
 // *ValueError; an expression that fails is an *EvalError.
 func (c *Condition) Eval(stored, request Context) (Result, error) {
-	return c.EvalBound(c.Bind(stored), c.Bind(request))
+	return c.EvalBound(c.Bind(stored), c.BindRequest(request))
 }
 
 // Values are a context's values for one condition's parameters, typed
@@ -253,7 +253,13 @@ type Values struct {
 // that are not parameters are left alone. A value of the wrong type is
 // kept as an error that an evaluation reports if it uses that value: a
 // stored value of the right type overrides it.
-func (c *Condition) Bind(ctx Context) Values {
+func (c *Condition) Bind(ctx Context) Values { return c.bind(ctx, false) }
+
+// BindRequest is Bind for a request's context: its value errors say so,
+// with a hint of what to pass instead (see ValueError).
+func (c *Condition) BindRequest(ctx Context) Values { return c.bind(ctx, true) }
+
+func (c *Condition) bind(ctx Context, fromRequest bool) Values {
 	if len(ctx) == 0 {
 		return Values{}
 	}
@@ -271,7 +277,7 @@ func (c *Condition) Bind(ctx Context) Values {
 			if out.errs == nil {
 				out.errs = make([]error, len(c.params))
 			}
-			out.errs[i] = &ValueError{Condition: c.name, Param: p.Name, Expected: p.Type, Reason: why}
+			out.errs[i] = &ValueError{Condition: c.name, Param: p.Name, Expected: p.Type, Reason: why, FromRequest: fromRequest}
 			continue
 		}
 		out.vals[i] = cv
@@ -408,7 +414,7 @@ func (c *Condition) CheckRequest(ctx Context) error {
 	for _, p := range c.params {
 		if v, ok := ctx[p.Name]; ok {
 			if _, why := toCEL(v, p.Type); why != "" {
-				return &ValueError{Condition: c.name, Param: p.Name, Expected: p.Type, Reason: why}
+				return &ValueError{Condition: c.name, Param: p.Name, Expected: p.Type, Reason: why, FromRequest: true}
 			}
 		}
 	}

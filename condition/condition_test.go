@@ -134,8 +134,13 @@ func TestEvalErrors(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Condition != "c" || ve.Param != "x" || ve.Expected.Kind != KindInt {
 		t.Fatalf("wrong-typed value: %v", err)
 	}
-	if !strings.Contains(err.Error(), "condition c: parameter x: expected int, got a string") {
-		t.Errorf("message: %v", err)
+	if want := `condition c: parameter x: expected int, got a string; give "x" in the request's context as a whole number, like 42`; err.Error() != want {
+		t.Errorf("message: %v\nwant:    %s", err, want)
+	}
+	// A stored value cannot be corrected by the request: no hint.
+	_, err = c.EvalBound(c.Bind(ctx(t, `{"x": "five"}`)), Values{})
+	if !errors.As(err, &ve) || ve.FromRequest || strings.Contains(err.Error(), "request") {
+		t.Errorf("a stored value's error: %v", err)
 	}
 	c = mustCompile(t, "ip ipaddress; cidr string", "ip.in_cidr(cidr)")
 	_, err = c.Eval(ctx(t, `{"cidr": "nonsense"}`), ctx(t, `{"ip": "10.0.0.1"}`))
@@ -144,8 +149,8 @@ func TestEvalErrors(t *testing.T) {
 		t.Errorf("bad CIDR: %v", err)
 	}
 	_, err = c.Eval(nil, ctx(t, `{"ip": "10.0.0.300"}`))
-	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "not an IP address") {
-		t.Errorf("bad address: %v", err)
+	if want := `condition c: parameter ip: expected ipaddress, got "10.0.0.300", which is not an IP address; give "ip" in the request's context as an IP address string, like "10.1.2.3"`; !errors.As(err, &ve) || err.Error() != want {
+		t.Errorf("bad address: %v\nwant:         %s", err, want)
 	}
 }
 

@@ -110,10 +110,44 @@ type ValueError struct {
 	Param     string
 	Expected  Type
 	Reason    string
+	// FromRequest: the value came from the request's context (not the
+	// tuple's stored one), which the caller can correct and ask again.
+	FromRequest bool
 }
 
 func (e *ValueError) Error() string {
-	return fmt.Sprintf("condition %s: parameter %s: expected %s, %s", e.Condition, e.Param, e.Expected, e.Reason)
+	msg := fmt.Sprintf("condition %s: parameter %s: expected %s, %s", e.Condition, e.Param, e.Expected, e.Reason)
+	if e.FromRequest {
+		msg += fmt.Sprintf("; give %q in the request's context as %s", e.Param, example(e.Expected))
+	}
+	return msg
+}
+
+// example shows a JSON value of type t, for hints.
+func example(t Type) string {
+	switch t.Kind {
+	case KindBool:
+		return "true or false"
+	case KindInt, KindUint:
+		return "a whole number, like 42"
+	case KindDouble:
+		return "a number, like 1.5"
+	case KindString:
+		return `a string, like "text"`
+	case KindBytes:
+		return `a base64 string, like "aGVsbG8="`
+	case KindDuration:
+		return `a duration string, like "90m"`
+	case KindTimestamp:
+		return `an RFC 3339 string, like "2027-01-15T00:00:00Z"`
+	case KindIPAddress:
+		return `an IP address string, like "10.1.2.3"`
+	case KindList:
+		return "a JSON array of " + t.Elem.String() + " values"
+	case KindMap:
+		return "a JSON object of " + t.Elem.String() + " values"
+	}
+	return "any JSON value"
 }
 
 // toCEL converts a decoded JSON value to the CEL value of type t.
@@ -179,7 +213,7 @@ func toCEL(v any, t Type) (ref.Val, string) {
 		if s, ok := v.(string); ok {
 			ip, err := ParseIPAddress(s)
 			if err != nil {
-				return nil, "got " + err.Error()
+				return nil, fmt.Sprintf("got %q, which is not an IP address", s)
 			}
 			return ip, ""
 		}
