@@ -384,6 +384,19 @@ func TestConnectJSONConditions(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"condition":"from_network"`) || !strings.Contains(body, `"expiration":"2030-01-01T00:00:00Z"`) || !strings.Contains(body, `"network":"10.0.0.0/8"`) {
 		t.Errorf("read: %d %s", code, body)
 	}
+	// An expiry that is not RFC 3339 is refused naming the field; one
+	// already past is accepted, and the tuple is invisible at once.
+	code, out = connectJSON(t, ts, writeKey, "Write", `{"ops":[{"kind":"KIND_TOUCH","tuple":{"object":{"type":"doc","id":"d5"},"relation":"reader","subject":{"type":"user","id":"jo"},"expiration":"soon"}}]}`)
+	if code != 400 || !strings.Contains(out["message"].(string), "ops: ") || !strings.Contains(out["message"].(string), "Timestamp") {
+		t.Errorf("an expiry that is not RFC 3339: %d %v", code, out)
+	}
+	code, out = connectJSON(t, ts, writeKey, "Write", `{"ops":[{"kind":"KIND_TOUCH","tuple":{"object":{"type":"doc","id":"d5"},"relation":"reader","subject":{"type":"user","id":"jo"},"expiration":"2001-01-01T00:00:00Z"}}]}`)
+	if code != 200 {
+		t.Fatalf("an expiry already past: %d %v", code, out)
+	}
+	if code, out = connectJSON(t, ts, readKey, "Check", `{"object":{"type":"doc","id":"d5"},"relation":"read","subject":{"type":"user","id":"jo"}}`); code != 200 || out["allowed"] != false {
+		t.Errorf("a tuple written expired counts: %d %v", code, out)
+	}
 	for _, c := range []struct{ name, body, want string }{
 		{"context not an object", `{"object":{"type":"doc","id":"d5"},"relation":"read","subject":{"type":"user","id":"hal"},"context":5}`, "context"},
 		{"context of the wrong type", `{"object":{"type":"doc","id":"d5"},"relation":"read","subject":{"type":"user","id":"hal"},"context":{"client_ip":[1]}}`, "context: condition from_network: parameter client_ip"},

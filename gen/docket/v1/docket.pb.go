@@ -1584,7 +1584,9 @@ type ExpandNode struct {
 	Subject   *SubjectRef   `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
 	Children  []*ExpandNode `protobuf:"bytes,4,rep,name=children,proto3" json:"children,omitempty"`
 	Truncated bool          `protobuf:"varint,5,opt,name=truncated,proto3" json:"truncated,omitempty"`
-	// What a leaf's tuple carries, as in Tuple.
+	// What a leaf's tuple carries, as in Tuple; a union node labelled with
+	// a tuple (a hop of an arrow through it) carries that tuple's: what is
+	// below it holds only while the tuple does. Not evaluated.
 	Condition     string                 `protobuf:"bytes,6,opt,name=condition,proto3" json:"condition,omitempty"`
 	Context       *structpb.Struct       `protobuf:"bytes,7,opt,name=context,proto3" json:"context,omitempty"`
 	Expiration    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expiration,proto3" json:"expiration,omitempty"`
