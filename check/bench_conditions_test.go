@@ -139,3 +139,78 @@ func BenchmarkCheckCondition(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLookupCondition compares, uncached on Badger, lookup resources
+// over a schema with `with NAME` forms, where every candidate is decided
+// by a check (lookup_conditions.go), with the same lookup over the same
+// tuples under a schema without them, where the walk's shortcuts hold.
+// Each user reaches DOCKET_BENCH_N/2000 documents (default 50), a tenth
+// through conditioned tuples. It alternates short rounds of both and
+// reports the ratio.
+func BenchmarkLookupCondition(b *testing.B) {
+	n := 100000
+	if v := os.Getenv("DOCKET_BENCH_N"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	const users = 1000
+	open := func(schemaText string, conditioned bool) tuples.Snapshot {
+		st, err := badger.Open(b.TempDir(), badger.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		if _, err := st.WriteSchema(ctx, "bench.rebac", []byte(schemaText)); err != nil {
+			b.Fatal(err)
+		}
+		var in bytes.Buffer
+		for i := range n / 2 {
+			suffix := ""
+			if conditioned && i%10 == 1 {
+				suffix = `[cx:{"x":1}]`
+			}
+			fmt.Fprintf(&in, "doc:d%d#cviewer@user:u%d%s\n", i, i%users, suffix)
+		}
+		if _, err := st.Import(ctx, &in, store.ImportOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		snap, err := st.Snapshot(ctx, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { snap.Close() })
+		return snap
+	}
+	withConds := open(benchCondSchema, true)
+	plain := open("type user\n\ntype doc {\n  relation viewer: user\n  relation cviewer: user\n}\n", false)
+	c := New(Options{CacheSize: -1})
+	want := n / 2 / users
+	lookup := func(snap tuples.Snapshot, i int) {
+		q := ResourceQuery{Subject: tuples.Subject{Type: "user", ID: "u" + strconv.Itoa(i*37%users)}, Type: "doc", Relation: "cviewer"}
+		got := 0
+		if _, err := c.LookupResources(ctx, snap, q, func(tuples.Object) bool { got++; return true }); err != nil || got != want {
+			b.Fatalf("%+v: %d objects, want %d, %v", q, got, want, err)
+		}
+	}
+	var tc, tp time.Duration
+	const round = 20
+	for r := 0; b.Loop(); r++ {
+		start := time.Now()
+		for i := range round {
+			lookup(withConds, r*round+i)
+		}
+		mid := time.Now()
+		for i := range round {
+			lookup(plain, r*round+i)
+		}
+		tc += mid.Sub(start)
+		tp += time.Since(mid)
+	}
+	calls := float64(b.N * round)
+	b.ReportMetric(float64(tc.Nanoseconds())/calls, "ns/conditioned")
+	b.ReportMetric(float64(tp.Nanoseconds())/calls, "ns/plain")
+	b.ReportMetric(float64(tc)/float64(tp), "ratio")
+}
