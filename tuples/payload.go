@@ -66,6 +66,17 @@ func ParseExpiry(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// ParseTime reads a clock given by hand (--now, a validation file's now:,
+// gc --before) as ParseExpiry reads an expiry, with a message that does
+// not call it an expiration.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time (like 2027-01-15T00:00:00Z)", s)
+	}
+	return t.UTC(), nil
+}
+
 // ParseWithPayload reads a tuple in text form with an optional bracket
 // suffix: `...@user:bob[NAME]`, `[NAME:{JSON}]`, `[expiration:RFC3339]`,
 // or a condition followed by an expiry. Ids hold no `[`, so the first `[`

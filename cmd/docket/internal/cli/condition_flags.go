@@ -33,7 +33,7 @@ func addConditionFlags(cmd *cobra.Command, f *conditionFlags) {
 // clock when --now is given.
 func (f *conditionFlags) apply(ctx context.Context) (context.Context, condition.Context, error) {
 	if f.now != "" {
-		t, err := tuples.ParseExpiry(f.now)
+		t, err := tuples.ParseTime(f.now)
 		if err != nil {
 			return ctx, nil, withHint("write --now 2027-01-15T00:00:00Z (RFC 3339, UTC or with an offset)", "--now: %v", err)
 		}

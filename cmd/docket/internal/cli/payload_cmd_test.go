@@ -120,7 +120,7 @@ func TestCheckWithConditionsAndClock(t *testing.T) {
 		{[]string{"--context", `[1]`}, "--context"},
 		{[]string{"--context", `{"now":5}`}, "now"},
 		{[]string{"--context", `{not json`}, "--context"},
-		{[]string{"--now", "yesterday"}, "--now"},
+		{[]string{"--now", "yesterday"}, `--now: "yesterday" is not an RFC 3339 time (like 2027-01-15T00:00:00Z); write --now 2027-01-15T00:00:00Z`},
 		{[]string{"--context", "{}", "--context-file", ctxFile}, "both --context and --context-file"},
 		{[]string{"--context-file", dir + "/none.json"}, "--context-file"},
 	} {

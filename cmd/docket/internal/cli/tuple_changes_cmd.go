@@ -174,7 +174,7 @@ tuple. Until collected, an expired tuple still answers a read with an earlier
 			ctx := cmd.Context()
 			at := time.Now()
 			if before != "" {
-				t, err := tuples.ParseExpiry(before)
+				t, err := tuples.ParseTime(before)
 				if err != nil {
 					return withHint("write --before 2027-01-15T00:00:00Z (RFC 3339, UTC or with an offset)", "--before: %v", err)
 				}

@@ -21,7 +21,7 @@ func (d *doc) clock(ctx context.Context) (context.Context, error) {
 	if n.Kind != yaml.ScalarNode {
 		return ctx, d.errAt(n, hint, "now must be a time")
 	}
-	t, err := tuples.ParseExpiry(n.Value)
+	t, err := tuples.ParseTime(n.Value)
 	if err != nil {
 		return ctx, d.errAt(n, hint, "now: %v", err)
 	}

@@ -91,7 +91,7 @@ func TestValidationFileWithConditions(t *testing.T) {
 
 func TestValidationFileConditionErrors(t *testing.T) {
 	for _, c := range []struct{ edit, with, want string }{
-		{"now: 2026-12-01T00:00:00Z", "now: tomorrow", "now: expiration \"tomorrow\" is not an RFC 3339 time"},
+		{"now: 2026-12-01T00:00:00Z", "now: tomorrow", "now: \"tomorrow\" is not an RFC 3339 time"},
 		{"now: 2026-12-01T00:00:00Z", "now: [1]", "now must be a time"},
 		{`context: {client_ip: "10.1.2.3"}`, "context: [1]", "context must be a mapping"},
 		{`context: {client_ip: "10.1.2.3"}`, "context: {client_ip: 5}", ""}, // a wrong type is an error of the check that uses it
