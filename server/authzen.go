@@ -357,7 +357,14 @@ func (c azContext) valueError(err error) error {
 	if field == "" {
 		field = "context." + ve.Param
 	}
-	return azBad("%s: %v", field, ve)
+	v := *ve
+	if field != "context."+ve.Param {
+		// The value came from a property: the condition's hint to give
+		// the parameter in the context would point elsewhere than the
+		// field named.
+		v.FromRequest = false
+	}
+	return azBad("%s: %v", field, &v)
 }
 
 // azQuery maps an evaluation to a check; a reason is given instead when

@@ -466,6 +466,13 @@ func TestAuthZENConditions(t *testing.T) {
 	if r.status != 400 || !strings.Contains(r.body, "subject.properties.level: condition cleared: parameter subject_level: expected int") {
 		t.Errorf("a property of the wrong type: %d %s", r.status, r.body)
 	}
+	if strings.Contains(r.body, "request's context") {
+		t.Errorf("a property's error points at the context: %s", r.body)
+	}
+	r = ts.authzen(t, evaluation, `{`+fmtProps(eve, "", `{"level":2}`)+`,"context":{"subject_level":"high"}}`)
+	if r.status != 400 || !strings.Contains(r.body, `context.subject_level: condition cleared: parameter subject_level: expected int`) || !strings.Contains(r.body, `give "subject_level" in the request's context`) {
+		t.Errorf("a context value of the wrong type: %d %s", r.status, r.body)
+	}
 
 	// Evaluations: each item its own context; the item at fault is
 	// answered in place, the others still are.
