@@ -104,10 +104,21 @@ func TestLookupPagesAreSlicesOfTheFullLookup(t *testing.T) {
 	t.Logf("%d random instances, %d lookups (%d with a streamed last hop), %d pages equal to slices of the full lookups", n, lookups, streamed, pages)
 }
 
-// countingReverse counts the objects Reverse yields.
+// countingReverse counts the objects Reverse and ObjectsOf yield.
 type countingReverse struct {
 	tuples.Snapshot
 	objects int
+}
+
+func (s *countingReverse) ObjectsOf(ctx context.Context, subjs []tuples.Subject, objectType, rel string) iter.Seq2[tuples.Tuple, error] {
+	return func(yield func(tuples.Tuple, error) bool) {
+		for t, err := range s.Snapshot.ObjectsOf(ctx, subjs, objectType, rel) {
+			s.objects++
+			if !yield(t, err) {
+				return
+			}
+		}
+	}
 }
 
 func (s *countingReverse) Reverse(ctx context.Context, subj tuples.Subject, objectType, rel string) iter.Seq2[tuples.Object, error] {

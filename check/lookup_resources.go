@@ -270,6 +270,10 @@ type resourceWalk struct {
 	terminal []bool
 	deferred []stream
 	streamAt map[streamKey]int
+	// pre holds the reverse reads made ahead for the level being walked;
+	// reads marks the relations whose pairs make reverse reads.
+	pre      map[streamKey][]tuples.Object
+	reads    []bool
 	singles  map[string]uint8
 	atTarget map[[2]int]uint8
 	longest  []int
@@ -357,6 +361,14 @@ func (rw *resourceWalk) reverse(subj tuples.Subject, r *schema.Relation, each fu
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
+	if objs, ok := rw.pre[streamKey{subj, r.ID}]; ok {
+		for _, o := range objs {
+			if err := each(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for o, err := range w.snap.Reverse(w.ctx, subj, r.Type.Name, r.Name) {
 		if err != nil {
 			return fmt.Errorf("read reverse %s in %s: %w", subj, r, err)
@@ -413,9 +425,27 @@ func (rw *resourceWalk) run() error {
 		}
 	}
 
+	// The queue is walked level by level, in the order it was filled, as
+	// one queue would be; each level's reverse reads are made first, those
+	// of one relation together (prefetch).
 	for len(rw.queue) > 0 {
-		k := rw.queue[0]
-		rw.queue = rw.queue[1:]
+		level := rw.queue
+		rw.queue = nil
+		if err := rw.prefetch(level); err != nil {
+			return err
+		}
+		if err := rw.walkLevel(level); err != nil {
+			return err
+		}
+	}
+	rw.pre = nil
+	return nil
+}
+
+// walkLevel enters the edges out of each pair of a level.
+func (rw *resourceWalk) walkLevel(level []pairKey) error {
+	sch, lead := rw.w.sch, rw.lead
+	for _, k := range level {
 		m := rw.state[k]
 		if rw.done[k] >= m {
 			continue
@@ -483,6 +513,176 @@ func (rw *resourceWalk) run() error {
 			}
 		}
 	}
+	return nil
+}
+
+// prefetch makes the reverse reads the pairs of a level will ask for,
+// hop after hop of their arrows, and keeps them in rw.pre for reverse to
+// answer from: the subjects one relation is read for are read together,
+// in one ObjectsOf (one statement on a networked database, where one
+// read per team, per user of a team, is a round trip each). The reads
+// left to the end (streams) are not made here.
+func (rw *resourceWalk) prefetch(level []pairKey) error {
+	if rw.reads == nil {
+		// Which relations' pairs read on: those with a subject set or an
+		// arrow out of them (most pairs, a case's, lead on by rewrites).
+		rw.reads = make([]bool, len(rw.w.sch.Relations))
+		for _, r := range rw.w.sch.Relations {
+			for _, e := range r.Reverse {
+				rw.reads[r.ID] = rw.reads[r.ID] || (rw.lead[e.To.ID] && e.Kind != schema.EdgeRewrite)
+			}
+		}
+	}
+	rw.pre = nil
+	var wants fetchList
+	type front struct {
+		e   *schema.Edge
+		cur []tuples.Object
+	}
+	var fronts []front
+	for _, k := range level {
+		if !rw.reads[k.rel] || rw.done[k] >= rw.state[k] {
+			continue
+		}
+		if rw.pre == nil {
+			rw.pre = map[streamKey][]tuples.Object{}
+		}
+		from := rw.w.sch.Relations[k.rel]
+		for i := range from.Reverse {
+			e := &from.Reverse[i]
+			if !rw.lead[e.To.ID] {
+				continue
+			}
+			switch e.Kind {
+			case schema.EdgeSubjectSet:
+				if !rw.streams(e.To) {
+					wants.add(rw, tuples.Subject{Type: k.obj.Type, ID: k.obj.ID, Relation: from.Name}, e.To, false)
+				}
+			case schema.EdgeArrow:
+				fronts = append(fronts, front{e: e, cur: []tuples.Object{k.obj}})
+			}
+		}
+	}
+	for vi := 0; ; vi++ {
+		live := fronts[:0]
+		for _, f := range fronts {
+			if vi == len(f.e.Via) || (vi == len(f.e.Via)-1 && rw.streams(f.e.To)) {
+				continue
+			}
+			// A hop before the last is read here whatever its size:
+			// the next hop starts from its objects.
+			inner := vi < len(f.e.Via)-1
+			for _, c := range f.cur {
+				for _, src := range tuples.HopSources(c, f.e.Via[vi]) {
+					wants.add(rw, src, f.e.Via[vi], inner)
+				}
+			}
+			live = append(live, f)
+		}
+		fronts = live
+		if err := wants.fetch(rw); err != nil {
+			return err
+		}
+		if len(fronts) == 0 {
+			return nil
+		}
+		for i, f := range fronts {
+			if vi == len(f.e.Via)-1 {
+				continue
+			}
+			via := f.e.Via[vi]
+			seen := map[tuples.Object]bool{}
+			var hop []tuples.Object
+			for _, c := range f.cur {
+				for _, src := range tuples.HopSources(c, via) {
+					for _, o := range rw.pre[streamKey{src, via.ID}] {
+						if !seen[o] {
+							seen[o] = true
+							hop = append(hop, o)
+						}
+					}
+				}
+			}
+			fronts[i].cur = hop
+		}
+	}
+}
+
+// fetchList gathers the reverse reads of one round of a prefetch, by
+// relation, each once.
+type fetchList struct {
+	rels  []*schema.Relation
+	subjs map[int][]tuples.Subject
+	// need marks the relations read even for one subject.
+	need map[int]bool
+}
+
+// add asks for the objects of r that store subj; need says they are
+// wanted even when no other subject is read in r.
+func (l *fetchList) add(rw *resourceWalk, subj tuples.Subject, r *schema.Relation, need bool) {
+	k := streamKey{subj, r.ID}
+	if _, ok := rw.pre[k]; ok {
+		return
+	}
+	rw.pre[k] = nil
+	if l.subjs == nil {
+		l.subjs, l.need = map[int][]tuples.Subject{}, map[int]bool{}
+	}
+	if _, ok := l.subjs[r.ID]; !ok {
+		l.rels = append(l.rels, r)
+	}
+	l.subjs[r.ID] = append(l.subjs[r.ID], subj)
+	l.need[r.ID] = l.need[r.ID] || need
+}
+
+// fetch makes the reads gathered and empties the list: a relation read
+// for one subject with one Reverse (which a snapshot may answer from
+// what it holds of the subject), or left to the walk when not needed;
+// for several with one ObjectsOf.
+func (l *fetchList) fetch(rw *resourceWalk) error {
+	w := rw.w
+	for _, r := range l.rels {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		subjs := l.subjs[r.ID]
+		if len(subjs) == 1 && !l.need[r.ID] {
+			// Read as it would be, when the walk comes to it.
+			delete(rw.pre, streamKey{subjs[0], r.ID})
+			continue
+		}
+		if len(subjs) == 1 {
+			var objs []tuples.Object
+			for o, err := range w.snap.Reverse(w.ctx, subjs[0], r.Type.Name, r.Name) {
+				if err != nil {
+					return fmt.Errorf("read reverse %s in %s: %w", subjs[0], r, err)
+				}
+				objs = append(objs, o)
+			}
+			rw.pre[streamKey{subjs[0], r.ID}] = objs
+			continue
+		}
+		for t, err := range w.snap.ObjectsOf(w.ctx, subjs, r.Type.Name, r.Name) {
+			if err != nil {
+				return fmt.Errorf("read reverse %s and %d more in %s: %w", subjs[0], len(subjs)-1, r, err)
+			}
+			k := streamKey{t.Subject(), r.ID}
+			rw.pre[k] = append(rw.pre[k], t.Object())
+		}
+		// Reverse yields in order of object id, each once: so do the
+		// lists it is answered from, whatever order ObjectsOf kept.
+		for _, s := range subjs {
+			k := streamKey{s, r.ID}
+			objs := rw.pre[k]
+			if !slices.IsSortedFunc(objs, func(a, b tuples.Object) int { return compareIDs(a.ID, b.ID) }) {
+				slices.SortFunc(objs, func(a, b tuples.Object) int { return compareIDs(a.ID, b.ID) })
+			}
+			rw.pre[k] = slices.CompactFunc(objs, func(a, b tuples.Object) bool { return a.ID == b.ID })
+		}
+	}
+	l.rels = l.rels[:0]
+	clear(l.subjs)
+	clear(l.need)
 	return nil
 }
 

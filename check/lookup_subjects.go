@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -272,9 +273,11 @@ type subjectWalk struct {
 	// is not in it.
 	exact []bool
 
-	state  map[pairKey]subjectState
-	done   map[pairKey]subjectState
-	queue  []pairKey
+	state map[pairKey]subjectState
+	done  map[pairKey]subjectState
+	queue []pairKey
+	// pre holds the subjects read ahead for the level being walked.
+	pre    map[pairKey][]tuples.Subject
 	chains chains
 	// sets lists the pairs entered, as subject sets, in the order met.
 	sets  []tuples.Subject
@@ -365,16 +368,33 @@ func (sw *subjectWalk) expr(o tuples.Object, n schema.Node, st subjectState, fro
 }
 
 func (sw *subjectWalk) run() error {
-	w := sw.w
 	if err := sw.enter(sw.root.obj, sw.target, subjectState{m: reachProven}, nil); err != nil {
 		return err
 	}
+	// The queue is walked level by level, in the order it was filled, as
+	// one queue would be; each level's reads of stored relations are made
+	// first, those of one relation together (prefetch).
 	for len(sw.queue) > 0 {
+		level := sw.queue
+		sw.queue = nil
+		if err := sw.prefetch(level); err != nil {
+			return err
+		}
+		if err := sw.walkLevel(level); err != nil {
+			return err
+		}
+	}
+	sw.pre = nil
+	return nil
+}
+
+// walkLevel enters what each pair of a level leads to.
+func (sw *subjectWalk) walkLevel(level []pairKey) error {
+	w := sw.w
+	for _, k := range level {
 		if err := w.ctx.Err(); err != nil {
 			return err
 		}
-		k := sw.queue[0]
-		sw.queue = sw.queue[1:]
 		st := sw.state[k]
 		if d := sw.done[k]; d.merge(st) {
 			sw.done[k] = d
@@ -406,7 +426,7 @@ func (sw *subjectWalk) run() error {
 			}
 			continue
 		}
-		for s, err := range w.snap.Subjects(w.ctx, k.obj, rel.Name, tuples.SubjectFilter{}) {
+		for s, err := range sw.subjects(k, rel) {
 			if err != nil {
 				return fmt.Errorf("read %s#%s: %w", k.obj, rel.Name, err)
 			}
@@ -429,6 +449,71 @@ func (sw *subjectWalk) run() error {
 		}
 	}
 	return nil
+}
+
+// prefetch reads the subjects of the stored relations of a level's pairs
+// that share a relation with another pair of the level, in one SubjectsOf
+// per relation (one statement on a networked database, where one read
+// per team is a round trip each), and keeps them in sw.pre for subjects
+// to answer from.
+func (sw *subjectWalk) prefetch(level []pairKey) error {
+	w := sw.w
+	sw.pre = nil
+	var rels []*schema.Relation
+	objs := map[int][]tuples.Object{}
+	queued := map[pairKey]bool{}
+	for _, k := range level {
+		if d := sw.done[k]; queued[k] || !d.merge(sw.state[k]) {
+			continue
+		}
+		rel := w.sch.Relations[k.rel]
+		if !rel.Stored || (k == sw.root && sw.g.base != nil) {
+			continue
+		}
+		if _, ok := objs[rel.ID]; !ok {
+			rels = append(rels, rel)
+		}
+		queued[k] = true
+		objs[rel.ID] = append(objs[rel.ID], k.obj)
+	}
+	for _, rel := range rels {
+		os := objs[rel.ID]
+		if len(os) < 2 {
+			// One object is read as it would be, when it is walked.
+			continue
+		}
+		if sw.pre == nil {
+			sw.pre = map[pairKey][]tuples.Subject{}
+		}
+		for _, o := range os {
+			sw.pre[pairKey{obj: o, rel: rel.ID}] = nil
+		}
+		// SubjectsOf yields object by object, each object's subjects in
+		// the order Subjects yields them.
+		for t, err := range w.snap.SubjectsOf(w.ctx, os, rel.Name, tuples.SubjectFilter{}) {
+			if err != nil {
+				return fmt.Errorf("read %s#%s and %d more: %w", os[0], rel.Name, len(os)-1, err)
+			}
+			k := pairKey{obj: t.Object(), rel: rel.ID}
+			sw.pre[k] = append(sw.pre[k], t.Subject())
+		}
+	}
+	return nil
+}
+
+// subjects iterates the subjects stored in k's relation on its object:
+// from what prefetch read, or read now.
+func (sw *subjectWalk) subjects(k pairKey, rel *schema.Relation) iter.Seq2[tuples.Subject, error] {
+	if subjs, ok := sw.pre[k]; ok {
+		return func(yield func(tuples.Subject, error) bool) {
+			for _, s := range subjs {
+				if !yield(s, nil) {
+					return
+				}
+			}
+		}
+	}
+	return sw.w.snap.Subjects(sw.w.ctx, k.obj, rel.Name, tuples.SubjectFilter{})
 }
 
 // sorted returns the plain subjects and the subject sets met, sorted.
