@@ -175,6 +175,28 @@ func (w *walker) explainHolding(obj tuples.Object, rel string, s tuples.Subject)
 	return true, w.payloadNote(t), nil
 }
 
+// storedNotes describes, for the denial of a stored relation that allows
+// conditions or expiries, the tuples stored for the query subject itself
+// and for its type's wildcard that did not count: what they carry and
+// what their condition answered. Empty when there are none.
+func (w *walker) storedNotes(obj tuples.Object, r *schema.Relation) ([]string, error) {
+	subjects := []tuples.Subject{w.sub.Subject}
+	if w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
+		subjects = append(subjects, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
+	}
+	var notes []string
+	for _, s := range subjects {
+		t, ok, err := tuples.Get(w.ctx, w.snap, tuples.New(obj, r.Name, s).Key())
+		if err != nil {
+			return nil, err
+		}
+		if ok && !t.Payload.IsZero() {
+			notes = append(notes, tupleText(obj, r.Name, s)+w.payloadNote(t))
+		}
+	}
+	return notes, nil
+}
+
 // payloadNote describes what a tuple carries for an explanation: its
 // suffix and, for a condition, the values of its parameters that the
 // evaluation saw (stored ones winning) and its outcome.
@@ -191,7 +213,11 @@ func (w *walker) payloadNote(t tuples.Tuple) string {
 		if err == nil {
 			outcome = res.Outcome.String()
 		}
-		note += fmt.Sprintf(" (condition %s with %s: %s)", p.Condition, strings.Join(c.Program.Seen(stored, w.reqCtx), ", "), outcome)
+		if seen := c.Program.Seen(stored, w.reqCtx); len(seen) > 0 {
+			note += fmt.Sprintf(" (condition %s with %s: %s)", p.Condition, strings.Join(seen, ", "), outcome)
+		} else {
+			note += fmt.Sprintf(" (condition %s: %s)", p.Condition, outcome)
+		}
 	}
 	return note
 }

@@ -405,6 +405,30 @@ func TestExplanationNamesTheCondition(t *testing.T) {
 	if got := r.Explanation.String(); !strings.Contains(got, "(condition cy with y=3: allowed)") {
 		t.Errorf("explanation does not show the request's value:\n%s", got)
 	}
+
+	// Denied by its condition: the denial names the stored tuple and what
+	// its condition answered, not "no tuple".
+	q.RequestContext = reqCtx(t, `{"y":-1}`)
+	if r, err = c.Check(context.Background(), snap, q); err != nil || r.Allowed || r.Conditional {
+		t.Fatalf("%+v %v", r, err)
+	}
+	got := r.Explanation.String()
+	if !strings.Contains(got, "doc:1#u@user:v denied") || !strings.Contains(got, "doc:1#b@user:v[cy] (condition cy with y=-1: denied)") || strings.Contains(got, "no tuple doc:1#b@user:v") {
+		t.Errorf("a denial by a condition:\n%s", got)
+	}
+	// Conditional: the header says so with what is missing, and the
+	// tuple's condition shows the parameter missing.
+	q.RequestContext = nil
+	if r, err = c.Check(context.Background(), snap, q); err != nil || !r.Conditional {
+		t.Fatalf("%+v %v", r, err)
+	}
+	got = r.Explanation.String()
+	if !strings.Contains(got, "doc:1#u@user:v conditional (missing y)") || !strings.Contains(got, "doc:1#b@user:v[cy] (condition cy with y missing: conditional)") {
+		t.Errorf("a conditional answer's explanation:\n%s", got)
+	}
+	if !r.Explanation.Conditional || !slices.Equal(r.Explanation.Missing, []string{"y"}) {
+		t.Errorf("explanation fields: %+v", r.Explanation)
+	}
 }
 
 // TestLookupSubjectsConditionalWildcard pins resolved detail 6: a

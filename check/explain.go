@@ -14,6 +14,11 @@ import (
 type Explanation struct {
 	Query   string `json:"query"`
 	Allowed bool   `json:"allowed"`
+	// Conditional: not granted as things are, but granted once the
+	// parameters in Missing are given; Denial then shows the walk that
+	// counted the conditional tuples against the subject.
+	Conditional bool     `json:"conditional,omitempty"`
+	Missing     []string `json:"missing,omitempty"`
 	// Path, when allowed: one shortest chain of relations, rules and
 	// tuples from the queried relation down to the tuple that grants it.
 	Path []Step `json:"path,omitempty"`
@@ -60,7 +65,14 @@ func (e *Explanation) String() string {
 		return e.Query + " allowed: " + PathString(e.Path)
 	}
 	var b strings.Builder
-	b.WriteString(e.Query + " denied")
+	if e.Conditional {
+		b.WriteString(e.Query + " conditional")
+		if len(e.Missing) > 0 {
+			b.WriteString(" (missing " + strings.Join(e.Missing, ", ") + ")")
+		}
+	} else {
+		b.WriteString(e.Query + " denied")
+	}
 	if e.Denial != nil {
 		b.WriteString(":\n")
 		e.Denial.write(&b, 1)
@@ -383,8 +395,19 @@ func (w *walker) denyNode(obj tuples.Object, r *schema.Relation, v tri, depth in
 	case !w.reaches(r):
 		d.Reason = fmt.Sprintf("no subject like %s can ever hold it under the schema", w.sub.Subject)
 	case r.Stored:
-		d.Reason = fmt.Sprintf("no tuple %s, no wildcard tuple and no subject set stored in it holds the subject",
-			tupleText(obj, r.Name, w.sub.Subject))
+		var notes []string
+		if r.HasConditions() {
+			var err error
+			if notes, err = w.storedNotes(obj, r); err != nil {
+				return nil, err
+			}
+		}
+		if len(notes) > 0 {
+			d.Reason = fmt.Sprintf("stored but not granting: %s; and no subject set stored in it holds the subject", strings.Join(notes, "; "))
+		} else {
+			d.Reason = fmt.Sprintf("no tuple %s, no wildcard tuple and no subject set stored in it holds the subject",
+				tupleText(obj, r.Name, w.sub.Subject))
+		}
 	case depth >= maxDenialDepth:
 		d.Reason = "does not hold"
 	default:

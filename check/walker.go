@@ -190,6 +190,9 @@ func (w *walker) query(q Query) (Result, error) {
 		if res.Explanation, err = w.explain(q, r, v); err != nil {
 			return Result{}, fmt.Errorf("explain %s: %w", q, err)
 		}
+		if res.Conditional {
+			res.Explanation.Conditional, res.Explanation.Missing = true, res.Missing
+		}
 	}
 	return res, nil
 }
