@@ -36,8 +36,12 @@ type SubjectQuery struct {
 // A certain wildcard's Excluded lists every subject of its type that is
 // not a member for certain, conditional ones included (those are also
 // listed as conditional results of their own); a conditional wildcard's
-// lists the subjects that are denied, and a subject conditional on other
-// parameters than its type's conditional wildcard is listed on its own.
+// lists the subjects that are denied, and a met subject conditional on
+// other parameters than its type's conditional wildcard is listed on its
+// own. The wildcard's Missing is a check of the wildcard's; a subject no
+// tuple names is conditional as the wildcard is, though a check of it
+// may list other parameters (the walks of a plain subject enter
+// relations a wildcard's cannot, and missing lists name what they met).
 type SubjectResult struct {
 	Subject     tuples.Subject   `json:"subject"`
 	Excluded    []tuples.Subject `json:"excluded,omitempty"`
