@@ -587,7 +587,8 @@ func (rw *resourceWalk) prefetch(level []pairKey) error {
 			return nil
 		}
 		for i, f := range fronts {
-			if vi == len(f.e.Via)-1 {
+			if n := len(f.e.Via); vi+1 == n || (vi+2 == n && rw.streams(f.e.To)) {
+				// No further hop is read ahead.
 				continue
 			}
 			via := f.e.Via[vi]
@@ -610,11 +611,14 @@ func (rw *resourceWalk) prefetch(level []pairKey) error {
 
 // fetchList gathers the reverse reads of one round of a prefetch, by
 // relation, each once.
-type fetchList struct {
-	rels  []*schema.Relation
-	subjs map[int][]tuples.Subject
-	// need marks the relations read even for one subject.
-	need map[int]bool
+type fetchList []fetchGroup
+
+// fetchGroup is the subjects one relation is read for; need says it is
+// read even for one subject.
+type fetchGroup struct {
+	r     *schema.Relation
+	subjs []tuples.Subject
+	need  bool
 }
 
 // add asks for the objects of r that store subj; need says they are
@@ -625,14 +629,15 @@ func (l *fetchList) add(rw *resourceWalk, subj tuples.Subject, r *schema.Relatio
 		return
 	}
 	rw.pre[k] = nil
-	if l.subjs == nil {
-		l.subjs, l.need = map[int][]tuples.Subject{}, map[int]bool{}
+	// A round reads few relations: a search beats a map.
+	i := slices.IndexFunc(*l, func(g fetchGroup) bool { return g.r == r })
+	if i < 0 {
+		i = len(*l)
+		*l = append(*l, fetchGroup{r: r})
 	}
-	if _, ok := l.subjs[r.ID]; !ok {
-		l.rels = append(l.rels, r)
-	}
-	l.subjs[r.ID] = append(l.subjs[r.ID], subj)
-	l.need[r.ID] = l.need[r.ID] || need
+	g := &(*l)[i]
+	g.subjs = append(g.subjs, subj)
+	g.need = g.need || need
 }
 
 // fetch makes the reads gathered and empties the list: a relation read
@@ -641,12 +646,12 @@ func (l *fetchList) add(rw *resourceWalk, subj tuples.Subject, r *schema.Relatio
 // for several with one ObjectsOf.
 func (l *fetchList) fetch(rw *resourceWalk) error {
 	w := rw.w
-	for _, r := range l.rels {
+	for _, g := range *l {
 		if err := w.ctx.Err(); err != nil {
 			return err
 		}
-		subjs := l.subjs[r.ID]
-		if len(subjs) == 1 && !l.need[r.ID] {
+		r, subjs := g.r, g.subjs
+		if len(subjs) == 1 && !g.need {
 			// Read as it would be, when the walk comes to it.
 			delete(rw.pre, streamKey{subjs[0], r.ID})
 			continue
@@ -680,9 +685,7 @@ func (l *fetchList) fetch(rw *resourceWalk) error {
 			rw.pre[k] = slices.CompactFunc(objs, func(a, b tuples.Object) bool { return a.ID == b.ID })
 		}
 	}
-	l.rels = l.rels[:0]
-	clear(l.subjs)
-	clear(l.need)
+	*l = (*l)[:0]
 	return nil
 }
 
