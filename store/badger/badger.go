@@ -462,8 +462,9 @@ func (e *engine) reader(rev tuples.Revision, now time.Time) *reader {
 	v := &view{e: e, txn: e.db.NewTransactionAt(uint64(rev), false)}
 	// The read transaction is left to the collector: in managed mode
 	// discarding it only marks it, and would panic under a scan still
-	// open.
-	return &reader{Reader: kv.NewReader(v, rev, now, func() { e.unpin(rev) }), v: v}
+	// open. Its pooled iterators are closed with the snapshot, before the
+	// pin goes: they hold references on the tables they read.
+	return &reader{Reader: kv.NewReader(v, rev, now, func() { v.close(); e.unpin(rev) }), v: v}
 }
 
 // reader is a store.Reader: the key-value reads, and the schema.
@@ -949,10 +950,28 @@ func (e *engine) Close() error {
 }
 
 // view is a kv.View on a Badger read transaction.
+//
+// Opening a Badger iterator is the dear part of a short scan: it takes a
+// reference on every memtable and table it may read and builds a merge
+// iterator over them. A check or a lookup makes many short scans of one
+// snapshot, so the view keeps the iterators of finished scans, one free
+// list per key tag, and each scan seeks one of them to its own range. An
+// iterator serves one scan at a time; scans running at once (a batch of
+// checks, a lookup's merged reverse reads, a scan nested in another's
+// callback) each take their own.
 type view struct {
 	e   *engine
 	txn *badger.Txn
+
+	mu     sync.Mutex
+	closed bool
+	free   map[byte][]*badger.Iterator
 }
+
+// maxFreeIterators bounds the iterators a view keeps per tag: enough for
+// the scans a request runs at once, few enough that a snapshot does not
+// hold many merge iterators' worth of memory.
+const maxFreeIterators = 8
 
 func (v *view) Get(key []byte) ([]byte, bool, error) {
 	if v.e.db.IsClosed() {
@@ -975,12 +994,74 @@ func (v *view) Get(key []byte) ([]byte, bool, error) {
 	return nil, false, fmt.Errorf("read: %w", err)
 }
 
+// iterator returns a free iterator over the keys that start with tag, or
+// a new one. It fails once the view is closed.
+func (v *view) iterator(tag byte) (*badger.Iterator, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return nil, fmt.Errorf("scan: %w", tuples.ErrSnapshotClosed)
+	}
+	if l := v.free[tag]; len(l) > 0 {
+		it := l[len(l)-1]
+		v.free[tag] = l[:len(l)-1]
+		return it, nil
+	}
+	// The prefix is the tag alone: the iterator skips the tables that
+	// hold no key of the tag and still serves every range within it.
+	return v.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: []byte{tag}}), nil
+}
+
+// done takes back an iterator whose scan has finished: kept for the next
+// scan, or closed when the view is closed or its free list is full.
+func (v *view) done(tag byte, it *badger.Iterator) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed || len(v.free[tag]) >= maxFreeIterators {
+		v.closeIterator(it)
+		return
+	}
+	if v.free == nil {
+		v.free = make(map[byte][]*badger.Iterator)
+	}
+	v.free[tag] = append(v.free[tag], it)
+}
+
+// close closes the free iterators; those of scans still running are
+// closed as their scans end, and no scan starts from then on.
+func (v *view) close() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.closed = true
+	for tag, l := range v.free {
+		for _, it := range l {
+			v.closeIterator(it)
+		}
+		delete(v.free, tag)
+	}
+}
+
+// closeIterator closes it unless the database is closed: the tables it
+// references are unmapped then, and closing would touch them.
+func (v *view) closeIterator(it *badger.Iterator) {
+	if !v.e.db.IsClosed() {
+		it.Close()
+	}
+}
+
 func (v *view) Scan(ctx context.Context, prefix, start []byte, fn func(key, value []byte) (bool, error)) error {
 	if v.e.db.IsClosed() {
 		return store.ErrClosed
 	}
-	it := v.txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: prefix})
-	defer it.Close()
+	if len(prefix) == 0 {
+		return errors.New("scan: empty prefix") // every key layout starts with a tag
+	}
+	tag := prefix[0]
+	it, err := v.iterator(tag)
+	if err != nil {
+		return err
+	}
+	defer v.done(tag, it)
 	if start == nil {
 		start = prefix
 	}
@@ -992,6 +1073,9 @@ func (v *view) Scan(ctx context.Context, prefix, start []byte, fn func(key, valu
 			}
 		}
 		item := it.Item()
+		if !bytes.HasPrefix(item.Key(), prefix) {
+			return nil
+		}
 		var ok bool
 		var err error
 		if item.ValueSize() == 0 {
