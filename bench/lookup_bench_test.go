@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/docketdb/docket/bench/gen"
@@ -43,17 +44,21 @@ func BenchmarkLookup(b *testing.B) {
 							b.ReportMetric(float64(found)/float64(b.N), "results/op")
 						})
 						// A first page: what a paged lookup costs when the
-						// subject holds the relation on many objects.
-						b.Run("resources_limit10", func(b *testing.B) {
-							found := 0
-							latency(b, func(i int) error {
-								q := res[i%len(res)]
-								_, err := c.LookupResources(ctx, d.snap, check.ResourceQuery{Subject: q.Subject, Type: q.Type, Relation: q.Relation, Limit: 10},
-									func(tuples.Object) bool { found++; return true })
-								return err
+						// subject holds the relation on many objects, for
+						// pages of several sizes (the cost should grow with
+						// the page, above the walk's first hops).
+						for _, limit := range []int{10, 1, 50, 200} {
+							b.Run(fmt.Sprintf("resources_limit%d", limit), func(b *testing.B) {
+								found := 0
+								latency(b, func(i int) error {
+									q := res[i%len(res)]
+									_, err := c.LookupResources(ctx, d.snap, check.ResourceQuery{Subject: q.Subject, Type: q.Type, Relation: q.Relation, Limit: limit},
+										func(tuples.Object) bool { found++; return true })
+									return err
+								})
+								b.ReportMetric(float64(found)/float64(b.N), "results/op")
 							})
-							b.ReportMetric(float64(found)/float64(b.N), "results/op")
-						})
+						}
 					}
 					if len(subs) > 0 {
 						b.Run("subjects", func(b *testing.B) {
