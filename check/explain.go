@@ -383,6 +383,17 @@ func (d *deriver) expr(obj tuples.Object, n schema.Node, budget int, inner bool)
 	return nil, false, fmt.Errorf("unexpected expression node %T", n)
 }
 
+// undetermined is the reason given for a node the walk left unknown: a
+// condition lacking parameters when the query met one (the answer is
+// then conditional, or denied when no context could grant it), else a
+// cycle.
+func (w *walker) undetermined() string {
+	if w.conds.seen && len(w.conds.missing) > 0 {
+		return "undetermined: it rests on a condition that lacks " + strings.Join(slices.Compact(slices.Sorted(slices.Values(w.conds.missing))), ", ")
+	}
+	return "undetermined: it depends on itself through a cycle, so it is denied"
+}
+
 // maxDenialDepth bounds how many relations a denial explanation descends
 // through: past it, a branch is reported as not holding, without detail.
 const maxDenialDepth = 6
@@ -391,7 +402,7 @@ func (w *walker) denyNode(obj tuples.Object, r *schema.Relation, v tri, depth in
 	d := &Denial{Node: nodeName(obj, r)}
 	switch {
 	case v == unknown:
-		d.Reason = "undetermined: it depends on itself through a cycle, so it is denied"
+		d.Reason = w.undetermined()
 	case !w.reaches(r):
 		d.Reason = fmt.Sprintf("no subject like %s can ever hold it under the schema", w.sub.Subject)
 	case r.Stored:
@@ -459,7 +470,7 @@ func (w *walker) denyExpr(obj tuples.Object, n schema.Node, depth int) (*Denial,
 			}
 		}
 		if failed == nil {
-			d.Reason = "undetermined: it depends on itself through a cycle, so it is denied"
+			d.Reason = w.undetermined()
 			break
 		}
 		d.Reason = "branch " + schema.NodeString(failed.src) + " does not hold"
@@ -505,7 +516,7 @@ func (w *walker) denyExpr(obj tuples.Object, n schema.Node, depth int) (*Denial,
 			}
 			break
 		}
-		d.Reason = "undetermined: it depends on itself through a cycle, so it is denied"
+		d.Reason = w.undetermined()
 	}
 	return d, nil
 }

@@ -93,6 +93,14 @@ func TestCheckWithConditionsAndClock(t *testing.T) {
 	r := runOn(t, s, "", "check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z")
 	r.want(t, 3)
 	contains(t, "conditional check", r.stdout, "conditional (missing now)")
+	// Its explanation says a condition lacks a parameter, not that a
+	// cycle left it open.
+	r = runOn(t, s, "", "check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z", "--explain")
+	r.want(t, 3)
+	contains(t, "conditional explanation", r.stdout, "case:1#viewer@user:bob conditional (missing now):", "undetermined: it rests on a condition that lacks now")
+	if strings.Contains(r.stdout, "cycle") {
+		t.Errorf("a conditional answer explained as a cycle:\n%s", r.stdout)
+	}
 	r = runOn(t, s, "", "check", "case:1#viewer@user:bob", "--now", "2027-01-01T00:00:00Z", "-o", "json")
 	r.want(t, 3)
 	contains(t, "conditional json", r.stdout, `"conditional": true`, `"missing": [`, `"valid_until": "2027-02-01T00:00:00Z"`)
