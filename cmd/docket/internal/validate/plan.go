@@ -391,21 +391,9 @@ func (r *runner) compareBoth(ctx context.Context, k *yaml.Node, assertion string
 		r.report.Passed++
 		return nil
 	}
-	var why []string
-	for _, m := range slices.Concat(missing, extra, cmissing, cextra) {
-		if len(why) == explainLimit {
-			break
-		}
-		q, ok := queryFor(m)
-		if !ok {
-			continue
-		}
-		q.Explain = true
-		res, err := r.checker.Check(ctx, r.snap, q)
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.pos(k), err)
-		}
-		why = append(why, outcome(res)+": "+res.Explanation.String())
+	why, err := r.explainMembers(ctx, k, slices.Concat(missing, extra, cmissing, cextra), queryFor, true)
+	if err != nil {
+		return err
 	}
 	got2 := "allowed " + listString(got)
 	if len(missing)+len(extra) > 0 {
@@ -421,6 +409,34 @@ func (r *runner) compareBoth(ctx context.Context, k *yaml.Node, assertion string
 		Explanation: strings.Join(why, "\n"),
 	})
 	return nil
+}
+
+// explainMembers explains the checks of the first explainLimit members
+// that differ from an expectation at k, each headed by its outcome when
+// withOutcome is set (where allowed and conditional are both expected).
+func (r *runner) explainMembers(ctx context.Context, k *yaml.Node, members []string,
+	queryFor func(member string) (check.Query, bool), withOutcome bool) ([]string, error) {
+	var why []string
+	for _, m := range members {
+		if len(why) == explainLimit {
+			break
+		}
+		q, ok := queryFor(m)
+		if !ok {
+			continue
+		}
+		q.Explain = true
+		res, err := r.checker.Check(ctx, r.snap, q)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.pos(k), err)
+		}
+		text := res.Explanation.String()
+		if withOutcome {
+			text = outcome(res) + ": " + text
+		}
+		why = append(why, text)
+	}
+	return why, nil
 }
 
 func difference(missing, extra []string) string {
@@ -444,21 +460,9 @@ func (r *runner) compareSets(ctx context.Context, k *yaml.Node, assertion string
 		r.report.Passed++
 		return nil
 	}
-	var why []string
-	for _, m := range append(slices.Clone(missing), extra...) {
-		if len(why) == explainLimit {
-			break
-		}
-		q, ok := queryFor(m)
-		if !ok {
-			continue
-		}
-		q.Explain = true
-		res, err := r.checker.Check(ctx, r.snap, q)
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.pos(k), err)
-		}
-		why = append(why, res.Explanation.String())
+	why, err := r.explainMembers(ctx, k, slices.Concat(missing, extra), queryFor, false)
+	if err != nil {
+		return err
 	}
 	r.report.Failures = append(r.report.Failures, Failure{
 		Pos: r.pos(k), Assertion: assertion,
