@@ -294,32 +294,15 @@ func (w *walker) fromIndex(gi tuples.GroupIndex, m *memberships) error {
 // snapshot offers it (tuples.GroupIndexBatch); nil rows when a group is
 // not indexed, counted as a fallback.
 func (w *walker) indexRows(gi tuples.GroupIndex, m *memberships) ([][]tuples.GroupAbove, error) {
-	fellBack := func() ([][]tuples.GroupAbove, error) {
+	rows, indexed, err := tuples.GroupsAboveEach(w.ctx, gi, m.frontier, m.rel.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read the %s groups above %d groups: %w", m.rel, len(m.frontier), err)
+	}
+	if !indexed {
 		if w.nestedStats != nil {
 			w.nestedStats.indexFallbacks.Add(1)
 		}
 		return nil, nil
-	}
-	if b, ok := gi.(tuples.GroupIndexBatch); ok && len(m.frontier) > 1 {
-		rows, indexed, err := b.GroupsAboveEach(w.ctx, m.frontier, m.rel.Name)
-		if err != nil {
-			return nil, fmt.Errorf("read the %s groups above %d groups: %w", m.rel, len(m.frontier), err)
-		}
-		if !indexed {
-			return fellBack()
-		}
-		return rows, nil
-	}
-	rows := make([][]tuples.GroupAbove, len(m.frontier))
-	for i, g := range m.frontier {
-		above, indexed, err := gi.GroupsAbove(w.ctx, g, m.rel.Name)
-		if err != nil {
-			return nil, fmt.Errorf("read the %s groups above %s: %w", m.rel, g, err)
-		}
-		if !indexed {
-			return fellBack()
-		}
-		rows[i] = above
 	}
 	return rows, nil
 }

@@ -184,18 +184,7 @@ func (c countingIndexedSnapshot) GroupsAbove(ctx context.Context, group tuples.O
 // tuples.GroupIndexBatch), one reverse read for the lot.
 func (c countingIndexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.Object, relation string) ([][]tuples.GroupAbove, bool, error) {
 	c.m.readReverse.Inc()
-	if b, ok := c.ix.(tuples.GroupIndexBatch); ok {
-		return b.GroupsAboveEach(ctx, groups, relation)
-	}
-	rows := make([][]tuples.GroupAbove, len(groups))
-	for i, g := range groups {
-		row, indexed, err := c.ix.GroupsAbove(ctx, g, relation)
-		if err != nil || !indexed {
-			return nil, false, err
-		}
-		rows[i] = row
-	}
-	return rows, true, nil
+	return tuples.GroupsAboveEach(ctx, c.ix, groups, relation)
 }
 
 // A set-at-a-time read counts as one read of its kind: one round trip.

@@ -107,18 +107,7 @@ func (s *indexedSnapshot) GroupsAbove(ctx context.Context, group tuples.Object, 
 // GroupsAboveEach answers in one read where the backend can, and group
 // by group otherwise.
 func (s *indexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.Object, relation string) ([][]tuples.GroupAbove, bool, error) {
-	if b, ok := s.ix.(tuples.GroupIndexBatch); ok {
-		return b.GroupsAboveEach(ctx, groups, relation)
-	}
-	rows := make([][]tuples.GroupAbove, len(groups))
-	for i, g := range groups {
-		row, indexed, err := s.ix.GroupsAbove(ctx, g, relation)
-		if err != nil || !indexed {
-			return nil, false, err
-		}
-		rows[i] = row
-	}
-	return rows, true, nil
+	return tuples.GroupsAboveEach(ctx, s.ix, groups, relation)
 }
 
 // edge is a stored subject set of a nesting relation: parent#rel holds

@@ -1,6 +1,9 @@
 package tuples
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // GroupAbove is one group above another in a nesting relation: the
 // group ID holds the other through Chain subject sets in a row (1: it
@@ -33,4 +36,25 @@ type GroupIndexBatch interface {
 	// rows[i] answering groups[i]; indexed is false when any of them
 	// could not be answered from the index (rows is then nil).
 	GroupsAboveEach(ctx context.Context, groups []Object, relation string) (rows [][]GroupAbove, indexed bool, err error)
+}
+
+// GroupsAboveEach reads the rows of groups from gi in one step where it
+// is a GroupIndexBatch, else group by group; indexed is false, and rows
+// nil, when any group could not be answered from the index.
+func GroupsAboveEach(ctx context.Context, gi GroupIndex, groups []Object, relation string) (rows [][]GroupAbove, indexed bool, err error) {
+	if b, ok := gi.(GroupIndexBatch); ok && len(groups) > 1 {
+		return b.GroupsAboveEach(ctx, groups, relation)
+	}
+	rows = make([][]GroupAbove, len(groups))
+	for i, g := range groups {
+		row, ok, err := gi.GroupsAbove(ctx, g, relation)
+		if err != nil {
+			return nil, false, fmt.Errorf("group %s: %w", g, err)
+		}
+		if !ok {
+			return nil, false, nil
+		}
+		rows[i] = row
+	}
+	return rows, true, nil
 }
