@@ -31,7 +31,7 @@ type docketEngine struct {
 	perQuery bool
 }
 
-func newDocket(ctx context.Context, backend string, cacheSize int, pgURI string) (*docketEngine, error) {
+func newDocket(ctx context.Context, shape, backend string, cacheSize int, pgURI string) (*docketEngine, error) {
 	e := &docketEngine{backend: backend, cacheSize: cacheSize, chk: check.New(check.Options{CacheSize: cacheSize})}
 	var err error
 	switch backend {
@@ -53,11 +53,11 @@ func newDocket(ctx context.Context, backend string, cacheSize int, pgURI string)
 	if err != nil {
 		return nil, fmt.Errorf("open docket %s store: %w", backend, err)
 	}
-	text, err := gen.Schema(gen.ShapeCasebook)
+	text, err := gen.Schema(shape)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := e.store.WriteSchema(ctx, "casebook.rebac", []byte(text)); err != nil {
+	if _, err := e.store.WriteSchema(ctx, shape+".rebac", []byte(text)); err != nil {
 		return nil, fmt.Errorf("docket schema: %w", err)
 	}
 	return e, nil
@@ -78,7 +78,7 @@ func (e *docketEngine) Load(ctx context.Context, ts []tuples.Tuple) error {
 		b.WriteString(t.String())
 		b.WriteByte('\n')
 	}
-	if _, err := e.store.Import(ctx, strings.NewReader(b.String()), store.ImportOptions{Format: tuples.FormatText, Name: "casebook"}); err != nil {
+	if _, err := e.store.Import(ctx, strings.NewReader(b.String()), store.ImportOptions{Format: tuples.FormatText, Name: "dataset"}); err != nil {
 		return fmt.Errorf("docket import: %w", err)
 	}
 	if e.snap != nil {

@@ -25,8 +25,8 @@ type docketServerEngine struct {
 	done   chan error
 }
 
-func newDocketServer(ctx context.Context, backend string, cacheSize int, pgURI string) (*docketServerEngine, error) {
-	d, err := newDocket(ctx, backend, cacheSize, pgURI)
+func newDocketServer(ctx context.Context, shape, backend string, cacheSize int, pgURI string) (*docketServerEngine, error) {
+	d, err := newDocket(ctx, shape, backend, cacheSize, pgURI)
 	if err != nil {
 		return nil, err
 	}

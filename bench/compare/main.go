@@ -1,4 +1,4 @@
-// Command compare runs the casebook dataset of bench/gen against Docket,
+// Command compare runs an agency dataset of bench/gen (casebook or anchors) against Docket,
 // OpenFGA and SpiceDB, all embedded in this one process: it loads the same
 // tuples into each, checks that every engine gives the same answer to every
 // query of the check list, then times them in alternating rounds and prints
@@ -30,6 +30,7 @@ func main() {
 }
 
 type options struct {
+	shape     string
 	size      int
 	seed      uint64
 	engines   []string
@@ -44,7 +45,8 @@ type options struct {
 
 func run() error {
 	var o options
-	size := flag.String("size", "100k", "casebook size in tuples")
+	flag.StringVar(&o.shape, "shape", gen.ShapeCasebook, "dataset shape: casebook or anchors")
+	size := flag.String("size", "100k", "dataset size in tuples (anchors: 560k is about 100k cases)")
 	engines := flag.String("engines", "docket-badger,docket-memory,docket-postgres,openfga-sqlite,openfga-memory,spicedb-memory,spicedb-postgres", "engines to compare")
 	flag.Uint64Var(&o.seed, "seed", 1, "generator seed")
 	flag.StringVar(&o.pgURI, "postgres", os.Getenv("COMPARE_POSTGRES"), "PostgreSQL URI for spicedb-postgres and docket-postgres")
@@ -64,7 +66,10 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	spec := gen.Spec{Shape: gen.ShapeCasebook, Size: o.size, Seed: o.seed}
+	if _, ok := peerSchemas[o.shape]; !ok {
+		return fmt.Errorf("-shape %q: want casebook or anchors", o.shape)
+	}
+	spec := gen.Spec{Shape: o.shape, Size: o.size, Seed: o.seed}
 	ts, qs, err := dataset(ctx, spec)
 	if err != nil {
 		return err
@@ -113,13 +118,13 @@ func open(ctx context.Context, name string, o options) (engine, error) {
 	switch kind {
 	case "docket":
 		if loopback {
-			return newDocketServer(ctx, backend, o.cache, o.pgURI)
+			return newDocketServer(ctx, o.shape, backend, o.cache, o.pgURI)
 		}
-		return newDocket(ctx, backend, o.cache, o.pgURI)
+		return newDocket(ctx, o.shape, backend, o.cache, o.pgURI)
 	case "openfga":
-		return newOpenFGA(ctx, backend, loopback)
+		return newOpenFGA(ctx, peerSchemas[o.shape].openfga, backend, loopback)
 	case "spicedb":
-		return newSpiceDB(ctx, backend, o.pgURI, loopback)
+		return newSpiceDB(ctx, peerSchemas[o.shape].spicedb, backend, o.pgURI, loopback)
 	}
 	return nil, fmt.Errorf("unknown engine %q", name)
 }

@@ -39,7 +39,7 @@ type openfgaEngine struct {
 
 // With loopback its gRPC service is served on 127.0.0.1 and asked through
 // a gRPC client instead of called directly.
-func newOpenFGA(ctx context.Context, backend string, loopback bool) (*openfgaEngine, error) {
+func newOpenFGA(ctx context.Context, model, backend string, loopback bool) (*openfgaEngine, error) {
 	e := &openfgaEngine{backend: backend}
 	switch backend {
 	case "memory":
@@ -89,12 +89,12 @@ func newOpenFGA(ctx context.Context, backend string, loopback bool) (*openfgaEng
 		}
 		e.api = fgaClient{openfgav1.NewOpenFGAServiceClient(e.conn)}
 	}
-	st, err := e.api.CreateStore(ctx, &openfgav1.CreateStoreRequest{Name: "casebook"})
+	st, err := e.api.CreateStore(ctx, &openfgav1.CreateStoreRequest{Name: "compare"})
 	if err != nil {
 		return nil, fmt.Errorf("openfga create store: %w", err)
 	}
 	e.store = st.GetId()
-	m, err := transformer.TransformDSLToProto(openfgaModel)
+	m, err := transformer.TransformDSLToProto(model)
 	if err != nil {
 		return nil, fmt.Errorf("openfga model: %w", err)
 	}

@@ -43,7 +43,7 @@ func freePort() (int, error) {
 // newSpiceDB starts SpiceDB in this process on a buffered (in-memory)
 // gRPC network, over its memdb datastore or PostgreSQL at pgURI.
 // With loopback its gRPC server listens on 127.0.0.1 instead.
-func newSpiceDB(ctx context.Context, backend, pgURI string, loopback bool) (*spicedbEngine, error) {
+func newSpiceDB(ctx context.Context, schemaText, backend, pgURI string, loopback bool) (*spicedbEngine, error) {
 	e := &spicedbEngine{backend: backend, loopback: loopback}
 	opts := []datastore.ConfigOption{datastore.DefaultDatastoreConfig().ToOption()}
 	switch backend {
@@ -100,7 +100,7 @@ func newSpiceDB(ctx context.Context, backend, pgURI string, loopback bool) (*spi
 		return nil, fmt.Errorf("spicedb client: %w", err)
 	}
 	e.perms = v1.NewPermissionsServiceClient(e.conn)
-	if _, err := v1.NewSchemaServiceClient(e.conn).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: spicedbSchema}); err != nil {
+	if _, err := v1.NewSchemaServiceClient(e.conn).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schemaText}); err != nil {
 		return nil, fmt.Errorf("spicedb schema: %w", err)
 	}
 	return e, nil

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docketdb/docket/check"
 	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -174,5 +177,64 @@ func TestBadInput(t *testing.T) {
 	cancel()
 	if _, err := Generate(ctx, Spec{Shape: ShapeCasebook, Size: 100_000, Seed: 1}, &b, &b); err == nil {
 		t.Fatal("cancelled generation succeeded")
+	}
+}
+
+// TestExpectedAnswers asks the checker every check of every shape's list:
+// the generators' own models must agree with the engine, or every
+// benchmark and comparison built on them would verify against wrong
+// answers.
+func TestExpectedAnswers(t *testing.T) {
+	ctx := context.Background()
+	for _, spec := range specs() {
+		t.Run(spec.Shape, func(t *testing.T) {
+			text, _ := Schema(spec.Shape)
+			st, err := memory.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := st.WriteSchema(ctx, spec.Shape+".rebac", []byte(text)); err != nil {
+				t.Fatal(err)
+			}
+			out, checks, _ := generate(t, spec)
+			if _, err := st.Import(ctx, bytes.NewReader(out), store.ImportOptions{Format: tuples.FormatText, Name: spec.Name()}); err != nil {
+				t.Fatal(err)
+			}
+			snap, err := st.Snapshot(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer snap.Close()
+			qs, err := ReadQueries(bytes.NewReader(checks), "checks")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := check.New(check.Options{})
+			labels := map[string][2]int{}
+			for _, q := range qs {
+				if q.Kind != KindCheck || !q.Expect.Known {
+					continue
+				}
+				res, err := c.Check(ctx, snap, check.Query{Object: q.Object, Relation: q.Relation, Subject: q.Subject})
+				if err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				if res.Allowed != q.Expect.Allowed {
+					t.Fatalf("%s: the checker says allowed=%v", q, res.Allowed)
+				}
+				n := labels[q.Label]
+				if res.Allowed {
+					n[0]++
+				} else {
+					n[1]++
+				}
+				labels[q.Label] = n
+			}
+			if len(labels) == 0 {
+				t.Fatal("no checks with known answers")
+			}
+			t.Logf("%s: allowed/denied by label %v", spec.Name(), labels)
+		})
 	}
 }

@@ -56,7 +56,7 @@ func run(args []string) error {
 			return fmt.Errorf("-shape: %w", err)
 		}
 		ss := sizes
-		if sh != gen.ShapeCasebook {
+		if !gen.Scales(sh) {
 			ss = sizes[:1] // the stress shapes have one fixed size
 		}
 		for _, n := range ss {
