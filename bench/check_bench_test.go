@@ -12,7 +12,7 @@ import (
 // every dataset and backend, with the cross-query cache off (every query
 // walks the graph) and on (the default).
 func BenchmarkCheck(b *testing.B) {
-	specs := append([]gen.Spec{{Shape: gen.ShapeCasebook, Size: benchSize(b), Seed: 1}}, stressSpecs()...)
+	specs := append(agencySpecs(b), stressSpecs()...)
 	for _, be := range backends() {
 		b.Run(be.name, func(b *testing.B) {
 			for _, spec := range specs {

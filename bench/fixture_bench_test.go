@@ -201,3 +201,11 @@ func stressSpecs() []gen.Spec {
 		{Shape: gen.ShapeGroups, Seed: 1},
 	}
 }
+
+// agencySpecs are the two agency shapes at the size of DOCKET_BENCH_SIZE.
+func agencySpecs(tb testing.TB) []gen.Spec {
+	return []gen.Spec{
+		{Shape: gen.ShapeCasebook, Size: benchSize(tb), Seed: 1},
+		{Shape: gen.ShapeAnchors, Size: benchSize(tb), Seed: 1},
+	}
+}

@@ -15,7 +15,7 @@ import (
 // the queries of each dataset's check list; results-per-op says how much
 // each call returned on average.
 func BenchmarkLookup(b *testing.B) {
-	specs := append([]gen.Spec{{Shape: gen.ShapeCasebook, Size: benchSize(b), Seed: 1}}, stressSpecs()...)
+	specs := append(agencySpecs(b), stressSpecs()...)
 	for _, be := range backends() {
 		b.Run(be.name, func(b *testing.B) {
 			for _, spec := range specs {

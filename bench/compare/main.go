@@ -220,16 +220,51 @@ func verify(ctx context.Context, es []engine, qs []gen.Query, maxChecks int) (in
 		if len(answers) > 1 || (want != "" && answers[want] == nil) {
 			var parts []string
 			for a, names := range answers {
-				if len(a) > 80 {
-					a = a[:80] + "..."
-				}
-				parts = append(parts, fmt.Sprintf("%s=%s", strings.Join(names, "+"), a))
+				parts = append(parts, fmt.Sprintf("%s=%s", strings.Join(names, "+"), summarize(a, answers)))
 			}
 			slices.Sort(parts)
 			bad = append(bad, fmt.Sprintf("%s (expected %s): %s", q, want, strings.Join(parts, "; ")))
 		}
 	}
 	return n, bad
+}
+
+// summarize shortens an answer for the disagreement list. A lookup's
+// answer (a comma-separated list) is given as its size and the first few
+// members no other answer has, which is what tells a cut-short lookup from
+// a wrong one.
+func summarize(a string, all map[string][]string) string {
+	if !strings.Contains(a, ",") || strings.HasPrefix(a, "error: ") {
+		if len(a) > 80 {
+			a = a[:80] + "..."
+		}
+		return a
+	}
+	mine := strings.Split(a, ",")
+	others := map[string]bool{}
+	for b := range all {
+		if b == a {
+			continue
+		}
+		for _, m := range strings.Split(b, ",") {
+			others[m] = true
+		}
+	}
+	var only []string
+	for _, m := range mine {
+		if !others[m] {
+			only = append(only, m)
+		}
+	}
+	out := fmt.Sprintf("%d results", len(mine))
+	if len(only) > 0 {
+		out += fmt.Sprintf(", %d no other engine has", len(only))
+		if len(only) > 3 {
+			only = append(only[:3], "...")
+		}
+		out += " (" + strings.Join(only, ",") + ")"
+	}
+	return out
 }
 
 // timing holds the latencies of one engine and query kind over all rounds.
