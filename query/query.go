@@ -453,32 +453,58 @@ type SchemaWriteResult struct {
 	Orphans []string
 }
 
-// SchemaWrite writes next, compiled from text, unless it is the schema
-// already stored; with dryRun it only reports what a write would do.
-// A write the stored tuples refuse fails with ErrPrecondition, its result
-// naming example tuples in the way.
-func (s *Service) SchemaWrite(ctx context.Context, name string, text []byte, next *schema.Schema, dryRun bool) (SchemaWriteResult, error) {
-	var old *schema.Schema
-	var res SchemaWriteResult
-	snap, err := s.store.Snapshot(ctx, 0)
-	if err != nil {
-		return res, err
-	}
-	old, res.Revision = snap.Schema(), snap.Revision()
-	if old != nil {
-		res.Orphans, err = Orphans(ctx, snap, next, 5)
-	}
-	snap.Close()
-	if err != nil {
-		return res, err
-	}
-	res.First = old == nil
+// schemaChanges is what writing next over old, stored at rev, changes.
+func schemaChanges(old *schema.Schema, rev tuples.Revision, next *schema.Schema) SchemaWriteResult {
+	res := SchemaWriteResult{Revision: rev, First: old == nil}
 	if old != nil && old.Text() == next.Text() {
 		res.Unchanged = true
-		return res, nil
+		return res
 	}
 	res.Changes = schema.Diff(old, next)
+	return res
+}
+
+// SchemaChanges reports what writing next would change at the latest
+// revision (Unchanged, or the Changes), without reading the stored tuples
+// or writing anything: the cheap preview a server's dry run gives, where
+// SchemaWrite's dry run also says whether the stored tuples would let it.
+func (s *Service) SchemaChanges(ctx context.Context, next *schema.Schema) (SchemaWriteResult, error) {
+	snap, err := s.store.Snapshot(ctx, 0)
+	if err != nil {
+		return SchemaWriteResult{}, err
+	}
+	defer snap.Close()
+	return schemaChanges(snap.Schema(), snap.Revision(), next), nil
+}
+
+// SchemaWrite writes next, compiled from text, unless it is the schema
+// already stored; with dryRun it only reports what a write would do.
+// A dry run the stored tuples refuse fails with ErrPrecondition, and a
+// write with the store's refusal; either result names example tuples in
+// the way. The stored tuples are read for those examples only when a
+// write is refused (the store checks them itself, reading only the
+// relations the change narrows), so an accepted write costs no scan.
+func (s *Service) SchemaWrite(ctx context.Context, name string, text []byte, next *schema.Schema, dryRun bool) (SchemaWriteResult, error) {
+	snap, err := s.store.Snapshot(ctx, 0)
+	if err != nil {
+		return SchemaWriteResult{}, err
+	}
+	old := snap.Schema()
+	res := schemaChanges(old, snap.Revision(), next)
+	if res.Unchanged || !dryRun {
+		snap.Close()
+	}
+	if res.Unchanged {
+		return res, nil
+	}
 	if dryRun {
+		if old != nil {
+			res.Orphans, err = Orphans(ctx, snap, next, 5)
+		}
+		snap.Close()
+		if err != nil {
+			return res, err
+		}
 		if len(res.Orphans) > 0 {
 			return res, fmt.Errorf("would be refused: stored tuples the new schema does not accept: %w", errkind.ErrPrecondition)
 		}
@@ -486,10 +512,51 @@ func (s *Service) SchemaWrite(ctx context.Context, name string, text []byte, nex
 	}
 	rev, err := s.store.WriteSchema(ctx, name, text)
 	if err != nil {
+		if old != nil && ctx.Err() == nil {
+			res.Orphans = s.orphansAtLatest(ctx, next)
+		}
 		return res, err
 	}
-	res.Revision, res.Written, res.Orphans = rev, true, nil
+	res.Revision, res.Written = rev, true
 	return res, nil
+}
+
+// orphansAtLatest lists up to five tuples of the latest revision that
+// next would not accept, for the report of a refused write; nil when
+// they cannot be read (the refusal itself is the answer then).
+func (s *Service) orphansAtLatest(ctx context.Context, next *schema.Schema) []string {
+	snap, err := s.store.Snapshot(ctx, 0)
+	if err != nil {
+		return nil
+	}
+	defer snap.Close()
+	if snap.Schema() == nil {
+		return nil
+	}
+	found, err := Orphans(ctx, snap, next, 5)
+	if err != nil {
+		return nil
+	}
+	return found
+}
+
+// Stats is what a store and its checker report of themselves.
+type Stats struct {
+	// Revision is the latest committed revision.
+	Revision tuples.Revision
+	// Checker holds the checker's counters: its cache's hits, misses
+	// and entries among them.
+	Checker check.Stats
+}
+
+// Stats reports the latest revision and the checker's counters.
+func (s *Service) Stats(ctx context.Context) (Stats, error) {
+	snap, err := s.store.Snapshot(ctx, 0)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer snap.Close()
+	return Stats{Revision: snap.Revision(), Checker: s.checker.Stats()}, nil
 }
 
 // Orphans returns up to show tuples of snap that next would not accept.

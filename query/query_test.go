@@ -203,11 +203,38 @@ func TestSchemaWrite(t *testing.T) {
 	if errkind.Of(err) != errkind.FailedPrecondition || !slices.Equal(res.Orphans, []string{"case:1#deny_list@user:mallory"}) || res.Written {
 		t.Errorf("dry run of a schema that strands a tuple = %+v, %v", res, err)
 	}
-	if _, err := svc.SchemaWrite(ctx, "next.rebac", []byte(smaller), next, false); err == nil {
-		t.Error("a schema that strands a tuple was written")
+	res, err = svc.SchemaWrite(ctx, "next.rebac", []byte(smaller), next, false)
+	if err == nil || res.Written || !slices.Equal(res.Orphans, []string{"case:1#deny_list@user:mallory"}) {
+		t.Errorf("a schema that strands a tuple = %+v, %v; want refused, naming the tuple", res, err)
+	}
+	// The preview lists the changes and reads no tuple: it does not refuse.
+	preview, err := svc.SchemaChanges(ctx, next)
+	if err != nil || preview.Written || preview.Unchanged || len(preview.Changes) == 0 || preview.Revision != 2 {
+		t.Errorf("schema changes = %+v, %v", preview, err)
+	}
+	if preview, err := svc.SchemaChanges(ctx, same); err != nil || !preview.Unchanged || len(preview.Changes) != 0 {
+		t.Errorf("schema changes of the stored schema = %+v, %v; want unchanged", preview, err)
 	}
 	sch, rev, err := svc.SchemaRead(ctx, 0)
 	if err != nil || sch.Relation("case", "deny_list") == nil || rev != 2 {
 		t.Errorf("schema read = rev %d, %v", rev, err)
+	}
+}
+
+func TestSchemaWriteAccepted(t *testing.T) {
+	ctx := context.Background()
+	svc := newService(t, "case:1#deny_list@user:mallory")
+	wider := testSchema + "\ntype folder {\n  relation owner: user\n}\n"
+	next, err := schema.Load("wider.rebac", []byte(wider))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.SchemaWrite(ctx, "wider.rebac", []byte(wider), next, false)
+	if err != nil || !res.Written || res.Revision != 3 || len(res.Orphans) != 0 || len(res.Changes) != 2 || res.Changes[0].Type != "folder" {
+		t.Fatalf("widening the schema = %+v, %v", res, err)
+	}
+	st, err := svc.Stats(ctx)
+	if err != nil || st.Revision != 3 {
+		t.Errorf("stats = %+v, %v; want revision 3", st, err)
 	}
 }

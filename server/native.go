@@ -869,9 +869,12 @@ func (n native) ReadSchema(ctx context.Context, req *connect.Request[pb.ReadSche
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	defer snap.Close()
-	out := &pb.ReadSchemaResponse{Revision: s.tokens.revision(snap.Revision())}
-	if sch := snap.Schema(); sch != nil {
+	r := s.q.ReaderOn(snap)
+	defer r.Close()
+	// A store without a schema yet answers an empty text, which the
+	// client's store reads as none.
+	out := &pb.ReadSchemaResponse{Revision: s.tokens.revision(r.Revision())}
+	if sch := r.Schema(); sch != nil {
 		out.Text = sch.Text()
 	}
 	return connect.NewResponse(out), nil
@@ -882,6 +885,9 @@ func (n native) WriteSchema(ctx context.Context, req *connect.Request[pb.WriteSc
 	return connect.NewResponse(res), toConnect(err)
 }
 
+// writeSchema writes the schema through query, as the command line
+// does. Its dry run lists the changes without reading the stored tuples,
+// which the write itself checks.
 func (n native) writeSchema(ctx context.Context, m *pb.WriteSchemaRequest) (*pb.WriteSchemaResponse, error) {
 	s := n.s
 	name := m.Filename
@@ -892,45 +898,37 @@ func (n native) writeSchema(ctx context.Context, m *pb.WriteSchemaRequest) (*pb.
 	if err != nil {
 		return nil, err
 	}
-	snap, err := s.store.Snapshot(ctx, 0)
+	var res query.SchemaWriteResult
+	if m.DryRun {
+		res, err = s.q.SchemaChanges(ctx, next)
+	} else {
+		res, err = s.q.SchemaWrite(ctx, name, []byte(m.Text), next, false)
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer snap.Close()
-	old := snap.Schema()
-	out := &pb.WriteSchemaResponse{Revision: s.tokens.revision(snap.Revision())}
-	if old != nil && old.Text() == next.Text() {
-		return out, nil
+	if res.Written {
+		s.wrote()
 	}
-	for _, d := range schema.Diff(old, next) {
+	out := &pb.WriteSchemaResponse{Revision: s.tokens.revision(res.Revision), Written: res.Written}
+	for _, d := range res.Changes {
 		out.Changes = append(out.Changes, &pb.SchemaChange{Kind: d.Kind.String(), Type: d.Type, Relation: d.Relation, Condition: d.Condition, Old: d.Old, New: d.New})
 	}
-	if m.DryRun {
-		return out, nil
-	}
-	rev, err := s.store.WriteSchema(ctx, name, []byte(m.Text))
-	if err != nil {
-		return nil, err
-	}
-	s.wrote()
-	out.Revision, out.Written = s.tokens.revision(rev), true
 	return out, nil
 }
 
 func (n native) Stats(ctx context.Context, _ *connect.Request[pb.StatsRequest]) (*connect.Response[pb.StatsResponse], error) {
 	s := n.s
-	snap, err := s.store.Snapshot(ctx, 0)
+	st, err := s.q.Stats(ctx)
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	defer snap.Close()
-	st := s.checker.Stats()
 	return connect.NewResponse(&pb.StatsResponse{
 		Version:      s.version,
-		Revision:     s.tokens.revision(snap.Revision()),
-		CacheHits:    st.CacheHits,
-		CacheMisses:  st.CacheMisses,
-		CacheEntries: uint64(st.CacheEntries),
+		Revision:     s.tokens.revision(st.Revision),
+		CacheHits:    st.Checker.CacheHits,
+		CacheMisses:  st.Checker.CacheMisses,
+		CacheEntries: uint64(st.Checker.CacheEntries),
 		Backend:      s.backend,
 	}), nil
 }
