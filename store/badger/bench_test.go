@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/docketdb/docket/check"
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/kv"
 	"github.com/docketdb/docket/store/memory"
@@ -241,6 +242,18 @@ func BenchmarkRead(b *testing.B) {
 	// both sides and report the ratio.
 	b.Run("HasOverGet", func(b *testing.B) { alternate(b, has, rawGet, 2000) })
 	b.Run("ReverseOverScan", func(b *testing.B) { alternate(b, reverse, rawScan, 20) })
+	// An uncached check of a stored relation, which one key answers,
+	// against the raw Get of that key: what the checker adds to a read.
+	c := check.New(check.Options{CacheSize: -1})
+	checkStored := func(i int) {
+		p := &probes[i%len(probes)]
+		r, err := c.Check(ctx, sn, check.Query{Object: tuples.Object{Type: p.ObjectType, ID: p.ObjectID}, Relation: p.Relation,
+			Subject: tuples.Subject{Type: p.SubjectType, ID: p.SubjectID}})
+		if err != nil || !r.Allowed {
+			b.Fatalf("check %s = %v, %v", p, r.Allowed, err)
+		}
+	}
+	b.Run("CheckOverGet", func(b *testing.B) { alternate(b, checkStored, rawGet, 2000) })
 }
 
 // alternate times rounds of ours and of raw in turn, b.N rounds each,
