@@ -15,8 +15,10 @@ import (
 
 // BenchmarkTeamTree times a nested-team check on Badger, cache off, in a
 // tree of 300 teams and in one of 10,000 (fan-out 7 in both; 5 and 6
-// levels), answered from the membership index, walked up from the subject
-// level by level and down from the team: a user in
+// levels), answered from the membership index, searched level by level
+// between the team and the subject's teams with each step chosen by the
+// store's counts ("up") or by the sizes of the two sides ("up-sizes"),
+// and walked down from the team: a user in
 // a leaf team asked about the root of its tree, a member, and about
 // another root, not one.
 //
@@ -57,10 +59,10 @@ func BenchmarkTeamTree(b *testing.B) {
 			other = append(other, check.Query{Object: tuples.Object{Type: "team", ID: "s0"}, Relation: "member", Subject: u})
 		}
 		for _, walk := range []struct {
-			name              string
-			down, ignoreIndex bool
-		}{{"index", false, false}, {"up", false, true}, {"down", true, false}} {
-			c := check.New(check.Options{CacheSize: -1, DownwardOnly: walk.down, IgnoreIndex: walk.ignoreIndex})
+			name                            string
+			down, ignoreIndex, ignoreCounts bool
+		}{{"index", false, false, false}, {"up", false, true, false}, {"up-sizes", false, true, true}, {"down", true, false, false}} {
+			c := check.New(check.Options{CacheSize: -1, DownwardOnly: walk.down, IgnoreIndex: walk.ignoreIndex, IgnoreCounts: walk.ignoreCounts})
 			for _, kind := range []struct {
 				name string
 				qs   []check.Query

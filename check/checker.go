@@ -37,6 +37,11 @@ type Options struct {
 	// where the store keeps a membership index (tuples.GroupIndex). The
 	// answers are the same; it is there to compare the two.
 	IgnoreIndex bool
+	// IgnoreCounts chooses each step of a search between a group and the
+	// subject's groups by the sizes of the two sides, not by the store's
+	// counts of the relation (tuples.NestingCounter). The answers are the
+	// same; it is there to compare the two.
+	IgnoreCounts bool
 }
 
 // Checker evaluates queries. It is safe for concurrent use; all per-query
@@ -48,6 +53,7 @@ type Checker struct {
 	walkers  sync.Pool
 	downward bool
 	noIndex  bool
+	noCounts bool
 	nested   nestedCounters
 	// bound holds tuples' stored contexts decoded for their conditions.
 	bound boundContexts
@@ -55,7 +61,7 @@ type Checker struct {
 
 // New returns a Checker.
 func New(o Options) *Checker {
-	c := &Checker{maxDepth: o.MaxDepth, downward: o.DownwardOnly, noIndex: o.IgnoreIndex}
+	c := &Checker{maxDepth: o.MaxDepth, downward: o.DownwardOnly, noIndex: o.IgnoreIndex, noCounts: o.IgnoreCounts}
 	if c.maxDepth <= 0 {
 		c.maxDepth = DefaultMaxDepth
 	}
@@ -204,7 +210,7 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 	w.ctx, w.snap, w.sch = ctx, snap, sch
 	w.plan = c.plans.get(sch)
 	w.maxDepth = c.maxDepth
-	w.downward, w.noIndex, w.nestedStats = c.downward, c.noIndex, &c.nested
+	w.downward, w.noIndex, w.noCounts, w.nestedStats = c.downward, c.noIndex, c.noCounts, &c.nested
 	w.withConds = w.plan.conds
 	w.now = tuples.NowOf(snap)
 	w.bound = &c.bound

@@ -68,6 +68,43 @@ type memberships struct {
 	done     bool
 	// overflow: more than nestedBound groups; walk down instead.
 	overflow bool
+	// counts are the store's counts of the relation's subject sets,
+	// read (countsRead) the first time a search needs them; counted is
+	// false when the store keeps none.
+	counts              tuples.NestingCounts
+	countsRead, counted bool
+}
+
+// scanCost is what one scan costs beyond the entries it yields, in
+// entries: reading a group's subject sets, or the groups storing one,
+// positions an iterator (or sends a statement) before it reads the
+// first. Measured on Badger with the TeamTree benchmarks (bench/README,
+// "Nested groups"), a seek costs about as much as reading a few entries.
+const scanCost = 4
+
+// goDown reports whether the next step of the search from a group
+// should go down (n groups at the bottom of the side below the group)
+// rather than up (m's frontier): the step expected to read less, by the
+// store's counts of the relation where it keeps them, each group of a
+// step costing a scan and its mean number of subject sets (going down)
+// or groups storing it (going up); without counts, the side with fewer
+// groups.
+func (w *walker) goDown(m *memberships, n int) (bool, error) {
+	if !m.countsRead {
+		m.countsRead = true
+		if nc, ok := w.snap.(tuples.NestingCounter); ok && !w.noCounts {
+			c, kept, err := nc.NestingCounts(w.ctx, m.rel.Type.Name, m.rel.Name)
+			if err != nil {
+				return false, fmt.Errorf("read the counts of %s: %w", m.rel, err)
+			}
+			m.counts, m.counted = c, kept
+		}
+	}
+	up := len(m.frontier)
+	if !m.counted {
+		return n <= up, nil
+	}
+	return float64(n)*(scanCost+m.counts.Down()) <= float64(up)*(scanCost+m.counts.Up()), nil
 }
 
 // nestedCounters count, across queries, how nesting relations were
@@ -88,9 +125,10 @@ type nestedCounters struct {
 // the caller walks down.
 //
 // When obj is not among the groups reached so far, the search goes on
-// from both sides, each step on the side with the smaller frontier: up, a
-// level of the subject's memberships (kept for the rest of the walk), or
-// down, a level of the groups inside obj. The two meet at a group inside
+// from both sides, each step on the side expected to read less (goDown:
+// by the store's counts of the relation, else the smaller frontier): up,
+// a level of the subject's memberships (kept for the rest of the walk),
+// or down, a level of the groups inside obj. The two meet at a group inside
 // obj that holds the subject; obj holds it through no chain once either
 // side has nothing left to read (every group storing the subject is
 // among the memberships from the start, so the side down needs only
@@ -120,7 +158,13 @@ func (w *walker) nested(obj tuples.Object, r *schema.Relation, me int) (v tri, h
 	below := map[tuples.Object]int32{obj: 0}
 	down := []tuples.Object{obj}
 	for {
-		if len(down) > 0 && len(down) <= len(m.frontier) && len(below) <= nestedBound {
+		toward := false
+		if len(down) > 0 && len(below) <= nestedBound {
+			if toward, err = w.goDown(m, len(down)); err != nil {
+				return no, true, err
+			}
+		}
+		if toward {
 			var next []tuples.Object
 			for _, g := range down {
 				if err := w.ctx.Err(); err != nil {

@@ -156,6 +156,7 @@ type walker struct {
 	nestedStats *nestedCounters
 	downward    bool
 	noIndex     bool
+	noCounts    bool
 
 	// withConds: the schema has relations whose tuples may carry
 	// conditions or expiries; condTrue, conds, reqCtx and now are the

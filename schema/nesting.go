@@ -23,3 +23,19 @@ func (r *Relation) GroupIndexed() bool {
 	}
 	return true
 }
+
+// NestingCounted reports whether the stores keep counts of r's subject
+// sets (tuples.NestingCounts): r nests, and its subject sets cannot
+// expire, so a count of them stays true until a write changes it (an
+// expired subject set would leave the count at the next clock tick).
+func (r *Relation) NestingCounted() bool {
+	if !r.Nesting() {
+		return false
+	}
+	for _, a := range r.Allowed {
+		if a.Relation == r && a.Expiration {
+			return false
+		}
+	}
+	return true
+}

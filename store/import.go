@@ -335,8 +335,9 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	// allocates little, and no chunk is ever copied to grow.
 	size := min(s.importChunk, 4096)
 	var chunk []tuples.Change
-	// edges are the input's subject sets of indexed nesting relations,
-	// from which the index changes are derived before the commit.
+	// edges are the input's subject sets of indexed or counted nesting
+	// relations, from which the index's and the counts' changes are
+	// derived before the commit.
 	var edges []tuples.Change
 	total := 0
 	dups := newDuplicateCounter()
@@ -376,7 +377,7 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 				unchanged = ok && stored.Payload.Equal(t.Payload)
 			}
 			if t.SubjectRelation != "" && t.SubjectRelation == t.Relation && t.SubjectType == t.ObjectType {
-				if r := sch.Relation(t.ObjectType, t.Relation); r != nil && r.GroupIndexed() {
+				if r := sch.Relation(t.ObjectType, t.Relation); r != nil && (r.GroupIndexed() || r.NestingCounted()) {
 					edges = append(edges, tuples.Change{Kind: tuples.ChangeWrite, Tuple: t})
 				}
 			}

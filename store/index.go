@@ -97,6 +97,15 @@ type IndexLoader interface {
 type indexedSnapshot struct {
 	snapshot
 	ix tuples.GroupIndex
+	nc tuples.NestingCounter // nil: no counts kept
+}
+
+// NestingCounts answers from the backend's counts.
+func (s *indexedSnapshot) NestingCounts(ctx context.Context, typ, relation string) (tuples.NestingCounts, bool, error) {
+	if s.nc == nil {
+		return tuples.NestingCounts{}, false, nil
+	}
+	return s.nc.NestingCounts(ctx, typ, relation)
 }
 
 // GroupsAbove answers from the backend's index.
@@ -546,6 +555,9 @@ func rowFromParents(g string, parents map[string][]string, bound int) ([]tuples.
 // maintainIndex stages, in tx, the index changes of changes, when the
 // backend keeps an index.
 func maintainIndex(ctx context.Context, lim indexLimits, tx Txn, sch *schema.Schema, changes []tuples.Change) error {
+	if err := maintainCounts(ctx, tx, sch, changes); err != nil {
+		return err
+	}
 	it, ok := tx.(IndexTxn)
 	if !ok {
 		return nil
@@ -565,6 +577,9 @@ func maintainIndex(ctx context.Context, lim indexLimits, tx Txn, sch *schema.Sch
 // being indexed (no longer nesting, or its subjects may now carry a
 // condition or an expiry) loses its index.
 func schemaIndexChanges(ctx context.Context, lim indexLimits, tx Txn, next *schema.Schema) error {
+	if err := schemaCountChanges(ctx, tx, next); err != nil {
+		return err
+	}
 	it, ok := tx.(IndexTxn)
 	if !ok {
 		return nil
@@ -703,8 +718,9 @@ func (s *store) BuildIndex(ctx context.Context, progress func(IndexProgress)) ([
 	var done []IndexStatus
 	for {
 		var built *IndexStatus
+		counted := false
 		_, err := s.b.Update(ctx, func(ctx context.Context, tx Txn) error {
-			built = nil
+			built, counted = nil, false
 			it, ok := tx.(IndexTxn)
 			if !ok {
 				return fmt.Errorf("this backend keeps no membership index")
@@ -715,6 +731,20 @@ func (s *store) BuildIndex(ctx context.Context, progress func(IndexProgress)) ([
 					err = ErrNoCommit
 				}
 				return err
+			}
+			// The counts of nesting relations that lack them, all with
+			// the first revision (a relation's counts are one entry).
+			if ct, ok := tx.(CountTxn); ok {
+				out, err := missingCounts(ctx, tx, ct, sch, false)
+				if err != nil {
+					return err
+				}
+				if len(out) > 0 {
+					counted = true
+					if err := ct.WriteNestingCounts(ctx, out); err != nil {
+						return err
+					}
+				}
 			}
 			for _, rel := range sch.Relations {
 				if !rel.GroupIndexed() {
@@ -745,12 +775,18 @@ func (s *store) BuildIndex(ctx context.Context, progress func(IndexProgress)) ([
 				built = &st
 				return nil
 			}
+			if counted {
+				return nil
+			}
 			return ErrNoCommit
 		})
 		if err != nil {
 			return done, err
 		}
 		if built == nil {
+			if counted {
+				continue
+			}
 			return done, nil
 		}
 		done = append(done, *built)
@@ -763,6 +799,9 @@ func (s *store) BuildIndex(ctx context.Context, progress func(IndexProgress)) ([
 // loadIndex hands a bulk load the index changes of its edges, derived
 // from the revision it builds on.
 func loadIndex(ctx context.Context, lim indexLimits, ld Loader, sch *schema.Schema, edges []tuples.Change) error {
+	if err := loadCounts(ctx, ld, sch, edges); err != nil {
+		return err
+	}
 	il, ok := ld.(IndexLoader)
 	if !ok || len(edges) == 0 {
 		return nil
@@ -787,17 +826,21 @@ func loadIndex(ctx context.Context, lim indexLimits, ld Loader, sch *schema.Sche
 }
 
 // VerifyIndex compares the membership index stored at r's revision with
-// the one r's tuples make, for every maintained relation of sch, and
-// describes each difference: a row entry that is missing, stale or of the
+// the one r's tuples make, for every maintained relation of sch, and the
+// counts of nesting relations with the tuples too, and describes each
+// difference: a row entry that is missing, stale or of the
 // wrong chain, or the index of a relation sch does not index. An overflow
 // marker is never wrong (the checker walks that group), only an entry of
 // its group beside it.
 func VerifyIndex(ctx context.Context, r Reader, sch *schema.Schema) ([]string, error) {
+	problems, err := verifyCounts(ctx, r, sch)
+	if err != nil {
+		return nil, fmt.Errorf("verify the counts of nesting relations: %w", err)
+	}
 	ix, ok := r.(IndexReads)
 	if !ok || sch == nil {
-		return nil, nil
+		return problems, nil
 	}
-	var problems []string
 	indexed, err := ix.GroupIndexRelations(ctx)
 	if err != nil {
 		return nil, err

@@ -216,7 +216,8 @@ func (s *store) Snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snaps
 		return nil, err
 	}
 	if ix, ok := r.(tuples.GroupIndex); ok {
-		return &indexedSnapshot{snapshot: snapshot{Reader: r, schema: sch, now: now}, ix: ix}, nil
+		nc, _ := r.(tuples.NestingCounter)
+		return &indexedSnapshot{snapshot: snapshot{Reader: r, schema: sch, now: now}, ix: ix, nc: nc}, nil
 	}
 	return &snapshot{Reader: r, schema: sch, now: now}, nil
 }

@@ -58,3 +58,42 @@ func GroupsAboveEach(ctx context.Context, gi GroupIndex, groups []Object, relati
 	}
 	return rows, true, nil
 }
+
+// NestingCounts are the counts a store keeps of one nesting relation's
+// subject sets (the groups stored inside groups), in the same revision
+// as the tuples: enough for a walk to tell which way is cheaper, down
+// from a group or up from a subject's groups, before it reads either.
+type NestingCounts struct {
+	// Sets counts the stored subject sets of the relation on its own
+	// type (team:a#member@team:b#member).
+	Sets int64
+	// Parents counts the groups that store at least one subject set,
+	// Children the groups stored as a subject set in at least one group.
+	Parents, Children int64
+}
+
+// Down is the mean number of subject sets a group with any stores: how
+// many groups one step down from a group reads.
+func (c NestingCounts) Down() float64 {
+	if c.Parents == 0 {
+		return 0
+	}
+	return float64(c.Sets) / float64(c.Parents)
+}
+
+// Up is the mean number of groups storing a group stored in any: how
+// many groups one step up from a group reads.
+func (c NestingCounts) Up() float64 {
+	if c.Children == 0 {
+		return 0
+	}
+	return float64(c.Sets) / float64(c.Children)
+}
+
+// NestingCounter is what a snapshot of a store that keeps NestingCounts
+// offers.
+type NestingCounter interface {
+	// NestingCounts returns the counts of typ#relation at the snapshot's
+	// revision; kept is false when the store keeps none for it.
+	NestingCounts(ctx context.Context, typ, relation string) (c NestingCounts, kept bool, err error)
+}

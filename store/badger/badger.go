@@ -356,11 +356,14 @@ func (e *engine) rollback() error {
 	defer wb.Cancel()
 	var key []byte
 	var orphans []uint64
-	flush := func(live bool) error {
+	// flush overwrites the orphan versions of key with its state at
+	// latest: live with value (a tuple's payload, a relation's counts),
+	// or deleted.
+	flush := func(live bool, value []byte) error {
 		for _, v := range orphans {
 			var err error
 			if live {
-				err = wb.SetEntryAt(badger.NewEntry(key, nil), v)
+				err = wb.SetEntryAt(badger.NewEntry(key, value), v)
 			} else {
 				err = wb.DeleteAt(key, v)
 			}
@@ -375,7 +378,7 @@ func (e *engine) rollback() error {
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		if !resolved && string(item.Key()) != string(key) {
-			if err := flush(false); err != nil {
+			if err := flush(false, nil); err != nil {
 				return err
 			}
 			resolved = true
@@ -392,14 +395,22 @@ func (e *engine) rollback() error {
 			continue
 		}
 		if !resolved { // the newest version at or below latest decides
-			if err := flush(!item.IsDeletedOrExpired()); err != nil {
+			live := !item.IsDeletedOrExpired()
+			var value []byte
+			if live && item.ValueSize() > 0 {
+				var err error
+				if value, err = item.ValueCopy(nil); err != nil {
+					return err
+				}
+			}
+			if err := flush(live, value); err != nil {
 				return err
 			}
 			resolved = true
 		}
 	}
 	if !resolved {
-		if err := flush(false); err != nil {
+		if err := flush(false, nil); err != nil {
 			return err
 		}
 	}
@@ -673,7 +684,7 @@ func (e *engine) write(ctx context.Context, c *kv.Commit, bulk bool) (tuples.Rev
 		if err := e.put(ctx, p, rev, c); err != nil {
 			return 0, err
 		}
-	} else if err := e.putIndexAt(ctx, rev, c.Index); err != nil {
+	} else if err := e.putIndexAt(ctx, rev, c.Index, c.Counts); err != nil {
 		return 0, err
 	}
 	if bulk && !streamed {
@@ -750,6 +761,9 @@ func (e *engine) put(ctx context.Context, p put, rev tuples.Revision, c *kv.Comm
 		}
 	}
 	if err := putIndex(ctx, p, c.Index); err != nil {
+		return err
+	}
+	if err := putCounts(p, c.Counts); err != nil {
 		return err
 	}
 	for _, chunk := range changeChunks(c.Changes, rev) {

@@ -44,15 +44,18 @@ func indexKeyLen(c *store.IndexChange) int {
 	return 8 + len(c.Type) + len(c.Relation) + len(c.Group) + len(c.Above)
 }
 
-// putIndexAt writes index changes at rev through a WriteBatch, after a
-// stream load at rev and before its publication.
-func (e *engine) putIndexAt(ctx context.Context, rev tuples.Revision, changes []store.IndexChange) error {
-	if len(changes) == 0 {
+// putIndexAt writes index and count changes at rev through a
+// WriteBatch, after a stream load at rev and before its publication.
+func (e *engine) putIndexAt(ctx context.Context, rev tuples.Revision, changes []store.IndexChange, counts []store.CountChange) error {
+	if len(changes) == 0 && len(counts) == 0 {
 		return nil
 	}
 	wb := e.db.NewWriteBatchAt(uint64(rev))
 	defer wb.Cancel()
 	if err := putIndex(ctx, batchPut{wb}, changes); err != nil {
+		return err
+	}
+	if err := putCounts(batchPut{wb}, counts); err != nil {
 		return err
 	}
 	if err := wb.Flush(); err != nil {
@@ -69,3 +72,31 @@ func (l *load) Base(context.Context) (store.Reader, error) { return l.e.latestRe
 func (l *load) WriteGroupIndex(changes []store.IndexChange) {
 	l.index = append(l.index, changes...)
 }
+
+// putCounts writes the counts' changes of nesting relations through p:
+// a key of their own tag each, with the counts as its value, versioned
+// and rolled back with the tuples as the index is.
+func putCounts(p put, changes []store.CountChange) error {
+	for i := range changes {
+		c := &changes[i]
+		k := kv.CountKey(c.Type, c.Relation)
+		var err error
+		if c.Delete {
+			err = p.del(k)
+		} else {
+			err = p.set(k, kv.CountValue(c.Counts))
+		}
+		if err != nil {
+			return fmt.Errorf("write the counts of %s#%s: %w", c.Type, c.Relation, err)
+		}
+	}
+	return nil
+}
+
+// WriteNestingCounts takes the load's count changes.
+func (l *load) WriteNestingCounts(_ context.Context, changes []store.CountChange) error {
+	l.counts = append(l.counts, changes...)
+	return nil
+}
+
+var _ store.CountLoader = (*load)(nil)

@@ -54,6 +54,18 @@ func indexInStepOf(t *testing.T, ctx context.Context, s store.Store, rel string)
 		parents[x.SubjectID] = append(parents[x.SubjectID], x.ObjectID)
 		groups[x.SubjectID], groups[x.ObjectID] = true, true
 	}
+	// The counts, in step with the same tuples.
+	if sn.Schema().Relation("team", rel).NestingCounted() {
+		ps, cs := map[string]bool{}, map[string]bool{}
+		for _, x := range ts {
+			ps[x.ObjectID], cs[x.SubjectID] = true, true
+		}
+		want := tuples.NestingCounts{Sets: int64(len(ts)), Parents: int64(len(ps)), Children: int64(len(cs))}
+		got, kept, err := sn.(tuples.NestingCounter).NestingCounts(ctx, "team", rel)
+		if err != nil || !kept || got != want {
+			t.Fatalf("counts of team#%s %+v (kept %v, %v); the tuples make %+v", rel, got, kept, err, want)
+		}
+	}
 	gi := sn.(tuples.GroupIndex)
 	for g := range groups {
 		var want []tuples.GroupAbove
@@ -92,9 +104,10 @@ func indexInStepOf(t *testing.T, ctx context.Context, s store.Store, rel string)
 }
 
 // TestIndexBuildExisting: a database written before the index existed
-// (its index keys removed here) has none: the index reports it, reads of
-// it say not indexed, and BuildIndex builds it, exactly, in a revision of
-// its own; built again, nothing changes.
+// (its index and count keys removed here) has none: the index reports
+// it, reads of it say not indexed (and no counts kept), and BuildIndex
+// builds both, exactly, in a revision of its own; built again, nothing
+// changes.
 func TestIndexBuildExisting(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -121,6 +134,9 @@ func TestIndexBuildExisting(t *testing.T) {
 	sn := snap(t, ctx, s, 0)
 	if _, indexed, err := sn.(tuples.GroupIndex).GroupsAbove(ctx, tuples.Object{Type: "team", ID: "f0_5"}, "member"); indexed || err != nil {
 		t.Fatalf("a group answered from an index not built (%v)", err)
+	}
+	if c, kept, err := sn.(tuples.NestingCounter).NestingCounts(ctx, "team", "member"); kept || err != nil {
+		t.Fatalf("counts %+v kept before they were built (%v)", c, err)
 	}
 	before := sn.Revision()
 	sn.Close()
@@ -162,13 +178,13 @@ func TestIndexBuildExisting(t *testing.T) {
 }
 
 // dropIndexKeys makes s's latest revision like one written before the
-// index existed: no index keys at all. It returns how many it removed.
+// index and the counts existed: no index or count keys at all. It returns how many it removed.
 func dropIndexKeys(t *testing.T, s *testStore) int {
 	t.Helper()
 	_, head := s.e.bounds()
 	rd := s.e.db.NewTransactionAt(uint64(head), false)
 	var keys [][]byte
-	for _, tag := range []byte{'g', 'G'} {
+	for _, tag := range []byte{'g', 'G', 'n'} {
 		it := rd.NewIterator(badgerIteratorOptions([]byte{tag, 0}))
 		for it.Rewind(); it.Valid(); it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))
@@ -240,5 +256,27 @@ func TestVerifyIndex(t *testing.T) {
 	}
 	if len(r.Problems) != 3 {
 		t.Errorf("%d problems, want 3:\n%s", len(r.Problems), got)
+	}
+
+	// Counts that are not those of the tuples.
+	e, err := openEngine(dir, Options{BlockCacheMB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, head := e.bounds()
+	txn := e.db.NewTransactionAt(uint64(head), true)
+	if err := txn.Set(kv.CountKey("team", "member"), kv.CountValue(tuples.NestingCounts{Sets: 9, Parents: 1, Children: 2})); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.CommitAt(uint64(head), nil); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	if r, err = Verify(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	got = strings.Join(r.Problems, "\n")
+	if want := "counts of team#member: 9 subject sets, 1 groups storing any, 2 groups stored in any; the tuples make 5, 5 and 5"; !strings.Contains(got, want) {
+		t.Errorf("verify does not say %q:\n%s", want, got)
 	}
 }

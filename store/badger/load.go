@@ -59,6 +59,7 @@ type load struct {
 	e        *engine
 	held     [][]tuples.Change
 	index    []store.IndexChange
+	counts   []store.CountChange
 	n        int // changes held or spilled
 	sp       *spill
 	released bool
@@ -117,7 +118,7 @@ func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision, error) {
 	defer l.Abort()
 	if l.sp == nil {
-		c := &kv.Commit{Changes: slices.Concat(l.held...), Progress: progress, Index: l.index}
+		c := &kv.Commit{Changes: slices.Concat(l.held...), Progress: progress, Index: l.index, Counts: l.counts}
 		l.held = nil
 		return l.e.apply(ctx, c)
 	}
@@ -135,7 +136,7 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 	}
 	err = spaceError(e.path, e.streamLoad(ctx, rev, parts, progress))
 	if err == nil {
-		err = spaceError(e.path, e.putIndexAt(ctx, rev, l.index))
+		err = spaceError(e.path, e.putIndexAt(ctx, rev, l.index, l.counts))
 	}
 	if err == nil && e.beforePublish != nil {
 		e.beforePublish()
@@ -161,7 +162,7 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 }
 
 func (l *load) Abort() {
-	l.held, l.index = nil, nil
+	l.held, l.index, l.counts = nil, nil, nil
 	if l.sp != nil {
 		l.sp.remove()
 		l.sp = nil

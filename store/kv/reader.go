@@ -40,6 +40,7 @@ type Reader struct {
 	release func()
 	closed  atomic.Bool
 	states  indexStates
+	counts  countCache
 }
 
 // NewReader returns the reads of v, a view at rev that hides tuples

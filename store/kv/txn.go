@@ -22,6 +22,9 @@ type Commit struct {
 	Progress func(done int)
 	// Index holds the membership index's changes, in the same revision.
 	Index []store.IndexChange
+	// Counts holds the counts' changes of nesting relations, in the same
+	// revision.
+	Counts []store.CountChange
 }
 
 // Txn is the store.Txn of a key-value backend: the reads of the latest

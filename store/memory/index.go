@@ -41,3 +41,33 @@ func (l *memLoad) Base(context.Context) (store.Reader, error) {
 func (l *memLoad) WriteGroupIndex(changes []store.IndexChange) {
 	l.index = append(l.index, changes...)
 }
+
+// applyCounts stages the counts' changes of nesting relations in txn,
+// rows of the tuples table as the index's entries are.
+func applyCounts(txn *memdb.Txn, changes []store.CountChange) error {
+	for i := range changes {
+		c := &changes[i]
+		k := kv.CountKey(c.Type, c.Relation)
+		row := &memRow{fwd: k, rev: k, val: kv.CountValue(c.Counts)}
+		var err error
+		if c.Delete {
+			if err = txn.Delete(memTable, row); err == memdb.ErrNotFound {
+				err = nil
+			}
+		} else {
+			err = txn.Insert(memTable, row)
+		}
+		if err != nil {
+			return fmt.Errorf("write the counts of %s#%s: %w", c.Type, c.Relation, err)
+		}
+	}
+	return nil
+}
+
+// WriteNestingCounts takes the load's count changes.
+func (l *memLoad) WriteNestingCounts(_ context.Context, changes []store.CountChange) error {
+	l.counts = append(l.counts, changes...)
+	return nil
+}
+
+var _ store.CountLoader = (*memLoad)(nil)

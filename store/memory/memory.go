@@ -240,6 +240,9 @@ func (e *memEngine) apply(ctx context.Context, c *kv.Commit) (tuples.Revision, e
 	if err := applyIndex(txn, c.Index); err != nil {
 		return 0, err
 	}
+	if err := applyCounts(txn, c.Counts); err != nil {
+		return 0, err
+	}
 	txn.Commit()
 	if c.Progress != nil {
 		c.Progress(len(c.Changes))
@@ -367,6 +370,7 @@ type memLoad struct {
 	e        *memEngine
 	chunks   [][]tuples.Change
 	index    []store.IndexChange
+	counts   []store.CountChange
 	released bool
 }
 
@@ -395,13 +399,13 @@ func (l *memLoad) Commit(ctx context.Context, progress func(int)) (tuples.Revisi
 	defer l.Abort()
 	// Joined once here: growing one slice chunk by chunk would copy it
 	// many times.
-	c := &kv.Commit{Changes: slices.Concat(l.chunks...), Progress: progress, Index: l.index}
+	c := &kv.Commit{Changes: slices.Concat(l.chunks...), Progress: progress, Index: l.index, Counts: l.counts}
 	l.chunks = nil
 	return l.e.apply(ctx, c)
 }
 
 func (l *memLoad) Abort() {
-	l.chunks, l.index = nil, nil
+	l.chunks, l.index, l.counts = nil, nil, nil
 	if !l.released {
 		l.released = true
 		l.e.wmu.Unlock()

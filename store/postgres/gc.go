@@ -105,6 +105,10 @@ func (b *Backend) sweep(ctx context.Context, horizon int64, res *GCResult) error
 			return err
 		}
 	}
+	if _, err := b.pool.Exec(ctx, `DELETE FROM docket_nesting_counts WHERE deleted_rev <= $1`, horizon); err != nil {
+		// One row per relation and write that changed its counts.
+		return classify("garbage collection: sweep the counts of nesting relations", err)
+	}
 	for {
 		tag, err := b.pool.Exec(ctx, `DELETE FROM docket_revisions WHERE revision IN
 			(SELECT revision FROM docket_revisions WHERE revision < $1 LIMIT $2)`, horizon, b.opts.GCBatch)

@@ -109,6 +109,18 @@ ALTER TABLE docket_tuples ADD COLUMN expires_at BIGINT;
 ALTER TABLE docket_changes ADD COLUMN payload BYTEA NOT NULL DEFAULT '';
 ALTER TABLE docket_changes ADD COLUMN expires_at BIGINT;
 `},
+	{4, "the counts of nesting relations' subject sets, at revisions", `
+CREATE TABLE docket_nesting_counts (
+	object_type TEXT COLLATE "C" NOT NULL,
+	relation    TEXT COLLATE "C" NOT NULL,
+	sets        BIGINT NOT NULL,
+	parents     BIGINT NOT NULL,
+	children    BIGINT NOT NULL,
+	created_rev BIGINT NOT NULL,
+	deleted_rev BIGINT,
+	PRIMARY KEY (object_type, relation, created_rev)
+);
+`},
 }
 
 // SchemaVersion is the version of Docket's tables this build reads and

@@ -39,6 +39,8 @@ type reader struct {
 	objects *objectCache
 	// states caches which relations' membership index is maintained.
 	states indexStates
+	// counts caches the counts of nesting relations read.
+	counts countCache
 }
 
 func (r *reader) Revision() tuples.Revision { return r.rev }

@@ -283,7 +283,41 @@ func checkIndexAt(t *testing.T, ctx context.Context, s store.Store, rev tuples.R
 		t.Fatalf("revision %d: status %+v; want %d entries, %d overflowed (stale entries left?)", rev, st, entries, overflowed)
 	}
 	checkIndexBatch(t, ctx, gi, rev)
+	checkCountsAt(t, ctx, sn, rev, edges)
 	return maintained, overflowed
+}
+
+// checkCountsAt compares the counts of team#member at rev with those of
+// its subject sets stored there (edges), where the snapshot offers
+// counts: kept exactly while the schema counts the relation.
+func checkCountsAt(t *testing.T, ctx context.Context, sn tuples.Snapshot, rev tuples.Revision, edges []string) {
+	t.Helper()
+	nc, ok := sn.(tuples.NestingCounter)
+	if !ok {
+		return
+	}
+	got, kept, err := nc.NestingCounts(ctx, "team", "member")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counted := sn.Schema().Relation("team", "member").NestingCounted(); !counted {
+		if kept {
+			t.Fatalf("revision %d: counts %+v kept of a relation the schema does not count", rev, got)
+		}
+		return
+	}
+	if !kept {
+		t.Fatalf("revision %d: no counts kept of team#member", rev)
+	}
+	parents, children := map[string]bool{}, map[string]bool{}
+	for _, e := range edges {
+		tp := mustParse(t, e)
+		parents[tp.ObjectID], children[tp.SubjectID] = true, true
+	}
+	want := tuples.NestingCounts{Sets: int64(len(edges)), Parents: int64(len(parents)), Children: int64(len(children))}
+	if got != want {
+		t.Fatalf("revision %d: counts of team#member %+v, the tuples make %+v\nedges: %v", rev, got, want, edges)
+	}
 }
 
 // checkIndexBatch: where the snapshot reads several groups' rows at once
