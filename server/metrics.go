@@ -137,6 +137,7 @@ func newMetrics(st store.Store, checker *check.Checker, paths []string) *metrics
 var (
 	_ tuples.Getter          = countingSnapshot{}
 	_ tuples.GroupIndexBatch = countingIndexedSnapshot{}
+	_ tuples.NestingCounter  = countingIndexedSnapshot{}
 )
 
 // countingSnapshot counts a snapshot's reads for docket_store_reads_total.
@@ -185,6 +186,17 @@ func (c countingIndexedSnapshot) GroupsAbove(ctx context.Context, group tuples.O
 func (c countingIndexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.Object, relation string) ([][]tuples.GroupAbove, bool, error) {
 	c.m.readReverse.Inc()
 	return tuples.GroupsAboveEach(ctx, c.ix, groups, relation)
+}
+
+// NestingCounts passes the store's counts of nesting relations on (a
+// tuples.NestingCounter): hidden, a search between a group and a
+// subject's groups would step by the sizes of the two sides. Read once
+// per snapshot, it counts as no read.
+func (c countingIndexedSnapshot) NestingCounts(ctx context.Context, typ, relation string) (tuples.NestingCounts, bool, error) {
+	if nc, ok := c.Snapshot.(tuples.NestingCounter); ok {
+		return nc.NestingCounts(ctx, typ, relation)
+	}
+	return tuples.NestingCounts{}, false, nil
 }
 
 // A set-at-a-time read counts as one read of its kind: one round trip.
