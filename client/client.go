@@ -52,7 +52,11 @@ func New(baseURL string, o Options) (*Client, error) {
 	}
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: transport(u.Scheme == "https", o.GRPC, o.TLS)}
+		t := transport(u.Scheme == "https", o.GRPC, o.TLS)
+		hc = &http.Client{Transport: t}
+		if inCallerGoroutine(u, o.GRPC) {
+			hc.Transport = newH1Transport(t)
+		}
 	}
 	// Small requests go uncompressed: compressing a check costs more
 	// than it saves on any network.
@@ -90,6 +94,17 @@ func transport(secure, grpc bool, cfg *tls.Config) *http.Transport {
 		t.Protocols.SetUnencryptedHTTP2(true)
 	}
 	return t
+}
+
+// inCallerGoroutine says whether calls to u go through h1Transport:
+// Connect's protocol over cleartext HTTP/1.1 without a proxy, on systems
+// where an idle connection the server closed can be told apart.
+func inCallerGoroutine(u *url.URL, grpc bool) bool {
+	if grpc || u.Scheme != "http" || !keepAliveChecked {
+		return false
+	}
+	proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u})
+	return err == nil && proxy == nil
 }
 
 // BaseURL is the server's URL as given to New, without a trailing slash.

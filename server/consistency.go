@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	pb "github.com/docketdb/docket/gen/docket/v1"
@@ -20,10 +21,34 @@ import (
 const tokenPrefix = "dk1:"
 
 // tokens encodes and decodes the consistency tokens of one store.
-type tokens struct{ store string }
+type tokens struct {
+	store string
+	// last is the token last encoded: nearly every answer carries the
+	// latest revision's, which is then encoded once per revision rather
+	// than once per answer. Nil encodes every time.
+	last *atomic.Pointer[revisionToken]
+}
+
+type revisionToken struct {
+	rev   tuples.Revision
+	token string
+}
+
+func newTokens(store string) tokens {
+	return tokens{store: store, last: new(atomic.Pointer[revisionToken])}
+}
 
 func (t tokens) encode(rev tuples.Revision) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(tokenPrefix + t.store + ":" + strconv.FormatUint(uint64(rev), 10)))
+	if t.last != nil {
+		if l := t.last.Load(); l != nil && l.rev == rev {
+			return l.token
+		}
+	}
+	tok := base64.RawURLEncoding.EncodeToString([]byte(tokenPrefix + t.store + ":" + strconv.FormatUint(uint64(rev), 10)))
+	if t.last != nil {
+		t.last.Store(&revisionToken{rev: rev, token: tok})
+	}
+	return tok
 }
 
 func (t tokens) revision(rev tuples.Revision) *pb.Revision {

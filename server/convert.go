@@ -134,9 +134,15 @@ func contextError(what string, err error) error {
 // about them name them.
 type fields struct{ objectType, relation, subjectType, subjectRelation string }
 
+var checkFields = fields{"object.type", "relation", "subject.type", "subject.relation"}
+
 // nativeFields are the native API's field names, under prefix
 // ("items[3].") and with object called objectName ("object", "resource").
 func nativeFields(prefix, objectName string) fields {
+	if prefix == "" && objectName == "object" {
+		// A check's, built for every one: no concatenation.
+		return checkFields
+	}
 	return fields{prefix + objectName + ".type", prefix + "relation", prefix + "subject.type", prefix + "subject.relation"}
 }
 

@@ -133,20 +133,14 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 	r := s.q.ReaderOn(snap)
 	qs := make([]check.Query, 0, len(m.Items))
 	at := make([]int, 0, len(m.Items))
+	results := make([]pb.CheckBatchResult, len(m.Items))
 	for i, it := range m.Items {
-		out.Results[i] = &pb.CheckBatchResult{}
-		what := fmt.Sprintf("items[%d].", i)
-		q, err := s.query(snap, what, it.GetObject(), it.GetRelation(), it.GetSubject())
-		if err == nil {
-			q.RequestContext, err = s.requestContext(what+"context", it.GetContext())
-		}
-		if err == nil {
-			q.Context, err = s.contextual(what+"contextual_tuples", it.GetContextualTuples())
-		}
-		if err == nil {
-			err = contextualError(what+"contextual_tuples", r.Contextual(q.Context))
-		}
+		out.Results[i] = &results[i]
+		q, err := s.batchItem(snap, r, "", it)
 		if err != nil {
+			// Field names are spelled with the item's index only for an
+			// error, which asking again reproduces.
+			_, err = s.batchItem(snap, r, fmt.Sprintf("items[%d].", i), it)
 			out.Results[i].Error = err.Error()
 			continue
 		}
@@ -173,6 +167,22 @@ func (n native) checkBatch(ctx context.Context, m *pb.CheckBatchRequest) (*pb.Ch
 		}
 	}
 	return out, nil
+}
+
+// batchItem reads one item of a CheckBatch, what prefixing the field
+// names of its errors.
+func (s *Server) batchItem(snap tuples.Snapshot, r *query.Reader, what string, it *pb.CheckBatchItem) (check.Query, error) {
+	q, err := s.query(snap, what, it.GetObject(), it.GetRelation(), it.GetSubject())
+	if err == nil {
+		q.RequestContext, err = s.requestContext(what+"context", it.GetContext())
+	}
+	if err == nil {
+		q.Context, err = s.contextual(what+"contextual_tuples", it.GetContextualTuples())
+	}
+	if err == nil {
+		err = contextualError(what+"contextual_tuples", r.Contextual(q.Context))
+	}
+	return q, err
 }
 
 // excludedRefs are the subjects a wildcard's exclusions remove, as

@@ -117,7 +117,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		store:    o.Store,
-		tokens:   tokens{store: o.StoreID},
+		tokens:   newTokens(o.StoreID),
 		backend:  o.Backend,
 		keys:     o.Keys,
 		checker:  o.Checker,
