@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -17,6 +20,7 @@ import (
 	"github.com/docketdb/docket/check"
 	"github.com/docketdb/docket/client"
 	pb "github.com/docketdb/docket/gen/docket/v1"
+	"github.com/docketdb/docket/internal/logsink"
 	"github.com/docketdb/docket/server"
 )
 
@@ -25,12 +29,22 @@ const benchKey = "bench-key-0123456789"
 // serve starts a server over d's store on 127.0.0.1 with checker c and
 // one bearer key, and returns its URL.
 func serve(b *testing.B, d *dataset, c *check.Checker) string {
+	return serveLogging(b, d, c, nil)
+}
+
+// serveLogging is serve with the request log, one JSON line a request as
+// `docket serve` writes it, going to log (nil: none).
+func serveLogging(b *testing.B, d *dataset, c *check.Checker, log io.Writer) string {
 	b.Helper()
 	keys, err := server.ParseKeys("keys", []byte(benchKey+"\n"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Store: d.store, StoreID: server.NewStoreID(), Keys: keys, Checker: c})
+	var logger *slog.Logger
+	if log != nil {
+		logger = slog.New(slog.NewJSONHandler(log, nil))
+	}
+	srv, err := server.New(server.Options{Store: d.store, StoreID: server.NewStoreID(), Keys: keys, Checker: c, Logger: logger})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -181,6 +195,36 @@ func BenchmarkServer(b *testing.B) {
 				reportCPU(b, cpu, b.N)
 			})
 		}
+	}
+
+	// The request log as `docket serve` keeps it, into a file: each line
+	// written in the request's path, or handed to logsink's goroutine.
+	for _, sink := range []bool{false, true} {
+		name := "check/direct/connect/nocache-log-inline"
+		if sink {
+			name = "check/direct/connect/nocache-log-sink"
+		}
+		b.Run(name, func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "requests.log"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			var w io.Writer = f
+			if sink {
+				ls := logsink.New(f)
+				defer ls.Close()
+				w = ls
+			}
+			one := connClient(b, serveLogging(b, d, nocache, w), false)
+			qs := d.checks("direct")
+			cpu := cpuTime()
+			latency(b, func(i int) error {
+				_, err := one.DocketServiceClient.Check(ctx, checkRequest(qs[i%len(qs)]))
+				return err
+			})
+			reportCPU(b, cpu, b.N)
+		})
 	}
 
 	all := d.checks("")

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docketdb/docket/internal/logsink"
 	"github.com/docketdb/docket/server"
 	storepkg "github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/store/postgres"
@@ -129,7 +130,12 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 	// A server lives long and answers from a hot working set: Badger's
 	// own default block cache, not the small one of one-off commands.
 	e.cacheMB = serveCacheMB
-	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	// One log line a request: written from a goroutine of the sink's,
+	// several lines a write under load, rather than one system call in
+	// every request's path before its answer is flushed.
+	sink := logsink.New(e.stderr)
+	defer sink.Close()
+	log := slog.New(slog.NewJSONHandler(sink, nil))
 	if f.expiredEvery < 0 || f.expiredKeep < 0 {
 		return withHint("give a duration of 0 or more, like 10m or 24h", "--expired-gc-interval and --expired-gc-keep must not be negative")
 	}
