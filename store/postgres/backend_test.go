@@ -405,11 +405,18 @@ func TestCrashChild(t *testing.T) {
 		time.Sleep(time.Hour)
 	}
 	switch mode {
-	case "import":
+	case "import", "import into an empty store":
 		s := store.New(b, store.Options{ImportChunk: 1000})
 		// An endless input: the child is killed while chunks are being
 		// copied, long after the first ones reached the datastore.
 		r := &endless{after: 20000, hang: hang}
+		s.Import(ctx, r, store.ImportOptions{})
+	case "import swapped in, uncommitted":
+		// The import table has taken docket_tuples' place, in the
+		// import's transaction, when the child is killed.
+		b.beforeCommit = hang
+		s := store.New(b, store.Options{ImportChunk: 1000})
+		r := &endless{limit: 20000}
 		s.Import(ctx, r, store.ImportOptions{})
 	case "batch":
 		b.beforeCommit = hang
@@ -424,20 +431,24 @@ func TestCrashChild(t *testing.T) {
 	t.Fatal("the write ended; it should have been killed")
 }
 
-// endless yields tuple lines forever, calling hang once after lines.
+// endless yields tuple lines forever (or limit lines, when set), calling
+// hang once after lines.
 type endless struct {
-	n, after int
-	hang     func()
-	buf      []byte
+	n, after, limit int
+	hang            func()
+	buf             []byte
 }
 
 func (e *endless) Read(p []byte) (int, error) {
-	for len(e.buf) < len(p) {
+	for len(e.buf) < len(p) && (e.limit == 0 || e.n < e.limit) {
 		e.n++
 		if e.n == e.after {
 			go e.hang()
 		}
 		e.buf = fmt.Appendf(e.buf, "doc:i%d#viewer@user:u%d\n", e.n, e.n)
+	}
+	if len(e.buf) == 0 {
+		return 0, io.EOF
 	}
 	n := copy(p, e.buf)
 	e.buf = e.buf[n:]
@@ -447,13 +458,15 @@ func (e *endless) Read(p []byte) (int, error) {
 var _ io.Reader = (*endless)(nil)
 
 // TestCrash kills a client process with SIGKILL in the middle of an import
-// (chunks already copied into the datastore) and in the middle of a batch
-// (every statement sent, the commit not): nothing of either is visible,
-// the revision counter did not move, and the next write takes the next
-// revision at once (the killed session's lock is gone with it).
+// (chunks already copied into the datastore; into an empty store, into
+// the table built to be swapped in, or with that table swapped in and
+// the commit not sent) and in the middle of a batch (every statement
+// sent, the commit not): nothing of either is visible, the revision
+// counter did not move, and the next write takes the next revision at
+// once (the killed session's lock is gone with it).
 func TestCrash(t *testing.T) {
 	ctx := context.Background()
-	for _, mode := range []string{"import", "batch"} {
+	for _, mode := range []string{"import", "import into an empty store", "import swapped in, uncommitted", "batch"} {
 		t.Run(mode, func(t *testing.T) {
 			url := pg.Database(t)
 			b, err := OpenBackend(ctx, url, Options{Migrate: true})
@@ -462,7 +475,11 @@ func TestCrash(t *testing.T) {
 			}
 			defer b.Close()
 			s := store.New(b, store.Options{})
-			storetest.Setup(t, ctx, s, "doc:keep#viewer@user:ana")
+			var keep []string
+			if mode == "import" || mode == "batch" {
+				keep = []string{"doc:keep#viewer@user:ana"}
+			}
+			storetest.Setup(t, ctx, s, keep...)
 			before := storetest.StateOf(t, ctx, s)
 
 			cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
@@ -487,7 +504,16 @@ func TestCrash(t *testing.T) {
 				cmd.Wait()
 				t.Fatal("the child ended without reaching the middle of its write")
 			}
-			if mode == "import" {
+			if mode == "import swapped in, uncommitted" {
+				// The child dropped the old table: it holds its lock.
+				var held bool
+				err := b.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+					WHERE c.relname = 'docket_tuples' AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.pid <> pg_backend_pid())`).Scan(&held)
+				if err != nil || !held {
+					t.Fatalf("the child did not swap its table in (%v)", err)
+				}
+			}
+			if strings.HasPrefix(mode, "import") {
 				// Make sure chunks reached the datastore, uncommitted.
 				time.Sleep(200 * time.Millisecond)
 			}
@@ -497,6 +523,10 @@ func TestCrash(t *testing.T) {
 			if after := storetest.StateOf(t, ctx, s); !after.Equal(before) {
 				t.Fatalf("a killed %s left a trace: revision %d -> %d, %d -> %d tuples, %d -> %d changes", mode,
 					before.Revision(), after.Revision(), len(before.Tuples()), len(after.Tuples()), len(before.Changes()), len(after.Changes()))
+			}
+			var leftover bool
+			if err := b.Pool().QueryRow(ctx, `SELECT to_regclass('`+importTable+`') IS NOT NULL`).Scan(&leftover); err != nil || leftover {
+				t.Fatalf("a killed %s left its import table (%v)", mode, err)
 			}
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()

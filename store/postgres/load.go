@@ -27,6 +27,12 @@ import (
 // adds, in one statement, the tuples they name that no live row holds,
 // once each. The straight path skips the per-row probe of the primary
 // key that the second one makes, which is most of its cost.
+//
+// On PostgreSQL the straight path goes further (swap.go): the chunks
+// are COPYed into a table without indexes, which are built by sorting
+// at the commit before the table takes docket_tuples' place. A tuple
+// named twice is then found by that build, and the whole load falls
+// back to the checked path.
 type load struct {
 	b      *Backend
 	tx     pgx.Tx
@@ -39,6 +45,11 @@ type load struct {
 	// Commit adds the tuples of the changes after it.
 	straight bool
 	planned  int
+	// fresh is set when the straight chunks go into importTable, to be
+	// swapped in at the commit.
+	fresh bool
+	// rows is the buffer chunks are encoded in for COPY.
+	rows copyRows
 	// index holds the membership index changes staged for the commit.
 	index []store.IndexChange
 	// payloads is set once a change carried a payload: only then can the
@@ -90,7 +101,14 @@ func (b *Backend) startLoad(ctx context.Context) (*load, error) {
 		tx.Rollback(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	return &load{b: b, tx: tx, rev: rev, schema: st, head: h, straight: empty}, nil
+	l := &load{b: b, tx: tx, rev: rev, schema: st, head: h, straight: empty}
+	if empty {
+		if l.fresh, err = l.startFresh(ctx); err != nil {
+			tx.Rollback(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	return l, nil
 }
 
 func (l *load) Schema(context.Context) (store.SchemaText, error) { return l.schema, nil }
@@ -106,11 +124,10 @@ func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 	if l.done {
 		return fmt.Errorf("import: add after the load ended")
 	}
-	for i := 0; i < len(changes) && !l.payloads; i++ {
-		l.payloads = !changes[i].Tuple.Payload.IsZero()
-	}
+	payloads := carriesPayloads(changes)
+	l.payloads = l.payloads || payloads
 	if l.straight {
-		ok, err := l.copyTuples(ctx, changes)
+		ok, err := l.copyTuples(ctx, changes, payloads)
 		if err != nil {
 			return err
 		}
@@ -118,20 +135,9 @@ func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 			l.straight = false
 		}
 	}
-	rev, seq := int64(l.rev), l.seq
-	i := 0
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		if i == len(changes) {
-			return nil, nil
-		}
-		c := &changes[i]
-		t := &c.Tuple
-		i++
-		seq++
-		return []any{rev, int32(seq), int16(c.Kind), t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation,
-			tuples.AppendPayload([]byte{}, t.Payload), expiresAt(t.Payload)}, nil
-	})
-	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{"docket_changes"}, changeColumns, src); err != nil {
+	seq := l.seq + len(changes)
+	cols := l.rows.encodeChanges(int64(l.rev), l.seq, changes, payloads)
+	if err := l.send(ctx, "docket_changes", cols); err != nil {
 		return classify("import: copy into the datastore", err)
 	}
 	if l.straight {
@@ -141,25 +147,31 @@ func (l *load) Add(ctx context.Context, changes []tuples.Change) error {
 	return nil
 }
 
+// send COPYs the rows encoded in l.rows, counting the round trip as
+// pgx's tracer counts its own (the COPY goes past it).
+func (l *load) send(ctx context.Context, table string, cols []string) error {
+	if l.b.queries != nil {
+		l.b.queries.n.Add(1)
+	}
+	return l.rows.send(ctx, l.tx, table, cols)
+}
+
 // copyTuples COPYs a chunk into docket_tuples behind a savepoint; ok is
 // false, with nothing of the chunk kept, when the chunk repeats a tuple
-// already loaded (its own or an earlier chunk's).
-func (l *load) copyTuples(ctx context.Context, changes []tuples.Change) (ok bool, err error) {
-	if _, err := l.tx.Exec(ctx, `SAVEPOINT docket_chunk`); err != nil {
+// already loaded (its own or an earlier chunk's). Into the import table,
+// which has no key yet, it needs no savepoint and always succeeds.
+func (l *load) copyTuples(ctx context.Context, changes []tuples.Change, payloads bool) (ok bool, err error) {
+	table := "docket_tuples"
+	if l.fresh {
+		table = importTable
+	} else if _, err := l.tx.Exec(ctx, `SAVEPOINT docket_chunk`); err != nil {
 		return false, classify("import: copy into the datastore", err)
 	}
-	rev := int64(l.rev)
-	i := 0
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		if i == len(changes) {
-			return nil, nil
-		}
-		t := &changes[i].Tuple
-		i++
-		return []any{t.ObjectType, t.ObjectID, t.Relation, t.SubjectType, t.SubjectID, t.SubjectRelation, rev,
-			tuples.AppendPayload([]byte{}, t.Payload), expiresAt(t.Payload)}, nil
-	})
-	_, err = l.tx.CopyFrom(ctx, pgx.Identifier{"docket_tuples"}, tupleColumns, src)
+	cols := l.rows.encodeTuples(int64(l.rev), changes, payloads)
+	err = l.send(ctx, table, cols)
+	if l.fresh {
+		return err == nil, classify("import: copy into the datastore", err)
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation: a tuple named twice
 		if _, rerr := l.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT docket_chunk`); rerr != nil {
@@ -186,6 +198,15 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 	if l.payloads {
 		if err := l.conflict(ctx); err != nil {
 			return 0, err
+		}
+	}
+	if l.fresh {
+		swapped, err := l.swapIn(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if !swapped {
+			l.planned = 0 // every change goes through the checked path
 		}
 	}
 	var err error
@@ -227,6 +248,9 @@ func (l *load) Commit(ctx context.Context, progress func(int)) (tuples.Revision,
 	}
 	if err != nil {
 		return 0, classify("import: write the tuples", err)
+	}
+	if l.b.beforeCommit != nil {
+		l.b.beforeCommit()
 	}
 	if err := l.tx.Commit(ctx); err != nil {
 		return 0, classify("import: commit", err)

@@ -244,8 +244,8 @@ type Backend struct {
 	stop   chan struct{}
 	stopWG sync.WaitGroup
 
-	// beforeCommit, set by tests, runs between a write's statements and
-	// its commit.
+	// beforeCommit, set by tests, runs between a write's (or an
+	// import's) statements and its commit.
 	beforeCommit func()
 	// loaded, set by tests, hears of each committed load how many of
 	// its changes went straight into docket_tuples, of how many.
@@ -254,6 +254,13 @@ type Backend struct {
 	// announce their revisions; notify wakes this process's watchers.
 	notifies bool
 	notify   notifier
+	// swaps: the database is PostgreSQL (probed at open), so an import
+	// into an empty store is built in a table of its own and swapped in
+	// (swap.go). noSwap and swapLockWait, set by tests, turn that off
+	// and bound the wait for the swap's lock.
+	swaps        bool
+	noSwap       bool
+	swapLockWait time.Duration
 
 	// cacheEntries and cacheRows, set by tests, bound what a snapshot
 	// keeps of objects and subjects below the defaults.
@@ -280,6 +287,9 @@ func NewBackend(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Backend
 	}
 	b := &Backend{pool: pool, opts: opts, pins: make(map[tuples.Revision]int), stop: make(chan struct{})}
 	if err := b.probeNotify(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.probeSwap(ctx); err != nil {
 		return nil, err
 	}
 	if opts.GCInterval > 0 {
