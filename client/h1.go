@@ -54,10 +54,8 @@ type h1Conn struct {
 	// reused: the connection answered a request before this one.
 	reused bool
 	// idleTimer closes the connection once idle for the transport's
-	// idle timeout; idleGen tells a timer that fired late from the
-	// current idle spell.
+	// idle timeout (unless taken from the pool first).
 	idleTimer *time.Timer
-	idleGen   uint64
 }
 
 // headersWriter hides the *bufio.Writer from http.Request.Write, which
@@ -119,7 +117,6 @@ func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, error) {
 			if t.idle[i].addr == addr {
 				c = t.idle[i]
 				t.idle = append(t.idle[:i], t.idle[i+1:]...)
-				c.idleGen++
 				break
 			}
 		}
@@ -154,13 +151,13 @@ func (t *h1Transport) put(c *h1Conn) {
 		c.close()
 		return
 	}
-	c.idleGen++
 	t.idle = append(t.idle, c)
 	t.mu.Unlock()
 	c.idleTimer.Reset(t.idleTimeout)
 }
 
-// expire closes c if it is still idle in the spell its timer was set in.
+// expire closes c if it is still idle: a timer that fires as c is taken
+// from the pool finds it gone and leaves it.
 func (c *h1Conn) expire() {
 	t := c.t
 	t.mu.Lock()
