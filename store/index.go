@@ -633,6 +633,10 @@ type IndexStatus struct {
 	// Groups counts the groups with a row, Entries the entries of all
 	// rows, Overflowed the groups above the bound, left to the walk.
 	Groups, Entries, Overflowed int
+	// Counts are the relation's counts of subject sets (counts.go), nil
+	// when none are kept (a database written before them: `docket db
+	// index build` counts it).
+	Counts *tuples.NestingCounts
 }
 
 // Indexer is implemented by the stores of this package: the membership
@@ -683,6 +687,15 @@ func (s *store) IndexStatus(ctx context.Context, rev tuples.Revision) ([]IndexSt
 		st, err := indexStatus(ctx, ix, rel.Type.Name, rel.Name)
 		if err != nil {
 			return nil, true, err
+		}
+		if cr, ok := r.(CountReads); ok && rel.NestingCounted() {
+			c, kept, err := cr.NestingCounts(ctx, rel.Type.Name, rel.Name)
+			if err != nil {
+				return nil, true, err
+			}
+			if kept {
+				st.Counts = &c
+			}
 		}
 		out = append(out, st)
 	}

@@ -21,7 +21,7 @@ func TestDBIndex(t *testing.T) {
 
 	r := run(t, "--db", db, "db", "index", "status")
 	r.want(t, 0)
-	contains(t, "status", r.stdout, "team#member: maintained, 2 groups with 3 entries, 0 over the bound")
+	contains(t, "status", r.stdout, "team#member: maintained, 2 groups with 3 entries, 0 over the bound; 2 subject sets in 2 groups")
 
 	r = run(t, "--db", db, "db", "index", "status", "-o", "json")
 	r.want(t, 0)
@@ -31,12 +31,14 @@ func TestDBIndex(t *testing.T) {
 			Relation   string
 			Maintained bool
 			Entries    int
+			Counts     struct{ Subject_sets, Parents, Children int }
 		}
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
-	if !st.Supported || len(st.Relations) != 1 || st.Relations[0].Relation != "team#member" || !st.Relations[0].Maintained || st.Relations[0].Entries != 3 {
+	if !st.Supported || len(st.Relations) != 1 || st.Relations[0].Relation != "team#member" || !st.Relations[0].Maintained || st.Relations[0].Entries != 3 ||
+		st.Relations[0].Counts != (struct{ Subject_sets, Parents, Children int }{2, 2, 2}) {
 		t.Fatalf("status: %+v", st)
 	}
 
