@@ -109,8 +109,15 @@ func (r *reader) GroupsAbove(ctx context.Context, group tuples.Object, relation 
 	if err := r.open(); err != nil {
 		return nil, false, err
 	}
-	if on, ok := r.states.get(group.Type, relation); ok && !on {
+	on, known := r.states.get(group.Type, relation)
+	if known && !on {
 		return nil, false, nil
+	}
+	if cached, ok := r.cachedGroups(group.Type, relation, []tuples.Object{group}); ok && known {
+		if cached[0].overflow {
+			return nil, false, nil
+		}
+		return cached[0].above, true, nil
 	}
 	row, overflow, on, err := r.indexRow(ctx, group.Type, relation, group.ID)
 	if err != nil || !on || overflow {
@@ -129,8 +136,19 @@ func (r *reader) GroupsAboveEach(ctx context.Context, groups []tuples.Object, re
 		return nil, true, nil
 	}
 	typ := groups[0].Type
-	if on, ok := r.states.get(typ, relation); ok && !on {
+	on, known := r.states.get(typ, relation)
+	if known && !on {
 		return nil, false, nil
+	}
+	if cached, ok := r.cachedGroups(typ, relation, groups); ok && known {
+		out := make([][]tuples.GroupAbove, len(groups))
+		for i, g := range cached {
+			if g.overflow {
+				return nil, false, nil
+			}
+			out[i] = g.above
+		}
+		return out, true, nil
 	}
 	ids := make([]string, 0, len(groups)+1)
 	ids = append(ids, "")

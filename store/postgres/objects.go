@@ -56,11 +56,13 @@ type objectRows struct {
 	many bool
 }
 
-// objectCache holds a snapshot's objects, and its subjects.
+// objectCache holds a snapshot's objects, and its subjects, and the
+// index rows of the groups its subjects were found in.
 type objectCache struct {
 	mu sync.Mutex
 	m  map[tuples.Object]*objectRows
 	s  map[tuples.Subject]*subjectRows
+	g  map[groupKey]*groupRow
 	// rows counts the rows kept in m and s.
 	rows int
 	// maxEntries and maxRows are objectsMax and rowsMax but in tests.
@@ -74,7 +76,8 @@ func newObjectCache(maxEntries, maxRows int) *objectCache {
 	if maxRows <= 0 {
 		maxRows = rowsMax
 	}
-	return &objectCache{m: make(map[tuples.Object]*objectRows), s: make(map[tuples.Subject]*subjectRows), maxEntries: maxEntries, maxRows: maxRows}
+	return &objectCache{m: make(map[tuples.Object]*objectRows), s: make(map[tuples.Subject]*subjectRows), g: make(map[groupKey]*groupRow),
+		maxEntries: maxEntries, maxRows: maxRows}
 }
 
 // rowsOf returns every row of obj, reading them in one statement on
@@ -150,9 +153,26 @@ type subjectRows struct {
 	many bool
 }
 
+// groupKey names a group of a relation in the membership index.
+type groupKey struct{ typ, rel, group string }
+
+// groupRow is a group's index row as stored: the groups above it, or
+// its overflow marker.
+type groupRow struct {
+	above    []tuples.GroupAbove
+	overflow bool
+}
+
 // subjectRowsOf returns every row whose subject is subj, reading them in one
 // statement on first use, as rowsOf does for objects: lookups and nested
 // groups ask one subject about many object types and relations.
+//
+// The same statement reads the membership index rows of the groups the
+// subject is found in, for each relation whose index is maintained, and
+// which relations among the subject's have one: a check that walks up
+// from the subject asks for them next (GroupsAboveEach), and now finds
+// them without a round trip of its own. Checks that never read the
+// subject's rows (a direct grant, a deny) are not affected.
 func (r *reader) subjectRowsOf(ctx context.Context, subj tuples.Subject) (rows []typeRelObject, ok bool, err error) {
 	c := r.objects
 	if c == nil {
@@ -168,19 +188,73 @@ func (r *reader) subjectRowsOf(ctx context.Context, subj tuples.Subject) (rows [
 	if full {
 		return nil, false, nil
 	}
-	got, err := collect(ctx, r.q, `SELECT object_type, relation, object_id FROM docket_tuples
-		WHERE subject_type = $2 AND subject_id = $3 AND subject_relation = $4 AND `+visible+unexpired(5)+`
-		ORDER BY object_type, relation, object_id LIMIT `+strconv.Itoa(objectRowsMax+1),
-		[]any{int64(r.rev), subj.Type, subj.ID, subj.Relation, r.now}, func(rows pgx.Rows) (typeRelObject, error) {
-			var x typeRelObject
-			err := rows.Scan(&x.objectType, &x.relation, &x.objectID)
+	// kind 0: the subject's rows; 1: a relation among them whose index
+	// is maintained (its state entry); 2: the index rows of a group the
+	// subject is in, of such a relation.
+	type row struct {
+		kind                int16
+		typ, rel, id, above string
+		chain               int16
+	}
+	got, err := collect(ctx, r.q, `WITH s AS MATERIALIZED (SELECT object_type, relation, object_id FROM docket_tuples
+			WHERE subject_type = $2 AND subject_id = $3 AND subject_relation = $4 AND `+visible+unexpired(5)+`
+			ORDER BY object_type, relation, object_id LIMIT `+strconv.Itoa(objectRowsMax+1)+`),
+		p AS MATERIALIZED (SELECT DISTINCT s.object_type, s.relation FROM s
+			WHERE EXISTS (SELECT 1 FROM docket_group_index g WHERE g.object_type = s.object_type AND g.relation = s.relation
+				AND g.group_id = '' AND g.above_id = '' AND g.created_rev <= $1 AND (g.deleted_rev IS NULL OR g.deleted_rev > $1)))
+		SELECT 0::smallint, object_type, relation, object_id, '', 0::smallint FROM s
+		UNION ALL
+		SELECT 1::smallint, object_type, relation, '', '', 0::smallint FROM p
+		UNION ALL
+		SELECT 2::smallint, g.object_type, g.relation, g.group_id, g.above_id, g.chain
+			FROM s JOIN p ON p.object_type = s.object_type AND p.relation = s.relation
+			JOIN docket_group_index g ON g.object_type = s.object_type AND g.relation = s.relation AND g.group_id = s.object_id
+			WHERE g.created_rev <= $1 AND (g.deleted_rev IS NULL OR g.deleted_rev > $1)
+		ORDER BY 1, 2, 3, 4, 5, 6`,
+		[]any{int64(r.rev), subj.Type, subj.ID, subj.Relation, r.now}, func(rows pgx.Rows) (row, error) {
+			var x row
+			err := rows.Scan(&x.kind, &x.typ, &x.rel, &x.id, &x.above, &x.chain)
 			return x, err
 		})
 	if err != nil {
 		return nil, false, classify("read the objects of "+subj.String(), err)
 	}
-	e = &subjectRows{rows: got}
-	if len(got) > objectRowsMax {
+	var own []typeRelObject
+	indexed := map[[2]string]bool{}
+	groups := map[groupKey]*groupRow{}
+	for _, x := range got {
+		switch x.kind {
+		case 0:
+			own = append(own, typeRelObject{objectType: x.typ, relation: x.rel, objectID: x.id})
+		case 1:
+			indexed[[2]string{x.typ, x.rel}] = true
+		}
+	}
+	for _, o := range own {
+		pair := [2]string{o.objectType, o.relation}
+		if _, seen := indexed[pair]; !seen {
+			indexed[pair] = false
+		}
+		if indexed[pair] {
+			groups[groupKey{o.objectType, o.relation, o.objectID}] = &groupRow{}
+		}
+	}
+	for _, x := range got {
+		if x.kind != 2 {
+			continue
+		}
+		g := groups[groupKey{x.typ, x.rel, x.id}]
+		if x.above == "" {
+			g.overflow = true
+		} else {
+			g.above = append(g.above, tuples.GroupAbove{ID: x.above, Chain: int(x.chain)})
+		}
+	}
+	for pair, on := range indexed {
+		r.states.set(pair[0], pair[1], on)
+	}
+	e = &subjectRows{rows: own}
+	if len(own) > objectRowsMax {
 		e = &subjectRows{many: true}
 	}
 	c.mu.Lock()
@@ -188,8 +262,35 @@ func (r *reader) subjectRowsOf(ctx context.Context, subj tuples.Subject) (rows [
 		c.s[subj] = e
 		c.rows += len(e.rows)
 	}
+	for k, g := range groups {
+		if _, dup := c.g[k]; !dup && len(c.g) < c.maxEntries && c.rows < c.maxRows {
+			c.g[k] = g
+			c.rows += len(g.above)
+		}
+	}
 	c.mu.Unlock()
 	return e.rows, !e.many, nil
+}
+
+// cachedGroups returns the index rows of groups of typ#rel that
+// subjectRowsOf read; ok is false unless it read every one.
+func (r *reader) cachedGroups(typ, rel string, groups []tuples.Object) (rows []*groupRow, ok bool) {
+	c := r.objects
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rows = make([]*groupRow, len(groups))
+	for i, g := range groups {
+		if g.Type != typ {
+			return nil, false
+		}
+		if rows[i] = c.g[groupKey{typ, rel, g.ID}]; rows[i] == nil {
+			return nil, false
+		}
+	}
+	return rows, true
 }
 
 // typeRelationRows narrows a subject's rows to one object type and
