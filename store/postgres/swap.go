@@ -23,8 +23,9 @@ import (
 //
 // The swap is taken only where it loses nothing the old table carried:
 // the table belongs to the importing role and has no grants, storage
-// options, triggers, policies, publications, extended statistics,
-// dependent views or indexes beyond Docket's. Otherwise, or when the
+// options, tablespace, replica identity, per-column statistics settings,
+// triggers, policies, publications, extended statistics, dependent views
+// or indexes beyond Docket's (nor options or a tablespace on those). Otherwise, or when the
 // lock is not granted in time, or when the input repeats a tuple (the
 // primary key's build refuses it), the load falls back to the checked
 // path: the rows are added to docket_tuples from the change log at the
@@ -61,6 +62,11 @@ var swapRename = []string{
 // would lose nothing but its (absent) rows.
 const swappableSQL = `SELECT pg_get_userbyid(c.relowner) = current_user
 	AND c.relacl IS NULL AND c.reloptions IS NULL AND NOT c.relrowsecurity
+	AND c.reltablespace = 0 AND c.relreplident = 'd'
+	AND NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0
+		AND (attstattarget >= 0 OR attoptions IS NOT NULL))
+	AND NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+		WHERE x.indrelid = c.oid AND (i.reltablespace <> 0 OR i.reloptions IS NOT NULL))
 	AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = c.oid)
 	AND NOT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = c.oid)
 	AND NOT EXISTS (SELECT 1 FROM pg_publication_rel WHERE prrelid = c.oid)
