@@ -57,6 +57,9 @@ type Checker struct {
 	nested   nestedCounters
 	// bound holds tuples' stored contexts decoded for their conditions.
 	bound boundContexts
+	// scan tunes when a page of a lookup of resources reads forward
+	// (lookup_stream.go); the zero value is the default.
+	scan scanTuning
 }
 
 // New returns a Checker.

@@ -116,3 +116,44 @@ func compareStrings(a, b string) int {
 	}
 	return 0
 }
+
+// ScanObjects reads the tuples of objectType forward, in order of object
+// id, as a key-value store's forward keys do (tuples.ObjectScanner).
+func (s *mapSnap) ScanObjects(_ context.Context, objectType, after string, wants []tuples.Want, budget int) (iter.Seq2[tuples.ScanMatch, error], bool) {
+	var ts []tuples.Tuple
+	for _, t := range s.all {
+		if t.ObjectType == objectType && t.ObjectID > after {
+			ts = append(ts, t)
+		}
+	}
+	// The order of forward keys: object id, then the rest of the key.
+	slices.SortFunc(ts, func(a, b tuples.Tuple) int {
+		if c := compareStrings(a.ObjectID, b.ObjectID); c != 0 {
+			return c
+		}
+		return compareStrings(a.String(), b.String())
+	})
+	return func(yield func(tuples.ScanMatch, error) bool) {
+		read, last := 0, after
+		for i := 0; i < len(ts); {
+			if budget > 0 && read >= budget {
+				yield(tuples.ScanMatch{ObjectID: last, Scanned: read, Stopped: true}, nil)
+				return
+			}
+			id := ts[i].ObjectID
+			var found []int
+			for ; i < len(ts) && ts[i].ObjectID == id; i++ {
+				read++
+				if w := slices.IndexFunc(wants, func(w tuples.Want) bool {
+					return w.Relation == ts[i].Relation && w.Subject == ts[i].Subject()
+				}); w >= 0 {
+					found = append(found, w)
+				}
+			}
+			last = id
+			if len(found) > 0 && !yield(tuples.ScanMatch{ObjectID: id, Wants: found, Scanned: read}, nil) {
+				return
+			}
+		}
+	}, true
+}

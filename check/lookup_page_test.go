@@ -31,7 +31,7 @@ func TestLookupPagesAreSlicesOfTheFullLookup(t *testing.T) {
 	t.Parallel()
 	n := diffCases(t, 60)
 	ctx := context.Background()
-	var lookups, streamed, pages int
+	var lookups, streamed, pages, scans, handovers int
 	for i := 0; i < n; i++ {
 		rng := rand.New(rand.NewPCG(11, uint64(i)))
 		text, sch := genSchema(rng)
@@ -54,8 +54,13 @@ func TestLookupPagesAreSlicesOfTheFullLookup(t *testing.T) {
 				}
 			}
 		}
-		snap := newMapSnap(sch, 1, stored)
+		snap := &countingScan{mapSnap: newMapSnap(sch, 1, stored)}
 		c := New(Options{MaxDepth: 1000})
+		if i%3 != 0 {
+			// Pages scan forward for as few as one stream, and hand over
+			// to the streams after a few tuples (lookup_scan.go).
+			c.scan = scanTuning{minSources: 1, keysPerSource: []int{1, 2, 3, 1000}[rng.IntN(4)], minChunk: 1 + rng.IntN(3)}
+		}
 		fail := func(format string, args ...any) {
 			t.Helper()
 			t.Fatalf("instance %d: "+format+"\n%s\ncontextual: %v", append([]any{i}, append(args, describe(in), extra)...)...)
@@ -97,11 +102,35 @@ func TestLookupPagesAreSlicesOfTheFullLookup(t *testing.T) {
 				}
 			}
 		}
+		scans += snap.scans
+		handovers += snap.stops
 	}
-	if streamed == 0 {
-		t.Fatal("no lookup had a target whose last hop streams: the test measures nothing")
+	if streamed == 0 || scans == 0 || handovers == 0 {
+		t.Fatalf("%d lookups had a target whose last hop streams, %d pages scanned forward, %d handed over to the streams: the test measures too little", streamed, scans, handovers)
 	}
-	t.Logf("%d random instances, %d lookups (%d with a streamed last hop), %d pages equal to slices of the full lookups", n, lookups, streamed, pages)
+	t.Logf("%d random instances, %d lookups (%d with a streamed last hop), %d pages equal to slices of the full lookups, %d of them scanned forward (%d handing over to the streams)", n, lookups, streamed, pages, scans, handovers)
+}
+
+// countingScan counts the forward scans of a snapshot and those that
+// stopped at their budget.
+type countingScan struct {
+	*mapSnap
+	scans, stops int
+}
+
+func (s *countingScan) ScanObjects(ctx context.Context, objectType, after string, wants []tuples.Want, budget int) (iter.Seq2[tuples.ScanMatch, error], bool) {
+	seq, ok := s.mapSnap.ScanObjects(ctx, objectType, after, wants, budget)
+	s.scans++
+	return func(yield func(tuples.ScanMatch, error) bool) {
+		for m, err := range seq {
+			if m.Stopped {
+				s.stops++
+			}
+			if !yield(m, err) {
+				return
+			}
+		}
+	}, ok
 }
 
 // countingReverse counts the objects Reverse and ObjectsOf yield.

@@ -98,7 +98,11 @@ func (c *Checker) lookupResources(ctx context.Context, snap tuples.Snapshot, q R
 			return fail(err)
 		}
 	}
-	next, stop := rw.candidates(after, q.Cursor != "")
+	var page *pageScan
+	if q.Limit > 0 {
+		page = &pageScan{tuning: c.scan.orDefault(), want: q.Limit + 1}
+	}
+	next, stop := rw.candidates(after, q.Cursor != "", page)
 	defer stop()
 	conds := w.plan.condForms
 	var conf *resourceConfirmer

@@ -27,6 +27,10 @@ import (
 // viewer too) is walked whole, as is one whose streams lie near the
 // depth limit, where the chains to each object decide what error a
 // lookup meets.
+//
+// Where the streams are many, a merge's first object costs the opening
+// of every one of them; a small page then reads the target's tuples
+// forward instead, while that costs less (lookup_scan.go).
 
 // terminalRelations returns the relations of the target's type whose pairs
 // a lookup may leave to the end, or nil when the target is not one of
@@ -197,9 +201,10 @@ type candidate struct {
 
 // candidates yields the objects the walk found with an id above after
 // (all, when from is false), in order of id: sorted from what the walk
-// found, merged with its deferred streams as they are read. stop ends
+// found, merged with its deferred streams as they are read (or, for a
+// page, with a forward scan standing for them: see pageScan). stop ends
 // the streams' reads.
-func (rw *resourceWalk) candidates(after string, from bool) (next func() (candidate, bool, error), stop func()) {
+func (rw *resourceWalk) candidates(after string, from bool, page *pageScan) (next func() (candidate, bool, error), stop func()) {
 	var found []candidate
 	add := func(id string, m uint8) {
 		if !from || id > after {
@@ -225,10 +230,20 @@ func (rw *resourceWalk) candidates(after string, from bool) (next func() (candid
 	}
 	m := &merge{rw: rw, after: after, from: from}
 	m.heads = append(m.heads, &head{isList: true, list: found})
-	for _, s := range rw.deferred {
-		m.heads = append(m.heads, &head{s: s})
+	if h := rw.scanHead(page, after, from); h != nil {
+		m.heads = append(m.heads, h)
+	} else {
+		m.heads = append(m.heads, rw.streamHeads()...)
 	}
 	return m.next, m.stop
+}
+
+func (rw *resourceWalk) streamHeads() []*head {
+	heads := make([]*head, len(rw.deferred))
+	for i, s := range rw.deferred {
+		heads[i] = &head{s: s}
+	}
+	return heads
 }
 
 func compareIDs(a, b string) int {
@@ -248,6 +263,7 @@ type merge struct {
 	from    bool
 	heads   []*head
 	h       headHeap
+	spent   []*head
 	started bool
 	err     error
 }
@@ -271,6 +287,9 @@ type head struct {
 	// a stream out of order is an error, never a page missing members.
 	last string
 	read bool
+	// fwd, when set, makes the head a forward scan standing for all the
+	// walk's streams.
+	fwd *forwardScan
 }
 
 // readAhead is how many ids of a stream its first read takes.
@@ -331,6 +350,9 @@ func (h *head) advance(mg *merge) (bool, error) {
 		h.cur, h.list = h.list[0], h.list[1:]
 		return true, nil
 	}
+	if h.fwd != nil {
+		return h.fwd.advance(mg, h)
+	}
 	for {
 		id, ok, err := h.nextID(mg)
 		if !ok || err != nil {
@@ -352,13 +374,16 @@ func (mg *merge) next() (candidate, bool, error) {
 	if mg.err != nil {
 		return candidate{}, false, mg.err
 	}
+	fail := func(err error) (candidate, bool, error) {
+		mg.err = err
+		return candidate{}, false, err
+	}
 	if !mg.started {
 		mg.started = true
 		for _, h := range mg.heads {
 			ok, err := h.advance(mg)
 			if err != nil {
-				mg.err = err
-				return candidate{}, false, err
+				return fail(err)
 			}
 			if ok {
 				mg.h = append(mg.h, h)
@@ -366,6 +391,18 @@ func (mg *merge) next() (candidate, bool, error) {
 		}
 		heap.Init(&mg.h)
 	}
+	// The heads whose candidate was taken last are read on only now that
+	// the next is asked for: a page that is full reads no further.
+	for _, h := range mg.spent {
+		ok, err := h.advance(mg)
+		if err != nil {
+			return fail(err)
+		}
+		if ok {
+			heap.Push(&mg.h, h)
+		}
+	}
+	mg.spent = mg.spent[:0]
 	if len(mg.h) == 0 {
 		return candidate{}, false, nil
 	}
@@ -374,18 +411,9 @@ func (mg *merge) next() (candidate, bool, error) {
 	}
 	best := mg.h[0].cur
 	for len(mg.h) > 0 && mg.h[0].cur.id == best.id {
-		h := mg.h[0]
+		h := heap.Pop(&mg.h).(*head)
 		best.m = max(best.m, h.cur.m)
-		ok, err := h.advance(mg)
-		if err != nil {
-			mg.err = err
-			return candidate{}, false, err
-		}
-		if ok {
-			heap.Fix(&mg.h, 0)
-		} else {
-			heap.Pop(&mg.h)
-		}
+		mg.spent = append(mg.spent, h)
 	}
 	return best, true, nil
 }
@@ -394,6 +422,9 @@ func (mg *merge) stop() {
 	for _, h := range mg.heads {
 		if h.stop != nil {
 			h.stop()
+		}
+		if h.fwd != nil {
+			h.fwd.close()
 		}
 	}
 }

@@ -199,6 +199,18 @@ func (c countingIndexedSnapshot) NestingCounts(ctx context.Context, typ, relatio
 	return tuples.NestingCounts{}, false, nil
 }
 
+// ScanObjects passes a forward scan on where the snapshot offers one
+// (tuples.ObjectScanner), counted as a reverse read: a paged lookup
+// reads with it in place of many reverse reads.
+func (c countingSnapshot) ScanObjects(ctx context.Context, objectType, after string, wants []tuples.Want, budget int) (iter.Seq2[tuples.ScanMatch, error], bool) {
+	sc, ok := c.Snapshot.(tuples.ObjectScanner)
+	if !ok {
+		return nil, false
+	}
+	c.m.readReverse.Inc()
+	return sc.ScanObjects(ctx, objectType, after, wants, budget)
+}
+
 // A set-at-a-time read counts as one read of its kind: one round trip.
 
 func (c countingSnapshot) HasAny(ctx context.Context, objs []tuples.Object, relation string, subjs []tuples.Subject) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"sync"
 	"time"
 
@@ -184,6 +185,15 @@ func (s *snapshot) Schema() *schema.Schema { return s.schema }
 
 // Now is the clock the snapshot hides expired tuples by.
 func (s *snapshot) Now() time.Time { return s.now }
+
+// ScanObjects answers from the backend where it can scan
+// (tuples.ObjectScanner); ok is false where it cannot.
+func (s *snapshot) ScanObjects(ctx context.Context, objectType, after string, wants []tuples.Want, budget int) (iter.Seq2[tuples.ScanMatch, error], bool) {
+	if sc, ok := s.Reader.(tuples.ObjectScanner); ok {
+		return sc.ScanObjects(ctx, objectType, after, wants, budget)
+	}
+	return nil, false
+}
 
 // Get returns one stored tuple with its payload.
 func (s *snapshot) Get(ctx context.Context, k tuples.Key) (tuples.Tuple, bool, error) {

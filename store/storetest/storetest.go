@@ -82,6 +82,7 @@ var tests = []struct {
 	{"FutureRevision", 1000, false, testFutureRevision},
 	{"ConcurrentReaders", 1000, false, testConcurrentReaders},
 	{"SetReads", 1000, false, testSetReads},
+	{"ScanObjects", 1000, false, testScanObjects},
 	{"RevisionGone", 3, false, testRevisionGone},
 	{"SnapshotPinned", 2, false, testSnapshotPinned},
 	{"PayloadWriteReplace", 1000, false, testPayloadWriteReplace},
