@@ -51,8 +51,6 @@ type h1Conn struct {
 	addr string
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	// reused: the connection answered a request before this one.
-	reused bool
 	// idleTimer closes the connection once idle for the transport's
 	// idle timeout (unless taken from the pool first).
 	idleTimer *time.Timer
@@ -144,16 +142,16 @@ func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, error) {
 
 // put keeps c for the next request, or closes it when enough are idle.
 func (t *h1Transport) put(c *h1Conn) {
-	c.reused = true
 	t.mu.Lock()
 	if len(t.idle) >= t.maxIdle {
 		t.mu.Unlock()
 		c.close()
 		return
 	}
+	// Armed before another caller can take c, who stops it.
+	c.idleTimer.Reset(t.idleTimeout)
 	t.idle = append(t.idle, c)
 	t.mu.Unlock()
-	c.idleTimer.Reset(t.idleTimeout)
 }
 
 // expire closes c if it is still idle: a timer that fires as c is taken

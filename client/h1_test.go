@@ -258,3 +258,42 @@ func TestH1IdleTimeout(t *testing.T) {
 		t.Errorf("opened %d connections; want 2", n)
 	}
 }
+
+// A stream's reader blocked on the next message is released when another
+// goroutine closes the body, as a Watch's caller does to stop it.
+func TestH1CloseUnblocksRead(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := echoServer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	c, _ := h1Client(t)
+	res, err := c.Post(srv.URL, "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [5]byte
+	if _, err := io.ReadFull(res.Body, b[:]); err != nil || string(b[:]) != "first" {
+		t.Fatalf("first chunk = %q, %v", b, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := res.Body.Read(b[:])
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	res.Body.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a read on a closed body succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("closing the body did not end the blocked read")
+	}
+}
