@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
@@ -331,4 +332,39 @@ func verifyCounts(ctx context.Context, r Reader, sch *schema.Schema) ([]string, 
 		}
 	}
 	return problems, nil
+}
+
+// CountCache keeps, for one reader, the counts it has read: a reader's
+// revision never changes, so neither do they. The zero value is ready.
+type CountCache struct {
+	mu sync.Mutex
+	m  map[[2]string]cachedCounts
+}
+
+type cachedCounts struct {
+	c    tuples.NestingCounts
+	kept bool
+}
+
+// Get returns typ#rel's counts from the cache, or from read (which says
+// whether the counts are kept at all), remembering what read returned.
+func (c *CountCache) Get(typ, rel string, read func() (tuples.NestingCounts, bool, error)) (tuples.NestingCounts, bool, error) {
+	k := [2]string{typ, rel}
+	c.mu.Lock()
+	r, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return r.c, r.kept, nil
+	}
+	n, kept, err := read()
+	if err != nil {
+		return tuples.NestingCounts{}, false, err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[[2]string]cachedCounts)
+	}
+	c.m[k] = cachedCounts{n, kept}
+	c.mu.Unlock()
+	return n, kept, nil
 }

@@ -182,35 +182,10 @@ func (a *anchors) teammate(c *anchorsCase) int {
 }
 
 func (a *anchors) granted(c *anchorsCase, u int) bool {
-	if c.public || u == c.assignee || a.inTeam(u, c.team) {
-		return true
-	}
-	for _, x := range c.access {
-		if x == u {
-			return true
-		}
-	}
-	for _, t := range c.accessTeams {
-		if a.inTeam(u, t) {
-			return true
-		}
-	}
-	return false
+	return c.public || u == c.assignee || a.inTeam(u, c.team) || listed(u, c.access, c.accessTeams, a.inTeam)
 }
 
-func (a *anchors) denied(c *anchorsCase, u int) bool {
-	for _, d := range c.deny {
-		if d == u {
-			return true
-		}
-	}
-	for _, t := range c.denyTeams {
-		if a.inTeam(u, t) {
-			return true
-		}
-	}
-	return false
-}
+func (a *anchors) denied(c *anchorsCase, u int) bool { return listed(u, c.deny, c.denyTeams, a.inTeam) }
 
 func (a *anchors) viewer(c *anchorsCase, u int) bool { return a.granted(c, u) && !a.denied(c, u) }
 

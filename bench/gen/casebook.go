@@ -171,30 +171,22 @@ func (cb *casebook) genCase(s *sink, i int) kase {
 
 // granted is the base of viewer, before the deny list.
 func (cb *casebook) granted(c *kase, u int) bool {
-	if c.public || u == c.creator || u == c.assignee || cb.inTeam(u, cb.home[c.assignee]) {
-		return true
-	}
-	for _, a := range c.access {
-		if a == u {
-			return true
-		}
-	}
-	for _, t := range c.accessTeams {
-		if cb.inTeam(u, t) {
-			return true
-		}
-	}
-	return false
+	return c.public || u == c.creator || u == c.assignee || cb.inTeam(u, cb.home[c.assignee]) ||
+		listed(u, c.access, c.accessTeams, cb.inTeam)
 }
 
-func (cb *casebook) denied(c *kase, u int) bool {
-	for _, d := range c.deny {
-		if d == u {
+func (cb *casebook) denied(c *kase, u int) bool { return listed(u, c.deny, c.denyTeams, cb.inTeam) }
+
+// listed reports whether user u is on a list of users and teams, directly
+// or through a team (inTeam says who is in a team, nesting included).
+func listed(u int, users, teams []int, inTeam func(u, t int) bool) bool {
+	for _, x := range users {
+		if x == u {
 			return true
 		}
 	}
-	for _, t := range c.denyTeams {
-		if cb.inTeam(u, t) {
+	for _, t := range teams {
+		if inTeam(u, t) {
 			return true
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"sync"
 
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
@@ -45,47 +44,25 @@ func decodeCounts(v []byte) (tuples.NestingCounts, error) {
 	return tuples.NestingCounts{Sets: n[0], Parents: n[1], Children: n[2]}, nil
 }
 
-// countCache caches, per reader, the counts read: a reader's revision
-// never changes, so neither do they.
-type countCache struct {
-	mu sync.Mutex
-	m  map[[2]string]countRead
-}
-
-type countRead struct {
-	c    tuples.NestingCounts
-	kept bool
-}
-
 // NestingCounts reads the counts of typ#rel.
 func (s *Reader) NestingCounts(ctx context.Context, typ, rel string) (tuples.NestingCounts, bool, error) {
 	if err := s.open(); err != nil {
 		return tuples.NestingCounts{}, false, err
 	}
-	k := [2]string{typ, rel}
-	s.counts.mu.Lock()
-	r, ok := s.counts.m[k]
-	s.counts.mu.Unlock()
-	if ok {
-		return r.c, r.kept, nil
-	}
-	v, found, err := s.v.Get(CountKey(typ, rel))
-	if err != nil {
-		return tuples.NestingCounts{}, false, fmt.Errorf("read the counts of %s#%s: %w", typ, rel, err)
-	}
-	if found {
-		if r.c, err = decodeCounts(v); err != nil {
+	return s.counts.Get(typ, rel, func() (tuples.NestingCounts, bool, error) {
+		v, found, err := s.v.Get(CountKey(typ, rel))
+		if err != nil || !found {
+			if err != nil {
+				err = fmt.Errorf("read the counts of %s#%s: %w", typ, rel, err)
+			}
+			return tuples.NestingCounts{}, false, err
+		}
+		c, err := decodeCounts(v)
+		if err != nil {
 			return tuples.NestingCounts{}, false, fmt.Errorf("read the counts of %s#%s: %w", typ, rel, err)
 		}
-		r.kept = true
-	}
-	s.counts.mu.Lock()
-	if s.counts.m == nil {
-		s.counts.m = make(map[[2]string]countRead)
-	}
-	s.counts.m[k] = r
-	s.counts.mu.Unlock()
-	return r.c, r.kept, nil
+		return c, true, nil
+	})
 }
 
 // NestingCountRelations lists the relations whose counts are kept.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/docketdb/docket/internal/arena"
+	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -40,7 +41,7 @@ type Reader struct {
 	release func()
 	closed  atomic.Bool
 	states  indexStates
-	counts  countCache
+	counts  store.CountCache
 }
 
 // NewReader returns the reads of v, a view at rev that hides tuples

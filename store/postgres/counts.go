@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/docketdb/docket/store"
 	"github.com/docketdb/docket/tuples"
@@ -16,46 +15,23 @@ import (
 // (created_rev, deleted_rev): a change closes the live row and adds one,
 // in the transaction that writes the tuples they count.
 
-// countCache caches, per reader, the counts read: a reader's revision
-// never changes, so neither do they.
-type countCache struct {
-	mu sync.Mutex
-	m  map[[2]string]countRead
-}
-
-type countRead struct {
-	c    tuples.NestingCounts
-	kept bool
-}
-
 // NestingCounts reads the counts of typ#rel.
 func (r *reader) NestingCounts(ctx context.Context, typ, rel string) (tuples.NestingCounts, bool, error) {
 	if err := r.open(); err != nil {
 		return tuples.NestingCounts{}, false, err
 	}
-	k := [2]string{typ, rel}
-	r.counts.mu.Lock()
-	cr, ok := r.counts.m[k]
-	r.counts.mu.Unlock()
-	if ok {
-		return cr.c, cr.kept, nil
-	}
-	err := r.q.QueryRow(ctx, `SELECT sets, parents, children FROM docket_nesting_counts
-		WHERE object_type = $2 AND relation = $3 AND `+visible, int64(r.rev), typ, rel).Scan(&cr.c.Sets, &cr.c.Parents, &cr.c.Children)
-	switch {
-	case err == nil:
-		cr.kept = true
-	case errors.Is(err, pgx.ErrNoRows):
-	default:
+	return r.counts.Get(typ, rel, func() (tuples.NestingCounts, bool, error) {
+		var c tuples.NestingCounts
+		err := r.q.QueryRow(ctx, `SELECT sets, parents, children FROM docket_nesting_counts
+		WHERE object_type = $2 AND relation = $3 AND `+visible, int64(r.rev), typ, rel).Scan(&c.Sets, &c.Parents, &c.Children)
+		switch {
+		case err == nil:
+			return c, true, nil
+		case errors.Is(err, pgx.ErrNoRows):
+			return tuples.NestingCounts{}, false, nil
+		}
 		return tuples.NestingCounts{}, false, classify(fmt.Sprintf("read the counts of %s#%s", typ, rel), err)
-	}
-	r.counts.mu.Lock()
-	if r.counts.m == nil {
-		r.counts.m = make(map[[2]string]countRead)
-	}
-	r.counts.m[k] = cr
-	r.counts.mu.Unlock()
-	return cr.c, cr.kept, nil
+	})
 }
 
 // NestingCountRelations lists the relations whose counts are kept.

@@ -40,7 +40,7 @@ type reader struct {
 	// states caches which relations' membership index is maintained.
 	states indexStates
 	// counts caches the counts of nesting relations read.
-	counts countCache
+	counts store.CountCache
 }
 
 func (r *reader) Revision() tuples.Revision { return r.rev }
