@@ -255,13 +255,16 @@ type resourceWalk struct {
 	// guarded marks the edges into target that prove the base of its
 	// top-level exclusions (see guard).
 	guarded map[*schema.Edge]bool
-	// state is the best membership known of each pair entered; done the
-	// one it was last walked with, so that a pair proven after it was
-	// walked as a candidate is walked again, once.
-	state  map[pairKey]uint8
-	done   map[pairKey]uint8
-	queue  []pairKey
-	chains chains
+	// pairs holds what the walk knows of each pair reached, index where
+	// each is in pairs: one map probe per pair reached, where a map per
+	// fact (membership, walked, depth, parent) cost one probe each and
+	// grew, rehashing, one by one.
+	pairs []pairInfo
+	index map[pairKey]int32
+	// entered counts the pairs entered with a membership (the limit's
+	// measure); queue holds the positions in pairs of those to walk.
+	entered int
+	queue   []int32
 	// found is the best membership known of each object of target's type.
 	found map[string]uint8
 	// limit is the most pairs the walk may enter; 0 means no limit.
@@ -289,9 +292,7 @@ func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWal
 		w:      w,
 		target: target,
 		lead:   leadsTo(w.sch, target),
-		state:  map[pairKey]uint8{},
-		done:   map[pairKey]uint8{},
-		chains: newChains(w),
+		index:  map[pairKey]int32{},
 		found:  map[string]uint8{},
 		limit:  limit,
 	}
@@ -313,9 +314,71 @@ func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWal
 	return rw
 }
 
+// pairInfo is what a walk knows of one pair it reached.
+type pairInfo struct {
+	key pairKey
+	// state is the best membership known (0: not entered yet); done the
+	// one the pair was last walked with, so that a pair proven after it
+	// was walked as a candidate is walked again, once.
+	state, done uint8
+	// depth is the length of the shortest chain of pairs to it, parent
+	// the position of the pair before it on that chain (noPair: none), so
+	// that a chain longer than the checker's depth limit is the error a
+	// check along it would meet rather than an answer no check could give.
+	depth  int32
+	parent int32
+}
+
+// noPair stands for no pair: the start of a walk.
+const noPair int32 = -1
+
+// depthOf is the length of the chain to the pair at from, 0 at the start.
+func (rw *resourceWalk) depthOf(from int32) int {
+	if from == noPair {
+		return 0
+	}
+	return int(rw.pairs[from].depth)
+}
+
+// reach records that k is entered from the pair at from (noPair: at the
+// start of the walk) and returns its position in pairs; it fails with a
+// DepthError when that makes the shortest chain to k longer than the
+// limit.
+func (rw *resourceWalk) reach(k pairKey, from int32) (int32, error) {
+	d := rw.depthOf(from) + 1
+	i, ok := rw.index[k]
+	if ok && int(rw.pairs[i].depth) <= d {
+		return i, nil
+	}
+	if d > rw.w.maxDepth {
+		return 0, rw.depthError(k, from)
+	}
+	if !ok {
+		i = int32(len(rw.pairs))
+		rw.index[k] = i
+		rw.pairs = append(rw.pairs, pairInfo{key: k, parent: noPair})
+	}
+	p := &rw.pairs[i]
+	p.depth = int32(d)
+	if from != noPair {
+		p.parent = from
+	}
+	return i, nil
+}
+
+// depthError names the chain to k through the pair at from.
+func (rw *resourceWalk) depthError(k pairKey, from int32) error {
+	name := func(k pairKey) string { return k.obj.String() + "#" + rw.w.sch.Relations[k.rel].Name }
+	path := []string{name(k)}
+	for p := from; p != noPair; p = rw.pairs[p].parent {
+		path = append(path, name(rw.pairs[p].key))
+	}
+	return &DepthError{Limit: rw.w.maxDepth, Path: path}
+}
+
 // visit records that the subject may hold r on obj, with membership m,
-// reached from the pair from (nil for a tuple naming the subject).
-func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8, from *pairKey) error {
+// reached from the pair at from (noPair for a tuple naming the subject).
+func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8, from int32) error {
 	if !rw.lead[r.ID] {
 		return nil
 	}
@@ -323,8 +386,8 @@ func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8, fr
 		rw.deferObject(obj, r, m, from)
 		return nil
 	}
-	k := pairKey{obj: obj, rel: r.ID}
-	if err := rw.chains.reach(k, from); err != nil {
+	i, err := rw.reach(pairKey{obj: obj, rel: r.ID}, from)
+	if err != nil {
 		return err
 	}
 	if r == rw.target && m > rw.found[obj.ID] {
@@ -335,15 +398,18 @@ func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8, fr
 	if m == reachGuarded {
 		m = reachCandidate
 	}
-	old, seen := rw.state[k]
-	if seen && old >= m {
+	p := &rw.pairs[i]
+	if p.state >= m {
 		return nil
 	}
-	if !seen && rw.limit > 0 && len(rw.state) >= rw.limit {
-		return errWalkLimit
+	if p.state == 0 {
+		if rw.limit > 0 && rw.entered >= rw.limit {
+			return errWalkLimit
+		}
+		rw.entered++
 	}
-	rw.state[k] = m
-	rw.queue = append(rw.queue, k)
+	p.state = m
+	rw.queue = append(rw.queue, i)
 	return nil
 }
 
@@ -391,7 +457,7 @@ func (rw *resourceWalk) run() error {
 	s := w.sub
 	if s.kind == subjectSet {
 		// A subject set is a member of itself.
-		if err := rw.visit(tuples.Object{Type: s.Type, ID: s.ID}, s.rel, reachProven, nil); err != nil {
+		if err := rw.visit(tuples.Object{Type: s.Type, ID: s.ID}, s.rel, reachProven, noPair); err != nil {
 			return err
 		}
 	}
@@ -420,10 +486,10 @@ func (rw *resourceWalk) run() error {
 		}
 		for _, e := range entries {
 			if rw.streams(r) {
-				rw.deferScan(e, r, r, reachProven, nil)
+				rw.deferScan(e, r, r, reachProven, noPair)
 				continue
 			}
-			if err := rw.reverse(e, r, func(o tuples.Object) error { return rw.visit(o, r, reachProven, nil) }); err != nil {
+			if err := rw.reverse(e, r, func(o tuples.Object) error { return rw.visit(o, r, reachProven, noPair) }); err != nil {
 				return err
 			}
 		}
@@ -447,14 +513,17 @@ func (rw *resourceWalk) run() error {
 }
 
 // walkLevel enters the edges out of each pair of a level.
-func (rw *resourceWalk) walkLevel(level []pairKey) error {
+func (rw *resourceWalk) walkLevel(level []int32) error {
 	sch, lead := rw.w.sch, rw.lead
-	for _, k := range level {
-		m := rw.state[k]
-		if rw.done[k] >= m {
+	for _, at := range level {
+		p := &rw.pairs[at]
+		m := p.state
+		if p.done >= m {
 			continue
 		}
-		rw.done[k] = m
+		p.done = m
+		// pairs may grow below: k is a copy.
+		k := p.key
 		from := sch.Relations[k.rel]
 		for i := range from.Reverse {
 			e := &from.Reverse[i]
@@ -464,16 +533,16 @@ func (rw *resourceWalk) walkLevel(level []pairKey) error {
 			next := rw.along(e, m)
 			switch e.Kind {
 			case schema.EdgeRewrite:
-				if err := rw.visit(k.obj, e.To, next, &k); err != nil {
+				if err := rw.visit(k.obj, e.To, next, at); err != nil {
 					return err
 				}
 			case schema.EdgeSubjectSet:
 				set := tuples.Subject{Type: k.obj.Type, ID: k.obj.ID, Relation: from.Name}
 				if rw.streams(e.To) {
-					rw.deferScan(set, e.To, e.To, next, &k)
+					rw.deferScan(set, e.To, e.To, next, at)
 					continue
 				}
-				if err := rw.reverse(set, e.To, func(o tuples.Object) error { return rw.visit(o, e.To, next, &k) }); err != nil {
+				if err := rw.reverse(set, e.To, func(o tuples.Object) error { return rw.visit(o, e.To, next, at) }); err != nil {
 					return err
 				}
 			case schema.EdgeArrow:
@@ -483,7 +552,7 @@ func (rw *resourceWalk) walkLevel(level []pairKey) error {
 						// The last hop reaches the target's objects.
 						for _, c := range cur {
 							for _, src := range tuples.HopSources(c, via) {
-								rw.deferScan(src, via, e.To, next, &k)
+								rw.deferScan(src, via, e.To, next, at)
 							}
 						}
 						cur = nil
@@ -510,7 +579,7 @@ func (rw *resourceWalk) walkLevel(level []pairKey) error {
 					cur = hop
 				}
 				for _, o := range cur {
-					if err := rw.visit(o, e.To, next, &k); err != nil {
+					if err := rw.visit(o, e.To, next, at); err != nil {
 						return err
 					}
 				}
@@ -526,7 +595,7 @@ func (rw *resourceWalk) walkLevel(level []pairKey) error {
 // in one ObjectsOf (one statement on a networked database, where one
 // read per team, per user of a team, is a round trip each). The reads
 // left to the end (streams) are not made here.
-func (rw *resourceWalk) prefetch(level []pairKey) error {
+func (rw *resourceWalk) prefetch(level []int32) error {
 	if rw.reads == nil {
 		// Which relations' pairs read on: those with a subject set or an
 		// arrow out of them (most pairs, a case's, lead on by rewrites).
@@ -544,8 +613,10 @@ func (rw *resourceWalk) prefetch(level []pairKey) error {
 		cur []tuples.Object
 	}
 	var fronts []front
-	for _, k := range level {
-		if !rw.reads[k.rel] || rw.done[k] >= rw.state[k] {
+	for _, at := range level {
+		p := &rw.pairs[at]
+		k := p.key
+		if !rw.reads[k.rel] || p.done >= p.state {
 			continue
 		}
 		if rw.pre == nil {

@@ -121,7 +121,7 @@ func (rw *resourceWalk) streams(r *schema.Relation) bool {
 
 // deferScan leaves to the end the reverse read of scan for subj, whose
 // objects enter to with membership m from the pair from.
-func (rw *resourceWalk) deferScan(subj tuples.Subject, scan, to *schema.Relation, m uint8, from *pairKey) {
+func (rw *resourceWalk) deferScan(subj tuples.Subject, scan, to *schema.Relation, m uint8, from int32) {
 	rw.noteDepth(to, from)
 	fm := rw.reachTarget(to, m)
 	if fm == 0 {
@@ -145,7 +145,7 @@ type streamKey struct {
 // deferObject records an object reached on a terminal relation r one at
 // a time (along a rewrite, an arrow of several hops, or as the subject
 // set itself).
-func (rw *resourceWalk) deferObject(obj tuples.Object, r *schema.Relation, m uint8, from *pairKey) {
+func (rw *resourceWalk) deferObject(obj tuples.Object, r *schema.Relation, m uint8, from int32) {
 	rw.noteDepth(r, from)
 	if fm := rw.reachTarget(r, m); fm > rw.singles[obj.ID] {
 		rw.singles[obj.ID] = fm
@@ -154,11 +154,8 @@ func (rw *resourceWalk) deferObject(obj tuples.Object, r *schema.Relation, m uin
 
 // noteDepth keeps the deepest chain a deferred pair of r and the
 // rewrites after it would reach.
-func (rw *resourceWalk) noteDepth(r *schema.Relation, from *pairKey) {
-	d := 1
-	if from != nil {
-		d = rw.chains.depth[*from] + 1
-	}
+func (rw *resourceWalk) noteDepth(r *schema.Relation, from int32) {
+	d := rw.depthOf(from) + 1
 	rw.deepest = max(rw.deepest, d+rw.longest[r.ID])
 }
 
