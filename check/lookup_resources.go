@@ -84,6 +84,7 @@ func (c *Checker) lookupResources(ctx context.Context, snap tuples.Snapshot, q R
 	// A page stops once it is full: the walk's last reads are left to the
 	// end and read as far as the page goes (lookup_stream.go).
 	rw := newResourceWalk(w, target, 0)
+	defer rw.release()
 	if q.Limit > 0 {
 		rw.streamTerminal()
 	}
@@ -94,6 +95,7 @@ func (c *Checker) lookupResources(ctx context.Context, snap tuples.Snapshot, q R
 		// Near the depth limit the chains to each object decide the
 		// error a lookup meets: walked whole, as a check would.
 		rw = newResourceWalk(w, target, 0)
+		defer rw.release()
 		if err := rw.run(); err != nil {
 			return fail(err)
 		}
@@ -261,6 +263,7 @@ type resourceWalk struct {
 	// grew, rehashing, one by one.
 	pairs []pairInfo
 	index map[pairKey]int32
+	table *pairTable
 	// entered counts the pairs entered with a membership (the limit's
 	// measure); queue holds the positions in pairs of those to walk.
 	entered int
@@ -287,13 +290,34 @@ type resourceWalk struct {
 	deepest  int
 }
 
+// pairTable is the storage of a walk's pairs and found objects, kept
+// on the walker from one lookup to the next: a lookup at scale reaches
+// tens of thousands of pairs, and maps grown from empty each time spent
+// much of its time rehashing.
+type pairTable struct {
+	index map[pairKey]int32
+	pairs []pairInfo
+	found map[string]uint8
+}
+
+// pooledPairs is the most pairs a table may hold and still be kept.
+const pooledPairs = 1 << 16
+
 func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWalk {
+	t := w.pairTable
+	if t != nil {
+		w.pairTable = nil
+	} else {
+		t = &pairTable{index: map[pairKey]int32{}, found: map[string]uint8{}}
+	}
 	rw := &resourceWalk{
 		w:      w,
 		target: target,
 		lead:   leadsTo(w.sch, target),
-		index:  map[pairKey]int32{},
-		found:  map[string]uint8{},
+		table:  t,
+		pairs:  t.pairs[:0],
+		index:  t.index,
+		found:  t.found,
 		limit:  limit,
 	}
 	if g := guardOf(w.plan, target); g.usable() {
@@ -312,6 +336,29 @@ func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWal
 		}
 	}
 	return rw
+}
+
+// release hands the walk's table back to the walker for the next
+// lookup, emptied; the walk is not used after.
+func (rw *resourceWalk) release() {
+	t := rw.table
+	if t == nil {
+		return
+	}
+	pairs := rw.pairs
+	rw.table, rw.pairs, rw.index, rw.found = nil, nil, nil, nil
+	// A lookup's walks of subtracted sides end before it: the larger
+	// table, the lookup's own, is the one kept.
+	if len(t.index) > pooledPairs || (rw.w.pairTable != nil && cap(rw.w.pairTable.pairs) >= cap(pairs)) {
+		return
+	}
+	clear(t.index)
+	clear(t.found)
+	// The pairs hold the store's strings: cleared, so that a kept table
+	// does not keep them alive.
+	clear(pairs)
+	t.pairs = pairs[:0]
+	rw.w.pairTable = t
 }
 
 // pairInfo is what a walk knows of one pair it reached.
@@ -872,6 +919,7 @@ func (c *resourceConfirmer) set(i int) (map[string]bool, error) {
 	}
 	// The walk is allowed a few pairs per object it saves a test on.
 	sub := newResourceWalk(w, o.rel, 4*(c.pending+1)+1024)
+	defer sub.release()
 	var deep *DepthError
 	if err := sub.run(); errors.Is(err, errWalkLimit) || errors.As(err, &deep) {
 		// Too large or too deep to walk as a set: each object is tested,

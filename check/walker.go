@@ -132,6 +132,9 @@ type walker struct {
 	sub   subject
 	memo  map[nodeKey]int32
 	stack []nodeKey
+	// pairTable is the table a lookup of resources last walked with,
+	// kept for the next one on this walker (nil while one walks with it).
+	pairTable *pairTable
 	// notDirect and setsOf hold what set-at-a-time reads learnt ahead of
 	// the walk where it fans out (see prefetch), for the query subject
 	// (setSubject forgets them when it changes): the stored relations
