@@ -497,6 +497,34 @@ func (rw *resourceWalk) reverse(subj tuples.Subject, r *schema.Relation, each fu
 	return nil
 }
 
+// reverseVisit visits, with membership m from the pair at from, each
+// object of r that stores subj: reverse without a callback, whose
+// closure and the variables it holds were a heap allocation for each
+// pair walked.
+func (rw *resourceWalk) reverseVisit(subj tuples.Subject, r *schema.Relation, m uint8, from int32) error {
+	w := rw.w
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	if objs, ok := rw.pre[streamKey{subj, r.ID}]; ok {
+		for _, o := range objs {
+			if err := rw.visit(o, r, m, from); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for o, err := range w.snap.Reverse(w.ctx, subj, r.Type.Name, r.Name) {
+		if err != nil {
+			return fmt.Errorf("read reverse %s in %s: %w", subj, r, err)
+		}
+		if err := rw.visit(o, r, m, from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // run walks from the tuples that name the subject. Those prove their
 // relation; what follows is as certain as the edges it went along.
 func (rw *resourceWalk) run() error {
@@ -536,7 +564,7 @@ func (rw *resourceWalk) run() error {
 				rw.deferScan(e, r, r, reachProven, noPair)
 				continue
 			}
-			if err := rw.reverse(e, r, func(o tuples.Object) error { return rw.visit(o, r, reachProven, noPair) }); err != nil {
+			if err := rw.reverseVisit(e, r, reachProven, noPair); err != nil {
 				return err
 			}
 		}
@@ -589,7 +617,7 @@ func (rw *resourceWalk) walkLevel(level []int32) error {
 					rw.deferScan(set, e.To, e.To, next, at)
 					continue
 				}
-				if err := rw.reverse(set, e.To, func(o tuples.Object) error { return rw.visit(o, e.To, next, at) }); err != nil {
+				if err := rw.reverseVisit(set, e.To, next, at); err != nil {
 					return err
 				}
 			case schema.EdgeArrow:
