@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
@@ -202,7 +203,7 @@ type candidate struct {
 // page, with a forward scan standing for them: see pageScan). stop ends
 // the streams' reads.
 func (rw *resourceWalk) candidates(after string, from bool, page *pageScan) (next func() (candidate, bool, error), stop func()) {
-	var found []candidate
+	found := make([]candidate, 0, len(rw.found)+len(rw.singles))
 	add := func(id string, m uint8) {
 		if !from || id > after {
 			found = append(found, candidate{id, m})
@@ -243,15 +244,8 @@ func (rw *resourceWalk) streamHeads() []*head {
 	return heads
 }
 
-func compareIDs(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+// compareIDs orders object ids as the store does, byte by byte.
+func compareIDs(a, b string) int { return strings.Compare(a, b) }
 
 // merge merges the walk's sorted candidates and its deferred streams.
 type merge struct {
