@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -109,13 +110,7 @@ func (c *Checker) lookupResources(ctx context.Context, snap tuples.Snapshot, q R
 	conds := w.plan.condForms
 	var conf *resourceConfirmer
 	if !conds {
-		var ids []string
-		for id := range rw.found {
-			if q.Cursor == "" || id > after {
-				ids = append(ids, id)
-			}
-		}
-		conf = newResourceConfirmer(rw, ids)
+		conf = newResourceConfirmer(rw, after, q.Cursor != "")
 		if rw.terminal != nil {
 			// How many guarded objects the streams hold is not known
 			// before they are read: the page's size stands for it.
@@ -268,8 +263,9 @@ type resourceWalk struct {
 	// measure); queue holds the positions in pairs of those to walk.
 	entered int
 	queue   []int32
-	// found is the best membership known of each object of target's type.
-	found map[string]uint8
+	// targets holds the positions in pairs of the target's pairs, in the
+	// order reached: the objects found (see found).
+	targets []int32
 	// limit is the most pairs the walk may enter; 0 means no limit.
 	limit int
 
@@ -290,14 +286,13 @@ type resourceWalk struct {
 	deepest  int
 }
 
-// pairTable is the storage of a walk's pairs and found objects, kept
+// pairTable is the storage of a walk's pairs, kept
 // on the walker from one lookup to the next: a lookup at scale reaches
 // tens of thousands of pairs, and maps grown from empty each time spent
 // much of its time rehashing.
 type pairTable struct {
 	index map[pairKey]int32
 	pairs []pairInfo
-	found map[string]uint8
 }
 
 // pooledPairs is the most pairs a table may hold and still be kept.
@@ -308,7 +303,7 @@ func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWal
 	if t != nil {
 		w.pairTable = nil
 	} else {
-		t = &pairTable{index: map[pairKey]int32{}, found: map[string]uint8{}}
+		t = &pairTable{index: map[pairKey]int32{}}
 	}
 	rw := &resourceWalk{
 		w:      w,
@@ -317,7 +312,6 @@ func newResourceWalk(w *walker, target *schema.Relation, limit int) *resourceWal
 		table:  t,
 		pairs:  t.pairs[:0],
 		index:  t.index,
-		found:  t.found,
 		limit:  limit,
 	}
 	if g := guardOf(w.plan, target); g.usable() {
@@ -346,14 +340,13 @@ func (rw *resourceWalk) release() {
 		return
 	}
 	pairs := rw.pairs
-	rw.table, rw.pairs, rw.index, rw.found = nil, nil, nil, nil
+	rw.table, rw.pairs, rw.index, rw.targets = nil, nil, nil, nil
 	// A lookup's walks of subtracted sides end before it: the larger
 	// table, the lookup's own, is the one kept.
 	if len(t.index) > pooledPairs || (rw.w.pairTable != nil && cap(rw.w.pairTable.pairs) >= cap(pairs)) {
 		return
 	}
 	clear(t.index)
-	clear(t.found)
 	// The pairs hold the store's strings: cleared, so that a kept table
 	// does not keep them alive.
 	clear(pairs)
@@ -368,6 +361,9 @@ type pairInfo struct {
 	// one the pair was last walked with, so that a pair proven after it
 	// was walked as a candidate is walked again, once.
 	state, done uint8
+	// best is, on a pair of the target, the best membership known of its
+	// object, a guard included (0: not reached on the target).
+	best uint8
 	// depth is the length of the shortest chain of pairs to it, parent
 	// the position of the pair before it on that chain (noPair: none), so
 	// that a chain longer than the checker's depth limit is the error a
@@ -378,6 +374,19 @@ type pairInfo struct {
 
 // noPair stands for no pair: the start of a walk.
 const noPair int32 = -1
+
+// found yields each object of the target's type the walk reached, in
+// the order reached, with the best membership known of it.
+func (rw *resourceWalk) found() iter.Seq2[string, uint8] {
+	return func(yield func(string, uint8) bool) {
+		for _, at := range rw.targets {
+			p := &rw.pairs[at]
+			if !yield(p.key.obj.ID, p.best) {
+				return
+			}
+		}
+	}
+}
 
 // depthOf is the length of the chain to the pair at from, 0 at the start.
 func (rw *resourceWalk) depthOf(from int32) int {
@@ -437,15 +446,18 @@ func (rw *resourceWalk) visit(obj tuples.Object, r *schema.Relation, m uint8, fr
 	if err != nil {
 		return err
 	}
-	if r == rw.target && m > rw.found[obj.ID] {
-		rw.found[obj.ID] = m
+	p := &rw.pairs[i]
+	if r == rw.target && m > p.best {
+		if p.best == 0 {
+			rw.targets = append(rw.targets, i)
+		}
+		p.best = m
 	}
 	// A guard is settled only when the lookup tests it: until then what
 	// the pair leads to is not proven.
 	if m == reachGuarded {
 		m = reachCandidate
 	}
-	p := &rw.pairs[i]
 	if p.state >= m {
 		return nil
 	}
@@ -861,7 +873,9 @@ type resourceConfirmer struct {
 // subtracted side backwards once instead of testing it on each.
 const setThreshold = 16
 
-func newResourceConfirmer(rw *resourceWalk, ids []string) *resourceConfirmer {
+// newResourceConfirmer decides the objects rw found with an id above
+// after (all, when from is false).
+func newResourceConfirmer(rw *resourceWalk, after string, from bool) *resourceConfirmer {
 	c := &resourceConfirmer{rw: rw, setMin: setThreshold}
 	if rw.guarded == nil {
 		return c
@@ -869,8 +883,8 @@ func newResourceConfirmer(rw *resourceWalk, ids []string) *resourceConfirmer {
 	c.g = guardOf(rw.w.plan, rw.target)
 	c.sets = make([]map[string]bool, len(c.g.subtracts))
 	c.tried = make([]bool, len(c.g.subtracts))
-	for _, id := range ids {
-		if rw.found[id] == reachGuarded {
+	for id, m := range rw.found() {
+		if m == reachGuarded && (!from || id > after) {
 			c.pending++
 		}
 	}
@@ -956,8 +970,8 @@ func (c *resourceConfirmer) set(i int) (map[string]bool, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	set := make(map[string]bool, len(sub.found))
-	for id, m := range sub.found {
+	set := make(map[string]bool, len(sub.targets))
+	for id, m := range sub.found() {
 		if m != reachProven {
 			return nil, nil
 		}

@@ -283,15 +283,17 @@ func lookupWithSets(ctx context.Context, c *Checker, snap tuples.Snapshot, x tup
 	if err := rw.run(); err != nil {
 		return nil, false, err
 	}
-	for id := range rw.found {
+	found := map[string]uint8{}
+	for id, m := range rw.found() {
 		ids = append(ids, id)
+		found[id] = m
 	}
 	slices.Sort(ids)
-	conf := newResourceConfirmer(rw, ids)
+	conf := newResourceConfirmer(rw, "", false)
 	conf.setMin = 0
 	var out []string
 	for _, id := range ids {
-		ok, err := conf.member(tuples.Object{Type: target.Type.Name, ID: id}, rw.found[id])
+		ok, err := conf.member(tuples.Object{Type: target.Type.Name, ID: id}, found[id])
 		if err != nil {
 			return nil, false, err
 		}

@@ -203,13 +203,13 @@ type candidate struct {
 // page, with a forward scan standing for them: see pageScan). stop ends
 // the streams' reads.
 func (rw *resourceWalk) candidates(after string, from bool, page *pageScan) (next func() (candidate, bool, error), stop func()) {
-	found := make([]candidate, 0, len(rw.found)+len(rw.singles))
+	found := make([]candidate, 0, len(rw.targets)+len(rw.singles))
 	add := func(id string, m uint8) {
 		if !from || id > after {
 			found = append(found, candidate{id, m})
 		}
 	}
-	for id, m := range rw.found {
+	for id, m := range rw.found() {
 		add(id, m)
 	}
 	for id, m := range rw.singles {
