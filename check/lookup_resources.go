@@ -286,10 +286,10 @@ type resourceWalk struct {
 	deepest  int
 }
 
-// pairTable is the storage of a walk's pairs, kept
-// on the walker from one lookup to the next: a lookup at scale reaches
-// tens of thousands of pairs, and maps grown from empty each time spent
-// much of its time rehashing.
+// pairTable is the storage of a walk's pairs, kept on the walker from
+// one lookup to the next: a lookup at scale reaches tens of thousands of
+// pairs, and maps grown from empty each time spent much of its time
+// rehashing.
 type pairTable struct {
 	index map[pairKey]int32
 	pairs []pairInfo
