@@ -125,3 +125,55 @@ func TestLookupsDepthLimit(t *testing.T) {
 		t.Errorf("lookup subjects within the limit = %v, %v", res, err)
 	}
 }
+
+// TestLookupResourcesReusedWalker: a checker reuses one walk's table of
+// pairs for the next lookup; lookups one after another on one checker,
+// past the depth limit or not, answer as each would on a fresh checker.
+func TestLookupResourcesReusedWalker(t *testing.T) {
+	lines := []string{
+		"case:1#assignee@user:ana",
+		"user:ana#team@team:east",
+		"team:east#member@user:bo",
+		"team:east#member@team:intake#member",
+		"team:intake#member@user:ida",
+		"case:2#access_list@team:intake#member",
+		"case:3#creator@user:ida",
+		"case:3#deny_list@team:intake#member",
+		"case:4#public@user:*",
+		"case:9#access_list@team:t0#member",
+		"case:8#creator@user:deep",
+	}
+	for i := 0; i < 8; i++ {
+		lines = append(lines, fmt.Sprintf("team:t%d#member@team:t%d#member", i, i+1))
+	}
+	lines = append(lines, "team:t8#member@user:deep", "team:t2#member@user:mid")
+	snap := newSnap(t, casebook, lines...)
+	ctx := context.Background()
+	lookup := func(c *Checker, subj string) string {
+		var got []string
+		_, err := c.LookupResources(ctx, snap, ResourceQuery{Subject: mustSubject(t, subj), Type: "case", Relation: "viewer"},
+			func(o tuples.Object) bool { got = append(got, o.String()); return true })
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return strings.Join(got, " ")
+	}
+	shared := New(Options{MaxDepth: 6, CacheSize: -1})
+	subjects := []string{"user:deep", "user:ana", "user:mid", "user:ida", "user:deep", "user:bo", "team:east#member", "user:mid", "user:nobody", "user:ana"}
+	depthErrors, answers := 0, 0
+	for _, subj := range subjects {
+		want := lookup(New(Options{MaxDepth: 6, CacheSize: -1}), subj)
+		if got := lookup(shared, subj); got != want {
+			t.Errorf("lookup for %s on a reused checker = %q, on a fresh one %q", subj, got, want)
+		}
+		t.Logf("%s: %s", subj, want)
+		if strings.HasPrefix(want, "error: ") {
+			depthErrors++
+		} else if want != "" {
+			answers++
+		}
+	}
+	if depthErrors == 0 || answers < 3 {
+		t.Fatalf("%d depth errors and %d answers: the test compares too little", depthErrors, answers)
+	}
+}
