@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -115,7 +116,17 @@ func (c *Checker) lookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 		}
 	}
 	sw := newSubjectWalk(w, q.Object, target)
-	if err := sw.run(); err != nil {
+	err = sw.run()
+	if _, deep := errors.AsType[*DepthError](err); deep {
+		// Walking an object's own relations first can reach a pair by a
+		// longer chain before its shortest one; only the walk in plain
+		// breadth-first order measures every chain by its shortest, so
+		// it decides whether the limit is passed.
+		sw = newSubjectWalk(w, q.Object, target)
+		sw.breadthFirst = true
+		err = sw.run()
+	}
+	if err != nil {
 		return fail(err)
 	}
 	plain, sets := sw.sorted()
@@ -280,6 +291,13 @@ type subjectWalk struct {
 	state map[pairKey]subjectState
 	done  map[pairKey]subjectState
 	queue []pairKey
+	// near holds the pairs entered from a pair on the same object, walked
+	// before the queue (unless breadthFirst): what they lead to then joins
+	// the queue's level, so the groups found through an object's own
+	// relations (an access list) and those found through its arrows (an
+	// assignee's team) are read in one statement, not a level apart.
+	near         []pairKey
+	breadthFirst bool
 	// pre holds the subjects read ahead for the level being walked.
 	pre    map[pairKey][]tuples.Subject
 	chains chains
@@ -325,7 +343,11 @@ func (sw *subjectWalk) enter(o tuples.Object, rel *schema.Relation, st subjectSt
 	}
 	if cur.merge(st) || !seen {
 		sw.state[k] = cur
-		sw.queue = append(sw.queue, k)
+		if from != nil && from.obj == o && !sw.breadthFirst {
+			sw.near = append(sw.near, k)
+		} else {
+			sw.queue = append(sw.queue, k)
+		}
 	}
 	return nil
 }
@@ -375,12 +397,18 @@ func (sw *subjectWalk) run() error {
 	if err := sw.enter(sw.root.obj, sw.target, subjectState{m: reachProven}, nil); err != nil {
 		return err
 	}
-	// The queue is walked level by level, in the order it was filled, as
-	// one queue would be; each level's reads of stored relations are made
-	// first, those of one relation together (prefetch).
-	for len(sw.queue) > 0 {
-		level := sw.queue
-		sw.queue = nil
+	// The queue is walked level by level, in the order it was filled, a
+	// level's pairs on the objects it walked (near) first, as a level of
+	// their own; each level's reads of stored relations are made first,
+	// those of one relation together (prefetch). The walk is a fixpoint:
+	// the order decides the statements made, not what is found.
+	for len(sw.queue) > 0 || len(sw.near) > 0 {
+		var level []pairKey
+		if len(sw.near) > 0 {
+			level, sw.near = sw.near, nil
+		} else {
+			level, sw.queue = sw.queue, nil
+		}
 		if err := sw.prefetch(level); err != nil {
 			return err
 		}
