@@ -1,6 +1,7 @@
 package check
 
 import (
+	"context"
 	"fmt"
 	"testing"
 )
@@ -94,5 +95,61 @@ type doc {
 		if !tc.want && (snap.total() != 2 || snap.reads["hasany:viewer"] != 1) {
 			t.Errorf("%s: %d store calls, want 2 (the parents, one HasAny): %v", tc.q, snap.total(), snap.reads)
 		}
+	}
+}
+
+// TestSetReadsLookupSubjectsOneLevel: the team an access list names and
+// the assignee's team are read in one SubjectsOf, as are the teams nested
+// below both, although the walk finds the first through the case's own
+// relation and the second through an arrow.
+func TestSetReadsLookupSubjectsOneLevel(t *testing.T) {
+	base := newSnap(t, casebook,
+		"case:1#assignee@user:boss", "user:boss#team@team:a",
+		"case:1#access_list@team:b#member",
+		"team:a#member@user:ann", "team:a#member@team:a1#member", "team:a1#member@user:al",
+		"team:b#member@user:bob", "team:b#member@team:b1#member", "team:b1#member@user:bo")
+	c := New(Options{CacheSize: -1})
+	snap := newCountingSnap(base)
+	res, err := c.LookupSubjects(context.Background(), snap, SubjectQuery{Object: mustObject(t, "case:1"), Relation: "viewer", Type: "user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res); got != "[user:al user:ann user:bo user:bob user:boss]" {
+		t.Errorf("viewers %s", got)
+	}
+	// Two levels of teams: one SubjectsOf each, no team read alone.
+	if snap.reads["subjectsof:member"] != 2 || snap.reads["subjects:member"] != 0 {
+		t.Errorf("teams read %v, want two SubjectsOf of member and no Subjects", snap.reads)
+	}
+}
+
+// TestLookupSubjectsDepthShortestChain: walking the case's own relations
+// first reaches team:b#member by a chain of six pairs before the chain of
+// three through the owner's team; the limit of five is the shortest
+// chain's to meet, so the lookup answers, as a check does.
+func TestLookupSubjectsDepthShortestChain(t *testing.T) {
+	const chain = `type user
+
+type team {
+  relation member: user | team#member
+}
+
+type doc {
+  relation owner: team
+  relation direct: team#member
+  relation c = direct
+  relation b = c
+  relation a = b
+  relation view = a | owner#member
+}
+`
+	snap := newSnap(t, chain, "doc:1#owner@team:a", "team:a#member@team:b#member", "doc:1#direct@team:b#member", "team:b#member@user:u")
+	c := New(Options{MaxDepth: 5, CacheSize: -1})
+	res, err := c.LookupSubjects(context.Background(), snap, SubjectQuery{Object: mustObject(t, "doc:1"), Relation: "view", Type: "user"})
+	if err != nil || fmt.Sprint(res) != "[user:u]" {
+		t.Errorf("lookup subjects = %v, %v; want [user:u]", res, err)
+	}
+	if !checkQ(t, c, snap, "doc:1#view@user:u") {
+		t.Error("check of user:u denied")
 	}
 }
