@@ -645,14 +645,22 @@ func (rw *resourceWalk) walkLevel(level []int32) error {
 						cur = nil
 						break
 					}
-					seen := map[tuples.Object]bool{}
+					// One read yields each object once: only the objects of
+					// several reads are told apart, in the order first met.
+					var seen map[tuples.Object]bool
 					var hop []tuples.Object
 					for _, c := range cur {
 						// A hop reaches c from tuples naming c or a
 						// subject set of c.
-						for _, src := range tuples.HopSources(c, via) {
+						srcs := tuples.HopSources(c, via)
+						if seen == nil && (len(cur) > 1 || len(srcs) > 1) {
+							seen = map[tuples.Object]bool{}
+						}
+						for _, src := range srcs {
 							err := rw.reverse(src, via, func(o tuples.Object) error {
-								if !seen[o] {
+								if seen == nil {
+									hop = append(hop, o)
+								} else if !seen[o] {
 									seen[o] = true
 									hop = append(hop, o)
 								}
