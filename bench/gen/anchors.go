@@ -94,23 +94,12 @@ func genAnchors(ctx context.Context, spec Spec, s *sink) error {
 		}
 	}
 	cases := max(1, int(float64(spec.Size-s.tuples)/anPerCase))
-	step := max(1, cases/anSampled)
-	for i := range cases {
-		if err := cancelled(ctx, i); err != nil {
-			return err
-		}
+	return writeCases(ctx, s, r, cases, anSampled, anUsers, func(i int, ask bool) {
 		c := a.genCase(s, i)
-		if i%step == 0 {
+		if ask {
 			a.queries(s, &c)
 		}
-	}
-	for range 20 {
-		s.query(Query{Kind: KindResources, Label: "cases_of_user", Subject: user(r.IntN(anUsers)), Type: "case", Relation: "viewer"})
-	}
-	for i := 0; i < cases && i < 50*step; i += step {
-		s.query(Query{Kind: KindSubjects, Label: "viewers_of_case", Object: tuples.Object{Type: "case", ID: caseID(i)}, Relation: "viewer", Type: "user"})
-	}
-	return nil
+	})
 }
 
 // anchorsCase is one case while it is being written.

@@ -95,21 +95,30 @@ func genCasebook(ctx context.Context, spec Spec, s *sink) error {
 	if cases < 1 {
 		cases = 1
 	}
-	step := max(1, cases/cbSampled)
-	for i := range cases {
+	return writeCases(ctx, s, r, cases, cbSampled, cbUsers, func(i int, ask bool) {
+		c := cb.genCase(s, i)
+		if ask {
+			cb.queries(s, &c)
+		}
+	})
+}
+
+// writeCases writes n cases with write, asking it for the queries of
+// about sampled of them, evenly spread, then adds the lookups the engines
+// are compared on: the cases of 20 random users among users, and the
+// viewers of 50 sampled cases.
+func writeCases(ctx context.Context, s *sink, r *rand.Rand, n, sampled, users int, write func(i int, ask bool)) error {
+	step := max(1, n/sampled)
+	for i := range n {
 		if err := cancelled(ctx, i); err != nil {
 			return err
 		}
-		c := cb.genCase(s, i)
-		if i%step == 0 {
-			cb.queries(s, &c)
-		}
+		write(i, i%step == 0)
 	}
-	// Lookups whose answers the engines are compared on.
 	for range 20 {
-		s.query(Query{Kind: KindResources, Label: "cases_of_user", Subject: user(r.IntN(cbUsers)), Type: "case", Relation: "viewer"})
+		s.query(Query{Kind: KindResources, Label: "cases_of_user", Subject: user(r.IntN(users)), Type: "case", Relation: "viewer"})
 	}
-	for i := 0; i < cases && i < 50*step; i += step {
+	for i := 0; i < n && i < 50*step; i += step {
 		s.query(Query{Kind: KindSubjects, Label: "viewers_of_case", Object: tuples.Object{Type: "case", ID: caseID(i)}, Relation: "viewer", Type: "user"})
 	}
 	return nil
