@@ -45,21 +45,8 @@ const (
 
 // anchors is the staff and team tree, kept to know the answers.
 type anchors struct {
-	rng    *rand.Rand
-	parent []int // team -> parent team, -1 for the root
-	level  []int
-	home   []int      // user -> home team
-	member [][]uint64 // user -> bitset of teams the user is in, through nesting
-	// below[t]: users whose home team is 1-3 levels below t.
-	below [][]int
-}
-
-func (a *anchors) inTeam(u, t int) bool { return a.member[u][t/64]&(1<<(t%64)) != 0 }
-
-func (a *anchors) join(u, t int) {
-	for ; t >= 0; t = a.parent[t] {
-		a.member[u][t/64] |= 1 << (t % 64)
-	}
+	rng *rand.Rand
+	staff
 }
 
 func genAnchors(ctx context.Context, spec Spec, s *sink) error {
@@ -73,26 +60,7 @@ func genAnchors(ctx context.Context, spec Spec, s *sink) error {
 		a.parent[t], a.level[t] = p, a.level[p]+1
 		s.tuple("team", teamID(p), "member", "team", teamID(t), "member")
 	}
-	words := (anTeams + 63) / 64
-	a.home = make([]int, anUsers)
-	a.member = make([][]uint64, anUsers)
-	a.below = make([][]int, anTeams)
-	for u := range anUsers {
-		a.member[u] = make([]uint64, words)
-		h := r.IntN(anTeams)
-		a.home[u] = h
-		a.join(u, h)
-		for p := a.parent[h]; p >= 0; p = a.parent[p] {
-			a.below[p] = append(a.below[p], u)
-		}
-		s.tuple("team", teamID(h), "member", "user", userID(u), "")
-		if r.IntN(10) == 0 { // one in ten also sits on a second team
-			if e := r.IntN(anTeams); e != h {
-				a.join(u, e)
-				s.tuple("team", teamID(e), "member", "user", userID(u), "")
-			}
-		}
-	}
+	a.hire(s, r, anUsers, false)
 	cases := max(1, int(float64(spec.Size-s.tuples)/anPerCase))
 	return writeCases(ctx, s, r, cases, anSampled, anUsers, func(i int, ask bool) {
 		c := a.genCase(s, i)
@@ -164,7 +132,7 @@ func (a *anchors) teammate(c *anchorsCase) int {
 			return u
 		}
 	}
-	if us := a.below[c.team]; len(us) > 0 {
+	if us := a.under[c.team]; len(us) > 0 {
 		return us[r.IntN(len(us))]
 	}
 	return r.IntN(anUsers)
@@ -190,7 +158,7 @@ func (a *anchors) queries(s *sink, c *anchorsCase) {
 			Expect: Expect{Known: true, Allowed: a.viewer(c, u)}})
 	}
 	check("direct", c.assignee)
-	if us := a.below[c.team]; len(us) > 0 {
+	if us := a.under[c.team]; len(us) > 0 {
 		for range 20 {
 			u := us[r.IntN(len(us))]
 			if u != c.assignee {

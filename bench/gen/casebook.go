@@ -29,26 +29,62 @@ const (
 // casebook is the part of the agency kept in memory to know answers: the
 // staff and the team tree. Cases are streamed and forgotten.
 type casebook struct {
-	rng    *rand.Rand
+	rng *rand.Rand
+	staff
+}
+
+// staff is an agency's users and team tree, as the agency shapes keep it
+// to know their answers.
+type staff struct {
 	parent []int // team -> parent team, -1 for roots
 	level  []int
-	home   []int      // user -> home team (user#team, team#member)
+	home   []int      // user -> home team
 	member [][]uint64 // user -> bitset of teams the user is a member of, through nesting
 	// under[t]: users whose home team is a strict descendant of t.
 	under [][]int
 }
 
+func (st *staff) inTeam(u, t int) bool { return st.member[u][t/64]&(1<<(t%64)) != 0 }
+
+func (st *staff) join(u, t int) {
+	for ; t >= 0; t = st.parent[t] {
+		st.member[u][t/64] |= 1 << (t % 64)
+	}
+}
+
+// hire gives each of users a random home team of the tree in st.parent
+// (one in ten a second team too) and writes the memberships; withTeam also
+// writes the user's own user#team tuple.
+func (st *staff) hire(s *sink, r *rand.Rand, users int, withTeam bool) {
+	teams := len(st.parent)
+	words := (teams + 63) / 64
+	st.home = make([]int, users)
+	st.member = make([][]uint64, users)
+	st.under = make([][]int, teams)
+	for u := range users {
+		st.member[u] = make([]uint64, words)
+		h := r.IntN(teams)
+		st.home[u] = h
+		st.join(u, h)
+		for p := st.parent[h]; p >= 0; p = st.parent[p] {
+			st.under[p] = append(st.under[p], u)
+		}
+		if withTeam {
+			s.tuple("user", userID(u), "team", "team", teamID(h), "")
+		}
+		s.tuple("team", teamID(h), "member", "user", userID(u), "")
+		if r.IntN(10) == 0 { // one in ten also sits on a second team
+			if e := r.IntN(teams); e != h {
+				st.join(u, e)
+				s.tuple("team", teamID(e), "member", "user", userID(u), "")
+			}
+		}
+	}
+}
+
 func userID(i int) string { return "u" + strconv.Itoa(i) }
 func teamID(i int) string { return "t" + strconv.Itoa(i) }
 func caseID(i int) string { return "c" + strconv.Itoa(i) }
-
-func (cb *casebook) inTeam(u, t int) bool { return cb.member[u][t/64]&(1<<(t%64)) != 0 }
-
-func (cb *casebook) join(u, t int) {
-	for ; t >= 0; t = cb.parent[t] {
-		cb.member[u][t/64] |= 1 << (t % 64)
-	}
-}
 
 func genCasebook(ctx context.Context, spec Spec, s *sink) error {
 	cb := &casebook{rng: rand.New(rand.NewPCG(spec.Seed, 0xca5eb00c))}
@@ -69,28 +105,7 @@ func genCasebook(ctx context.Context, spec Spec, s *sink) error {
 		cb.parent[t], cb.level[t] = p, cb.level[p]+1
 		s.tuple("team", teamID(p), "member", "team", teamID(t), "member")
 	}
-	words := (cbTeams + 63) / 64
-	cb.home = make([]int, cbUsers)
-	cb.member = make([][]uint64, cbUsers)
-	cb.under = make([][]int, cbTeams)
-	for u := range cbUsers {
-		cb.member[u] = make([]uint64, words)
-		h := r.IntN(cbTeams)
-		cb.home[u] = h
-		cb.join(u, h)
-		for p := cb.parent[h]; p >= 0; p = cb.parent[p] {
-			cb.under[p] = append(cb.under[p], u)
-		}
-		s.tuple("user", userID(u), "team", "team", teamID(h), "")
-		s.tuple("team", teamID(h), "member", "user", userID(u), "")
-		if r.IntN(10) == 0 { // one in ten also sits on a second team
-			e := r.IntN(cbTeams)
-			if e != h {
-				cb.join(u, e)
-				s.tuple("team", teamID(e), "member", "user", userID(u), "")
-			}
-		}
-	}
+	cb.hire(s, r, cbUsers, true)
 	cases := int(float64(spec.Size-s.tuples) / cbPerCase)
 	if cases < 1 {
 		cases = 1
