@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -170,7 +171,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 	}
 	var applied []int
 	for _, m := range migrations {
-		done, err := apply(ctx, pool, m)
+		done, err := applyRetrying(ctx, pool, m)
 		if err != nil {
 			// A concurrent Migrate may have won the race (its tables
 			// already exist, or a serialization failure): what counts
@@ -186,6 +187,29 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
 	}
 	return applied, nil
 }
+
+// applyRetrying applies m, again after a serialization failure: two
+// processes migrating at once (replicas started together) conflict on
+// docket_migrations, and the one that loses may look before the winner
+// has committed; run again, it sees the winner's version and has nothing
+// to do.
+func applyRetrying(ctx context.Context, pool *pgxpool.Pool, m migration) (bool, error) {
+	for attempt := 1; ; attempt++ {
+		done, err := apply(ctx, pool, m)
+		if err == nil || !retryable(err) || attempt == migrateAttempts {
+			return done, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, classify("migrate", ctx.Err())
+		case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
+		}
+	}
+}
+
+// migrateAttempts bounds applyRetrying: a conflict that outlasts it is
+// not another migration finishing.
+const migrateAttempts = 10
 
 // migrationsTableExists reports whether docket_migrations can be read.
 func migrationsTableExists(ctx context.Context, pool *pgxpool.Pool) bool {
