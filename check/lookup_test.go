@@ -4,24 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/docketdb/docket/tuples"
 )
 
+// casebookAgency is a small agency of the casebook schema: an assignee's
+// team with a nested team, an access list, a deny list and a public case.
+var casebookAgency = []string{
+	"case:1#assignee@user:ana",
+	"user:ana#team@team:east",
+	"team:east#member@user:bo",
+	"team:east#member@team:intake#member",
+	"team:intake#member@user:ida",
+	"case:2#access_list@team:intake#member",
+	"case:3#creator@user:ida",
+	"case:3#deny_list@team:intake#member",
+	"case:4#public@user:*",
+}
+
 func TestLookupsCasebook(t *testing.T) {
-	snap := newSnap(t, casebook,
-		"case:1#assignee@user:ana",
-		"user:ana#team@team:east",
-		"team:east#member@user:bo",
-		"team:east#member@team:intake#member",
-		"team:intake#member@user:ida",
-		"case:2#access_list@team:intake#member",
-		"case:3#creator@user:ida",
-		"case:3#deny_list@team:intake#member",
-		"case:4#public@user:*",
-	)
+	snap := newSnap(t, casebook, casebookAgency...)
 	c := New(Options{})
 	ctx := context.Background()
 	resources := func(subj string, limit int, cursor string) ([]string, string) {
@@ -130,19 +135,7 @@ func TestLookupsDepthLimit(t *testing.T) {
 // pairs for the next lookup; lookups one after another on one checker,
 // past the depth limit or not, answer as each would on a fresh checker.
 func TestLookupResourcesReusedWalker(t *testing.T) {
-	lines := []string{
-		"case:1#assignee@user:ana",
-		"user:ana#team@team:east",
-		"team:east#member@user:bo",
-		"team:east#member@team:intake#member",
-		"team:intake#member@user:ida",
-		"case:2#access_list@team:intake#member",
-		"case:3#creator@user:ida",
-		"case:3#deny_list@team:intake#member",
-		"case:4#public@user:*",
-		"case:9#access_list@team:t0#member",
-		"case:8#creator@user:deep",
-	}
+	lines := append(slices.Clone(casebookAgency), "case:9#access_list@team:t0#member", "case:8#creator@user:deep")
 	for i := 0; i < 8; i++ {
 		lines = append(lines, fmt.Sprintf("team:t%d#member@team:t%d#member", i, i+1))
 	}

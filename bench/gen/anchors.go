@@ -153,10 +153,7 @@ func (a *anchors) viewer(c *anchorsCase, u int) bool { return a.granted(c, u) &&
 func (a *anchors) queries(s *sink, c *anchorsCase) {
 	r := a.rng
 	obj := tuples.Object{Type: "case", ID: c.id}
-	check := func(label string, u int) {
-		s.query(Query{Kind: KindCheck, Label: label, Object: obj, Relation: "viewer", Subject: user(u),
-			Expect: Expect{Known: true, Allowed: a.viewer(c, u)}})
-	}
+	check := func(label string, u int) { s.viewerCheck(label, obj, u, a.viewer(c, u)) }
 	check("direct", c.assignee)
 	if us := a.under[c.team]; len(us) > 0 {
 		for range 20 {

@@ -225,10 +225,7 @@ func (cb *casebook) viewer(c *kase, u int) bool { return cb.granted(c, u) && !cb
 func (cb *casebook) queries(s *sink, c *kase) {
 	r := cb.rng
 	obj := tuples.Object{Type: "case", ID: c.id}
-	check := func(label string, u int) {
-		s.query(Query{Kind: KindCheck, Label: label, Object: obj, Relation: "viewer", Subject: user(u),
-			Expect: Expect{Known: true, Allowed: cb.viewer(c, u)}})
-	}
+	check := func(label string, u int) { s.viewerCheck(label, obj, u, cb.viewer(c, u)) }
 	check("direct", c.assignee)
 	// Nested: a user who reaches an access-list team only through nesting.
 	if len(c.accessTeams) > 0 {

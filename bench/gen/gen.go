@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/docketdb/docket/tuples"
 )
 
 // Spec selects a dataset.
@@ -244,6 +246,13 @@ func (s *sink) tuple(objType, objID, rel, subType, subID, subRel string) {
 	s.t.Write(b) // bufio keeps the first error; flush reports it
 	s.buf = b
 	s.tuples++
+}
+
+// viewerCheck writes a check of obj#viewer for user u whose answer the
+// generator knows.
+func (s *sink) viewerCheck(label string, obj tuples.Object, u int, allowed bool) {
+	s.query(Query{Kind: KindCheck, Label: label, Object: obj, Relation: "viewer", Subject: user(u),
+		Expect: Expect{Known: true, Allowed: allowed}})
 }
 
 func (s *sink) query(q Query) {
