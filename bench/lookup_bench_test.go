@@ -47,7 +47,7 @@ func BenchmarkLookup(b *testing.B) {
 						// subject holds the relation on many objects, for
 						// pages of several sizes (the cost should grow with
 						// the page, above the walk's first hops).
-						for _, limit := range []int{10, 1, 50, 200} {
+						for _, limit := range []int{10, 1, 50, 200, 1000, 5000} {
 							b.Run(fmt.Sprintf("resources_limit%d", limit), func(b *testing.B) {
 								found := 0
 								latency(b, func(i int) error {
