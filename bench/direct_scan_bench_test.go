@@ -12,7 +12,8 @@ import (
 // BenchmarkDirectReads compares, on Badger, the reads of a direct check of
 // the casebook's viewer (the deny list, creator, assignee and public keys
 // of one case, each a point read) with one prefix scan of all the case's
-// tuples, which could answer the same four questions:
+// tuples (Read), which could answer the same four questions, and with the
+// checker's read of the case whole (object-tuples):
 //
 //	go test ./bench -run '^$' -bench DirectReads -count 6
 func BenchmarkDirectReads(b *testing.B) {
@@ -37,6 +38,18 @@ func BenchmarkDirectReads(b *testing.B) {
 	b.Run("one-prefix-scan", func(b *testing.B) {
 		latency(b, func(i int) error {
 			_, _, err := d.snap.Read(ctx, tuples.Filter{ObjectType: "case", ObjectID: object(i).ID}, "", 100)
+			return err
+		})
+	})
+	// What the checker reads instead where a check asks several
+	// relations of the case (tuples.ObjectReader, check/objects.go).
+	b.Run("object-tuples", func(b *testing.B) {
+		or, ok := d.snap.(tuples.ObjectReader)
+		if !ok {
+			b.Skip("the snapshot reads no object whole")
+		}
+		latency(b, func(i int) error {
+			_, _, err := or.ObjectTuples(ctx, object(i), 32)
 			return err
 		})
 	})

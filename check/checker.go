@@ -60,6 +60,9 @@ type Checker struct {
 	// scan tunes when a page of a lookup of resources reads forward
 	// (lookup_stream.go); the zero value is the default.
 	scan scanTuning
+	// objects tunes when a walk reads an object's tuples whole
+	// (objects.go); the zero value is the default.
+	objects objectTuning
 }
 
 // New returns a Checker.
@@ -225,6 +228,10 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 		// earliest expiry they rest on.
 		w.cache = c.cache
 	}
+	w.objReader, w.objTuning = nil, c.objects
+	if or, ok := snap.(tuples.ObjectReader); ok && !c.objects.off {
+		w.objReader = or
+	}
 	w.rev = snap.Revision()
 	return w, nil
 }
@@ -248,6 +255,8 @@ func (c *Checker) end(w *walker) {
 	} else {
 		clear(w.groups)
 	}
+	clear(w.objects)
+	w.objReader = nil
 	w.ctx, w.snap, w.sch, w.plan, w.cache = nil, nil, nil, nil, nil
 	w.reqCtx, w.withConds, w.condTrue, w.bound = nil, false, false, nil
 	clear(w.reqBound)

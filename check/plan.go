@@ -29,6 +29,9 @@ type plan struct {
 	// ops finds the plan of a compiled node, for explanations, which walk
 	// the compiled expressions.
 	ops map[schema.Node]*op
+	// several[r.ID]: computed relation r's plan reads two stored
+	// relations of the object or more (objects.go).
+	several []bool
 	// conds: some relation's tuples may carry conditions or expiries;
 	// condForms: some carry conditions, so answers may depend on the
 	// request's context.
@@ -99,6 +102,7 @@ func newPlan(sch *schema.Schema, order planOrder) *plan {
 	for _, r := range sch.Relations {
 		b.relation(r)
 	}
+	b.p.several = severalRelations(sch, b.p.rels)
 	b.p.conds = hasConditions(sch)
 	b.p.condForms = hasConditionForms(sch)
 	return b.p

@@ -161,6 +161,13 @@ type walker struct {
 	noIndex     bool
 	noCounts    bool
 
+	// objects holds the objects whose tuples the walk reads whole, and
+	// objReader the snapshot's read of them, nil where it has none (see
+	// objects.go).
+	objects   map[tuples.Object]objectState
+	objReader tuples.ObjectReader
+	objTuning objectTuning
+
 	// withConds: the schema has relations whose tuples may carry
 	// conditions or expiries; condTrue, conds, reqCtx and now are the
 	// state of their evaluation (see conditions.go).
@@ -372,6 +379,9 @@ func (w *walker) check(obj tuples.Object, r *schema.Relation) (tri, error) {
 	if r.Stored {
 		v, err = w.stored(obj, r)
 	} else {
+		if w.objReader != nil && w.plan.several[r.ID] {
+			w.severalReads(obj)
+		}
 		v, err = w.eval(obj, w.plan.rels[r.ID])
 	}
 	w.stack = w.stack[:me]
@@ -530,7 +540,7 @@ func (w *walker) setsIn(obj tuples.Object, r, set *schema.Relation) ([]tuples.Ob
 		}
 		return xs, nil
 	}
-	for x, err := range w.snap.Subjects(w.ctx, obj, r.Name, f) {
+	for x, err := range (*objectReads)(w).Subjects(w.ctx, obj, r.Name, f) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
 		}
@@ -786,7 +796,7 @@ func (w *walker) arrow(obj tuples.Object, a *op) (tri, error) {
 		return no, err
 	}
 	var xs []tuples.Object
-	hop := tuples.Hop(w.ctx, w.snap, obj, a.rel)
+	hop := tuples.Hop(w.ctx, (*objectReads)(w), obj, a.rel)
 	if a.rel.HasConditions() {
 		subs, err := w.hopHolding(obj, a.rel)
 		if err != nil {
@@ -849,6 +859,9 @@ func (w *walker) prefetchArrow(xs []tuples.Object, a *op) error {
 func (w *walker) has(obj tuples.Object, rel string, s tuples.Subject) (bool, error) {
 	if err := w.ctx.Err(); err != nil {
 		return false, err
+	}
+	if ts, whole, err := w.objectTuples(obj); err != nil || whole {
+		return whole && hasIn(ts, rel, s), err
 	}
 	ok, err := w.snap.Has(w.ctx, obj, rel, s)
 	if err != nil {

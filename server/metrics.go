@@ -136,6 +136,7 @@ func newMetrics(st store.Store, checker *check.Checker, paths []string) *metrics
 // of the relation, GroupsAboveEach to a read per group).
 var (
 	_ tuples.Getter          = countingSnapshot{}
+	_ tuples.ObjectReader    = countingSnapshot{}
 	_ tuples.GroupIndexBatch = countingIndexedSnapshot{}
 	_ tuples.NestingCounter  = countingIndexedSnapshot{}
 )
@@ -166,6 +167,18 @@ func (c countingSnapshot) Subjects(ctx context.Context, obj tuples.Object, relat
 func (c countingSnapshot) Reverse(ctx context.Context, subj tuples.Subject, objectType, relation string) iter.Seq2[tuples.Object, error] {
 	c.m.readReverse.Inc()
 	return c.Snapshot.Reverse(ctx, subj, objectType, relation)
+}
+
+// ObjectTuples passes the read of an object whole on where the snapshot
+// offers one (tuples.ObjectReader), counted as a read of subjects: the
+// checker reads an object it asks several relations of that way.
+func (c countingSnapshot) ObjectTuples(ctx context.Context, obj tuples.Object, max int) ([]tuples.ObjectTuple, bool, error) {
+	or, ok := c.Snapshot.(tuples.ObjectReader)
+	if !ok {
+		return nil, false, nil
+	}
+	c.m.readSubjects.Inc()
+	return or.ObjectTuples(ctx, obj, max)
 }
 
 // countingIndexedSnapshot is a countingSnapshot of a store that keeps the

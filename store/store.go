@@ -195,6 +195,15 @@ func (s *snapshot) ScanObjects(ctx context.Context, objectType, after string, wa
 	return nil, false
 }
 
+// ObjectTuples answers from the backend where it reads an object whole
+// (tuples.ObjectReader); complete is false where it cannot.
+func (s *snapshot) ObjectTuples(ctx context.Context, obj tuples.Object, max int) ([]tuples.ObjectTuple, bool, error) {
+	if or, ok := s.Reader.(tuples.ObjectReader); ok {
+		return or.ObjectTuples(ctx, obj, max)
+	}
+	return nil, false, nil
+}
+
 // Get returns one stored tuple with its payload.
 func (s *snapshot) Get(ctx context.Context, k tuples.Key) (tuples.Tuple, bool, error) {
 	return tuples.Get(ctx, s.Reader, k)

@@ -17,7 +17,7 @@ import (
 //
 // The checker, expand, both lookups and explanations follow hops through
 // this one function, so they agree on what a hop reaches.
-func Hop(ctx context.Context, snap Snapshot, obj Object, r *schema.Relation) iter.Seq2[Subject, error] {
+func Hop(ctx context.Context, snap SubjectReader, obj Object, r *schema.Relation) iter.Seq2[Subject, error] {
 	if len(r.SubjectSets) == 0 {
 		// Only objects can be stored (the schema refuses wildcards in a
 		// relation that is hopped through): no duplicates to skip.
@@ -49,6 +49,12 @@ func Hop(ctx context.Context, snap Snapshot, obj Object, r *schema.Relation) ite
 			}
 		}
 	}
+}
+
+// SubjectReader is the read a hop makes: the subjects of one object's
+// relation (Reads.Subjects).
+type SubjectReader interface {
+	Subjects(ctx context.Context, obj Object, relation string, f SubjectFilter) iter.Seq2[Subject, error]
 }
 
 // HopSources lists the subjects whose tuples in r lead a hop to obj: obj

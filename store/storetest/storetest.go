@@ -83,6 +83,7 @@ var tests = []struct {
 	{"ConcurrentReaders", 1000, false, testConcurrentReaders},
 	{"SetReads", 1000, false, testSetReads},
 	{"ScanObjects", 1000, false, testScanObjects},
+	{"ObjectTuples", 1000, false, testObjectTuples},
 	{"RevisionGone", 3, false, testRevisionGone},
 	{"SnapshotPinned", 2, false, testSnapshotPinned},
 	{"PayloadWriteReplace", 1000, false, testPayloadWriteReplace},
