@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	pb "github.com/docketdb/docket/gen/docket/v1"
 	"github.com/docketdb/docket/server"
 	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
+	"google.golang.org/protobuf/proto"
 )
 
 // fuzzServer is a server without a listener: the fuzz targets feed its
@@ -105,6 +107,33 @@ func FuzzNativeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string, which int) {
 		m := methods[uint(which)%uint(len(methods))]
 		w := post(h, "/docket.v1.DocketService/"+m, "application/json", body)
+		if w.Code >= 500 {
+			t.Fatalf("%s %q: %d %s", m, body, w.Code, w.Body.String())
+		}
+	})
+}
+
+// FuzzNativeProto: Check and CheckBatch in Connect's unary protobuf (the
+// calls the server answers on its fast path), whatever the bytes, answer
+// with a result or a client error.
+func FuzzNativeProto(f *testing.F) {
+	h := fuzzServer(f)
+	check := &pb.CheckRequest{Object: &pb.ObjectRef{Type: "record", Id: "record-1"}, Relation: "read", Subject: &pb.SubjectRef{Type: "user", Id: "bob"}, Explain: true}
+	batch := &pb.CheckBatchRequest{Items: []*pb.CheckBatchItem{{Object: check.Object, Relation: "read", Subject: check.Subject}, {Object: check.Object, Relation: "nope"}}}
+	for _, m := range []proto.Message{check, batch} {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, 0)
+		f.Add(b, 1)
+	}
+	f.Add([]byte{0xff, 0xff}, 0)
+	f.Add([]byte{}, 1)
+	methods := []string{"Check", "CheckBatch"}
+	f.Fuzz(func(t *testing.T, body []byte, which int) {
+		m := methods[uint(which)%uint(len(methods))]
+		w := post(h, "/docket.v1.DocketService/"+m, "application/proto", string(body))
 		if w.Code >= 500 {
 			t.Fatalf("%s %q: %d %s", m, body, w.Code, w.Body.String())
 		}

@@ -62,6 +62,10 @@ type Options struct {
 	// that expired more than ExpiredKeep ago (a revision a pass that
 	// finds any); zero never does. See collectExpired.
 	ExpiredEvery, ExpiredKeep time.Duration
+
+	// noFastUnary sends every call through connect-go's handler, for the
+	// tests that compare its answers with the fast path's.
+	noFastUnary bool
 }
 
 // compressMinBytes is the smallest answer sent compressed to a client
@@ -97,7 +101,14 @@ type Server struct {
 	metrics *metrics
 
 	handler http.Handler
-	ready   atomic.Bool
+	// fast are the calls answered without connect-go's handler in the
+	// common case (fastunary.go); errors writes their errors as
+	// connect-go does.
+	fast   map[string]fastUnary
+	errors *connect.ErrorWriter
+	// fastAnswers counts the calls the fast path answered (for tests).
+	fastAnswers atomic.Int64
+	ready       atomic.Bool
 	// stopping is closed when shutdown begins, ending long streams
 	// (Watch) so that in-flight requests can finish.
 	stopping chan struct{}
@@ -157,6 +168,10 @@ func New(o Options) (*Server, error) {
 		// only large answers (exports, big batches) are worth it.
 		connect.WithCompressMinBytes(compressMinBytes),
 	)
+	s.errors = connect.NewErrorWriter(opts)
+	if !o.noFastUnary {
+		s.fast = s.fastUnaryRoutes()
+	}
 	mux := http.NewServeMux()
 	mux.Handle(docketv1connect.NewDocketServiceHandler(native{s}, opts))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(docketv1connect.DocketServiceName), opts))
@@ -281,13 +296,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", id)
 		info := &reqInfo{method: r.URL.Path}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info)))
-		if info.outcome == "" {
-			status := sw.status
-			if status == 0 {
-				status = http.StatusOK
+		status := http.StatusOK
+		if !s.serveFastUnary(w, r, info) {
+			sw := &statusWriter{ResponseWriter: w}
+			next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info)))
+			if sw.status != 0 {
+				status = sw.status
 			}
+		}
+		if info.outcome == "" {
 			info.outcome = strconv.Itoa(status)
 		}
 		elapsed := time.Since(start)
@@ -331,12 +348,28 @@ type outcomeInterceptor struct{}
 
 func record(ctx context.Context, err error) {
 	if info, ok := ctx.Value(reqInfoKey{}).(*reqInfo); ok {
-		if err == nil {
-			info.outcome = "ok"
-		} else {
-			info.outcome = connect.CodeOf(err).String()
+		info.outcome = outcomeOf(err)
+	}
+}
+
+// outcomeOf is the outcome logged and counted for a call's error: the
+// code the caller sees. A context's own error (connect-go returns it
+// unwrapped when a call's deadline passed before it began) is sent as
+// canceled or deadline_exceeded.
+func outcomeOf(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, context.Canceled):
+		if _, ok := errors.AsType[*connect.Error](err); !ok {
+			return connect.CodeCanceled.String()
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		if _, ok := errors.AsType[*connect.Error](err); !ok {
+			return connect.CodeDeadlineExceeded.String()
 		}
 	}
+	return connect.CodeOf(err).String()
 }
 
 func (outcomeInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {

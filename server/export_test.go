@@ -1,0 +1,8 @@
+package server
+
+// WithoutFastUnary makes a server answer every call through connect-go's
+// handler, for comparing its answers with the fast path's.
+func WithoutFastUnary(o *Options) { o.noFastUnary = true }
+
+// FastAnswers is how many calls s answered on its fast path.
+func FastAnswers(s *Server) int64 { return s.fastAnswers.Load() }
