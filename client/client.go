@@ -51,21 +51,32 @@ func New(baseURL string, o Options) (*Client, error) {
 		return nil, fmt.Errorf("server URL %q: write http://HOST:PORT or https://HOST:PORT", baseURL)
 	}
 	hc := o.HTTPClient
+	var h1 *h1Transport
 	if hc == nil {
 		t := transport(u.Scheme == "https", o.GRPC, o.TLS)
 		hc = &http.Client{Transport: t}
 		if inCallerGoroutine(u, o.GRPC) {
-			hc.Transport = newH1Transport(t)
+			h1 = newH1Transport(t)
+			hc.Transport = h1
 		}
 	}
 	// Small requests go uncompressed: compressing a check costs more
 	// than it saves on any network.
-	opts := []connect.ClientOption{connect.WithInterceptors(bearer(o.Token)), connect.WithCompressMinBytes(4 << 10)}
+	auth := bearer(o.Token)
+	opts := []connect.ClientOption{connect.WithInterceptors(auth), connect.WithCompressMinBytes(4 << 10)}
 	if o.GRPC {
 		opts = append(opts, connect.WithGRPC())
 	}
 	base := strings.TrimRight(baseURL, "/")
-	return &Client{DocketServiceClient: docketv1connect.NewDocketServiceClient(hc, base, opts...), base: base}, nil
+	svc := docketv1connect.NewDocketServiceClient(hc, base, opts...)
+	if h1 != nil {
+		d, err := newDirectService(svc, newReplayClient(base, opts...), h1, u, base, auth.header)
+		if err != nil {
+			return nil, fmt.Errorf("server URL %q: %w", baseURL, err)
+		}
+		svc = d
+	}
+	return &Client{DocketServiceClient: svc, base: base}, nil
 }
 
 // transport picks the HTTP version for the protocol. gRPC needs HTTP/2:
@@ -112,7 +123,7 @@ func (c *Client) BaseURL() string { return c.base }
 
 type bearerInterceptor struct{ header string }
 
-func bearer(token string) connect.Interceptor {
+func bearer(token string) bearerInterceptor {
 	if token == "" {
 		return bearerInterceptor{}
 	}
