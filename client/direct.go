@@ -200,7 +200,10 @@ func (d *directService) call(ctx context.Context, head []byte, msg, res proto.Me
 	}
 	buf.Write(body)
 
-	c, err := d.t.get(ctx, d.addr)
+	// An idle connection is taken without asking whether the server
+	// closed it: if it did, the exchange fails and connect-go sends the
+	// call again on a connection it checks.
+	c, err := d.t.take(ctx, d.addr, false)
 	if err != nil {
 		return nil, nil, false
 	}

@@ -22,8 +22,9 @@ import (
 const directKey = "direct-key-0123456789"
 
 // directServer is a server on 127.0.0.1 with one key, a schema and a few
-// tuples; it returns the URL and a count of the requests it answered.
-func directServer(t *testing.T) (string, *atomic.Int64) {
+// tuples; it returns the URL, a count of the requests it answered and
+// the HTTP server.
+func directServer(t *testing.T) (string, *atomic.Int64, *http.Server) {
 	t.Helper()
 	st, err := memory.New()
 	if err != nil {
@@ -66,7 +67,7 @@ func directServer(t *testing.T) (string, *atomic.Int64) {
 	if _, err := c.Touch(context.Background(), ts...); err != nil {
 		t.Fatal(err)
 	}
-	return url, &requests
+	return url, &requests, hs
 }
 
 func direct(t *testing.T, c *Client) *directService {
@@ -132,7 +133,7 @@ func sameHeaders(t *testing.T, what string, a, b http.Header) {
 // TestDirectCallsMatchConnect makes Check and CheckBatch directly and
 // through connect-go and compares the answers and errors.
 func TestDirectCallsMatchConnect(t *testing.T) {
-	url, requests := directServer(t)
+	url, requests, _ := directServer(t)
 	c, err := New(url, Options{Token: directKey})
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +221,7 @@ func TestDirectCallsMatchConnect(t *testing.T) {
 // TestDirectCallsOneConnection: direct calls and connect-go's share the
 // transport's connections, one at a time on one.
 func TestDirectCallsOneConnection(t *testing.T) {
-	url, _ := directServer(t)
+	url, _, _ := directServer(t)
 	c, err := New(url, Options{Token: directKey})
 	if err != nil {
 		t.Fatal(err)
@@ -262,5 +263,59 @@ func TestDirectCallServerGone(t *testing.T) {
 	_, err = d.Check(context.Background(), connect.NewRequest(checkOf("doc:d1", "viewer", "user:u1")))
 	if connect.CodeOf(err) != connect.CodeUnavailable {
 		t.Errorf("check of a closed port: %v, want unavailable", err)
+	}
+}
+
+// TestDirectCallServerClosedIdle: a direct call takes an idle connection
+// without asking whether the server closed it; when it had, the call is
+// made again through connect-go on a new connection, and succeeds.
+func TestDirectCallServerClosedIdle(t *testing.T) {
+	url, requests, hs := directServer(t)
+	c, err := New(url, Options{Token: directKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := direct(t, c)
+	ctx := context.Background()
+	// A request each: connect-go sets headers on the request it sends.
+	req := func() *connect.Request[pb.CheckRequest] {
+		return connect.NewRequest(checkOf("doc:d1", "viewer", "user:u1"))
+	}
+	if _, err := d.Check(ctx, req()); err != nil {
+		t.Fatal(err)
+	}
+	// The server ends its idle connections (as its idle timeout does).
+	hs.SetKeepAlivesEnabled(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		d.t.mu.Lock()
+		idle := d.t.idle
+		d.t.mu.Unlock()
+		if len(idle) == 1 && !alive(idle[0].nc) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not close the idle connection")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	hs.SetKeepAlivesEnabled(true)
+	sent, answered := requests.Load(), d.answered.Load()
+	res, err := d.Check(ctx, req())
+	if err != nil {
+		t.Fatalf("check after the server closed the idle connection: %v", err)
+	}
+	if !res.Msg.Allowed {
+		t.Error("check after the server closed the idle connection: denied, want allowed")
+	}
+	if n := requests.Load() - sent; n != 1 {
+		t.Errorf("%d requests reached the server, want 1", n)
+	}
+	if d.answered.Load() != answered {
+		t.Error("answered directly on a closed connection")
+	}
+	// The next one goes directly again, on the new connection.
+	if _, err := d.Check(ctx, req()); err != nil || d.answered.Load() != answered+1 {
+		t.Errorf("the next check: %v, answered directly: %v", err, d.answered.Load() == answered+1)
 	}
 }

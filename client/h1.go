@@ -108,6 +108,14 @@ func closeBody(req *http.Request) {
 
 // get returns an idle connection to addr that is still open, or dials one.
 func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, error) {
+	return t.take(ctx, addr, true)
+}
+
+// take is get, asking an idle connection whether the server closed it
+// only when peek is set. A call that may be sent again when its
+// connection turns out closed (one free of side effects) saves the
+// system call.
+func (t *h1Transport) take(ctx context.Context, addr string, peek bool) (*h1Conn, error) {
 	for {
 		t.mu.Lock()
 		var c *h1Conn
@@ -125,7 +133,7 @@ func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, error) {
 		c.idleTimer.Stop()
 		// The server may have closed the connection while it was idle
 		// (its idle timeout, a restart): then it is readable, at EOF.
-		if alive(c.nc) {
+		if !peek || alive(c.nc) {
 			return c, nil
 		}
 		c.nc.Close()
