@@ -10,12 +10,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docketdb/docket/bench/gen"
@@ -41,6 +43,11 @@ type options struct {
 	lookups   int
 	maxChecks int
 	cache     int
+	// distinct: no engine is asked a timed query twice, nor one asked
+	// while verifying (see timeAll).
+	distinct bool
+	// spicedbCache turns SpiceDB's dispatch cache on.
+	spicedbCache bool
 }
 
 func run() error {
@@ -56,6 +63,8 @@ func run() error {
 	flag.IntVar(&o.lookups, "lookups", 10, "lookup queries of each kind to verify and time")
 	flag.IntVar(&o.maxChecks, "verify-checks", 0, "checks to verify (0 = the whole list)")
 	flag.IntVar(&o.cache, "docket-cache", -1, "Docket checker cache entries: -1 off (default, like OpenFGA's check cache), 0 the default size")
+	flag.BoolVar(&o.distinct, "distinct", true, "time every engine on queries it was never asked before (false: cycle each kind's verified queries for the whole slot)")
+	flag.BoolVar(&o.spicedbCache, "spicedb-dispatch-cache", true, "SpiceDB's dispatch cache (its default: on)")
 	flag.Parse()
 	n, err := gen.ParseSize(*size)
 	if err != nil {
@@ -69,13 +78,17 @@ func run() error {
 	if _, ok := peerSchemas[o.shape]; !ok {
 		return fmt.Errorf("-shape %q: want casebook or anchors", o.shape)
 	}
-	spec := gen.Spec{Shape: o.shape, Size: o.size, Seed: o.seed}
-	ts, qs, err := dataset(ctx, spec)
+	spec := gen.Spec{Shape: o.shape, Size: o.size, Seed: o.seed, AllCases: o.distinct}
+	ts, all, err := dataset(ctx, spec)
 	if err != nil {
 		return err
 	}
-	qs = trimLookups(qs, o.lookups)
-	fmt.Printf("# %s: %d tuples, %d queries\n\n", spec.Name(), len(ts), len(qs))
+	qs := trimLookups(all, o.lookups)
+	if o.distinct {
+		// The queries of every case beyond the sampled ones come last.
+		qs = trimLookups(usualList(all), o.lookups)
+	}
+	fmt.Printf("# %s: %d tuples, %d queries\n\n", spec.Name(), len(ts), len(all))
 	fmt.Printf("machine: %d CPUs, %s/%s, %s; %d callers\n\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), o.workers)
 
 	var live []engine
@@ -106,8 +119,10 @@ func run() error {
 		return fmt.Errorf("no engine started:\n  %s", strings.Join(failures, "\n  "))
 	}
 	verified, mismatches := verify(ctx, live, qs, o.maxChecks)
-	timings := timeAll(ctx, live, qs, o)
+	pools := timingPools(qs, all, o)
+	timings := timeAll(ctx, live, pools, o)
 	report(os.Stdout, live, loads, len(ts), timings, verified, mismatches, failures)
+	reportTimedAnswers(os.Stdout, live, pools, timings)
 	return nil
 }
 
@@ -124,7 +139,7 @@ func open(ctx context.Context, name string, o options) (engine, error) {
 	case "openfga":
 		return newOpenFGA(ctx, peerSchemas[o.shape].openfga, backend, loopback)
 	case "spicedb":
-		return newSpiceDB(ctx, peerSchemas[o.shape].spicedb, backend, o.pgURI, loopback)
+		return newSpiceDB(ctx, peerSchemas[o.shape].spicedb, backend, o.pgURI, loopback, o.spicedbCache)
 	}
 	return nil, fmt.Errorf("unknown engine %q", name)
 }
@@ -267,38 +282,101 @@ func summarize(a string, all map[string][]string) string {
 	return out
 }
 
+// usualList is the check list without the queries AllCases adds (the
+// generator writes those after the usual list's lookups).
+func usualList(qs []gen.Query) []gen.Query {
+	lookups := false
+	for i, q := range qs {
+		if q.Kind != gen.KindCheck {
+			lookups = true
+		} else if lookups {
+			return qs[:i]
+		}
+	}
+	return qs
+}
+
+// queryKey names a query whatever its label and expectation.
+func queryKey(q gen.Query) string {
+	return fmt.Sprint(q.Kind, q.Object, q.Relation, q.Subject, q.Type)
+}
+
+// pool is the queries of one kind that slots draw from, in order.
+type pool struct {
+	kind string
+	qs   []gen.Query
+}
+
+// timingPools returns each kind's queries to time. With o.distinct, every
+// query of the whole list (all) not asked while verifying (verified), each
+// once, in the kind it first appears in, so that no engine answers a timed
+// query from what it cached of an earlier one; otherwise the verified
+// queries of each kind, cycled.
+func timingPools(verified, all []gen.Query, o options) []pool {
+	src := verified
+	seen := map[string]bool{}
+	if o.distinct {
+		src = all
+		for _, q := range verified {
+			seen[queryKey(q)] = true
+		}
+	}
+	var out []pool
+	at := map[string]int{}
+	for _, q := range src {
+		if o.distinct {
+			k := queryKey(q)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		k := kindOf(q)
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, pool{kind: k})
+		}
+		out[i].qs = append(out[i].qs, q)
+	}
+	return out
+}
+
 // timing holds the latencies of one engine and query kind over all rounds.
 type timing struct {
 	lat  []time.Duration
 	busy time.Duration // wall time spent, for throughput
+	// next is the pool index the next call asks (with distinct queries a
+	// pool is walked once over all rounds); exhausted is set when it ran
+	// out before a slot's end.
+	next      atomic.Int64
+	exhausted bool
+	// wrong counts timed checks whose answer is not the generator's.
+	wrong atomic.Int64
+	mu    sync.Mutex
+	// answers holds a digest of each timed lookup's answer by pool index,
+	// compared between engines afterwards.
+	answers map[int64]uint64
 }
 
 // timeAll runs rounds in which every engine gets one slot per query kind;
 // the engine order rotates each round so that none always goes first.
-func timeAll(ctx context.Context, es []engine, qs []gen.Query, o options) map[string]map[string]*timing {
-	byKind := map[string][]gen.Query{}
-	var kinds []string
-	for _, q := range qs {
-		k := kindOf(q)
-		if byKind[k] == nil {
-			kinds = append(kinds, k)
-		}
-		byKind[k] = append(byKind[k], q)
-	}
+func timeAll(ctx context.Context, es []engine, pools []pool, o options) map[string]map[string]*timing {
 	out := map[string]map[string]*timing{}
 	for _, e := range es {
 		out[e.Name()] = map[string]*timing{}
 	}
 	for r := range o.rounds {
-		for _, k := range kinds {
+		for _, p := range pools {
 			for i := range es {
 				e := es[(i+r)%len(es)]
-				t := out[e.Name()][k]
+				t := out[e.Name()][p.kind]
 				if t == nil {
-					t = &timing{}
-					out[e.Name()][k] = t
+					t = &timing{answers: map[int64]uint64{}}
+					out[e.Name()][p.kind] = t
 				}
-				slot(ctx, e, byKind[k], o, t)
+				slot(ctx, e, p.qs, o, t)
 			}
 		}
 	}
@@ -306,23 +384,37 @@ func timeAll(ctx context.Context, es []engine, qs []gen.Query, o options) map[st
 }
 
 // slot runs the queries of one kind on o.workers callers for o.slot (at
-// least one query each).
+// least one query each while the pool lasts), taking the pool's queries
+// in turn from where the engine's last slot of the kind stopped. With
+// distinct queries a slot stops early when the pool is used up; without,
+// it starts over.
 func slot(ctx context.Context, e engine, qs []gen.Query, o options, t *timing) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := time.Now()
 	deadline := start.Add(o.slot)
-	for w := range o.workers {
+	for range o.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var lat []time.Duration
-			for i := w; ; i += o.workers {
+			for {
+				i := t.next.Add(1) - 1
+				if o.distinct && i >= int64(len(qs)) {
+					t.mu.Lock()
+					t.exhausted = true
+					t.mu.Unlock()
+					break
+				}
+				i %= int64(len(qs))
+				q := qs[i]
 				t0 := time.Now()
-				if _, err := do(ctx, e, qs[i%len(qs)]); err != nil {
+				a, err := do(ctx, e, q)
+				if err != nil {
 					break
 				}
 				lat = append(lat, time.Since(t0))
+				t.record(i, q, a)
 				if time.Now().After(deadline) {
 					break
 				}
@@ -334,4 +426,26 @@ func slot(ctx context.Context, e engine, qs []gen.Query, o options, t *timing) {
 	}
 	wg.Wait()
 	t.busy += time.Since(start)
+}
+
+// record keeps what a timed answer tells: a check's is compared with the
+// generator's expectation, a lookup's kept for comparing engines. A
+// lookup of subjects that includes the wildcard is kept as the wildcard
+// alone (the engines list the users besides it differently; see
+// README.md).
+func (t *timing) record(i int64, q gen.Query, answer string) {
+	if q.Kind == gen.KindCheck {
+		if q.Expect.Known && answer != fmt.Sprint(q.Expect.Allowed) {
+			t.wrong.Add(1)
+		}
+		return
+	}
+	if q.Kind == gen.KindSubjects && slices.Contains(strings.Split(answer, ","), "*") {
+		answer = "*"
+	}
+	h := fnv.New64a()
+	h.Write([]byte(answer))
+	t.mu.Lock()
+	t.answers[i] = h.Sum64()
+	t.mu.Unlock()
 }

@@ -26,6 +26,8 @@ type spicedbEngine struct {
 	conn    *grpc.ClientConn
 	perms   v1.PermissionsServiceClient
 	token   *v1.ZedToken
+	// dispatchCache: SpiceDB's dispatch cache is on.
+	dispatchCache bool
 	// loopback: served on 127.0.0.1 rather than an in-process network.
 	loopback bool
 }
@@ -43,8 +45,8 @@ func freePort() (int, error) {
 // newSpiceDB starts SpiceDB in this process on a buffered (in-memory)
 // gRPC network, over its memdb datastore or PostgreSQL at pgURI.
 // With loopback its gRPC server listens on 127.0.0.1 instead.
-func newSpiceDB(ctx context.Context, schemaText, backend, pgURI string, loopback bool) (*spicedbEngine, error) {
-	e := &spicedbEngine{backend: backend, loopback: loopback}
+func newSpiceDB(ctx context.Context, schemaText, backend, pgURI string, loopback, dispatchCache bool) (*spicedbEngine, error) {
+	e := &spicedbEngine{backend: backend, loopback: loopback, dispatchCache: dispatchCache}
 	opts := []datastore.ConfigOption{datastore.DefaultDatastoreConfig().ToOption()}
 	switch backend {
 	case "memory":
@@ -78,7 +80,7 @@ func newSpiceDB(ctx context.Context, schemaText, backend, pgURI string, loopback
 		server.WithGRPCAuthFunc(func(ctx context.Context) (context.Context, error) { return ctx, nil }),
 		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
 		server.WithMetricsAPI(util.HTTPServerConfig{HTTPEnabled: false}),
-		server.WithDispatchCacheConfig(server.CacheConfig{Enabled: true, MaxCost: "30%", NumCounters: 10_000}),
+		server.WithDispatchCacheConfig(server.CacheConfig{Enabled: dispatchCache, MaxCost: "30%", NumCounters: 10_000}),
 		server.WithNamespaceCacheConfig(server.CacheConfig{Enabled: true, MaxCost: "32MiB", NumCounters: 1_000}),
 		server.WithClusterDispatchCacheConfig(server.CacheConfig{Enabled: false}),
 		server.WithDatastore(ds),
@@ -114,7 +116,11 @@ func (e *spicedbEngine) Name() string {
 }
 
 func (e *spicedbEngine) Settings() string {
-	return e.backend + " datastore, dispatch cache on (30% of memory), namespace cache on, at_least_as_fresh the last write"
+	cache := "dispatch cache on (30% of memory)"
+	if !e.dispatchCache {
+		cache = "dispatch cache off"
+	}
+	return e.backend + " datastore, " + cache + ", namespace cache on, at_least_as_fresh the last write"
 }
 
 func sdbSubject(s tuples.Subject) *v1.SubjectReference {

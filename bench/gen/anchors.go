@@ -62,10 +62,10 @@ func genAnchors(ctx context.Context, spec Spec, s *sink) error {
 	}
 	a.hire(s, r, anUsers, false)
 	cases := max(1, int(float64(spec.Size-s.tuples)/anPerCase))
-	return writeCases(ctx, s, r, cases, anSampled, anUsers, func(i int, ask bool) {
+	return writeCases(ctx, spec, s, r, cases, anSampled, anUsers, func(i int, qr *rand.Rand) {
 		c := a.genCase(s, i)
-		if ask {
-			a.queries(s, &c)
+		if qr != nil {
+			a.queries(s, &c, qr)
 		}
 	})
 }
@@ -146,12 +146,11 @@ func (a *anchors) denied(c *anchorsCase, u int) bool { return listed(u, c.deny, 
 
 func (a *anchors) viewer(c *anchorsCase, u int) bool { return a.granted(c, u) && !a.denied(c, u) }
 
-// queries writes the check-list entries of a sampled case, with the kinds
-// of the anchors measurement: the assignee (direct), a member of a team
-// 1-3 levels below the case's team (nested), a deny-listed teammate (deny)
-// and someone with no grant at all (negative).
-func (a *anchors) queries(s *sink, c *anchorsCase) {
-	r := a.rng
+// queries writes the check-list entries of a case, its picks drawn from
+// r, with the kinds of the anchors measurement: the assignee (direct), a
+// member of a team 1-3 levels below the case's team (nested), a
+// deny-listed teammate (deny) and someone with no grant at all (negative).
+func (a *anchors) queries(s *sink, c *anchorsCase, r *rand.Rand) {
 	obj := tuples.Object{Type: "case", ID: c.id}
 	check := func(label string, u int) { s.viewerCheck(label, obj, u, a.viewer(c, u)) }
 	check("direct", c.assignee)

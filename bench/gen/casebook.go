@@ -110,32 +110,75 @@ func genCasebook(ctx context.Context, spec Spec, s *sink) error {
 	if cases < 1 {
 		cases = 1
 	}
-	return writeCases(ctx, s, r, cases, cbSampled, cbUsers, func(i int, ask bool) {
+	return writeCases(ctx, spec, s, r, cases, cbSampled, cbUsers, func(i int, qr *rand.Rand) {
 		c := cb.genCase(s, i)
-		if ask {
-			cb.queries(s, &c)
+		if qr != nil {
+			cb.queries(s, &c, qr)
 		}
 	})
 }
 
 // writeCases writes n cases with write, asking it for the queries of
-// about sampled of them, evenly spread, then adds the lookups the engines
-// are compared on: the cases of 20 random users among users, and the
-// viewers of 50 sampled cases.
-func writeCases(ctx context.Context, s *sink, r *rand.Rand, n, sampled, users int, write func(i int, ask bool)) error {
+// about sampled of them, evenly spread, drawn from r (write gets a nil
+// random stream for a case without queries), then adds the lookups the
+// engines are compared on: the cases of 20 random users among users, and
+// the viewers of 50 sampled cases. With spec.AllCases every other case's
+// queries are drawn from a stream of their own and written last, after a
+// lookup of the cases of every other user and of the viewers of every
+// other case.
+func writeCases(ctx context.Context, spec Spec, s *sink, r *rand.Rand, n, sampled, users int, write func(i int, qr *rand.Rand)) error {
 	step := max(1, n/sampled)
+	var xr *rand.Rand
+	if spec.AllCases {
+		xr = rand.New(rand.NewPCG(spec.Seed, 0xa11ca5e5))
+	}
 	for i := range n {
 		if err := cancelled(ctx, i); err != nil {
 			return err
 		}
-		write(i, i%step == 0)
+		switch {
+		case i%step == 0:
+			write(i, r)
+		case xr != nil:
+			s.deferring = true
+			write(i, xr)
+			s.deferring = false
+		default:
+			write(i, nil)
+		}
 	}
+	cases := func(u int) Query {
+		return Query{Kind: KindResources, Label: "cases_of_user", Subject: user(u), Type: "case", Relation: "viewer"}
+	}
+	viewers := func(i int) Query {
+		return Query{Kind: KindSubjects, Label: "viewers_of_case", Object: tuples.Object{Type: "case", ID: caseID(i)}, Relation: "viewer", Type: "user"}
+	}
+	asked := map[int]bool{}
 	for range 20 {
-		s.query(Query{Kind: KindResources, Label: "cases_of_user", Subject: user(r.IntN(users)), Type: "case", Relation: "viewer"})
+		u := r.IntN(users)
+		asked[u] = true
+		s.query(cases(u))
 	}
 	for i := 0; i < n && i < 50*step; i += step {
-		s.query(Query{Kind: KindSubjects, Label: "viewers_of_case", Object: tuples.Object{Type: "case", ID: caseID(i)}, Relation: "viewer", Type: "user"})
+		s.query(viewers(i))
 	}
+	if xr == nil {
+		return nil
+	}
+	for _, u := range xr.Perm(users) {
+		if !asked[u] {
+			s.query(cases(u))
+		}
+	}
+	for _, i := range xr.Perm(n) {
+		if i%step != 0 || i >= 50*step {
+			s.query(viewers(i))
+		}
+	}
+	for _, q := range s.later {
+		s.query(q)
+	}
+	s.later = nil
 	return nil
 }
 
@@ -219,11 +262,11 @@ func listed(u int, users, teams []int, inTeam func(u, t int) bool) bool {
 
 func (cb *casebook) viewer(c *kase, u int) bool { return cb.granted(c, u) && !cb.denied(c, u) }
 
-// queries writes the check-list entries of a sampled case. Labels name the
+// queries writes the check-list entries of a case, its picks drawn from r.
+// Labels name the
 // path a query is meant to take; the expected answer always comes from the
 // model, whatever path the data happened to give.
-func (cb *casebook) queries(s *sink, c *kase) {
-	r := cb.rng
+func (cb *casebook) queries(s *sink, c *kase, r *rand.Rand) {
 	obj := tuples.Object{Type: "case", ID: c.id}
 	check := func(label string, u int) { s.viewerCheck(label, obj, u, cb.viewer(c, u)) }
 	check("direct", c.assignee)

@@ -28,6 +28,13 @@ type Spec struct {
 	Size int
 	// Seed makes the output reproducible: the same spec gives the same bytes.
 	Seed uint64
+	// AllCases (agency shapes) gives every case the checks a sampled
+	// case gets, and adds a lookup of the viewers of every case and of
+	// the cases of every user, so that a timing can ask each query once.
+	// The extra queries follow the usual check list and draw from a
+	// random stream of their own: the tuples and the usual entries are
+	// those of the spec without it, byte for byte.
+	AllCases bool
 }
 
 // Name is the file stem for the dataset: shape, size where it matters, seed.
@@ -211,6 +218,9 @@ type sink struct {
 	// (a tuple file with duplicates would be refused by a strict import).
 	lastType, lastID string
 	seen             map[string]struct{}
+	// deferring sends queries to later, written after the usual list.
+	deferring bool
+	later     []Query
 }
 
 func newSink(tw, qw io.Writer) *sink {
@@ -256,6 +266,10 @@ func (s *sink) viewerCheck(label string, obj tuples.Object, u int, allowed bool)
 }
 
 func (s *sink) query(q Query) {
+	if s.deferring {
+		s.later = append(s.later, q)
+		return
+	}
 	s.q.WriteString(q.String())
 	s.q.WriteByte('\n')
 	s.queries++

@@ -248,3 +248,99 @@ func TestExpectedAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestAllCases: AllCases leaves the tuples and the usual check list as
+// they are, adds queries no other entry of their label repeats (every
+// case's checks, a lookup for every user and case), and their expected
+// answers are the checker's.
+func TestAllCases(t *testing.T) {
+	ctx := context.Background()
+	for _, shape := range []string{ShapeCasebook, ShapeAnchors} {
+		// Large enough that most cases are not sampled.
+		spec := Spec{Shape: shape, Size: 60_000, Seed: 7}
+		t.Run(spec.Shape, func(t *testing.T) {
+			usualTuples, usualChecks, _ := generate(t, spec)
+			all := spec
+			all.AllCases = true
+			allTuples, allChecks, _ := generate(t, all)
+			if !bytes.Equal(usualTuples, allTuples) {
+				t.Fatal("AllCases changed the tuples")
+			}
+			if !bytes.HasPrefix(allChecks, usualChecks) {
+				t.Fatal("AllCases changed the usual check list")
+			}
+			usual, err := ReadQueries(bytes.NewReader(usualChecks), "usual")
+			if err != nil {
+				t.Fatal(err)
+			}
+			qs, err := ReadQueries(bytes.NewReader(allChecks), "all")
+			if err != nil {
+				t.Fatal(err)
+			}
+			extra := qs[len(usual):]
+			seen := map[string]bool{}
+			perKind, total := map[string]int{}, map[string]int{}
+			for i, q := range qs {
+				// A check is one query whatever its expectation says. (A
+				// case's picks of two labels may coincide: a deny-listed
+				// teammate is also in the team.)
+				key := fmt.Sprint(q.Kind, q.Label, q.Object, q.Relation, q.Subject, q.Type)
+				if seen[key] && i >= len(usual) {
+					t.Fatalf("extra query %s repeats an earlier one", q)
+				}
+				seen[key] = true
+				total[string(q.Kind)+"/"+q.Label]++
+				if i >= len(usual) {
+					perKind[string(q.Kind)+"/"+q.Label]++
+				}
+			}
+			cases := map[string]bool{}
+			for _, line := range strings.Split(string(allTuples), "\n") {
+				if id, ok := strings.CutPrefix(line, "case:"); ok {
+					cases[id[:strings.IndexByte(id, '#')]] = true
+				}
+			}
+			// Every case has one direct check and one lookup of its
+			// viewers; every user a lookup of their cases (users are
+			// u0..u4999 in both shapes, and the usual list's 20 random
+			// ones may repeat).
+			if total["check/direct"] != len(cases) || total["subjects/viewers_of_case"] != len(cases) ||
+				perKind["check/direct"] < len(cases)/2 || total["resources/cases_of_user"] > 5000+20 || total["resources/cases_of_user"] < 5000 {
+				t.Fatalf("%d cases; queries by kind %v, of which extra %v", len(cases), total, perKind)
+			}
+			text, _ := Schema(spec.Shape)
+			st, err := memory.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := st.WriteSchema(ctx, spec.Shape+".rebac", []byte(text)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Import(ctx, bytes.NewReader(allTuples), store.ImportOptions{Format: tuples.FormatText, Name: spec.Name()}); err != nil {
+				t.Fatal(err)
+			}
+			snap, err := st.Snapshot(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer snap.Close()
+			c := check.New(check.Options{})
+			asked := map[string]int{}
+			for _, q := range extra {
+				if q.Kind != KindCheck || !q.Expect.Known || asked[q.Label] >= 100 {
+					continue
+				}
+				asked[q.Label]++
+				res, err := c.Check(ctx, snap, check.Query{Object: q.Object, Relation: q.Relation, Subject: q.Subject})
+				if err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				if res.Allowed != q.Expect.Allowed {
+					t.Fatalf("%s: the checker says allowed=%v", q, res.Allowed)
+				}
+			}
+			t.Logf("%s: extra queries %v, checked %v", spec.Name(), perKind, asked)
+		})
+	}
+}
