@@ -298,7 +298,7 @@ type subjectWalk struct {
 	// assignee's team) are read in one statement, not a level apart.
 	near         []pairKey
 	breadthFirst bool
-	// pre holds the subjects read ahead for the level being walked.
+	// pre holds the subjects read ahead (prefetch).
 	pre    map[pairKey][]tuples.Subject
 	chains chains
 	// sets lists the pairs entered, as subject sets, in the order met.
@@ -487,10 +487,15 @@ func (sw *subjectWalk) walkLevel(level []pairKey) error {
 // that share a relation with another pair of the level, in one SubjectsOf
 // per relation (one statement on a networked database, where one read
 // per team is a round trip each), and keeps them in sw.pre for subjects
-// to answer from.
+// to answer from. A nesting relation's groups are read with every group
+// the membership index lists below them where the snapshot reads its
+// index downwards (tuples.GroupsBelowReader): the levels of nested groups
+// below then find their subjects read, in one statement instead of one a
+// level. What sw.pre holds stays for the rest of the walk (a snapshot's
+// tuples never change); the walk itself, its order and its depth limit,
+// are the same whatever was read ahead.
 func (sw *subjectWalk) prefetch(level []pairKey) error {
 	w := sw.w
-	sw.pre = nil
 	var rels []*schema.Relation
 	objs := map[int][]tuples.Object{}
 	queued := map[pairKey]bool{}
@@ -502,14 +507,33 @@ func (sw *subjectWalk) prefetch(level []pairKey) error {
 		if !rel.Stored || (k == sw.root && sw.g.base != nil) {
 			continue
 		}
+		if _, read := sw.pre[k]; read {
+			continue
+		}
 		if _, ok := objs[rel.ID]; !ok {
 			rels = append(rels, rel)
 		}
 		queued[k] = true
 		objs[rel.ID] = append(objs[rel.ID], k.obj)
 	}
+	below, _ := w.snap.(tuples.GroupsBelowReader)
 	for _, rel := range rels {
 		os := objs[rel.ID]
+		if below != nil && rel.GroupIndexed() {
+			got, ok, err := below.SubjectsWithBelow(w.ctx, os, rel.Name)
+			if err != nil {
+				return fmt.Errorf("read %s#%s and the groups below: %w", os[0], rel.Name, err)
+			}
+			if ok {
+				if sw.pre == nil {
+					sw.pre = map[pairKey][]tuples.Subject{}
+				}
+				for g, subjs := range got {
+					sw.pre[pairKey{obj: g, rel: rel.ID}] = subjs
+				}
+				continue
+			}
+		}
 		if len(os) < 2 {
 			// One object is read as it would be, when it is walked.
 			continue

@@ -135,10 +135,11 @@ func newMetrics(st store.Store, checker *check.Checker, paths []string) *metrics
 // snapshot; one hidden falls back to a slower read (tuples.Get to a scan
 // of the relation, GroupsAboveEach to a read per group).
 var (
-	_ tuples.Getter          = countingSnapshot{}
-	_ tuples.ObjectReader    = countingSnapshot{}
-	_ tuples.GroupIndexBatch = countingIndexedSnapshot{}
-	_ tuples.NestingCounter  = countingIndexedSnapshot{}
+	_ tuples.Getter            = countingSnapshot{}
+	_ tuples.ObjectReader      = countingSnapshot{}
+	_ tuples.GroupIndexBatch   = countingIndexedSnapshot{}
+	_ tuples.GroupsBelowReader = countingIndexedSnapshot{}
+	_ tuples.NestingCounter    = countingIndexedSnapshot{}
 )
 
 // countingSnapshot counts a snapshot's reads for docket_store_reads_total.
@@ -199,6 +200,17 @@ func (c countingIndexedSnapshot) GroupsAbove(ctx context.Context, group tuples.O
 func (c countingIndexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.Object, relation string) ([][]tuples.GroupAbove, bool, error) {
 	c.m.readReverse.Inc()
 	return tuples.GroupsAboveEach(ctx, c.ix, groups, relation)
+}
+
+// SubjectsWithBelow passes the downward read of the index on (a
+// tuples.GroupsBelowReader), one subjects read for the lot.
+func (c countingIndexedSnapshot) SubjectsWithBelow(ctx context.Context, groups []tuples.Object, relation string) (map[tuples.Object][]tuples.Subject, bool, error) {
+	b, ok := c.ix.(tuples.GroupsBelowReader)
+	if !ok {
+		return nil, false, nil
+	}
+	c.m.readSubjects.Inc()
+	return b.SubjectsWithBelow(ctx, groups, relation)
 }
 
 // NestingCounts passes the store's counts of nesting relations on (a

@@ -119,6 +119,16 @@ func (s *indexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.O
 	return tuples.GroupsAboveEach(ctx, s.ix, groups, relation)
 }
 
+// SubjectsWithBelow answers from the backend where it reads its index
+// downwards (tuples.GroupsBelowReader); ok is false where it cannot.
+func (s *indexedSnapshot) SubjectsWithBelow(ctx context.Context, groups []tuples.Object, relation string) (map[tuples.Object][]tuples.Subject, bool, error) {
+	b, ok := s.ix.(tuples.GroupsBelowReader)
+	if !ok {
+		return nil, false, nil
+	}
+	return b.SubjectsWithBelow(ctx, groups, relation)
+}
+
 // edge is a stored subject set of a nesting relation: parent#rel holds
 // child#rel.
 type edge struct{ parent, child string }

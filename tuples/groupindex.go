@@ -38,6 +38,24 @@ type GroupIndexBatch interface {
 	GroupsAboveEach(ctx context.Context, groups []Object, relation string) (rows [][]GroupAbove, indexed bool, err error)
 }
 
+// GroupsBelowReader is what a snapshot offers whose membership index can
+// also be read downwards, from a group to the groups below it: the
+// subjects stored in groups and in every group below them, in one step,
+// which a networked store answers in one round trip instead of one per
+// level of nesting.
+type GroupsBelowReader interface {
+	// SubjectsWithBelow returns the subjects stored in relation on each
+	// of groups (all of one type) and on every group the index of
+	// relation lists below any of them, by group, each group's in the
+	// order Subjects yields them; every group read has an entry, empty
+	// when it stores nothing. Below groups the index cannot list (it is
+	// not maintained, or a group is over its bound) are left out, so a
+	// caller reads any group it meets without an entry itself. ok is
+	// false, and nothing read, when the snapshot cannot read its index
+	// downwards (a wrapper of a store that does not).
+	SubjectsWithBelow(ctx context.Context, groups []Object, relation string) (subjects map[Object][]Subject, ok bool, err error)
+}
+
 // GroupsAboveEach reads the rows of groups from gi in one step where it
 // is a GroupIndexBatch, else group by group; indexed is false, and rows
 // nil, when any group could not be answered from the index.

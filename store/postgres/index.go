@@ -325,8 +325,90 @@ func queueIndex(batch *pgx.Batch, rev tuples.Revision, changes []store.IndexChan
 	}
 }
 
+// SubjectsWithBelow reads the subjects of groups and of every group the
+// index lists below them in one statement (per setChunk groups): the
+// groups below one are the index rows whose above_id is it
+// (docket_group_index_below), read only while the relation's index is
+// maintained.
+func (r *reader) SubjectsWithBelow(ctx context.Context, groups []tuples.Object, relation string) (map[tuples.Object][]tuples.Subject, bool, error) {
+	if err := r.open(); err != nil {
+		return nil, false, err
+	}
+	out := make(map[tuples.Object][]tuples.Subject, len(groups))
+	if len(groups) == 0 {
+		return out, true, nil
+	}
+	typ := groups[0].Type
+	names := interned{}
+	for c := 0; c < len(groups); c += setChunk {
+		chunk := groups[c:min(c+setChunk, len(groups))]
+		ids := make([]string, len(chunk))
+		for i, g := range chunk {
+			if g.Type != typ {
+				return nil, false, fmt.Errorf("read the subjects below %s#%s groups: groups of two types (%s and %s)", typ, relation, typ, g.Type)
+			}
+			ids[i] = g.ID
+		}
+		what := fmt.Sprintf("read the subjects of %d %s#%s groups and the groups below them", len(chunk), typ, relation)
+		// LATERAL ... OFFSET 0, as in SubjectsOf: one index range per
+		// group asked, whatever the planner's statistics say.
+		rows, err := r.q.Query(ctx, `WITH a(id) AS (SELECT unnest($4::text[]) COLLATE "C"),
+			g(id) AS (
+				SELECT id FROM a
+				UNION
+				SELECT b.group_id FROM a CROSS JOIN LATERAL (SELECT i.group_id FROM docket_group_index i
+					WHERE i.object_type = $2 AND i.relation = $3 AND i.above_id = a.id AND i.group_id <> ''
+					AND i.created_rev <= $1 AND (i.deleted_rev IS NULL OR i.deleted_rev > $1) OFFSET 0) AS b
+				WHERE EXISTS (SELECT 1 FROM docket_group_index s WHERE s.object_type = $2 AND s.relation = $3
+					AND s.group_id = '' AND s.above_id = '' AND s.created_rev <= $1 AND (s.deleted_rev IS NULL OR s.deleted_rev > $1)))
+			SELECT g.id, x.subject_type, x.subject_id, x.subject_relation
+			FROM g LEFT JOIN LATERAL (SELECT t.subject_type, t.subject_id, t.subject_relation FROM docket_tuples t
+				WHERE t.object_type = $2 AND t.object_id = g.id AND t.relation = $3 AND `+visibleT+unexpiredT(5)+`
+				OFFSET 0) AS x ON true
+			ORDER BY g.id, x.subject_type, x.subject_id, x.subject_relation`,
+			int64(r.rev), typ, relation, ids, r.now)
+		if err != nil {
+			return nil, false, classify(what, err)
+		}
+		for rows.Next() {
+			// The raw columns (text is its bytes in either format), the
+			// few distinct types, relations and groups kept once: a
+			// level of teams is hundreds of rows.
+			raw := rows.RawValues()
+			if len(raw) != 4 {
+				rows.Close()
+				return nil, false, classify(what, fmt.Errorf("%d columns, want 4", len(raw)))
+			}
+			g := tuples.Object{Type: typ, ID: names.get(raw[0])}
+			if raw[1] == nil { // the LEFT JOIN's row of a group that stores nothing
+				out[g] = nil
+				continue
+			}
+			out[g] = append(out[g], tuples.Subject{Type: names.get(raw[1]), ID: string(raw[2]), Relation: names.get(raw[3])})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, false, classify(what, err)
+		}
+	}
+	return out, true, nil
+}
+
+// interned keeps one copy of each name read.
+type interned map[string]string
+
+func (m interned) get(b []byte) string {
+	if s, ok := m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	m[s] = s
+	return s
+}
+
 var (
-	_ store.IndexReads  = (*reader)(nil)
-	_ store.IndexTxn    = (*txn)(nil)
-	_ store.IndexLoader = (*load)(nil)
+	_ tuples.GroupsBelowReader = (*reader)(nil)
+	_ store.IndexReads         = (*reader)(nil)
+	_ store.IndexTxn           = (*txn)(nil)
+	_ store.IndexLoader        = (*load)(nil)
 )

@@ -122,6 +122,11 @@ CREATE TABLE docket_nesting_counts (
 	PRIMARY KEY (object_type, relation, created_rev)
 );
 `},
+	// The membership index read downwards: the groups below a group are
+	// the rows whose above_id it is.
+	{5, "the membership index by the group above, for reading the groups below a group", `
+CREATE INDEX docket_group_index_below ON docket_group_index (object_type, relation, above_id, group_id);
+`},
 }
 
 // SchemaVersion is the version of Docket's tables this build reads and

@@ -283,6 +283,7 @@ func checkIndexAt(t *testing.T, ctx context.Context, s store.Store, rev tuples.R
 		t.Fatalf("revision %d: status %+v; want %d entries, %d overflowed (stale entries left?)", rev, st, entries, overflowed)
 	}
 	checkIndexBatch(t, ctx, gi, rev)
+	checkSubjectsBelow(t, ctx, sn, rev, parents, bound, maintained && nesting)
 	checkCountsAt(t, ctx, sn, rev, edges)
 	return maintained, overflowed
 }
@@ -366,6 +367,63 @@ func checkIndexBatch(t *testing.T, ctx context.Context, gi tuples.GroupIndex, re
 			}
 			if !slices.Equal(got, w) {
 				t.Fatalf("revision %d: GroupsAboveEach row of %s = %v, one at a time %v", rev, groups[i], got, w)
+			}
+		}
+	}
+}
+
+// checkSubjectsBelow: where the snapshot reads its index downwards
+// (tuples.GroupsBelowReader), the subjects it returns of every group are
+// that group's stored subjects, it answers for every group asked, and,
+// while the index is maintained, for every group below one of them
+// (within the bound), and for no group that is neither.
+func checkSubjectsBelow(t *testing.T, ctx context.Context, sn tuples.Snapshot, rev tuples.Revision, parents map[string][]string, bound int, indexed bool) {
+	t.Helper()
+	b, ok := sn.(tuples.GroupsBelowReader)
+	if !ok {
+		return
+	}
+	var teams []tuples.Object
+	for i := range indexTeams {
+		teams = append(teams, tuples.Object{Type: "team", ID: fmt.Sprintf("t%d", i)})
+	}
+	for _, groups := range [][]tuples.Object{teams[:1], {teams[2], teams[5]}, teams[indexTeams/2:], teams} {
+		got, ok, err := b.SubjectsWithBelow(ctx, groups, "member")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			continue
+		}
+		asked := map[string]bool{}
+		for _, g := range groups {
+			asked[g.ID] = true
+			if _, ok := got[g]; !ok {
+				t.Fatalf("revision %d: SubjectsWithBelow(%v) has no entry for %s", rev, groups, g)
+			}
+		}
+		for i := range indexTeams {
+			g := fmt.Sprintf("t%d", i)
+			above := groupsAbove(g, parents)
+			below := slices.ContainsFunc(above, func(a tuples.GroupAbove) bool { return asked[a.ID] })
+			subjs, has := got[tuples.Object{Type: "team", ID: g}]
+			switch {
+			case has && !asked[g] && !below:
+				t.Fatalf("revision %d: SubjectsWithBelow(%v) answers for %s, neither asked nor below", rev, groups, g)
+			case !has && !asked[g] && below && indexed && len(above) <= bound:
+				t.Fatalf("revision %d: SubjectsWithBelow(%v) has no entry for %s, below %v", rev, groups, g, above)
+			case !has:
+				continue
+			}
+			var want []tuples.Subject
+			for s, err := range sn.Subjects(ctx, tuples.Object{Type: "team", ID: g}, "member", tuples.SubjectFilter{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, s)
+			}
+			if !slices.Equal(subjs, want) {
+				t.Fatalf("revision %d: SubjectsWithBelow(%v) gives %s the subjects %v, Subjects %v", rev, groups, g, subjs, want)
 			}
 		}
 	}

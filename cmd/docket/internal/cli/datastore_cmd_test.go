@@ -26,10 +26,10 @@ func TestDatastoreCommands(t *testing.T) {
 
 	r = ds("datastore", "migrate")
 	r.want(t, 0)
-	contains(t, "stdout", r.stdout, "applied migrations 1, 2, 3, 4; datastore at version 4")
+	contains(t, "stdout", r.stdout, "applied migrations 1, 2, 3, 4, 5; datastore at version 5")
 	r = ds("datastore", "migrate")
 	r.want(t, 0)
-	contains(t, "stdout", r.stdout, "datastore already at version 4")
+	contains(t, "stdout", r.stdout, "datastore already at version 5")
 
 	ds("schema", "write", schema).want(t, 0)
 	ds("tuple", "write", "case:1#assignee@user:alice", "case:1#access_list@team:east#member", "team:east#member@user:bob").want(t, 0)
