@@ -540,9 +540,29 @@ func (w *walker) setsIn(obj tuples.Object, r, set *schema.Relation) ([]tuples.Ob
 		}
 		return xs, nil
 	}
-	for x, err := range (*objectReads)(w).Subjects(w.ctx, obj, r.Name, f) {
+	ts, whole, err := w.objectTuples(obj)
+	if err != nil || !whole {
+		if err == nil {
+			xs, err = w.scanSets(obj, r.Name, f)
+		}
+		return xs, err
+	}
+	for i := range ts {
+		if x := ts[i].Subject; ts[i].Relation == r.Name && f.Matches(x) {
+			xs = append(xs, tuples.Object{Type: x.Type, ID: x.ID})
+		}
+	}
+	return xs, nil
+}
+
+// scanSets returns the objects of the subject sets stored in obj#rel that
+// pass f, from one scan. It is setsIn's scan, in a function of its own so
+// that the variables the loop body captures escape only when it scans.
+func (w *walker) scanSets(obj tuples.Object, rel string, f tuples.SubjectFilter) ([]tuples.Object, error) {
+	var xs []tuples.Object
+	for x, err := range w.snap.Subjects(w.ctx, obj, rel, f) {
 		if err != nil {
-			return nil, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
+			return nil, fmt.Errorf("read %s#%s: %w", obj, rel, err)
 		}
 		xs = append(xs, tuples.Object{Type: x.Type, ID: x.ID})
 	}
@@ -795,30 +815,9 @@ func (w *walker) arrow(obj tuples.Object, a *op) (tri, error) {
 	if err := w.ctx.Err(); err != nil {
 		return no, err
 	}
-	var xs []tuples.Object
-	hop := tuples.Hop(w.ctx, (*objectReads)(w), obj, a.rel)
-	if a.rel.HasConditions() {
-		subs, err := w.hopHolding(obj, a.rel)
-		if err != nil {
-			return no, err
-		}
-		hop = func(yield func(tuples.Subject, error) bool) {
-			for _, x := range subs {
-				if !yield(x, nil) {
-					return
-				}
-			}
-		}
-	}
-	for x, err := range hop {
-		if err != nil {
-			return no, fmt.Errorf("read %s#%s: %w", obj, a.rel.Name, err)
-		}
-		t := w.sch.Type(x.Type)
-		if t == nil || x.ID == tuples.Wildcard || a.then[t.ID] == nil {
-			continue
-		}
-		xs = append(xs, tuples.Object{Type: x.Type, ID: x.ID})
+	xs, err := w.hopTargets(obj, a)
+	if err != nil {
+		return no, err
 	}
 	if len(xs) > 1 {
 		if err := w.prefetchArrow(xs, a); err != nil {
@@ -836,6 +835,38 @@ func (w *walker) arrow(obj tuples.Object, a *op) (tri, error) {
 		}
 	}
 	return acc.value(), nil
+}
+
+// hopTargets returns the objects arrow a reaches from obj on which the
+// rest of its path is evaluated. It is arrow's read, in a function of its
+// own so that the variables the loop body captures escape only here.
+func (w *walker) hopTargets(obj tuples.Object, a *op) ([]tuples.Object, error) {
+	var xs []tuples.Object
+	hop := tuples.Hop(w.ctx, (*objectReads)(w), obj, a.rel)
+	if a.rel.HasConditions() {
+		subs, err := w.hopHolding(obj, a.rel)
+		if err != nil {
+			return nil, err
+		}
+		hop = func(yield func(tuples.Subject, error) bool) {
+			for _, x := range subs {
+				if !yield(x, nil) {
+					return
+				}
+			}
+		}
+	}
+	for x, err := range hop {
+		if err != nil {
+			return nil, fmt.Errorf("read %s#%s: %w", obj, a.rel.Name, err)
+		}
+		t := w.sch.Type(x.Type)
+		if t == nil || x.ID == tuples.Wildcard || a.then[t.ID] == nil {
+			continue
+		}
+		xs = append(xs, tuples.Object{Type: x.Type, ID: x.ID})
+	}
+	return xs, nil
 }
 
 // prefetchArrow reads ahead for the objects an arrow reaches whose rest
