@@ -319,3 +319,44 @@ func TestDirectCallServerClosedIdle(t *testing.T) {
 		t.Errorf("the next check: %v, answered directly: %v", err, d.answered.Load() == answered+1)
 	}
 }
+
+// TestDirectCallsConcurrent: direct calls from many goroutines at once
+// each get their own answer (run with -race).
+func TestDirectCallsConcurrent(t *testing.T) {
+	url, _, _ := directServer(t)
+	c, err := New(url, Options{Token: directKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := direct(t, c)
+	ctx := context.Background()
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 40 {
+				doc, user := fmt.Sprintf("doc:d%d", (g*40+i)%50), fmt.Sprintf("user:u%d", i%7)
+				res, err := d.Check(ctx, connect.NewRequest(checkOf(doc, "viewer", user)))
+				if err != nil {
+					errs <- err
+					return
+				}
+				// doc:dN's viewer is user:u(N%7).
+				var n int
+				fmt.Sscanf(doc, "doc:d%d", &n)
+				if want := n%7 == i%7; res.Msg.Allowed != want {
+					errs <- fmt.Errorf("%s viewer %s: %v, want %v", doc, user, res.Msg.Allowed, want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := d.answered.Load(); n != 8*40 {
+		t.Errorf("%d of %d checks answered directly", n, 8*40)
+	}
+}
