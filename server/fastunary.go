@@ -207,6 +207,12 @@ func (s *Server) serveFastUnary(w http.ResponseWriter, r *http.Request, info *re
 	if !ok {
 		return false
 	}
+	// The deadline runs from the request's arrival, before its body is
+	// read, as in connect-go.
+	var deadline time.Time
+	if timed {
+		deadline = time.Now().Add(timeout)
+	}
 	in := fastBuffers.Get().(*[]byte)
 	body := *in
 	if int64(cap(body)) < r.ContentLength {
@@ -233,7 +239,7 @@ func (s *Server) serveFastUnary(w http.ResponseWriter, r *http.Request, info *re
 	ctx := r.Context()
 	if timed {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
+		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
 	header := w.Header()
