@@ -13,9 +13,18 @@ import (
 // fields at their zero value: `"allowed": false` rather than nothing,
 // which is what someone reading curl's output expects. Unknown request
 // fields are ignored, so older servers accept newer clients' requests.
-type jsonCodec struct{}
+// name is the codec's name in the content type: Connect spells JSON
+// both "application/json" and "application/json; charset=utf-8", and a
+// request must be read the same way under either.
+type jsonCodec struct{ name string }
 
-func (jsonCodec) Name() string { return "json" }
+// The names jsonCodec is registered under.
+const (
+	jsonName        = "json"
+	jsonCharsetName = "json; charset=utf-8"
+)
+
+func (c jsonCodec) Name() string { return c.name }
 
 func (jsonCodec) Marshal(m any) ([]byte, error) {
 	msg, ok := m.(proto.Message)

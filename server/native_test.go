@@ -331,6 +331,22 @@ func TestConnectJSON(t *testing.T) {
 			t.Errorf("%s %s: %d %s; want %s", c.method, c.body, status, b, c.want)
 		}
 	}
+	// Connect also spells JSON with its charset; such a request is read
+	// as the plain one is (unknown fields ignored, zero values spelt
+	// out), not by Connect's stricter default codec.
+	charset, _ := http.NewRequest("POST", ts.url+"/"+docketv1connect.DocketServiceName+"/Check",
+		strings.NewReader(`{"object":{"type":"record","id":"record-1"},"relation":"write","subject":{"type":"user","id":"bob"},"unknownField":1}`))
+	charset.Header.Set("Content-Type", "application/json; charset=utf-8")
+	charset.Header.Set("Authorization", "Bearer "+writeKey)
+	if res, err := ts.http.Do(charset); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(b), `"allowed":false`) || res.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Errorf("JSON with a charset: %d %s %q", res.StatusCode, b, res.Header.Get("Content-Type"))
+		}
+	}
 	status, out := connectJSON(t, ts, writeKey, "Check", `{"object":{"type":"recrd","id":"1"},"relation":"read","subject":{"type":"user","id":"bob"}}`)
 	if status != 400 || out["code"] != "invalid_argument" || !strings.Contains(out["message"].(string), "did you mean") {
 		t.Errorf("unknown type over JSON: %d %v", status, out)

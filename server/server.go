@@ -163,7 +163,8 @@ func New(o Options) (*Server, error) {
 		connect.WithInterceptors(outcomeInterceptor{}, authInterceptor{s}),
 		connect.WithReadMaxBytes(int(s.limits.MaxRequestBytes)),
 		connect.WithRecover(s.recovered),
-		connect.WithCodec(jsonCodec{}),
+		connect.WithCodec(jsonCodec{name: jsonName}),
+		connect.WithCodec(jsonCodec{name: jsonCharsetName}),
 		// Compressing a 40-byte check answer costs more than sending it;
 		// only large answers (exports, big batches) are worth it.
 		connect.WithCompressMinBytes(compressMinBytes),
