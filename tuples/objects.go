@@ -19,8 +19,10 @@ type ObjectReader interface {
 }
 
 // ObjectTuple is one tuple of an ObjectTuples read, without its object.
+// Payload is nil for a plain tuple (most are), which keeps the tuples of
+// one object in little memory.
 type ObjectTuple struct {
 	Relation string
 	Subject  Subject
-	Payload  Payload
+	Payload  *Payload
 }

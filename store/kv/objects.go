@@ -18,7 +18,7 @@ func (s *Reader) ObjectTuples(ctx context.Context, obj tuples.Object, max int) (
 		return nil, false, err
 	}
 	prefix := PrefixKey(TagForward, obj.Type, obj.ID)
-	out := make([]tuples.ObjectTuple, 0, min(max, 16))
+	out := make([]tuples.ObjectTuple, 0, min(max, 12))
 	var ids arena.Strings
 	var rel, typ, srel string
 	over := false
@@ -58,7 +58,7 @@ func (s *Reader) ObjectTuples(ctx context.Context, obj tuples.Object, max int) (
 			if err != nil {
 				return false, fmt.Errorf("read %s#%s@%s: %w", obj, t.Relation, t.Subject, err)
 			}
-			t.Payload = p
+			t.Payload = &p
 		}
 		out = append(out, t)
 		return true, nil
