@@ -22,7 +22,8 @@ import (
 // several). When: at the second read of the object, not the first, since
 // a check that the first read decides (a subject on a deny list) would pay
 // a scan for one point read; and only while the object holds at most
-// objectTuplesMax tuples, else it is read relation by relation as before.
+// objectTuplesMax tuples, else it is read relation by relation as before
+// (having cost one scan that stopped after objectTuplesMax+1 tuples).
 // The answers are those of the reads replaced: the object's tuples come
 // from the same snapshot, with expired tuples hidden as every read hides
 // them, and are used only for relations whose tuples carry no condition or
@@ -59,20 +60,20 @@ const (
 type objectState struct {
 	reads uint8 // reads so far, relation by relation
 	whole bool  // ts holds all its tuples
-	skip  bool  // not read whole: too many tuples, or objectsMax reached
+	skip  bool  // not read whole: it holds too many tuples
 	ts    []tuples.ObjectTuple
 }
 
 // severalReads marks obj as one whose tuples the walk may read whole,
 // about to evaluate a plan that reads several relations of it.
 func (w *walker) severalReads(obj tuples.Object) {
-	if _, ok := w.objects[obj]; ok {
+	if _, ok := w.objects[obj]; ok || len(w.objects) >= objectsMax {
 		return
 	}
 	if w.objects == nil {
 		w.objects = make(map[tuples.Object]objectState)
 	}
-	w.objects[obj] = objectState{skip: len(w.objects) >= objectsMax}
+	w.objects[obj] = objectState{}
 }
 
 // objectTuples returns obj's tuples when the walk holds them whole (or

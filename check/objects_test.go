@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"sync/atomic"
@@ -199,5 +200,40 @@ func TestObjectReadsPerCheck(t *testing.T) {
 			}
 			t.Logf("%s (%s): %d reads: %v", tc.q, variant.name, snap.total(), snap.reads)
 		}
+	}
+}
+
+// TestObjectsBound: a batch over more objects than a walk keeps whole
+// reads the first objectsMax of them whole and the rest relation by
+// relation, with the same answers.
+func TestObjectsBound(t *testing.T) {
+	var lines []string
+	var qs []Query
+	for i := range objectsMax + 50 {
+		c := fmt.Sprintf("case:c%d", i)
+		lines = append(lines, c+"#creator@user:u"+fmt.Sprint(i%7), c+"#assignee@user:u"+fmt.Sprint(i%5))
+		for _, u := range []string{"u1", "u3", "nobody"} {
+			qs = append(qs, Query{Object: mustObject(t, c), Relation: "viewer", Subject: mustSubject(t, "user:"+u)})
+		}
+	}
+	snap := &objectCountingSnap{Snapshot: newSnap(t, casebook, lines...)}
+	c := New(Options{CacheSize: -1})
+	c.objects.first = true
+	off := New(Options{CacheSize: -1})
+	off.objects.off = true
+	ctx := context.Background()
+	got, err := c.CheckBatch(ctx, snap, qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := off.CheckBatch(ctx, snap, qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatal("the answers differ from those read relation by relation")
+	}
+	if n := snap.objects.Load(); n != objectsMax {
+		t.Fatalf("%d objects read whole in one batch over %d, want %d", n, objectsMax+50, objectsMax)
 	}
 }
