@@ -97,16 +97,7 @@ func TestDifferentialPostgres(t *testing.T) {
 // database at all, and that a new revision is read afresh.
 func TestCachedChecksSkipDatabase(t *testing.T) {
 	ctx := context.Background()
-	b, err := postgres.OpenBackend(ctx, pg.Database(t), postgres.Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := store.New(b, store.Options{})
-	defer s.Close()
-	text := "type user {}\ntype team {\n  relation member: user | team#member\n}\ntype doc {\n  relation viewer: user | team#member\n  relation banned: user\n  relation view = viewer - banned\n}\n"
-	if _, err := s.WriteSchema(ctx, "c.rebac", []byte(text)); err != nil {
-		t.Fatal(err)
-	}
+	b, s := postgresStore(ctx, t, "type user {}\ntype team {\n  relation member: user | team#member\n}\ntype doc {\n  relation viewer: user | team#member\n  relation banned: user\n  relation view = viewer - banned\n}\n")
 	if _, err := s.Import(ctx, strings.NewReader("doc:1#viewer@team:a#member\nteam:a#member@team:b#member\nteam:b#member@user:ana\n"), store.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -236,16 +227,7 @@ func TestLookupSubjectsPostgres(t *testing.T) {
 // statement, not one statement per level of nesting.
 func TestLookupSubjectsNestedRoundTrips(t *testing.T) {
 	ctx := context.Background()
-	b, err := postgres.OpenBackend(ctx, pg.Database(t), postgres.Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := store.New(b, store.Options{})
-	defer s.Close()
-	text := "type user {}\ntype team {\n  relation member: user | team#member\n}\ntype doc {\n  relation viewer: user | team#member\n}\n"
-	if _, err := s.WriteSchema(ctx, "c.rebac", []byte(text)); err != nil {
-		t.Fatal(err)
-	}
+	b, s := postgresStore(ctx, t, "type user {}\ntype team {\n  relation member: user | team#member\n}\ntype doc {\n  relation viewer: user | team#member\n}\n")
 	const levels = 6
 	lines := "doc:1#viewer@team:t0#member\ndoc:1#viewer@user:ann\n"
 	for i := range levels {
@@ -283,4 +265,21 @@ func TestLookupSubjectsNestedRoundTrips(t *testing.T) {
 			t.Fatalf("lookup subjects through %d levels of teams made %d round trips, want 2", levels, queries)
 		}
 	}
+}
+
+// postgresStore is a store on a fresh PostgreSQL database with the schema
+// text written, and its backend (which counts round trips), closed when
+// the test ends.
+func postgresStore(ctx context.Context, t *testing.T, text string) (*postgres.Backend, store.Store) {
+	t.Helper()
+	b, err := postgres.OpenBackend(ctx, pg.Database(t), postgres.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := store.New(b, store.Options{})
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.WriteSchema(ctx, "c.rebac", []byte(text)); err != nil {
+		t.Fatal(err)
+	}
+	return b, s
 }
