@@ -70,6 +70,17 @@ func directServer(t *testing.T) (string, *atomic.Int64, *http.Server) {
 	return url, &requests, hs
 }
 
+// directClient is a client of url with the test key, and its direct
+// calls.
+func directClient(t *testing.T, url string) (*Client, *directService) {
+	t.Helper()
+	c, err := New(url, Options{Token: directKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, direct(t, c)
+}
+
 func direct(t *testing.T, c *Client) *directService {
 	t.Helper()
 	d, ok := c.DocketServiceClient.(*directService)
@@ -134,11 +145,7 @@ func sameHeaders(t *testing.T, what string, a, b http.Header) {
 // through connect-go and compares the answers and errors.
 func TestDirectCallsMatchConnect(t *testing.T) {
 	url, requests, _ := directServer(t)
-	c, err := New(url, Options{Token: directKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := direct(t, c)
+	_, d := directClient(t, url)
 	ctx := context.Background()
 
 	checks := []struct {
@@ -222,11 +229,7 @@ func TestDirectCallsMatchConnect(t *testing.T) {
 // transport's connections, one at a time on one.
 func TestDirectCallsOneConnection(t *testing.T) {
 	url, _, _ := directServer(t)
-	c, err := New(url, Options{Token: directKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := direct(t, c)
+	c, d := directClient(t, url)
 	ctx := context.Background()
 	for i := range 20 {
 		if _, err := d.Check(ctx, connect.NewRequest(checkOf("doc:d1", "viewer", "user:u1"))); err != nil {
@@ -255,11 +258,7 @@ func TestDirectCallServerGone(t *testing.T) {
 	}
 	url := "http://" + ln.Addr().String()
 	ln.Close()
-	c, err := New(url, Options{Token: directKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := direct(t, c)
+	_, d := directClient(t, url)
 	_, err = d.Check(context.Background(), connect.NewRequest(checkOf("doc:d1", "viewer", "user:u1")))
 	if connect.CodeOf(err) != connect.CodeUnavailable {
 		t.Errorf("check of a closed port: %v, want unavailable", err)
@@ -271,11 +270,7 @@ func TestDirectCallServerGone(t *testing.T) {
 // made again through connect-go on a new connection, and succeeds.
 func TestDirectCallServerClosedIdle(t *testing.T) {
 	url, requests, hs := directServer(t)
-	c, err := New(url, Options{Token: directKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := direct(t, c)
+	_, d := directClient(t, url)
 	ctx := context.Background()
 	// A request each: connect-go sets headers on the request it sends.
 	req := func() *connect.Request[pb.CheckRequest] {
@@ -324,11 +319,7 @@ func TestDirectCallServerClosedIdle(t *testing.T) {
 // each get their own answer (run with -race).
 func TestDirectCallsConcurrent(t *testing.T) {
 	url, _, _ := directServer(t)
-	c, err := New(url, Options{Token: directKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := direct(t, c)
+	_, d := directClient(t, url)
 	ctx := context.Background()
 	errs := make(chan error, 8)
 	for g := range 8 {
