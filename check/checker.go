@@ -229,7 +229,7 @@ func (c *Checker) begin(ctx context.Context, snap tuples.Snapshot, contextual []
 		w.cache = c.cache
 	}
 	w.objReader, w.objTuning = nil, c.objects
-	if or, ok := snap.(tuples.ObjectReader); ok && !c.objects.off {
+	if or, ok := snap.(tuples.ObjectReader); ok && !c.objects.off && or.ReadsObjects() {
 		w.objReader = or
 	}
 	w.rev = snap.Revision()

@@ -173,6 +173,11 @@ func (c countingSnapshot) Reverse(ctx context.Context, subj tuples.Subject, obje
 // ObjectTuples passes the read of an object whole on where the snapshot
 // offers one (tuples.ObjectReader), counted as a read of subjects: the
 // checker reads an object it asks several relations of that way.
+func (c countingSnapshot) ReadsObjects() bool {
+	or, ok := c.Snapshot.(tuples.ObjectReader)
+	return ok && or.ReadsObjects()
+}
+
 func (c countingSnapshot) ObjectTuples(ctx context.Context, obj tuples.Object, max int) ([]tuples.ObjectTuple, bool, error) {
 	or, ok := c.Snapshot.(tuples.ObjectReader)
 	if !ok {

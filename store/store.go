@@ -195,6 +195,13 @@ func (s *snapshot) ScanObjects(ctx context.Context, objectType, after string, wa
 	return nil, false
 }
 
+// ReadsObjects reports whether the backend reads objects whole
+// (tuples.ObjectReader).
+func (s *snapshot) ReadsObjects() bool {
+	or, ok := s.Reader.(tuples.ObjectReader)
+	return ok && or.ReadsObjects()
+}
+
 // ObjectTuples answers from the backend where it reads an object whole
 // (tuples.ObjectReader); complete is false where it cannot.
 func (s *snapshot) ObjectTuples(ctx context.Context, obj tuples.Object, max int) ([]tuples.ObjectTuple, bool, error) {

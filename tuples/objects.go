@@ -9,6 +9,10 @@ import "context"
 // that asks about several relations of the object would otherwise make a
 // point read or a scan for each.
 type ObjectReader interface {
+	// ReadsObjects reports whether ObjectTuples reads objects whole;
+	// false where it never does (a wrapper over a snapshot that cannot),
+	// so that a caller need not ask about each object.
+	ReadsObjects() bool
 	// ObjectTuples returns the tuples stored on obj, ordered as the
 	// forward keys are (relation, then subject type, id and relation,
 	// bytewise), with their payloads, hiding expired tuples as every read

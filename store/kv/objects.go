@@ -9,6 +9,9 @@ import (
 	"github.com/docketdb/docket/tuples"
 )
 
+// ReadsObjects reports that ObjectTuples reads objects whole.
+func (s *Reader) ReadsObjects() bool { return true }
+
 // ObjectTuples reads the forward keys of obj, which lie together, in one
 // scan (tuples.ObjectReader), stopping as soon as obj shows more than max
 // visible tuples. Relation and subject type names repeat along the keys
