@@ -65,18 +65,7 @@ func TestDifferentialPostgres(t *testing.T) {
 				}
 			}
 		}
-		var got []Result
-		if i%2 == 0 {
-			got, err = c.CheckBatch(ctx, snap, qs)
-		} else {
-			for _, q := range qs {
-				var r Result
-				if r, err = c.Check(ctx, snap, q); err != nil {
-					break
-				}
-				got = append(got, r)
-			}
-		}
+		got, err := checkAll(ctx, c, snap, qs, i%2 == 0)
 		snap.Close()
 		s.Close()
 		if err != nil {

@@ -73,19 +73,7 @@ func TestDifferential(t *testing.T) {
 			}
 		}
 		// Half the instances in one batch (one memo), half query by query.
-		var got []Result
-		var err error
-		if i%2 == 0 {
-			got, err = c.CheckBatch(ctx, snap, qs)
-		} else {
-			for _, q := range qs {
-				var r Result
-				if r, err = c.Check(ctx, snap, q); err != nil {
-					break
-				}
-				got = append(got, r)
-			}
-		}
+		got, err := checkAll(ctx, c, snap, qs, i%2 == 0)
 		if err != nil {
 			t.Fatalf("instance %d: %v\n%s", i, err, describe(in))
 		}

@@ -59,3 +59,20 @@ func checkQ(t testing.TB, c *Checker, snap tuples.Snapshot, s string) bool {
 	}
 	return r.Allowed
 }
+
+// checkAll answers qs on snap in one CheckBatch (one walk memo) when
+// batch is set, else query by query, stopping at the first error.
+func checkAll(ctx context.Context, c *Checker, snap tuples.Snapshot, qs []Query, batch bool) ([]Result, error) {
+	if batch {
+		return c.CheckBatch(ctx, snap, qs)
+	}
+	got := make([]Result, 0, len(qs))
+	for _, q := range qs {
+		r, err := c.Check(ctx, snap, q)
+		if err != nil {
+			return got, err
+		}
+		got = append(got, r)
+	}
+	return got, nil
+}

@@ -149,19 +149,7 @@ func TestNestedDifferential(t *testing.T) {
 		for _, down := range []bool{false, true} {
 			c := New(Options{MaxDepth: 1000, CacheSize: []int{-1, 0}[i%2], DownwardOnly: down})
 			c.plans.order = planOrder(i % 3)
-			var got []Result
-			var err error
-			if i%4 < 2 {
-				got, err = c.CheckBatch(ctx, snap, qs)
-			} else {
-				for _, q := range qs {
-					var r Result
-					if r, err = c.Check(ctx, snap, q); err != nil {
-						break
-					}
-					got = append(got, r)
-				}
-			}
+			got, err := checkAll(ctx, c, snap, qs, i%4 < 2)
 			if err != nil {
 				t.Fatalf("instance %d, downward only %v: %v\n%s", i, down, err, describe(in))
 			}

@@ -91,19 +91,7 @@ func TestDifferentialObjects(t *testing.T) {
 		off := New(Options{MaxDepth: 1000, CacheSize: -1})
 		off.plans.order = c.plans.order
 		off.objects.off = true
-		var got []Result
-		var err error
-		if i%2 == 0 {
-			got, err = c.CheckBatch(ctx, snap, qs)
-		} else {
-			for _, q := range qs {
-				var r Result
-				if r, err = c.Check(ctx, snap, q); err != nil {
-					break
-				}
-				got = append(got, r)
-			}
-		}
+		got, err := checkAll(ctx, c, snap, qs, i%2 == 0)
 		if err != nil {
 			t.Fatalf("instance %d: %v\n%s", i, err, describe(in))
 		}
