@@ -193,24 +193,8 @@ func TestExpectedAnswers(t *testing.T) {
 			continue
 		}
 		t.Run(spec.Shape, func(t *testing.T) {
-			text, _ := Schema(spec.Shape)
-			st, err := memory.New()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if _, err := st.WriteSchema(ctx, spec.Shape+".rebac", []byte(text)); err != nil {
-				t.Fatal(err)
-			}
 			out, checks, _ := generate(t, spec)
-			if _, err := st.Import(ctx, bytes.NewReader(out), store.ImportOptions{Format: tuples.FormatText, Name: spec.Name()}); err != nil {
-				t.Fatal(err)
-			}
-			snap, err := st.Snapshot(ctx, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer snap.Close()
+			snap := loaded(ctx, t, spec, out)
 			qs, err := ReadQueries(bytes.NewReader(checks), "checks")
 			if err != nil {
 				t.Fatal(err)
@@ -308,23 +292,7 @@ func TestAllCases(t *testing.T) {
 				perKind["check/direct"] < len(cases)/2 || total["resources/cases_of_user"] > 5000+20 || total["resources/cases_of_user"] < 5000 {
 				t.Fatalf("%d cases; queries by kind %v, of which extra %v", len(cases), total, perKind)
 			}
-			text, _ := Schema(spec.Shape)
-			st, err := memory.New()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if _, err := st.WriteSchema(ctx, spec.Shape+".rebac", []byte(text)); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.Import(ctx, bytes.NewReader(allTuples), store.ImportOptions{Format: tuples.FormatText, Name: spec.Name()}); err != nil {
-				t.Fatal(err)
-			}
-			snap, err := st.Snapshot(ctx, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer snap.Close()
+			snap := loaded(ctx, t, spec, allTuples)
 			c := check.New(check.Options{})
 			asked := map[string]int{}
 			for _, q := range extra {
@@ -343,4 +311,28 @@ func TestAllCases(t *testing.T) {
 			t.Logf("%s: extra queries %v, checked %v", spec.Name(), perKind, asked)
 		})
 	}
+}
+
+// loaded is a snapshot of an in-memory store holding spec's schema and
+// the tuples of text, closed with its store when the test ends.
+func loaded(ctx context.Context, t *testing.T, spec Spec, text []byte) tuples.Snapshot {
+	t.Helper()
+	schemaText, _ := Schema(spec.Shape)
+	st, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.WriteSchema(ctx, spec.Shape+".rebac", []byte(schemaText)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Import(ctx, bytes.NewReader(text), store.ImportOptions{Format: tuples.FormatText, Name: spec.Name()}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := st.Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { snap.Close() })
+	return snap
 }
