@@ -330,10 +330,7 @@ func checkIndexBatch(t *testing.T, ctx context.Context, gi tuples.GroupIndex, re
 	if !ok {
 		return
 	}
-	var all []tuples.Object
-	for i := range indexTeams {
-		all = append(all, tuples.Object{Type: "team", ID: fmt.Sprintf("t%d", i)})
-	}
+	all := indexTeamObjects()
 	sets := [][]tuples.Object{all, all[:1], {all[3], all[1], all[3]}, all[indexTeams/2:]}
 	for _, groups := range sets {
 		rows, indexed, err := b.GroupsAboveEach(ctx, groups, "member")
@@ -383,10 +380,7 @@ func checkSubjectsBelow(t *testing.T, ctx context.Context, sn tuples.Snapshot, r
 	if !ok {
 		return
 	}
-	var teams []tuples.Object
-	for i := range indexTeams {
-		teams = append(teams, tuples.Object{Type: "team", ID: fmt.Sprintf("t%d", i)})
-	}
+	teams := indexTeamObjects()
 	for _, groups := range [][]tuples.Object{teams[:1], {teams[2], teams[5]}, teams[indexTeams/2:], teams} {
 		got, ok, err := b.SubjectsWithBelow(ctx, groups, "member")
 		if err != nil {
@@ -450,4 +444,14 @@ func groupsAbove(g string, parents map[string][]string) []tuples.GroupAbove {
 	}
 	slices.SortFunc(out, func(a, b tuples.GroupAbove) int { return cmp.Compare(a.ID, b.ID) })
 	return out
+}
+
+// indexTeamObjects are the teams of the index histories, t0 to
+// t(indexTeams-1).
+func indexTeamObjects() []tuples.Object {
+	teams := make([]tuples.Object, indexTeams)
+	for i := range teams {
+		teams[i] = tuples.Object{Type: "team", ID: fmt.Sprintf("t%d", i)}
+	}
+	return teams
 }
