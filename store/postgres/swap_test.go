@@ -14,12 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// tableShape describes docket_tuples as the catalogs see it: its columns
-// (type, collation, nullability, default) and its indexes' definitions.
-func tableShape(t *testing.T, ctx context.Context, pool *pgxpool.Pool) string {
+// queryStrings is the one text column of every row query returns.
+func queryStrings(t *testing.T, ctx context.Context, pool *pgxpool.Pool, query string) []string {
 	t.Helper()
-	rows, err := pool.Query(ctx, `SELECT column_name || ' ' || data_type || ' ' || COALESCE(collation_name, '-') || ' ' || is_nullable || ' ' || COALESCE(column_default, '-')
-		FROM information_schema.columns WHERE table_name = 'docket_tuples' ORDER BY ordinal_position`)
+	rows, err := pool.Query(ctx, query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,20 +32,16 @@ func tableShape(t *testing.T, ctx context.Context, pool *pgxpool.Pool) string {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	rows, err = pool.Query(ctx, `SELECT indexdef FROM pg_indexes WHERE tablename = 'docket_tuples' ORDER BY indexname`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	return out
+}
+
+// tableShape describes docket_tuples as the catalogs see it: its columns
+// (type, collation, nullability, default) and its indexes' definitions.
+func tableShape(t *testing.T, ctx context.Context, pool *pgxpool.Pool) string {
+	t.Helper()
+	out := queryStrings(t, ctx, pool, `SELECT column_name || ' ' || data_type || ' ' || COALESCE(collation_name, '-') || ' ' || is_nullable || ' ' || COALESCE(column_default, '-')
+		FROM information_schema.columns WHERE table_name = 'docket_tuples' ORDER BY ordinal_position`)
+	out = append(out, queryStrings(t, ctx, pool, `SELECT indexdef FROM pg_indexes WHERE tablename = 'docket_tuples' ORDER BY indexname`)...)
 	var pkey string
 	if err := pool.QueryRow(ctx, `SELECT conname FROM pg_constraint WHERE conrelid = 'docket_tuples'::regclass AND contype = 'p'`).Scan(&pkey); err != nil {
 		t.Fatal(err)
