@@ -45,6 +45,9 @@ type directService struct {
 	check, batch []byte
 	// answered counts the calls answered directly (for tests).
 	answered atomic.Int64
+	// buffers hold each call's request and answer bytes, and gunzips
+	// the readers of gzipped answers, between calls.
+	buffers, gunzips sync.Pool
 }
 
 // userAgent is the one connect-go sends.
@@ -147,10 +150,6 @@ func (a answerHeader) fill(header, trailer http.Header) {
 	}
 }
 
-var directBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-var gunzips sync.Pool
-
 // directBufferKeep is the largest buffer kept for the next call.
 const directBufferKeep = 1 << 20
 
@@ -176,10 +175,13 @@ func (d *directService) call(ctx context.Context, head []byte, msg, res proto.Me
 		}
 	}
 	n := proto.Size(msg)
-	buf := directBuffers.Get().(*bytes.Buffer)
+	buf, _ := d.buffers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
 	defer func() {
 		if buf.Cap() <= directBufferKeep {
-			directBuffers.Put(buf)
+			d.buffers.Put(buf)
 		}
 	}()
 	buf.Reset()
@@ -219,7 +221,7 @@ func (d *directService) call(ctx context.Context, head []byte, msg, res proto.Me
 	switch enc := r.Header.Get("Content-Encoding"); enc {
 	case "", "identity":
 	case "gzip":
-		zr, _ := gunzips.Get().(*gzip.Reader)
+		zr, _ := d.gunzips.Get().(*gzip.Reader)
 		var err error
 		if zr == nil {
 			zr, err = gzip.NewReader(bytes.NewReader(answer))
@@ -228,7 +230,7 @@ func (d *directService) call(ctx context.Context, head []byte, msg, res proto.Me
 		}
 		if err == nil {
 			answer, err = io.ReadAll(zr)
-			gunzips.Put(zr)
+			d.gunzips.Put(zr)
 		}
 		if err != nil {
 			return nil, replayed(r, buf), true

@@ -83,17 +83,29 @@ func (s *Server) fastUnaryRoutes() map[string]fastUnary {
 	}
 }
 
-// fastBuffers hold request bodies and encoded answers between requests.
-var fastBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// fastPools hold, between requests, the fast path's buffers (request
+// bodies and encoded answers) and its gzip writers.
+type fastPools struct {
+	buffers, gzips sync.Pool
+}
+
+func newFastPools() *fastPools {
+	p := &fastPools{}
+	p.buffers.New = func() any { b := make([]byte, 0, 1024); return &b }
+	p.gzips.New = func() any { return gzip.NewWriter(io.Discard) }
+	return p
+}
+
+func (p *fastPools) buffer() *[]byte { return p.buffers.Get().(*[]byte) }
 
 // fastBufferKeep is the largest buffer put back in the pool, so that one
 // large batch does not keep its memory for good.
 const fastBufferKeep = 1 << 20
 
-func putFastBuffer(b *[]byte) {
+func (p *fastPools) put(b *[]byte) {
 	if cap(*b) <= fastBufferKeep {
 		*b = (*b)[:0]
-		fastBuffers.Put(b)
+		p.buffers.Put(b)
 	}
 }
 
@@ -169,8 +181,6 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
-
 var (
 	contentTypes        = [...][]string{fastProto: {"application/proto"}, fastJSON: {"application/json"}}
 	acceptEncodingGzip  = []string{"gzip"}
@@ -179,14 +189,14 @@ var (
 
 // gzipped is b compressed as connect-go compresses an answer (gzip at
 // the default level).
-func gzipped(dst, b []byte) []byte {
-	zw := gzipWriters.Get().(*gzip.Writer)
+func (p *fastPools) gzipped(dst, b []byte) []byte {
+	zw := p.gzips.Get().(*gzip.Writer)
 	buf := bytes.NewBuffer(dst)
 	zw.Reset(buf)
 	_, _ = zw.Write(b)
 	_ = zw.Close()
 	zw.Reset(io.Discard)
-	gzipWriters.Put(zw)
+	p.gzips.Put(zw)
 	return buf.Bytes()
 }
 
@@ -213,7 +223,7 @@ func (s *Server) serveFastUnary(w http.ResponseWriter, r *http.Request, info *re
 	if timed {
 		deadline = time.Now().Add(timeout)
 	}
-	in := fastBuffers.Get().(*[]byte)
+	in := s.pools.buffer()
 	body := *in
 	if int64(cap(body)) < r.ContentLength {
 		body = make([]byte, r.ContentLength)
@@ -234,7 +244,7 @@ func (s *Server) serveFastUnary(w http.ResponseWriter, r *http.Request, info *re
 		return false
 	}
 	*in = body
-	defer putFastBuffer(in)
+	defer s.pools.put(in)
 
 	ctx := r.Context()
 	if timed {
@@ -270,8 +280,8 @@ func (s *Server) serveFastUnary(w http.ResponseWriter, r *http.Request, info *re
 		err = toConnect(err)
 	}
 	if err == nil {
-		outp := fastBuffers.Get().(*[]byte)
-		defer putFastBuffer(outp)
+		outp := s.pools.buffer()
+		defer s.pools.put(outp)
 		var out []byte
 		out, err = codec.marshal((*outp)[:0], res)
 		*outp = out
@@ -279,9 +289,9 @@ func (s *Server) serveFastUnary(w http.ResponseWriter, r *http.Request, info *re
 			err = connect.NewError(connect.CodeInternal, fmt.Errorf("marshal message: %w", err))
 		} else {
 			if len(out) >= compressMinBytes && acceptsGzip(r) {
-				zp := fastBuffers.Get().(*[]byte)
-				defer putFastBuffer(zp)
-				out = gzipped((*zp)[:0], out)
+				zp := s.pools.buffer()
+				defer s.pools.put(zp)
+				out = s.pools.gzipped((*zp)[:0], out)
 				*zp = out
 				header["Content-Encoding"] = contentEncodingGzip
 			}

@@ -105,6 +105,7 @@ type Server struct {
 	// common case (fastunary.go); errors writes their errors as
 	// connect-go does.
 	fast   map[string]fastUnary
+	pools  *fastPools
 	errors *connect.ErrorWriter
 	// fastAnswers counts the calls the fast path answered (for tests).
 	fastAnswers atomic.Int64
@@ -171,7 +172,7 @@ func New(o Options) (*Server, error) {
 	)
 	s.errors = connect.NewErrorWriter(opts)
 	if !o.noFastUnary {
-		s.fast = s.fastUnaryRoutes()
+		s.fast, s.pools = s.fastUnaryRoutes(), newFastPools()
 	}
 	mux := http.NewServeMux()
 	mux.Handle(docketv1connect.NewDocketServiceHandler(native{s}, opts))
