@@ -98,6 +98,11 @@ func loadInto(ctx context.Context, st store.Store, spec gen.Spec) (*dataset, err
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
+	// Checks are timed with the membership index in memory built, as a
+	// serving process has it.
+	if _, err := store.WaitMemIndex(ctx, st); err != nil {
+		return nil, fmt.Errorf("membership index in memory: %w", err)
+	}
 	snap, err := st.Snapshot(ctx, 0)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)

@@ -418,7 +418,9 @@ func (s *store) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 	if opts.Progress != nil {
 		progress = func(done int) { opts.Progress(done, total) }
 	}
+	endBulk := s.mem.bulk()
 	rev, err := ld.Commit(ctx, progress)
+	endBulk()
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import %s: %w", name, err)
 	}

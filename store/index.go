@@ -96,8 +96,24 @@ type IndexLoader interface {
 // without one.
 type indexedSnapshot struct {
 	snapshot
-	ix tuples.GroupIndex
+	ix tuples.GroupIndex     // nil: the backend keeps no index
 	nc tuples.NestingCounter // nil: no counts kept
+	// mem is the membership index in memory at the snapshot's revision
+	// (nil: none); bound is the store's IndexBound, which its rows keep
+	// as the backend's do.
+	mem   *memView
+	bound int
+}
+
+// Reverse answers a nesting relation's reverse reads from the index in
+// memory where it can, and from the backend otherwise.
+func (s *indexedSnapshot) Reverse(ctx context.Context, subj tuples.Subject, objectType, relation string) iter.Seq2[tuples.Object, error] {
+	if s.mem != nil {
+		if ids, ok := s.mem.groups(IndexedRelation{Type: objectType, Relation: relation}, subj); ok {
+			return reverse(objectType, ids)
+		}
+	}
+	return s.Reader.Reverse(ctx, subj, objectType, relation)
 }
 
 // NestingCounts answers from the backend's counts.
@@ -108,14 +124,38 @@ func (s *indexedSnapshot) NestingCounts(ctx context.Context, typ, relation strin
 	return s.nc.NestingCounts(ctx, typ, relation)
 }
 
-// GroupsAbove answers from the backend's index.
+// GroupsAbove answers from the index in memory where it can, else from
+// the backend's index.
 func (s *indexedSnapshot) GroupsAbove(ctx context.Context, group tuples.Object, relation string) ([]tuples.GroupAbove, bool, error) {
+	if s.mem != nil {
+		if row, ok := s.mem.above(IndexedRelation{Type: group.Type, Relation: relation}, group.ID, s.bound); ok {
+			return row, true, nil
+		}
+	}
+	if s.ix == nil {
+		return nil, false, nil
+	}
 	return s.ix.GroupsAbove(ctx, group, relation)
 }
 
-// GroupsAboveEach answers in one read where the backend can, and group
-// by group otherwise.
+// GroupsAboveEach answers from the index in memory where it can, else in
+// one read where the backend can, and group by group otherwise.
 func (s *indexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.Object, relation string) ([][]tuples.GroupAbove, bool, error) {
+	if s.mem != nil && len(groups) > 0 {
+		rows := make([][]tuples.GroupAbove, len(groups))
+		ok := true
+		for i, g := range groups {
+			if rows[i], ok = s.mem.above(IndexedRelation{Type: g.Type, Relation: relation}, g.ID, s.bound); !ok {
+				break
+			}
+		}
+		if ok {
+			return rows, true, nil
+		}
+	}
+	if s.ix == nil {
+		return nil, false, nil
+	}
 	return tuples.GroupsAboveEach(ctx, s.ix, groups, relation)
 }
 
@@ -123,7 +163,7 @@ func (s *indexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.O
 // downwards (tuples.GroupsBelowReader); ok is false where it cannot.
 func (s *indexedSnapshot) SubjectsWithBelow(ctx context.Context, groups []tuples.Object, relation string) (map[tuples.Object][]tuples.Subject, bool, error) {
 	b, ok := s.ix.(tuples.GroupsBelowReader)
-	if !ok {
+	if s.ix == nil || !ok {
 		return nil, false, nil
 	}
 	return b.SubjectsWithBelow(ctx, groups, relation)

@@ -104,6 +104,13 @@ type Options struct {
 	// Now is the clock snapshots and writes judge expiry by when the
 	// request sets none (tuples.WithClock); time.Now when nil.
 	Now func() time.Time
+	// MemIndex says whether snapshots read the membership index from
+	// memory (see memindex.go); off by default, for a backend other
+	// processes write too.
+	MemIndex MemIndexMode
+	// MemIndexLimit is the most tuples the index in memory holds
+	// (default DefaultMemIndexLimit).
+	MemIndexLimit int
 }
 
 // DefaultImportChunk is Options.ImportChunk's default.
@@ -123,8 +130,14 @@ func New(b Backend, opts Options) Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &store{b: b, importChunk: opts.ImportChunk, now: opts.Now,
+	s := &store{b: b, importChunk: opts.ImportChunk, now: opts.Now,
 		compiled: make(map[tuples.Revision]*schema.Schema), index: indexLimits{bound: opts.IndexBound, recompute: opts.IndexRecompute}}
+	if opts.MemIndex != MemIndexOff {
+		s.mem = newMemIndex(b, opts.MemIndex, opts.MemIndexLimit, func(ctx context.Context, r Reader) (*schema.Schema, error) {
+			return s.schemaOf(ctx, r)
+		})
+	}
+	return s
 }
 
 // store is the backend-independent half of a Store.
@@ -133,6 +146,7 @@ type store struct {
 	importChunk int
 	index       indexLimits
 	now         func() time.Time
+	mem         *memIndex // nil: snapshots read the backend's index
 
 	// compiled caches the schemas read from the backend, by the revision
 	// that wrote them: a stored schema never changes, so compiling it
@@ -236,14 +250,21 @@ func (s *store) Snapshot(ctx context.Context, rev tuples.Revision) (tuples.Snaps
 	if err != nil {
 		return nil, err
 	}
-	sch, err := s.schemaOf(ctx, r)
+	text, err := r.Schema(ctx)
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
-	if ix, ok := r.(tuples.GroupIndex); ok {
+	sch, err := s.compile(text)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	mv := s.mem.view(ctx, r, sch, text.Revision)
+	ix, ok := r.(tuples.GroupIndex)
+	if ok || mv != nil {
 		nc, _ := r.(tuples.NestingCounter)
-		return &indexedSnapshot{snapshot: snapshot{Reader: r, schema: sch, now: now}, ix: ix, nc: nc}, nil
+		return &indexedSnapshot{snapshot: snapshot{Reader: r, schema: sch, now: now}, ix: ix, nc: nc, mem: mv, bound: s.index.bound}, nil
 	}
 	return &snapshot{Reader: r, schema: sch, now: now}, nil
 }
@@ -469,7 +490,10 @@ func (s *store) TrimChanges(ctx context.Context, before tuples.Revision) (int, e
 	return c.Trimmed, nil
 }
 
-func (s *store) Close() error { return s.b.Close() }
+func (s *store) Close() error {
+	s.mem.close()
+	return s.b.Close()
+}
 
 // ChangeSignal forwards the backend's, if it has one (see ChangeNotifier).
 func (s *store) ChangeSignal() <-chan struct{} {

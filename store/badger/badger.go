@@ -79,7 +79,7 @@ func Open(path string, opts Options) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.New(b, store.Options{}), nil
+	return store.New(b, store.Options{MemIndex: store.MemIndexBackground}), nil
 }
 
 // OpenBackend opens (creating when absent or empty) the database at path

@@ -33,7 +33,7 @@ func NewWith(opts Options) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.New(b, store.Options{}), nil
+	return store.New(b, store.Options{MemIndex: store.MemIndexBackground}), nil
 }
 
 // NewBackend returns an empty in-memory store.Backend, for store.New.

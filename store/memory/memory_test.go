@@ -16,7 +16,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			so := store.Options{IndexBound: o.IndexBound, IndexRecompute: o.IndexRecompute}
+			so := store.Options{IndexBound: o.IndexBound, IndexRecompute: o.IndexRecompute, MemIndex: o.MemIndex, MemIndexLimit: o.MemIndexLimit}
 			if o.SmallImports {
 				so.ImportChunk = 100
 			}

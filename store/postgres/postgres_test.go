@@ -42,7 +42,7 @@ func TestConformance(t *testing.T) {
 		Name: "postgres",
 		Open: func(t testing.TB, o storetest.Options) store.Store {
 			b := openBackend(t, Options{KeepRevisions: o.KeepRevisions, SnapshotGrace: 1})
-			so := store.Options{IndexBound: o.IndexBound, IndexRecompute: o.IndexRecompute}
+			so := store.Options{IndexBound: o.IndexBound, IndexRecompute: o.IndexRecompute, MemIndex: o.MemIndex, MemIndexLimit: o.MemIndexLimit}
 			if o.SmallImports {
 				so.ImportChunk = 100
 			}

@@ -50,16 +50,18 @@ var indexTests = []struct {
 	{"IndexSchemaChanges", Options{KeepRevisions: 1000}, testIndexSchemaChanges},
 }
 
-func runIndexTests(t *testing.T, b Backend) {
+func runIndexTests(t *testing.T, b Backend, mem store.MemIndexMode) {
 	for _, c := range indexTests {
 		t.Run(c.name, func(t *testing.T) {
 			if why, ok := b.Skip[c.name]; ok {
 				t.Skip(why)
 			}
 			t.Parallel()
-			s := b.Open(t, c.o)
+			o := c.o
+			o.MemIndex = mem
+			s := b.Open(t, o)
 			defer s.Close()
-			c.run(t, context.Background(), s, b, c.o)
+			c.run(t, context.Background(), s, b, o)
 		})
 	}
 }
@@ -259,7 +261,7 @@ func checkIndexAt(t *testing.T, ctx context.Context, s store.Store, rev tuples.R
 			t.Fatal(err)
 		}
 		switch {
-		case !maintained || !nesting:
+		case !nesting || (!maintained && (o.MemIndex == store.MemIndexOff || !indexed)):
 			if indexed {
 				t.Fatalf("revision %d: team:%s answered from an index that is not maintained: %v", rev, g, got)
 			}
@@ -269,7 +271,11 @@ func checkIndexAt(t *testing.T, ctx context.Context, s store.Store, rev tuples.R
 				t.Fatalf("revision %d: team:%s has %d groups above it, over the bound %d, yet is indexed: %v", rev, g, len(want), bound, got)
 			}
 		default:
-			entries += len(want)
+			// Where the backend keeps no index (it was dropped), the one
+			// in memory may still answer, from the tuples themselves.
+			if maintained {
+				entries += len(want)
+			}
 			if !indexed {
 				t.Fatalf("revision %d: team:%s not indexed; want %v\nedges: %v", rev, g, want, edges)
 			}

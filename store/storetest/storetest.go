@@ -47,6 +47,11 @@ type Options struct {
 	// IndexBound and IndexRecompute, when set, are the store's bounds of
 	// the membership index (store.Options).
 	IndexBound, IndexRecompute int
+	// MemIndex is how the store holds the membership index in memory
+	// (store.Options.MemIndex).
+	MemIndex store.MemIndexMode
+	// MemIndexLimit, when set, is store.Options.MemIndexLimit.
+	MemIndexLimit int
 }
 
 // tests is the suite; small marks the tests that want SmallImports.
@@ -96,20 +101,28 @@ var tests = []struct {
 	{"CollectExpired", 1000, false, testCollectExpired},
 }
 
-// Run runs the suite against b, each test on a store of its own.
+// Run runs the suite against b, each test on a store of its own, then
+// again with the membership index held in memory and built inside the
+// snapshots that need it, so that every read it can answer comes from
+// it (store.MemIndexInline).
 func Run(t *testing.T, b Backend) {
-	for _, c := range tests {
-		t.Run(c.name, func(t *testing.T) {
-			if why, ok := b.Skip[c.name]; ok {
-				t.Skip(why)
-			}
-			t.Parallel()
-			s := b.Open(t, Options{KeepRevisions: c.keep, SmallImports: c.small})
-			defer s.Close()
-			c.run(t, context.Background(), s, b)
-		})
+	run := func(t *testing.T, mem store.MemIndexMode) {
+		for _, c := range tests {
+			t.Run(c.name, func(t *testing.T) {
+				if why, ok := b.Skip[c.name]; ok {
+					t.Skip(why)
+				}
+				t.Parallel()
+				s := b.Open(t, Options{KeepRevisions: c.keep, SmallImports: c.small, MemIndex: mem})
+				defer s.Close()
+				c.run(t, context.Background(), s, b)
+			})
+		}
+		runIndexTests(t, b, mem)
+		runMemIndexTests(t, b, mem)
 	}
-	runIndexTests(t, b)
+	run(t, store.MemIndexOff)
+	t.Run("memindex", func(t *testing.T) { run(t, store.MemIndexInline) })
 }
 
 func setup(t *testing.T, ctx context.Context, s store.Store, lines ...string) tuples.Revision {

@@ -1,0 +1,679 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/docketdb/docket/schema"
+	"github.com/docketdb/docket/tuples"
+)
+
+// The membership index in memory, as Zanzibar's Leopard serves it: the
+// stored tuples of every indexed nesting relation (schema.Relation.
+// GroupIndexed), held by subject (MEMBER2GROUP and, for subject sets,
+// GROUP2GROUP one step up), so that a subject's groups, and the groups
+// above a group, are map lookups instead of reads of the backend. It is
+// built once from a reader at some revision and then kept in step by
+// reading the backend's change log, the record of every committed tuple
+// change, so a snapshot at revision R answers from it exactly what the
+// backend's reverse reads at R would: each subject's groups are kept as
+// versions by revision, and a snapshot takes the newest version at or
+// below its own. A snapshot it cannot answer exactly (a revision below
+// the one it was built at, a key whose versions were pruned past the
+// revision, a relation one of whose tuples carries a condition or an
+// expiry) reads the backend, so the answer never depends on it.
+//
+// Building runs in the background, so a process that opens a store for
+// one command does not wait for it, and a relation over Options.MemIndexLimit
+// tuples in all is not held at all.
+
+// MemIndexMode says whether and how a store holds the membership index in
+// memory.
+type MemIndexMode int
+
+const (
+	// MemIndexOff: snapshots read the backend's index.
+	MemIndexOff MemIndexMode = iota
+	// MemIndexBackground builds the index in memory in the background
+	// from the first snapshot on; snapshots read the backend until it is
+	// ready.
+	MemIndexBackground
+	// MemIndexInline builds and catches up inside the snapshot that
+	// needs it, so that every snapshot it can answer does (tests).
+	MemIndexInline
+)
+
+// DefaultMemIndexLimit is Options.MemIndexLimit's default: the most
+// tuples of nesting relations the index in memory holds (about 100 bytes
+// each).
+const DefaultMemIndexLimit = 4 << 20
+
+const (
+	// memVersions is the most versions kept per subject: older
+	// revisions of a subject that changed more often read the backend.
+	memVersions = 8
+	// memCatchUpMost is the most changes one catch-up reads from the
+	// change log; a longer stretch (a bulk import by another process)
+	// is cheaper to rebuild from.
+	memCatchUpMost = 1 << 16
+	// memCatchUpChunk is how many changes a catch-up asks for at once.
+	memCatchUpChunk = 4096
+)
+
+// MemIndexStatus describes a store's membership index in memory.
+type MemIndexStatus struct {
+	Mode MemIndexMode
+	// Ready: snapshots at Built and after answer from it.
+	Ready bool
+	// Built is the revision it was built at, Applied the latest revision
+	// whose changes it holds.
+	Built, Applied tuples.Revision
+	// Relations are the relations held; Tuples how many tuples.
+	Relations []IndexedRelation
+	Tuples    int64
+	// Tainted lists the relations one of whose tuples carries a condition
+	// or an expiry: they are read from the backend.
+	Tainted []IndexedRelation
+	// OverLimit: the nesting relations hold more tuples than the limit,
+	// so none are held.
+	OverLimit bool
+	// Builds, CatchUps and Fallbacks count builds, catch-ups from the
+	// change log and snapshots that could not use the index (it was not
+	// ready, or a catch-up was running).
+	Builds, CatchUps, Fallbacks uint64
+	// Err is the last build or catch-up error, "" for none.
+	Err string
+}
+
+// MemIndexer is implemented by the Store of New: the state of its
+// membership index in memory, and a wait for it to be ready.
+type MemIndexer interface {
+	MemIndexStatus() MemIndexStatus
+	// WaitMemIndex starts building the index if it is not built yet and
+	// waits until it is ready or its build ends without it (over the
+	// limit, an error, the mode off); it returns the status then.
+	WaitMemIndex(ctx context.Context) (MemIndexStatus, error)
+}
+
+// WaitMemIndex waits for st's membership index in memory where st keeps
+// one (MemIndexer), and otherwise returns at once.
+func WaitMemIndex(ctx context.Context, st Store) (MemIndexStatus, error) {
+	if m, ok := st.(MemIndexer); ok {
+		return m.WaitMemIndex(ctx)
+	}
+	return MemIndexStatus{}, nil
+}
+
+// memIndex is a store's membership index in memory.
+type memIndex struct {
+	mode  MemIndexMode
+	limit int64
+	b     Backend
+	// schemaAt returns the compiled schema of a reader.
+	schemaAt func(ctx context.Context, r Reader) (*schema.Schema, error)
+
+	// mu serialises builds and catch-ups; cur is the state snapshots
+	// read, nil until built (and after it is dropped).
+	mu  sync.Mutex
+	cur atomic.Pointer[memState]
+
+	// The background build: ctx ends at Close; done is closed when the
+	// running build ends (nil when none runs).
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	bmu    sync.Mutex
+	done   chan struct{}
+	closed bool
+
+	over                        atomic.Bool
+	builds, catchUps, fallbacks atomic.Uint64
+	lastErr                     atomic.Pointer[string]
+}
+
+func newMemIndex(b Backend, mode MemIndexMode, limit int, schemaAt func(context.Context, Reader) (*schema.Schema, error)) *memIndex {
+	if limit <= 0 {
+		limit = DefaultMemIndexLimit
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &memIndex{mode: mode, limit: int64(limit), b: b, schemaAt: schemaAt, ctx: ctx, cancel: cancel}
+}
+
+// memState is the index as built at base and kept up to applied.
+type memState struct {
+	base      tuples.Revision
+	schemaRev tuples.Revision
+	applied   atomic.Uint64
+	rels      map[IndexedRelation]*memRel
+	size      atomic.Int64
+}
+
+// memRel holds one relation's tuples by subject.
+type memRel struct {
+	tainted atomic.Bool
+	mu      sync.RWMutex
+	up      map[tuples.Subject]*memEntry
+}
+
+// memEntry is one subject's groups, by revision.
+type memEntry struct{ v atomic.Pointer[memHistory] }
+
+// memHistory is immutable: a change makes a new one. ids[i] (sorted, in
+// byte order) holds from revision from[i] until from[i+1]. A read below
+// exact falls back: the versions before it were pruned.
+type memHistory struct {
+	from  []tuples.Revision
+	ids   [][]string
+	exact tuples.Revision
+}
+
+// at returns the groups at rev; ok is false when rev is below what the
+// history still knows.
+func (h *memHistory) at(rev tuples.Revision) (ids []string, ok bool) {
+	if h == nil {
+		return nil, true
+	}
+	if rev < h.exact {
+		return nil, false
+	}
+	i := sort.Search(len(h.from), func(i int) bool { return h.from[i] > rev })
+	if i == 0 {
+		return nil, true // not stored before its first version
+	}
+	return h.ids[i-1], true
+}
+
+// with returns the history with id added (or removed) at rev, and
+// whether that changed anything.
+func (h *memHistory) with(rev tuples.Revision, id string, add bool) (*memHistory, bool) {
+	var last []string
+	if h != nil && len(h.ids) > 0 {
+		last = h.ids[len(h.ids)-1]
+	}
+	i, found := slices.BinarySearch(last, id)
+	if found == add {
+		return h, false
+	}
+	next := make([]string, 0, len(last)+1)
+	next = append(next, last[:i]...)
+	if add {
+		next = append(next, id)
+		next = append(next, last[i:]...)
+	} else {
+		next = append(next, last[i+1:]...)
+	}
+	n := &memHistory{}
+	if h != nil {
+		n.exact = h.exact
+		n.from = append(n.from, h.from...)
+		n.ids = append(n.ids, h.ids...)
+	}
+	if k := len(n.from); k > 0 && n.from[k-1] == rev {
+		n.ids[k-1] = next // a second change in one revision
+	} else {
+		n.from = append(n.from, rev)
+		n.ids = append(n.ids, next)
+	}
+	if k := len(n.from); k > memVersions {
+		drop := k - memVersions
+		n.from, n.ids = n.from[drop:], n.ids[drop:]
+		n.exact = n.from[0]
+	}
+	return n, true
+}
+
+// relationsOf lists the relations of sch the index holds.
+func relationsOf(sch *schema.Schema) []IndexedRelation {
+	if sch == nil {
+		return nil
+	}
+	var out []IndexedRelation
+	for _, r := range sch.Relations {
+		if r.GroupIndexed() {
+			out = append(out, IndexedRelation{Type: r.Type.Name, Relation: r.Name})
+		}
+	}
+	return out
+}
+
+// view returns what a snapshot of r reads from the index, nil when it
+// cannot (not built yet, r below the base, a catch-up already running):
+// the snapshot then reads the backend. It starts a build when none is
+// there, and a rebuild when r's schema has nesting relations the index
+// was built without.
+func (m *memIndex) view(ctx context.Context, r Reader, sch *schema.Schema, schemaRev tuples.Revision) *memView {
+	if m == nil || m.mode == MemIndexOff {
+		return nil
+	}
+	rels := relationsOf(sch)
+	if len(rels) == 0 {
+		return nil
+	}
+	st := m.cur.Load()
+	if st == nil && m.mode == MemIndexInline {
+		if err := m.build(ctx); err != nil {
+			m.fail(err)
+		}
+		st = m.cur.Load()
+	}
+	if st == nil {
+		m.fallbacks.Add(1)
+		if m.mode == MemIndexBackground {
+			m.start()
+		}
+		return nil
+	}
+	rev := r.Revision()
+	if rev < st.base {
+		m.fallbacks.Add(1)
+		return nil
+	}
+	if schemaRev > st.schemaRev {
+		for _, ir := range rels {
+			// A relation the index lacks, or holds with conditions or
+			// expiries the new schema may no longer allow: read again.
+			if mr := st.rels[ir]; mr == nil || mr.tainted.Load() {
+				m.drop(st)
+				return m.view(ctx, r, sch, schemaRev)
+			}
+		}
+	}
+	if tuples.Revision(st.applied.Load()) < rev {
+		if m.mode == MemIndexInline {
+			m.mu.Lock()
+		} else if !m.mu.TryLock() {
+			m.fallbacks.Add(1)
+			return nil
+		}
+		err := m.catchUp(ctx, st, rev)
+		m.mu.Unlock()
+		if errors.Is(err, errRebuild) && m.mode == MemIndexInline && !m.over.Load() {
+			return m.view(ctx, r, sch, schemaRev) // built again
+		}
+		if err != nil {
+			m.fallbacks.Add(1)
+			return nil
+		}
+	}
+	return &memView{st: st, rev: rev}
+}
+
+// errRebuild: the state was dropped; a build replaces it.
+var errRebuild = errors.New("membership index in memory dropped for a rebuild")
+
+// catchUp applies the change log up to at least rev to st; m.mu is held.
+func (m *memIndex) catchUp(ctx context.Context, st *memState, rev tuples.Revision) error {
+	if m.cur.Load() != st {
+		return errRebuild
+	}
+	read := 0
+	for tuples.Revision(st.applied.Load()) < rev {
+		after := tuples.Revision(st.applied.Load())
+		cs, err := m.b.Changes(ctx, after, memCatchUpChunk)
+		if errors.Is(err, ErrChangesTrimmed) {
+			m.drop(st)
+			m.rebuild()
+			return errRebuild
+		}
+		if err != nil {
+			m.fail(fmt.Errorf("catch up from revision %d: %w", after, err))
+			return err
+		}
+		read += len(cs)
+		if read > memCatchUpMost {
+			m.drop(st)
+			m.rebuild()
+			return errRebuild
+		}
+		for _, c := range cs {
+			if err := m.apply(st, c); err != nil {
+				return err
+			}
+		}
+		next := rev
+		if len(cs) >= memCatchUpChunk {
+			// More may follow: what was read ends on a revision boundary.
+			next = cs[len(cs)-1].Revision
+		} else if len(cs) > 0 && cs[len(cs)-1].Revision > next {
+			next = cs[len(cs)-1].Revision
+		}
+		if next <= after {
+			return fmt.Errorf("catch up from revision %d: the change log did not advance", after)
+		}
+		st.applied.Store(uint64(next))
+	}
+	m.catchUps.Add(1)
+	return nil
+}
+
+// apply adds one logged change to st.
+func (m *memIndex) apply(st *memState, c tuples.Change) error {
+	t := &c.Tuple
+	mr := st.rels[IndexedRelation{Type: t.ObjectType, Relation: t.Relation}]
+	if mr == nil {
+		return nil
+	}
+	if !t.Payload.IsZero() {
+		mr.tainted.Store(true)
+		return nil
+	}
+	s := t.Subject()
+	mr.mu.RLock()
+	e := mr.up[s]
+	mr.mu.RUnlock()
+	if e == nil {
+		if c.Kind == tuples.ChangeDelete {
+			return nil
+		}
+		e = &memEntry{}
+		mr.mu.Lock()
+		mr.up[s] = e
+		mr.mu.Unlock()
+	}
+	h, changed := e.v.Load().with(c.Revision, t.ObjectID, c.Kind == tuples.ChangeWrite)
+	if !changed {
+		return nil
+	}
+	e.v.Store(h)
+	if c.Kind == tuples.ChangeWrite {
+		if st.size.Add(1) > m.limit {
+			m.over.Store(true)
+			m.drop(st)
+			return errRebuild
+		}
+	} else {
+		st.size.Add(-1)
+	}
+	return nil
+}
+
+// drop retires st, when it is still the current state.
+func (m *memIndex) drop(st *memState) { m.cur.CompareAndSwap(st, nil) }
+
+func (m *memIndex) fail(err error) {
+	s := err.Error()
+	m.lastErr.Store(&s)
+}
+
+// bulk holds catch-ups off while a bulk write commits, and drops the
+// state, so that the snapshots after it rebuild from the tuples instead
+// of reading the write's whole change log; the returned func ends it.
+func (m *memIndex) bulk() func() {
+	if m == nil || m.mode == MemIndexOff {
+		return func() {}
+	}
+	m.mu.Lock()
+	if st := m.cur.Load(); st != nil {
+		m.drop(st)
+	}
+	return m.mu.Unlock
+}
+
+// rebuild starts a build in the background mode; inline, the next
+// snapshot builds.
+func (m *memIndex) rebuild() {
+	if m.mode == MemIndexBackground {
+		m.start()
+	}
+}
+
+// start begins a build in the background unless one runs, the index is
+// over its limit, or the store is closed.
+func (m *memIndex) start() <-chan struct{} {
+	m.bmu.Lock()
+	defer m.bmu.Unlock()
+	if m.done != nil {
+		return m.done
+	}
+	done := make(chan struct{})
+	if m.closed || m.over.Load() {
+		close(done)
+		return done
+	}
+	m.done = done
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		err := m.build(m.ctx)
+		if err != nil && m.ctx.Err() == nil {
+			m.fail(err)
+		}
+		m.bmu.Lock()
+		m.done = nil
+		m.bmu.Unlock()
+		close(done)
+	}()
+	return done
+}
+
+// build reads the nesting relations at the latest revision into a new
+// state and makes it current.
+func (m *memIndex) build(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cur.Load() != nil {
+		return nil
+	}
+	r, err := m.b.Reader(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("build the membership index in memory: %w", err)
+	}
+	defer r.Close()
+	sch, err := m.schemaAt(ctx, r)
+	if err != nil {
+		return fmt.Errorf("build the membership index in memory: %w", err)
+	}
+	st, err := m.read(ctx, r, sch)
+	if err != nil || st == nil {
+		return err
+	}
+	m.cur.Store(st)
+	m.builds.Add(1)
+	return nil
+}
+
+// read builds a state from r; nil (and m.over set) when the relations
+// hold more than the limit.
+func (m *memIndex) read(ctx context.Context, r Reader, sch *schema.Schema) (*memState, error) {
+	st := &memState{base: r.Revision(), rels: map[IndexedRelation]*memRel{}}
+	if text, err := r.Schema(ctx); err == nil {
+		st.schemaRev = text.Revision
+	} else {
+		return nil, fmt.Errorf("build the membership index in memory: %w", err)
+	}
+	st.applied.Store(uint64(st.base))
+	var n int64
+	for _, ir := range relationsOf(sch) {
+		mr := &memRel{up: map[tuples.Subject]*memEntry{}}
+		groups := map[tuples.Subject][]string{}
+		cursor := ""
+		for {
+			ts, next, err := r.Read(ctx, tuples.Filter{ObjectType: ir.Type, Relation: ir.Relation}, cursor, 4096)
+			if err != nil {
+				return nil, fmt.Errorf("build the membership index in memory: read %s#%s: %w", ir.Type, ir.Relation, err)
+			}
+			for _, t := range ts {
+				if !t.Payload.IsZero() {
+					mr.tainted.Store(true)
+					continue
+				}
+				s := t.Subject()
+				groups[s] = append(groups[s], t.ObjectID)
+				if n++; n > m.limit {
+					m.over.Store(true)
+					return nil, nil
+				}
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		for s, ids := range groups {
+			slices.Sort(ids)
+			ids = slices.Compact(ids)
+			e := &memEntry{}
+			e.v.Store(&memHistory{from: []tuples.Revision{st.base}, ids: [][]string{ids}})
+			mr.up[s] = e
+		}
+		st.rels[ir] = mr
+	}
+	st.size.Store(n)
+	return st, nil
+}
+
+// close ends a running build and waits for it.
+func (m *memIndex) close() {
+	if m == nil {
+		return
+	}
+	m.bmu.Lock()
+	m.closed = true
+	m.bmu.Unlock()
+	m.cancel()
+	m.wg.Wait()
+}
+
+func (m *memIndex) status() MemIndexStatus {
+	if m == nil {
+		return MemIndexStatus{}
+	}
+	s := MemIndexStatus{Mode: m.mode, OverLimit: m.over.Load(), Builds: m.builds.Load(), CatchUps: m.catchUps.Load(), Fallbacks: m.fallbacks.Load()}
+	if e := m.lastErr.Load(); e != nil {
+		s.Err = *e
+	}
+	st := m.cur.Load()
+	if st == nil {
+		return s
+	}
+	s.Ready, s.Built, s.Applied, s.Tuples = true, st.base, tuples.Revision(st.applied.Load()), st.size.Load()
+	for ir, mr := range st.rels {
+		s.Relations = append(s.Relations, ir)
+		if mr.tainted.Load() {
+			s.Tainted = append(s.Tainted, ir)
+		}
+	}
+	byName := func(a, b IndexedRelation) int {
+		if a.Type != b.Type {
+			return compareStrings(a.Type, b.Type)
+		}
+		return compareStrings(a.Relation, b.Relation)
+	}
+	slices.SortFunc(s.Relations, byName)
+	slices.SortFunc(s.Tainted, byName)
+	return s
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *store) MemIndexStatus() MemIndexStatus { return s.mem.status() }
+
+func (s *store) WaitMemIndex(ctx context.Context) (MemIndexStatus, error) {
+	if s.mem == nil || s.mem.mode == MemIndexOff {
+		return s.mem.status(), nil
+	}
+	for {
+		if s.mem.cur.Load() != nil {
+			return s.mem.status(), nil
+		}
+		done := s.mem.start()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return s.mem.status(), ctx.Err()
+		}
+		if s.mem.cur.Load() == nil {
+			// The build ended without a state: over the limit, closed,
+			// an error, or no nesting relation to hold.
+			return s.mem.status(), nil
+		}
+	}
+}
+
+// memView is what one snapshot reads from the index: st at rev.
+type memView struct {
+	st  *memState
+	rev tuples.Revision
+}
+
+// groups returns the ids of the groups of rel that store s at the view's
+// revision; ok is false when the view cannot say exactly.
+func (v *memView) groups(ir IndexedRelation, s tuples.Subject) (ids []string, ok bool) {
+	mr := v.st.rels[ir]
+	if mr == nil || mr.tainted.Load() {
+		return nil, false
+	}
+	mr.mu.RLock()
+	e := mr.up[s]
+	mr.mu.RUnlock()
+	if e == nil {
+		return nil, true
+	}
+	return e.v.Load().at(v.rev)
+}
+
+// covers reports whether the view answers reverse reads of ir.
+func (v *memView) covers(ir IndexedRelation) bool {
+	mr := v.st.rels[ir]
+	return mr != nil && !mr.tainted.Load()
+}
+
+// above returns the groups above group in ir, breadth first, each with
+// its shortest chain, as the backend's index rows record them: the group
+// itself left out, and ok false (the caller walks) past bound groups or
+// MaxIndexChain levels, or where the view cannot say exactly.
+func (v *memView) above(ir IndexedRelation, group string, bound int) (row []tuples.GroupAbove, ok bool) {
+	frontier := []string{group}
+	seen := map[string]bool{group: true}
+	for level := 1; len(frontier) > 0; level++ {
+		if level > MaxIndexChain {
+			return nil, false
+		}
+		var next []string
+		for _, g := range frontier {
+			ids, ok := v.groups(ir, tuples.Subject{Type: ir.Type, ID: g, Relation: ir.Relation})
+			if !ok {
+				return nil, false
+			}
+			for _, p := range ids {
+				if seen[p] {
+					continue
+				}
+				seen[p] = true
+				row = append(row, tuples.GroupAbove{ID: p, Chain: level})
+				next = append(next, p)
+			}
+		}
+		if len(row) > bound {
+			return nil, false
+		}
+		frontier = next
+	}
+	slices.SortFunc(row, func(a, b tuples.GroupAbove) int { return compareStrings(a.ID, b.ID) })
+	return row, true
+}
+
+// reverse iterates ids as objects of typ.
+func reverse(typ string, ids []string) iter.Seq2[tuples.Object, error] {
+	return func(yield func(tuples.Object, error) bool) {
+		for _, id := range ids {
+			if !yield(tuples.Object{Type: typ, ID: id}, nil) {
+				return
+			}
+		}
+	}
+}

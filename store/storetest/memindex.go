@@ -1,0 +1,340 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/tuples"
+)
+
+// The membership index in memory (store/memindex.go): a snapshot's
+// reverse reads of a nesting relation, and the groups above a group,
+// answered from memory must be those of the tuples at the snapshot's
+// revision, through writes, deletes, imports, a trimmed change log,
+// schema changes, old and pinned snapshots, the size limit and writers
+// racing readers. The answers are compared with the backend's own reads
+// (Read is never answered from memory).
+
+var memIndexTests = []struct {
+	name string
+	o    Options
+	run  func(t *testing.T, ctx context.Context, s store.Store, b Backend, o Options)
+}{
+	{"MemIndexHistory", Options{KeepRevisions: 1000}, testMemIndexHistory},
+	{"MemIndexRebuilds", Options{KeepRevisions: 1000}, testMemIndexRebuilds},
+	{"MemIndexOverLimit", Options{KeepRevisions: 1000, MemIndexLimit: 5}, testMemIndexOverLimit},
+	{"MemIndexConcurrent", Options{KeepRevisions: 1000}, testMemIndexConcurrent},
+}
+
+func runMemIndexTests(t *testing.T, b Backend, mem store.MemIndexMode) {
+	if mem == store.MemIndexOff {
+		return
+	}
+	for _, c := range memIndexTests {
+		t.Run(c.name, func(t *testing.T) {
+			if why, ok := b.Skip[c.name]; ok {
+				t.Skip(why)
+			}
+			t.Parallel()
+			o := c.o
+			o.MemIndex = mem
+			s := b.Open(t, o)
+			defer s.Close()
+			c.run(t, context.Background(), s, b, o)
+		})
+	}
+}
+
+// memSubjects are every subject indexTuple stores in team#member, and
+// one it never stores.
+func memSubjects() []tuples.Subject {
+	out := []tuples.Subject{{Type: "user", ID: tuples.Wildcard}, {Type: "user", ID: "nobody"}}
+	for i := range 4 {
+		out = append(out, tuples.Subject{Type: "user", ID: fmt.Sprintf("u%d", i)})
+	}
+	for i := range indexTeams {
+		out = append(out, tuples.Subject{Type: "team", ID: fmt.Sprintf("t%d", i), Relation: "member"})
+	}
+	return out
+}
+
+// checkReverse compares sn's reverse reads of team#member, and its groups
+// above every team, with the tuples sn reads back; it returns how many
+// groups the tuples hold in all.
+func checkReverse(t *testing.T, ctx context.Context, sn tuples.Snapshot) int {
+	t.Helper()
+	n := 0
+	for _, s := range memSubjects() {
+		var want []string
+		for _, x := range all(t, ctx, sn, tuples.Filter{ObjectType: "team", Relation: "member", SubjectType: s.Type, SubjectID: s.ID, SubjectRelation: s.Relation}) {
+			want = append(want, mustParse(t, x).ObjectID)
+		}
+		slices.Sort(want)
+		var got []string
+		for o, err := range sn.Reverse(ctx, s, "team", "member") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, o.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("revision %d: the teams storing %s are %v, the tuples say %v", sn.Revision(), s, got, want)
+		}
+		n += len(want)
+	}
+	parents := map[string][]string{}
+	for _, e := range all(t, ctx, sn, tuples.Filter{ObjectType: "team", Relation: "member", SubjectType: "team", SubjectRelation: "member"}) {
+		tp := mustParse(t, e)
+		parents[tp.SubjectID] = append(parents[tp.SubjectID], tp.ObjectID)
+	}
+	gi, ok := sn.(tuples.GroupIndex)
+	if !ok {
+		t.Fatalf("revision %d: a store holding the index in memory offers no GroupsAbove", sn.Revision())
+	}
+	for i := range indexTeams {
+		g := fmt.Sprintf("t%d", i)
+		got, indexed, err := gi.GroupsAbove(ctx, tuples.Object{Type: "team", ID: g}, "member")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := groupsAbove(g, parents); indexed && !slices.Equal(got, want) {
+			t.Fatalf("revision %d: groups above team:%s = %v, want %v", sn.Revision(), g, got, want)
+		}
+	}
+	return n
+}
+
+func memStatus(t *testing.T, s store.Store) store.MemIndexStatus {
+	t.Helper()
+	m, ok := s.(store.MemIndexer)
+	if !ok {
+		t.Fatal("the store reports no membership index in memory")
+	}
+	return m.MemIndexStatus()
+}
+
+func testMemIndexHistory(t *testing.T, ctx context.Context, s store.Store, be Backend, o Options) {
+	rng := rand.New(rand.NewPCG(20261201, 7))
+	if _, err := s.WriteSchema(ctx, "index.rebac", []byte(indexSchema)); err != nil {
+		t.Fatal(err)
+	}
+	var revs []tuples.Revision
+	var held []tuples.Snapshot
+	defer func() {
+		for _, sn := range held {
+			sn.Close()
+		}
+	}()
+	for i := range 80 {
+		indexStep(t, ctx, s, rng, o)
+		sn := snap(t, ctx, s, 0)
+		checkReverse(t, ctx, sn)
+		revs = append(revs, sn.Revision())
+		if i%8 == 0 {
+			held = append(held, sn) // read again after later writes
+		} else {
+			sn.Close()
+		}
+	}
+	st := memStatus(t, s)
+	if !st.Ready || st.Applied < revs[len(revs)-1] || st.CatchUps == 0 || st.Builds < 2 {
+		t.Fatalf("the index in memory did not follow the writes: %+v", st)
+	}
+	for _, sn := range held {
+		checkReverse(t, ctx, sn)
+	}
+	for _, rev := range revs {
+		sn := snap(t, ctx, s, rev)
+		checkReverse(t, ctx, sn)
+		sn.Close()
+	}
+	t.Logf("%d revisions; %+v", len(revs), st)
+}
+
+func testMemIndexRebuilds(t *testing.T, ctx context.Context, s store.Store, be Backend, o Options) {
+	setupIndex := func() {
+		if _, err := s.WriteSchema(ctx, "index.rebac", []byte(indexSchema)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setupIndex()
+	write(t, ctx, s, tuples.OpTouch, "team:t0#member@user:u0", "team:t1#member@team:t0#member", "team:t2#member@team:t1#member")
+	check := func(want uint64) store.MemIndexStatus {
+		t.Helper()
+		sn := snap(t, ctx, s, 0)
+		defer sn.Close()
+		if checkReverse(t, ctx, sn) == 0 {
+			t.Fatal("nothing stored")
+		}
+		st := memStatus(t, s)
+		if !st.Ready || st.Builds != want || st.Applied < sn.Revision() {
+			t.Fatalf("after revision %d: %+v, want %d builds", sn.Revision(), st, want)
+		}
+		return st
+	}
+	check(1)
+	write(t, ctx, s, tuples.OpTouch, "team:t3#member@team:t2#member")
+	write(t, ctx, s, tuples.OpDelete, "team:t1#member@team:t0#member")
+	check(1) // caught up from the change log
+
+	// The log trimmed past what the index holds: built again.
+	write(t, ctx, s, tuples.OpTouch, "team:t4#member@user:u1")
+	before := write(t, ctx, s, tuples.OpTouch, "team:t5#member@user:u2") // no snapshot in between
+	if _, err := s.TrimChanges(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	check(2)
+
+	// An import is read again from the tuples, not from its change log.
+	in := "team:t6#member@team:t5#member\nteam:t7#member@user:u3\n"
+	if _, err := s.Import(ctx, strings.NewReader(in), store.ImportOptions{Name: "more.tuples"}); err != nil {
+		t.Fatal(err)
+	}
+	check(3)
+
+	// A schema with a nesting relation the index does not hold.
+	more := indexSchema + "\ntype group {\n  relation member: user | group#member\n}\n"
+	if _, err := s.WriteSchema(ctx, "more.rebac", []byte(more)); err != nil {
+		t.Fatal(err)
+	}
+	write(t, ctx, s, tuples.OpTouch, "group:g1#member@group:g0#member", "group:g0#member@user:u0")
+	st := check(4)
+	if !slices.Contains(st.Relations, store.IndexedRelation{Type: "group", Relation: "member"}) {
+		t.Fatalf("group#member not held: %+v", st)
+	}
+	sn := snap(t, ctx, s, 0)
+	defer sn.Close()
+	var got []string
+	for o, err := range sn.Reverse(ctx, tuples.Subject{Type: "group", ID: "g0", Relation: "member"}, "group", "member") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, o.ID)
+	}
+	if !slices.Equal(got, []string{"g1"}) {
+		t.Fatalf("groups storing group:g0#member: %v", got)
+	}
+}
+
+func testMemIndexOverLimit(t *testing.T, ctx context.Context, s store.Store, be Backend, o Options) {
+	if _, err := s.WriteSchema(ctx, "index.rebac", []byte(indexSchema)); err != nil {
+		t.Fatal(err)
+	}
+	write(t, ctx, s, tuples.OpTouch, "team:t0#member@user:u0", "team:t1#member@user:u0", "team:t2#member@team:t1#member")
+	sn := snap(t, ctx, s, 0)
+	checkReverse(t, ctx, sn)
+	sn.Close()
+	if st := memStatus(t, s); !st.Ready || st.Tuples != 3 {
+		t.Fatalf("under the limit: %+v", st)
+	}
+	// Past the limit of 5 in a catch-up: dropped, and not built again.
+	write(t, ctx, s, tuples.OpTouch, "team:t3#member@user:u1", "team:t4#member@user:u1", "team:t5#member@user:u2")
+	for range 2 {
+		sn := snap(t, ctx, s, 0)
+		checkReverse(t, ctx, sn)
+		sn.Close()
+	}
+	if st := memStatus(t, s); st.Ready || !st.OverLimit {
+		t.Fatalf("over the limit: %+v", st)
+	}
+}
+
+// testMemIndexConcurrent races a writer against readers that compare
+// each snapshot's reverse reads with its tuples (run it with -race).
+func testMemIndexConcurrent(t *testing.T, ctx context.Context, s store.Store, be Backend, o Options) {
+	if _, err := s.WriteSchema(ctx, "index.rebac", []byte(indexSchema)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer cancel()
+		rng := rand.New(rand.NewPCG(20261201, 8))
+		for range 60 {
+			var b tuples.Batch
+			for range 1 + rng.IntN(3) {
+				kind := tuples.OpTouch
+				if rng.IntN(3) == 0 {
+					kind = tuples.OpDelete
+				}
+				tp, err := tuples.Parse(indexTuple(rng))
+				if err != nil {
+					errs <- err
+					return
+				}
+				b.Ops = append(b.Ops, tuples.Op{Kind: kind, Tuple: tp})
+			}
+			if _, err := s.Write(context.Background(), b); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				sn, err := s.Snapshot(context.Background(), 0)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if err := compareReverse(context.Background(), sn); err != nil {
+					sn.Close()
+					errs <- err
+					return
+				}
+				sn.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// compareReverse is checkReverse's reverse reads, for goroutines.
+func compareReverse(ctx context.Context, sn tuples.Snapshot) error {
+	for _, s := range memSubjects() {
+		var want []string
+		cursor := ""
+		for {
+			ts, next, err := sn.Read(ctx, tuples.Filter{ObjectType: "team", Relation: "member", SubjectType: s.Type, SubjectID: s.ID, SubjectRelation: s.Relation}, cursor, 100)
+			if err != nil {
+				return err
+			}
+			for _, x := range ts {
+				want = append(want, x.ObjectID)
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		slices.Sort(want)
+		var got []string
+		for o, err := range sn.Reverse(ctx, s, "team", "member") {
+			if err != nil {
+				return err
+			}
+			got = append(got, o.ID)
+		}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("revision %d: the teams storing %s are %v, the tuples say %v", sn.Revision(), s, got, want)
+		}
+	}
+	return nil
+}
