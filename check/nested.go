@@ -221,6 +221,13 @@ func (w *walker) membershipsOf(r *schema.Relation) (*memberships, error) {
 		return nil, err
 	}
 	m := &memberships{rel: r, chain: make(map[tuples.Object]int32)}
+	if w.wholeMemberships(m) {
+		if w.groups == nil {
+			w.groups = make(map[membershipKey]*memberships)
+		}
+		w.groups[key] = m
+		return m, nil
+	}
 	var next []tuples.Object
 	var err error
 	if w.storable(r) {
@@ -251,6 +258,40 @@ func (w *walker) membershipsOf(r *schema.Relation) (*memberships, error) {
 	}
 	w.groups[key] = m
 	return m, nil
+}
+
+// wholeMemberships fills m in one call where the snapshot's index answers
+// a subject's memberships whole (tuples.MembershipReader, an index held
+// in memory): the same groups and shortest chains the level by level
+// search finds, for the subject and, where the relation allows it, its
+// type's wildcard. It reports false, m untouched, where the snapshot
+// cannot.
+func (w *walker) wholeMemberships(m *memberships) bool {
+	mr, ok := w.snap.(tuples.MembershipReader)
+	if !ok || w.noIndex {
+		return false
+	}
+	r := m.rel
+	subjects := make([]tuples.Subject, 0, 2)
+	if w.storable(r) {
+		subjects = append(subjects, w.sub.Subject)
+	}
+	if w.sub.kind == subjectPlain && r.WildcardTypes.Has(w.sub.typ.ID) {
+		subjects = append(subjects, tuples.Subject{Type: w.sub.Type, ID: tuples.Wildcard})
+	}
+	groups, ok, err := mr.Memberships(w.ctx, subjects, r.Type.Name, r.Name, nestedBound)
+	if err != nil || !ok {
+		return false // the level by level search reads, and reports, again
+	}
+	for _, g := range groups {
+		m.chain[tuples.Object{Type: r.Type.Name, ID: g.ID}] = int32(g.Chain)
+	}
+	m.done = true
+	if w.nestedStats != nil {
+		w.nestedStats.upward.Add(1)
+		w.nestedStats.indexed.Add(1)
+	}
+	return true
 }
 
 // grow reads the next level: the groups storing the frontier's groups as

@@ -138,6 +138,19 @@ func (s *indexedSnapshot) GroupsAbove(ctx context.Context, group tuples.Object, 
 	return s.ix.GroupsAbove(ctx, group, relation)
 }
 
+// Memberships answers from the index in memory (tuples.MembershipReader);
+// ok is false where it cannot, and the caller reads level by level.
+func (s *indexedSnapshot) Memberships(ctx context.Context, subjects []tuples.Subject, typ, relation string, bound int) ([]tuples.GroupAbove, bool, error) {
+	if s.mem == nil {
+		return nil, false, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	groups, ok := s.mem.memberships(IndexedRelation{Type: typ, Relation: relation}, subjects, bound)
+	return groups, ok, nil
+}
+
 // GroupsAboveEach answers from the index in memory where it can, else in
 // one read where the backend can, and group by group otherwise.
 func (s *indexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.Object, relation string) ([][]tuples.GroupAbove, bool, error) {

@@ -154,11 +154,21 @@ type memState struct {
 	size      atomic.Int64
 }
 
-// memRel holds one relation's tuples by subject.
+// memRel holds one relation's tuples by subject (subjectKey).
 type memRel struct {
 	tainted atomic.Bool
 	mu      sync.RWMutex
-	up      map[tuples.Subject]*memEntry
+	up      map[string]*memEntry
+}
+
+// subjectKey appends the key of s in memRel.up to b: a lookup with
+// string(subjectKey(buf[:0], s)) builds no string.
+func subjectKey(b []byte, s tuples.Subject) []byte {
+	b = append(b, s.Type...)
+	b = append(b, 0)
+	b = append(b, s.ID...)
+	b = append(b, 0)
+	return append(b, s.Relation...)
 }
 
 // memEntry is one subject's groups, by revision.
@@ -363,9 +373,10 @@ func (m *memIndex) apply(st *memState, c tuples.Change) error {
 		mr.tainted.Store(true)
 		return nil
 	}
-	s := t.Subject()
+	var buf [128]byte
+	k := subjectKey(buf[:0], t.Subject())
 	mr.mu.RLock()
-	e := mr.up[s]
+	e := mr.up[string(k)]
 	mr.mu.RUnlock()
 	if e == nil {
 		if c.Kind == tuples.ChangeDelete {
@@ -373,7 +384,7 @@ func (m *memIndex) apply(st *memState, c tuples.Change) error {
 		}
 		e = &memEntry{}
 		mr.mu.Lock()
-		mr.up[s] = e
+		mr.up[string(k)] = e
 		mr.mu.Unlock()
 	}
 	h, changed := e.v.Load().with(c.Revision, t.ObjectID, c.Kind == tuples.ChangeWrite)
@@ -490,7 +501,7 @@ func (m *memIndex) read(ctx context.Context, r Reader, sch *schema.Schema) (*mem
 	st.applied.Store(uint64(st.base))
 	var n int64
 	for _, ir := range relationsOf(sch) {
-		mr := &memRel{up: map[tuples.Subject]*memEntry{}}
+		mr := &memRel{up: map[string]*memEntry{}}
 		groups := map[tuples.Subject][]string{}
 		cursor := ""
 		for {
@@ -520,7 +531,7 @@ func (m *memIndex) read(ctx context.Context, r Reader, sch *schema.Schema) (*mem
 			ids = slices.Compact(ids)
 			e := &memEntry{}
 			e.v.Store(&memHistory{from: []tuples.Revision{st.base}, ids: [][]string{ids}})
-			mr.up[s] = e
+			mr.up[string(subjectKey(nil, s))] = e
 		}
 		st.rels[ir] = mr
 	}
@@ -617,8 +628,14 @@ func (v *memView) groups(ir IndexedRelation, s tuples.Subject) (ids []string, ok
 	if mr == nil || mr.tainted.Load() {
 		return nil, false
 	}
+	return v.groupsIn(mr, s)
+}
+
+func (v *memView) groupsIn(mr *memRel, s tuples.Subject) (ids []string, ok bool) {
+	var buf [128]byte
+	k := subjectKey(buf[:0], s)
 	mr.mu.RLock()
-	e := mr.up[s]
+	e := mr.up[string(k)]
 	mr.mu.RUnlock()
 	if e == nil {
 		return nil, true
@@ -637,23 +654,104 @@ func (v *memView) covers(ir IndexedRelation) bool {
 // itself left out, and ok false (the caller walks) past bound groups or
 // MaxIndexChain levels, or where the view cannot say exactly.
 func (v *memView) above(ir IndexedRelation, group string, bound int) (row []tuples.GroupAbove, ok bool) {
-	frontier := []string{group}
-	seen := map[string]bool{group: true}
-	for level := 1; len(frontier) > 0; level++ {
+	mr := v.st.rels[ir]
+	if mr == nil || mr.tainted.Load() {
+		return nil, false
+	}
+	var b groupSearch
+	b.add(group)
+	row, ok = b.up(v, mr, ir, []string{group}, 1, bound)
+	if !ok {
+		return nil, false
+	}
+	slices.SortFunc(row, func(a, b tuples.GroupAbove) int { return compareStrings(a.ID, b.ID) })
+	return row, true
+}
+
+// memberships returns the groups of ir storing any of subjects, directly
+// (chain 0) or through subject sets, each with its shortest chain; ok is
+// false past bound groups or MaxIndexChain levels, or where the view
+// cannot say exactly.
+func (v *memView) memberships(ir IndexedRelation, subjects []tuples.Subject, bound int) ([]tuples.GroupAbove, bool) {
+	mr := v.st.rels[ir]
+	if mr == nil || mr.tainted.Load() {
+		return nil, false
+	}
+	var b groupSearch
+	var row []tuples.GroupAbove
+	var level0 []string
+	for _, s := range subjects {
+		ids, ok := v.groupsIn(mr, s)
+		if !ok {
+			return nil, false
+		}
+		for _, g := range ids {
+			if b.seen(g) {
+				continue
+			}
+			b.add(g)
+			row = append(row, tuples.GroupAbove{ID: g})
+			level0 = append(level0, g)
+		}
+	}
+	if len(row) > bound {
+		return nil, false
+	}
+	above, ok := b.up(v, mr, ir, level0, 1, bound-len(row))
+	if !ok {
+		return nil, false
+	}
+	return append(row, above...), true
+}
+
+// groupSearch is the set of groups a breadth-first search has reached:
+// a slice while it is small, as it is for people in a few teams, and a
+// map beyond.
+type groupSearch struct {
+	few  []string
+	many map[string]bool
+}
+
+func (b *groupSearch) seen(g string) bool {
+	if b.many != nil {
+		return b.many[g]
+	}
+	return slices.Contains(b.few, g)
+}
+
+func (b *groupSearch) add(g string) {
+	if b.many != nil {
+		b.many[g] = true
+		return
+	}
+	b.few = append(b.few, g)
+	if len(b.few) > 32 {
+		b.many = make(map[string]bool, 2*len(b.few))
+		for _, x := range b.few {
+			b.many[x] = true
+		}
+	}
+}
+
+// up searches the groups above frontier, reached at level, and returns
+// those not seen yet with their chains; ok is false past bound of them or
+// MaxIndexChain levels, or where the view cannot say exactly.
+func (b *groupSearch) up(v *memView, mr *memRel, ir IndexedRelation, frontier []string, level, bound int) (row []tuples.GroupAbove, ok bool) {
+	for ; len(frontier) > 0; level++ {
 		if level > MaxIndexChain {
 			return nil, false
 		}
 		var next []string
 		for _, g := range frontier {
-			ids, ok := v.groups(ir, tuples.Subject{Type: ir.Type, ID: g, Relation: ir.Relation})
+			ids, ok := v.groupsIn(mr, tuples.Subject{Type: ir.Type, ID: g, Relation: ir.Relation})
 			if !ok {
 				return nil, false
 			}
 			for _, p := range ids {
-				if seen[p] {
+				if b.seen(p) {
 					continue
 				}
-				seen[p] = true
+				b.add(p)
 				row = append(row, tuples.GroupAbove{ID: p, Chain: level})
 				next = append(next, p)
 			}
@@ -663,7 +761,6 @@ func (v *memView) above(ir IndexedRelation, group string, bound int) (row []tupl
 		}
 		frontier = next
 	}
-	slices.SortFunc(row, func(a, b tuples.GroupAbove) int { return compareStrings(a.ID, b.ID) })
 	return row, true
 }
 

@@ -38,6 +38,20 @@ type GroupIndexBatch interface {
 	GroupsAboveEach(ctx context.Context, groups []Object, relation string) (rows [][]GroupAbove, indexed bool, err error)
 }
 
+// MembershipReader is what a snapshot offers whose membership index
+// answers a subject's memberships whole, as an index held in memory does:
+// one call instead of a read of the subject's groups and one of the
+// index rows above them.
+type MembershipReader interface {
+	// Memberships returns every group of typ whose relation holds any of
+	// subjects, directly or through subject sets, each with the shortest
+	// chain of subject sets from it down to a group storing one of them
+	// (0: it stores one itself). ok is false, and nothing returned, when
+	// the snapshot cannot answer exactly or the groups number more than
+	// bound: the caller reads level by level instead.
+	Memberships(ctx context.Context, subjects []Subject, typ, relation string, bound int) (groups []GroupAbove, ok bool, err error)
+}
+
 // GroupsBelowReader is what a snapshot offers whose membership index can
 // also be read downwards, from a group to the groups below it: the
 // subjects stored in groups and in every group below them, in one step,

@@ -97,6 +97,31 @@ func checkReverse(t *testing.T, ctx context.Context, sn tuples.Snapshot) int {
 	if !ok {
 		t.Fatalf("revision %d: a store holding the index in memory offers no GroupsAbove", sn.Revision())
 	}
+	mr, ok := sn.(tuples.MembershipReader)
+	if !ok {
+		t.Fatalf("revision %d: a store holding the index in memory offers no Memberships", sn.Revision())
+	}
+	subjects := memSubjects()
+	for i, s := range subjects {
+		// One subject, and two at once (a subject and its type's
+		// wildcard, as the checker asks).
+		ask := []tuples.Subject{s}
+		if i > 0 {
+			ask = append(ask, subjects[i-1])
+		}
+		got, ok, err := mr.Memberships(ctx, ask, "team", "member", store.DefaultIndexBound)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			continue // read level by level: nothing to compare
+		}
+		want := memberGroups(t, ctx, sn, ask, parents)
+		slices.SortFunc(got, func(a, b tuples.GroupAbove) int { return strings.Compare(a.ID, b.ID) })
+		if !slices.Equal(got, want) {
+			t.Fatalf("revision %d: memberships of %v = %v, the tuples say %v", sn.Revision(), ask, got, want)
+		}
+	}
 	for i := range indexTeams {
 		g := fmt.Sprintf("t%d", i)
 		got, indexed, err := gi.GroupsAbove(ctx, tuples.Object{Type: "team", ID: g}, "member")
@@ -108,6 +133,40 @@ func checkReverse(t *testing.T, ctx context.Context, sn tuples.Snapshot) int {
 		}
 	}
 	return n
+}
+
+// memberGroups searches up from the groups storing any of subjects
+// (chain 0), through parents, for the shortest chain to every group.
+func memberGroups(t *testing.T, ctx context.Context, sn tuples.Snapshot, subjects []tuples.Subject, parents map[string][]string) []tuples.GroupAbove {
+	t.Helper()
+	chain := map[string]int{}
+	var frontier []string
+	for _, s := range subjects {
+		for _, x := range all(t, ctx, sn, tuples.Filter{ObjectType: "team", Relation: "member", SubjectType: s.Type, SubjectID: s.ID, SubjectRelation: s.Relation}) {
+			if g := mustParse(t, x).ObjectID; !slices.Contains(frontier, g) {
+				chain[g] = 0
+				frontier = append(frontier, g)
+			}
+		}
+	}
+	for level := 1; len(frontier) > 0; level++ {
+		var next []string
+		for _, g := range frontier {
+			for _, p := range parents[g] {
+				if _, ok := chain[p]; !ok {
+					chain[p] = level
+					next = append(next, p)
+				}
+			}
+		}
+		frontier = next
+	}
+	var out []tuples.GroupAbove
+	for g, c := range chain {
+		out = append(out, tuples.GroupAbove{ID: g, Chain: c})
+	}
+	slices.SortFunc(out, func(a, b tuples.GroupAbove) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 func memStatus(t *testing.T, s store.Store) store.MemIndexStatus {
