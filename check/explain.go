@@ -554,16 +554,16 @@ func (d *deriver) nestedPath(obj tuples.Object, r *schema.Relation, budget int) 
 	if m.overflow {
 		return nil, false, nil
 	}
-	c, ok := m.chain[obj]
+	c, ok := m.chain[obj.ID]
 	if !ok || int(c)+1 > budget {
 		// No chain reaches the subject, or none within the budget:
 		// every chain from obj stays inside r, so none is shorter.
 		return nil, true, nil
 	}
 	levels := make(map[int32][]tuples.Object)
-	for g, l := range m.chain {
+	for id, l := range m.chain {
 		if l < c {
-			levels[l] = append(levels[l], g)
+			levels[l] = append(levels[l], tuples.Object{Type: m.rel.Type.Name, ID: id})
 		}
 	}
 	for _, gs := range levels {
@@ -625,7 +625,7 @@ func (d *deriver) nextDown(obj tuples.Object, r *schema.Relation, m *memberships
 			return tuples.Object{}, false, fmt.Errorf("read %s#%s: %w", obj, r.Name, err)
 		}
 		g := tuples.Object{Type: x.Type, ID: x.ID}
-		if cl, ok := m.chain[g]; ok && cl == l {
+		if cl, ok := m.chain[g.ID]; ok && cl == l {
 			return g, true, nil
 		}
 	}

@@ -60,7 +60,7 @@ type memberships struct {
 	rel *schema.Relation
 	// chain[g] is the length of the shortest chain of subject sets from
 	// g down to a group storing the subject: 0 when g stores it itself.
-	chain map[tuples.Object]int32
+	chain map[string]int32 // by group id: every group is of rel's type
 	// frontier holds the groups reached at level, whose parents are not
 	// read yet; done is set once a level adds no group.
 	frontier []tuples.Object
@@ -148,7 +148,7 @@ func (w *walker) nested(obj tuples.Object, r *schema.Relation, me int) (v tri, h
 	if m.overflow {
 		return no, false, nil
 	}
-	if l, ok := m.chain[obj]; ok {
+	if l, ok := m.chain[obj.ID]; ok {
 		return decide(int(l))
 	}
 	if m.done {
@@ -180,7 +180,7 @@ func (w *walker) nested(obj tuples.Object, r *schema.Relation, me int) (v tri, h
 						continue
 					}
 					below[c] = below[g] + 1
-					if l, ok := m.chain[c]; ok {
+					if l, ok := m.chain[c.ID]; ok {
 						return decide(int(below[c] + l))
 					}
 					next = append(next, c)
@@ -220,7 +220,7 @@ func (w *walker) membershipsOf(r *schema.Relation) (*memberships, error) {
 	if err := w.ctx.Err(); err != nil {
 		return nil, err
 	}
-	m := &memberships{rel: r, chain: make(map[tuples.Object]int32)}
+	m := &memberships{rel: r, chain: make(map[string]int32)}
 	if w.wholeMemberships(m) {
 		if w.groups == nil {
 			w.groups = make(map[membershipKey]*memberships)
@@ -283,8 +283,9 @@ func (w *walker) wholeMemberships(m *memberships) bool {
 	if err != nil || !ok {
 		return false // the level by level search reads, and reports, again
 	}
+	m.chain = make(map[string]int32, len(groups))
 	for _, g := range groups {
-		m.chain[tuples.Object{Type: r.Type.Name, ID: g.ID}] = int32(g.Chain)
+		m.chain[g.ID] = int32(g.Chain)
 	}
 	m.done = true
 	if w.nestedStats != nil {
@@ -326,10 +327,10 @@ func (w *walker) groupsOf(m *memberships, s tuples.Subject, next []tuples.Object
 		if err != nil {
 			return next, fmt.Errorf("read the %s groups of %s: %w", r, s, err)
 		}
-		if _, seen := m.chain[g]; seen {
+		if _, seen := m.chain[g.ID]; seen {
 			continue
 		}
-		m.chain[g] = m.level
+		m.chain[g.ID] = m.level
 		next = append(next, g)
 		if len(m.chain) > nestedBound {
 			m.overflow = true
@@ -352,12 +353,10 @@ func (w *walker) fromIndex(gi tuples.GroupIndex, m *memberships) error {
 	if err != nil || rows == nil {
 		return err
 	}
-	typ := m.rel.Type.Name
 	for _, row := range rows {
 		for _, a := range row {
-			o := tuples.Object{Type: typ, ID: a.ID}
-			if l, ok := m.chain[o]; !ok || int32(a.Chain) < l {
-				m.chain[o] = int32(a.Chain)
+			if l, ok := m.chain[a.ID]; !ok || int32(a.Chain) < l {
+				m.chain[a.ID] = int32(a.Chain)
 			}
 		}
 		if len(m.chain) > nestedBound {
