@@ -128,6 +128,9 @@ func newMetrics(st store.Store, checker *check.Checker, paths []string) *metrics
 			return float64(snap.Revision())
 		}),
 	)
+	if mi, ok := memIndexOf(st); ok {
+		m.registry.MustRegister(newMemIndexCollector(mi))
+	}
 	return m
 }
 

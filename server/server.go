@@ -63,6 +63,10 @@ type Options struct {
 	// finds any); zero never does. See collectExpired.
 	ExpiredEvery, ExpiredKeep time.Duration
 
+	// memIndexPoll is how often the state of the store's membership
+	// index in memory is looked at for the log (default 10s; tests).
+	memIndexPoll time.Duration
+
 	// noFastUnary sends every call through connect-go's handler, for the
 	// tests that compare its answers with the fast path's.
 	noFastUnary bool
@@ -82,6 +86,8 @@ type Server struct {
 	// expiredEvery and expiredKeep drive the deletion of expired tuples
 	// (Options.ExpiredEvery).
 	expiredEvery, expiredKeep time.Duration
+	// memIndexPoll: see Options.memIndexPoll.
+	memIndexPoll time.Duration
 	// recent is a latest revision learned at recentAt, for
 	// minimize_latency on a shared store.
 	recentMu sync.Mutex
@@ -144,12 +150,16 @@ func New(o Options) (*Server, error) {
 
 		expiredEvery: o.ExpiredEvery,
 		expiredKeep:  max(o.ExpiredKeep, 0),
+		memIndexPoll: o.memIndexPoll,
 	}
 	if s.refresh <= 0 {
 		s.refresh = 100 * time.Millisecond
 	}
 	if s.poll <= 0 {
 		s.poll = 100 * time.Millisecond
+	}
+	if s.memIndexPoll <= 0 {
+		s.memIndexPoll = defaultMemIndexPoll
 	}
 	if s.checker == nil {
 		s.checker = check.New(check.Options{MaxDepth: s.limits.MaxDepth})
@@ -411,17 +421,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCert, tlsKey str
 	hs.Protocols.SetHTTP1(true)
 	hs.Protocols.SetHTTP2(true)
 	hs.Protocols.SetUnencryptedHTTP2(tlsCert == "")
-	// Expired tuples are deleted in the background while the server
-	// serves, and no longer once it stops, before the store closes.
+	// Expired tuples are deleted, and the membership index in memory
+	// built and watched, in the background while the server serves, and
+	// no longer once it stops, before the store closes.
 	gctx, stopGC := context.WithCancel(ctx)
-	gcDone := make(chan struct{})
-	go func() {
-		defer close(gcDone)
-		s.collectExpired(gctx)
-	}()
+	var background sync.WaitGroup
+	background.Go(func() { s.collectExpired(gctx) })
+	background.Go(func() { s.watchMemIndex(gctx) })
 	defer func() {
 		stopGC()
-		<-gcDone
+		background.Wait()
 	}()
 	done := make(chan error, 1)
 	go func() {

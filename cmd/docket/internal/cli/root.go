@@ -83,6 +83,10 @@ type env struct {
 	// cacheMB, when set, sizes the Badger block cache of the store a run
 	// opens (a long-running server wants more than a one-off command).
 	cacheMB int
+	// memIndex, when set, is how the Badger or in-memory store a run
+	// opens holds the membership index in memory (store.Options.MemIndex
+	// and MemIndexLimit); unset, as badger.Open and memory.New choose.
+	memIndex *store.Options
 }
 
 func (e *env) run(ctx context.Context, args []string) (code int) {

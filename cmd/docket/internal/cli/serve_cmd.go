@@ -32,6 +32,10 @@ type serveFlags struct {
 	gcWindow, gcEvery time.Duration
 	// Deleting expired tuples: how often, and how long after expiring.
 	expiredEvery, expiredKeep time.Duration
+	// memIndexLimit bounds the membership index held in memory (0: off);
+	// memIndexSet says the flag was given.
+	memIndexLimit int
+	memIndexSet   bool
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -61,12 +65,21 @@ background (--gc-window, --gc-interval).
 
 Tuples that expired more than --expired-gc-keep ago are deleted every
 --expired-gc-interval, in one revision a pass, as 'docket tuple gc' deletes
-them: reads at the current clock answer as before.`,
+them: reads at the current clock answer as before.
+
+On a --db or --memory store the server holds the membership index of nesting
+relations in memory, built in the background as it starts and kept in step
+with every write, and answers a subject's groups from it instead of reading
+the store's index; --mem-index-limit bounds the tuples it may hold (0 turns
+it off). /metrics shows its state (docket_store_mem_index_*).`,
 		Example: `  docket serve --db ./docket.db --keys-file keys.txt
   docket serve --memory --no-auth --addr 127.0.0.1:7070
   docket serve --datastore postgres://docket:secret@db:5432/docket --migrate --keys-file keys.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return e.serve(cmd.Context(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.memIndexSet = cmd.Flags().Changed("mem-index-limit")
+			return e.serve(cmd.Context(), f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:7070", "address to listen on, for gRPC, Connect and HTTP/JSON alike")
@@ -81,6 +94,7 @@ them: reads at the current clock answer as before.`,
 	fl.DurationVar(&f.gcEvery, "gc-interval", time.Minute, "with --datastore, how often garbage is collected (0: never)")
 	fl.DurationVar(&f.expiredEvery, "expired-gc-interval", 10*time.Minute, "how often expired tuples are deleted (0: never)")
 	fl.DurationVar(&f.expiredKeep, "expired-gc-keep", 24*time.Hour, "how long after expiring a tuple is deleted (queries with an earlier --now/now still see it until then)")
+	fl.IntVar(&f.memIndexLimit, "mem-index-limit", storepkg.DefaultMemIndexLimit, "with --db or --memory, the most tuples of nesting relations the membership index in memory holds (0: off)")
 	return cmd
 }
 
@@ -138,6 +152,19 @@ func (e *env) serve(ctx context.Context, f serveFlags) error {
 	log := slog.New(slog.NewJSONHandler(sink, nil))
 	if f.expiredEvery < 0 || f.expiredKeep < 0 {
 		return withHint("give a duration of 0 or more, like 10m or 24h", "--expired-gc-interval and --expired-gc-keep must not be negative")
+	}
+	if f.memIndexLimit < 0 {
+		return withHint("give a number of tuples, or 0 to turn it off", "--mem-index-limit must not be negative (got %d)", f.memIndexLimit)
+	}
+	if f.memIndexSet && f.memIndexLimit > 0 && e.datastore != "" {
+		return withHint("drop --mem-index-limit: the servers on a SQL datastore read the membership index from the datastore",
+			"--mem-index-limit applies to --db and --memory only")
+	}
+	if e.datastore == "" {
+		e.memIndex = &storepkg.Options{MemIndex: storepkg.MemIndexBackground, MemIndexLimit: f.memIndexLimit}
+		if f.memIndexLimit == 0 {
+			e.memIndex = &storepkg.Options{MemIndex: storepkg.MemIndexOff}
+		}
 	}
 	if f.migrate && e.datastore == "" {
 		return withHint("add --datastore URL, or drop --migrate", "--migrate applies to a SQL datastore only")

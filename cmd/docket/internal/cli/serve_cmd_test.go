@@ -84,6 +84,9 @@ func TestServeRefuses(t *testing.T) {
 		{"port in use", []string{"serve", "--memory", "--keys-file", keys, "--addr", busy.Addr().String()}, []string{"listen on " + busy.Addr().String(), "choose another --addr"}},
 		{"TLS cert alone", []string{"serve", "--memory", "--keys-file", keys, "--tls-cert", cert}, []string{"go together"}},
 		{"negative expired-tuple interval", []string{"serve", "--memory", "--keys-file", keys, "--expired-gc-interval", "-1m"}, []string{"--expired-gc-interval and --expired-gc-keep must not be negative"}},
+		{"negative in-memory index limit", []string{"serve", "--memory", "--keys-file", keys, "--mem-index-limit", "-1"}, []string{"--mem-index-limit must not be negative (got -1)", "0 to turn it off"}},
+		{"in-memory index limit not a number", []string{"serve", "--memory", "--keys-file", keys, "--mem-index-limit", "lots"}, []string{`invalid argument "lots" for "--mem-index-limit"`}},
+		{"in-memory index limit on a datastore", []string{"serve", "--datastore", "postgres://docket@127.0.0.1:1/docket", "--keys-file", keys, "--mem-index-limit", "1000"}, []string{"--mem-index-limit applies to --db and --memory only", "drop --mem-index-limit"}},
 		{"TLS files that do not match", []string{"serve", "--memory", "--keys-file", keys, "--tls-cert", cert, "--tls-key", otherKey}, []string{"TLS files", "the key is the certificate's own"}},
 	} {
 		t.Run(c.what, func(t *testing.T) {

@@ -65,7 +65,7 @@ func (e *env) open(create bool) (store.Store, error) {
 		return s, nil
 	}
 	if e.memory {
-		s, err = memory.New()
+		s, err = e.openMemory()
 	} else {
 		if !create {
 			if err := e.existingDatabase(); err != nil {
@@ -80,12 +80,12 @@ func (e *env) open(create bool) (store.Store, error) {
 			cacheMB = e.cacheMB
 		}
 		opts := badger.Options{BlockCacheMB: cacheMB, ReadOnly: e.readOnly}
-		s, err = badger.Open(e.dbPath, opts)
+		s, err = e.openBadger(opts)
 		if errors.Is(err, store.ErrNotWritable) && !create && !e.readOnly {
 			// Read-only media, a snapshot, another user's files: what can
 			// be read is read, and a write says why it cannot be.
 			opts.ReadOnly = true
-			if s, err = badger.Open(e.dbPath, opts); err == nil {
+			if s, err = e.openBadger(opts); err == nil {
 				e.readOnlyWhy = "its directory is not writable"
 			}
 		}
@@ -99,6 +99,32 @@ func (e *env) open(create bool) (store.Store, error) {
 	}
 	e.opened = s
 	return s, nil
+}
+
+// openMemory returns an empty in-memory store, holding the membership
+// index in memory as e.memIndex says.
+func (e *env) openMemory() (store.Store, error) {
+	if e.memIndex == nil {
+		return memory.New()
+	}
+	b, err := memory.NewBackend(memory.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return store.New(b, *e.memIndex), nil
+}
+
+// openBadger opens the Badger store at --db, holding the membership index
+// in memory as e.memIndex says.
+func (e *env) openBadger(opts badger.Options) (store.Store, error) {
+	if e.memIndex == nil {
+		return badger.Open(e.dbPath, opts)
+	}
+	b, err := badger.OpenBackend(e.dbPath, opts)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(b, *e.memIndex), nil
 }
 
 // existingDatabase refuses a --db that holds no database, before

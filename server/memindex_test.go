@@ -1,0 +1,189 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docketdb/docket/server"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/memory"
+)
+
+// metricsText reads /metrics.
+func (ts *testServer) metricsText(t *testing.T) string {
+	t.Helper()
+	res, err := ts.http.Get(ts.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("/metrics: %d %v", res.StatusCode, err)
+	}
+	return string(b)
+}
+
+// metricValue is the value of the unlabelled series name in text, false
+// when it is not there.
+func metricValue(text, name string) (float64, bool) {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+// waitMetrics asks /metrics, after a call of poke, until every series of
+// want has its value, and returns the last text.
+func (ts *testServer) waitMetrics(t *testing.T, poke func(), want map[string]float64) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		poke()
+		text := ts.metricsText(t)
+		missing := ""
+		for name, v := range want {
+			if got, ok := metricValue(text, name); !ok || got != v {
+				missing += "\n" + name + " " + strconv.FormatFloat(v, 'g', -1, 64)
+			}
+		}
+		if missing == "" {
+			return text
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never showed%s\n%s", missing, grepLines(text, "mem_index"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMemIndexMetrics: on a store holding the membership index in memory,
+// /metrics shows it becoming ready once the schema's nesting relation is
+// written and checked, holding the relation's tuples, and catching up
+// from the change log after a write; the server logs when it is ready.
+func TestMemIndexMetrics(t *testing.T) {
+	var logs syncBuffer
+	ts := startServer(t, server.MemIndexPoll(10*time.Millisecond), func(o *server.Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	ctx := context.Background()
+	ts.seed(t, fixture...)
+	carol := func() {
+		t.Helper()
+		if allowed, _, err := ts.ro.Check(ctx, "record:record-3", "read", "user:carol", nil); err != nil || !allowed {
+			t.Fatalf("carol through team:east: %v, %v", allowed, err)
+		}
+	}
+	text := ts.waitMetrics(t, carol, map[string]float64{
+		"docket_store_mem_index_ready":             1,
+		"docket_store_mem_index_relations":         1,
+		"docket_store_mem_index_tuples":            2, // team:east's carol and dave
+		"docket_store_mem_index_over_limit":        0,
+		"docket_store_mem_index_tainted_relations": 0,
+	})
+	builds, _ := metricValue(text, "docket_store_mem_index_builds_total")
+	catchUps, ok := metricValue(text, "docket_store_mem_index_catch_ups_total")
+	if builds < 1 || !ok {
+		t.Fatalf("builds %v, catch-ups present %v:\n%s", builds, ok, grepLines(text, "mem_index"))
+	}
+	// Built at the schema's revision or the tuples' (whichever was the
+	// latest when the build read).
+	if built, _ := metricValue(text, "docket_store_mem_index_built_revision"); built < 1 || built > 2 {
+		t.Errorf("built at revision %v, want 1 or 2", built)
+	}
+	if _, ok := metricValue(text, "docket_store_mem_index_fallbacks_total"); !ok {
+		t.Errorf("no fallbacks counter:\n%s", grepLines(text, "mem_index"))
+	}
+
+	rev, err := ts.rw.Touch(ctx, "team:east#member@user:erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	erin := func() {
+		t.Helper()
+		if allowed, _, err := ts.ro.Check(ctx, "record:record-3", "read", "user:erin", nil); err != nil || !allowed {
+			t.Fatalf("erin through team:east after her write: %v, %v", allowed, err)
+		}
+	}
+	text = ts.waitMetrics(t, erin, map[string]float64{
+		"docket_store_mem_index_ready":            1,
+		"docket_store_mem_index_tuples":           3,
+		"docket_store_mem_index_applied_revision": float64(rev.Number),
+		"docket_store_mem_index_builds_total":     builds, // caught up, not rebuilt
+	})
+	if after, _ := metricValue(text, "docket_store_mem_index_catch_ups_total"); after <= catchUps {
+		t.Errorf("catch-ups %v after the write, %v before", after, catchUps)
+	}
+
+	// The log says when it became ready: at the start (an empty store, no
+	// relation) and once rebuilt for the schema's nesting relation.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `"msg":"membership index in memory ready"`) || !strings.Contains(logs.String(), `"relations":1`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line of the index in memory ready with its relation:\n%s", grepLines(logs.String(), "membership"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestMemIndexOverLimit: nesting relations over the limit are not held;
+// /metrics says so, the server logs it once, and checks still answer (from
+// the store's index).
+func TestMemIndexOverLimit(t *testing.T) {
+	var logs syncBuffer
+	b, err := memory.NewBackend(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(b, store.Options{MemIndex: store.MemIndexBackground, MemIndexLimit: 1})
+	t.Cleanup(func() { st.Close() }) // after the server's own cleanup
+	ts := startServer(t, server.MemIndexPoll(10*time.Millisecond), func(o *server.Options) {
+		o.Store = st
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	ctx := context.Background()
+	ts.seed(t, fixture...)
+	ts.waitMetrics(t, func() {
+		if allowed, _, err := ts.ro.Check(ctx, "record:record-3", "read", "user:carol", nil); err != nil || !allowed {
+			t.Fatalf("carol through team:east: %v, %v", allowed, err)
+		}
+	}, map[string]float64{
+		"docket_store_mem_index_over_limit": 1,
+		"docket_store_mem_index_ready":      0,
+		"docket_store_mem_index_tuples":     0,
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(logs.String(), "membership index in memory over its limit") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("want one log line of the index over its limit:\n%s", grepLines(logs.String(), "membership"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"membership index in memory over its limit`) {
+		t.Errorf("the over-limit line is not a warning:\n%s", grepLines(logs.String(), "membership"))
+	}
+}
+
+// TestMemIndexOffNoSeries: a store that keeps no index in memory (as the
+// SQL datastore's) exports none of its series.
+func TestMemIndexOffNoSeries(t *testing.T) {
+	b, err := memory.NewBackend(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(b, store.Options{})
+	t.Cleanup(func() { st.Close() }) // after the server's own cleanup
+	ts := startServer(t, func(o *server.Options) { o.Store = st })
+	ts.seed(t, fixture...)
+	if text := ts.metricsText(t); strings.Contains(text, "docket_store_mem_index_") {
+		t.Errorf("series of an index in memory the store does not keep:\n%s", grepLines(text, "mem_index"))
+	}
+}
