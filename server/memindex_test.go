@@ -187,3 +187,34 @@ func TestMemIndexOffNoSeries(t *testing.T) {
 		t.Errorf("series of an index in memory the store does not keep:\n%s", grepLines(text, "mem_index"))
 	}
 }
+
+// TestMemIndexMemberships: the server's snapshots pass the index in
+// memory's whole search of a subject's groups on to the checker
+// (tuples.MembershipReader): a check through two levels of nested teams
+// reads the subject's groups in one reverse read, where reading its
+// groups and then the index rows above them takes two.
+func TestMemIndexMemberships(t *testing.T) {
+	ts := startServer(t, server.MemIndexPoll(10*time.Millisecond))
+	ctx := context.Background()
+	ts.seed(t, fixture...)
+	rev, err := ts.rw.Touch(ctx, "team:west#member@user:erin", "team:east#member@team:west#member")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.waitMetrics(t, func() {}, map[string]float64{
+		"docket_store_mem_index_ready":            1,
+		"docket_store_mem_index_relations":        1,
+		"docket_store_mem_index_applied_revision": float64(rev.Number),
+	})
+	reverse := func() float64 {
+		v, _ := metricValue(ts.metricsText(t), `docket_store_reads_total{kind="reverse"}`)
+		return v
+	}
+	before := reverse()
+	if allowed, _, err := ts.ro.Check(ctx, "record:record-3", "read", "user:erin", nil); err != nil || !allowed {
+		t.Fatalf("erin through team:west and team:east: %v, %v", allowed, err)
+	}
+	if n := reverse() - before; n != 1 {
+		t.Errorf("the check made %v reverse reads, want 1 (the memberships in one call)", n)
+	}
+}

@@ -143,6 +143,7 @@ var (
 	_ tuples.GroupIndexBatch   = countingIndexedSnapshot{}
 	_ tuples.GroupsBelowReader = countingIndexedSnapshot{}
 	_ tuples.NestingCounter    = countingIndexedSnapshot{}
+	_ tuples.MembershipReader  = countingIndexedSnapshot{}
 )
 
 // countingSnapshot counts a snapshot's reads for docket_store_reads_total.
@@ -208,6 +209,18 @@ func (c countingIndexedSnapshot) GroupsAbove(ctx context.Context, group tuples.O
 func (c countingIndexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.Object, relation string) ([][]tuples.GroupAbove, bool, error) {
 	c.m.readReverse.Inc()
 	return tuples.GroupsAboveEach(ctx, c.ix, groups, relation)
+}
+
+// Memberships passes the whole search of a subject's groups on where the
+// index answers it (a tuples.MembershipReader: the index in memory), one
+// reverse read for the lot.
+func (c countingIndexedSnapshot) Memberships(ctx context.Context, subjects []tuples.Subject, typ, relation string, bound int) ([]tuples.GroupAbove, bool, error) {
+	mr, ok := c.ix.(tuples.MembershipReader)
+	if !ok {
+		return nil, false, nil
+	}
+	c.m.readReverse.Inc()
+	return mr.Memberships(ctx, subjects, typ, relation, bound)
 }
 
 // SubjectsWithBelow passes the downward read of the index on (a
