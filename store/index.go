@@ -172,9 +172,56 @@ func (s *indexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.O
 	return tuples.GroupsAboveEach(ctx, s.ix, groups, relation)
 }
 
-// SubjectsWithBelow answers from the backend where it reads its index
-// downwards (tuples.GroupsBelowReader); ok is false where it cannot.
+// Subjects answers a nesting relation's reads from the index in memory
+// where it can, and from the backend otherwise.
+func (s *indexedSnapshot) Subjects(ctx context.Context, obj tuples.Object, relation string, f tuples.SubjectFilter) iter.Seq2[tuples.Subject, error] {
+	if s.mem != nil {
+		if keys, ok := s.mem.stored(IndexedRelation{Type: obj.Type, Relation: relation}, obj.ID); ok {
+			return subjects(keys, f)
+		}
+	}
+	return s.Reader.Subjects(ctx, obj, relation, f)
+}
+
+// SubjectsOf answers from the index in memory where it holds every
+// object's relation (its tuples carry no payloads), and from the backend
+// otherwise.
+func (s *indexedSnapshot) SubjectsOf(ctx context.Context, objs []tuples.Object, relation string, f tuples.SubjectFilter) iter.Seq2[tuples.Tuple, error] {
+	if s.mem != nil && len(objs) > 0 {
+		all := make([][]string, len(objs))
+		ok := true
+		for i, o := range objs {
+			if all[i], ok = s.mem.stored(IndexedRelation{Type: o.Type, Relation: relation}, o.ID); !ok {
+				break
+			}
+		}
+		if ok {
+			return func(yield func(tuples.Tuple, error) bool) {
+				for i, o := range objs {
+					for x := range subjects(all[i], f) {
+						if !yield(tuples.New(o, relation, x), nil) {
+							return
+						}
+					}
+				}
+			}
+		}
+	}
+	return s.Reader.SubjectsOf(ctx, objs, relation, f)
+}
+
+// SubjectsWithBelow answers from the index in memory where it can, else
+// from the backend where it reads its index downwards
+// (tuples.GroupsBelowReader); ok is false where neither can.
 func (s *indexedSnapshot) SubjectsWithBelow(ctx context.Context, groups []tuples.Object, relation string) (map[tuples.Object][]tuples.Subject, bool, error) {
+	if s.mem != nil && len(groups) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
+		if got, ok := s.mem.below(IndexedRelation{Type: groups[0].Type, Relation: relation}, groups); ok {
+			return got, true, nil
+		}
+	}
 	b, ok := s.ix.(tuples.GroupsBelowReader)
 	if s.ix == nil || !ok {
 		return nil, false, nil

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -154,11 +155,36 @@ type memState struct {
 	size      atomic.Int64
 }
 
-// memRel holds one relation's tuples by subject (subjectKey).
+// memRel holds one relation's tuples both ways: up by subject
+// (subjectKey) to the ids of the groups storing it, and down by group id
+// to the subjectKeys of what it stores, each sorted in byte order, which
+// is the order of the backends' keys.
 type memRel struct {
-	tainted atomic.Bool
-	mu      sync.RWMutex
-	up      map[string]*memEntry
+	tainted  atomic.Bool
+	mu       sync.RWMutex
+	up, down map[string]*memEntry
+}
+
+// entry returns the entry of key in m, adding one when add is set; mr.mu
+// guards the maps (entries change by atomic swaps of their histories).
+func (mr *memRel) entry(m map[string]*memEntry, key []byte, add bool) *memEntry {
+	mr.mu.RLock()
+	e := m[string(key)]
+	mr.mu.RUnlock()
+	if e == nil && add {
+		e = &memEntry{}
+		mr.mu.Lock()
+		m[string(key)] = e
+		mr.mu.Unlock()
+	}
+	return e
+}
+
+// parseSubjectKey is subjectKey's inverse; the strings share k's memory.
+func parseSubjectKey(k string) tuples.Subject {
+	i := strings.IndexByte(k, 0)
+	j := i + 1 + strings.IndexByte(k[i+1:], 0)
+	return tuples.Subject{Type: k[:i], ID: k[i+1 : j], Relation: k[j+1:]}
 }
 
 // subjectKey appends the key of s in memRel.up to b: a lookup with
@@ -375,23 +401,19 @@ func (m *memIndex) apply(st *memState, c tuples.Change) error {
 	}
 	var buf [128]byte
 	k := subjectKey(buf[:0], t.Subject())
-	mr.mu.RLock()
-	e := mr.up[string(k)]
-	mr.mu.RUnlock()
+	add := c.Kind == tuples.ChangeWrite
+	e := mr.entry(mr.up, k, add)
 	if e == nil {
-		if c.Kind == tuples.ChangeDelete {
-			return nil
-		}
-		e = &memEntry{}
-		mr.mu.Lock()
-		mr.up[string(k)] = e
-		mr.mu.Unlock()
+		return nil
 	}
-	h, changed := e.v.Load().with(c.Revision, t.ObjectID, c.Kind == tuples.ChangeWrite)
+	h, changed := e.v.Load().with(c.Revision, t.ObjectID, add)
 	if !changed {
 		return nil
 	}
 	e.v.Store(h)
+	d := mr.entry(mr.down, []byte(t.ObjectID), true)
+	dh, _ := d.v.Load().with(c.Revision, string(k), add)
+	d.v.Store(dh)
 	if c.Kind == tuples.ChangeWrite {
 		if st.size.Add(1) > m.limit {
 			m.over.Store(true)
@@ -501,8 +523,9 @@ func (m *memIndex) read(ctx context.Context, r Reader, sch *schema.Schema) (*mem
 	st.applied.Store(uint64(st.base))
 	var n int64
 	for _, ir := range relationsOf(sch) {
-		mr := &memRel{up: map[string]*memEntry{}}
+		mr := &memRel{up: map[string]*memEntry{}, down: map[string]*memEntry{}}
 		groups := map[tuples.Subject][]string{}
+		stored := map[string][]string{}
 		cursor := ""
 		for {
 			ts, next, err := r.Read(ctx, tuples.Filter{ObjectType: ir.Type, Relation: ir.Relation}, cursor, 4096)
@@ -516,6 +539,7 @@ func (m *memIndex) read(ctx context.Context, r Reader, sch *schema.Schema) (*mem
 				}
 				s := t.Subject()
 				groups[s] = append(groups[s], t.ObjectID)
+				stored[t.ObjectID] = append(stored[t.ObjectID], string(subjectKey(nil, s)))
 				if n++; n > m.limit {
 					m.over.Store(true)
 					return nil, nil
@@ -532,6 +556,13 @@ func (m *memIndex) read(ctx context.Context, r Reader, sch *schema.Schema) (*mem
 			e := &memEntry{}
 			e.v.Store(&memHistory{from: []tuples.Revision{st.base}, ids: [][]string{ids}})
 			mr.up[string(subjectKey(nil, s))] = e
+		}
+		for g, keys := range stored {
+			slices.Sort(keys)
+			keys = slices.Compact(keys)
+			e := &memEntry{}
+			e.v.Store(&memHistory{from: []tuples.Revision{st.base}, ids: [][]string{keys}})
+			mr.down[g] = e
 		}
 		st.rels[ir] = mr
 	}
@@ -633,14 +664,88 @@ func (v *memView) groups(ir IndexedRelation, s tuples.Subject) (ids []string, ok
 
 func (v *memView) groupsIn(mr *memRel, s tuples.Subject) (ids []string, ok bool) {
 	var buf [128]byte
-	k := subjectKey(buf[:0], s)
+	e := mr.entry(mr.up, subjectKey(buf[:0], s), false)
+	if e == nil {
+		return nil, true
+	}
+	return e.v.Load().at(v.rev)
+}
+
+// stored returns the subjectKeys of what group stores in ir at the
+// view's revision, in byte order; ok is false when the view cannot say
+// exactly.
+func (v *memView) stored(ir IndexedRelation, group string) (keys []string, ok bool) {
+	mr := v.st.rels[ir]
+	if mr == nil || mr.tainted.Load() {
+		return nil, false
+	}
+	return v.storedIn(mr, group)
+}
+
+func (v *memView) storedIn(mr *memRel, group string) (keys []string, ok bool) {
 	mr.mu.RLock()
-	e := mr.up[string(k)]
+	e := mr.down[group]
 	mr.mu.RUnlock()
 	if e == nil {
 		return nil, true
 	}
 	return e.v.Load().at(v.rev)
+}
+
+// subjects iterates keys as subjects, narrowed by f.
+func subjects(keys []string, f tuples.SubjectFilter) iter.Seq2[tuples.Subject, error] {
+	return func(yield func(tuples.Subject, error) bool) {
+		for _, k := range keys {
+			if s := parseSubjectKey(k); f.Matches(s) && !yield(s, nil) {
+				return
+			}
+		}
+	}
+}
+
+// below returns what each of groups stores in ir and what every group
+// below them does, down through the subject sets of ir, by group; ok is
+// false when the view cannot say exactly. It is bounded by the groups
+// of ir, all of which a caller walking down would read anyway.
+func (v *memView) below(ir IndexedRelation, groups []tuples.Object) (map[tuples.Object][]tuples.Subject, bool) {
+	mr := v.st.rels[ir]
+	if mr == nil || mr.tainted.Load() {
+		return nil, false
+	}
+	out := make(map[tuples.Object][]tuples.Subject, len(groups))
+	frontier := make([]string, 0, len(groups))
+	for _, g := range groups {
+		if _, ok := out[g]; !ok {
+			out[g] = nil
+			frontier = append(frontier, g.ID)
+		}
+	}
+	for len(frontier) > 0 {
+		var next []string
+		for _, g := range frontier {
+			keys, ok := v.storedIn(mr, g)
+			if !ok {
+				return nil, false
+			}
+			subjs := make([]tuples.Subject, 0, len(keys))
+			for _, k := range keys {
+				s := parseSubjectKey(k)
+				subjs = append(subjs, s)
+				if s.Type != ir.Type || s.Relation != ir.Relation {
+					continue
+				}
+				child := tuples.Object{Type: ir.Type, ID: s.ID}
+				if _, seen := out[child]; seen {
+					continue
+				}
+				out[child] = nil
+				next = append(next, s.ID)
+			}
+			out[tuples.Object{Type: ir.Type, ID: g}] = subjs
+		}
+		frontier = next
+	}
+	return out, true
 }
 
 // covers reports whether the view answers reverse reads of ir.

@@ -88,6 +88,7 @@ func checkReverse(t *testing.T, ctx context.Context, sn tuples.Snapshot) int {
 		}
 		n += len(want)
 	}
+	checkStored(t, ctx, sn)
 	parents := map[string][]string{}
 	for _, e := range all(t, ctx, sn, tuples.Filter{ObjectType: "team", Relation: "member", SubjectType: "team", SubjectRelation: "member"}) {
 		tp := mustParse(t, e)
@@ -133,6 +134,96 @@ func checkReverse(t *testing.T, ctx context.Context, sn tuples.Snapshot) int {
 		}
 	}
 	return n
+}
+
+// checkStored compares sn's reads down a nesting relation (Subjects
+// under several filters, SubjectsOf, SubjectsWithBelow) with the tuples
+// sn reads back, in the backends' order.
+func checkStored(t *testing.T, ctx context.Context, sn tuples.Snapshot) {
+	t.Helper()
+	stored := map[string][]tuples.Subject{}
+	children := map[string][]string{}
+	teams := indexTeamObjects()
+	var every []tuples.Tuple
+	for _, g := range teams {
+		for _, x := range all(t, ctx, sn, tuples.Filter{ObjectType: "team", ObjectID: g.ID, Relation: "member"}) {
+			tp := mustParse(t, x)
+			every = append(every, tp)
+			stored[g.ID] = append(stored[g.ID], tp.Subject())
+			if tp.SubjectType == "team" && tp.SubjectRelation == "member" {
+				children[g.ID] = append(children[g.ID], tp.SubjectID)
+			}
+		}
+	}
+	filters := []tuples.SubjectFilter{{}, {Plain: true}, {Sets: true}, {Sets: true, Relation: "member"}, {Sets: true, Relation: "lead"}, {Type: "user"}, {Type: "team", Sets: true}}
+	for _, g := range teams {
+		for _, f := range filters {
+			var want, got []tuples.Subject
+			for _, x := range stored[g.ID] {
+				if f.Matches(x) {
+					want = append(want, x)
+				}
+			}
+			for x, err := range sn.Subjects(ctx, g, "member", f) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, x)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("revision %d: %s#member under %+v: %v, the tuples say %v", sn.Revision(), g, f, got, want)
+			}
+		}
+	}
+	var got []tuples.Tuple
+	for x, err := range sn.SubjectsOf(ctx, teams, "member", tuples.SubjectFilter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, x)
+	}
+	if !slices.EqualFunc(got, every, func(a, b tuples.Tuple) bool { return a.Key() == b.Key() && a.Payload.IsZero() && b.Payload.IsZero() }) {
+		t.Fatalf("revision %d: SubjectsOf every team: %v, the tuples say %v", sn.Revision(), got, every)
+	}
+	b, ok := sn.(tuples.GroupsBelowReader)
+	if !ok {
+		t.Fatalf("revision %d: a store holding the index in memory offers no SubjectsWithBelow", sn.Revision())
+	}
+	for _, asked := range [][]tuples.Object{teams[:1], {teams[2], teams[5]}, teams[indexTeams/2:], teams} {
+		got, ok, err := b.SubjectsWithBelow(ctx, asked, "member")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			continue
+		}
+		want := map[string]bool{}
+		frontier := []string{}
+		for _, g := range asked {
+			want[g.ID] = true
+			frontier = append(frontier, g.ID)
+		}
+		for len(frontier) > 0 {
+			var next []string
+			for _, g := range frontier {
+				for _, c := range children[g] {
+					if !want[c] {
+						want[c] = true
+						next = append(next, c)
+					}
+				}
+			}
+			frontier = next
+		}
+		if len(got) != len(want) {
+			t.Fatalf("revision %d: SubjectsWithBelow(%v) answers %d groups, want %v", sn.Revision(), asked, len(got), want)
+		}
+		for g, subjs := range got {
+			if !want[g.ID] || !slices.Equal(subjs, stored[g.ID]) {
+				t.Fatalf("revision %d: SubjectsWithBelow(%v) gives %s %v, the tuples say %v (in the answer: %v)", sn.Revision(), asked, g, subjs, stored[g.ID], want[g.ID])
+			}
+		}
+	}
 }
 
 // memberGroups searches up from the groups storing any of subjects
