@@ -235,7 +235,11 @@ func (c *Checker) lookupSubjects(ctx context.Context, snap tuples.Snapshot, q Su
 			out[j].Excluded = append(out[j].Excluded, s)
 		}
 	}
-	slices.SortFunc(out, func(a, b SubjectResult) int { return compareSubjects(a.Subject, b.Subject) })
+	// out follows plain's order but for the wildcards put first.
+	bySubject := func(a, b SubjectResult) int { return compareSubjects(a.Subject, b.Subject) }
+	if !slices.IsSortedFunc(out, bySubject) {
+		slices.SortFunc(out, bySubject)
+	}
 	return out, nil
 }
 
@@ -528,8 +532,19 @@ func (sw *subjectWalk) prefetch(level []pairKey) error {
 				if sw.pre == nil {
 					sw.pre = map[pairKey][]tuples.Subject{}
 				}
+				n := 0
 				for g, subjs := range got {
 					sw.pre[pairKey{obj: g, rel: rel.ID}] = subjs
+					n += len(subjs)
+				}
+				if n > 2*len(sw.plain)+8 {
+					// Most of what was read will be met: room for it
+					// now rather than growing the map step by step.
+					grown := make(map[tuples.Subject]subjectState, len(sw.plain)+n)
+					for s, st := range sw.plain {
+						grown[s] = st
+					}
+					sw.plain = grown
 				}
 				continue
 			}
@@ -578,10 +593,34 @@ func (sw *subjectWalk) sorted() (plain, sets []tuples.Subject) {
 	for s := range sw.plain {
 		plain = append(plain, s)
 	}
-	slices.SortFunc(plain, compareSubjects)
+	sortSubjects(plain)
 	sets = slices.Clone(sw.sets)
-	slices.SortFunc(sets, compareSubjects)
+	sortSubjects(sets)
 	return plain, sets
+}
+
+// sortSubjects sorts ss by compareSubjects. The subjects of a lookup are
+// nearly always of one type and relation (users), and then their ids
+// alone decide: sorted as plain strings, which compares several times
+// faster than three fields through a function.
+func sortSubjects(ss []tuples.Subject) {
+	if len(ss) < 2 {
+		return
+	}
+	for _, s := range ss[1:] {
+		if s.Type != ss[0].Type || s.Relation != ss[0].Relation {
+			slices.SortFunc(ss, compareSubjects)
+			return
+		}
+	}
+	ids := make([]string, len(ss))
+	for i, s := range ss {
+		ids[i] = s.ID
+	}
+	slices.Sort(ids)
+	for i := range ss {
+		ss[i].ID = ids[i]
+	}
 }
 
 // setState is what the walk knows of subject set s as a member.
