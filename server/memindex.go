@@ -47,7 +47,7 @@ func newMemIndexCollector(m store.MemIndexer) *memIndexCollector {
 		over:      d("over_limit", "1 when the nesting relations hold more tuples than the limit of the index in memory, which then holds none; snapshots read the store's index."),
 		builds:    d("builds_total", "Builds of the membership index in memory from the store's tuples."),
 		catchUps:  d("catch_ups_total", "Catch-ups of the membership index in memory from the store's change log."),
-		fallbacks: d("fallbacks_total", "Snapshots that read the store's index instead of the index in memory: it was not built, was built after their revision, or a catch-up was running."),
+		fallbacks: d("fallbacks_total", "Snapshots that read the store's index instead of the index in memory: it was not built, was built after their revision, or a catch-up was running or failed."),
 	}
 }
 

@@ -69,8 +69,8 @@ them: reads at the current clock answer as before.
 
 On a --db or --memory store the server holds the membership index of nesting
 relations in memory, built in the background as it starts and kept in step
-with every write, and answers a subject's groups from it instead of reading
-the store's index; --mem-index-limit bounds the tuples it may hold (0 turns
+from the store's change log, and answers a subject's groups from it instead
+of reading the store's index; --mem-index-limit bounds the tuples it may hold (0 turns
 it off). /metrics shows its state (docket_store_mem_index_*).`,
 		Example: `  docket serve --db ./docket.db --keys-file keys.txt
   docket serve --memory --no-auth --addr 127.0.0.1:7070
