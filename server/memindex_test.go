@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,4 +218,82 @@ func TestMemIndexMemberships(t *testing.T) {
 	if n := reverse() - before; n != 1 {
 		t.Errorf("the check made %v reverse reads, want 1 (the memberships in one call)", n)
 	}
+}
+
+// scriptedMemIndex is a store whose index in memory reports what the test
+// sets, for the states a real one reaches rarely (a failed build, a
+// tainted relation).
+type scriptedMemIndex struct {
+	store.Store
+	mu     sync.Mutex
+	status store.MemIndexStatus
+}
+
+func (s *scriptedMemIndex) set(f func(*store.MemIndexStatus)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.status)
+}
+
+func (s *scriptedMemIndex) MemIndexStatus() store.MemIndexStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+func (s *scriptedMemIndex) WaitMemIndex(context.Context) (store.MemIndexStatus, error) {
+	return s.MemIndexStatus(), nil
+}
+
+// TestMemIndexLogsFailures: a build or catch-up error is logged once as a
+// warning with the error, a rebuild once as ready, and /metrics shows the
+// state as the store reports it.
+func TestMemIndexLogsFailures(t *testing.T) {
+	var logs syncBuffer
+	mem, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mem.Close() }) // after the server's own cleanup
+	sm := &scriptedMemIndex{Store: mem, status: store.MemIndexStatus{Mode: store.MemIndexBackground}}
+	ts := startServer(t, server.MemIndexPoll(5*time.Millisecond), func(o *server.Options) {
+		o.Store = sm
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	waitLog := func(what string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for strings.Count(logs.String(), what) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("want %d log lines with %s:\n%s", n, what, logs.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	sm.set(func(s *store.MemIndexStatus) { s.Err = "build the membership index in memory: disk on fire" })
+	waitLog(`"level":"WARN","msg":"membership index in memory: a build or catch-up failed; the snapshots it could not answer read the store's index","error":"build the membership index in memory: disk on fire"`, 1)
+	sm.set(func(s *store.MemIndexStatus) {
+		s.Ready, s.Builds, s.Built, s.Applied, s.Tuples = true, 1, 7, 9, 42
+		s.Relations = []store.IndexedRelation{{Type: "team", Relation: "member"}, {Type: "org", Relation: "member"}}
+		s.Tainted = []store.IndexedRelation{{Type: "org", Relation: "member"}}
+	})
+	waitLog(`"msg":"membership index in memory ready","built_revision":7,"relations":2,"tuples":42,"builds":1,"tainted_relations":1`, 1)
+	ts.waitMetrics(t, func() {}, map[string]float64{
+		"docket_store_mem_index_ready":             1,
+		"docket_store_mem_index_built_revision":    7,
+		"docket_store_mem_index_applied_revision":  9,
+		"docket_store_mem_index_tuples":            42,
+		"docket_store_mem_index_relations":         2,
+		"docket_store_mem_index_tainted_relations": 1,
+	})
+	// Polls that see nothing new log nothing more.
+	time.Sleep(50 * time.Millisecond)
+	if n := strings.Count(logs.String(), "disk on fire"); n != 1 {
+		t.Errorf("the same error logged %d times", n)
+	}
+	if n := strings.Count(logs.String(), "membership index in memory ready"); n != 1 {
+		t.Errorf("ready logged %d times without a rebuild", n)
+	}
+	sm.set(func(s *store.MemIndexStatus) { s.Builds = 2 })
+	waitLog("membership index in memory ready", 2)
 }
