@@ -163,7 +163,25 @@ type memRel struct {
 	tainted  atomic.Bool
 	mu       sync.RWMutex
 	up, down map[string]*memEntry
+	// edges is the latest revision that changed a subject set of the
+	// relation itself (a group in a group); rows keeps, by group id, the
+	// groups above it (*memRow) as searched while edges held a value:
+	// unchanged as long as no group moves, so a search is made once.
+	edges atomic.Uint64
+	rows  sync.Map
 }
+
+// memRow is a group's groups above, searched while edges was epoch; ok
+// is false when they number more than rowBound or chain deeper than
+// MaxIndexChain.
+type memRow struct {
+	epoch uint64
+	row   []tuples.GroupAbove
+	ok    bool
+}
+
+// rowBound is the most groups above a group that a kept row holds.
+const rowBound = 8192
 
 // entry returns the entry of key in m, adding one when add is set; mr.mu
 // guards the maps (entries change by atomic swaps of their histories).
@@ -411,6 +429,9 @@ func (m *memIndex) apply(st *memState, c tuples.Change) error {
 		return nil
 	}
 	e.v.Store(h)
+	if t.SubjectType == t.ObjectType && t.SubjectRelation == t.Relation {
+		mr.edges.Store(uint64(c.Revision))
+	}
 	d := mr.entry(mr.down, []byte(t.ObjectID), true)
 	dh, _ := d.v.Load().with(c.Revision, string(k), add)
 	d.v.Store(dh)
@@ -524,6 +545,7 @@ func (m *memIndex) read(ctx context.Context, r Reader, sch *schema.Schema) (*mem
 	var n int64
 	for _, ir := range relationsOf(sch) {
 		mr := &memRel{up: map[string]*memEntry{}, down: map[string]*memEntry{}}
+		mr.edges.Store(uint64(st.base))
 		groups := map[tuples.Subject][]string{}
 		stored := map[string][]string{}
 		cursor := ""
@@ -758,32 +780,55 @@ func (v *memView) covers(ir IndexedRelation) bool {
 // its shortest chain, as the backend's index rows record them: the group
 // itself left out, and ok false (the caller walks) past bound groups or
 // MaxIndexChain levels, or where the view cannot say exactly.
-func (v *memView) above(ir IndexedRelation, group string, bound int) (row []tuples.GroupAbove, ok bool) {
+func (v *memView) above(ir IndexedRelation, group string, bound int) ([]tuples.GroupAbove, bool) {
 	mr := v.st.rels[ir]
 	if mr == nil || mr.tainted.Load() {
 		return nil, false
 	}
-	var b groupSearch
-	b.add(group)
-	row, ok = b.up(v, mr, ir, []string{group}, 1, bound)
-	if !ok {
+	row, ok := v.rowOf(mr, ir, group)
+	if !ok || len(row) > bound {
 		return nil, false
 	}
+	row = slices.Clone(row)
 	slices.SortFunc(row, func(a, b tuples.GroupAbove) int { return compareStrings(a.ID, b.ID) })
 	return row, true
 }
 
+// rowOf returns the groups above group with their shortest chains, kept
+// from an earlier search where no group has moved since (mr.rows), else
+// searched now; the row is shared and must not be changed.
+func (v *memView) rowOf(mr *memRel, ir IndexedRelation, group string) ([]tuples.GroupAbove, bool) {
+	epoch := mr.edges.Load()
+	// Only a view at or after the latest move sees the groups as they
+	// are now: an older one searches at its own revision.
+	current := uint64(v.rev) >= epoch
+	if current {
+		if x, ok := mr.rows.Load(group); ok {
+			if r := x.(*memRow); r.epoch == epoch {
+				return r.row, r.ok
+			}
+		}
+	}
+	var b groupSearch
+	b.add(group)
+	row, ok := b.up(v, mr, ir, []string{group}, 1, rowBound)
+	if current {
+		mr.rows.Store(group, &memRow{epoch: epoch, row: row, ok: ok})
+	}
+	return row, ok
+}
+
 // memberships returns the groups of ir storing any of subjects, directly
-// (chain 0) or through subject sets, each with its shortest chain; ok is
-// false past bound groups or MaxIndexChain levels, or where the view
-// cannot say exactly.
+// (chain 0) or through subject sets, each with its shortest chain: the
+// groups storing them, and the rows above those, each group at its
+// shortest chain over all; ok is false past bound groups, or where the
+// view cannot say exactly.
 func (v *memView) memberships(ir IndexedRelation, subjects []tuples.Subject, bound int) ([]tuples.GroupAbove, bool) {
 	mr := v.st.rels[ir]
 	if mr == nil || mr.tainted.Load() {
 		return nil, false
 	}
-	var b groupSearch
-	var row []tuples.GroupAbove
+	var out chainSet
 	var level0 []string
 	for _, s := range subjects {
 		ids, ok := v.groupsIn(mr, s)
@@ -791,22 +836,69 @@ func (v *memView) memberships(ir IndexedRelation, subjects []tuples.Subject, bou
 			return nil, false
 		}
 		for _, g := range ids {
-			if b.seen(g) {
-				continue
+			if out.put(g, 0) {
+				level0 = append(level0, g)
 			}
-			b.add(g)
-			row = append(row, tuples.GroupAbove{ID: g})
-			level0 = append(level0, g)
 		}
 	}
-	if len(row) > bound {
+	for _, g := range level0 {
+		row, ok := v.rowOf(mr, ir, g)
+		if !ok {
+			return nil, false
+		}
+		for _, a := range row {
+			out.put(a.ID, a.Chain)
+		}
+		if len(out.groups) > bound {
+			return nil, false
+		}
+	}
+	if len(out.groups) > bound {
 		return nil, false
 	}
-	above, ok := b.up(v, mr, ir, level0, 1, bound-len(row))
-	if !ok {
-		return nil, false
+	return out.groups, true
+}
+
+// chainSet gathers groups with their shortest chains: a slice searched
+// in place while small, indexed by a map beyond.
+type chainSet struct {
+	groups []tuples.GroupAbove
+	at     map[string]int
+}
+
+// put records g at chain c unless it is there at a chain as short; it
+// reports whether g is new.
+func (cs *chainSet) put(g string, c int) bool {
+	i := -1
+	if cs.at != nil {
+		if j, ok := cs.at[g]; ok {
+			i = j
+		}
+	} else {
+		for j := range cs.groups {
+			if cs.groups[j].ID == g {
+				i = j
+				break
+			}
+		}
 	}
-	return append(row, above...), true
+	if i >= 0 {
+		if c < cs.groups[i].Chain {
+			cs.groups[i].Chain = c
+		}
+		return false
+	}
+	cs.groups = append(cs.groups, tuples.GroupAbove{ID: g, Chain: c})
+	switch {
+	case cs.at != nil:
+		cs.at[g] = len(cs.groups) - 1
+	case len(cs.groups) > 32:
+		cs.at = make(map[string]int, 2*len(cs.groups))
+		for j, x := range cs.groups {
+			cs.at[x.ID] = j
+		}
+	}
+	return true
 }
 
 // groupSearch is the set of groups a breadth-first search has reached:
