@@ -133,6 +133,9 @@ type memIndex struct {
 	done   chan struct{}
 	closed bool
 
+	// rels keeps relationsOf by compiled schema (*schema.Schema).
+	rels sync.Map
+
 	over                        atomic.Bool
 	builds, catchUps, fallbacks atomic.Uint64
 	lastErr                     atomic.Pointer[string]
@@ -296,6 +299,20 @@ func relationsOf(sch *schema.Schema) []IndexedRelation {
 	return out
 }
 
+// relationsOf is the package's relationsOf, kept by schema: a snapshot
+// asks it of the schema in force, which changes rarely.
+func (m *memIndex) relationsOf(sch *schema.Schema) []IndexedRelation {
+	if sch == nil {
+		return nil
+	}
+	if rels, ok := m.rels.Load(sch); ok {
+		return rels.([]IndexedRelation)
+	}
+	rels := relationsOf(sch)
+	m.rels.Store(sch, rels)
+	return rels
+}
+
 // view returns what a snapshot of r reads from the index, nil when it
 // cannot (not built yet, r below the base, a catch-up already running):
 // the snapshot then reads the backend. It starts a build when none is
@@ -305,7 +322,7 @@ func (m *memIndex) view(ctx context.Context, r Reader, sch *schema.Schema, schem
 	if m == nil || m.mode == MemIndexOff {
 		return nil
 	}
-	rels := relationsOf(sch)
+	rels := m.relationsOf(sch)
 	if len(rels) == 0 {
 		return nil
 	}
