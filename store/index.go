@@ -210,6 +210,33 @@ func (s *indexedSnapshot) SubjectsOf(ctx context.Context, objs []tuples.Object, 
 	return s.Reader.SubjectsOf(ctx, objs, relation, f)
 }
 
+// ObjectsOf answers from the index in memory where it holds every
+// subject's groups exactly, and from the backend otherwise.
+func (s *indexedSnapshot) ObjectsOf(ctx context.Context, subjs []tuples.Subject, objectType, relation string) iter.Seq2[tuples.Tuple, error] {
+	if s.mem != nil && len(subjs) > 0 {
+		ir := IndexedRelation{Type: objectType, Relation: relation}
+		all := make([][]string, len(subjs))
+		ok := true
+		for i, x := range subjs {
+			if all[i], ok = s.mem.groups(ir, x); !ok {
+				break
+			}
+		}
+		if ok {
+			return func(yield func(tuples.Tuple, error) bool) {
+				for i, x := range subjs {
+					for _, id := range all[i] {
+						if !yield(tuples.New(tuples.Object{Type: objectType, ID: id}, relation, x), nil) {
+							return
+						}
+					}
+				}
+			}
+		}
+	}
+	return s.Reader.ObjectsOf(ctx, subjs, objectType, relation)
+}
+
 // SubjectsWithBelow answers from the index in memory where it can, else
 // from the backend where it reads its index downwards
 // (tuples.GroupsBelowReader); ok is false where neither can.

@@ -70,7 +70,8 @@ func memSubjects() []tuples.Subject {
 func checkReverse(t *testing.T, ctx context.Context, sn tuples.Snapshot) int {
 	t.Helper()
 	n := 0
-	for _, s := range memSubjects() {
+	subjects := memSubjects()
+	for _, s := range subjects {
 		var want []string
 		for _, x := range all(t, ctx, sn, tuples.Filter{ObjectType: "team", Relation: "member", SubjectType: s.Type, SubjectID: s.ID, SubjectRelation: s.Relation}) {
 			want = append(want, mustParse(t, x).ObjectID)
@@ -89,6 +90,22 @@ func checkReverse(t *testing.T, ctx context.Context, sn tuples.Snapshot) int {
 		n += len(want)
 	}
 	checkStored(t, ctx, sn)
+	var want []tuples.Tuple
+	for _, s := range subjects {
+		for _, x := range all(t, ctx, sn, tuples.Filter{ObjectType: "team", Relation: "member", SubjectType: s.Type, SubjectID: s.ID, SubjectRelation: s.Relation}) {
+			want = append(want, mustParse(t, x))
+		}
+	}
+	var got []tuples.Tuple
+	for x, err := range sn.ObjectsOf(ctx, subjects, "team", "member") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, x)
+	}
+	if !slices.EqualFunc(got, want, func(a, b tuples.Tuple) bool { return a.Key() == b.Key() && a.Payload.IsZero() && b.Payload.IsZero() }) {
+		t.Fatalf("revision %d: ObjectsOf every subject: %v, the tuples say %v", sn.Revision(), got, want)
+	}
 	parents := map[string][]string{}
 	for _, e := range all(t, ctx, sn, tuples.Filter{ObjectType: "team", Relation: "member", SubjectType: "team", SubjectRelation: "member"}) {
 		tp := mustParse(t, e)
@@ -102,7 +119,7 @@ func checkReverse(t *testing.T, ctx context.Context, sn tuples.Snapshot) int {
 	if !ok {
 		t.Fatalf("revision %d: a store holding the index in memory offers no Memberships", sn.Revision())
 	}
-	subjects := memSubjects()
+	subjects = memSubjects()
 	for i, s := range subjects {
 		// One subject, and two at once (a subject and its type's
 		// wildcard, as the checker asks).
