@@ -102,29 +102,37 @@ func (e *env) open(create bool) (store.Store, error) {
 }
 
 // openMemory returns an empty in-memory store, holding the membership
-// index in memory as e.memIndex says.
+// index in memory as e.memIndex says (off when unset).
 func (e *env) openMemory() (store.Store, error) {
-	if e.memIndex == nil {
-		return memory.New()
+	// A command that answers one request and exits holds no index in
+	// memory: its build (a read of every nesting relation's tuples) would
+	// cost more than the request. docket serve sets e.memIndex.
+	o := store.Options{MemIndex: store.MemIndexOff}
+	if e.memIndex != nil {
+		o = *e.memIndex
 	}
 	b, err := memory.NewBackend(memory.Options{})
 	if err != nil {
 		return nil, err
 	}
-	return store.New(b, *e.memIndex), nil
+	return store.New(b, o), nil
 }
 
 // openBadger opens the Badger store at --db, holding the membership index
-// in memory as e.memIndex says.
+// in memory as e.memIndex says (off when unset).
 func (e *env) openBadger(opts badger.Options) (store.Store, error) {
-	if e.memIndex == nil {
-		return badger.Open(e.dbPath, opts)
+	// A command that answers one request and exits holds no index in
+	// memory: its build (a read of every nesting relation's tuples) would
+	// cost more than the request. docket serve sets e.memIndex.
+	o := store.Options{MemIndex: store.MemIndexOff}
+	if e.memIndex != nil {
+		o = *e.memIndex
 	}
 	b, err := badger.OpenBackend(e.dbPath, opts)
 	if err != nil {
 		return nil, err
 	}
-	return store.New(b, *e.memIndex), nil
+	return store.New(b, o), nil
 }
 
 // existingDatabase refuses a --db that holds no database, before
