@@ -84,6 +84,11 @@ func (e *docketEngine) Load(ctx context.Context, ts []tuples.Tuple) error {
 	if e.snap != nil {
 		e.snap.Close()
 	}
+	// Queries are timed with the membership index in memory built, as a
+	// serving process has it (where the store keeps one).
+	if _, err := store.WaitMemIndex(ctx, e.store); err != nil {
+		return fmt.Errorf("docket membership index in memory: %w", err)
+	}
 	snap, err := e.store.Snapshot(ctx, 0)
 	e.snap = snap
 	return err
