@@ -10,14 +10,14 @@ import (
 	"github.com/docketdb/docket/tuples"
 )
 
-// shortestChain is the number of tuples on the shortest chain of
-// team#member tuples from obj down to one storing s (or, for a plain
-// subject, its type's wildcard), by breadth first search over ts; 0 when
-// none does.
-func shortestChain(ts []tuples.Tuple, obj tuples.Object, s tuples.Subject) int {
+// shortestChain is the number of tuples on the shortest chain of tuples
+// of the nesting relation rel of obj's type from obj down to one storing s
+// (or, for a plain subject, its type's wildcard), by breadth first search
+// over ts; 0 when none does.
+func shortestChain(ts []tuples.Tuple, obj tuples.Object, rel string, s tuples.Subject) int {
 	below := map[tuples.Object][]tuples.Subject{}
 	for _, t := range ts {
-		if t.ObjectType == "team" && t.Relation == "member" {
+		if t.ObjectType == obj.Type && t.Relation == rel {
 			below[t.Object()] = append(below[t.Object()], t.Subject())
 		}
 	}
@@ -33,7 +33,7 @@ func shortestChain(ts []tuples.Tuple, obj tuples.Object, s tuples.Subject) int {
 				if holds(x) {
 					return n
 				}
-				if x.Type == "team" && x.Relation == "member" {
+				if x.Type == obj.Type && x.Relation == rel {
 					o := tuples.Object{Type: x.Type, ID: x.ID}
 					if !seen[o] {
 						seen[o] = true
@@ -47,14 +47,14 @@ func shortestChain(ts []tuples.Tuple, obj tuples.Object, s tuples.Subject) int {
 	return 0
 }
 
-// chainOf checks that path, the explanation of obj#member@s, is a chain
-// of stored team#member tuples from obj down to a tuple storing s or its
-// wildcard, and returns its length.
-func chainOf(path []Step, stored map[string]bool, obj tuples.Object, s tuples.Subject) (int, error) {
-	if len(path) == 0 || path[0].Kind != StepRelation || path[0].Text != obj.String()+"#member" {
-		return 0, fmt.Errorf("the path does not start at %s#member", obj)
+// chainOf checks that path, the explanation of obj#rel@s for a nesting
+// relation rel, is a chain of stored tuples of rel from obj down to a
+// tuple storing s or its wildcard, and returns its length.
+func chainOf(path []Step, stored map[string]bool, obj tuples.Object, rel string, s tuples.Subject) (int, error) {
+	if len(path) == 0 || path[0].Kind != StepRelation || path[0].Text != obj.String()+"#"+rel {
+		return 0, fmt.Errorf("the path does not start at %s#%s", obj, rel)
 	}
-	cur := obj.String() + "#member"
+	cur := obj.String() + "#" + rel
 	n := 0
 	for i, st := range path[1:] {
 		if st.Kind != StepTuple {
@@ -148,11 +148,11 @@ func TestExplainFromIndex(t *testing.T) {
 							}
 						}
 						if r.Type.Name == "team" && r.Name == "member" {
-							got, err := chainOf(a.Explanation.Path, stored, obj, x)
+							got, err := chainOf(a.Explanation.Path, stored, obj, "member", x)
 							if err != nil {
 								fail("%s: %v:\n%s", q, err, a.Explanation)
 							}
-							if want := shortestChain(in.tuples, obj, x); got != want {
+							if want := shortestChain(in.tuples, obj, "member", x); got != want {
 								fail("%s: a chain of %d tuples, the shortest has %d:\n%s", q, got, want, a.Explanation)
 							}
 							chains++

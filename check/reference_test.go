@@ -18,7 +18,12 @@ type reference struct {
 	subjects map[string][]tuples.Subject // "type:id#rel" -> stored subjects
 	m        map[refKey]bool
 	universe []tuples.Subject
+	// within holds the universe, when it leaves subjects out (nil: all).
+	within map[tuples.Subject]bool
 }
+
+// covers reports whether the reference answers for subject x.
+func (f *reference) covers(x tuples.Subject) bool { return f.within == nil || f.within[x] }
 
 type refKey struct {
 	obj  tuples.Object
@@ -39,7 +44,12 @@ func (f *reference) resources(r *schema.Relation, x tuples.Subject) []string {
 	return ids
 }
 
-func newReference(in *instance) *reference {
+func newReference(in *instance) *reference { return newReferenceOver(in, nil) }
+
+// newReferenceOver is newReference over the subjects of the universe that
+// keep accepts (nil: all). A subject's memberships are computed from its
+// own alone, so leaving subjects out changes no answer about the others.
+func newReferenceOver(in *instance, keep func(tuples.Subject) bool) *reference {
 	f := &reference{in: in, stored: map[tuples.Tuple]bool{}, subjects: map[string][]tuples.Subject{}, m: map[refKey]bool{}}
 	for _, t := range in.tuples {
 		if f.stored[t] {
@@ -57,6 +67,13 @@ func newReference(in *instance) *reference {
 			for _, r := range t.Relations {
 				f.universe = append(f.universe, tuples.Subject{Type: t.Name, ID: id, Relation: r.Name})
 			}
+		}
+	}
+	if keep != nil {
+		f.universe = slices.DeleteFunc(f.universe, func(x tuples.Subject) bool { return !keep(x) })
+		f.within = map[tuples.Subject]bool{}
+		for _, x := range f.universe {
+			f.within[x] = true
 		}
 	}
 	level, ok := strata(in.sch)
