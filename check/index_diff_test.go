@@ -108,6 +108,10 @@ func newIndexHistory(t *testing.T, rng *rand.Rand) *indexHistory {
 	var o store.Options
 	if rng.IntN(4) == 0 {
 		o.IndexBound = 2
+	} else if rng.IntN(3) == 0 {
+		// One in three of the others holds the index in memory too
+		// (store/memindex.go), built and caught up inside the snapshots.
+		o.MemIndex = store.MemIndexInline
 	}
 	st := store.New(b, o)
 	t.Cleanup(func() { st.Close() })
@@ -168,6 +172,11 @@ func newIndexHistory(t *testing.T, rng *rand.Rand) *indexHistory {
 			ts = append(ts, tp)
 		}
 		h.state = append(h.state, ts)
+	}
+	if o.MemIndex == store.MemIndexInline {
+		if s := st.(store.MemIndexer).MemIndexStatus(); !s.Ready || s.Builds == 0 || s.Applied != h.revs[len(h.revs)-1] || s.Err != "" {
+			t.Fatalf("the index in memory is %+v after the history's last snapshot", s)
+		}
 	}
 	return h
 }
