@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/docketdb/docket/errkind"
@@ -932,4 +934,151 @@ func TestDifferentialMemIndexRandom(t *testing.T) {
 	}
 	t.Logf("%d random instances with a nesting relation (of %d drawn; %d on Badger, %d built in the background), 3 revisions each: %d checks agree with the reference; 0 mismatches; %d snapshots opened at old revisions read the index in memory; %d memberships read from an index",
 		n, drawn, badgerCases, backgroundCases, checks, servedOld, indexed)
+}
+
+// TestMemIndexConcurrentChecks: with the index in memory built in the
+// background, as badger.Open and memory.New make it, checks and lookups
+// at the revisions a writer has made, old and new, answered while the
+// writer goes on (each snapshot catching the index up unless another
+// is), agree with the reference at their revision. Run under -race, it
+// also looks for data races between the index's catch-ups and the
+// walks reading it.
+func TestMemIndexConcurrentChecks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, onBadger := range []bool{false, true} {
+		var st store.Store
+		var err error
+		if onBadger {
+			st, err = badger.Open(t.TempDir(), badger.Options{BlockCacheMB: 8})
+		} else {
+			st, err = memory.New()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if _, err := st.WriteSchema(ctx, "nested.rebac", []byte(memIndexSchema)); err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(20261204, 0))
+		shape := &memIndexHistory{teams: 5}
+		cur := map[tuples.Key]tuples.Tuple{}
+		// states[rev] is the tuples at each revision written, published
+		// under mu once the write returns.
+		var mu sync.Mutex
+		states := map[tuples.Revision]*reference{}
+		var revs []tuples.Revision
+		write := func(n int, deletes bool) {
+			var b tuples.Batch
+			for range n {
+				tp := memIndexTuple(rng, shape.teams, true)
+				if _, ok := cur[tp.Key()]; ok && deletes && rng.IntN(2) == 0 {
+					b.Ops = append(b.Ops, tuples.Op{Kind: tuples.OpDelete, Tuple: tp})
+					delete(cur, tp.Key())
+					continue
+				}
+				b.Ops = append(b.Ops, tuples.Op{Kind: tuples.OpTouch, Tuple: tp})
+				cur[tp.Key()] = tp
+			}
+			rev, err := st.Write(ctx, b)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ts := make([]tuples.Tuple, 0, len(cur))
+			for _, tp := range cur {
+				ts = append(ts, tp)
+			}
+			sn, err := st.Snapshot(ctx, rev)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ref := newReferenceOver(shape.instance(sn.Schema(), ts), memIndexSubject)
+			sn.Close()
+			mu.Lock()
+			states[rev] = ref
+			revs = append(revs, rev)
+			mu.Unlock()
+		}
+		write(30, false)
+		if s, err := store.WaitMemIndex(ctx, st); err != nil || !s.Ready {
+			t.Fatalf("the index in memory is %+v (%v)", s, err)
+		}
+		c := New(Options{MaxDepth: 1000})
+		var wg sync.WaitGroup
+		var done atomic.Bool
+		var checks, lookups atomic.Int64
+		for reader := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rr := rand.New(rand.NewPCG(20261204, uint64(reader+1)))
+				for round := 0; !done.Load() || round < 3; round++ {
+					mu.Lock()
+					rev := revs[len(revs)-1]
+					if rr.IntN(2) == 0 {
+						rev = revs[rr.IntN(len(revs))]
+					}
+					ref := states[rev]
+					mu.Unlock()
+					sn, err := st.Snapshot(ctx, rev)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					in := ref.in
+					for range 150 {
+						r := in.sch.Relations[rr.IntN(len(in.sch.Relations))]
+						ids := in.objects[r.Type.Name]
+						q := Query{Object: tuples.Object{Type: r.Type.Name, ID: ids[rr.IntN(len(ids))]}, Relation: r.Name, Subject: ref.universe[rr.IntN(len(ref.universe))]}
+						res, err := c.Check(ctx, sn, q)
+						if err != nil {
+							t.Error(err)
+							break
+						}
+						if want := ref.member(q.Object, q.Relation, q.Subject); res.Allowed != want {
+							t.Errorf("badger=%v, revision %d: check %s = %v, reference %v\n%s", onBadger, rev, q, res.Allowed, want, describe(in))
+							break
+						}
+						checks.Add(1)
+					}
+					for range 3 {
+						r := in.sch.Relations[rr.IntN(len(in.sch.Relations))]
+						x := ref.universe[rr.IntN(len(ref.universe))]
+						var got []string
+						if _, err := c.LookupResources(ctx, sn, ResourceQuery{Subject: x, Type: r.Type.Name, Relation: r.Name},
+							func(o tuples.Object) bool { got = append(got, o.ID); return true }); err != nil {
+							t.Error(err)
+							break
+						}
+						if want := ref.resources(r, x); !slices.Equal(got, want) {
+							t.Errorf("badger=%v, revision %d: lookup resources %s#%s for %s = %v, reference %v\n%s", onBadger, rev, r.Type.Name, r.Name, x, got, want, describe(in))
+							break
+						}
+						lookups.Add(1)
+					}
+					sn.Close()
+				}
+			}()
+		}
+		for range 20 {
+			write(1+rng.IntN(4), true)
+		}
+		done.Store(true)
+		wg.Wait()
+		// A last snapshot, alone, catches the index up to the writes.
+		sn, err := st.Snapshot(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sn.Close()
+		s := memStatusOf(t, st)
+		if !s.Ready || s.Builds == 0 || s.CatchUps == 0 || s.Err != "" || s.Applied != revs[len(revs)-1] {
+			t.Fatalf("badger=%v: the index in memory is %+v: want it built and caught up to revision %d", onBadger, s, revs[len(revs)-1])
+		}
+		t.Logf("badger=%v: %d checks and %d lookups of resources from two readers at %d revisions written meanwhile agree with the reference; the index in memory: %d builds, %d catch-ups, %d snapshots read the backend",
+			onBadger, checks.Load(), lookups.Load(), len(revs), s.Builds, s.CatchUps, s.Fallbacks)
+	}
 }
