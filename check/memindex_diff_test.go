@@ -23,11 +23,12 @@ import (
 
 // The membership index held in memory (store/memindex.go) under the
 // checker. Stores are opened with store.MemIndexInline, so that every
-// snapshot the index can answer reads a nesting relation's reverse reads
-// (a subject's groups) and the groups above a group from memory; on the
-// in-memory and the Badger backends. Their answers are compared with the
-// reference evaluator and, under depth limits, with a second store over
-// the same backend that reads the backend alone.
+// snapshot the index can answer reads a nesting relation from memory: a
+// subject's memberships whole, its groups and the groups above a group,
+// a group's subjects and those of the groups below it; on the in-memory
+// and the Badger backends. Their answers are compared with the reference
+// evaluator and, under depth limits, with a second store over the same
+// backend that reads the backend alone.
 //
 // The histories are random nested teams with cycles and self-loops, deep
 // chains (past the depth limits too), wildcards, subject sets as subjects,
