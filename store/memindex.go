@@ -285,18 +285,74 @@ func (h *memHistory) with(rev tuples.Revision, id string, add bool) (*memHistory
 	return n, true
 }
 
-// relationsOf lists the relations of sch the index holds.
+// relationsOf lists the relations of sch the index holds: every indexed
+// nesting relation (schema.Relation.GroupIndexed), and every relation an
+// arrow hops through into one, such as a user's `team` in
+// `assignee.team#member`, where it stores plain objects only, without
+// conditions or expiries: the groups a subject is filed under, which a
+// check reads on its way to the memberships.
 func relationsOf(sch *schema.Schema) []IndexedRelation {
 	if sch == nil {
 		return nil
 	}
 	var out []IndexedRelation
-	for _, r := range sch.Relations {
-		if r.GroupIndexed() {
+	seen := map[*schema.Relation]bool{}
+	add := func(r *schema.Relation) {
+		if !seen[r] {
+			seen[r] = true
 			out = append(out, IndexedRelation{Type: r.Type.Name, Relation: r.Name})
 		}
 	}
+	for _, r := range sch.Relations {
+		if r.GroupIndexed() {
+			add(r)
+		}
+	}
+	var visit func(n schema.Node)
+	visit = func(n schema.Node) {
+		switch n := n.(type) {
+		case *schema.Arrow:
+			for _, then := range n.Then {
+				if ref, ok := then.(*schema.Ref); ok && ref.Relation.GroupIndexed() && plainObjects(n.Tupleset) {
+					add(n.Tupleset)
+				}
+				if then != nil {
+					visit(then)
+				}
+			}
+		case *schema.Union:
+			for _, c := range n.Children {
+				visit(c)
+			}
+		case *schema.Intersect:
+			for _, c := range n.Children {
+				visit(c)
+			}
+		case *schema.Exclude:
+			visit(n.Base)
+			visit(n.Subtract)
+		}
+	}
+	for _, r := range sch.Relations {
+		if r.Rewrite != nil {
+			visit(r.Rewrite)
+		}
+	}
 	return out
+}
+
+// plainObjects reports whether r is stored and holds only objects: no
+// subject sets, no wildcards, no conditions, no expiries.
+func plainObjects(r *schema.Relation) bool {
+	if r == nil || !r.Stored {
+		return false
+	}
+	for _, a := range r.Allowed {
+		if a.Relation != nil || a.Wildcard || a.Condition != nil || a.Expiration {
+			return false
+		}
+	}
+	return true
 }
 
 // relationsOf is the package's relationsOf, kept by schema: a snapshot

@@ -30,7 +30,28 @@ var memIndexTests = []struct {
 	{"MemIndexRebuilds", Options{KeepRevisions: 1000}, testMemIndexRebuilds},
 	{"MemIndexOverLimit", Options{KeepRevisions: 1000, MemIndexLimit: 5}, testMemIndexOverLimit},
 	{"MemIndexConcurrent", Options{KeepRevisions: 1000}, testMemIndexConcurrent},
+	{"MemIndexHopRelation", Options{KeepRevisions: 1000}, testMemIndexHop},
 }
+
+// hopSchema's user#team is hopped through into a nesting relation
+// (`assignee.team#member`): the index in memory holds it too. Its
+// `manager` is hopped through into a relation that does not nest
+// (`team#lead`): not held.
+const hopSchema = `type user {
+  relation team: team
+  relation manager: team
+}
+
+type team {
+  relation member: user | team#member
+  relation lead: user
+}
+
+type case {
+  relation assignee: user
+  relation viewer = assignee.team#member | assignee.manager#lead
+}
+`
 
 func runMemIndexTests(t *testing.T, b Backend, mem store.MemIndexMode) {
 	if mem == store.MemIndexOff {
@@ -470,6 +491,82 @@ func testMemIndexConcurrent(t *testing.T, ctx context.Context, s store.Store, be
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// testMemIndexHop: the relation a hop reads on its way into a nesting
+// relation (a user's teams) is held and answered from memory, through
+// writes, deletes and old revisions, both ways, exactly as the tuples.
+func testMemIndexHop(t *testing.T, ctx context.Context, s store.Store, be Backend, o Options) {
+	if _, err := s.WriteSchema(ctx, "hop.rebac", []byte(hopSchema)); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(20261201, 11))
+	users := []tuples.Subject{{Type: "user", ID: "u0"}, {Type: "user", ID: "u1"}, {Type: "user", ID: "u2"}}
+	teams := indexTeamObjects()
+	var revs []tuples.Revision
+	for range 40 {
+		var b tuples.Batch
+		for range 1 + rng.IntN(3) {
+			kind := tuples.OpTouch
+			if rng.IntN(3) == 0 {
+				kind = tuples.OpDelete
+			}
+			line := fmt.Sprintf("user:u%d#team@team:t%d", rng.IntN(3), rng.IntN(indexTeams))
+			switch rng.IntN(6) {
+			case 0:
+				line = fmt.Sprintf("user:u%d#manager@team:t%d", rng.IntN(3), rng.IntN(indexTeams))
+			case 1:
+				line = fmt.Sprintf("team:t%d#member@user:u%d", rng.IntN(indexTeams), rng.IntN(3))
+			}
+			b.Ops = append(b.Ops, tuples.Op{Kind: kind, Tuple: mustParse(t, line)})
+		}
+		if _, err := s.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		revs = append(revs, latest(t, ctx, s))
+	}
+	st := memStatus(t, s)
+	want := []store.IndexedRelation{{Type: "team", Relation: "member"}, {Type: "user", Relation: "team"}}
+	if !st.Ready || !slices.Equal(st.Relations, want) {
+		t.Fatalf("held %+v, want %v", st, want)
+	}
+	for _, rev := range revs {
+		sn := snap(t, ctx, s, rev)
+		for _, u := range users {
+			var want []tuples.Subject
+			for _, x := range all(t, ctx, sn, tuples.Filter{ObjectType: "user", ObjectID: u.ID, Relation: "team"}) {
+				want = append(want, mustParse(t, x).Subject())
+			}
+			var got []tuples.Subject
+			for x, err := range sn.Subjects(ctx, tuples.Object{Type: "user", ID: u.ID}, "team", tuples.SubjectFilter{Plain: true}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, x)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("revision %d: teams of %s: %v, the tuples say %v", rev, u, got, want)
+			}
+		}
+		for _, g := range teams {
+			var want []string
+			for _, x := range all(t, ctx, sn, tuples.Filter{ObjectType: "user", Relation: "team", SubjectType: "team", SubjectID: g.ID}) {
+				want = append(want, mustParse(t, x).ObjectID)
+			}
+			slices.Sort(want)
+			var got []string
+			for x, err := range sn.Reverse(ctx, tuples.Subject{Type: "team", ID: g.ID}, "user", "team") {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, x.ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("revision %d: users filed under %s: %v, the tuples say %v", rev, g, got, want)
+			}
+		}
+		sn.Close()
 	}
 }
 
