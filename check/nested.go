@@ -139,21 +139,34 @@ func (w *walker) nested(obj tuples.Object, r *schema.Relation, me int) (v tri, h
 	if err != nil {
 		return no, true, err
 	}
-	decide := func(chain int) (tri, bool, error) {
-		if me+chain >= w.maxDepth {
-			return no, false, nil
-		}
-		return yes, true, nil
-	}
 	if m.overflow {
 		return no, false, nil
 	}
 	if l, ok := m.chain[obj.ID]; ok {
-		return decide(int(l))
+		return w.decideChain(me, int(l))
 	}
 	if m.done {
 		return no, true, nil
 	}
+	// The search below closes over its state; kept out of the common
+	// case above, which then allocates nothing.
+	return w.nestedSearch(obj, r, me, m)
+}
+
+// decideChain answers a group reached through a chain of chain subject
+// sets from obj's depth me: yes within the depth limit, else not handled
+// (the walk down reports the limit).
+func (w *walker) decideChain(me, chain int) (tri, bool, error) {
+	if me+chain >= w.maxDepth {
+		return no, false, nil
+	}
+	return yes, true, nil
+}
+
+// nestedSearch is nested's search from both sides, for an obj that m's
+// groups reached so far do not hold.
+func (w *walker) nestedSearch(obj tuples.Object, r *schema.Relation, me int, m *memberships) (v tri, handled bool, err error) {
+	decide := func(chain int) (tri, bool, error) { return w.decideChain(me, chain) }
 	// below[g] is g's distance down from obj.
 	below := map[tuples.Object]int32{obj: 0}
 	down := []tuples.Object{obj}

@@ -841,32 +841,39 @@ func (w *walker) arrow(obj tuples.Object, a *op) (tri, error) {
 // rest of its path is evaluated. It is arrow's read, in a function of its
 // own so that the variables the loop body captures escape only here.
 func (w *walker) hopTargets(obj tuples.Object, a *op) ([]tuples.Object, error) {
-	var xs []tuples.Object
-	hop := tuples.Hop(w.ctx, (*objectReads)(w), obj, a.rel)
 	if a.rel.HasConditions() {
 		subs, err := w.hopHolding(obj, a.rel)
 		if err != nil {
 			return nil, err
 		}
-		hop = func(yield func(tuples.Subject, error) bool) {
-			for _, x := range subs {
-				if !yield(x, nil) {
-					return
-				}
-			}
+		var xs []tuples.Object
+		for _, x := range subs {
+			xs = w.hopTarget(xs, x, a)
 		}
+		return xs, nil
 	}
-	for x, err := range hop {
+	var xs []tuples.Object
+	var failed error
+	for x, err := range tuples.Hop(w.ctx, (*objectReads)(w), obj, a.rel) {
 		if err != nil {
-			return nil, fmt.Errorf("read %s#%s: %w", obj, a.rel.Name, err)
+			failed = err
+			break
 		}
-		t := w.sch.Type(x.Type)
-		if t == nil || x.ID == tuples.Wildcard || a.then[t.ID] == nil {
-			continue
-		}
-		xs = append(xs, tuples.Object{Type: x.Type, ID: x.ID})
+		xs = w.hopTarget(xs, x, a)
+	}
+	if failed != nil {
+		return nil, fmt.Errorf("read %s#%s: %w", obj, a.rel.Name, failed)
 	}
 	return xs, nil
+}
+
+// hopTarget appends x to xs where the rest of a's path goes on from it.
+func (w *walker) hopTarget(xs []tuples.Object, x tuples.Subject, a *op) []tuples.Object {
+	t := w.sch.Type(x.Type)
+	if t == nil || x.ID == tuples.Wildcard || a.then[t.ID] == nil {
+		return xs
+	}
+	return append(xs, tuples.Object{Type: x.Type, ID: x.ID})
 }
 
 // prefetchArrow reads ahead for the objects an arrow reaches whose rest
