@@ -698,23 +698,13 @@ func (m *memIndex) status() MemIndexStatus {
 	}
 	byName := func(a, b IndexedRelation) int {
 		if a.Type != b.Type {
-			return compareStrings(a.Type, b.Type)
+			return strings.Compare(a.Type, b.Type)
 		}
-		return compareStrings(a.Relation, b.Relation)
+		return strings.Compare(a.Relation, b.Relation)
 	}
 	slices.SortFunc(s.Relations, byName)
 	slices.SortFunc(s.Tainted, byName)
 	return s
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (s *store) MemIndexStatus() MemIndexStatus { return s.mem.status() }
@@ -863,7 +853,7 @@ func (v *memView) above(ir IndexedRelation, group string, bound int) ([]tuples.G
 		return nil, false
 	}
 	row = slices.Clone(row)
-	slices.SortFunc(row, func(a, b tuples.GroupAbove) int { return compareStrings(a.ID, b.ID) })
+	slices.SortFunc(row, func(a, b tuples.GroupAbove) int { return strings.Compare(a.ID, b.ID) })
 	return row, true
 }
 

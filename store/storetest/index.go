@@ -39,11 +39,15 @@ var indexSchemaExpiring = strings.Replace(indexSchema, "team#member\n", "team#me
 
 const indexTeams = 10
 
-var indexTests = []struct {
+// optionsTest is a test of the suite that asks for a store of its own
+// options.
+type optionsTest struct {
 	name string
 	o    Options
 	run  func(t *testing.T, ctx context.Context, s store.Store, b Backend, o Options)
-}{
+}
+
+var indexTests = []optionsTest{
 	{"IndexRandomHistory", Options{KeepRevisions: 1000}, testIndexHistory},
 	{"IndexRandomHistorySmallImports", Options{KeepRevisions: 1000, SmallImports: true}, testIndexHistory},
 	{"IndexBounds", Options{KeepRevisions: 1000, IndexBound: 3, IndexRecompute: 5}, testIndexHistory},
@@ -51,7 +55,13 @@ var indexTests = []struct {
 }
 
 func runIndexTests(t *testing.T, b Backend, mem store.MemIndexMode) {
-	for _, c := range indexTests {
+	runOptionsTests(t, b, mem, indexTests)
+}
+
+// runOptionsTests runs tests, each on a store of its own opened with its
+// options and the given way of holding the index in memory.
+func runOptionsTests(t *testing.T, b Backend, mem store.MemIndexMode, tests []optionsTest) {
+	for _, c := range tests {
 		t.Run(c.name, func(t *testing.T) {
 			if why, ok := b.Skip[c.name]; ok {
 				t.Skip(why)

@@ -21,11 +21,7 @@ import (
 // racing readers. The answers are compared with the backend's own reads
 // (Read is never answered from memory).
 
-var memIndexTests = []struct {
-	name string
-	o    Options
-	run  func(t *testing.T, ctx context.Context, s store.Store, b Backend, o Options)
-}{
+var memIndexTests = []optionsTest{
 	{"MemIndexHistory", Options{KeepRevisions: 1000}, testMemIndexHistory},
 	{"MemIndexRebuilds", Options{KeepRevisions: 1000}, testMemIndexRebuilds},
 	{"MemIndexOverLimit", Options{KeepRevisions: 1000, MemIndexLimit: 5}, testMemIndexOverLimit},
@@ -54,21 +50,8 @@ type case {
 `
 
 func runMemIndexTests(t *testing.T, b Backend, mem store.MemIndexMode) {
-	if mem == store.MemIndexOff {
-		return
-	}
-	for _, c := range memIndexTests {
-		t.Run(c.name, func(t *testing.T) {
-			if why, ok := b.Skip[c.name]; ok {
-				t.Skip(why)
-			}
-			t.Parallel()
-			o := c.o
-			o.MemIndex = mem
-			s := b.Open(t, o)
-			defer s.Close()
-			c.run(t, context.Background(), s, b, o)
-		})
+	if mem != store.MemIndexOff {
+		runOptionsTests(t, b, mem, memIndexTests)
 	}
 }
 
