@@ -20,16 +20,7 @@ func (s *Server) collectExpired(ctx context.Context) {
 	if !ok || s.expiredEvery <= 0 {
 		return
 	}
-	t := time.NewTicker(s.expiredEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.stopping:
-			return
-		case <-t.C:
-		}
+	s.every(ctx, s.expiredEvery, func() {
 		before := time.Now().Add(-s.expiredKeep)
 		rev, n, err := c.CollectExpired(ctx, before)
 		switch {
@@ -42,5 +33,21 @@ func (s *Server) collectExpired(ctx context.Context) {
 			s.wrote()
 			s.log.Info("deleted expired tuples", "deleted", n, "revision", uint64(rev), "expired_before", before.UTC().Format(time.RFC3339))
 		}
+	})
+}
+
+// every calls fn each period until ctx ends or the server stops.
+func (s *Server) every(ctx context.Context, period time.Duration, fn func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.stopping:
+			return
+		case <-t.C:
+		}
+		fn()
 	}
 }

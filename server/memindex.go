@@ -99,20 +99,11 @@ func (s *Server) watchMemIndex(ctx context.Context) {
 		return // shutting down before the build ended
 	}
 	s.logMemIndex(store.MemIndexStatus{}, cur, time.Since(began))
-	t := time.NewTicker(s.memIndexPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.stopping:
-			return
-		case <-t.C:
-		}
+	s.every(ctx, s.memIndexPoll, func() {
 		next := m.MemIndexStatus()
 		s.logMemIndex(cur, next, 0)
 		cur = next
-	}
+	})
 }
 
 // logMemIndex logs what changed from prev to cur; took, when set, is how
