@@ -105,8 +105,8 @@ type indexedSnapshot struct {
 	bound int
 }
 
-// Reverse answers a nesting relation's reverse reads from the index in
-// memory where it can, and from the backend otherwise.
+// Reverse answers the reverse reads of a relation the index in memory
+// holds from it where it can, and from the backend otherwise.
 func (s *indexedSnapshot) Reverse(ctx context.Context, subj tuples.Subject, objectType, relation string) iter.Seq2[tuples.Object, error] {
 	if s.mem != nil {
 		if ids, ok := s.mem.groups(IndexedRelation{Type: objectType, Relation: relation}, subj); ok {
@@ -172,7 +172,7 @@ func (s *indexedSnapshot) GroupsAboveEach(ctx context.Context, groups []tuples.O
 	return tuples.GroupsAboveEach(ctx, s.ix, groups, relation)
 }
 
-// Subjects answers a nesting relation's reads from the index in memory
+// Subjects answers the reads of a relation the index in memory holds from it
 // where it can, and from the backend otherwise.
 func (s *indexedSnapshot) Subjects(ctx context.Context, obj tuples.Object, relation string, f tuples.SubjectFilter) iter.Seq2[tuples.Subject, error] {
 	if s.mem != nil {

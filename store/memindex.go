@@ -17,22 +17,25 @@ import (
 
 // The membership index in memory, as Zanzibar's Leopard serves it: the
 // stored tuples of every indexed nesting relation (schema.Relation.
-// GroupIndexed), held by subject (MEMBER2GROUP and, for subject sets,
-// GROUP2GROUP one step up), so that a subject's groups, and the groups
-// above a group, are map lookups instead of reads of the backend. It is
+// GroupIndexed), and of every relation a hop takes into one (see
+// relationsOf), held both ways: by subject, the groups storing it
+// (MEMBER2GROUP and, for subject sets, GROUP2GROUP one step up), and by
+// group, what it stores. A subject's groups, the groups above a group
+// (searched once and kept until a group moves: memRel.rows) and a group's
+// subjects are then map lookups instead of reads of the backend. It is
 // built once from a reader at some revision and then kept in step by
 // reading the backend's change log, the record of every committed tuple
 // change, so a snapshot at revision R answers from it exactly what the
-// backend's reverse reads at R would: each subject's groups are kept as
-// versions by revision, and a snapshot takes the newest version at or
-// below its own. A snapshot it cannot answer exactly (a revision below
-// the one it was built at, a key whose versions were pruned past the
-// revision, a relation one of whose tuples carries a condition or an
-// expiry) reads the backend, so the answer never depends on it.
+// backend's reads at R would: each list is kept as versions by revision,
+// and a snapshot takes the newest version at or below its own. A snapshot
+// it cannot answer exactly (a revision below the one it was built at, a
+// key whose versions were pruned past the revision, a relation one of
+// whose tuples carries a condition or an expiry) reads the backend, so
+// the answer never depends on it.
 //
-// Building runs in the background, so a process that opens a store for
-// one command does not wait for it, and a relation over Options.MemIndexLimit
-// tuples in all is not held at all.
+// Building runs in the background (MemIndexBackground), so that no
+// snapshot waits for it, and nesting relations over Options.MemIndexLimit
+// tuples in all are not held at all.
 
 // MemIndexMode says whether and how a store holds the membership index in
 // memory.
