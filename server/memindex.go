@@ -39,12 +39,12 @@ func newMemIndexCollector(m store.MemIndexer) *memIndexCollector {
 	return &memIndexCollector{
 		m:         m,
 		ready:     d("ready", "1 when the membership index in memory is built: snapshots at its built revision or later answer nesting relations' reverse reads and groups above from memory."),
-		tuples:    d("tuples", "Tuples of nesting relations the membership index in memory holds."),
-		relations: d("relations", "Nesting relations the membership index in memory holds."),
+		tuples:    d("tuples", "Tuples the membership index in memory holds: of nesting relations and of the relations hops take into them."),
+		relations: d("relations", "Relations the membership index in memory holds: nesting relations and the relations hops take into them."),
 		tainted:   d("tainted_relations", "Relations the index in memory holds but reads from the store, because one of their tuples carries a condition or an expiry."),
 		built:     d("built_revision", "The revision the membership index in memory was built at (0 while not built)."),
 		applied:   d("applied_revision", "The latest revision whose changes the membership index in memory holds (0 while not built)."),
-		over:      d("over_limit", "1 when the nesting relations hold more tuples than the limit of the index in memory, which then holds none; snapshots read the store's index."),
+		over:      d("over_limit", "1 when the relations the index in memory would hold have more tuples than its limit, so it holds none; snapshots read the store's index."),
 		builds:    d("builds_total", "Builds of the membership index in memory from the store's tuples."),
 		catchUps:  d("catch_ups_total", "Catch-ups of the membership index in memory from the store's change log."),
 		fallbacks: d("fallbacks_total", "Snapshots that read the store's index instead of the index in memory: it was not built, was built after their revision, or a catch-up was running or failed."),
@@ -126,7 +126,7 @@ func (s *Server) logMemIndex(prev, cur store.MemIndexStatus, took time.Duration)
 	}
 	if cur.OverLimit && !prev.OverLimit {
 		s.log.LogAttrs(context.Background(), slog.LevelWarn,
-			"membership index in memory over its limit: the nesting relations hold more tuples than it may, so it holds none and snapshots read the store's index until the server restarts")
+			"membership index in memory over its limit: the relations it would hold have more tuples than it may, so it holds none and snapshots read the store's index until the server restarts")
 	}
 	if cur.Err != "" && cur.Err != prev.Err {
 		s.log.LogAttrs(context.Background(), slog.LevelWarn,

@@ -54,7 +54,7 @@ const (
 )
 
 // DefaultMemIndexLimit is Options.MemIndexLimit's default: the most
-// tuples of nesting relations the index in memory holds (about 100 bytes
+// tuples the index in memory holds (about 145 bytes
 // each).
 const DefaultMemIndexLimit = 4 << 20
 
@@ -84,7 +84,7 @@ type MemIndexStatus struct {
 	// Tainted lists the relations one of whose tuples carries a condition
 	// or an expiry: they are read from the backend.
 	Tainted []IndexedRelation
-	// OverLimit: the nesting relations hold more tuples than the limit,
+	// OverLimit: the relations it would hold have more tuples than the limit,
 	// so none are held.
 	OverLimit bool
 	// Builds, CatchUps and Fallbacks count builds, catch-ups from the
@@ -191,6 +191,8 @@ const rowBound = 8192
 
 // entry returns the entry of key in m, adding one when add is set; mr.mu
 // guards the maps (entries change by atomic swaps of their histories).
+// Only a build or a catch-up adds, under memIndex.mu, so no two adds of
+// one key race.
 func (mr *memRel) entry(m map[string]*memEntry, key []byte, add bool) *memEntry {
 	mr.mu.RLock()
 	e := m[string(key)]
@@ -834,12 +836,6 @@ func (v *memView) below(ir IndexedRelation, groups []tuples.Object) (map[tuples.
 		frontier = next
 	}
 	return out, true
-}
-
-// covers reports whether the view answers reverse reads of ir.
-func (v *memView) covers(ir IndexedRelation) bool {
-	mr := v.st.rels[ir]
-	return mr != nil && !mr.tainted.Load()
 }
 
 // above returns the groups above group in ir, breadth first, each with
