@@ -28,8 +28,8 @@ func memIndexOf(st store.Store) (store.MemIndexer, bool) {
 type memIndexCollector struct {
 	m store.MemIndexer
 
-	ready, tuples, relations, tainted, built, applied, over *prometheus.Desc
-	builds, catchUps, fallbacks                             *prometheus.Desc
+	ready, tuples, relations, tainted, left, built, applied, over *prometheus.Desc
+	builds, catchUps, fallbacks                                   *prometheus.Desc
 }
 
 func newMemIndexCollector(m store.MemIndexer) *memIndexCollector {
@@ -38,13 +38,14 @@ func newMemIndexCollector(m store.MemIndexer) *memIndexCollector {
 	}
 	return &memIndexCollector{
 		m:         m,
-		ready:     d("ready", "1 when the membership index in memory is built: snapshots at its built revision or later answer nesting relations' reverse reads and groups above from memory."),
-		tuples:    d("tuples", "Tuples the membership index in memory holds: of nesting relations and of the relations hops take into them."),
-		relations: d("relations", "Relations the membership index in memory holds: nesting relations and the relations hops take into them."),
+		ready:     d("ready", "1 when the membership index in memory is built: snapshots at its built revision or later answer the reads of the relations it holds from memory."),
+		tuples:    d("tuples", "Tuples the membership index in memory holds: of nesting relations, of the relations hops take into them, and of deny lists (relations an exclusion subtracts)."),
+		relations: d("relations", "Relations the membership index in memory holds: nesting relations, the relations hops take into them, and deny lists (relations an exclusion subtracts)."),
+		left:      d("left_relations", "Deny lists (relations an exclusion subtracts) the index in memory leaves out because they do not fit in its limit: read from the store."),
 		tainted:   d("tainted_relations", "Relations the index in memory holds but reads from the store, because one of their tuples carries a condition or an expiry."),
 		built:     d("built_revision", "The revision the membership index in memory was built at (0 while not built)."),
 		applied:   d("applied_revision", "The latest revision whose changes the membership index in memory holds (0 while not built)."),
-		over:      d("over_limit", "1 when the relations the index in memory would hold have more tuples than its limit, so it holds none; snapshots read the store's index."),
+		over:      d("over_limit", "1 when the nesting relations and hop relations the index in memory must hold have more tuples than its limit, so it holds none; snapshots read the store."),
 		builds:    d("builds_total", "Builds of the membership index in memory from the store's tuples."),
 		catchUps:  d("catch_ups_total", "Catch-ups of the membership index in memory from the store's change log."),
 		fallbacks: d("fallbacks_total", "Snapshots that read the store's index instead of the index in memory: it was not built, was built after their revision, or a catch-up was running or failed."),
@@ -52,7 +53,7 @@ func newMemIndexCollector(m store.MemIndexer) *memIndexCollector {
 }
 
 func (c *memIndexCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.ready, c.tuples, c.relations, c.tainted, c.built, c.applied, c.over, c.builds, c.catchUps, c.fallbacks} {
+	for _, d := range []*prometheus.Desc{c.ready, c.tuples, c.relations, c.tainted, c.left, c.built, c.applied, c.over, c.builds, c.catchUps, c.fallbacks} {
 		ch <- d
 	}
 }
@@ -67,6 +68,7 @@ func (c *memIndexCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.tuples, float64(s.Tuples))
 	gauge(c.relations, float64(len(s.Relations)))
 	gauge(c.tainted, float64(len(s.Tainted)))
+	gauge(c.left, float64(len(s.Left)))
 	gauge(c.built, float64(s.Built))
 	gauge(c.applied, float64(s.Applied))
 	gauge(c.over, bit(s.OverLimit))
@@ -119,6 +121,13 @@ func (s *Server) logMemIndex(prev, cur store.MemIndexStatus, took time.Duration)
 		if len(cur.Tainted) > 0 {
 			attrs = append(attrs, slog.Int("tainted_relations", len(cur.Tainted)))
 		}
+		if len(cur.Left) > 0 {
+			left := make([]string, len(cur.Left))
+			for i, ir := range cur.Left {
+				left[i] = ir.Type + "#" + ir.Relation
+			}
+			attrs = append(attrs, slog.Any("left_out_for_the_limit", left))
+		}
 		if took > 0 {
 			attrs = append(attrs, slog.Duration("took", took))
 		}
@@ -126,7 +135,7 @@ func (s *Server) logMemIndex(prev, cur store.MemIndexStatus, took time.Duration)
 	}
 	if cur.OverLimit && !prev.OverLimit {
 		s.log.LogAttrs(context.Background(), slog.LevelWarn,
-			"membership index in memory over its limit: the relations it would hold have more tuples than it may, so it holds none and snapshots read the store's index until the server restarts")
+			"membership index in memory over its limit: the nesting relations and hop relations it must hold have more tuples than it may, so it holds none and snapshots read the store's index until the server restarts")
 	}
 	if cur.Err != "" && cur.Err != prev.Err {
 		s.log.LogAttrs(context.Background(), slog.LevelWarn,

@@ -85,8 +85,9 @@ func TestMemIndexMetrics(t *testing.T) {
 	}
 	text := ts.waitMetrics(t, carol, map[string]float64{
 		"docket_store_mem_index_ready":             1,
-		"docket_store_mem_index_relations":         1,
-		"docket_store_mem_index_tuples":            2, // team:east's carol and dave
+		"docket_store_mem_index_relations":         2, // team#member, and record#banned as a deny list
+		"docket_store_mem_index_tuples":            3, // team:east's carol and dave, and dave banned
+		"docket_store_mem_index_left_relations":    0,
 		"docket_store_mem_index_over_limit":        0,
 		"docket_store_mem_index_tainted_relations": 0,
 	})
@@ -116,7 +117,7 @@ func TestMemIndexMetrics(t *testing.T) {
 	}
 	text = ts.waitMetrics(t, erin, map[string]float64{
 		"docket_store_mem_index_ready":            1,
-		"docket_store_mem_index_tuples":           3,
+		"docket_store_mem_index_tuples":           4,
 		"docket_store_mem_index_applied_revision": float64(rev.Number),
 		"docket_store_mem_index_builds_total":     builds, // caught up, not rebuilt
 	})
@@ -125,9 +126,10 @@ func TestMemIndexMetrics(t *testing.T) {
 	}
 
 	// The log says when it became ready: at the start (an empty store, no
-	// relation) and once rebuilt for the schema's nesting relation.
+	// relation) and once rebuilt for the schema's nesting relation and
+	// deny list.
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(logs.String(), `"msg":"membership index in memory ready"`) || !strings.Contains(logs.String(), `"relations":1`) {
+	for !strings.Contains(logs.String(), `"msg":"membership index in memory ready"`) || !strings.Contains(logs.String(), `"relations":2`) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no log line of the index in memory ready with its relation:\n%s", grepLines(logs.String(), "membership"))
 		}
@@ -204,7 +206,7 @@ func TestMemIndexMemberships(t *testing.T) {
 	}
 	ts.waitMetrics(t, func() {}, map[string]float64{
 		"docket_store_mem_index_ready":            1,
-		"docket_store_mem_index_relations":        1,
+		"docket_store_mem_index_relations":        2,
 		"docket_store_mem_index_applied_revision": float64(rev.Number),
 	})
 	reverse := func() float64 {
@@ -276,8 +278,9 @@ func TestMemIndexLogsFailures(t *testing.T) {
 		s.Ready, s.Builds, s.Built, s.Applied, s.Tuples = true, 1, 7, 9, 42
 		s.Relations = []store.IndexedRelation{{Type: "team", Relation: "member"}, {Type: "org", Relation: "member"}}
 		s.Tainted = []store.IndexedRelation{{Type: "org", Relation: "member"}}
+		s.Left = []store.IndexedRelation{{Type: "case", Relation: "deny_list"}}
 	})
-	waitLog(`"msg":"membership index in memory ready","built_revision":7,"relations":2,"tuples":42,"builds":1,"tainted_relations":1`, 1)
+	waitLog(`"msg":"membership index in memory ready","built_revision":7,"relations":2,"tuples":42,"builds":1,"tainted_relations":1,"left_out_for_the_limit":["case#deny_list"]`, 1)
 	ts.waitMetrics(t, func() {}, map[string]float64{
 		"docket_store_mem_index_ready":             1,
 		"docket_store_mem_index_built_revision":    7,
@@ -285,6 +288,7 @@ func TestMemIndexLogsFailures(t *testing.T) {
 		"docket_store_mem_index_tuples":            42,
 		"docket_store_mem_index_relations":         2,
 		"docket_store_mem_index_tainted_relations": 1,
+		"docket_store_mem_index_left_relations":    1,
 	})
 	// Polls that see nothing new log nothing more.
 	time.Sleep(50 * time.Millisecond)

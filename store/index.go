@@ -105,6 +105,50 @@ type indexedSnapshot struct {
 	bound int
 }
 
+// Has answers for a relation the index in memory holds from it where it
+// can, and from the backend otherwise.
+func (s *indexedSnapshot) Has(ctx context.Context, obj tuples.Object, relation string, subj tuples.Subject) (bool, error) {
+	if s.mem != nil {
+		if found, ok := s.mem.has(IndexedRelation{Type: obj.Type, Relation: relation}, obj.ID, subj); ok {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+			return found, nil
+		}
+	}
+	return s.Reader.Has(ctx, obj, relation, subj)
+}
+
+// HasAny answers from the index in memory where it holds every object's
+// relation, and from the backend otherwise.
+func (s *indexedSnapshot) HasAny(ctx context.Context, objs []tuples.Object, relation string, subjs []tuples.Subject) (bool, error) {
+	if s.mem != nil && len(objs) > 0 {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		answered := true
+		for _, o := range objs {
+			for _, x := range subjs {
+				found, ok := s.mem.has(IndexedRelation{Type: o.Type, Relation: relation}, o.ID, x)
+				if !ok {
+					answered = false
+					break
+				}
+				if found {
+					return true, nil
+				}
+			}
+			if !answered {
+				break
+			}
+		}
+		if answered {
+			return false, nil
+		}
+	}
+	return s.Reader.HasAny(ctx, objs, relation, subjs)
+}
+
 // Reverse answers the reverse reads of a relation the index in memory
 // holds from it where it can, and from the backend otherwise.
 func (s *indexedSnapshot) Reverse(ctx context.Context, subj tuples.Subject, objectType, relation string) iter.Seq2[tuples.Object, error] {

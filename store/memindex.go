@@ -18,7 +18,8 @@ import (
 // The membership index in memory, as Zanzibar's Leopard serves it: the
 // stored tuples of every indexed nesting relation (schema.Relation.
 // GroupIndexed), and of every relation a hop takes into one (see
-// relationsOf), held both ways: by subject, the groups storing it
+// relationsOf) and, while they fit in the limit, of the deny lists an
+// exclusion subtracts, held both ways: by subject, the groups storing it
 // (MEMBER2GROUP and, for subject sets, GROUP2GROUP one step up), and by
 // group, what it stores. A subject's groups, the groups above a group
 // (searched once and kept until a group moves: memRel.rows) and a group's
@@ -34,8 +35,9 @@ import (
 // the answer never depends on it.
 //
 // Building runs in the background (MemIndexBackground), so that no
-// snapshot waits for it, and nesting relations over Options.MemIndexLimit
-// tuples in all are not held at all.
+// snapshot waits for it. Deny lists that do not fit in
+// Options.MemIndexLimit are left out; when the rest does not fit, nothing
+// is held.
 
 // MemIndexMode says whether and how a store holds the membership index in
 // memory.
@@ -84,9 +86,13 @@ type MemIndexStatus struct {
 	// Tainted lists the relations one of whose tuples carries a condition
 	// or an expiry: they are read from the backend.
 	Tainted []IndexedRelation
-	// OverLimit: the relations it would hold have more tuples than the limit,
-	// so none are held.
+	// OverLimit: the relations it must hold have more tuples than the
+	// limit, so none are held.
 	OverLimit bool
+	// Left lists the deny lists (relations an exclusion subtracts) left
+	// out because they did not fit in the limit: they are read from the
+	// backend.
+	Left []IndexedRelation
 	// Builds, CatchUps and Fallbacks count builds, catch-ups from the
 	// change log and snapshots that could not use the index (it was not
 	// ready, or a catch-up was running).
@@ -159,6 +165,11 @@ type memState struct {
 	applied   atomic.Uint64
 	rels      map[IndexedRelation]*memRel
 	size      atomic.Int64
+	// optional counts the deny lists held (relationsOf), which a catch-up
+	// over the limit leaves out by rebuilding; left are those a build
+	// left out because they did not fit.
+	optional int
+	left     []IndexedRelation
 }
 
 // memRel holds one relation's tuples both ways: up by subject
@@ -290,22 +301,37 @@ func (h *memHistory) with(rev tuples.Revision, id string, add bool) (*memHistory
 	return n, true
 }
 
-// relationsOf lists the relations of sch the index holds: every indexed
-// nesting relation (schema.Relation.GroupIndexed), and every relation an
-// arrow hops through into one, such as a user's `team` in
-// `assignee.team#member`, where it stores plain objects only, without
+// heldRelations are the relations of a schema the index holds: the
+// first core ones always, the rest (exclusions' deny lists) while the
+// whole still fits the limit.
+type heldRelations struct {
+	all  []IndexedRelation
+	core int
+}
+
+// relationsOf lists the relations of sch the index holds. Its core is
+// every indexed nesting relation (schema.Relation.GroupIndexed), and
+// every relation an arrow hops through into one, such as a user's `team`
+// in `assignee.team#member`, where it stores plain objects only, without
 // conditions or expiries: the groups a subject is filed under, which a
-// check reads on its way to the memberships.
-func relationsOf(sch *schema.Schema) []IndexedRelation {
+// check reads on its way to the memberships. After them come the stored
+// relations an exclusion subtracts (`viewer - deny_list`) whose tuples
+// carry no conditions or expiries: a check of the permission reads its
+// deny list as soon as the rest is cheaper to rule out than to prove, so
+// holding the list makes every denied check, and the deny half of every
+// other, a lookup in memory instead of a read. Deny lists are short
+// beside the access they take away; where they are not, they are the
+// first thing left out when the limit is reached.
+func relationsOf(sch *schema.Schema) heldRelations {
 	if sch == nil {
-		return nil
+		return heldRelations{}
 	}
-	var out []IndexedRelation
+	var out heldRelations
 	seen := map[*schema.Relation]bool{}
 	add := func(r *schema.Relation) {
 		if !seen[r] {
 			seen[r] = true
-			out = append(out, IndexedRelation{Type: r.Type.Name, Relation: r.Name})
+			out.all = append(out.all, IndexedRelation{Type: r.Type.Name, Relation: r.Name})
 		}
 	}
 	for _, r := range sch.Relations {
@@ -313,6 +339,7 @@ func relationsOf(sch *schema.Schema) []IndexedRelation {
 			add(r)
 		}
 	}
+	var excluded []*schema.Relation
 	var visit func(n schema.Node)
 	visit = func(n schema.Node) {
 		switch n := n.(type) {
@@ -334,6 +361,7 @@ func relationsOf(sch *schema.Schema) []IndexedRelation {
 				visit(c)
 			}
 		case *schema.Exclude:
+			excluded = denyLists(excluded, n.Subtract)
 			visit(n.Base)
 			visit(n.Subtract)
 		}
@@ -342,6 +370,36 @@ func relationsOf(sch *schema.Schema) []IndexedRelation {
 		if r.Rewrite != nil {
 			visit(r.Rewrite)
 		}
+	}
+	out.core = len(out.all)
+	for _, r := range excluded {
+		add(r)
+	}
+	return out
+}
+
+// denyLists appends the stored relations without conditions or expiries
+// that n, the subtracted side of an exclusion, reads on its own object:
+// n itself, or the operands of its unions, intersections and exclusions
+// (`viewer - (deny_list | blocked)`). What an arrow reads is another
+// object's and not held.
+func denyLists(out []*schema.Relation, n schema.Node) []*schema.Relation {
+	switch n := n.(type) {
+	case *schema.Ref:
+		if n.Relation.Stored && !n.Relation.HasConditions() {
+			out = append(out, n.Relation)
+		}
+	case *schema.Union:
+		for _, c := range n.Children {
+			out = denyLists(out, c)
+		}
+	case *schema.Intersect:
+		for _, c := range n.Children {
+			out = denyLists(out, c)
+		}
+	case *schema.Exclude:
+		out = denyLists(out, n.Base)
+		out = denyLists(out, n.Subtract)
 	}
 	return out
 }
@@ -369,7 +427,7 @@ func (m *memIndex) relationsOf(sch *schema.Schema) []IndexedRelation {
 	if rels, ok := m.rels.Load(sch); ok {
 		return rels.([]IndexedRelation)
 	}
-	rels := relationsOf(sch)
+	rels := relationsOf(sch).all
 	m.rels.Store(sch, rels)
 	return rels
 }
@@ -410,6 +468,8 @@ func (m *memIndex) view(ctx context.Context, r Reader, sch *schema.Schema, schem
 		for _, ir := range rels {
 			// A relation the index lacks, or holds with conditions or
 			// expiries the new schema may no longer allow: read again.
+			// (A deny list left out for the limit is read again too, once
+			// for each schema change.)
 			if mr := st.rels[ir]; mr == nil || mr.tainted.Load() {
 				m.drop(st)
 				return m.view(ctx, r, sch, schemaRev)
@@ -515,8 +575,13 @@ func (m *memIndex) apply(st *memState, c tuples.Change) error {
 	d.v.Store(dh)
 	if c.Kind == tuples.ChangeWrite {
 		if st.size.Add(1) > m.limit {
-			m.over.Store(true)
+			// With deny lists held, a rebuild leaves out those that no
+			// longer fit; without, the core is over the limit.
+			if st.optional == 0 {
+				m.over.Store(true)
+			}
 			m.drop(st)
+			m.rebuild()
 			return errRebuild
 		}
 	} else {
@@ -610,8 +675,9 @@ func (m *memIndex) build(ctx context.Context) error {
 	return nil
 }
 
-// read builds a state from r; nil (and m.over set) when the relations
-// hold more than the limit.
+// read builds a state from r; nil (and m.over set) when the core
+// relations hold more than the limit. The deny lists after them are held
+// each only if it fits in what the limit leaves.
 func (m *memIndex) read(ctx context.Context, r Reader, sch *schema.Schema) (*memState, error) {
 	st := &memState{base: r.Revision(), rels: map[IndexedRelation]*memRel{}}
 	if text, err := r.Schema(ctx); err == nil {
@@ -620,54 +686,76 @@ func (m *memIndex) read(ctx context.Context, r Reader, sch *schema.Schema) (*mem
 		return nil, fmt.Errorf("build the membership index in memory: %w", err)
 	}
 	st.applied.Store(uint64(st.base))
+	held := relationsOf(sch)
 	var n int64
-	for _, ir := range relationsOf(sch) {
-		mr := &memRel{up: map[string]*memEntry{}, down: map[string]*memEntry{}}
-		mr.edges.Store(uint64(st.base))
-		groups := map[tuples.Subject][]string{}
-		stored := map[string][]string{}
-		cursor := ""
-		for {
-			ts, next, err := r.Read(ctx, tuples.Filter{ObjectType: ir.Type, Relation: ir.Relation}, cursor, 4096)
-			if err != nil {
-				return nil, fmt.Errorf("build the membership index in memory: read %s#%s: %w", ir.Type, ir.Relation, err)
-			}
-			for _, t := range ts {
-				if !t.Payload.IsZero() {
-					mr.tainted.Store(true)
-					continue
-				}
-				s := t.Subject()
-				groups[s] = append(groups[s], t.ObjectID)
-				stored[t.ObjectID] = append(stored[t.ObjectID], string(subjectKey(nil, s)))
-				if n++; n > m.limit {
-					m.over.Store(true)
-					return nil, nil
-				}
-			}
-			if next == "" {
-				break
-			}
-			cursor = next
+	for i, ir := range held.all {
+		mr, count, fits, err := readRelation(ctx, r, ir, st.base, m.limit-n)
+		if err != nil {
+			return nil, err
 		}
-		for s, ids := range groups {
-			slices.Sort(ids)
-			ids = slices.Compact(ids)
-			e := &memEntry{}
-			e.v.Store(&memHistory{from: []tuples.Revision{st.base}, ids: [][]string{ids}})
-			mr.up[string(subjectKey(nil, s))] = e
-		}
-		for g, keys := range stored {
-			slices.Sort(keys)
-			keys = slices.Compact(keys)
-			e := &memEntry{}
-			e.v.Store(&memHistory{from: []tuples.Revision{st.base}, ids: [][]string{keys}})
-			mr.down[g] = e
+		if !fits {
+			if i < held.core {
+				m.over.Store(true)
+				return nil, nil
+			}
+			st.left = append(st.left, ir)
+			continue
 		}
 		st.rels[ir] = mr
+		if i >= held.core {
+			st.optional++
+		}
+		n += count
 	}
 	st.size.Store(n)
 	return st, nil
+}
+
+// readRelation reads ir's tuples at r, revision base, into a new memRel;
+// fits is false when they number more than budget.
+func readRelation(ctx context.Context, r Reader, ir IndexedRelation, base tuples.Revision, budget int64) (mr *memRel, n int64, fits bool, err error) {
+	mr = &memRel{up: map[string]*memEntry{}, down: map[string]*memEntry{}}
+	mr.edges.Store(uint64(base))
+	groups := map[tuples.Subject][]string{}
+	stored := map[string][]string{}
+	cursor := ""
+	for {
+		ts, next, err := r.Read(ctx, tuples.Filter{ObjectType: ir.Type, Relation: ir.Relation}, cursor, 4096)
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("build the membership index in memory: read %s#%s: %w", ir.Type, ir.Relation, err)
+		}
+		for _, t := range ts {
+			if !t.Payload.IsZero() {
+				mr.tainted.Store(true)
+				continue
+			}
+			s := t.Subject()
+			groups[s] = append(groups[s], t.ObjectID)
+			stored[t.ObjectID] = append(stored[t.ObjectID], string(subjectKey(nil, s)))
+			if n++; n > budget {
+				return nil, 0, false, nil
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	for s, ids := range groups {
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		e := &memEntry{}
+		e.v.Store(&memHistory{from: []tuples.Revision{base}, ids: [][]string{ids}})
+		mr.up[string(subjectKey(nil, s))] = e
+	}
+	for g, keys := range stored {
+		slices.Sort(keys)
+		keys = slices.Compact(keys)
+		e := &memEntry{}
+		e.v.Store(&memHistory{from: []tuples.Revision{base}, ids: [][]string{keys}})
+		mr.down[g] = e
+	}
+	return mr, n, true, nil
 }
 
 // close ends a running build and waits for it.
@@ -707,8 +795,10 @@ func (m *memIndex) status() MemIndexStatus {
 		}
 		return strings.Compare(a.Relation, b.Relation)
 	}
+	s.Left = slices.Clone(st.left)
 	slices.SortFunc(s.Relations, byName)
 	slices.SortFunc(s.Tainted, byName)
+	slices.SortFunc(s.Left, byName)
 	return s
 }
 
@@ -780,6 +870,28 @@ func (v *memView) storedIn(mr *memRel, group string) (keys []string, ok bool) {
 		return nil, true
 	}
 	return e.v.Load().at(v.rev)
+}
+
+// has reports whether group stores s in ir at the view's revision; ok is
+// false when the view cannot say exactly.
+func (v *memView) has(ir IndexedRelation, group string, s tuples.Subject) (found, ok bool) {
+	keys, ok := v.stored(ir, group)
+	if !ok || len(keys) == 0 {
+		return false, ok
+	}
+	var buf [128]byte
+	k := subjectKey(buf[:0], s)
+	// sort.Search by hand: comparing with string(k) builds no string.
+	lo, hi := 0, len(keys)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if keys[mid] < string(k) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo < len(keys) && keys[lo] == string(k), true
 }
 
 // subjects iterates keys as subjects, narrowed by f.

@@ -52,6 +52,7 @@ type case {
 func runMemIndexTests(t *testing.T, b Backend, mem store.MemIndexMode) {
 	if mem != store.MemIndexOff {
 		runOptionsTests(t, b, mem, memIndexTests)
+		runOptionsTests(t, b, mem, memDenyTests)
 	}
 }
 

@@ -94,7 +94,7 @@ it off). /metrics shows its state (docket_store_mem_index_*).`,
 	fl.DurationVar(&f.gcEvery, "gc-interval", time.Minute, "with --datastore, how often garbage is collected (0: never)")
 	fl.DurationVar(&f.expiredEvery, "expired-gc-interval", 10*time.Minute, "how often expired tuples are deleted (0: never)")
 	fl.DurationVar(&f.expiredKeep, "expired-gc-keep", 24*time.Hour, "how long after expiring a tuple is deleted (queries with an earlier --now/now still see it until then)")
-	fl.IntVar(&f.memIndexLimit, "mem-index-limit", storepkg.DefaultMemIndexLimit, "with --db or --memory, the most tuples the membership index in memory holds, of nesting relations and the relations hops take into them (0: off)")
+	fl.IntVar(&f.memIndexLimit, "mem-index-limit", storepkg.DefaultMemIndexLimit, "with --db or --memory, the most tuples the membership index in memory holds, of nesting relations, the relations hops take into them and deny lists (0: off)")
 	return cmd
 }
 
