@@ -28,8 +28,8 @@ func memIndexOf(st store.Store) (store.MemIndexer, bool) {
 type memIndexCollector struct {
 	m store.MemIndexer
 
-	ready, tuples, relations, tainted, left, built, applied, over *prometheus.Desc
-	builds, catchUps, fallbacks                                   *prometheus.Desc
+	ready, tuples, relations, tainted, left, built, applied, over, limit *prometheus.Desc
+	builds, catchUps, fallbacks, errors                                  *prometheus.Desc
 }
 
 func newMemIndexCollector(m store.MemIndexer) *memIndexCollector {
@@ -46,6 +46,8 @@ func newMemIndexCollector(m store.MemIndexer) *memIndexCollector {
 		built:     d("built_revision", "The revision the membership index in memory was built at (0 while not built)."),
 		applied:   d("applied_revision", "The latest revision whose changes the membership index in memory holds (0 while not built)."),
 		over:      d("over_limit", "1 when the nesting relations and hop relations the index in memory must hold have more tuples than its limit, so it holds none; snapshots read the store."),
+		limit:     d("limit_tuples", "The most tuples the index in memory may hold (--mem-index-limit)."),
+		errors:    d("errors_total", "Builds and catch-ups of the index in memory that failed with an error; the snapshots they could not serve read the store."),
 		builds:    d("builds_total", "Builds of the membership index in memory from the store's tuples."),
 		catchUps:  d("catch_ups_total", "Catch-ups of the membership index in memory from the store's change log."),
 		fallbacks: d("fallbacks_total", "Snapshots that read the store's index instead of the index in memory: it was not built, was built after their revision, or a catch-up was running or failed."),
@@ -53,7 +55,7 @@ func newMemIndexCollector(m store.MemIndexer) *memIndexCollector {
 }
 
 func (c *memIndexCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.ready, c.tuples, c.relations, c.tainted, c.left, c.built, c.applied, c.over, c.builds, c.catchUps, c.fallbacks} {
+	for _, d := range []*prometheus.Desc{c.ready, c.tuples, c.relations, c.tainted, c.left, c.built, c.applied, c.over, c.limit, c.builds, c.catchUps, c.fallbacks, c.errors} {
 		ch <- d
 	}
 }
@@ -72,9 +74,11 @@ func (c *memIndexCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.built, float64(s.Built))
 	gauge(c.applied, float64(s.Applied))
 	gauge(c.over, bit(s.OverLimit))
+	gauge(c.limit, float64(s.Limit))
 	counter(c.builds, s.Builds)
 	counter(c.catchUps, s.CatchUps)
 	counter(c.fallbacks, s.Fallbacks)
+	counter(c.errors, s.Errors)
 }
 
 func bit(b bool) float64 {

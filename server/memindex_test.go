@@ -88,6 +88,8 @@ func TestMemIndexMetrics(t *testing.T) {
 		"docket_store_mem_index_relations":         2, // team#member, and record#banned as a deny list
 		"docket_store_mem_index_tuples":            3, // team:east's carol and dave, and dave banned
 		"docket_store_mem_index_left_relations":    0,
+		"docket_store_mem_index_limit_tuples":      float64(store.DefaultMemIndexLimit),
+		"docket_store_mem_index_errors_total":      0,
 		"docket_store_mem_index_over_limit":        0,
 		"docket_store_mem_index_tainted_relations": 0,
 	})
@@ -159,9 +161,10 @@ func TestMemIndexOverLimit(t *testing.T) {
 			t.Fatalf("carol through team:east: %v, %v", allowed, err)
 		}
 	}, map[string]float64{
-		"docket_store_mem_index_over_limit": 1,
-		"docket_store_mem_index_ready":      0,
-		"docket_store_mem_index_tuples":     0,
+		"docket_store_mem_index_over_limit":   1,
+		"docket_store_mem_index_limit_tuples": 1,
+		"docket_store_mem_index_ready":        0,
+		"docket_store_mem_index_tuples":       0,
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for strings.Count(logs.String(), "membership index in memory over its limit") != 1 {
@@ -272,7 +275,9 @@ func TestMemIndexLogsFailures(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	sm.set(func(s *store.MemIndexStatus) { s.Err = "build the membership index in memory: disk on fire" })
+	sm.set(func(s *store.MemIndexStatus) {
+		s.Err, s.Errors = "build the membership index in memory: disk on fire", 1
+	})
 	waitLog(`"level":"WARN","msg":"membership index in memory: a build or catch-up failed; the snapshots it could not answer read the store's index","error":"build the membership index in memory: disk on fire"`, 1)
 	sm.set(func(s *store.MemIndexStatus) {
 		s.Ready, s.Builds, s.Built, s.Applied, s.Tuples = true, 1, 7, 9, 42
@@ -289,6 +294,7 @@ func TestMemIndexLogsFailures(t *testing.T) {
 		"docket_store_mem_index_relations":         2,
 		"docket_store_mem_index_tainted_relations": 1,
 		"docket_store_mem_index_left_relations":    1,
+		"docket_store_mem_index_errors_total":      1,
 	})
 	// Polls that see nothing new log nothing more.
 	time.Sleep(50 * time.Millisecond)

@@ -97,8 +97,12 @@ type MemIndexStatus struct {
 	// change log and snapshots that could not use the index (it was not
 	// ready, or a catch-up was running).
 	Builds, CatchUps, Fallbacks uint64
-	// Err is the last build or catch-up error, "" for none.
-	Err string
+	// Err is the last build or catch-up error, "" for none; Errors
+	// counts them.
+	Err    string
+	Errors uint64
+	// Limit is the most tuples it may hold (Options.MemIndexLimit).
+	Limit int64
 }
 
 // MemIndexer is implemented by the Store of New: the state of its
@@ -145,9 +149,9 @@ type memIndex struct {
 	// rels keeps relationsOf by compiled schema (*schema.Schema).
 	rels sync.Map
 
-	over                        atomic.Bool
-	builds, catchUps, fallbacks atomic.Uint64
-	lastErr                     atomic.Pointer[string]
+	over                                atomic.Bool
+	builds, catchUps, fallbacks, errors atomic.Uint64
+	lastErr                             atomic.Pointer[string]
 }
 
 func newMemIndex(b Backend, mode MemIndexMode, limit int, schemaAt func(context.Context, Reader) (*schema.Schema, error)) *memIndex {
@@ -596,6 +600,7 @@ func (m *memIndex) drop(st *memState) { m.cur.CompareAndSwap(st, nil) }
 func (m *memIndex) fail(err error) {
 	s := err.Error()
 	m.lastErr.Store(&s)
+	m.errors.Add(1)
 }
 
 // bulk holds catch-ups off while a bulk write commits, and drops the
@@ -774,7 +779,8 @@ func (m *memIndex) status() MemIndexStatus {
 	if m == nil {
 		return MemIndexStatus{}
 	}
-	s := MemIndexStatus{Mode: m.mode, OverLimit: m.over.Load(), Builds: m.builds.Load(), CatchUps: m.catchUps.Load(), Fallbacks: m.fallbacks.Load()}
+	s := MemIndexStatus{Mode: m.mode, OverLimit: m.over.Load(), Builds: m.builds.Load(), CatchUps: m.catchUps.Load(),
+		Fallbacks: m.fallbacks.Load(), Errors: m.errors.Load(), Limit: m.limit}
 	if e := m.lastErr.Load(); e != nil {
 		s.Err = *e
 	}

@@ -402,8 +402,8 @@ func testMemIndexOverLimit(t *testing.T, ctx context.Context, s store.Store, be 
 	sn := snap(t, ctx, s, 0)
 	checkReverse(t, ctx, sn)
 	sn.Close()
-	if st := memStatus(t, s); !st.Ready || st.Tuples != 3 {
-		t.Fatalf("under the limit: %+v", st)
+	if st := memStatus(t, s); !st.Ready || st.Tuples != 3 || st.Limit != 5 {
+		t.Fatalf("under the limit of 5: %+v", st)
 	}
 	// Past the limit of 5 in a catch-up: dropped, and not built again.
 	write(t, ctx, s, tuples.OpTouch, "team:t3#member@user:u1", "team:t4#member@user:u1", "team:t5#member@user:u2")
