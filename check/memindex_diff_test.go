@@ -763,46 +763,6 @@ func TestDifferentialMemIndex(t *testing.T) {
 		servedFresh, servedPinned, servedReopened, reopened, memOnlyIndexed)
 }
 
-// subtractsStored reports whether an exclusion of sch subtracts a stored
-// relation, which the index in memory holds as a deny list.
-func subtractsStored(sch *schema.Schema) bool {
-	found := false
-	var visit func(n schema.Node)
-	visit = func(n schema.Node) {
-		switch n := n.(type) {
-		case *schema.Exclude:
-			if ref, ok := n.Subtract.(*schema.Ref); ok && ref.Relation.Stored && !ref.Relation.HasConditions() {
-				found = true
-			}
-			if u, ok := n.Subtract.(*schema.Union); ok {
-				for _, c := range u.Children {
-					if ref, ok := c.(*schema.Ref); ok && ref.Relation.Stored && !ref.Relation.HasConditions() {
-						found = true
-					}
-				}
-			}
-			visit(n.Base)
-			visit(n.Subtract)
-		case *schema.Union:
-			for _, c := range n.Children {
-				visit(c)
-			}
-		case *schema.Intersect:
-			for _, c := range n.Children {
-				visit(c)
-			}
-		case *schema.Arrow:
-			for _, c := range n.Then {
-				visit(c)
-			}
-		}
-	}
-	for _, r := range sch.Relations {
-		visit(r.Rewrite)
-	}
-	return found
-}
-
 // TestDifferentialMemIndexRandom runs the random schemas of the
 // differential test (every operator, paths of several hops, wildcards,
 // subject sets of computed relations) that have a nesting relation or
@@ -824,7 +784,7 @@ func TestDifferentialMemIndexRandom(t *testing.T) {
 		for {
 			drawn++
 			in = genInstance(rng)
-			if slices.ContainsFunc(in.sch.Relations, (*schema.Relation).GroupIndexed) || subtractsStored(in.sch) {
+			if len(store.MemIndexRelations(in.sch)) > 0 {
 				break
 			}
 		}

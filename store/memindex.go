@@ -422,6 +422,14 @@ func plainObjects(r *schema.Relation) bool {
 	return true
 }
 
+// MemIndexRelations lists the relations of sch a store's index in memory
+// holds, in the order it reads them: nesting relations, the relations
+// hops take into them, then deny lists, which it holds while they fit in
+// its limit.
+func MemIndexRelations(sch *schema.Schema) []IndexedRelation {
+	return slices.Clone(relationsOf(sch).all)
+}
+
 // relationsOf is the package's relationsOf, kept by schema: a snapshot
 // asks it of the schema in force, which changes rarely.
 func (m *memIndex) relationsOf(sch *schema.Schema) []IndexedRelation {
