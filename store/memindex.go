@@ -479,10 +479,14 @@ func (m *memIndex) view(ctx context.Context, r Reader, sch *schema.Schema, schem
 	if schemaRev > st.schemaRev {
 		for _, ir := range rels {
 			// A relation the index lacks, or holds with conditions or
-			// expiries the new schema may no longer allow: read again.
-			// (A deny list left out for the limit is read again too, once
-			// for each schema change.)
-			if mr := st.rels[ir]; mr == nil || mr.tainted.Load() {
+			// expiries the new schema may no longer allow: read again. A
+			// deny list it left out for the limit stays out: it did not
+			// fit, and the schema did not change its tuples.
+			mr := st.rels[ir]
+			if mr == nil && slices.Contains(st.left, ir) {
+				continue
+			}
+			if mr == nil || mr.tainted.Load() {
 				m.drop(st)
 				return m.view(ctx, r, sch, schemaRev)
 			}
