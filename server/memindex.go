@@ -138,8 +138,13 @@ func (s *Server) logMemIndex(prev, cur store.MemIndexStatus, took time.Duration)
 		s.log.LogAttrs(context.Background(), slog.LevelInfo, "membership index in memory ready", attrs...)
 	}
 	if cur.OverLimit && !prev.OverLimit {
+		var attrs []slog.Attr
+		if !cur.NextTry.IsZero() {
+			attrs = append(attrs, slog.Time("next_try", cur.NextTry))
+		}
 		s.log.LogAttrs(context.Background(), slog.LevelWarn,
-			"membership index in memory over its limit: the nesting relations and hop relations it must hold have more tuples than it may, so it holds none and snapshots read the store's index until the server restarts")
+			"membership index in memory over its limit: the nesting relations and hop relations it must hold have more tuples than it may, so it holds none and snapshots read the store's index; it tries again a minute later, then after doubling waits up to an hour",
+			attrs...)
 	}
 	if cur.Err != "" && cur.Err != prev.Err {
 		s.log.LogAttrs(context.Background(), slog.LevelWarn,

@@ -176,6 +176,9 @@ func TestMemIndexOverLimit(t *testing.T) {
 	if !strings.Contains(logs.String(), `"level":"WARN","msg":"membership index in memory over its limit`) {
 		t.Errorf("the over-limit line is not a warning:\n%s", grepLines(logs.String(), "membership"))
 	}
+	if !strings.Contains(logs.String(), `"next_try":"`) {
+		t.Errorf("the over-limit line does not say when it tries again:\n%s", grepLines(logs.String(), "membership"))
+	}
 }
 
 // TestMemIndexOffNoSeries: a store that keeps no index in memory (as the

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/tuples"
@@ -70,6 +71,10 @@ const (
 	memCatchUpMost = 1 << 16
 	// memCatchUpChunk is how many changes a catch-up asks for at once.
 	memCatchUpChunk = 4096
+	// memRetryFirst and memRetryMost bound the wait before a build tries
+	// again after the index went over its limit (markOver).
+	memRetryFirst = time.Minute
+	memRetryMost  = time.Hour
 )
 
 // MemIndexStatus describes a store's membership index in memory.
@@ -86,9 +91,11 @@ type MemIndexStatus struct {
 	// Tainted lists the relations one of whose tuples carries a condition
 	// or an expiry: they are read from the backend.
 	Tainted []IndexedRelation
-	// OverLimit: the relations it must hold have more tuples than the
-	// limit, so none are held.
+	// OverLimit: the relations it must hold had more tuples than the
+	// limit at the last build or catch-up, so none are held; in the
+	// background it tries again at NextTry (markOver).
 	OverLimit bool
+	NextTry   time.Time
 	// Left lists the deny lists (relations an exclusion subtracts) left
 	// out because they did not fit in the limit: they are read from the
 	// backend.
@@ -149,17 +156,40 @@ type memIndex struct {
 	// rels keeps relationsOf by compiled schema (*schema.Schema).
 	rels sync.Map
 
+	// over: the relations it must hold passed the limit; until retryAt
+	// (unix nanoseconds, by now) no build starts in the background, and
+	// retryWait is the wait that led to it.
 	over                                atomic.Bool
+	now                                 func() time.Time
+	retryAt, retryWait                  atomic.Int64
 	builds, catchUps, fallbacks, errors atomic.Uint64
 	lastErr                             atomic.Pointer[string]
 }
 
-func newMemIndex(b Backend, mode MemIndexMode, limit int, schemaAt func(context.Context, Reader) (*schema.Schema, error)) *memIndex {
+func newMemIndex(b Backend, mode MemIndexMode, limit int, now func() time.Time, schemaAt func(context.Context, Reader) (*schema.Schema, error)) *memIndex {
 	if limit <= 0 {
 		limit = DefaultMemIndexLimit
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &memIndex{mode: mode, limit: int64(limit), b: b, schemaAt: schemaAt, ctx: ctx, cancel: cancel}
+	return &memIndex{mode: mode, limit: int64(limit), b: b, now: now, schemaAt: schemaAt, ctx: ctx, cancel: cancel}
+}
+
+// markOver records that the relations the index must hold passed the
+// limit, and when a build in the background may try again: after
+// memRetryFirst, then after twice the last wait, up to memRetryMost. A
+// store whose tuples were deleted below the limit gets its index back
+// without a restart, and one that stays over costs one bounded read
+// (at most limit+1 tuples) per wait.
+func (m *memIndex) markOver() {
+	w := time.Duration(m.retryWait.Load())
+	if w == 0 {
+		w = memRetryFirst
+	} else {
+		w = min(2*w, memRetryMost)
+	}
+	m.retryWait.Store(int64(w))
+	m.retryAt.Store(m.now().Add(w).UnixNano())
+	m.over.Store(true)
 }
 
 // memState is the index as built at base and kept up to applied.
@@ -594,7 +624,7 @@ func (m *memIndex) apply(st *memState, c tuples.Change) error {
 			// With deny lists held, a rebuild leaves out those that no
 			// longer fit; without, the core is over the limit.
 			if st.optional == 0 {
-				m.over.Store(true)
+				m.markOver()
 			}
 			m.drop(st)
 			m.rebuild()
@@ -638,7 +668,8 @@ func (m *memIndex) rebuild() {
 }
 
 // start begins a build in the background unless one runs, the index is
-// over its limit, or the store is closed.
+// over its limit and not due to try again (markOver), or the store is
+// closed.
 func (m *memIndex) start() <-chan struct{} {
 	m.bmu.Lock()
 	defer m.bmu.Unlock()
@@ -646,7 +677,7 @@ func (m *memIndex) start() <-chan struct{} {
 		return m.done
 	}
 	done := make(chan struct{})
-	if m.closed || m.over.Load() {
+	if m.closed || (m.over.Load() && m.now().UnixNano() < m.retryAt.Load()) {
 		close(done)
 		return done
 	}
@@ -689,6 +720,8 @@ func (m *memIndex) build(ctx context.Context) error {
 	}
 	m.cur.Store(st)
 	m.builds.Add(1)
+	m.over.Store(false)
+	m.retryWait.Store(0)
 	return nil
 }
 
@@ -712,7 +745,7 @@ func (m *memIndex) read(ctx context.Context, r Reader, sch *schema.Schema) (*mem
 		}
 		if !fits {
 			if i < held.core {
-				m.over.Store(true)
+				m.markOver()
 				return nil, nil
 			}
 			st.left = append(st.left, ir)
@@ -793,6 +826,9 @@ func (m *memIndex) status() MemIndexStatus {
 	}
 	s := MemIndexStatus{Mode: m.mode, OverLimit: m.over.Load(), Builds: m.builds.Load(), CatchUps: m.catchUps.Load(),
 		Fallbacks: m.fallbacks.Load(), Errors: m.errors.Load(), Limit: m.limit}
+	if s.OverLimit && m.mode == MemIndexBackground {
+		s.NextTry = time.Unix(0, m.retryAt.Load())
+	}
 	if e := m.lastErr.Load(); e != nil {
 		s.Err = *e
 	}

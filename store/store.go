@@ -133,7 +133,7 @@ func New(b Backend, opts Options) Store {
 	s := &store{b: b, importChunk: opts.ImportChunk, now: opts.Now,
 		compiled: make(map[tuples.Revision]*schema.Schema), index: indexLimits{bound: opts.IndexBound, recompute: opts.IndexRecompute}}
 	if opts.MemIndex != MemIndexOff {
-		s.mem = newMemIndex(b, opts.MemIndex, opts.MemIndexLimit, func(ctx context.Context, r Reader) (*schema.Schema, error) {
+		s.mem = newMemIndex(b, opts.MemIndex, opts.MemIndexLimit, opts.Now, func(ctx context.Context, r Reader) (*schema.Schema, error) {
 			return s.schemaOf(ctx, r)
 		})
 	}
