@@ -351,9 +351,9 @@ type heldRelations struct {
 // check reads on its way to the memberships. After them come the stored
 // relations an exclusion subtracts (`viewer - deny_list`) whose tuples
 // carry no conditions or expiries: a check of the permission reads its
-// deny list as soon as the rest is cheaper to rule out than to prove, so
-// holding the list makes every denied check, and the deny half of every
-// other, a lookup in memory instead of a read. Deny lists are short
+// deny list whenever the rest holds, and first when it is the cheaper
+// side, so holding the list makes every denied check, and the deny half
+// of every other, a lookup in memory instead of a read. Deny lists are short
 // beside the access they take away; where they are not, they are the
 // first thing left out when the limit is reached.
 func relationsOf(sch *schema.Schema) heldRelations {
