@@ -92,17 +92,31 @@ func indexTuple(rng *rand.Rand) string {
 }
 
 // indexStep makes one random change and returns its revision.
+// randomBatch is a batch of 1 to most operations on the tuples line
+// draws, about a third of them deletes.
+func randomBatch(rng *rand.Rand, most int, line func(*rand.Rand) string) (tuples.Batch, error) {
+	var b tuples.Batch
+	for range 1 + rng.IntN(most) {
+		kind := tuples.OpTouch
+		if rng.IntN(3) == 0 {
+			kind = tuples.OpDelete
+		}
+		tp, err := tuples.Parse(line(rng))
+		if err != nil {
+			return b, err
+		}
+		b.Ops = append(b.Ops, tuples.Op{Kind: kind, Tuple: tp})
+	}
+	return b, nil
+}
+
 func indexStep(t *testing.T, ctx context.Context, s store.Store, rng *rand.Rand, o Options) {
 	t.Helper()
 	switch x := rng.IntN(20); {
 	case x < 12:
-		var b tuples.Batch
-		for range 1 + rng.IntN(4) {
-			kind := tuples.OpTouch
-			if rng.IntN(3) == 0 {
-				kind = tuples.OpDelete
-			}
-			b.Ops = append(b.Ops, tuples.Op{Kind: kind, Tuple: mustParse(t, indexTuple(rng))})
+		b, err := randomBatch(rng, 4, indexTuple)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if _, err := s.Write(ctx, b); err != nil {
 			t.Fatal(err)

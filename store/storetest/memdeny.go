@@ -170,13 +170,9 @@ func testMemIndexDeny(t *testing.T, ctx context.Context, s store.Store, be Backe
 	}()
 	stored := 0
 	for i := range 60 {
-		var b tuples.Batch
-		for range 1 + rng.IntN(3) {
-			kind := tuples.OpTouch
-			if rng.IntN(3) == 0 {
-				kind = tuples.OpDelete
-			}
-			b.Ops = append(b.Ops, tuples.Op{Kind: kind, Tuple: mustParse(t, denyTuple(rng))})
+		b, err := randomBatch(rng, 3, denyTuple)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if _, err := s.Write(ctx, b); err != nil {
 			t.Fatal(err)

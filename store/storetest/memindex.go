@@ -433,18 +433,10 @@ func testMemIndexConcurrent(t *testing.T, ctx context.Context, s store.Store, be
 		defer cancel()
 		rng := rand.New(rand.NewPCG(20261201, 8))
 		for range 60 {
-			var b tuples.Batch
-			for range 1 + rng.IntN(3) {
-				kind := tuples.OpTouch
-				if rng.IntN(3) == 0 {
-					kind = tuples.OpDelete
-				}
-				tp, err := tuples.Parse(indexTuple(rng))
-				if err != nil {
-					errs <- err
-					return
-				}
-				b.Ops = append(b.Ops, tuples.Op{Kind: kind, Tuple: tp})
+			b, err := randomBatch(rng, 3, indexTuple)
+			if err != nil {
+				errs <- err
+				return
 			}
 			if _, err := s.Write(context.Background(), b); err != nil {
 				errs <- err
@@ -478,6 +470,19 @@ func testMemIndexConcurrent(t *testing.T, ctx context.Context, s store.Store, be
 	}
 }
 
+// hopTuple draws a tuple of hopSchema: a user's team (most often) or
+// manager, or a team's member.
+func hopTuple(rng *rand.Rand) string {
+	line := fmt.Sprintf("user:u%d#team@team:t%d", rng.IntN(3), rng.IntN(indexTeams))
+	switch rng.IntN(6) {
+	case 0:
+		line = fmt.Sprintf("user:u%d#manager@team:t%d", rng.IntN(3), rng.IntN(indexTeams))
+	case 1:
+		line = fmt.Sprintf("team:t%d#member@user:u%d", rng.IntN(indexTeams), rng.IntN(3))
+	}
+	return line
+}
+
 // testMemIndexHop: the relation a hop reads on its way into a nesting
 // relation (a user's teams) is held and answered from memory, through
 // writes, deletes and old revisions, both ways, exactly as the tuples.
@@ -490,20 +495,9 @@ func testMemIndexHop(t *testing.T, ctx context.Context, s store.Store, be Backen
 	teams := indexTeamObjects()
 	var revs []tuples.Revision
 	for range 40 {
-		var b tuples.Batch
-		for range 1 + rng.IntN(3) {
-			kind := tuples.OpTouch
-			if rng.IntN(3) == 0 {
-				kind = tuples.OpDelete
-			}
-			line := fmt.Sprintf("user:u%d#team@team:t%d", rng.IntN(3), rng.IntN(indexTeams))
-			switch rng.IntN(6) {
-			case 0:
-				line = fmt.Sprintf("user:u%d#manager@team:t%d", rng.IntN(3), rng.IntN(indexTeams))
-			case 1:
-				line = fmt.Sprintf("team:t%d#member@user:u%d", rng.IntN(indexTeams), rng.IntN(3))
-			}
-			b.Ops = append(b.Ops, tuples.Op{Kind: kind, Tuple: mustParse(t, line)})
+		b, err := randomBatch(rng, 3, hopTuple)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if _, err := s.Write(ctx, b); err != nil {
 			t.Fatal(err)
