@@ -15,8 +15,6 @@ import (
 	"github.com/docketdb/docket/expand"
 	"github.com/docketdb/docket/schema"
 	"github.com/docketdb/docket/store"
-	"github.com/docketdb/docket/store/badger"
-	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -105,17 +103,7 @@ func drawPayloads(rng *rand.Rand, ts []tuples.Tuple) (lines []string, kinds []le
 func openCondStore(t *testing.T, onBadger bool, text string, lines []string) tuples.Snapshot {
 	t.Helper()
 	ctx := tuples.WithClock(context.Background(), diffClock)
-	var st store.Store
-	var err error
-	if onBadger {
-		st, err = badger.Open(t.TempDir(), badger.Options{BlockCacheMB: 8})
-	} else {
-		st, err = memory.New()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, onBadger)
 	if _, err := st.WriteSchema(ctx, "random.rebac", []byte(text)); err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}

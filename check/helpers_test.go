@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/docketdb/docket/internal/fixture"
+	"github.com/docketdb/docket/store"
+	"github.com/docketdb/docket/store/badger"
+	"github.com/docketdb/docket/store/memory"
 	"github.com/docketdb/docket/tuples"
 )
 
@@ -21,6 +24,24 @@ func newSnap(t testing.TB, schemaText string, lines ...string) tuples.Snapshot {
 	}
 	t.Cleanup(func() { closeStore() })
 	return snap
+}
+
+// openStore opens a store as badger.Open (in a temporary directory) or
+// memory.New makes it, closed when the test ends.
+func openStore(t testing.TB, onBadger bool) store.Store {
+	t.Helper()
+	var st store.Store
+	var err error
+	if onBadger {
+		st, err = badger.Open(t.TempDir(), badger.Options{BlockCacheMB: 8})
+	} else {
+		st, err = memory.New()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func mustObject(t testing.TB, s string) tuples.Object {

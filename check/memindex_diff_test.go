@@ -799,16 +799,7 @@ func TestDifferentialMemIndexRandom(t *testing.T) {
 		var mem store.Store
 		if background {
 			backgroundCases++
-			var err error
-			if onBadger {
-				mem, err = badger.Open(t.TempDir(), badger.Options{BlockCacheMB: 8})
-			} else {
-				mem, err = memory.New()
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { mem.Close() })
+			mem = openStore(t, onBadger)
 		} else {
 			mem, _ = openMemIndexStores(t, onBadger, store.Options{})
 		}
@@ -951,17 +942,7 @@ func TestMemIndexConcurrentChecks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	for _, onBadger := range []bool{false, true} {
-		var st store.Store
-		var err error
-		if onBadger {
-			st, err = badger.Open(t.TempDir(), badger.Options{BlockCacheMB: 8})
-		} else {
-			st, err = memory.New()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := openStore(t, onBadger)
 		if _, err := st.WriteSchema(ctx, "nested.rebac", []byte(memIndexSchema)); err != nil {
 			t.Fatal(err)
 		}

@@ -126,24 +126,8 @@ func (s *indexedSnapshot) HasAny(ctx context.Context, objs []tuples.Object, rela
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		answered := true
-		for _, o := range objs {
-			for _, x := range subjs {
-				found, ok := s.mem.has(IndexedRelation{Type: o.Type, Relation: relation}, o.ID, x)
-				if !ok {
-					answered = false
-					break
-				}
-				if found {
-					return true, nil
-				}
-			}
-			if !answered {
-				break
-			}
-		}
-		if answered {
-			return false, nil
+		if found, ok := s.mem.hasAny(objs, relation, subjs); ok {
+			return found, nil
 		}
 	}
 	return s.Reader.HasAny(ctx, objs, relation, subjs)

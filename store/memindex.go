@@ -948,6 +948,19 @@ func (v *memView) has(ir IndexedRelation, group string, s tuples.Subject) (found
 	return lo < len(keys) && keys[lo] == string(k), true
 }
 
+// hasAny reports whether any of objs stores any of subjs in relation at
+// the view's revision; ok is false when the view cannot say exactly.
+func (v *memView) hasAny(objs []tuples.Object, relation string, subjs []tuples.Subject) (found, ok bool) {
+	for _, o := range objs {
+		for _, x := range subjs {
+			if found, ok := v.has(IndexedRelation{Type: o.Type, Relation: relation}, o.ID, x); !ok || found {
+				return found, ok
+			}
+		}
+	}
+	return false, true
+}
+
 // subjects iterates keys as subjects, narrowed by f.
 func subjects(keys []string, f tuples.SubjectFilter) iter.Seq2[tuples.Subject, error] {
 	return func(yield func(tuples.Subject, error) bool) {
